@@ -1,0 +1,90 @@
+# tailgate: one GNU Makefile. `make` builds ./tailgate; `make test` runs every test (plain build,
+# then under AddressSanitizer+UBSan); `make demo` runs the main job.
+CC ?= cc
+PKGS := libevent libcurl libcjson
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -I. -Icommon -Imockprov -MMD -MP
+PREFIX ?= /usr/local
+BUILD ?= build
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+COMMON_SRC := common/clock.c
+MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/request.c \
+            mockprov/wire.c mockprov/fault.c mockprov/server.c
+LIB_SRC := $(COMMON_SRC) $(MOCK_SRC)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test test-plain asan memcheck bench demo clean install
+.SECONDARY:
+
+all: deps tailgate
+
+deps:
+	@scripts/deps.sh build
+
+tailgate: $(BUILD)/tailgate
+	cp $< $@
+
+$(BUILD)/tailgate: $(BUILD)/main.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/tests/check.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(BUILD)/tests/check.o $(LIB_OBJ) $(PKG_LIBS) -lm
+
+$(BUILD)/tests/check.o: tests/check.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-prototypes -o $@ $< $(PKG_LIBS) -lm
+
+test-bins: $(BUILD)/tailgate $(TEST_BIN)
+
+# The suite twice: the plain build, then AddressSanitizer + UBSan. One closing line for both.
+test: deps
+	@$(MAKE) --no-print-directory -s test-bins
+	@$(MAKE) --no-print-directory -s BUILD=build-asan \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" test-bins
+	@scripts/run-tests.sh build build-asan
+
+test-plain: deps
+	@$(MAKE) --no-print-directory -s test-bins
+	@scripts/run-tests.sh build
+
+asan: deps
+	@$(MAKE) --no-print-directory -s BUILD=build-asan \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" test-bins
+	@scripts/run-tests.sh build-asan
+
+memcheck: deps
+	@$(MAKE) --no-print-directory -s test-bins
+	@MEMCHECK=1 scripts/run-tests.sh build
+
+bench: deps tailgate $(BUILD)/bench/floor $(BUILD)/bench/load
+	@FLOOR_BIN=$(BUILD)/bench/floor LOAD_BIN=$(BUILD)/bench/load TAILGATE_BIN=./tailgate bench/run.sh
+
+demo: all
+	@scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 tailgate $(DESTDIR)$(PREFIX)/bin/tailgate
+
+clean:
+	rm -rf build build-asan tailgate
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

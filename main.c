@@ -1,0 +1,261 @@
+/* tailgate: one binary, one subcommand per component. Only this file prints or exits. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <event2/event.h>
+
+#include "mockprov/profile.h"
+#include "mockprov/server.h"
+
+#define EXIT_GATE 1
+#define EXIT_USAGE 2
+#define EXIT_ENV 3
+
+static void usage(FILE *f)
+{
+    fputs("usage: tailgate <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  mock       run the mock LLM provider (OpenAI Chat/Responses, Anthropic Messages)\n"
+          "  profiles   list the vendor profile presets\n"
+          "\n"
+          "'tailgate <command> --help' describes a command's options.\n",
+          f);
+}
+
+static void mock_usage(FILE *f)
+{
+    fputs("usage: tailgate mock [--port N|0] [--host ADDR] [--port-file PATH] [--profile NAME]\n"
+          "                     [--schedule SPEC] [--seed N] [--ledger-file PATH]\n"
+          "                     [--ledger-max N] [--admin-token TOKEN] [--admin-any]\n"
+          "                     [--max-body BYTES]\n"
+          "\n"
+          "Prints its base URL on the first line of stdout. SPEC is '0s:NAME,30s:NAME2'.\n",
+          f);
+}
+
+static int parse_u64(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    if (s == NULL || *s == '\0' || *s == '-')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void raise_nofile(void)
+{
+    /* thousands of concurrent streams need thousands of descriptors */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+static int write_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    int ok = fprintf(f, "%d\n", port) > 0;
+    ok &= fclose(f) == 0;
+    /* rename is atomic: a poller never reads a half-written file */
+    if (!ok || rename(tmp, path) != 0)
+        return -1;
+    return 0;
+}
+
+static int cmd_mock(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"port", required_argument, NULL, 'p'},
+        {"host", required_argument, NULL, 'H'},
+        {"port-file", required_argument, NULL, 'f'},
+        {"profile", required_argument, NULL, 'P'},
+        {"schedule", required_argument, NULL, 's'},
+        {"seed", required_argument, NULL, 'S'},
+        {"ledger-file", required_argument, NULL, 'l'},
+        {"ledger-max", required_argument, NULL, 'L'},
+        {"admin-token", required_argument, NULL, 't'},
+        {"admin-any", no_argument, NULL, 'a'},
+        {"max-body", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct mock_config cfg = {0};
+    const char *port_file = NULL;
+    unsigned long long v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (parse_u64(optarg, 65535, &v) != 0) {
+                fprintf(stderr, "tailgate mock: --port: expected 0..65535, got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            cfg.port = (int)v;
+            break;
+        case 'H':
+            cfg.host = optarg;
+            break;
+        case 'f':
+            port_file = optarg;
+            break;
+        case 'P':
+            if (profile_find(optarg) == NULL) {
+                fprintf(stderr, "tailgate mock: --profile: unknown profile '%s' (see 'tailgate "
+                                "profiles')\n", optarg);
+                return EXIT_USAGE;
+            }
+            cfg.profile = optarg;
+            break;
+        case 's': {
+            struct schedule s;
+            char err[256];
+            if (schedule_parse(optarg, &s, err, sizeof err) != 0) {
+                fprintf(stderr, "tailgate mock: --schedule: %s\n", err);
+                return EXIT_USAGE;
+            }
+            cfg.schedule = optarg;
+            break;
+        }
+        case 'S':
+            if (parse_u64(optarg, ~0ull, &v) != 0) {
+                fprintf(stderr, "tailgate mock: --seed: expected an unsigned integer\n");
+                return EXIT_USAGE;
+            }
+            cfg.seed = v;
+            break;
+        case 'l':
+            cfg.ledger_file = optarg;
+            break;
+        case 'L':
+            if (parse_u64(optarg, 100000000ull, &v) != 0 || v == 0) {
+                fprintf(stderr, "tailgate mock: --ledger-max: expected 1..100000000\n");
+                return EXIT_USAGE;
+            }
+            cfg.ledger_max = (size_t)v;
+            break;
+        case 't':
+            cfg.admin_token = optarg;
+            break;
+        case 'a':
+            cfg.admin_any = 1;
+            break;
+        case 'b':
+            if (parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0 || v == 0) {
+                fprintf(stderr, "tailgate mock: --max-body: expected 1..67108864 bytes\n");
+                return EXIT_USAGE;
+            }
+            cfg.max_body = (size_t)v;
+            break;
+        case 'h':
+            mock_usage(stdout);
+            return 0;
+        default:
+            mock_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tailgate mock: unexpected argument '%s'\n", argv[optind]);
+        mock_usage(stderr);
+        return EXIT_USAGE;
+    }
+    raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    struct event_base *base = event_base_new();
+    if (base == NULL) {
+        fprintf(stderr, "tailgate mock: event_base_new failed\n");
+        return EXIT_ENV;
+    }
+    char err[256];
+    struct mock *m = mock_new(base, &cfg, err, sizeof err);
+    if (m == NULL) {
+        fprintf(stderr, "tailgate mock: %s\n", err);
+        event_base_free(base);
+        return EXIT_ENV;
+    }
+    struct event *sigint = evsignal_new(base, SIGINT, stop_cb, base);
+    struct event *sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
+    evsignal_add(sigint, NULL);
+    evsignal_add(sigterm, NULL);
+    printf("http://%s:%d\n", cfg.host ? cfg.host : "127.0.0.1", mock_port(m));
+    fflush(stdout);
+    int rc = 0;
+    if (port_file && write_port_file(port_file, mock_port(m)) != 0) {
+        fprintf(stderr, "tailgate mock: cannot write port file %s: %s\n", port_file,
+                strerror(errno));
+        rc = EXIT_ENV;
+    } else {
+        event_base_dispatch(base);
+    }
+    event_free(sigint);
+    event_free(sigterm);
+    mock_free(m);
+    event_base_free(base);
+    return rc;
+}
+
+static int cmd_profiles(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1) {
+        fprintf(stderr, "usage: tailgate profiles\n");
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < profile_count(); i++) {
+        const struct profile *p = profile_at(i);
+        char lag[32];
+        if (p->on_disconnect == PROFILE_CONTINUE)
+            snprintf(lag, sizeof lag, "continue");
+        else if (p->stop_lag_ms)
+            snprintf(lag, sizeof lag, "stop+%ums", p->stop_lag_ms);
+        else
+            snprintf(lag, sizeof lag, "stop+%utok", p->stop_lag_tokens);
+        printf("%-17s disconnect=%-10s bill=%-9s report=%-7s  %s\n", p->name, lag,
+               profile_bill_name(p->bill), profile_report_name(p->report), p->summary);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "mock") == 0)
+        return cmd_mock(argc - 1, argv + 1);
+    if (strcmp(cmd, "profiles") == 0)
+        return cmd_profiles(argc - 1, argv + 1);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "tailgate: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,60 @@
+/* Token engine: seeded timing and self-identifying token text. */
+#include "engine.h"
+
+#include <stdio.h>
+
+/* splitmix64: tiny, fast, and good enough to decorrelate jitter between requests. */
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void engine_init(struct engine *e, uint64_t seed, uint64_t ttft_ms, double tps, double jitter)
+{
+    if (tps <= 0)
+        tps = 1;
+    if (jitter < 0)
+        jitter = 0;
+    if (jitter > 1)
+        jitter = 1;
+    e->rng = seed;
+    e->ttft_ns = ttft_ms * 1000000ull;
+    e->gap_ns = (uint64_t)(1e9 / tps);
+    e->jitter = jitter;
+}
+
+uint64_t engine_next_delay_ns(struct engine *e, uint64_t index)
+{
+    uint64_t base = index == 0 ? e->ttft_ns : e->gap_ns;
+    if (e->jitter <= 0 || base == 0)
+        return base;
+    /* uniform in [-jitter, +jitter] of the base, never negative */
+    double u = (double)(next_u64(&e->rng) >> 11) / (double)(1ull << 53);
+    double d = (double)base * (1.0 + e->jitter * (2.0 * u - 1.0));
+    return d < 0 ? 0 : (uint64_t)d;
+}
+
+int engine_token_text(uint64_t index, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, " tok%llu", (unsigned long long)index);
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    return n;
+}
+
+size_t engine_text_len(uint64_t n)
+{
+    size_t total = 0;
+    uint64_t lo = 0, width = 1, hi = 10;
+    while (lo < n) {
+        uint64_t upto = n < hi ? n : hi;
+        total += (size_t)(upto - lo) * (4 + width);
+        lo = hi;
+        hi *= 10;
+        width++;
+    }
+    return total;
+}

@@ -1,0 +1,295 @@
+/* Incoming vendor requests: validation per API and correlation-id extraction (DESIGN.md 2). */
+#include "request.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+const char *request_api_name(enum api api)
+{
+    switch (api) {
+    case API_CHAT:
+        return "chat";
+    case API_RESPONSES:
+        return "responses";
+    case API_MESSAGES:
+        return "messages";
+    }
+    return "?";
+}
+
+static int fail(struct request_error *err, const char *param, const char *fmt, const char *a)
+{
+    err->status = 400;
+    err->type = "invalid_request_error";
+    err->code = param && *param ? "invalid_value" : NULL;
+    snprintf(err->param, sizeof err->param, "%s", param ? param : "");
+    snprintf(err->message, sizeof err->message, fmt, a ? a : "");
+    return -1;
+}
+
+int request_id_ok(const char *s, size_t len)
+{
+    if (len == 0 || len >= REQUEST_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f || s[i] == '"' ||
+            s[i] == '\\')
+            return 0;
+    return 1;
+}
+
+static void set_cid(struct request *r, const char *s, size_t len, const char *source)
+{
+    memcpy(r->cid, s, len);
+    r->cid[len] = '\0';
+    r->id_source = source;
+}
+
+/* "[tg:<id>]" anywhere in the text */
+static int find_marker(const char *text, struct request *r)
+{
+    const char *m = strstr(text, "[tg:");
+    if (m == NULL)
+        return 0;
+    m += 4;
+    const char *end = strchr(m, ']');
+    if (end == NULL || !request_id_ok(m, (size_t)(end - m)))
+        return 0;
+    set_cid(r, m, (size_t)(end - m), "marker");
+    return 1;
+}
+
+/* Counts text bytes of a content value (string, or array of parts with "text"), and returns the
+ * last text seen for marker search. */
+static uint64_t content_bytes(const cJSON *content, const char **last_text)
+{
+    uint64_t n = 0;
+    if (cJSON_IsString(content)) {
+        *last_text = content->valuestring;
+        return strlen(content->valuestring);
+    }
+    const cJSON *part;
+    cJSON_ArrayForEach(part, content)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(t)) {
+            n += strlen(t->valuestring);
+            *last_text = t->valuestring;
+        }
+    }
+    return n;
+}
+
+static int content_ok(const cJSON *content)
+{
+    if (cJSON_IsString(content))
+        return 1;
+    if (!cJSON_IsArray(content))
+        return 0;
+    const cJSON *part;
+    cJSON_ArrayForEach(part, content)
+    {
+        if (!cJSON_IsObject(part))
+            return 0;
+    }
+    return 1;
+}
+
+/* Validates a messages array (chat, messages) or an input array (responses); sums text bytes;
+ * finds the last user text. */
+static int walk_messages(const cJSON *msgs, const char *field, int require_role,
+                         uint64_t *bytes, const char **last_user, struct request_error *err)
+{
+    const cJSON *m;
+    int i = 0;
+    char param[64];
+    cJSON_ArrayForEach(m, msgs)
+    {
+        snprintf(param, sizeof param, "%s[%d]", field, i);
+        if (!cJSON_IsObject(m))
+            return fail(err, param, "Invalid type for '%s': expected an object.", param);
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (require_role && !cJSON_IsString(role))
+            return fail(err, param, "Missing required parameter: '%s.role'.", param);
+        if (content && !cJSON_IsNull(content) && !content_ok(content))
+            return fail(err, param, "Invalid type for '%s.content': expected a string or an "
+                                    "array of content parts.", param);
+        const char *text = NULL;
+        if (content)
+            *bytes += content_bytes(content, &text);
+        if (text && cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0)
+            *last_user = text;
+        i++;
+    }
+    return 0;
+}
+
+static int get_bool(const cJSON *o, const char *k, int *out, struct request_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (v == NULL || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsBool(v))
+        return fail(err, k, "Invalid type for '%s': expected a boolean.", k);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static int get_cap(const cJSON *o, const char *k, int64_t *out, struct request_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (v == NULL || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble)
+        return fail(err, k, "Invalid type for '%s': expected an integer.", k);
+    if (v->valuedouble < 1 || v->valuedouble > 1e9)
+        return fail(err, k, "Invalid '%s': expected an integer between 1 and 1000000000.", k);
+    *out = (int64_t)v->valuedouble;
+    return 0;
+}
+
+static int parse_chat(const cJSON *root, struct request *r, uint64_t *bytes,
+                      const char **last_user, struct request_error *err)
+{
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    if (msgs == NULL)
+        return fail(err, "messages", "Missing required parameter: '%s'.", "messages");
+    if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
+        return fail(err, "messages", "Invalid '%s': expected a non-empty array.", "messages");
+    if (walk_messages(msgs, "messages", 1, bytes, last_user, err) != 0)
+        return -1;
+    if (get_cap(root, "max_tokens", &r->max_tokens, err) != 0 ||
+        get_cap(root, "max_completion_tokens", &r->max_tokens, err) != 0)
+        return -1;
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    if (so && !cJSON_IsNull(so)) {
+        if (!cJSON_IsObject(so))
+            return fail(err, "stream_options", "Invalid type for '%s': expected an object.",
+                        "stream_options");
+        if (get_bool(so, "include_usage", &r->include_usage, err) != 0)
+            return -1;
+    }
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(root, "user");
+    if (r->cid[0] == '\0' && cJSON_IsString(user) &&
+        request_id_ok(user->valuestring, strlen(user->valuestring)))
+        set_cid(r, user->valuestring, strlen(user->valuestring), "user");
+    return 0;
+}
+
+static int parse_responses(const cJSON *root, struct request *r, uint64_t *bytes,
+                           const char **last_user, struct request_error *err)
+{
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input");
+    if (input == NULL)
+        return fail(err, "input", "Missing required parameter: '%s'.", "input");
+    if (cJSON_IsString(input)) {
+        *bytes += strlen(input->valuestring);
+        *last_user = input->valuestring;
+    } else if (cJSON_IsArray(input)) {
+        if (walk_messages(input, "input", 0, bytes, last_user, err) != 0)
+            return -1;
+    } else {
+        return fail(err, "input", "Invalid type for '%s': expected a string or an array.",
+                    "input");
+    }
+    const cJSON *ins = cJSON_GetObjectItemCaseSensitive(root, "instructions");
+    if (cJSON_IsString(ins))
+        *bytes += strlen(ins->valuestring);
+    if (get_cap(root, "max_output_tokens", &r->max_tokens, err) != 0 ||
+        get_bool(root, "background", &r->background, err) != 0)
+        return -1;
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(root, "user");
+    if (r->cid[0] == '\0' && cJSON_IsString(user) &&
+        request_id_ok(user->valuestring, strlen(user->valuestring)))
+        set_cid(r, user->valuestring, strlen(user->valuestring), "user");
+    r->include_usage = 1;
+    return 0;
+}
+
+static int parse_messages(const cJSON *root, struct request *r, uint64_t *bytes,
+                          const char **last_user, struct request_error *err)
+{
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    if (msgs == NULL)
+        return fail(err, "messages", "messages: Field required%s", "");
+    if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
+        return fail(err, "messages", "messages: expected a non-empty array%s", "");
+    if (walk_messages(msgs, "messages", 1, bytes, last_user, err) != 0)
+        return -1;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "max_tokens");
+    if (mt == NULL)
+        return fail(err, "max_tokens", "max_tokens: Field required%s", "");
+    if (get_cap(root, "max_tokens", &r->max_tokens, err) != 0)
+        return -1;
+    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
+    if (sys) {
+        const char *ignored = NULL;
+        *bytes += content_bytes(sys, &ignored);
+    }
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(meta, "user_id");
+    if (r->cid[0] == '\0' && cJSON_IsString(uid) &&
+        request_id_ok(uid->valuestring, strlen(uid->valuestring)))
+        set_cid(r, uid->valuestring, strlen(uid->valuestring), "metadata");
+    r->include_usage = 1;
+    return 0;
+}
+
+int request_parse(enum api api, const char *body, size_t len, const char *rid_header,
+                  struct request *out, struct request_error *err)
+{
+    struct request r;
+    memset(&r, 0, sizeof r);
+    memset(err, 0, sizeof *err);
+    r.api = api;
+    r.max_tokens = -1;
+    r.id_source = "none";
+    if (rid_header && request_id_ok(rid_header, strlen(rid_header)))
+        set_cid(&r, rid_header, strlen(rid_header), "header");
+
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (root == NULL)
+        return fail(err, NULL,
+                    "We could not parse the JSON body of your request. (HINT: This likely means "
+                    "you aren't using your HTTP library correctly.)%s", "");
+    int rc = -1;
+    if (!cJSON_IsObject(root)) {
+        fail(err, NULL, "The request body must be a JSON object.%s", "");
+        goto done;
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (model == NULL) {
+        fail(err, "model", "Missing required parameter: '%s'.", "model");
+        goto done;
+    }
+    if (!cJSON_IsString(model) || strlen(model->valuestring) >= sizeof r.model) {
+        fail(err, "model", "Invalid type for '%s': expected a string (under 128 bytes).",
+             "model");
+        goto done;
+    }
+    snprintf(r.model, sizeof r.model, "%s", model->valuestring);
+    if (get_bool(root, "stream", &r.stream, err) != 0)
+        goto done;
+
+    uint64_t bytes = 0;
+    const char *last_user = NULL;
+    int prc = api == API_CHAT        ? parse_chat(root, &r, &bytes, &last_user, err)
+              : api == API_RESPONSES ? parse_responses(root, &r, &bytes, &last_user, err)
+                                     : parse_messages(root, &r, &bytes, &last_user, err);
+    if (prc != 0)
+        goto done;
+    if (r.cid[0] == '\0' && last_user)
+        find_marker(last_user, &r);
+    /* a deterministic stand-in for a tokenizer: about 4 bytes a token */
+    r.input_tokens = (bytes + 3) / 4;
+    if (r.input_tokens == 0)
+        r.input_tokens = 1;
+    *out = r;
+    rc = 0;
+done:
+    cJSON_Delete(root);
+    return rc;
+}

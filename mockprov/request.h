@@ -1,0 +1,48 @@
+/* Incoming vendor requests: validation and the few fields the mock acts on. */
+#ifndef MP_REQUEST_H
+#define MP_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum api {
+    API_CHAT,      /* OpenAI Chat Completions */
+    API_RESPONSES, /* OpenAI Responses */
+    API_MESSAGES,  /* Anthropic Messages */
+};
+
+#define REQUEST_ID_MAX 128
+#define REQUEST_MODEL_MAX 128
+
+struct request {
+    enum api api;
+    char model[REQUEST_MODEL_MAX];
+    int stream;
+    int background;
+    int include_usage;
+    int64_t max_tokens; /* -1: none */
+    char cid[REQUEST_ID_MAX];
+    const char *id_source; /* header, user, metadata, marker, none */
+    uint64_t input_tokens;
+};
+
+/* A client error, rendered by wire_error_body in the vendor's shape. */
+struct request_error {
+    int status;
+    const char *type;  /* invalid_request_error, ... */
+    const char *code;  /* OpenAI code or NULL */
+    char param[64];    /* offending field or "" */
+    char message[256];
+};
+
+const char *request_api_name(enum api api);
+
+/* Parses and validates a request body for 'api'. 'rid_header' is the X-Request-Id header or
+ * NULL. Returns 0, or -1 with err filled (status 400). Borrows everything. */
+int request_parse(enum api api, const char *body, size_t len, const char *rid_header,
+                  struct request *out, struct request_error *err);
+
+/* 1 when 's' is usable as a correlation id (printable, no spaces, < REQUEST_ID_MAX). */
+int request_id_ok(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every test binary of each build folder given, then the real-SDK tests once, and ends with
+# the line "N passed, N failed". A binary that dies or times out without its lines counts as
+# one failure. MEMCHECK=1 runs the unit binaries and the spawned mock under valgrind.
+set -u
+cd "$(dirname "$0")/.."
+pass=0
+fail=0
+per_test_timeout=${TEST_TIMEOUT:-180}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+count() { # label, output file, exit code
+    local label=$1 out=$2 rc=$3 p f
+    p=$(grep -c '^PASS ' "$out")
+    f=$(grep -c '^FAIL ' "$out")
+    sed "s/^\(PASS\|FAIL\) /\1 [$label] /" "$out" | grep -E '^(PASS|FAIL) '
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL [$label] exited with status $rc"
+        f=1
+    fi
+    pass=$((pass + p))
+    fail=$((fail + f))
+}
+
+for build in "$@"; do
+    for t in "$build"/tests/test_*; do
+        [ -x "$t" ] || continue
+        name=$(basename "$t")
+        wrap=()
+        if [ "${MEMCHECK:-0}" = 1 ]; then
+            wrap=(valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite)
+            export TAILGATE_WRAP="valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite"
+        fi
+        TAILGATE_BIN="$build/tailgate" timeout -k 5 "$per_test_timeout" "${wrap[@]}" "$t" >"$log" 2>"$log.err"
+        rc=$?
+        count "$build/$name" "$log" "$rc"
+        [ "$rc" -ne 0 ] && sed 's/^/    /' "$log.err" | tail -40
+        rm -f "$log.err"
+    done
+done
+
+if [ -f tests/sdk/run.sh ] && [ "${SKIP_SDK:-0}" != 1 ]; then
+    TAILGATE_BIN="$PWD/$1/tailgate" timeout -k 5 300 bash tests/sdk/run.sh >"$log" 2>"$log.err"
+    rc=$?
+    count "sdk" "$log" "$rc"
+    [ "$rc" -ne 0 ] && sed 's/^/    /' "$log.err" | tail -40
+    rm -f "$log.err"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
