@@ -3,8 +3,10 @@
 CC ?= cc
 PKGS := libevent libcurl libcjson
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -I. -Icommon -Imockprov -MMD -MP
+OPT ?= -O2 -g
+SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+override CFLAGS += $(OPT) -std=c11 -D_GNU_SOURCE $(WARN) -I. -Icommon -Imockprov -MMD -MP
+override LDFLAGS += $(LDOPT)
 PREFIX ?= /usr/local
 BUILD ?= build
 
@@ -38,11 +40,13 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/tests/check.o $(LIB_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(BUILD)/tests/check.o $(LIB_OBJ) $(PKG_LIBS) -lm
+TEST_LIB := $(BUILD)/tests/check.o $(BUILD)/tests/harness.o
 
-$(BUILD)/tests/check.o: tests/check.c
+$(BUILD)/tests/test_%: tests/test_%.c $(TEST_LIB) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(TEST_LIB) $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -c $< -o $@
 
@@ -56,8 +60,7 @@ test-bins: $(BUILD)/tailgate $(TEST_BIN)
 test: deps
 	@$(MAKE) --no-print-directory -s test-bins
 	@$(MAKE) --no-print-directory -s BUILD=build-asan \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" test-bins
+	    OPT="$(SAN)" LDOPT="-fsanitize=address,undefined" test-bins
 	@scripts/run-tests.sh build build-asan
 
 test-plain: deps
@@ -66,8 +69,7 @@ test-plain: deps
 
 asan: deps
 	@$(MAKE) --no-print-directory -s BUILD=build-asan \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" test-bins
+	    OPT="$(SAN)" LDOPT="-fsanitize=address,undefined" test-bins
 	@scripts/run-tests.sh build-asan
 
 memcheck: deps

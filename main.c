@@ -62,6 +62,19 @@ static void raise_nofile(void)
     }
 }
 
+/* Token timers need sub-millisecond precision: plain epoll timeouts are whole milliseconds and
+ * round up to the kernel tick (4 ms seen here); timerfd does not. */
+static struct event_base *new_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    if (cfg == NULL)
+        return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    struct event_base *base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
@@ -185,7 +198,7 @@ static int cmd_mock(int argc, char **argv)
     }
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
-    struct event_base *base = event_base_new();
+    struct event_base *base = new_base();
     if (base == NULL) {
         fprintf(stderr, "tailgate mock: event_base_new failed\n");
         return EXIT_ENV;

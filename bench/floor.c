@@ -1,7 +1,9 @@
 /* The floor for the mockprov benchmark: the least work an SSE token server can do. One epoll
  * loop, one timerfd, one chunked SSE event per stream every 50 ms and nothing else, so that the
  * load client can be measured against it on the same machine in the same run. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -51,7 +53,7 @@ struct conn {
     char *out; /* unsent tail of earlier events, when the socket buffer was full */
     size_t out_len;
     int queued;
-    struct conn *prev, *next; /* due queue */
+    struct conn *prev, *next; /* due queue, or the dead list once closed */
 };
 
 struct floor_server {
@@ -60,8 +62,14 @@ struct floor_server {
      * time: a FIFO is the whole timer wheel. */
     struct conn *head, *tail;
     size_t queued;
+    /* Closed connections, freed after the epoll batch: a stream closed by the timer may still
+     * have an event further down the same batch. */
+    struct conn *dead;
     long long armed_ns;
     uint64_t accepted, streams_done, peer_closed, write_errors, overflows, bad_requests;
+    /* how late tokens left, to tell a slow floor from a slow client */
+    uint64_t tokens, late_2ms, late_10ms;
+    long long late_max_ns;
 };
 
 static long long now_ns(void)
@@ -121,11 +129,25 @@ static void arm_timer(struct floor_server *f)
 
 static void conn_close(struct floor_server *f, struct conn *c)
 {
+    if (c->fd < 0)
+        return;
     queue_remove(f, c);
     close(c->fd);
-    free(c->head);
-    free(c->out);
-    free(c);
+    c->fd = -1;
+    c->next = f->dead;
+    f->dead = c;
+}
+
+static void free_dead(struct floor_server *f)
+{
+    while (f->dead) {
+        struct conn *c = f->dead;
+
+        f->dead = c->next;
+        free(c->head);
+        free(c->out);
+        free(c);
+    }
 }
 
 static int set_events(struct floor_server *f, struct conn *c, uint32_t events)
@@ -400,6 +422,13 @@ static void on_timer(struct floor_server *f)
     while (budget-- > 0 && f->head && f->head->due_ns <= now) {
         c = f->head;
         queue_remove(f, c);
+        f->tokens++;
+        if (now - c->due_ns > 2000000LL)
+            f->late_2ms++;
+        if (now - c->due_ns > 10000000LL)
+            f->late_10ms++;
+        if (now - c->due_ns > f->late_max_ns)
+            f->late_max_ns = now - c->due_ns;
         if (send_token(f, c) != 0) {
             conn_close(f, c);
             continue;
@@ -516,6 +545,8 @@ int main(void)
                 on_timer(&f);
             } else if (p == &f.sfd) {
                 running = 0;
+            } else if (c->fd < 0) {
+                continue; /* closed earlier in this batch */
             } else if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
                 /* EOF shows as a 0-byte read; on_readable closes the stream there */
                 on_readable(&f, c);
@@ -524,11 +555,14 @@ int main(void)
                     conn_close(&f, c);
             }
         }
+        free_dead(&f);
     }
     fprintf(stderr,
             "floor: accepted=%" PRIu64 " done=%" PRIu64 " peer_closed=%" PRIu64
-            " write_errors=%" PRIu64 " overflows=%" PRIu64 " bad_requests=%" PRIu64 "\n",
+            " write_errors=%" PRIu64 " overflows=%" PRIu64 " bad_requests=%" PRIu64 "\n"
+            "floor: timed_tokens=%" PRIu64 " late_over_2ms=%" PRIu64 " late_over_10ms=%" PRIu64
+            " late_max_ms=%.3f\n",
             f.accepted, f.streams_done, f.peer_closed, f.write_errors, f.overflows,
-            f.bad_requests);
+            f.bad_requests, f.tokens, f.late_2ms, f.late_10ms, f.late_max_ns / 1e6);
     return 0;
 }

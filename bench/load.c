@@ -2,7 +2,9 @@
  * libevent loop, counts ` tok<i>` tokens as they arrive, and reports the achieved token rate,
  * inter-token gaps, time to first token and (with --admin) disconnect-detection latency read
  * back from the mock's ledger. Prints one machine-readable `result ...` line on stdout. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -111,7 +113,9 @@ struct bench {
     struct stream *streams;
     int opened;
     long long t_start, t_window_start, t_window_end;
-    struct event *ramp_ev, *phase_ev, *close_ev;
+    struct event *ramp_ev, *phase_ev, *close_ev, *lag_ev;
+    long long lag_due;
+    struct hist *lag; /* the client's own loop lag: a slow client inflates every gap */
     int phase;
     int next_close;
     uint64_t window_tokens;
@@ -122,6 +126,8 @@ struct bench {
         ledger_errors;
     long rss_base_kib, rss_plateau_kib;
     long long cpu_ticks_start, cpu_ticks_end;
+    /* the rest of the machine, to flag a run that shared the CPUs with other work */
+    long long machine_start, machine_end, self_start, self_end;
 };
 
 static long long now_ns(void)
@@ -227,6 +233,21 @@ static long long read_cpu_ticks(pid_t pid)
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return -1;
     return (long long)(ut + st);
+}
+
+/* user + nice + system of the whole machine in clock ticks, or -1. Interrupt time is left out:
+ * loopback TCP runs much of it on behalf of the two processes measured. */
+static long long read_machine_ticks(void)
+{
+    unsigned long long user, nice, sys;
+    FILE *fp = fopen("/proc/stat", "r");
+    int n;
+
+    if (!fp)
+        return -1;
+    n = fscanf(fp, "cpu %llu %llu %llu", &user, &nice, &sys);
+    fclose(fp);
+    return n == 3 ? (long long)(user + nice + sys) : -1;
 }
 
 static void stream_end(struct stream *s, enum stream_state why)
@@ -639,6 +660,21 @@ static void close_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(b->base, &(struct timeval){0, LOAD_SETTLE_MS * 1000});
 }
 
+/* A 10 ms tick that measures how late the client's own loop runs it, during the window. */
+#define LOAD_LAG_TICK_NS (10LL * 1000 * 1000)
+
+static void lag_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct bench *b = arg;
+    long long now = now_ns();
+
+    (void)fd;
+    (void)what;
+    if (b->lag_due > 0 && now >= b->t_window_start && now < b->t_window_end)
+        hist_add(b->lag, now - b->lag_due);
+    b->lag_due = now + LOAD_LAG_TICK_NS;
+}
+
 enum {
     PHASE_WINDOW_START,
     PHASE_WINDOW_END,
@@ -671,12 +707,16 @@ static void phase_cb(evutil_socket_t fd, short what, void *arg)
     if (b->phase == PHASE_WINDOW_START) {
         if (b->o.server_pid > 0)
             b->cpu_ticks_start = read_cpu_ticks(b->o.server_pid);
+        b->machine_start = read_machine_ticks();
+        b->self_start = read_cpu_ticks(getpid());
         b->phase = PHASE_WINDOW_END;
         schedule_at(b->phase_ev, b->t_window_end);
         return;
     }
     if (b->o.server_pid > 0)
         b->cpu_ticks_end = read_cpu_ticks(b->o.server_pid);
+    b->machine_end = read_machine_ticks();
+    b->self_end = read_cpu_ticks(getpid());
     if (b->o.admin && b->o.detect_sample > 0) {
         struct timeval every = {0, b->o.close_every_us};
 
@@ -972,7 +1012,7 @@ static void report(struct bench *b)
     double window_s = b->o.window_ms / 1000.0;
     double target = b->o.streams * b->o.tps;
     double achieved = (double)b->window_tokens / window_s;
-    double kib_per_stream = -1, cpu_pct = -1;
+    double kib_per_stream = -1, cpu_pct = -1, others_pct = -1;
     long ticks = sysconf(_SC_CLK_TCK);
     struct rusage ru;
     double self_cpu;
@@ -982,6 +1022,13 @@ static void report(struct bench *b)
     if (b->cpu_ticks_start >= 0 && b->cpu_ticks_end > 0 && ticks > 0)
         cpu_pct = 100.0 * (double)(b->cpu_ticks_end - b->cpu_ticks_start) / (double)ticks /
                   window_s;
+    if (cpu_pct >= 0 && b->machine_start >= 0 && b->machine_end > 0 && b->self_start >= 0 &&
+        b->self_end > 0) {
+        long long others = (b->machine_end - b->machine_start) - (b->self_end - b->self_start) -
+                           (b->cpu_ticks_end - b->cpu_ticks_start);
+
+        others_pct = 100.0 * (double)(others > 0 ? others : 0) / (double)ticks / window_s;
+    }
     getrusage(RUSAGE_SELF, &ru);
     self_cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
@@ -989,13 +1036,14 @@ static void report(struct bench *b)
            " gap_p50_ms=%.3f gap_p99_ms=%.3f gap_max_ms=%.3f ttft_p50_ms=%.3f ttft_p99_ms=%.3f"
            " detect_n=%" PRIu64 " detect_p50_us=%.1f detect_p99_us=%.1f"
            " rss_base_kib=%ld rss_plateau_kib=%ld kib_per_stream=%.2f server_cpu_pct=%.1f"
-           " client_cpu_s=%.2f errors=%" PRIu64 "\n",
+           " client_cpu_s=%.2f client_lag_p99_ms=%.3f others_cpu_pct=%.1f errors=%" PRIu64 "\n",
            b->o.streams, target, achieved, 100.0 * achieved / target,
            hist_quantile(b->gap, 0.50, 1e6), hist_quantile(b->gap, 0.99, 1e6),
            (double)b->gap->max / 1e6, hist_quantile(b->ttft, 0.50, 1e6),
            hist_quantile(b->ttft, 0.99, 1e6), b->detect->count,
            hist_quantile(b->detect, 0.50, 1e3), hist_quantile(b->detect, 0.99, 1e3),
            b->rss_base_kib, b->rss_plateau_kib, kib_per_stream, cpu_pct, self_cpu,
+           hist_quantile(b->lag, 0.99, 1e6), others_pct,
            b->connect_errors + b->send_errors + b->status_errors + b->read_errors +
                b->eof_errors + b->parse_errors + b->seq_errors + b->ledger_errors);
     fprintf(stderr,
@@ -1058,8 +1106,9 @@ int main(int argc, char **argv)
     b.gap = calloc(1, sizeof(*b.gap));
     b.ttft = calloc(1, sizeof(*b.ttft));
     b.detect = calloc(1, sizeof(*b.detect));
+    b.lag = calloc(1, sizeof(*b.lag));
     b.base = event_base_new();
-    if (!b.streams || !b.gap || !b.ttft || !b.detect || !b.base) {
+    if (!b.streams || !b.gap || !b.ttft || !b.detect || !b.lag || !b.base) {
         fprintf(stderr, "load: calloc/event_base_new: out of memory\n");
         goto out;
     }
@@ -1073,7 +1122,8 @@ int main(int argc, char **argv)
     b.cpu_ticks_start = -1;
     b.ramp_ev = event_new(b.base, -1, EV_PERSIST, ramp_cb, &b);
     b.phase_ev = event_new(b.base, -1, 0, phase_cb, &b);
-    if (!b.ramp_ev || !b.phase_ev) {
+    b.lag_ev = event_new(b.base, -1, EV_PERSIST, lag_cb, &b);
+    if (!b.ramp_ev || !b.phase_ev || !b.lag_ev) {
         fprintf(stderr, "load: event_new: out of memory\n");
         goto out;
     }
@@ -1082,6 +1132,7 @@ int main(int argc, char **argv)
     b.t_window_end = b.t_window_start + (long long)b.o.window_ms * 1000000LL;
     b.phase = PHASE_WINDOW_START;
     event_add(b.ramp_ev, &tick);
+    event_add(b.lag_ev, &(struct timeval){0, LOAD_LAG_TICK_NS / 1000});
     schedule_at(b.phase_ev, b.t_window_start);
     ramp_cb(-1, 0, &b);
     if (event_base_dispatch(b.base) < 0) {
@@ -1113,11 +1164,14 @@ out:
         event_free(b.phase_ev);
     if (b.close_ev)
         event_free(b.close_ev);
+    if (b.lag_ev)
+        event_free(b.lag_ev);
     if (b.base)
         event_base_free(b.base);
     free(b.streams);
     free(b.gap);
     free(b.ttft);
     free(b.detect);
+    free(b.lag);
     return rc;
 }

@@ -105,9 +105,33 @@ stop() {
     pids=("${keep[@]+"${keep[@]}"}")
 }
 
+# busy_pct: share of all CPUs in use over 0.5 s while nothing of ours runs; other
+# work on this machine (a build, a test suite) skews every number, the floor's included.
+busy_pct() {
+    local a b
+    read -r -a a < <(grep '^cpu ' /proc/stat)
+    sleep 0.5
+    read -r -a b < <(grep '^cpu ' /proc/stat)
+    local total=0 idle i
+    for ((i = 1; i < ${#a[@]}; i++)); do
+        total=$((total + b[i] - a[i]))
+    done
+    idle=$((b[4] - a[4] + b[5] - a[5]))
+    if ((total > 0)); then
+        echo $((100 * (total - idle) / total))
+    else
+        echo 0
+    fi
+}
+
 # run_one SERVER N: starts a fresh server, loads it, appends "SERVER result ..." to results.
 run_one() {
-    local server=$1 n=$2 url pid admin=()
+    local server=$1 n=$2 url pid admin=() busy
+    busy=$(busy_pct)
+    if ((busy > 10)); then
+        log "bench: warning: the machine was ${busy}% busy before the $server run at $n streams"
+        echo "$server $n $busy" >>"$tmp/busy"
+    fi
     case $server in
     floor)
         "$FLOOR_BIN" >"$tmp/floor.out" 2>"$tmp/floor.$n.err" &
@@ -168,8 +192,8 @@ function num(v) { return (v == "" || v < 0) ? "-" : v }
 }
 END {
     print ""
-    print "| streams | server | target tok/s | achieved % | gap p50 ms | gap p99 ms | gap p99 / floor | TTFT p50 ms | TTFT p99 ms | detect p50 us | detect p99 us | KiB/stream | server CPU % |"
-    print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| streams | server | target tok/s | achieved % | gap p50 ms | gap p99 ms | gap p99 / floor | TTFT p50 ms | TTFT p99 ms | detect p50 us | detect p99 us | KiB/stream | server CPU % | client lag p99 ms | others CPU % |"
+    print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for (i = 1; i <= nr; i++) {
         split(rows[i], parts, SUBSEP); n = parts[1]; s = parts[2]; key = rows[i]
         fk = n SUBSEP "floor"
@@ -178,10 +202,13 @@ END {
             ratio = sprintf("%.2f", r[key, "gap_p99_ms"] / r[fk, "gap_p99_ms"])
         det50 = s == "mockprov" ? num(r[key, "detect_p50_us"]) : "-"
         det99 = s == "mockprov" ? num(r[key, "detect_p99_us"]) : "-"
-        printf "| %s | %s | %s | %.2f | %.2f | %.2f | %s | %.2f | %.2f | %s | %s | %s | %s |\n",
+        printf "| %s | %s | %s | %.2f | %.2f | %.2f | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s |\n",
             n, s, r[key, "target_tps"], r[key, "achieved_pct"], r[key, "gap_p50_ms"],
             r[key, "gap_p99_ms"], ratio, r[key, "ttft_p50_ms"], r[key, "ttft_p99_ms"],
-            det50, det99, num(r[key, "kib_per_stream"]), num(r[key, "server_cpu_pct"])
+            det50, det99, num(r[key, "kib_per_stream"]), num(r[key, "server_cpu_pct"]),
+            num(r[key, "client_lag_p99_ms"]), num(r[key, "others_cpu_pct"])
+        if (r[key, "others_cpu_pct"] > 10)
+            notes = notes sprintf("\n- %s at %s streams: other processes used %s%% of a core during the window; the row is suspect", s, n, r[key, "others_cpu_pct"])
         if (r[key, "errors"] > 0)
             notes = notes sprintf("\n- %s at %s streams: %s client-side errors (see the load: lines above)", s, n, r[key, "errors"])
     }
@@ -209,5 +236,13 @@ END {
     printf "- memory <= %s KiB/stream: %s (%s KiB)\n", goal_kib, ok ? "met" : "MISSED", r[mk, "kib_per_stream"]
     if (strict == 1 && missed > 0) exit 3
 }' "$tmp/results" || failed=$?
+
+if [[ -s $tmp/busy ]]; then
+    echo
+    echo "Other work was running before these runs (CPU busy %); their numbers are suspect:"
+    while read -r server n busy; do
+        echo "- $server at $n streams: ${busy}%"
+    done <"$tmp/busy"
+fi
 
 exit "$failed"

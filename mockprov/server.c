@@ -51,6 +51,7 @@ struct sink {
     int creator;                      /* its close cancels the gen */
     int chunked;                      /* we frame chunks ourselves, so we can send a trailer */
     int live;                         /* HTTP response still open to the peer */
+    int handed;                       /* reply ended: evhttp owns and frees the request */
     int64_t starting_after;           /* Responses: replay cursor */
     uint64_t next_index;              /* next token index to write */
     uint64_t queued_bytes, drained_bytes;
@@ -75,6 +76,7 @@ struct gen {
     int limit_is_cap;
     uint64_t generated;
     uint64_t written_max;
+    uint64_t next_due_ns; /* when the pending token timer fires */
     int stopping;        /* peer gone or cancelled: the profile's stop policy runs */
     uint64_t stop_at_n;  /* stop once this many tokens exist (lag in tokens) */
     uint64_t stop_deadline_ns; /* 0: none (lag in ms) */
@@ -457,6 +459,7 @@ static void sink_end(struct sink *s, int64_t trailer)
         evhttp_send_reply_chunk(s->req, b);
     }
     s->live = 0;
+    s->handed = 1;
     evhttp_send_reply_end(s->req); /* completion (or a close) arrives through callbacks */
 }
 
@@ -483,7 +486,9 @@ static void peer_close_cb(struct evhttp_connection *conn, void *arg)
     int kind = peer_close_kind(conn);
     struct mock *m = s->m;
     struct gen *g = s->g;
-    s->orphan = s->req; /* evhttp detached it (userdone == 0); we must free it */
+    /* A request whose reply we had not ended was detached by evhttp and is ours to free; one
+     * whose reply we ended is freed by evhttp itself. */
+    s->orphan = s->handed ? NULL : s->req;
     s->req = NULL;
     sink_detach(s);
     s->reap_next = m->reap_sinks;
@@ -635,6 +640,7 @@ static void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64
             add_common_headers(s->req, g->rq.api, g->rec ? g->rec->request_id : g->w.id,
                                "application/json");
             s->live = 0;
+            s->handed = 1;
             send_json(g->m, s->req, 200, body ? body : "{}");
             free(body);
         }
@@ -664,6 +670,7 @@ static void gen_fail(struct gen *g, enum ledger_stop why)
             /* no terminal event and no last chunk: the connection just ends (Connection: close) */
             s->chunked = 0;
             s->live = 0;
+            s->handed = 1;
             evhttp_send_reply_end(s->req);
         } else if (why == LEDGER_STOP_TRUNCATE_FAULT) {
             /* nothing was sent: drop the connection (it frees the request with it) */
@@ -679,6 +686,7 @@ static void gen_fail(struct gen *g, enum ledger_stop why)
             sink_end(s, -1);
         } else {
             s->live = 0;
+            s->handed = 1;
             char *body = wire_error_body(g->rq.api, 500, NULL, NULL, NULL,
                                          "The server had an error while processing your "
                                          "request.", g->w.id);
@@ -697,6 +705,7 @@ static void gen_arm(struct gen *g, uint64_t delay_ns)
         if (delay_ns > left)
             delay_ns = left;
     }
+    g->next_due_ns = clock_now_ns() + delay_ns;
     struct timeval tv = {(time_t)(delay_ns / 1000000000ull),
                          (suseconds_t)((delay_ns % 1000000000ull) / 1000)};
     event_add(g->timer, &tv);
@@ -732,9 +741,11 @@ static void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
         gen_stop(g, why);
         return;
     }
-    if (g->stop_deadline_ns && event_pending(g->timer, EV_TIMEOUT, NULL)) {
+    if (g->stop_deadline_ns && event_pending(g->timer, EV_TIMEOUT, NULL) &&
+        g->next_due_ns > g->stop_deadline_ns) {
+        /* e.g. mid-stall: stop at the deadline, not at the next token */
         event_del(g->timer);
-        gen_arm(g, UINT64_MAX);
+        gen_arm(g, g->stop_deadline_ns - now);
     }
 }
 
@@ -764,7 +775,9 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
         int n = wire_stream_token(&g->w, i, ev, sizeof ev);
         for (struct sink *s = g->sinks; s && n > 0; s = s->next) {
             if (s->live && s->streaming && s->next_index == i) {
-                sink_write(s, ev, (size_t)n, 1);
+                /* a reader that resumed ahead of generation skips what it already has */
+                if ((int64_t)(i + WIRE_RESP_FIRST_DELTA) > s->starting_after)
+                    sink_write(s, ev, (size_t)n, 1);
                 s->next_index = i + 1;
             }
         }
@@ -853,6 +866,29 @@ static void store_evict_oldest(struct mock *m)
     victim->stored = 0;
     m->stored--;
     gen_maybe_finish(victim);
+}
+
+/* Per-connection socket set-up, once per request (cheap and idempotent). */
+static void tune_connection(struct evhttp_request *req, int watch_close)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    /* one small write per token: without NODELAY, Nagle holds each behind the last ACK */
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!watch_close)
+        return;
+    /* After reading a body evhttp stops reading until a reply starts, so a peer that leaves
+     * a non-stream request would go unnoticed until we write. Do what evhttp itself does while
+     * writing: no read callback (bytes wait in the input buffer), reading on, so EOF and RST
+     * reach evhttp's error callback and from there our close callback. */
+    bufferevent_data_cb wr = NULL;
+    bufferevent_event_cb ev = NULL;
+    void *arg = NULL;
+    bufferevent_getcb(bev, NULL, &wr, &ev, &arg);
+    bufferevent_setcb(bev, NULL, wr, ev, arg);
+    bufferevent_enable(bev, EV_READ);
 }
 
 static void handle_generate(struct mock *m, struct evhttp_request *req, enum api api)
@@ -998,6 +1034,7 @@ static void handle_generate(struct mock *m, struct evhttp_request *req, enum api
             gen_maybe_finish(g);
             goto done;
         }
+        tune_connection(req, !rq.stream);
         if (rq.stream) {
             sink_start_stream(s, g);
             char *open = wire_stream_open(&g->w, -1);

@@ -14,7 +14,7 @@ count() { # label, output file, exit code
     local label=$1 out=$2 rc=$3 p f
     p=$(grep -c '^PASS ' "$out")
     f=$(grep -c '^FAIL ' "$out")
-    sed "s/^\(PASS\|FAIL\) /\1 [$label] /" "$out" | grep -E '^(PASS|FAIL) '
+    sed -E "s#^(PASS|FAIL) #\\1 [$label] #" "$out" | grep -E "^(PASS|FAIL) "
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "FAIL [$label] exited with status $rc"
         f=1

@@ -1,0 +1,333 @@
+/* Integration-test helpers. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "clock.h"
+
+void harness_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int read_port(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    int port = -1;
+    if (fscanf(f, "%d", &port) != 1)
+        port = -1;
+    fclose(f);
+    return port;
+}
+
+int harness_start_mock(struct proc *p, const char *const *args)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->dir, sizeof p->dir, "/tmp/tgtest.XXXXXX");
+    if (mkdtemp(p->dir) == NULL)
+        return -1;
+    char port_file[128];
+    snprintf(port_file, sizeof port_file, "%s/port", p->dir);
+    const char *bin = getenv("TAILGATE_BIN");
+    if (bin == NULL)
+        bin = "./tailgate";
+    const char *wrap = getenv("TAILGATE_WRAP");
+    char *argv[64];
+    int n = 0;
+    char wrapbuf[512];
+    if (wrap && *wrap) {
+        snprintf(wrapbuf, sizeof wrapbuf, "%s", wrap);
+        for (char *t = strtok(wrapbuf, " "); t && n < 16; t = strtok(NULL, " "))
+            argv[n++] = t;
+    }
+    argv[n++] = (char *)bin;
+    argv[n++] = "mock";
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--port-file";
+    argv[n++] = port_file;
+    for (int i = 0; args && args[i] && n < 62; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 1); /* the URL line; stderr stays for diagnostics */
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    p->pid = pid;
+    for (int i = 0; i < 2000; i++) { /* 20 s: generous for valgrind */
+        int port = read_port(port_file);
+        if (port > 0) {
+            p->port = port;
+            return 0;
+        }
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            p->pid = 0;
+            return -1;
+        }
+        harness_sleep_ms(10);
+    }
+    harness_stop(p);
+    return -1;
+}
+
+int harness_stop(struct proc *p)
+{
+    int rc = -1;
+    if (p->pid > 0) {
+        kill(p->pid, SIGTERM);
+        int st = 0;
+        for (int i = 0; i < 500; i++) {
+            if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+                rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                break;
+            }
+            harness_sleep_ms(10);
+        }
+        if (rc < 0) {
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &st, 0);
+        }
+        p->pid = 0;
+    }
+    if (p->dir[0]) {
+        char cmd[160];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", p->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "harness: could not remove %s\n", p->dir);
+        p->dir[0] = '\0';
+    }
+    return rc;
+}
+
+int harness_connect(int port, int rcvbuf)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+int harness_post(int fd, const char *path, const char *headers, const char *body)
+{
+    char head[4096];
+    int n = snprintf(head, sizeof head,
+                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n%s\r\n",
+                     path, strlen(body), headers ? headers : "");
+    if (n < 0 || (size_t)n >= sizeof head)
+        return -1;
+    if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n)
+        return -1;
+    size_t bl = strlen(body);
+    return send(fd, body, bl, MSG_NOSIGNAL) == (ssize_t)bl ? 0 : -1;
+}
+
+static int append(char **acc, size_t *len, const char *buf, size_t n)
+{
+    char *tmp = realloc(*acc, *len + n + 1);
+    if (tmp == NULL)
+        return -1;
+    memcpy(tmp + *len, buf, n);
+    *len += n;
+    tmp[*len] = '\0';
+    *acc = tmp;
+    return 0;
+}
+
+static int count_tokens(const char *s)
+{
+    int n = 0;
+    for (const char *p = strstr(s, " tok"); p; p = strstr(p + 4, " tok"))
+        if (p[4] >= '0' && p[4] <= '9')
+            n++;
+    return n;
+}
+
+/* Reads once with a deadline; returns bytes, 0 on EOF, -1 on timeout or error. */
+static ssize_t read_some(int fd, uint64_t deadline_ns, char *buf, size_t len)
+{
+    uint64_t now = clock_now_ns();
+    if (now >= deadline_ns)
+        return -1;
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int r = poll(&pfd, 1, (int)((deadline_ns - now) / 1000000ull) + 1);
+    if (r <= 0)
+        return -1;
+    ssize_t n = recv(fd, buf, len, 0);
+    return n < 0 ? -1 : n;
+}
+
+int harness_read_tokens(int fd, int k, int timeout_ms, char **acc, size_t *acc_len)
+{
+    uint64_t deadline = clock_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    char buf[16384];
+    for (;;) {
+        int have = *acc ? count_tokens(*acc) : 0;
+        if (have >= k)
+            return have;
+        ssize_t n = read_some(fd, deadline, buf, sizeof buf);
+        if (n <= 0)
+            return have;
+        if (append(acc, acc_len, buf, (size_t)n) != 0)
+            return -1;
+    }
+}
+
+long harness_read_all(int fd, int timeout_ms, char **acc, size_t *acc_len)
+{
+    uint64_t deadline = clock_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    char buf[16384];
+    long total = 0;
+    for (;;) {
+        ssize_t n = read_some(fd, deadline, buf, sizeof buf);
+        if (n <= 0)
+            return total;
+        if (append(acc, acc_len, buf, (size_t)n) != 0)
+            return -1;
+        total += n;
+    }
+}
+
+void harness_close_fin(int fd)
+{
+    /* Unread bytes at close() make the kernel send an RST instead of a FIN: drain first. */
+    char buf[16384];
+    while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+        ;
+    close(fd);
+}
+
+void harness_close_rst(int fd)
+{
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+struct membuf {
+    char *p;
+    size_t n;
+};
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct membuf *b = arg;
+    size_t n = size * nmemb;
+    return append(&b->p, &b->n, data, n) == 0 ? n : 0;
+}
+
+int harness_http(int port, const char *method, const char *path, const char *const *headers,
+                 const char *body, char **out, char **out_headers)
+{
+    CURL *c = curl_easy_init();
+    if (c == NULL)
+        return -1;
+    char url[1024];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    struct membuf b = {NULL, 0}, h = {NULL, 0};
+    struct curl_slist *hl = NULL;
+    for (int i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    if (body)
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, write_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    long status = -1;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    if (out)
+        *out = b.p ? b.p : calloc(1, 1);
+    else
+        free(b.p);
+    if (out_headers)
+        *out_headers = h.p ? h.p : calloc(1, 1);
+    else
+        free(h.p);
+    return (int)status;
+}
+
+cJSON *harness_ledger_done(int port, const char *cid, int timeout_ms)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/_tailgate/ledger?id=%s", cid);
+    uint64_t deadline = clock_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    while (clock_now_ns() < deadline) {
+        char *body = NULL;
+        int st = harness_http(port, "GET", path, NULL, NULL, &body, NULL);
+        cJSON *j = st == 200 ? cJSON_Parse(body) : NULL;
+        free(body);
+        cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "records");
+        cJSON *r = cJSON_GetArrayItem(recs, 0);
+        const char *state = harness_str(r, "state");
+        if (state && strcmp(state, "done") == 0) {
+            cJSON *copy = cJSON_Duplicate(r, 1);
+            cJSON_Delete(j);
+            return copy;
+        }
+        cJSON_Delete(j);
+        harness_sleep_ms(20);
+    }
+    return NULL;
+}
+
+double harness_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+const char *harness_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}

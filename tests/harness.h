@@ -1,0 +1,55 @@
+/* Integration-test helpers: spawn ./tailgate on a free loopback port, speak raw HTTP over
+ * sockets we control (so a test decides exactly when to FIN or RST), and read the mock's
+ * ledger through its admin API with libcurl. */
+#ifndef TG_HARNESS_H
+#define TG_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+struct proc {
+    pid_t pid;
+    int port;
+    char dir[64]; /* temp folder for the port file etc. */
+};
+
+/* Starts `$TAILGATE_BIN mock --port 0 --port-file F args...` (args NULL-terminated) and waits
+ * (bounded) until it listens. $TAILGATE_WRAP, if set, prefixes the command (valgrind). Returns
+ * 0, or -1 if it did not come up in 20 s. */
+int harness_start_mock(struct proc *p, const char *const *args);
+/* SIGTERM, then SIGKILL after 5 s; returns the exit status (or -1). Removes the temp folder. */
+int harness_stop(struct proc *p);
+
+/* A blocking TCP connection to 127.0.0.1:port, or -1. rcvbuf > 0 shrinks the receive buffer. */
+int harness_connect(int port, int rcvbuf);
+/* Sends a POST with a JSON body; 'headers' is extra "Name: value\r\n" lines or NULL. */
+int harness_post(int fd, const char *path, const char *headers, const char *body);
+/* Reads until 'k' tokens (" tok<i>") have arrived, or EOF, or timeout_ms. Returns the count of
+ * tokens seen. Appends everything read to *acc (malloc'd, may be NULL). */
+int harness_read_tokens(int fd, int k, int timeout_ms, char **acc, size_t *acc_len);
+/* Reads to EOF (or timeout); returns bytes read, appends to *acc. */
+long harness_read_all(int fd, int timeout_ms, char **acc, size_t *acc_len);
+/* Closes with a FIN (after draining what is readable, so the kernel does not send an RST). */
+void harness_close_fin(int fd);
+/* Closes with an RST (SO_LINGER 0). */
+void harness_close_rst(int fd);
+
+/* HTTP request with libcurl; returns the status (or -1), body malloc'd into *body. 'headers'
+ * is a NULL-terminated list of "Name: value" or NULL. method "GET" or "POST". */
+int harness_http(int port, const char *method, const char *path, const char *const *headers,
+                 const char *body, char **out, char **out_headers);
+/* Polls GET /_tailgate/ledger?id=cid until the first record is "done" (bounded by timeout_ms);
+ * returns that record (caller frees with cJSON_Delete) or NULL. */
+cJSON *harness_ledger_done(int port, const char *cid, int timeout_ms);
+
+/* Number field of a JSON object, or -1 when missing or null. */
+double harness_num(const cJSON *o, const char *key);
+/* String field, or NULL. */
+const char *harness_str(const cJSON *o, const char *key);
+/* Milliseconds to sleep without busy waiting. */
+void harness_sleep_ms(int ms);
+
+#endif

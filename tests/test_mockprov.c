@@ -1,0 +1,909 @@
+/* mockprov over real loopback sockets: every API x billing semantic x {FIN, RST}, faults, bad
+ * input, background responses, the admin API. One mock process per case group. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "harness.h"
+
+/* Close after K tokens. At 10 tokens/s the next token is 100 ms away when the client closes,
+ * so "generated before the close" is exactly K. Jitter 0 keeps the timing exact. */
+#define K 3
+#define TIMING "x-tailgate-ttft-ms: 0\r\nx-tailgate-tps: 10\r\nx-tailgate-jitter: 0\r\n"
+
+static struct proc mock;
+
+static const char *path_of(const char *api)
+{
+    if (strcmp(api, "chat") == 0)
+        return "/v1/chat/completions";
+    if (strcmp(api, "responses") == 0)
+        return "/v1/responses";
+    return "/v1/messages";
+}
+
+static const char *stream_body(const char *api)
+{
+    if (strcmp(api, "chat") == 0)
+        return "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+               "\"messages\":[{\"role\":\"user\",\"content\":\"abcdefgh\"}]}";
+    if (strcmp(api, "responses") == 0)
+        return "{\"model\":\"m\",\"stream\":true,\"input\":\"abcdefgh\"}";
+    return "{\"model\":\"m\",\"stream\":true,\"max_tokens\":1000,"
+           "\"messages\":[{\"role\":\"user\",\"content\":\"abcdefgh\"}]}";
+}
+
+/* Opens a stream with the given profile and length, reads K tokens, closes (FIN or RST), and
+ * returns the finished ledger record. */
+static cJSON *abort_after_k(const char *api, const char *profile, const char *cid, int rst,
+                            int length, const char *timing)
+{
+    char headers[512];
+    snprintf(headers, sizeof headers,
+             "%sx-tailgate-profile: %s\r\nx-tailgate-length: %d\r\nX-Request-Id: %s\r\n",
+             timing, profile, length, cid);
+    int fd = harness_connect(mock.port, 0);
+    if (fd < 0 || harness_post(fd, path_of(api), headers, stream_body(api)) != 0)
+        return NULL;
+    char *acc = NULL;
+    size_t len = 0;
+    int got = harness_read_tokens(fd, K, 5000, &acc, &len);
+    free(acc);
+    if (rst)
+        harness_close_rst(fd);
+    else
+        harness_close_fin(fd);
+    if (got != K)
+        return NULL;
+    return harness_ledger_done(mock.port, cid, 10000);
+}
+
+struct billing_row {
+    const char *profile;
+    int billed;       /* expected billed output after K written + 1 lag token */
+    const char *bill; /* for the case name */
+};
+
+static const struct billing_row billing[] = {
+    {"vendor-a-pre", 0, "zero"},
+    {"vendor-b-post", K, "emitted"},
+    {"selfhosted-abort", K + 1, "generated"},
+};
+
+static const char *const apis[] = {"chat", "responses", "messages"};
+
+/* every API x every billing semantic x {FIN, RST}: exact ledger values */
+static void mockprov_should_bill_each_api_semantic_and_close_kind_exactly(void)
+{
+    int n = 0;
+    for (size_t a = 0; a < 3; a++) {
+        for (size_t b = 0; b < sizeof billing / sizeof billing[0]; b++) {
+            for (int rst = 0; rst <= 1; rst++) {
+                char cid[64];
+                snprintf(cid, sizeof cid, "bill-%s-%s-%s", apis[a], billing[b].bill,
+                         rst ? "rst" : "fin");
+                cJSON *r = abort_after_k(apis[a], billing[b].profile, cid, rst, 50, TIMING);
+                if (r == NULL)
+                    fprintf(stderr, "  case %s: no finished record\n", cid);
+                CHECK(r != NULL);
+                int ok = harness_num(r, "generated_tokens") == K + 1 &&
+                         harness_num(r, "written_tokens") == K &&
+                         harness_num(r, "tail_tokens") == 1 &&
+                         harness_num(r, "billed_output_tokens") == billing[b].billed &&
+                         harness_num(r, "billed_input_tokens") == 2 &&
+                         strcmp(harness_str(r, "close_kind"), rst ? "rst" : "fin") == 0 &&
+                         strcmp(harness_str(r, "stop_reason"), "disconnect") == 0 &&
+                         strcmp(harness_str(r, "api"), apis[a]) == 0 &&
+                         cJSON_IsNull(cJSON_GetObjectItem(r, "usage_reported")) &&
+                         harness_num(r, "t_gen_stop_ns") >= harness_num(r, "t_peer_closed_ns");
+                if (!ok) {
+                    char *s = cJSON_PrintUnformatted(r);
+                    fprintf(stderr, "  case %s: %s\n", cid, s);
+                    free(s);
+                }
+                cJSON_Delete(r);
+                CHECK(ok);
+                n++;
+            }
+        }
+    }
+    CHECK_EQ_INT(n, 18);
+}
+
+static void mockprov_should_keep_generating_for_a_runaway_vendor(void)
+{
+    cJSON *r = abort_after_k("chat", "runaway", "runaway-1", 0, 8, TIMING);
+    CHECK(r != NULL);
+    CHECK_EQ_INT(harness_num(r, "generated_tokens"), 8);
+    CHECK_EQ_INT(harness_num(r, "tail_tokens"), 8 - K);
+    CHECK_EQ_INT(harness_num(r, "billed_output_tokens"), 8);
+    CHECK_EQ_STR(harness_str(r, "stop_reason"), "natural");
+    CHECK_EQ_STR(harness_str(r, "close_kind"), "fin");
+    cJSON_Delete(r);
+}
+
+static void mockprov_should_stop_after_the_profile_lag_in_ms(void)
+{
+    /* selfhosted-lag stops 2000 ms after the close. Tokens every 160 ms: the 12th after the
+     * close lands at 1920 ms, the 13th would be at 2080 ms: 80 ms of margin either side. */
+    cJSON *r = abort_after_k("messages", "selfhosted-lag", "lag-ms-1", 0, 1000,
+                             "x-tailgate-ttft-ms: 0\r\nx-tailgate-tps: 6.25\r\n"
+                             "x-tailgate-jitter: 0\r\n");
+    CHECK(r != NULL);
+    CHECK_EQ_INT(harness_num(r, "tail_tokens"), 12);
+    CHECK_EQ_INT(harness_num(r, "generated_tokens"), K + 12);
+    CHECK_EQ_INT(harness_num(r, "billed_output_tokens"), K + 12);
+    double lag_ms = (harness_num(r, "t_gen_stop_ns") - harness_num(r, "t_peer_closed_ns")) / 1e6;
+    CHECK(lag_ms >= 1990 && lag_ms < 2200);
+    cJSON_Delete(r);
+}
+
+/* ---- completion and usage on the wire ---------------------------------------------------- */
+
+static char *stream_to_end(const char *api, const char *extra_headers, const char *body)
+{
+    int fd = harness_connect(mock.port, 0);
+    if (fd < 0)
+        return NULL;
+    char headers[512];
+    snprintf(headers, sizeof headers, "x-tailgate-ttft-ms: 0\r\nx-tailgate-tps: 1000\r\n%s",
+             extra_headers ? extra_headers : "");
+    char *acc = NULL;
+    size_t len = 0;
+    if (harness_post(fd, path_of(api), headers, body ? body : stream_body(api)) == 0)
+        harness_read_all(fd, 5000, &acc, &len);
+    close(fd);
+    return acc;
+}
+
+static void mockprov_should_report_usage_at_natural_end_per_api(void)
+{
+    for (size_t a = 0; a < 3; a++) {
+        char cid[64], hdr[128];
+        snprintf(cid, sizeof cid, "natural-%s", apis[a]);
+        snprintf(hdr, sizeof hdr, "x-tailgate-length: 5\r\nX-Request-Id: %s\r\n"
+                                  "Connection: close\r\n", cid);
+        char *out = stream_to_end(apis[a], hdr, NULL);
+        CHECK(out != NULL);
+        int ends_right = strcmp(apis[a], "chat") == 0
+                             ? strstr(out, "data: [DONE]\n\n\r\n0\r\n\r\n") != NULL
+                         : strcmp(apis[a], "responses") == 0
+                             ? strstr(out, "event: response.completed") != NULL
+                             : strstr(out, "event: message_stop") != NULL;
+        int has_tok4 = strstr(out, " tok4") != NULL && strstr(out, " tok5") == NULL;
+        free(out);
+        CHECK(ends_right);
+        CHECK(has_tok4);
+        cJSON *r = harness_ledger_done(mock.port, cid, 5000);
+        CHECK(r != NULL);
+        int ok = harness_num(r, "generated_tokens") == 5 && harness_num(r, "written_tokens") == 5 &&
+                 harness_num(r, "billed_output_tokens") == 5 &&
+                 harness_num(r, "usage_reported") == 5 &&
+                 strcmp(harness_str(r, "usage_via"), "usage") == 0 &&
+                 strcmp(harness_str(r, "stop_reason"), "natural") == 0 &&
+                 cJSON_IsNull(cJSON_GetObjectItem(r, "close_kind"));
+        cJSON_Delete(r);
+        CHECK(ok);
+    }
+}
+
+static void mockprov_should_not_report_usage_without_include_usage(void)
+{
+    char *out = stream_to_end("chat", "x-tailgate-length: 3\r\nX-Request-Id: no-usage\r\n"
+                                      "Connection: close\r\n",
+                              "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+                              "\"content\":\"x\"}]}");
+    CHECK(out != NULL);
+    int no_usage_chunk = strstr(out, "\"usage\":{") == NULL && strstr(out, "[DONE]") != NULL;
+    free(out);
+    CHECK(no_usage_chunk);
+    cJSON *r = harness_ledger_done(mock.port, "no-usage", 5000);
+    CHECK(r != NULL);
+    int ok = cJSON_IsNull(cJSON_GetObjectItem(r, "usage_reported")) &&
+             harness_num(r, "billed_output_tokens") == 3;
+    cJSON_Delete(r);
+    CHECK(ok);
+}
+
+static void mockprov_should_honour_token_caps_per_api(void)
+{
+    static const char *const bodies[] = {
+        "{\"model\":\"m\",\"stream\":true,\"max_completion_tokens\":2,\"messages\":[{\"role\":"
+        "\"user\",\"content\":\"x\"}]}",
+        "{\"model\":\"m\",\"stream\":true,\"max_output_tokens\":2,\"input\":\"x\"}",
+        "{\"model\":\"m\",\"stream\":true,\"max_tokens\":2,\"messages\":[{\"role\":\"user\","
+        "\"content\":\"x\"}]}",
+    };
+    static const char *const marks[] = {"\"finish_reason\":\"length\"", "response.incomplete",
+                                        "\"stop_reason\":\"max_tokens\""};
+    for (size_t a = 0; a < 3; a++) {
+        char cid[64], hdr[128];
+        snprintf(cid, sizeof cid, "cap-%s", apis[a]);
+        snprintf(hdr, sizeof hdr, "x-tailgate-length: 10\r\nX-Request-Id: %s\r\n"
+                                  "Connection: close\r\n", cid);
+        char *out = stream_to_end(apis[a], hdr, bodies[a]);
+        CHECK(out != NULL);
+        int marked = strstr(out, marks[a]) != NULL && strstr(out, " tok2") == NULL;
+        free(out);
+        CHECK(marked);
+        cJSON *r = harness_ledger_done(mock.port, cid, 5000);
+        CHECK(r != NULL);
+        int ok = harness_num(r, "generated_tokens") == 2 && harness_num(r, "max_tokens") == 2 &&
+                 strcmp(harness_str(r, "stop_reason"), "max_tokens") == 0;
+        cJSON_Delete(r);
+        CHECK(ok);
+    }
+}
+
+static void mockprov_should_answer_non_stream_requests_with_usage(void)
+{
+    const char *hdrs[] = {"x-tailgate-length: 4", "x-tailgate-tps: 1000", "x-tailgate-ttft-ms: 0",
+                          "X-Request-Id: nonstream-1", NULL};
+    char *body = NULL;
+    int st = harness_http(mock.port, "POST", "/v1/chat/completions", hdrs,
+                          "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                          &body, NULL);
+    CHECK_EQ_INT(st, 200);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    CHECK(j != NULL);
+    cJSON *msg = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0),
+                                     "message");
+    int ok = harness_str(msg, "content") && strcmp(harness_str(msg, "content"),
+                                                   " tok0 tok1 tok2 tok3") == 0 &&
+             harness_num(cJSON_GetObjectItem(j, "usage"), "completion_tokens") == 4;
+    cJSON_Delete(j);
+    CHECK(ok);
+    cJSON *r = harness_ledger_done(mock.port, "nonstream-1", 5000);
+    CHECK(r != NULL);
+    ok = harness_num(r, "usage_reported") == 4 && !cJSON_IsTrue(cJSON_GetObjectItem(r, "stream"));
+    cJSON_Delete(r);
+    CHECK(ok);
+}
+
+static void mockprov_should_record_a_non_stream_disconnect(void)
+{
+    int fd = harness_connect(mock.port, 0);
+    CHECK(fd >= 0);
+    CHECK(harness_post(fd, "/v1/messages",
+                       TIMING "x-tailgate-length: 100\r\nX-Request-Id: nonstream-cut\r\n"
+                              "x-tailgate-profile: silent-emitted\r\n",
+                       "{\"model\":\"m\",\"max_tokens\":500,\"messages\":[{\"role\":\"user\","
+                       "\"content\":\"x\"}]}") == 0);
+    harness_sleep_ms(250); /* tokens 0, 1, 2 generated (t = 0, 100, 200 ms) */
+    harness_close_fin(fd);
+    cJSON *r = harness_ledger_done(mock.port, "nonstream-cut", 5000);
+    CHECK(r != NULL);
+    int ok = harness_num(r, "generated_tokens") == 4 && harness_num(r, "written_tokens") == 0 &&
+             harness_num(r, "billed_output_tokens") == 0 &&
+             strcmp(harness_str(r, "close_kind"), "fin") == 0;
+    cJSON_Delete(r);
+    CHECK(ok);
+}
+
+/* ---- correlation ids --------------------------------------------------------------------- */
+
+static void mockprov_should_take_the_correlation_id_from_each_source_and_count_attempts(void)
+{
+    struct {
+        const char *path, *body, *hdr, *cid, *source;
+    } rows[] = {
+        {"/v1/chat/completions",
+         "{\"model\":\"m\",\"user\":\"u-1\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+         NULL, "u-1", "user"},
+        {"/v1/messages",
+         "{\"model\":\"m\",\"max_tokens\":5,\"metadata\":{\"user_id\":\"md-1\"},\"messages\":"
+         "[{\"role\":\"user\",\"content\":\"x\"}]}",
+         NULL, "md-1", "metadata"},
+        {"/v1/responses",
+         "{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":\"hello [tg:mk-1] there\"}]}",
+         NULL, "mk-1", "marker"},
+        {"/v1/chat/completions",
+         "{\"model\":\"m\",\"user\":\"u-2\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+         "X-Request-Id: hdr-1", "hdr-1", "header"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        for (int attempt = 1; attempt <= 2; attempt++) {
+            const char *hdrs[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", rows[i].hdr,
+                                  NULL};
+            int st = harness_http(mock.port, "POST", rows[i].path, hdrs, rows[i].body, NULL, NULL);
+            CHECK_EQ_INT(st, 200);
+        }
+        char path[128];
+        snprintf(path, sizeof path, "/_tailgate/ledger?id=%s", rows[i].cid);
+        char *body = NULL;
+        CHECK_EQ_INT(harness_http(mock.port, "GET", path, NULL, NULL, &body, NULL), 200);
+        cJSON *j = cJSON_Parse(body);
+        free(body);
+        cJSON *recs = cJSON_GetObjectItem(j, "records");
+        int ok = cJSON_GetArraySize(recs) == 2 &&
+                 harness_num(cJSON_GetArrayItem(recs, 0), "attempt") == 1 &&
+                 harness_num(cJSON_GetArrayItem(recs, 1), "attempt") == 2 &&
+                 strcmp(harness_str(cJSON_GetArrayItem(recs, 0), "id_source"), rows[i].source) ==
+                     0 &&
+                 cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 0), "rid_header")) ==
+                     (rows[i].hdr != NULL);
+        if (!ok)
+            fprintf(stderr, "  row %zu (%s) wrong\n", i, rows[i].cid);
+        cJSON_Delete(j);
+        CHECK(ok);
+    }
+}
+
+/* ---- faults ------------------------------------------------------------------------------ */
+
+static void mockprov_should_answer_429_and_529_in_each_vendor_shape(void)
+{
+    const char *hdrs[] = {"x-tailgate-fault: status=429,retry-after=7,should-retry=false",
+                          "X-Request-Id: f429", NULL};
+    char *body = NULL, *head = NULL;
+    int st = harness_http(mock.port, "POST", "/v1/chat/completions", hdrs,
+                          stream_body("chat"), &body, &head);
+    CHECK_EQ_INT(st, 429);
+    cJSON *j = cJSON_Parse(body);
+    cJSON *e = cJSON_GetObjectItem(j, "error");
+    int ok = harness_str(e, "message") && strcmp(harness_str(e, "type"), "requests") == 0 &&
+             strcmp(harness_str(e, "code"), "rate_limit_exceeded") == 0 &&
+             cJSON_IsNull(cJSON_GetObjectItem(e, "param")) && strstr(head, "retry-after: 7") &&
+             strstr(head, "x-should-retry: false") && strstr(head, "x-request-id: req_tg");
+    cJSON_Delete(j);
+    free(body);
+    free(head);
+    CHECK(ok);
+
+    const char *h2[] = {"x-tailgate-fault: status=529", NULL};
+    st = harness_http(mock.port, "POST", "/v1/messages", h2, stream_body("messages"), &body, NULL);
+    CHECK_EQ_INT(st, 529);
+    j = cJSON_Parse(body);
+    free(body);
+    e = cJSON_GetObjectItem(j, "error");
+    ok = strcmp(harness_str(j, "type"), "error") == 0 &&
+         strcmp(harness_str(e, "type"), "overloaded_error") == 0 && harness_str(j, "request_id");
+    cJSON_Delete(j);
+    CHECK(ok);
+    cJSON *r = harness_ledger_done(mock.port, "f429", 5000);
+    CHECK(r != NULL);
+    ok = harness_num(r, "status") == 429 && harness_num(r, "generated_tokens") == 0 &&
+         strcmp(harness_str(r, "stop_reason"), "http_error") == 0;
+    cJSON_Delete(r);
+    CHECK(ok);
+}
+
+static void mockprov_should_send_an_error_event_mid_stream_per_api(void)
+{
+    static const char *const marks[] = {"data: {\"error\":{", "event: error\ndata: {\"type\":"
+                                                              "\"error\",\"code\":\"server_error\"",
+                                        "event: error\ndata: {\"type\":\"error\",\"error\":{"
+                                        "\"type\":\"overloaded_error\""};
+    for (size_t a = 0; a < 3; a++) {
+        char cid[64], hdr[160];
+        snprintf(cid, sizeof cid, "err-%s", apis[a]);
+        snprintf(hdr, sizeof hdr, "x-tailgate-length: 10\r\nx-tailgate-fault: error-after=2\r\n"
+                                  "X-Request-Id: %s\r\nConnection: close\r\n", cid);
+        char *out = stream_to_end(apis[a], hdr, NULL);
+        CHECK(out != NULL);
+        int ok = strstr(out, marks[a]) != NULL && strstr(out, " tok1") && !strstr(out, " tok2") &&
+                 !strstr(out, "[DONE]") && !strstr(out, "message_stop") &&
+                 !strstr(out, "response.completed");
+        if (!ok)
+            fprintf(stderr, "  %s got: %s\n", apis[a], out);
+        free(out);
+        CHECK(ok);
+        cJSON *r = harness_ledger_done(mock.port, cid, 5000);
+        CHECK(r != NULL);
+        ok = harness_num(r, "generated_tokens") == 2 &&
+             harness_num(r, "billed_output_tokens") == 0 &&
+             strcmp(harness_str(r, "stop_reason"), "error_fault") == 0;
+        cJSON_Delete(r);
+        CHECK(ok);
+    }
+}
+
+static void mockprov_should_truncate_a_stream_without_terminal_event(void)
+{
+    char *out = stream_to_end("chat", "x-tailgate-length: 10\r\nx-tailgate-fault: truncate-after=2"
+                                      "\r\nX-Request-Id: trunc-1\r\n", NULL);
+    CHECK(out != NULL);
+    /* the connection ended after tok1: no [DONE], and no last chunk of the chunked body */
+    int ok = strstr(out, " tok1") && !strstr(out, " tok2") && !strstr(out, "[DONE]") &&
+             !strstr(out, "\r\n0\r\n\r\n");
+    free(out);
+    CHECK(ok);
+    cJSON *r = harness_ledger_done(mock.port, "trunc-1", 5000);
+    CHECK(r != NULL);
+    ok = strcmp(harness_str(r, "stop_reason"), "truncate_fault") == 0 &&
+         harness_num(r, "generated_tokens") == 2;
+    cJSON_Delete(r);
+    CHECK(ok);
+}
+
+static void mockprov_should_stall_mid_stream_and_delay_the_first_token(void)
+{
+    char *out = stream_to_end("responses", "x-tailgate-length: 4\r\n"
+                                           "x-tailgate-fault: stall-after=2,stall-ms=300,"
+                                           "slow-first-token-ms=200\r\n"
+                                           "X-Request-Id: stall-1\r\nConnection: close\r\n",
+                              NULL);
+    CHECK(out != NULL);
+    int complete = strstr(out, "response.completed") != NULL;
+    free(out);
+    CHECK(complete);
+    cJSON *r = harness_ledger_done(mock.port, "stall-1", 5000);
+    CHECK(r != NULL);
+    cJSON *t = cJSON_GetObjectItem(r, "token_t_ns");
+    double ttft = (harness_num(r, "t_first_token_ns") - harness_num(r, "t_accept_ns")) / 1e6;
+    double gap = (cJSON_GetArrayItem(t, 2)->valuedouble - cJSON_GetArrayItem(t, 1)->valuedouble) /
+                 1e6;
+    double gap0 = (cJSON_GetArrayItem(t, 1)->valuedouble - cJSON_GetArrayItem(t, 0)->valuedouble) /
+                  1e6;
+    cJSON_Delete(r);
+    CHECK(ttft >= 200 && ttft < 400);
+    CHECK(gap >= 300 && gap < 500);
+    CHECK(gap0 < 100);
+}
+
+static void mockprov_should_apply_queued_admin_faults_to_the_next_requests(void)
+{
+    char *body = NULL;
+    CHECK_EQ_INT(harness_http(mock.port, "POST", "/_tailgate/faults", NULL,
+                              "{\"fault\":\"status=429,retry-after=1\",\"count\":2}", &body, NULL),
+                 200);
+    free(body);
+    const char *hdrs[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", NULL};
+    int st1 = harness_http(mock.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
+                           NULL, NULL);
+    int st2 = harness_http(mock.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
+                           NULL, NULL);
+    int st3 = harness_http(mock.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
+                           NULL, NULL);
+    CHECK_EQ_INT(st1, 429);
+    CHECK_EQ_INT(st2, 429);
+    CHECK_EQ_INT(st3, 200);
+}
+
+/* ---- Responses background: create, resume, cancel ---------------------------------------- */
+
+static char *json_str_dup(const char *json, const char *key)
+{
+    cJSON *j = cJSON_Parse(json);
+    const char *v = harness_str(j, key);
+    char *out = v ? strdup(v) : NULL;
+    cJSON_Delete(j);
+    return out;
+}
+
+static void mockprov_should_create_resume_and_cancel_a_background_response(void)
+{
+    const char *hdrs[] = {"x-tailgate-length: 1000", "x-tailgate-tps: 50", "x-tailgate-ttft-ms: 0",
+                          "x-tailgate-jitter: 0", "x-tailgate-profile: vendor-b-post",
+                          "X-Request-Id: bg-1", NULL};
+    char *body = NULL;
+    int st = harness_http(mock.port, "POST", "/v1/responses", hdrs,
+                          "{\"model\":\"m\",\"background\":true,\"input\":\"abcd\"}", &body, NULL);
+    CHECK_EQ_INT(st, 200);
+    char *id = json_str_dup(body, "id");
+    char *status = json_str_dup(body, "status");
+    free(body);
+    int created = id && status && strcmp(status, "queued") == 0;
+    free(status);
+    if (!created)
+        free(id);
+    CHECK(created);
+
+    /* resume from sequence 5: the first event must be 6 (token 2), even before it exists */
+    int fd = harness_connect(mock.port, 0);
+    char req[256];
+    snprintf(req, sizeof req, "GET /v1/responses/%s?stream=true&starting_after=5 HTTP/1.1\r\n"
+                              "Host: x\r\n\r\n", id);
+    int sent = fd >= 0 && send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req);
+    char *acc = NULL;
+    size_t len = 0;
+    if (sent)
+        harness_read_tokens(fd, 2, 5000, &acc, &len);
+    int resumed = acc && strstr(acc, "\"sequence_number\":6,") &&
+                  !strstr(acc, "\"sequence_number\":5,") && !strstr(acc, "\"sequence_number\":0,") &&
+                  !strstr(acc, " tok1\"");
+    if (!resumed)
+        fprintf(stderr, "  resume got: %.600s\n", acc ? acc : "(nothing)");
+    free(acc);
+    acc = NULL;
+    len = 0;
+
+    /* cancel: the reader's stream ends readable with usage; a second cancel is idempotent */
+    char path[160];
+    snprintf(path, sizeof path, "/v1/responses/%s/cancel", id);
+    char *c1 = NULL, *c2 = NULL;
+    int s1 = harness_http(mock.port, "POST", path, NULL, NULL, &c1, NULL);
+    int s2 = harness_http(mock.port, "POST", path, NULL, NULL, &c2, NULL);
+    if (fd >= 0)
+        harness_read_all(fd, 3000, &acc, &len);
+    if (fd >= 0)
+        close(fd);
+    char *st1 = c1 ? json_str_dup(c1, "status") : NULL;
+    int same = c1 && c2 && strcmp(c1, c2) == 0;
+    int reader_end = acc && strstr(acc, "event: response.incomplete") &&
+                     strstr(acc, "\"status\":\"cancelled\"") && strstr(acc, "\r\n0\r\n\r\n");
+    free(c1);
+    free(c2);
+    free(acc);
+    snprintf(path, sizeof path, "/v1/responses/%s", id);
+    char *snap = NULL;
+    int s3 = harness_http(mock.port, "GET", path, NULL, NULL, &snap, NULL);
+    char *snap_status = snap ? json_str_dup(snap, "status") : NULL;
+    free(snap);
+    free(id);
+    int cancelled = st1 && strcmp(st1, "cancelled") == 0 && snap_status &&
+                    strcmp(snap_status, "cancelled") == 0;
+    free(st1);
+    free(snap_status);
+    CHECK(resumed);
+    CHECK_EQ_INT(s1, 200);
+    CHECK_EQ_INT(s2, 200);
+    CHECK_EQ_INT(s3, 200);
+    CHECK(same);
+    CHECK(cancelled);
+    CHECK(reader_end);
+    cJSON *r = harness_ledger_done(mock.port, "bg-1", 5000);
+    CHECK(r != NULL);
+    int ok = strcmp(harness_str(r, "close_kind"), "cancel_api") == 0 &&
+             strcmp(harness_str(r, "stop_reason"), "cancel") == 0 &&
+             cJSON_IsTrue(cJSON_GetObjectItem(r, "background")) &&
+             harness_num(r, "tail_tokens") == 1 &&
+             harness_num(r, "usage_reported") == harness_num(r, "generated_tokens") - 1 &&
+             harness_num(r, "billed_output_tokens") == harness_num(r, "generated_tokens") - 1;
+    if (!ok) {
+        char *s = cJSON_PrintUnformatted(r);
+        fprintf(stderr, "  record: %s\n", s);
+        free(s);
+    }
+    cJSON_Delete(r);
+    CHECK(ok);
+}
+
+static void mockprov_should_send_the_emitted_count_as_a_trailer_on_cancel(void)
+{
+    const char *hdrs[] = {"x-tailgate-length: 1000", "x-tailgate-tps: 50", "x-tailgate-ttft-ms: 0",
+                          "x-tailgate-profile: vendor-a-post", "X-Request-Id: bg-trailer", NULL};
+    char *body = NULL;
+    CHECK_EQ_INT(harness_http(mock.port, "POST", "/v1/responses", hdrs,
+                              "{\"model\":\"m\",\"background\":true,\"input\":\"x\"}", &body, NULL),
+                 200);
+    char *id = json_str_dup(body, "id");
+    free(body);
+    CHECK(id != NULL);
+    int fd = harness_connect(mock.port, 0);
+    char req[256];
+    snprintf(req, sizeof req, "GET /v1/responses/%s?stream=true HTTP/1.1\r\nHost: x\r\n\r\n", id);
+    int sent = fd >= 0 && send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req);
+    char *acc = NULL;
+    size_t len = 0;
+    if (sent)
+        harness_read_tokens(fd, 3, 5000, &acc, &len);
+    char path[160], *hdr = NULL;
+    snprintf(path, sizeof path, "/v1/responses/%s/cancel", id);
+    free(id);
+    int st = harness_http(mock.port, "POST", path, NULL, "{}", NULL, &hdr);
+    if (fd >= 0) {
+        harness_read_all(fd, 3000, &acc, &len);
+        close(fd);
+    }
+    /* usage stays null on the wire; the count rides in the chunked body's trailer */
+    int ok = st == 200 && acc && strstr(acc, "Trailer: x-emitted-tokens-on-cancel") &&
+             strstr(acc, "\r\n0\r\nx-emitted-tokens-on-cancel: ") &&
+             strstr(acc, "\"usage\":null") && hdr && strstr(hdr, "x-emitted-tokens-on-cancel: ");
+    if (!ok)
+        fprintf(stderr, "  stream tail: %s\n", acc ? acc + (len > 600 ? len - 600 : 0) : "-");
+    free(acc);
+    free(hdr);
+    CHECK(ok);
+    cJSON *r = harness_ledger_done(mock.port, "bg-trailer", 5000);
+    CHECK(r != NULL);
+    ok = strcmp(harness_str(r, "usage_via"), "trailer") == 0 &&
+         harness_num(r, "usage_reported") == harness_num(r, "billed_output_tokens");
+    cJSON_Delete(r);
+    CHECK(ok);
+}
+
+static void mockprov_should_answer_404_for_unknown_responses_and_400_for_bad_cursor(void)
+{
+    char *body = NULL;
+    CHECK_EQ_INT(harness_http(mock.port, "GET", "/v1/responses/resp_nope", NULL, NULL, &body,
+                              NULL), 404);
+    int shaped = strstr(body, "\"error\":{") && strstr(body, "resp_nope");
+    free(body);
+    CHECK(shaped);
+    CHECK_EQ_INT(harness_http(mock.port, "POST", "/v1/responses/resp_nope/cancel", NULL, "{}",
+                              NULL, NULL), 404);
+}
+
+/* ---- slow readers ------------------------------------------------------------------------- */
+
+static void mockprov_should_generate_ahead_of_a_stalled_reader_without_blocking_others(void)
+{
+    /* A reader that never reads: 20,000 tokens (~5 MB of SSE) overflow every kernel buffer on
+     * the way (4 MB send buffer at most here), so the mock's own buffer must take the rest while
+     * generation keeps its pace. */
+    int stalled = harness_connect(mock.port, 4096);
+    CHECK(stalled >= 0);
+    CHECK(harness_post(stalled, "/v1/chat/completions",
+                       "x-tailgate-ttft-ms: 0\r\nx-tailgate-tps: 20000\r\n"
+                       "x-tailgate-length: 20000\r\nX-Request-Id: stalled-1\r\n",
+                       stream_body("chat")) == 0);
+    /* meanwhile another stream completes normally */
+    char *out = stream_to_end("messages", "x-tailgate-length: 20\r\nConnection: close\r\n", NULL);
+    int other_done = out && strstr(out, "message_stop");
+    free(out);
+    double gen = -1, wr = -1;
+    for (int i = 0; i < 300 && gen < 20000; i++) { /* bounded: 30 s */
+        char *body = NULL;
+        harness_http(mock.port, "GET", "/_tailgate/ledger?id=stalled-1", NULL, NULL, &body, NULL);
+        cJSON *j = cJSON_Parse(body);
+        free(body);
+        cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "records"), 0);
+        gen = harness_num(r, "generated_tokens");
+        wr = harness_num(r, "written_tokens");
+        cJSON_Delete(j);
+        if (gen < 20000)
+            harness_sleep_ms(100);
+    }
+    harness_close_rst(stalled);
+    CHECK(other_done);
+    CHECK_EQ_INT(gen, 20000);
+    CHECK(wr > 0 && wr < 15000);
+}
+
+/* ---- bad input ---------------------------------------------------------------------------- */
+
+static void mockprov_should_reject_bad_input_in_the_vendor_shape(void)
+{
+    struct {
+        const char *method, *path, *hdr, *body;
+        int status;
+        const char *needle; /* must appear in the body */
+    } rows[] = {
+        {"POST", "/v1/chat/completions", NULL, "{not json", 400, "\"type\":\"invalid_request_error\""},
+        {"POST", "/v1/chat/completions", NULL, "[1,2]", 400, "JSON object"},
+        {"POST", "/v1/chat/completions", NULL, "{\"messages\":[]}", 400, "\"param\":\"model\""},
+        {"POST", "/v1/chat/completions", NULL,
+         "{\"model\":\"m\",\"stream\":\"yes\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+         400, "\"param\":\"stream\""},
+        {"POST", "/v1/chat/completions", NULL, "{\"model\":\"m\",\"messages\":{}}", 400,
+         "\"param\":\"messages\""},
+        {"POST", "/v1/chat/completions", NULL,
+         "{\"model\":\"m\",\"max_tokens\":0,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+         400, "\"param\":\"max_tokens\""},
+        {"POST", "/v1/responses", NULL, "{\"model\":\"m\",\"input\":5}", 400, "\"param\":\"input\""},
+        {"POST", "/v1/messages", NULL,
+         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400,
+         "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\""},
+        {"POST", "/v1/chat/completions", "x-tailgate-tps: fast",
+         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400,
+         "x-tailgate-tps"},
+        {"POST", "/v1/chat/completions", "x-tailgate-fault: explode=1",
+         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "explode"},
+        {"POST", "/v1/chat/completions", "x-tailgate-profile: nosuch",
+         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400, "nosuch"},
+        {"GET", "/v1/chat/completions", NULL, NULL, 405, "\"error\":{"},
+        {"POST", "/v1/nothing", NULL, "{}", 404, "\"code\":\"unknown_url\""},
+        {"GET", "/v1/messages/x", NULL, NULL, 404, "\"not_found_error\""},
+        {"GET", "/_tailgate/nothing", NULL, NULL, 404, "\"error\":{"},
+        {"POST", "/_tailgate/profile", NULL, "{\"name\":\"nosuch\"}", 400, "nosuch"},
+        {"POST", "/_tailgate/profile", NULL, "garbage", 400, "JSON object"},
+        {"POST", "/_tailgate/faults", NULL, "{\"fault\":\"status=99\"}", 400, "status"},
+        {"GET", "/_tailgate/reset", NULL, NULL, 405, "Method not allowed"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const char *hdrs[] = {rows[i].hdr, NULL};
+        char *body = NULL;
+        int st = harness_http(mock.port, rows[i].method, rows[i].path, hdrs, rows[i].body, &body,
+                              NULL);
+        int ok = st == rows[i].status && body && strstr(body, rows[i].needle);
+        if (!ok)
+            fprintf(stderr, "  row %zu %s %s: %d %s\n", i, rows[i].method, rows[i].path, st,
+                    body ? body : "");
+        free(body);
+        CHECK(ok);
+    }
+}
+
+static void mockprov_should_reject_a_body_over_the_cap_with_413(void)
+{
+    struct proc small;
+    const char *args[] = {"--max-body", "1000", NULL};
+    CHECK(harness_start_mock(&small, args) == 0);
+    char *big = malloc(4000);
+    CHECK(big != NULL);
+    memset(big, 'a', 3999);
+    big[3999] = '\0';
+    memcpy(big, "{\"model\":\"m\",\"x\":\"", 18);
+    big[3997] = '"';
+    big[3998] = '}';
+    char *body = NULL;
+    int st = harness_http(small.port, "POST", "/v1/messages", NULL, big, &body, NULL);
+    free(big);
+    int ok = st == 413 && body && strstr(body, "request_too_large");
+    free(body);
+    int rc = harness_stop(&small);
+    CHECK(ok);
+    CHECK_EQ_INT(rc, 0);
+}
+
+/* ---- admin API ---------------------------------------------------------------------------- */
+
+static void mockprov_should_bound_the_ledger_and_count_drops(void)
+{
+    struct proc small;
+    char dir_file[128];
+    snprintf(dir_file, sizeof dir_file, "/tmp/tg-ledger-%d.jsonl", (int)getpid());
+    unlink(dir_file);
+    const char *args[] = {"--ledger-max", "3", "--ledger-file", dir_file, NULL};
+    CHECK(harness_start_mock(&small, args) == 0);
+    const char *hdrs[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", NULL};
+    for (int i = 0; i < 5; i++)
+        harness_http(small.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
+                     NULL, NULL);
+    char *body = NULL;
+    harness_http(small.port, "GET", "/_tailgate/ledger", NULL, NULL, &body, NULL);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    int count = (int)harness_num(j, "count"), dropped = (int)harness_num(j, "dropped");
+    int first_seq = (int)harness_num(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "records"), 0),
+                                     "seq");
+    cJSON_Delete(j);
+    harness_http(small.port, "GET", "/_tailgate/health", NULL, NULL, &body, NULL);
+    int health_says = body && strstr(body, "\"ledger_dropped\":2");
+    free(body);
+    harness_http(small.port, "GET", "/metrics", NULL, NULL, &body, NULL);
+    int metrics_say = body && strstr(body, "tailgate_mock_ledger_dropped_total 2") &&
+                      strstr(body, "tailgate_mock_requests_total{api=\"responses\"} 5");
+    free(body);
+    harness_stop(&small);
+    int lines = 0;
+    FILE *f = fopen(dir_file, "r");
+    char line[65536];
+    while (f && fgets(line, sizeof line, f))
+        lines++;
+    if (f)
+        fclose(f);
+    unlink(dir_file);
+    CHECK_EQ_INT(count, 3);
+    CHECK_EQ_INT(dropped, 2);
+    CHECK_EQ_INT(first_seq, 3);
+    CHECK(health_says);
+    CHECK(metrics_say);
+    CHECK_EQ_INT(lines, 5);
+}
+
+static void mockprov_should_switch_profiles_by_admin_call_and_schedule(void)
+{
+    char *body = NULL;
+    CHECK_EQ_INT(harness_http(mock.port, "POST", "/_tailgate/profile", NULL,
+                              "{\"schedule\":\"0s:vendor-a-pre,400ms:silent-emitted\"}", &body,
+                              NULL),
+                 200);
+    free(body);
+    const char *h1[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", "X-Request-Id: sw-1", NULL};
+    const char *h2[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", "X-Request-Id: sw-2", NULL};
+    harness_http(mock.port, "POST", "/v1/responses", h1, "{\"model\":\"m\",\"input\":\"x\"}", NULL,
+                 NULL);
+    harness_sleep_ms(600);
+    harness_http(mock.port, "POST", "/v1/responses", h2, "{\"model\":\"m\",\"input\":\"x\"}", NULL,
+                 NULL);
+    harness_http(mock.port, "GET", "/_tailgate/profile", NULL, NULL, &body, NULL);
+    int current = body && strstr(body, "\"current\":{\"name\":\"silent-emitted\"");
+    free(body);
+    CHECK_EQ_INT(harness_http(mock.port, "POST", "/_tailgate/profile", NULL,
+                              "{\"name\":\"vendor-b-post\"}", NULL, NULL),
+                 200);
+    cJSON *r1 = harness_ledger_done(mock.port, "sw-1", 5000);
+    cJSON *r2 = harness_ledger_done(mock.port, "sw-2", 5000);
+    int ok = r1 && r2 && strcmp(harness_str(r1, "profile"), "vendor-a-pre") == 0 &&
+             strcmp(harness_str(r2, "profile"), "silent-emitted") == 0;
+    cJSON_Delete(r1);
+    cJSON_Delete(r2);
+    CHECK(current);
+    CHECK(ok);
+}
+
+static void mockprov_should_write_an_invoice_and_reset(void)
+{
+    char *body = NULL;
+    CHECK_EQ_INT(harness_http(mock.port, "POST", "/_tailgate/reset", NULL, "{}", &body, NULL),
+                 200);
+    free(body);
+    const char *hdrs[] = {"x-tailgate-length: 500", "x-tailgate-tps: 100000", "x-tailgate-ttft-ms: 0",
+                          "x-tailgate-profile: vendor-a-pre", "X-Request-Id: inv-1", NULL};
+    /* 4000 bytes of prompt = 1000 input tokens; 500 output; vendor-a-pre: 2.50 and 10.00 per M */
+    char prompt[4100];
+    memset(prompt, 'p', 4000);
+    prompt[4000] = '\0';
+    char req[4300];
+    snprintf(req, sizeof req, "{\"model\":\"m\",\"input\":\"%s\"}", prompt);
+    CHECK_EQ_INT(harness_http(mock.port, "POST", "/v1/responses", hdrs, req, NULL, NULL), 200);
+    cJSON *r = harness_ledger_done(mock.port, "inv-1", 5000);
+    cJSON_Delete(r);
+    harness_http(mock.port, "GET", "/_tailgate/invoice.csv", NULL, NULL, &body, NULL);
+    int ok = body && strncmp(body, "request_id,correlation_id,api,model,profile,outcome,", 52) == 0 &&
+             strstr(body, ",inv-1,responses,m,vendor-a-pre,natural,1000,500,2.5000,10.0000,"
+                          "0.00750000\n");
+    if (!ok)
+        fprintf(stderr, "  invoice: %s\n", body ? body : "");
+    free(body);
+    CHECK(ok);
+}
+
+static void mockprov_should_guard_the_admin_api_with_a_token(void)
+{
+    struct proc guarded;
+    const char *args[] = {"--admin-token", "s3cret", NULL};
+    CHECK(harness_start_mock(&guarded, args) == 0);
+    const char *good[] = {"Authorization: Bearer s3cret", NULL};
+    const char *bad[] = {"Authorization: Bearer nope", NULL};
+    int s0 = harness_http(guarded.port, "GET", "/_tailgate/health", NULL, NULL, NULL, NULL);
+    int s1 = harness_http(guarded.port, "GET", "/_tailgate/health", bad, NULL, NULL, NULL);
+    int s2 = harness_http(guarded.port, "GET", "/_tailgate/health", good, NULL, NULL, NULL);
+    int rc = harness_stop(&guarded);
+    CHECK_EQ_INT(s0, 401);
+    CHECK_EQ_INT(s1, 401);
+    CHECK_EQ_INT(s2, 200);
+    CHECK_EQ_INT(rc, 0);
+}
+
+static void mockprov_should_exit_2_on_usage_errors(void)
+{
+    const char *bin = getenv("TAILGATE_BIN") ? getenv("TAILGATE_BIN") : "./tailgate";
+    const char *cases[] = {"mock --port 70000", "mock --profile nosuch", "mock --schedule 5s:runaway",
+                           "mock --bogus", "nosuchcommand", "mock --ledger-max 0"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>&1", bin, cases[i]);
+        int st = system(cmd);
+        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 2))
+            fprintf(stderr, "  '%s' exited %d\n", cases[i], WEXITSTATUS(st));
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct check_case cases[] = {
+        CASE(mockprov_should_bill_each_api_semantic_and_close_kind_exactly),
+        CASE(mockprov_should_keep_generating_for_a_runaway_vendor),
+        CASE(mockprov_should_stop_after_the_profile_lag_in_ms),
+        CASE(mockprov_should_report_usage_at_natural_end_per_api),
+        CASE(mockprov_should_not_report_usage_without_include_usage),
+        CASE(mockprov_should_honour_token_caps_per_api),
+        CASE(mockprov_should_answer_non_stream_requests_with_usage),
+        CASE(mockprov_should_record_a_non_stream_disconnect),
+        CASE(mockprov_should_take_the_correlation_id_from_each_source_and_count_attempts),
+        CASE(mockprov_should_answer_429_and_529_in_each_vendor_shape),
+        CASE(mockprov_should_send_an_error_event_mid_stream_per_api),
+        CASE(mockprov_should_truncate_a_stream_without_terminal_event),
+        CASE(mockprov_should_stall_mid_stream_and_delay_the_first_token),
+        CASE(mockprov_should_apply_queued_admin_faults_to_the_next_requests),
+        CASE(mockprov_should_create_resume_and_cancel_a_background_response),
+        CASE(mockprov_should_send_the_emitted_count_as_a_trailer_on_cancel),
+        CASE(mockprov_should_answer_404_for_unknown_responses_and_400_for_bad_cursor),
+        CASE(mockprov_should_generate_ahead_of_a_stalled_reader_without_blocking_others),
+        CASE(mockprov_should_reject_bad_input_in_the_vendor_shape),
+        CASE(mockprov_should_reject_a_body_over_the_cap_with_413),
+        CASE(mockprov_should_bound_the_ledger_and_count_drops),
+        CASE(mockprov_should_switch_profiles_by_admin_call_and_schedule),
+        CASE(mockprov_should_write_an_invoice_and_reset),
+        CASE(mockprov_should_guard_the_admin_api_with_a_token),
+        CASE(mockprov_should_exit_2_on_usage_errors),
+    };
+    if (harness_start_mock(&mock, NULL) != 0) {
+        printf("FAIL mockprov_should_start (could not start the mock)\n");
+        return 1;
+    }
+    int rc = check_run(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
+    int exit_status = harness_stop(&mock);
+    /* a clean SIGTERM shutdown (and, under ASan/valgrind, no leak report) */
+    printf("%s mockprov_should_shut_down_cleanly\n", exit_status == 0 ? "PASS" : "FAIL");
+    return rc || exit_status != 0;
+}
