@@ -9,12 +9,9 @@
 
 #include <event2/event.h>
 
+#include "cli/cli.h"
 #include "mockprov/profile.h"
 #include "mockprov/server.h"
-
-#define EXIT_GATE 1
-#define EXIT_USAGE 2
-#define EXIT_ENV 3
 
 static void usage(FILE *f)
 {
@@ -23,6 +20,7 @@ static void usage(FILE *f)
           "commands:\n"
           "  mock       run the mock LLM provider (OpenAI Chat/Responses, Anthropic Messages)\n"
           "  profiles   list the vendor profile presets\n"
+          "  chaos      proxy: a Toxiproxy-compatible fault proxy; client: misbehaving users\n"
           "\n"
           "'tailgate <command> --help' describes a command's options.\n",
           f);
@@ -60,19 +58,6 @@ static void raise_nofile(void)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-}
-
-/* Token timers need sub-millisecond precision: plain epoll timeouts are whole milliseconds and
- * round up to the kernel tick (4 ms seen here); timerfd does not. */
-static struct event_base *new_base(void)
-{
-    struct event_config *cfg = event_config_new();
-    if (cfg == NULL)
-        return NULL;
-    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-    struct event_base *base = event_base_new_with_config(cfg);
-    event_config_free(cfg);
-    return base;
 }
 
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
@@ -198,7 +183,7 @@ static int cmd_mock(int argc, char **argv)
     }
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
-    struct event_base *base = new_base();
+    struct event_base *base = cli_new_base();
     if (base == NULL) {
         fprintf(stderr, "tailgate mock: event_base_new failed\n");
         return EXIT_ENV;
@@ -264,6 +249,14 @@ int main(int argc, char **argv)
         return cmd_mock(argc - 1, argv + 1);
     if (strcmp(cmd, "profiles") == 0)
         return cmd_profiles(argc - 1, argv + 1);
+    if (strcmp(cmd, "chaos") == 0) {
+        if (argc >= 3 && strcmp(argv[2], "proxy") == 0)
+            return cli_chaos_proxy(argc - 2, argv + 2);
+        if (argc >= 3 && strcmp(argv[2], "client") == 0)
+            return cli_chaos_client(argc - 2, argv + 2);
+        fprintf(stderr, "usage: tailgate chaos proxy|client [options] (--help for each)\n");
+        return EXIT_USAGE;
+    }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

@@ -19,6 +19,7 @@ BENCH_WINDOW_MS=${BENCH_WINDOW_MS:-5000}
 BENCH_DETECT_SAMPLE=${BENCH_DETECT_SAMPLE:-200}
 BENCH_CLOSE_EVERY_US=${BENCH_CLOSE_EVERY_US:-2000}
 BENCH_STRICT=${BENCH_STRICT:-0}
+BENCH_PIN=${BENCH_PIN:-1}
 
 # goals of the mockprov issue, checked at the largest stream count
 GOAL_RATE_PCT=99
@@ -74,6 +75,16 @@ if [[ " $BENCH_SERVERS " == *" mockprov "* && ! -x $TAILGATE_BIN ]]; then
         log "bench: $TAILGATE_BIN not found; measuring the floor only"
         have_mock=0
     fi
+fi
+
+# Client on the first CPU, server on the last: left to the scheduler, the two keep landing on
+# the same CPU and the floor's own tokens leave tens of ms late. Both servers get the same deal.
+server_pin=()
+client_pin=()
+ncpu=$(nproc 2>/dev/null || echo 1)
+if [[ $BENCH_PIN == 1 && $ncpu -ge 2 ]] && command -v taskset >/dev/null; then
+    server_pin=(taskset -c "$((ncpu - 1))")
+    client_pin=(taskset -c 0)
 fi
 
 # wait_for FILE REGEX: polls until a line of FILE matches; bounded to 10 s.
@@ -134,7 +145,7 @@ run_one() {
     fi
     case $server in
     floor)
-        "$FLOOR_BIN" >"$tmp/floor.out" 2>"$tmp/floor.$n.err" &
+        "${server_pin[@]+"${server_pin[@]}"}" "$FLOOR_BIN" >"$tmp/floor.out" 2>"$tmp/floor.$n.err" &
         pid=$!
         pids+=("$pid")
         wait_for "$tmp/floor.out" '^http://[0-9.]+:[0-9]+$' || { log "bench: floor did not start"; return 1; }
@@ -142,7 +153,7 @@ run_one() {
         ;;
     mockprov)
         rm -f "$tmp/mock.port"
-        "$TAILGATE_BIN" mock --port 0 --port-file "$tmp/mock.port" --ledger-max 20000 \
+        "${server_pin[@]+"${server_pin[@]}"}" "$TAILGATE_BIN" mock --port 0 --port-file "$tmp/mock.port" --ledger-max 20000 \
             >"$tmp/mock.out" 2>"$tmp/mock.$n.err" &
         pid=$!
         pids+=("$pid")
@@ -153,11 +164,16 @@ run_one() {
     esac
     log "bench: $server, $n streams at $url"
     local line rc=0
-    line=$("$LOAD_BIN" --url "$url" --streams "$n" --tps "$BENCH_TPS" --ramp-ms "$BENCH_RAMP_MS" \
+    line=$("${client_pin[@]+"${client_pin[@]}"}" "$LOAD_BIN" --url "$url" --streams "$n" --tps "$BENCH_TPS" --ramp-ms "$BENCH_RAMP_MS" \
         --warmup-ms "$BENCH_WARMUP_MS" --window-ms "$BENCH_WINDOW_MS" --server-pid "$pid" \
         "${admin[@]+"${admin[@]}"}" 2>"$tmp/load.err") || rc=$?
     sed 's/^/    /' "$tmp/load.err" >&2
     stop "$pid"
+    if [[ $server == floor ]]; then
+        tail -n 5 "$tmp/floor.$n.err" | sed 's/^/    /' >&2
+    else
+        tail -n 5 "$tmp/mock.$n.err" | sed 's/^/    /' >&2
+    fi
     if [[ $rc -ne 0 || $line != result* ]]; then
         log "bench: load client failed against $server ($rc)"
         return 1

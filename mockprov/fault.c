@@ -87,7 +87,7 @@ int fault_parse(const char *spec, struct fault *out, char *err, size_t errlen)
         }
     }
     if (f.stall_after >= 0 && f.stall_ms == 0) {
-        snprintf(err, errlen, "fault: 'stall-after' needs 'stall-ms'");
+        snprintf(err, errlen, "fault: 'stall-after' needs 'stall-ms' of at least 1");
         return -1;
     }
     *out = f;

@@ -87,7 +87,8 @@ struct ledger_record *ledger_open(struct ledger *l, uint64_t now_ns);
 void ledger_set_correlation(struct ledger *l, struct ledger_record *r, const char *cid);
 /* Appends a token time. Returns 0, or -1 at LEDGER_MAX_TOKENS or out of memory. */
 int ledger_add_token(struct ledger_record *r, uint64_t t_ns);
-/* Marks the record finished; may drop the oldest finished record to respect the capacity. */
+/* Marks the record finished; may drop the oldest finished records to respect the capacity,
+ * 'r' itself included: do not touch 'r' after this call. */
 void ledger_finish(struct ledger *l, struct ledger_record *r);
 /* Empties the ledger and the attempt counters. Active records stay (they are still running) but
  * will not be listed twice. */

@@ -26,6 +26,8 @@ static int fail(struct request_error *err, const char *param, const char *fmt, c
     err->code = param && *param ? "invalid_value" : NULL;
     snprintf(err->param, sizeof err->param, "%s", param ? param : "");
     snprintf(err->message, sizeof err->message, fmt, a ? a : "");
+    if (strncmp(err->message, "Missing required", 16) == 0)
+        err->code = "missing_required_parameter"; /* OpenAI's code for an absent field */
     return -1;
 }
 
@@ -48,7 +50,7 @@ static void set_cid(struct request *r, const char *s, size_t len, const char *so
 }
 
 /* "[tg:<id>]" anywhere in the text */
-static int find_marker(const char *text, struct request *r)
+static int find_marker_in(const char *text, struct request *r)
 {
     const char *m = strstr(text, "[tg:");
     if (m == NULL)
@@ -61,23 +63,33 @@ static int find_marker(const char *text, struct request *r)
     return 1;
 }
 
-/* Counts text bytes of a content value (string, or array of parts with "text"), and returns the
- * last text seen for marker search. */
-static uint64_t content_bytes(const cJSON *content, const char **last_text)
+/* The marker in any text part of the last user message's content (a string or parts). */
+static int find_marker(const cJSON *content, struct request *r)
 {
-    uint64_t n = 0;
-    if (cJSON_IsString(content)) {
-        *last_text = content->valuestring;
-        return strlen(content->valuestring);
-    }
+    if (cJSON_IsString(content))
+        return find_marker_in(content->valuestring, r);
     const cJSON *part;
     cJSON_ArrayForEach(part, content)
     {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
-        if (cJSON_IsString(t)) {
+        if (cJSON_IsString(t) && find_marker_in(t->valuestring, r))
+            return 1;
+    }
+    return 0;
+}
+
+/* Counts text bytes of a content value (string, or array of parts with "text"). */
+static uint64_t content_bytes(const cJSON *content)
+{
+    uint64_t n = 0;
+    if (cJSON_IsString(content))
+        return strlen(content->valuestring);
+    const cJSON *part;
+    cJSON_ArrayForEach(part, content)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(t))
             n += strlen(t->valuestring);
-            *last_text = t->valuestring;
-        }
     }
     return n;
 }
@@ -100,7 +112,7 @@ static int content_ok(const cJSON *content)
 /* Validates a messages array (chat, messages) or an input array (responses); sums text bytes;
  * finds the last user text. */
 static int walk_messages(const cJSON *msgs, const char *field, int require_role,
-                         uint64_t *bytes, const char **last_user, struct request_error *err)
+                         uint64_t *bytes, const cJSON **last_user, struct request_error *err)
 {
     const cJSON *m;
     int i = 0;
@@ -112,16 +124,18 @@ static int walk_messages(const cJSON *msgs, const char *field, int require_role,
             return fail(err, param, "Invalid type for '%s': expected an object.", param);
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-        if (require_role && !cJSON_IsString(role))
-            return fail(err, param, "Missing required parameter: '%s.role'.", param);
+        if (require_role && !cJSON_IsString(role)) {
+            char rp[64];
+            snprintf(rp, sizeof rp, "%.58s.role", param);
+            return fail(err, rp, "Missing required parameter: '%s'.", rp);
+        }
         if (content && !cJSON_IsNull(content) && !content_ok(content))
             return fail(err, param, "Invalid type for '%s.content': expected a string or an "
                                     "array of content parts.", param);
-        const char *text = NULL;
         if (content)
-            *bytes += content_bytes(content, &text);
-        if (text && cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0)
-            *last_user = text;
+            *bytes += content_bytes(content);
+        if (content && cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0)
+            *last_user = content;
         i++;
     }
     return 0;
@@ -143,16 +157,19 @@ static int get_cap(const cJSON *o, const char *k, int64_t *out, struct request_e
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     if (v == NULL || cJSON_IsNull(v))
         return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble)
+    if (!cJSON_IsNumber(v))
         return fail(err, k, "Invalid type for '%s': expected an integer.", k);
-    if (v->valuedouble < 1 || v->valuedouble > 1e9)
+    /* range first: casting an out-of-range double to an integer is undefined */
+    if (!(v->valuedouble >= 1 && v->valuedouble <= 1e9))
         return fail(err, k, "Invalid '%s': expected an integer between 1 and 1000000000.", k);
+    if (v->valuedouble != (double)(int64_t)v->valuedouble)
+        return fail(err, k, "Invalid type for '%s': expected an integer.", k);
     *out = (int64_t)v->valuedouble;
     return 0;
 }
 
 static int parse_chat(const cJSON *root, struct request *r, uint64_t *bytes,
-                      const char **last_user, struct request_error *err)
+                      const cJSON **last_user, struct request_error *err)
 {
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
     if (msgs == NULL)
@@ -169,8 +186,12 @@ static int parse_chat(const cJSON *root, struct request *r, uint64_t *bytes,
         if (!cJSON_IsObject(so))
             return fail(err, "stream_options", "Invalid type for '%s': expected an object.",
                         "stream_options");
-        if (get_bool(so, "include_usage", &r->include_usage, err) != 0)
+        if (get_bool(so, "include_usage", &r->include_usage, err) != 0) {
+            snprintf(err->param, sizeof err->param, "stream_options.include_usage");
+            snprintf(err->message, sizeof err->message,
+                     "Invalid type for 'stream_options.include_usage': expected a boolean.");
             return -1;
+        }
     }
     const cJSON *user = cJSON_GetObjectItemCaseSensitive(root, "user");
     if (r->cid[0] == '\0' && cJSON_IsString(user) &&
@@ -180,14 +201,14 @@ static int parse_chat(const cJSON *root, struct request *r, uint64_t *bytes,
 }
 
 static int parse_responses(const cJSON *root, struct request *r, uint64_t *bytes,
-                           const char **last_user, struct request_error *err)
+                           const cJSON **last_user, struct request_error *err)
 {
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input");
     if (input == NULL)
         return fail(err, "input", "Missing required parameter: '%s'.", "input");
     if (cJSON_IsString(input)) {
         *bytes += strlen(input->valuestring);
-        *last_user = input->valuestring;
+        *last_user = input;
     } else if (cJSON_IsArray(input)) {
         if (walk_messages(input, "input", 0, bytes, last_user, err) != 0)
             return -1;
@@ -210,7 +231,7 @@ static int parse_responses(const cJSON *root, struct request *r, uint64_t *bytes
 }
 
 static int parse_messages(const cJSON *root, struct request *r, uint64_t *bytes,
-                          const char **last_user, struct request_error *err)
+                          const cJSON **last_user, struct request_error *err)
 {
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
     if (msgs == NULL)
@@ -220,15 +241,13 @@ static int parse_messages(const cJSON *root, struct request *r, uint64_t *bytes,
     if (walk_messages(msgs, "messages", 1, bytes, last_user, err) != 0)
         return -1;
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "max_tokens");
-    if (mt == NULL)
+    if (mt == NULL || cJSON_IsNull(mt))
         return fail(err, "max_tokens", "max_tokens: Field required%s", "");
     if (get_cap(root, "max_tokens", &r->max_tokens, err) != 0)
         return -1;
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
-    if (sys) {
-        const char *ignored = NULL;
-        *bytes += content_bytes(sys, &ignored);
-    }
+    if (sys)
+        *bytes += content_bytes(sys);
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
     const cJSON *uid = cJSON_GetObjectItemCaseSensitive(meta, "user_id");
     if (r->cid[0] == '\0' && cJSON_IsString(uid) &&
@@ -275,7 +294,7 @@ int request_parse(enum api api, const char *body, size_t len, const char *rid_he
         goto done;
 
     uint64_t bytes = 0;
-    const char *last_user = NULL;
+    const cJSON *last_user = NULL;
     int prc = api == API_CHAT        ? parse_chat(root, &r, &bytes, &last_user, err)
               : api == API_RESPONSES ? parse_responses(root, &r, &bytes, &last_user, err)
                                      : parse_messages(root, &r, &bytes, &last_user, err);

@@ -113,8 +113,8 @@ static const struct {
     {"stall-after=3,stall-ms=3600001", "fault: bad value '3600001' for 'stall-ms'"},
     {"truncate-after=1.5", "fault: bad value '1.5' for 'truncate-after'"},
     {"slow-first-token-ms=3600001", "fault: bad value '3600001' for 'slow-first-token-ms'"},
-    {"stall-after=3", "fault: 'stall-after' needs 'stall-ms'"},
-    {"stall-after=3,stall-ms=0", "fault: 'stall-after' needs 'stall-ms'"},
+    {"stall-after=3", "fault: 'stall-after' needs 'stall-ms' of at least 1"},
+    {"stall-after=3,stall-ms=0", "fault: 'stall-after' needs 'stall-ms' of at least 1"},
 };
 
 static void fault_parse_should_reject_invalid_specs(void)

@@ -161,10 +161,10 @@ static const struct {
     {"second element not object", API_CHAT, "{\"model\":\"m\",\"messages\":[" U ",null]}",
      "messages[1]", MSG_ELEM("messages[1]")},
     {"role missing", API_CHAT, "{\"model\":\"m\",\"messages\":[{\"content\":\"hi\"}]}",
-     "messages[0]", MSG_ROLE("messages[0]")},
+     "messages[0].role", MSG_ROLE("messages[0]")},
     {"role not a string", API_CHAT,
-     "{\"model\":\"m\",\"messages\":[" U ",{\"role\":1,\"content\":\"hi\"}]}", "messages[1]",
-     MSG_ROLE("messages[1]")},
+     "{\"model\":\"m\",\"messages\":[" U ",{\"role\":1,\"content\":\"hi\"}]}",
+     "messages[1].role", MSG_ROLE("messages[1]")},
     {"content a number", API_CHAT,
      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":5}]}", "messages[0]",
      MSG_CONTENT("messages[0]")},
@@ -191,7 +191,8 @@ static const struct {
     {"stream_options not object", API_CHAT, CHAT(",\"stream_options\":true"), "stream_options",
      "Invalid type for 'stream_options': expected an object."},
     {"include_usage not bool", API_CHAT, CHAT(",\"stream_options\":{\"include_usage\":1}"),
-     "include_usage", "Invalid type for 'include_usage': expected a boolean."},
+     "stream_options.include_usage",
+     "Invalid type for 'stream_options.include_usage': expected a boolean."},
 
     /* responses */
     {"input missing", API_RESPONSES, "{\"model\":\"m\"}", "input",
@@ -229,8 +230,8 @@ static const struct {
     {"element not object", API_MESSAGES, "{\"model\":\"m\",\"max_tokens\":8,\"messages\":[1]}",
      "messages[0]", MSG_ELEM("messages[0]")},
     {"role missing", API_MESSAGES,
-     "{\"model\":\"m\",\"max_tokens\":8,\"messages\":[{\"content\":\"hi\"}]}", "messages[0]",
-     MSG_ROLE("messages[0]")},
+     "{\"model\":\"m\",\"max_tokens\":8,\"messages\":[{\"content\":\"hi\"}]}",
+     "messages[0].role", MSG_ROLE("messages[0]")},
     {"content wrong type", API_MESSAGES,
      "{\"model\":\"m\",\"max_tokens\":8,\"messages\":[{\"role\":\"user\",\"content\":1}]}",
      "messages[0]", MSG_CONTENT("messages[0]")},
@@ -264,7 +265,9 @@ static void check_invalid_row(size_t i)
     CHECK_EQ_STR(e.message, invalid_rows[i].message);
     /* OpenAI sends code null for a body-level error, a code when a parameter is at fault */
     if (invalid_rows[i].param[0])
-        CHECK_EQ_STR(e.code, "invalid_value");
+        CHECK_EQ_STR(e.code, strstr(invalid_rows[i].message, "Missing required")
+                                 ? "missing_required_parameter"
+                                 : "invalid_value");
     else
         CHECK(e.code == NULL);
     /* 'out' is untouched on failure */
@@ -345,7 +348,8 @@ static const struct {
 } cid_rows[] = {
     /* the header wins over every body source */
     {"header over user", API_CHAT,
-     "{\"model\":\"m\",\"user\":\"u-1\",\"messages\":[{\"role\":\"user\",\"content\":\"[tg:mk]\"}]}",
+     "{\"model\":\"m\",\"user\":\"u-1\",\"messages\":[{\"role\":\"user\",\"content\":"
+     "\"[tg:mk]\"}]}",
      "h-1", "h-1", "header"},
     {"header over metadata", API_MESSAGES,
      "{\"model\":\"m\",\"max_tokens\":8,\"metadata\":{\"user_id\":\"u-2\"},\"messages\":[" U "]}",
@@ -355,7 +359,8 @@ static const struct {
      "header"},
     /* then the body's user field */
     {"chat user", API_CHAT,
-     "{\"model\":\"m\",\"user\":\"u-1\",\"messages\":[{\"role\":\"user\",\"content\":\"[tg:mk]\"}]}",
+     "{\"model\":\"m\",\"user\":\"u-1\",\"messages\":[{\"role\":\"user\",\"content\":"
+     "\"[tg:mk]\"}]}",
      NULL, "u-1", "user"},
     {"responses user", API_RESPONSES, "{\"model\":\"m\",\"user\":\"u-3\",\"input\":\"[tg:mk]\"}",
      NULL, "u-3", "user"},
@@ -412,7 +417,8 @@ static const struct {
      LONG127, LONG127, "header"},
     {"header with quote", API_CHAT, "{\"model\":\"m\",\"messages\":[" U "]}", "a\"b", "", "none"},
     {"user with space", API_CHAT,
-     "{\"model\":\"m\",\"user\":\"a b\",\"messages\":[{\"role\":\"user\",\"content\":\"[tg:mk]\"}]}",
+     "{\"model\":\"m\",\"user\":\"a b\",\"messages\":[{\"role\":\"user\",\"content\":"
+     "\"[tg:mk]\"}]}",
      NULL, "mk", "marker"},
     {"user too long", API_RESPONSES,
      "{\"model\":\"m\",\"user\":\"" LONG128 "\",\"input\":\"[tg:mk]\"}", NULL, "mk", "marker"},

@@ -1,0 +1,19 @@
+/* Command-line front ends: the only code that prints to the user and picks exit codes. */
+#ifndef TG_CLI_H
+#define TG_CLI_H
+
+#define EXIT_GATE 1  /* a gate failed */
+#define EXIT_USAGE 2 /* usage or scenario error */
+#define EXIT_ENV 3   /* environment failure: port taken, gateway did not start */
+
+struct event_base;
+
+/* An event base with sub-millisecond timers (timerfd), or NULL. */
+struct event_base *cli_new_base(void);
+
+/* `tailgate chaos proxy ...`: argv[0] is "proxy". Returns the exit code. */
+int cli_chaos_proxy(int argc, char **argv);
+/* `tailgate chaos client ...`: argv[0] is "client". Returns the exit code. */
+int cli_chaos_client(int argc, char **argv);
+
+#endif
