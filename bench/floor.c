@@ -54,6 +54,7 @@ struct conn {
     size_t out_len;
     int queued;
     struct conn *prev, *next; /* due queue, or the dead list once closed */
+    struct conn *all_prev, *all_next; /* every open connection, to free them at exit */
 };
 
 struct floor_server {
@@ -65,6 +66,7 @@ struct floor_server {
     /* Closed connections, freed after the epoll batch: a stream closed by the timer may still
      * have an event further down the same batch. */
     struct conn *dead;
+    struct conn *all;
     long long armed_ns;
     uint64_t accepted, streams_done, peer_closed, write_errors, overflows, bad_requests;
     /* how late tokens left, to tell a slow floor from a slow client */
@@ -132,6 +134,12 @@ static void conn_close(struct floor_server *f, struct conn *c)
     if (c->fd < 0)
         return;
     queue_remove(f, c);
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        f->all = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
     close(c->fd);
     c->fd = -1;
     c->next = f->dead;
@@ -396,6 +404,10 @@ static void on_accept(struct floor_server *f)
         }
         c->fd = fd;
         c->state = CONN_HEADERS;
+        c->all_next = f->all;
+        if (f->all)
+            f->all->all_prev = c;
+        f->all = c;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         ev.events = EPOLLIN | EPOLLRDHUP;
         ev.data.ptr = c;
@@ -557,6 +569,13 @@ int main(void)
         }
         free_dead(&f);
     }
+    while (f.all)
+        conn_close(&f, f.all);
+    free_dead(&f);
+    close(f.sfd);
+    close(f.tfd);
+    close(f.lfd);
+    close(f.epfd);
     fprintf(stderr,
             "floor: accepted=%" PRIu64 " done=%" PRIu64 " peer_closed=%" PRIu64
             " write_errors=%" PRIu64 " overflows=%" PRIu64 " bad_requests=%" PRIu64 "\n"

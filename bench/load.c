@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -53,9 +52,9 @@ enum stream_state {
     ST_CONNECTING,
     ST_HEAD,
     ST_BODY,
-    ST_DONE,   /* the response ended; the socket is closed */
-    ST_FAILED, /* an error ended it; the socket is closed */
-    ST_CUT,    /* closed by us as a detection sample */
+    ST_DONE,    /* the response ended; the socket is closed */
+    ST_FAILED,  /* an error ended it; the socket is closed */
+    ST_CUT,     /* closed by us as a detection sample */
     ST_STOPPED, /* closed by us at the end of the run */
 };
 
@@ -108,8 +107,7 @@ struct bench {
     struct bench_opts o;
     struct event_base *base;
     struct sockaddr_in addr;
-    char request[1024];
-    size_t request_len;
+    char request[1024]; /* printf format; %d is the stream id */
     struct stream *streams;
     int opened;
     long long t_start, t_window_start, t_window_end;
@@ -269,9 +267,12 @@ static void token_seen(struct stream *s, long long now)
     struct bench *b = s->b;
     int in_window = now >= b->t_window_start && now < b->t_window_end;
 
-    if (s->tok_index != s->tokens)
+    if (s->tok_index != s->tokens) {
+        /* a gap, duplicate or reordering; resync so one slip counts once */
         b->seq_errors++;
-    if (s->tokens == 0)
+        s->tokens = s->tok_index;
+    }
+    if (s->t_last == 0)
         hist_add(b->ttft, now - s->t_send);
     else if (in_window)
         hist_add(b->gap, now - s->t_last);

@@ -10,11 +10,3 @@ int cli_chaos_proxy(int argc, char **argv)
     fprintf(stderr, "tailgate chaos proxy: not built yet\n");
     return EXIT_USAGE;
 }
-
-int cli_chaos_client(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "tailgate chaos client: not built yet\n");
-    return EXIT_USAGE;
-}

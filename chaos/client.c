@@ -1,0 +1,1204 @@
+/* The chaos client. libcurl multi-socket on libevent, after curl's hiperfifo example: curl tells
+ * us which sockets to watch and when to wake it; we run its socket actions from libevent.
+ * We open and close every socket ourselves (CURLOPT_OPENSOCKETFUNCTION/CLOSESOCKETFUNCTION) so
+ * an abort can be a clean FIN, an RST, or nothing at all, exactly as the action says. */
+#include "client.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "clock.h"
+#include "scanner.h"
+
+#define CLIENT_LINGER_MS 2000     /* a FIN-closed socket waits this long for the peer's FIN */
+#define CLIENT_BODY_MAX (1 << 20) /* request bodies we build */
+
+enum abort_mode {
+    ABORT_NONE,
+    ABORT_FIN,
+    ABORT_RST,
+    ABORT_SILENT, /* network_drop: our close goes nowhere; the proxy holds the far side */
+};
+
+struct xfer {
+    struct chaos_client *c;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    struct chaos_record rec;
+    const struct chaos_user *user;
+    struct scanner sc;
+    curl_socket_t fd;
+    enum abort_mode abort_mode;
+    enum chaos_end abort_end; /* how the record ends when our abort closes it */
+    int fired;                /* the action happened */
+    int pause_pending;        /* background: pause on the next chunk */
+    int removed;              /* taken out of the multi handle by us */
+    int is_cancel_call;       /* a stop_button cancel request, not a user */
+    struct xfer *owner;       /* for a cancel call: the user request it belongs to */
+    int cancel_outstanding;
+    uint32_t retries_left;
+    char idem_key[CHAOS_ID_MAX + 16];
+    struct event *trigger_ev; /* ms trigger, background end, drop give-up */
+    struct xfer *next;
+};
+
+/* A socket closed with a FIN, waiting for the peer's FIN before we close it. */
+struct closing {
+    struct chaos_client *c;
+    evutil_socket_t fd;
+    struct event *ev;
+    struct closing *next;
+};
+
+struct chaos_client {
+    struct event_base *base;
+    struct chaos_config cfg;
+    CURLM *multi;
+    struct event *timer;     /* curl's timeout */
+    struct event *reap;      /* deferred work outside curl's callbacks */
+    struct xfer *xfers;      /* in flight */
+    struct xfer *dead;       /* finished, freed by reap */
+    struct closing *closings;
+    uint32_t next_index;     /* next user request to start */
+    uint32_t in_flight;      /* user requests in flight (attempts and retry waits) */
+    uint32_t pending_retries;
+    uint32_t deferred;       /* deferred starts not yet run */
+    int started, done_reported;
+    struct chaos_stats stats;
+    double weight_total;
+};
+
+/* Per-socket watcher for curl. */
+struct sockwatch {
+    struct chaos_client *c;
+    curl_socket_t fd;
+    struct event *ev;
+};
+
+struct retry {
+    struct chaos_client *c;
+    struct chaos_record rec; /* the attempt being retried */
+    const struct chaos_user *user;
+    uint32_t retries_left;
+    char idem_key[CHAOS_ID_MAX + 16];
+    struct event *ev;
+};
+
+static void reap_cb(evutil_socket_t fd, short what, void *arg);
+static int start_attempt(struct chaos_client *c, uint32_t index, const char *cid,
+                         uint32_t attempt, const struct chaos_user *user, int64_t trigger_at,
+                         uint32_t retries_left, const char *idem_key);
+static void maybe_done(struct chaos_client *c);
+static void start_cancel_call(struct xfer *x);
+static void finish_xfer(struct xfer *x, enum chaos_end end, long status, const char *error);
+
+/* ---- names ---------------------------------------------------------------------------- */
+
+static const char *const style_names[] = {"openai-chat", "responses", "anthropic", "custom"};
+static const char *const action_names[] = {"complete",   "tab_close",   "reset",    "network_drop",
+                                           "background", "stop_button", "supersede"};
+static const char *const end_names[] = {"complete",   "fin",        "rst",   "drop",   "killed",
+                                        "superseded", "http_error", "error", "timeout"};
+
+const char *chaos_style_name(enum chaos_style s)
+{
+    return (unsigned)s < 4 ? style_names[s] : "?";
+}
+
+const char *chaos_action_name(enum chaos_action a)
+{
+    return (unsigned)a < 7 ? action_names[a] : "?";
+}
+
+const char *chaos_trigger_name(enum chaos_trigger t)
+{
+    return t == CHAOS_AT_TOKENS ? "tokens" : t == CHAOS_AT_MS ? "ms" : "first_byte";
+}
+
+const char *chaos_end_name(enum chaos_end e)
+{
+    return (unsigned)e < 9 ? end_names[e] : "?";
+}
+
+static int find_name(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; s && i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+int chaos_style_parse(const char *s)
+{
+    return find_name(style_names, 4, s);
+}
+
+int chaos_action_parse(const char *s)
+{
+    return find_name(action_names, 7, s);
+}
+
+/* ---- plans ------------------------------------------------------------------------------ */
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double unit(uint64_t z)
+{
+    return (double)(z >> 11) / (double)(1ull << 53);
+}
+
+size_t chaos_plan(const struct chaos_config *cfg, uint32_t index, int64_t *trigger_at)
+{
+    /* two independent draws per request from (seed, index): timing never changes the plan */
+    uint64_t a = mix64(cfg->seed ^ mix64((uint64_t)index * 2 + 1));
+    uint64_t b = mix64(a ^ 0xa5a5a5a5a5a5a5a5ull);
+    double total = 0;
+    for (size_t i = 0; i < cfg->nusers; i++)
+        total += cfg->users[i].weight;
+    double pick = unit(a) * total, acc = 0;
+    size_t u = cfg->nusers - 1;
+    for (size_t i = 0; i < cfg->nusers; i++) {
+        acc += cfg->users[i].weight;
+        if (pick < acc) {
+            u = i;
+            break;
+        }
+    }
+    const struct chaos_user *user = &cfg->users[u];
+    if (user->action == CHAOS_COMPLETE || user->trigger == CHAOS_AT_FIRST_BYTE) {
+        *trigger_at = user->action == CHAOS_COMPLETE ? -1 : 0;
+    } else {
+        uint64_t span = (uint64_t)user->at.hi - user->at.lo + 1;
+        *trigger_at = (int64_t)(user->at.lo + (uint64_t)(unit(b) * (double)span));
+        if (*trigger_at > (int64_t)user->at.hi)
+            *trigger_at = user->at.hi;
+    }
+    return u;
+}
+
+/* ---- request bodies --------------------------------------------------------------------- */
+
+static const char *default_path(enum chaos_style s)
+{
+    switch (s) {
+    case CHAOS_STYLE_OPENAI_CHAT:
+        return "/v1/chat/completions";
+    case CHAOS_STYLE_RESPONSES:
+        return "/v1/responses";
+    case CHAOS_STYLE_ANTHROPIC:
+        return "/v1/messages";
+    case CHAOS_STYLE_CUSTOM:
+        return "/";
+    }
+    return "/";
+}
+
+/* Replaces {{name}} placeholders; values are inserted JSON-escaped when 'json' (without the
+ * quotes the template already has). malloc'd, NULL past CLIENT_BODY_MAX or on OOM. */
+static char *fill_template(const char *tmpl, const char *prompt, const char *cid,
+                           uint32_t max_tokens, int json)
+{
+    char num[16];
+    snprintf(num, sizeof num, "%u", max_tokens);
+    char *esc_prompt = NULL;
+    if (json) {
+        cJSON *s = cJSON_CreateString(prompt);
+        char *q = s ? cJSON_PrintUnformatted(s) : NULL;
+        cJSON_Delete(s);
+        if (q == NULL)
+            return NULL;
+        size_t ql = strlen(q);
+        memmove(q, q + 1, ql - 2); /* drop the quotes */
+        q[ql - 2] = '\0';
+        esc_prompt = q;
+    }
+    const char *vals[3] = {json ? esc_prompt : prompt, cid, num};
+    const char *keys[3] = {"{{prompt}}", "{{id}}", "{{max_tokens}}"};
+    size_t cap = strlen(tmpl) + 1;
+    for (const char *p = tmpl; (p = strstr(p, "{{")) != NULL; p += 2)
+        cap += strlen(vals[0]) + strlen(cid) + 16;
+    char *out = cap <= CLIENT_BODY_MAX ? malloc(cap) : NULL;
+    if (out == NULL) {
+        free(esc_prompt);
+        return NULL;
+    }
+    size_t o = 0;
+    for (const char *p = tmpl; *p;) {
+        int hit = 0;
+        for (int k = 0; k < 3; k++) {
+            size_t kl = strlen(keys[k]);
+            if (strncmp(p, keys[k], kl) == 0) {
+                size_t vl = strlen(vals[k]);
+                memcpy(out + o, vals[k], vl);
+                o += vl;
+                p += kl;
+                hit = 1;
+                break;
+            }
+        }
+        if (!hit)
+            out[o++] = *p++;
+    }
+    out[o] = '\0';
+    free(esc_prompt);
+    return out;
+}
+
+char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, char *err,
+                         size_t errlen)
+{
+    const char *prompt = req->prompt ? req->prompt : "Tell me a long story.";
+    if (req->style == CHAOS_STYLE_CUSTOM) {
+        if (req->body_template == NULL) {
+            snprintf(err, errlen, "request.body_template: required for the custom style");
+            return NULL;
+        }
+        char *b = fill_template(req->body_template, prompt, cid, req->max_tokens, 1);
+        if (b == NULL)
+            snprintf(err, errlen, "request.body_template: too large or out of memory");
+        return b;
+    }
+    /* the correlation id rides in the body too: gateways drop headers, all pass the prompt */
+    char text[4096];
+    snprintf(text, sizeof text, "%.3900s [tg:%s]", prompt, cid);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", req->model ? req->model : "tailgate-mock");
+    cJSON_AddBoolToObject(o, "stream", 1);
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddStringToObject(msg, "role", "user");
+    cJSON_AddStringToObject(msg, "content", text);
+    cJSON *msgs = cJSON_CreateArray();
+    cJSON_AddItemToArray(msgs, msg);
+    switch (req->style) {
+    case CHAOS_STYLE_OPENAI_CHAT:
+        cJSON_AddItemToObject(o, "messages", msgs);
+        cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "stream_options"), "include_usage", 1);
+        if (req->max_tokens)
+            cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens);
+        cJSON_AddStringToObject(o, "user", cid);
+        break;
+    case CHAOS_STYLE_RESPONSES:
+        cJSON_AddItemToObject(o, "input", msgs);
+        if (req->max_tokens)
+            cJSON_AddNumberToObject(o, "max_output_tokens", req->max_tokens);
+        cJSON_AddStringToObject(o, "user", cid);
+        break;
+    case CHAOS_STYLE_ANTHROPIC:
+        cJSON_AddItemToObject(o, "messages", msgs);
+        cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens ? req->max_tokens : 1024);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "metadata"), "user_id", cid);
+        break;
+    case CHAOS_STYLE_CUSTOM:
+        cJSON_Delete(msgs);
+        break;
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (s == NULL)
+        snprintf(err, errlen, "request body: out of memory");
+    return s;
+}
+
+cJSON *chaos_record_json(const struct chaos_record *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    cJSON_AddStringToObject(o, "correlation_id", r->correlation_id);
+    cJSON_AddStringToObject(o, "style", chaos_style_name(r->style));
+    cJSON_AddStringToObject(o, "action", chaos_action_name(r->action));
+    cJSON_AddNumberToObject(o, "index", r->index);
+    cJSON_AddNumberToObject(o, "attempt", r->attempt);
+    if (r->trigger_at < 0)
+        cJSON_AddNullToObject(o, "trigger_at");
+    else
+        cJSON_AddNumberToObject(o, "trigger_at", (double)r->trigger_at);
+    const char *tk[] = {"t_send_ns", "t_first_byte_ns", "t_abort_ns", "t_end_ns"};
+    uint64_t tv[] = {r->t_send_ns, r->t_first_byte_ns, r->t_abort_ns, r->t_end_ns};
+    for (int i = 0; i < 4; i++) {
+        if (tv[i])
+            cJSON_AddNumberToObject(o, tk[i], (double)tv[i]);
+        else
+            cJSON_AddNullToObject(o, tk[i]);
+    }
+    cJSON_AddNumberToObject(o, "delivered_tokens", (double)r->delivered_tokens);
+    cJSON_AddNumberToObject(o, "total_tokens", (double)r->total_tokens);
+    cJSON_AddNumberToObject(o, "gaps", (double)r->gaps);
+    cJSON_AddNumberToObject(o, "duplicates", (double)r->duplicates);
+    cJSON_AddNumberToObject(o, "reorders", (double)r->reorders);
+    cJSON_AddStringToObject(o, "end", chaos_end_name(r->end));
+    cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
+    if (r->error[0])
+        cJSON_AddStringToObject(o, "error", r->error);
+    else
+        cJSON_AddNullToObject(o, "error");
+    cJSON_AddNumberToObject(o, "local_port", r->local_port);
+    if (r->cancel_status)
+        cJSON_AddNumberToObject(o, "cancel_status", (double)r->cancel_status);
+    else
+        cJSON_AddNullToObject(o, "cancel_status");
+    if (r->superseded_by[0])
+        cJSON_AddStringToObject(o, "superseded_by", r->superseded_by);
+    else
+        cJSON_AddNullToObject(o, "superseded_by");
+    return o;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static int validate(const struct chaos_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->req.url == NULL || strncmp(cfg->req.url, "http://", 7) != 0) {
+        snprintf(err, errlen, "request.url: expected http://HOST:PORT");
+        return -1;
+    }
+    if ((unsigned)cfg->req.style > CHAOS_STYLE_CUSTOM) {
+        snprintf(err, errlen, "request.style: unknown");
+        return -1;
+    }
+    if (cfg->req.style == CHAOS_STYLE_CUSTOM && cfg->req.body_template == NULL) {
+        snprintf(err, errlen, "request.body_template: required for the custom style");
+        return -1;
+    }
+    if (cfg->nusers == 0 || cfg->nusers > CHAOS_MAX_USERS) {
+        snprintf(err, errlen, "users: expected 1 to %d kinds of user", CHAOS_MAX_USERS);
+        return -1;
+    }
+    if (cfg->requests == 0 || cfg->requests > 10000000) {
+        snprintf(err, errlen, "requests: expected 1 to 10000000");
+        return -1;
+    }
+    if (cfg->concurrency == 0 || cfg->concurrency > 100000) {
+        snprintf(err, errlen, "concurrency: expected 1 to 100000");
+        return -1;
+    }
+    if (cfg->req.nheaders > CHAOS_MAX_HEADERS) {
+        snprintf(err, errlen, "request.headers: at most %d", CHAOS_MAX_HEADERS);
+        return -1;
+    }
+    double total = 0;
+    for (size_t i = 0; i < cfg->nusers; i++) {
+        const struct chaos_user *u = &cfg->users[i];
+        if ((unsigned)u->action > CHAOS_SUPERSEDE) {
+            snprintf(err, errlen, "users[%zu].action: unknown", i);
+            return -1;
+        }
+        if (!(u->weight >= 0 && u->weight <= 1e9)) {
+            snprintf(err, errlen, "users[%zu].weight: expected 0 to 1e9", i);
+            return -1;
+        }
+        total += u->weight;
+        if (u->at.lo > u->at.hi) {
+            snprintf(err, errlen, "users[%zu].at: low end above high end", i);
+            return -1;
+        }
+        if (u->action == CHAOS_NETWORK_DROP && cfg->drop == NULL) {
+            snprintf(err, errlen, "users[%zu].action: network_drop needs the chaos proxy in "
+                                  "front of the gateway (no drop hook configured)", i);
+            return -1;
+        }
+        if (u->action == CHAOS_BACKGROUND && u->background_ms == 0) {
+            snprintf(err, errlen, "users[%zu].background_ms: required for background", i);
+            return -1;
+        }
+        if (u->retries > 100) {
+            snprintf(err, errlen, "users[%zu].retries: expected 0 to 100", i);
+            return -1;
+        }
+        if (u->action == CHAOS_STOP_BUTTON && u->cancel_call && cfg->req.cancel_url == NULL) {
+            snprintf(err, errlen, "users[%zu].cancel_call: needs request.cancel_url", i);
+            return -1;
+        }
+    }
+    if (total <= 0) {
+        snprintf(err, errlen, "users: the weights add up to 0");
+        return -1;
+    }
+    return 0;
+}
+
+static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp);
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp);
+static void curl_timeout_cb(evutil_socket_t fd, short what, void *arg);
+
+struct chaos_client *chaos_client_new(struct event_base *base, const struct chaos_config *cfg,
+                                      char *err, size_t errlen)
+{
+    if (validate(cfg, err, errlen) != 0)
+        return NULL;
+    struct chaos_client *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        snprintf(err, errlen, "chaos client: out of memory");
+        return NULL;
+    }
+    c->base = base;
+    c->cfg = *cfg;
+    if (c->cfg.timeout_ms == 0)
+        c->cfg.timeout_ms = 60000;
+    if (c->cfg.id_prefix == NULL)
+        c->cfg.id_prefix = "tg";
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "curl_global_init failed");
+        goto fail;
+    }
+    c->multi = curl_multi_init();
+    c->timer = evtimer_new(base, curl_timeout_cb, c);
+    c->reap = event_new(base, -1, 0, reap_cb, c);
+    if (c->multi == NULL || c->timer == NULL || c->reap == NULL) {
+        snprintf(err, errlen, "chaos client: out of memory");
+        goto fail;
+    }
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    return c;
+fail:
+    chaos_client_free(c);
+    return NULL;
+}
+
+static void xfer_free(struct xfer *x)
+{
+    if (x == NULL)
+        return;
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    free(x->body);
+    scanner_cleanup(&x->sc);
+    if (x->trigger_ev)
+        event_free(x->trigger_ev);
+    free(x);
+}
+
+static void closing_free(struct closing *l)
+{
+    if (l->ev)
+        event_free(l->ev);
+    if (l->fd >= 0)
+        close(l->fd);
+    free(l);
+}
+
+void chaos_client_free(struct chaos_client *c)
+{
+    if (c == NULL)
+        return;
+    struct xfer *lists[2] = {c->xfers, c->dead};
+    for (int i = 0; i < 2; i++) {
+        struct xfer *x = lists[i];
+        while (x) {
+            struct xfer *n = x->next;
+            if (x->easy && !x->removed)
+                curl_multi_remove_handle(c->multi, x->easy);
+            xfer_free(x);
+            x = n;
+        }
+    }
+    while (c->closings) {
+        struct closing *n = c->closings->next;
+        closing_free(c->closings);
+        c->closings = n;
+    }
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
+    if (c->timer)
+        event_free(c->timer);
+    if (c->reap)
+        event_free(c->reap);
+    curl_global_cleanup();
+    free(c);
+}
+
+struct chaos_stats chaos_client_stats(const struct chaos_client *c)
+{
+    return c->stats;
+}
+
+/* ---- curl <-> libevent ------------------------------------------------------------------- */
+
+static void check_multi_info(struct chaos_client *c);
+
+static void event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct chaos_client *c = arg;
+    int flags = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(c->multi, fd, flags, &running);
+    check_multi_info(c);
+}
+
+static void curl_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct chaos_client *c = arg;
+    int running;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_multi_info(c);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct chaos_client *c = userp;
+    if (timeout_ms < 0) {
+        evtimer_del(c->timer);
+        return 0;
+    }
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+    return 0;
+}
+
+static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)e;
+    struct chaos_client *c = userp;
+    struct sockwatch *w = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (w) {
+            event_free(w->ev);
+            free(w);
+        }
+        curl_multi_assign(c->multi, s, NULL);
+        return 0;
+    }
+    short kind = (short)(EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
+                         (what & CURL_POLL_OUT ? EV_WRITE : 0));
+    if (w == NULL) {
+        w = calloc(1, sizeof *w);
+        if (w == NULL)
+            return -1;
+        w->c = c;
+        w->fd = s;
+        curl_multi_assign(c->multi, s, w);
+    } else {
+        event_free(w->ev);
+    }
+    w->ev = event_new(c->base, s, kind, event_cb, c);
+    if (w->ev == NULL)
+        return -1;
+    event_add(w->ev, NULL);
+    return 0;
+}
+
+/* ---- sockets we own ---------------------------------------------------------------------- */
+
+static curl_socket_t open_socket_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct xfer *x = arg;
+    (void)purpose;
+    curl_socket_t fd = socket(addr->family, addr->socktype, addr->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    if (x->c->cfg.rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &x->c->cfg.rcvbuf, sizeof x->c->cfg.rcvbuf);
+    x->fd = fd;
+    return fd;
+}
+
+static void closing_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct closing *l = arg;
+    char buf[4096];
+    if (what & EV_READ) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n > 0)
+            return; /* discard what the peer still sends, until its FIN */
+    }
+    struct chaos_client *c = l->c;
+    struct closing **pp = &c->closings;
+    while (*pp && *pp != l)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = l->next;
+    closing_free(l);
+    maybe_done(c);
+}
+
+static int close_socket_cb(void *arg, curl_socket_t fd)
+{
+    struct xfer *x = arg;
+    struct chaos_client *c = x->c;
+    if (x->fd == fd)
+        x->fd = -1;
+    if (x->abort_mode == ABORT_RST || x->abort_mode == ABORT_SILENT) {
+        /* SO_LINGER 0: close() sends an RST at once. Behind a blackhole it goes nowhere. */
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        return close(fd);
+    }
+    /* A clean close: FIN now, keep reading until the peer's FIN so the kernel never turns
+     * unread bytes into an RST (a closed tab is a FIN, a killed app an RST). */
+    shutdown(fd, SHUT_WR);
+    struct closing *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        return close(fd);
+    l->c = c;
+    l->fd = fd;
+    l->ev = event_new(c->base, fd, EV_READ | EV_PERSIST, closing_cb, l);
+    struct timeval tv = {CLIENT_LINGER_MS / 1000, (CLIENT_LINGER_MS % 1000) * 1000};
+    if (l->ev == NULL || event_add(l->ev, &tv) != 0) {
+        closing_free(l);
+        return 0;
+    }
+    l->next = c->closings;
+    c->closings = l;
+    return 0;
+}
+
+/* ---- actions ------------------------------------------------------------------------------ */
+
+static void schedule_reap(struct chaos_client *c)
+{
+    event_active(c->reap, EV_TIMEOUT, 0);
+}
+
+static int local_port(curl_socket_t fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return 0;
+    return ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Takes the transfer out of curl and ends its record; safe outside curl callbacks only. */
+static void abort_now(struct xfer *x, enum abort_mode mode, enum chaos_end end)
+{
+    x->abort_mode = mode;
+    x->removed = 1;
+    curl_multi_remove_handle(x->c->multi, x->easy); /* closes the socket through our callback */
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    finish_xfer(x, end, status, NULL);
+}
+
+static void trigger_ev_cb(evutil_socket_t fd, short what, void *arg);
+
+static void arm(struct xfer *x, uint32_t ms)
+{
+    struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(x->trigger_ev, &tv);
+}
+
+/* A request started from the loop, never from inside curl's callbacks. */
+struct deferred {
+    struct chaos_client *c;
+    struct xfer *owner; /* cancel call: held by cancel_outstanding until it answers */
+    int cancel;
+    uint32_t index;
+    char cid[CHAOS_ID_MAX];
+};
+
+static void deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct deferred *d = arg;
+    struct chaos_client *c = d->c;
+    c->deferred--;
+    if (d->cancel) {
+        start_cancel_call(d->owner);
+    } else {
+        static const struct chaos_user follow = {.action = CHAOS_COMPLETE, .weight = 1};
+        c->in_flight++;
+        if (start_attempt(c, d->index, d->cid, 1, &follow, -1, 0, NULL) != 0) {
+            c->in_flight--;
+            c->stats.errors++;
+        }
+    }
+    free(d);
+    maybe_done(c);
+}
+
+static void defer_start(struct xfer *x, int cancel)
+{
+    struct chaos_client *c = x->c;
+    struct deferred *d = calloc(1, sizeof *d);
+    struct timeval now = {0, 0};
+    if (d) {
+        d->c = c;
+        d->cancel = cancel;
+        d->owner = x;
+        d->index = x->rec.index;
+        snprintf(d->cid, sizeof d->cid, "%s", x->rec.superseded_by);
+        if (cancel)
+            x->cancel_outstanding = 1;
+        if (event_base_once(c->base, -1, EV_TIMEOUT, deferred_cb, d, &now) == 0) {
+            c->deferred++;
+            return;
+        }
+        free(d);
+    }
+    if (cancel) {
+        x->cancel_outstanding = 0;
+        x->rec.cancel_status = -1;
+    }
+}
+
+/* The action, at its trigger. in_write: called from inside curl's write callback, where the
+ * transfer cannot be removed; returns 1 if the write callback must fail the transfer now. */
+static int fire(struct xfer *x, int in_write)
+{
+    struct chaos_client *c = x->c;
+    const struct chaos_user *u = x->user;
+    x->fired = 1;
+    x->rec.t_abort_ns = clock_now_ns();
+    x->rec.delivered_tokens = x->sc.tokens;
+    c->stats.aborted++;
+    switch (u->action) {
+    case CHAOS_COMPLETE:
+        return 0;
+    case CHAOS_TAB_CLOSE:
+    case CHAOS_RESET:
+    case CHAOS_STOP_BUTTON:
+    case CHAOS_SUPERSEDE: {
+        enum abort_mode mode = u->action == CHAOS_RESET ? ABORT_RST : ABORT_FIN;
+        enum chaos_end end = u->action == CHAOS_RESET       ? CHAOS_END_RST
+                             : u->action == CHAOS_SUPERSEDE ? CHAOS_END_SUPERSEDED
+                                                            : CHAOS_END_FIN;
+        if (u->action == CHAOS_SUPERSEDE) {
+            /* the replacement goes out first, as an edit-resend or a barge-in does */
+            snprintf(x->rec.superseded_by, sizeof x->rec.superseded_by, "%.80s-s%u",
+                     x->rec.correlation_id, x->rec.attempt);
+            defer_start(x, 0);
+        }
+        if (u->action == CHAOS_STOP_BUTTON && u->cancel_call)
+            defer_start(x, 1);
+        if (in_write) {
+            x->abort_mode = mode;
+            x->abort_end = end;
+            return 1;
+        }
+        abort_now(x, mode, end);
+        return 0;
+    }
+    case CHAOS_NETWORK_DROP: {
+        char err[128];
+        if (c->cfg.drop(c->cfg.drop_arg, local_port(x->fd), u->drop_rst_after_ms, err,
+                        sizeof err) != 0) {
+            c->stats.drops_failed++;
+            snprintf(x->rec.error, sizeof x->rec.error, "drop: %.100s", err);
+        }
+        /* the user waits on a dead connection, then gives up on it */
+        x->abort_end = CHAOS_END_DROP;
+        arm(x, u->drop_give_up_ms ? u->drop_give_up_ms : 2000);
+        return 0;
+    }
+    case CHAOS_BACKGROUND:
+        if (in_write)
+            x->pause_pending = 1; /* pausing happens on the next chunk, which curl then keeps */
+        else
+            curl_easy_pause(x->easy, CURLPAUSE_RECV);
+        x->abort_end = CHAOS_END_KILLED;
+        arm(x, u->background_ms);
+        return 0;
+    }
+    return 0;
+}
+
+/* Timer: an ms trigger, or the end of a background stall, or a drop's give-up. */
+static void trigger_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct xfer *x = arg;
+    const struct chaos_user *u = x->user;
+    if (!x->fired) {
+        fire(x, 0);
+        return;
+    }
+    if (u->action == CHAOS_NETWORK_DROP) {
+        abort_now(x, ABORT_SILENT, CHAOS_END_DROP);
+    } else if (u->action == CHAOS_BACKGROUND && u->background_kill) {
+        abort_now(x, ABORT_RST, CHAOS_END_KILLED);
+    } else if (u->action == CHAOS_BACKGROUND) {
+        x->pause_pending = 0;
+        x->abort_end = CHAOS_END_COMPLETE;
+        curl_easy_pause(x->easy, CURLPAUSE_CONT);
+        check_multi_info(x->c);
+    }
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * nmemb;
+    if (x->is_cancel_call)
+        return len;
+    if (x->pause_pending) {
+        x->pause_pending = 0;
+        return CURL_WRITEFUNC_PAUSE; /* curl keeps this chunk and hands it over on resume */
+    }
+    if (x->rec.t_first_byte_ns == 0) {
+        x->rec.t_first_byte_ns = clock_now_ns();
+        x->rec.local_port = local_port(x->fd);
+        if (!x->fired && x->user->action != CHAOS_COMPLETE &&
+            x->user->trigger == CHAOS_AT_FIRST_BYTE && fire(x, 1))
+            return 0;
+    }
+    if (!x->fired && x->user->action != CHAOS_COMPLETE && x->user->trigger == CHAOS_AT_TOKENS) {
+        uint64_t want = (uint64_t)x->rec.trigger_at;
+        uint64_t need = want > x->sc.tokens ? want - x->sc.tokens : 0;
+        size_t off = scanner_offset_of(&x->sc, data, len, need);
+        if (off <= len) {
+            /* count exactly up to the K-th token, act there */
+            scanner_feed(&x->sc, data, off);
+            if (fire(x, 1))
+                return 0; /* curl fails the transfer and closes the socket through our hook */
+            scanner_feed(&x->sc, data + off, len - off);
+            return len;
+        }
+    }
+    scanner_feed(&x->sc, data, len);
+    return len;
+}
+
+/* ---- attempts ------------------------------------------------------------------------------ */
+
+static void xfer_unlink(struct xfer *x)
+{
+    struct xfer **pp = &x->c->xfers;
+    while (*pp && *pp != x)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = x->next;
+    x->next = NULL;
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct retry *r = arg;
+    struct chaos_client *c = r->c;
+    c->pending_retries--;
+    c->stats.retries++;
+    char key[CHAOS_ID_MAX + 16];
+    if (r->user->retry_new_key)
+        snprintf(key, sizeof key, "%.90s-k%u", r->rec.correlation_id, r->rec.attempt + 1);
+    else
+        snprintf(key, sizeof key, "%s", r->idem_key);
+    /* the retried request is the same request, and this time the user waits for it */
+    static const struct chaos_user waiter = {.action = CHAOS_COMPLETE, .weight = 1};
+    if (start_attempt(c, r->rec.index, r->rec.correlation_id, r->rec.attempt + 1, &waiter, -1,
+                      r->retries_left - 1, key) != 0)
+        c->in_flight--;
+    event_free(r->ev);
+    free(r);
+    maybe_done(c);
+}
+
+static int schedule_retry(struct xfer *x)
+{
+    struct chaos_client *c = x->c;
+    struct retry *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return -1;
+    r->c = c;
+    r->rec = x->rec;
+    r->user = x->user;
+    r->retries_left = x->retries_left;
+    snprintf(r->idem_key, sizeof r->idem_key, "%s", x->idem_key);
+    r->ev = evtimer_new(c->base, retry_cb, r);
+    if (r->ev == NULL) {
+        free(r);
+        return -1;
+    }
+    uint32_t ms = x->user->retry_delay_ms;
+    struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(r->ev, &tv);
+    c->pending_retries++;
+    return 0;
+}
+
+static void finish_xfer(struct xfer *x, enum chaos_end end, long status, const char *error)
+{
+    struct chaos_client *c = x->c;
+    if (x->trigger_ev)
+        evtimer_del(x->trigger_ev);
+    if (!x->is_cancel_call && x->rec.t_end_ns == 0) {
+        scanner_finish(&x->sc);
+        x->rec.t_end_ns = clock_now_ns();
+        x->rec.end = end;
+        x->rec.http_status = status;
+        if (error)
+            snprintf(x->rec.error, sizeof x->rec.error, "%s", error);
+        x->rec.total_tokens = x->sc.tokens;
+        if (!x->rec.t_abort_ns)
+            x->rec.delivered_tokens = x->sc.tokens;
+        x->rec.gaps = x->sc.gaps;
+        x->rec.duplicates = x->sc.dups;
+        x->rec.reorders = x->sc.reorders;
+        long port = 0;
+        if (x->rec.local_port == 0 &&
+            curl_easy_getinfo(x->easy, CURLINFO_LOCAL_PORT, &port) == CURLE_OK)
+            x->rec.local_port = (int)port;
+    }
+    xfer_unlink(x);
+    if (x->cancel_outstanding)
+        return; /* held until its cancel call answers; the record goes out then */
+    x->next = c->dead;
+    c->dead = x;
+    schedule_reap(c);
+    if (x->is_cancel_call) {
+        struct xfer *owner = x->owner;
+        if (owner) {
+            owner->rec.cancel_status = status ? status : -1;
+            owner->cancel_outstanding = 0;
+            if (owner->rec.t_end_ns)
+                finish_xfer(owner, owner->rec.end, owner->rec.http_status, NULL);
+        }
+        return;
+    }
+    c->stats.finished++;
+    if (end == CHAOS_END_HTTP_ERROR)
+        c->stats.http_errors++;
+    else if (end == CHAOS_END_ERROR)
+        c->stats.errors++;
+    else if (end == CHAOS_END_TIMEOUT)
+        c->stats.timeouts++;
+    if (c->cfg.on_record)
+        c->cfg.on_record(c->cfg.record_arg, &x->rec);
+    int dropped = end == CHAOS_END_DROP || end == CHAOS_END_RST || end == CHAOS_END_FIN ||
+                  end == CHAOS_END_ERROR || end == CHAOS_END_TIMEOUT;
+    if (x->retries_left > 0 && dropped && schedule_retry(x) == 0)
+        return; /* still in flight: its retry carries it */
+    c->in_flight--;
+}
+
+static void check_multi_info(struct chaos_client *c)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct xfer *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        CURLcode rc = msg->data.result;
+        if (x->rec.local_port == 0)
+            x->rec.local_port = local_port(x->fd);
+        x->removed = 1;
+        curl_multi_remove_handle(c->multi, x->easy);
+        long status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (x->abort_mode != ABORT_NONE && rc == CURLE_WRITE_ERROR)
+            finish_xfer(x, x->abort_end, status, NULL);
+        else if (rc == CURLE_OPERATION_TIMEDOUT)
+            finish_xfer(x, CHAOS_END_TIMEOUT, status, curl_easy_strerror(rc));
+        else if (rc != CURLE_OK)
+            finish_xfer(x, CHAOS_END_ERROR, status, curl_easy_strerror(rc));
+        else if (status >= 400)
+            finish_xfer(x, CHAOS_END_HTTP_ERROR, status, NULL);
+        else
+            finish_xfer(x, x->fired && x->abort_end == CHAOS_END_DROP ? CHAOS_END_DROP
+                                                                        : CHAOS_END_COMPLETE,
+                        status, NULL);
+    }
+    schedule_reap(c);
+}
+
+static struct xfer *xfer_new(struct chaos_client *c, const char *url, const char *method)
+{
+    struct xfer *x = calloc(1, sizeof *x);
+    if (x == NULL)
+        return NULL;
+    x->c = c;
+    x->fd = -1;
+    scanner_init(&x->sc);
+    x->easy = curl_easy_init();
+    x->trigger_ev = evtimer_new(c->base, trigger_ev_cb, x);
+    if (x->easy == NULL || x->trigger_ev == NULL) {
+        xfer_free(x);
+        return NULL;
+    }
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x);
+    /* one connection per attempt: what a close or a reset does must hit this request only */
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->cfg.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    return x;
+}
+
+static int start_attempt(struct chaos_client *c, uint32_t index, const char *cid,
+                         uint32_t attempt, const struct chaos_user *user, int64_t trigger_at,
+                         uint32_t retries_left, const char *idem_key)
+{
+    const struct chaos_request_spec *req = &c->cfg.req;
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s", req->url, req->path ? req->path : default_path(req->style));
+    const char *method = req->style == CHAOS_STYLE_CUSTOM && req->method ? req->method : "POST";
+    struct xfer *x = xfer_new(c, url, method);
+    if (x == NULL)
+        return -1;
+    char err[128];
+    x->body = chaos_request_body(req, cid, err, sizeof err);
+    if (x->body == NULL) {
+        xfer_free(x);
+        return -1;
+    }
+    x->user = user;
+    x->retries_left = retries_left;
+    x->abort_end = CHAOS_END_COMPLETE;
+    snprintf(x->idem_key, sizeof x->idem_key, "%s", idem_key ? idem_key : cid);
+    struct chaos_record *r = &x->rec;
+    snprintf(r->correlation_id, sizeof r->correlation_id, "%s", cid);
+    r->style = req->style;
+    r->action = user->action;
+    r->attempt = attempt;
+    r->index = index;
+    r->trigger_at = trigger_at;
+    char h[256];
+    snprintf(h, sizeof h, "X-Request-Id: %s", cid);
+    x->headers = curl_slist_append(x->headers, h);
+    x->headers = curl_slist_append(x->headers, "Content-Type: application/json");
+    x->headers = curl_slist_append(x->headers, "Expect:");
+    if (user->retries || attempt > 1) {
+        snprintf(h, sizeof h, "Idempotency-Key: %s", x->idem_key);
+        x->headers = curl_slist_append(x->headers, h);
+    }
+    for (size_t i = 0; i < req->nheaders; i++)
+        x->headers = curl_slist_append(x->headers, req->headers[i]);
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body);
+    x->next = c->xfers;
+    c->xfers = x;
+    r->t_send_ns = clock_now_ns();
+    c->stats.started++;
+    if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+        xfer_unlink(x);
+        xfer_free(x);
+        return -1;
+    }
+    if (user->action != CHAOS_COMPLETE && user->trigger == CHAOS_AT_MS)
+        arm(x, (uint32_t)trigger_at);
+    return 0;
+}
+
+/* Sends the stop button's cancel call. 'x' is held (cancel_outstanding) until it answers. */
+static void start_cancel_call(struct xfer *x)
+{
+    struct chaos_client *c = x->c;
+    const struct chaos_request_spec *req = &c->cfg.req;
+    char *url = fill_template(req->cancel_url, "", x->rec.correlation_id, 0, 0);
+    struct xfer *k = url ? xfer_new(c, url, req->cancel_method ? req->cancel_method : "POST")
+                         : NULL;
+    free(url);
+    if (k) {
+        static const struct chaos_user none = {.action = CHAOS_COMPLETE, .weight = 1};
+        k->user = &none;
+        k->is_cancel_call = 1;
+        k->owner = x;
+        if (req->cancel_body) {
+            k->body = fill_template(req->cancel_body, "", x->rec.correlation_id, 0, 1);
+            curl_easy_setopt(k->easy, CURLOPT_POSTFIELDS, k->body ? k->body : "");
+        }
+        char h[256];
+        snprintf(h, sizeof h, "X-Request-Id: %s", x->rec.correlation_id);
+        k->headers = curl_slist_append(k->headers, h);
+        k->headers = curl_slist_append(k->headers, "Content-Type: application/json");
+        curl_easy_setopt(k->easy, CURLOPT_HTTPHEADER, k->headers);
+        k->next = c->xfers;
+        c->xfers = k;
+        if (curl_multi_add_handle(c->multi, k->easy) == CURLM_OK)
+            return;
+        xfer_unlink(k);
+        xfer_free(k);
+    }
+    x->rec.cancel_status = -1;
+    x->cancel_outstanding = 0;
+    if (x->rec.t_end_ns) /* the user request already ended: release its record now */
+        finish_xfer(x, x->rec.end, x->rec.http_status, NULL);
+}
+
+/* Keeps 'concurrency' user requests in flight. */
+static void fill(struct chaos_client *c)
+{
+    while (c->next_index < c->cfg.requests && c->in_flight < c->cfg.concurrency) {
+        uint32_t i = c->next_index++;
+        int64_t at;
+        size_t u = chaos_plan(&c->cfg, i, &at);
+        char cid[CHAOS_ID_MAX];
+        snprintf(cid, sizeof cid, "%.60s-%u", c->cfg.id_prefix, i);
+        c->in_flight++;
+        if (start_attempt(c, i, cid, 1, &c->cfg.users[u], at, c->cfg.users[u].retries, NULL) !=
+            0) {
+            c->in_flight--;
+            c->stats.errors++;
+        }
+    }
+}
+
+static void maybe_done(struct chaos_client *c)
+{
+    if (!c->started || c->done_reported)
+        return;
+    fill(c);
+    if (c->next_index < c->cfg.requests || c->in_flight || c->pending_retries || c->xfers ||
+        c->closings || c->deferred)
+        return;
+    c->done_reported = 1;
+    if (c->cfg.on_done)
+        c->cfg.on_done(c->cfg.done_arg);
+}
+
+/* Frees finished transfers and refills, outside curl's callbacks. */
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct chaos_client *c = arg;
+    while (c->dead) {
+        struct xfer *x = c->dead;
+        c->dead = x->next;
+        xfer_free(x);
+    }
+    maybe_done(c);
+}
+
+int chaos_client_start(struct chaos_client *c, char *err, size_t errlen)
+{
+    if (c->started) {
+        snprintf(err, errlen, "chaos client: already started");
+        return -1;
+    }
+    c->started = 1;
+    fill(c);
+    if (c->in_flight == 0) {
+        snprintf(err, errlen, "chaos client: no request could be started");
+        return -1;
+    }
+    return 0;
+}
