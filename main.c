@@ -31,7 +31,7 @@ static void mock_usage(FILE *f)
     fputs("usage: tailgate mock [--port N|0] [--host ADDR] [--port-file PATH] [--profile NAME]\n"
           "                     [--schedule SPEC] [--seed N] [--ledger-file PATH]\n"
           "                     [--ledger-max N] [--admin-token TOKEN] [--admin-any]\n"
-          "                     [--max-body BYTES]\n"
+          "                     [--max-body BYTES] [--sndbuf BYTES]\n"
           "\n"
           "Prints its base URL on the first line of stdout. SPEC is '0s:NAME,30s:NAME2'.\n",
           f);
@@ -97,6 +97,7 @@ static int cmd_mock(int argc, char **argv)
         {"admin-token", required_argument, NULL, 't'},
         {"admin-any", no_argument, NULL, 'a'},
         {"max-body", required_argument, NULL, 'b'},
+        {"sndbuf", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -167,6 +168,13 @@ static int cmd_mock(int argc, char **argv)
                 return EXIT_USAGE;
             }
             cfg.max_body = (size_t)v;
+            break;
+        case 'B':
+            if (parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0) {
+                fprintf(stderr, "tailgate mock: --sndbuf: expected 0..67108864 bytes\n");
+                return EXIT_USAGE;
+            }
+            cfg.sndbuf = (int)v;
             break;
         case 'h':
             mock_usage(stdout);

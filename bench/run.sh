@@ -145,11 +145,14 @@ run_one() {
     fi
     case $server in
     floor)
-        "${server_pin[@]+"${server_pin[@]}"}" "$FLOOR_BIN" >"$tmp/floor.out" 2>"$tmp/floor.$n.err" &
+        # a fresh file per run: the old one could be read before the new server truncates it
+        runs=$((runs + 1))
+        local out=$tmp/floor.$runs.out
+        "${server_pin[@]+"${server_pin[@]}"}" "$FLOOR_BIN" >"$out" 2>"$tmp/floor.$n.err" &
         pid=$!
         pids+=("$pid")
-        wait_for "$tmp/floor.out" '^http://[0-9.]+:[0-9]+$' || { log "bench: floor did not start"; return 1; }
-        url=$(head -n 1 "$tmp/floor.out")
+        wait_for "$out" '^http://[0-9.]+:[0-9]+$' || { log "bench: floor did not start"; return 1; }
+        url=$(head -n 1 "$out")
         ;;
     mockprov)
         rm -f "$tmp/mock.port"
@@ -183,6 +186,7 @@ run_one() {
 }
 
 failed=0
+runs=0
 for n in $BENCH_STREAMS; do
     for server in $BENCH_SERVERS; do
         [[ $server == mockprov && $have_mock -eq 0 ]] && continue

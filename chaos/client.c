@@ -696,6 +696,8 @@ static void trigger_ev_cb(evutil_socket_t fd, short what, void *arg);
 
 static void arm(struct xfer *x, uint32_t ms)
 {
+    /* libevent measures timeouts from the loop's cached time, which can be a little stale */
+    event_base_update_cache_time(x->c->base);
     struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(x->trigger_ev, &tv);
 }

@@ -53,8 +53,7 @@ static const char TYPE_LIST[] =
     "latency, bandwidth, slicer, limit_data, reset_peer, timeout, slow_close, blackhole, stall";
 
 static int64_t *attr_ptr(struct toxic *t, const struct attr_spec *a);
-static int parse_attributes(struct toxic *t, const cJSON *attrs, int strict_all, char *err,
-                            size_t errlen);
+static int parse_attributes(struct toxic *t, const cJSON *attrs, char *err, size_t errlen);
 static int parse_toxicity(const cJSON *v, double *out, char *err, size_t errlen);
 static int check_name(const char *s, char *err, size_t errlen);
 static const char *json_kind(const cJSON *v);
@@ -150,7 +149,7 @@ int toxic_parse(const cJSON *j, struct toxic *out, char *err, size_t errlen)
         snprintf(t.name, sizeof t.name, "%s_%s", TYPES[t.type].name, toxic_stream_name(t.stream));
     }
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(j, "attributes");
-    if (parse_attributes(&t, attrs, 1, err, errlen) != 0)
+    if (parse_attributes(&t, attrs, err, errlen) != 0)
         return TOXIC_EBODY;
     if (toxic_validate(&t, err, errlen) != 0)
         return TOXIC_EBODY;
@@ -193,7 +192,7 @@ int toxic_update(struct toxic *out, const cJSON *j, char *err, size_t errlen)
     if (tox && parse_toxicity(tox, &t.toxicity, err, errlen) != 0)
         return TOXIC_EBODY;
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(j, "attributes");
-    if (parse_attributes(&t, attrs, 0, err, errlen) != 0)
+    if (parse_attributes(&t, attrs, err, errlen) != 0)
         return TOXIC_EBODY;
     if (toxic_validate(&t, err, errlen) != 0)
         return TOXIC_EBODY;
@@ -262,11 +261,10 @@ static int64_t *attr_ptr(struct toxic *t, const struct attr_spec *a)
     return (int64_t *)((char *)t + a->off);
 }
 
-/* strict_all: a missing attribute is 0 (creation); else it keeps its value (update). */
-static int parse_attributes(struct toxic *t, const cJSON *attrs, int strict_all, char *err,
-                            size_t errlen)
+/* Sets the attributes present in 'attrs'; the others keep their value (0 on creation, the
+ * current one on update, as Toxiproxy decodes over its defaults). */
+static int parse_attributes(struct toxic *t, const cJSON *attrs, char *err, size_t errlen)
 {
-    (void)strict_all;
     if (attrs == NULL || cJSON_IsNull(attrs))
         return 0;
     if (!cJSON_IsObject(attrs)) {

@@ -869,7 +869,7 @@ static void store_evict_oldest(struct mock *m)
 }
 
 /* Per-connection socket set-up, once per request (cheap and idempotent). */
-static void tune_connection(struct evhttp_request *req, int watch_close)
+static void tune_connection(struct mock *m, struct evhttp_request *req, int watch_close)
 {
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
     evutil_socket_t fd = bufferevent_getfd(bev);
@@ -877,6 +877,9 @@ static void tune_connection(struct evhttp_request *req, int watch_close)
     int one = 1;
     if (fd >= 0)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* a pinned send buffer makes a stalled reader's backpressure reach our buffer sooner */
+    if (fd >= 0 && m->cfg.sndbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &m->cfg.sndbuf, sizeof m->cfg.sndbuf);
     if (!watch_close)
         return;
     /* After reading a body evhttp stops reading until a reply starts, so a peer that leaves
@@ -1034,7 +1037,7 @@ static void handle_generate(struct mock *m, struct evhttp_request *req, enum api
             gen_maybe_finish(g);
             goto done;
         }
-        tune_connection(req, !rq.stream);
+        tune_connection(m, req, !rq.stream);
         if (rq.stream) {
             sink_start_stream(s, g);
             char *open = wire_stream_open(&g->w, -1);

@@ -19,6 +19,7 @@ struct mock_config {
     const char *admin_token; /* NULL: none */
     int admin_any;           /* accept admin calls from non-loopback peers */
     size_t max_body;         /* 0: MOCK_DEFAULT_MAX_BODY */
+    int sndbuf;              /* >0: SO_SNDBUF of each connection; 0: the kernel's autotuning */
 };
 
 #define MOCK_DEFAULT_MAX_BODY (8u * 1024 * 1024)
