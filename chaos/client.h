@@ -136,7 +136,8 @@ struct chaos_stats {
 struct chaos_client;
 
 /* Validates the config (err names the field) and prepares; returns NULL with err filled.
- * Borrows the config's strings for the client's lifetime. */
+ * Borrows the config's strings for the client's lifetime. Give it a base made with
+ * EVENT_BASE_FLAG_PRECISE_TIMER: the default clock is coarse (4 ms here). */
 struct chaos_client *chaos_client_new(struct event_base *base, const struct chaos_config *cfg,
                                       char *err, size_t errlen);
 /* Starts sending. Returns 0, or -1 with err filled. */

@@ -87,7 +87,11 @@ static int run(struct chaos_config *cfg, struct collected *out, const char *pref
     memset(out->recs, 0, sizeof out->recs);
     out->n = 0;
     out->done = 0;
-    out->base = event_base_new();
+    /* as the CLI does: timerfd timers on CLOCK_MONOTONIC, not the coarse 4 ms clock */
+    struct event_config *ec = event_config_new();
+    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+    out->base = event_base_new_with_config(ec);
+    event_config_free(ec);
     cfg->id_prefix = prefix;
     cfg->on_record = on_record;
     cfg->record_arg = out;
