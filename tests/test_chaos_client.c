@@ -304,7 +304,7 @@ static void chaos_client_should_retry_after_a_reset_with_one_correlation_id(void
     char *body = NULL;
     char path[128];
     snprintf(path, sizeof path, "/_tailgate/ledger?id=%s", col.recs[0].correlation_id);
-    harness_ledger_done(mock.port, col.recs[0].correlation_id, 5000); /* first one settles */
+    cJSON_Delete(harness_ledger_done(mock.port, col.recs[0].correlation_id, 5000));
     harness_sleep_ms(200);
     harness_http(mock.port, "GET", path, NULL, NULL, &body, NULL);
     cJSON *j = cJSON_Parse(body);
