@@ -924,7 +924,8 @@ static void want_empty(struct link *l)
 static uint64_t link_fin(struct link *l, uint64_t now)
 {
     struct conn *c = l->c;
-    if (!l->src_eof || l->fin_sent || l->q_n > 0)
+    if (!l->src_eof || l->fin_sent || l->q_n > 0 ||
+        evbuffer_get_length(bufferevent_get_input(l->src)) > 0)
         return 0;
     size_t i = 0;
     int64_t delay = 0;
@@ -1111,8 +1112,8 @@ static void drain_socket(evutil_socket_t fd)
     }
 }
 
-/* Closes the sockets now and frees the connection on the next loop turn (it may be deep in
- * one of its own callbacks). */
+/* Silences the connection now; the reap, later in this same loop turn, closes the sockets (so
+ * the FIN or RST leaves then) and frees it: we may be deep in one of its own callbacks. */
 static void conn_close(struct conn *c, enum close_mode mode, enum side failed)
 {
     if (c->dead)
@@ -1139,9 +1140,6 @@ static void conn_close(struct conn *c, enum close_mode mode, enum side failed)
             set_linger0(fd);
         else if (mode == CLOSE_FIN)
             drain_socket(fd);
-        /* close now, so the peer sees the FIN or RST at this moment, not after the reap */
-        bufferevent_setfd(bev, -1);
-        evutil_closesocket(fd);
     }
     evtimer_del(c->timer);
     c->reap_next = p->reap;

@@ -105,8 +105,18 @@ struct mock_metrics {
     uint64_t bad_requests;
 };
 
+/* Profiles with per-run overrides. Kept until the mock ends: running generations point at them. */
+struct profile_set {
+    struct profile p[SCHEDULE_MAX_STEPS];
+    struct profile_set *next;
+};
+
+#define MOCK_MAX_PROFILE_SETS 4096
+
 struct mock {
     struct event_base *base;
+    struct profile_set *sets;
+    size_t nsets;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     int port;
@@ -253,6 +263,11 @@ void mock_free(struct mock *m)
         event_free(m->reap_ev);
     if (m->scratch)
         evbuffer_free(m->scratch);
+    while (m->sets) {
+        struct profile_set *n = m->sets->next;
+        free(m->sets);
+        m->sets = n;
+    }
     ledger_free(m->ledger);
     free(m);
 }
@@ -1283,6 +1298,49 @@ static cJSON *parse_admin_body(struct mock *m, struct evhttp_request *req)
     return j;
 }
 
+/* Applies {"ttft_ms","tps","jitter","natural_length","stop_lag_tokens","stop_lag_ms"} to p.
+ * Returns 0, or -1 with err naming the key. */
+static int apply_overrides(const cJSON *o, struct profile *p, char *err, size_t errlen)
+{
+    static const struct {
+        const char *key;
+        double lo, hi;
+    } keys[] = {{"ttft_ms", 0, 3600000},           {"tps", 0.01, 1e6},
+                {"jitter", 0, 1},                  {"natural_length", 1, LEDGER_MAX_TOKENS},
+                {"stop_lag_tokens", 0, 1000000},   {"stop_lag_ms", 0, 3600000},
+                {"price_in_per_mtok", 0, 1e6},     {"price_out_per_mtok", 0, 1e6}};
+    const cJSON *item;
+    cJSON_ArrayForEach(item, o)
+    {
+        size_t k = 0;
+        while (k < sizeof keys / sizeof keys[0] && strcmp(keys[k].key, item->string) != 0)
+            k++;
+        if (k == sizeof keys / sizeof keys[0]) {
+            snprintf(err, errlen, "overrides: unknown key '%.64s' (ttft_ms, tps, jitter, "
+                                  "natural_length, stop_lag_tokens, stop_lag_ms, "
+                                  "price_in_per_mtok, price_out_per_mtok)", item->string);
+            return -1;
+        }
+        double v = item->valuedouble;
+        if (!cJSON_IsNumber(item) || !(v >= keys[k].lo && v <= keys[k].hi)) {
+            snprintf(err, errlen, "overrides.%s: expected a number from %g to %g", keys[k].key,
+                     keys[k].lo, keys[k].hi);
+            return -1;
+        }
+        switch (k) {
+        case 0: p->ttft_ms = (uint32_t)v; break;
+        case 1: p->tps = v; break;
+        case 2: p->jitter = v; break;
+        case 3: p->natural_length = (uint32_t)v; break;
+        case 4: p->stop_lag_tokens = (uint32_t)v; break;
+        case 5: p->stop_lag_ms = (uint32_t)v; break;
+        case 6: p->price_in_per_mtok = v; break;
+        default: p->price_out_per_mtok = v; break;
+        }
+    }
+    return 0;
+}
+
 static void admin_profile_post(struct mock *m, struct evhttp_request *req)
 {
     cJSON *j = parse_admin_body(m, req);
@@ -1290,26 +1348,58 @@ static void admin_profile_post(struct mock *m, struct evhttp_request *req)
         return;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
     const cJSON *sched = cJSON_GetObjectItemCaseSensitive(j, "schedule");
+    const cJSON *over = cJSON_GetObjectItemCaseSensitive(j, "overrides");
     char spec[256], err[256];
+    const char *bad_param = NULL;
+    struct schedule s;
+    struct profile_set *set = NULL;
     if (cJSON_IsString(name) && sched == NULL) {
         snprintf(spec, sizeof spec, "0s:%.200s", name->valuestring);
     } else if (cJSON_IsString(sched) && name == NULL) {
         snprintf(spec, sizeof spec, "%.250s", sched->valuestring);
     } else {
-        cJSON_Delete(j);
-        send_error(m, req, API_CHAT, 400, NULL, NULL, NULL,
-                   "Expected {\"name\":\"PRESET\"} or {\"schedule\":\"0s:A,30s:B\"}.");
-        return;
+        snprintf(err, sizeof err, "Expected {\"name\":\"PRESET\"} or "
+                                  "{\"schedule\":\"0s:A,30s:B\"}, optionally with \"overrides\".");
+        goto fail;
+    }
+    bad_param = name ? "name" : "schedule";
+    if (schedule_parse(spec, &s, err, sizeof err) != 0)
+        goto fail;
+    bad_param = "overrides";
+    if (over && !cJSON_IsObject(over)) {
+        snprintf(err, sizeof err, "overrides: expected an object");
+        goto fail;
+    }
+    if (over) {
+        if (m->nsets >= MOCK_MAX_PROFILE_SETS) {
+            snprintf(err, sizeof err, "overrides: more than %d profile changes in one run",
+                     MOCK_MAX_PROFILE_SETS);
+            goto fail;
+        }
+        set = calloc(1, sizeof *set);
+        if (set == NULL) {
+            snprintf(err, sizeof err, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < s.n; i++) {
+            set->p[i] = *s.steps[i].profile;
+            if (apply_overrides(over, &set->p[i], err, sizeof err) != 0)
+                goto fail;
+            s.steps[i].profile = &set->p[i];
+        }
+        set->next = m->sets;
+        m->sets = set;
+        m->nsets++;
     }
     cJSON_Delete(j);
-    struct schedule s;
-    if (schedule_parse(spec, &s, err, sizeof err) != 0) {
-        send_error(m, req, API_CHAT, 400, NULL, NULL, name ? "name" : "schedule", err);
-        return;
-    }
     m->sched = s;
     m->sched_start_ns = clock_now_ns();
     send_cjson(m, req, profile_state_json(m));
+    return;
+fail:
+    free(set);
+    cJSON_Delete(j);
+    send_error(m, req, API_CHAT, 400, NULL, NULL, bad_param, err);
 }
 
 static void admin_faults_post(struct mock *m, struct evhttp_request *req)

@@ -809,6 +809,36 @@ static void mockprov_should_switch_profiles_by_admin_call_and_schedule(void)
     CHECK(ok);
 }
 
+static void mockprov_should_apply_profile_overrides_without_request_headers(void)
+{
+    char *body = NULL;
+    int st = harness_http(mock.port, "POST", "/_tailgate/profile", NULL,
+                          "{\"name\":\"runaway\",\"overrides\":{\"natural_length\":3,"
+                          "\"tps\":1000,\"ttft_ms\":0,\"price_out_per_mtok\":1000}}",
+                          &body, NULL);
+    free(body);
+    CHECK_EQ_INT(st, 200);
+    const char *h[] = {"X-Request-Id: ovr-1", NULL};
+    harness_http(mock.port, "POST", "/v1/responses", h, "{\"model\":\"m\",\"input\":\"x\"}",
+                 NULL, NULL);
+    cJSON *r = harness_ledger_done(mock.port, "ovr-1", 5000);
+    int ok = r && harness_num(r, "generated_tokens") == 3 &&
+             strcmp(harness_str(r, "profile"), "runaway") == 0;
+    cJSON_Delete(r);
+    st = harness_http(mock.port, "POST", "/_tailgate/profile", NULL,
+                      "{\"name\":\"runaway\",\"overrides\":{\"speed\":3}}", &body, NULL);
+    int named = body && strstr(body, "speed") && strstr(body, "\"param\":\"overrides\"");
+    free(body);
+    int st2 = harness_http(mock.port, "POST", "/_tailgate/profile", NULL,
+                           "{\"name\":\"runaway\",\"overrides\":{\"tps\":-1}}", NULL, NULL);
+    harness_http(mock.port, "POST", "/_tailgate/profile", NULL, "{\"name\":\"vendor-b-post\"}",
+                 NULL, NULL);
+    CHECK(ok);
+    CHECK_EQ_INT(st, 400);
+    CHECK(named);
+    CHECK_EQ_INT(st2, 400);
+}
+
 static void mockprov_should_write_an_invoice_and_reset(void)
 {
     char *body = NULL;
@@ -893,6 +923,7 @@ int main(int argc, char **argv)
         CASE(mockprov_should_reject_a_body_over_the_cap_with_413),
         CASE(mockprov_should_bound_the_ledger_and_count_drops),
         CASE(mockprov_should_switch_profiles_by_admin_call_and_schedule),
+        CASE(mockprov_should_apply_profile_overrides_without_request_headers),
         CASE(mockprov_should_write_an_invoice_and_reset),
         CASE(mockprov_should_guard_the_admin_api_with_a_token),
         CASE(mockprov_should_exit_2_on_usage_errors),
