@@ -46,6 +46,7 @@ struct sink {
     struct evhttp_request *req;
     struct evhttp_connection *conn;
     struct evbuffer *out;             /* the connection's output buffer, for drain counting */
+    evutil_socket_t fd;               /* for direct writes while that buffer is empty */
     struct evbuffer_cb_entry *drain;  /* NULL once detached */
     int streaming;                    /* SSE; else a JSON body at the end */
     int creator;                      /* its close cancels the gen */
@@ -374,6 +375,17 @@ static char *body_string(struct evhttp_request *req, size_t *len)
 
 /* ---- sinks: writing to a peer and counting what left for the kernel ------------------------ */
 
+/* Publishes the sink's written count to its generation and ledger record. */
+static void sink_note_written(struct sink *s)
+{
+    struct gen *g = s->g;
+    if (g && s->written > g->written_max) {
+        g->written_max = s->written;
+        if (g->rec)
+            g->rec->written_tokens = g->written_max;
+    }
+}
+
 static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     (void)buf;
@@ -388,12 +400,7 @@ static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     }
     if (s->tok_n == 0)
         s->tok_head = 0;
-    struct gen *g = s->g;
-    if (g && s->written > g->written_max) {
-        g->written_max = s->written;
-        if (g->rec)
-            g->rec->written_tokens = g->written_max;
-    }
+    sink_note_written(s);
 }
 
 static void sink_detach(struct sink *s)
@@ -402,6 +409,7 @@ static void sink_detach(struct sink *s)
         evbuffer_remove_cb_entry(s->out, s->drain);
     s->drain = NULL;
     s->out = NULL;
+    s->fd = -1;
     if (s->conn)
         evhttp_connection_set_closecb(s->conn, NULL, NULL);
     s->conn = NULL;
@@ -429,11 +437,48 @@ static int tok_push(struct sink *s, uint64_t end)
     return 0;
 }
 
-/* Writes bytes to the peer in one HTTP chunk. is_token: counts for written_tokens. */
+#define SINK_DIRECT_MAX 2048 /* framed events up to this size may skip evhttp's buffer */
+
+/* Writes bytes to the peer in one HTTP chunk. is_token: counts for written_tokens.
+ * While nothing is queued, a small event goes straight to the socket: going through evhttp
+ * costs two epoll_ctl calls and a loop pass per token, which at thousands of streams is most of
+ * the mock's CPU. Bytes only reach the buffer when the socket is full, so order is kept. */
 static void sink_write(struct sink *s, const char *data, size_t len, int is_token)
 {
     if (!s->live || len == 0)
         return;
+    char frame[SINK_DIRECT_MAX];
+    size_t flen = 0;
+    if (s->out && s->fd >= 0 && evbuffer_get_length(s->out) == 0 && len + 16 <= sizeof frame) {
+        int h = s->chunked ? snprintf(frame, sizeof frame, "%zx\r\n", len) : 0;
+        memcpy(frame + h, data, len);
+        flen = (size_t)h + len;
+        if (s->chunked) {
+            memcpy(frame + flen, "\r\n", 2);
+            flen += 2;
+        }
+        ssize_t n = send(s->fd, frame, flen, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            s->queued_bytes += (uint64_t)n;
+            s->drained_bytes += (uint64_t)n;
+            if ((size_t)n == flen) {
+                if (is_token)
+                    s->written++;
+                sink_note_written(s);
+                return;
+            }
+            /* partly sent: the rest waits in the buffer, and drain counting finishes it */
+            if (is_token && tok_push(s, s->queued_bytes + (flen - (size_t)n)) != 0)
+                s->written++;
+            s->queued_bytes += flen - (size_t)n;
+            struct evbuffer *b = s->m->scratch;
+            evbuffer_drain(b, evbuffer_get_length(b));
+            evbuffer_add(b, frame + n, flen - (size_t)n);
+            evhttp_send_reply_chunk(s->req, b);
+            return;
+        }
+        /* EAGAIN or an error: evhttp's path notices errors and tells us through callbacks */
+    }
     struct evbuffer *b = s->m->scratch;
     evbuffer_drain(b, evbuffer_get_length(b));
     if (s->chunked)
@@ -484,9 +529,18 @@ static int peer_close_kind(struct evhttp_connection *conn)
     evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
     struct tcp_info ti;
     socklen_t len = sizeof ti;
-    /* After a FIN our side sits in CLOSE_WAIT; after an RST the socket is already CLOSED. */
-    if (fd >= 0 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-        ti.tcpi_state == TCP_CLOSE_WAIT)
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return LEDGER_CLOSE_RST;
+    /* After a FIN our side sits in CLOSE_WAIT. */
+    if (ti.tcpi_state == TCP_CLOSE_WAIT)
+        return LEDGER_CLOSE_FIN;
+    /* CLOSED: either the peer reset, or it sent a FIN and a token we wrote after it drew an RST
+     * from its kernel. In the second case our read saw the end of stream first and left the
+     * reset's error pending; a reset read first leaves no error behind. */
+    int soerr = 0;
+    len = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
+        (soerr == ECONNRESET || soerr == EPIPE))
         return LEDGER_CLOSE_FIN;
     return LEDGER_CLOSE_RST;
 }
@@ -529,6 +583,7 @@ static struct sink *sink_new(struct gen *g, struct evhttp_request *req, int stre
     s->streaming = streaming;
     s->creator = creator;
     s->starting_after = -1;
+    s->fd = -1;
     s->live = 1;
     s->next = g->sinks;
     g->sinks = s;
@@ -556,6 +611,7 @@ static void sink_start_stream(struct sink *s, const struct gen *g)
     req->chunked = 0;
     struct bufferevent *bev = evhttp_connection_get_bufferevent(s->conn);
     s->out = bufferevent_get_output(bev);
+    s->fd = bufferevent_getfd(bev);
     s->queued_bytes = evbuffer_get_length(s->out);
     s->drain = evbuffer_add_cb(s->out, drain_cb, s);
 }
@@ -712,18 +768,27 @@ static void gen_fail(struct gen *g, enum ledger_stop why)
     gen_maybe_finish(g);
 }
 
-static void gen_arm(struct gen *g, uint64_t delay_ns)
+/* Arms the timer for an absolute time. */
+static void gen_arm_at(struct gen *g, uint64_t due_ns)
 {
-    if (g->stopping && g->stop_deadline_ns) {
-        uint64_t now = clock_now_ns();
-        uint64_t left = g->stop_deadline_ns > now ? g->stop_deadline_ns - now : 0;
-        if (delay_ns > left)
-            delay_ns = left;
-    }
-    g->next_due_ns = clock_now_ns() + delay_ns;
+    if (g->stopping && g->stop_deadline_ns && due_ns > g->stop_deadline_ns)
+        due_ns = g->stop_deadline_ns;
+    g->next_due_ns = due_ns;
+    uint64_t now = clock_now_ns();
+    uint64_t delay_ns = due_ns > now ? due_ns - now : 0;
     struct timeval tv = {(time_t)(delay_ns / 1000000000ull),
                          (suseconds_t)((delay_ns % 1000000000ull) / 1000)};
     event_add(g->timer, &tv);
+}
+
+/* Token i is due 'delay_ns' after token i-1 was due (after the accept for token 0): a fixed
+ * timetable, so the time spent in our own callbacks never stretches the gaps. */
+static void gen_arm(struct gen *g, uint64_t delay_ns)
+{
+    uint64_t base = g->next_due_ns ? g->next_due_ns : (g->rec ? g->rec->t_accept_ns : 0);
+    if (base == 0)
+        base = clock_now_ns();
+    gen_arm_at(g, base + delay_ns);
 }
 
 /* The peer left (FIN/RST), or the cancel API was called: the profile decides what happens. */
@@ -760,7 +825,7 @@ static void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
         g->next_due_ns > g->stop_deadline_ns) {
         /* e.g. mid-stall: stop at the deadline, not at the next token */
         event_del(g->timer);
-        gen_arm(g, g->stop_deadline_ns - now);
+        gen_arm_at(g, g->stop_deadline_ns);
     }
 }
 

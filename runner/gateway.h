@@ -1,0 +1,69 @@
+/* The gateway under test: its description (docs/gateway.md), and its process when the runner
+ * starts it. The process runs in its own process group, so stopping it stops everything it
+ * spawned. */
+#ifndef RUNNER_GATEWAY_H
+#define RUNNER_GATEWAY_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "chaos/client.h"
+
+#define GATEWAY_MAX_ARGS 64
+#define GATEWAY_MAX_ENV 32
+
+struct gateway {
+    char name[64];
+    char *argv[GATEWAY_MAX_ARGS + 1]; /* NULL-terminated; argv[0] NULL: already running */
+    char cwd[512];
+    char *env[GATEWAY_MAX_ENV];       /* "NAME=value" after substitution */
+    size_t nenv;
+    char url[512];
+    char ready_path[256];             /* "" : TCP connect */
+    unsigned ready_timeout_ms;
+    enum chaos_style style;
+    char path[256];
+    char *headers[CHAOS_MAX_HEADERS]; /* "Name: value" */
+    size_t nheaders;
+    char body_template[4096];
+    char method[16];
+    char cancel_method[16];
+    char cancel_url[512];
+    char metering_file[512];
+    char metering_id_field[64];
+    char metering_tokens_field[64];
+    pid_t pid;                        /* running process group leader, or 0 */
+};
+
+/* Values for the placeholders. */
+struct gateway_vars {
+    int port;
+    const char *mock_url;
+    const char *run_dir;
+};
+
+/* Loads a description file, substituting placeholders. Returns 0, or -1 with err as
+ * "FILE:LINE: key: what was wrong". */
+int gateway_load(const char *path, const struct gateway_vars *vars, struct gateway *g, char *err,
+                 size_t errlen);
+/* From command-line flags: cmd is split on spaces (no shell); either may be NULL. */
+int gateway_from_flags(const char *cmd, const char *url, const char *style,
+                       const struct gateway_vars *vars, struct gateway *g, char *err,
+                       size_t errlen);
+void gateway_cleanup(struct gateway *g);
+
+/* Starts the process (when there is a command) with stdout/stderr appended to 'log_path', then
+ * probes readiness. Returns 0, or -1 with err (the process is stopped again on failure). */
+int gateway_start(struct gateway *g, const char *log_path, char *err, size_t errlen);
+/* 1 while the started process is alive (always 1 for an external gateway). */
+int gateway_alive(struct gateway *g);
+/* SIGTERM to the whole group, SIGKILL after 3 s. Safe to call twice and with no process. */
+void gateway_stop(struct gateway *g);
+
+/* A free loopback port (bind to 0 and release), or -1. */
+int gateway_free_port(void);
+
+/* Replaces {{PORT}}, {{MOCK_URL}}, {{GATEWAY_URL}}, {{RUN_DIR}} and ${ENV}; malloc'd or NULL. */
+char *gateway_subst(const char *in, const struct gateway_vars *vars, const char *gateway_url);
+
+#endif

@@ -1,0 +1,676 @@
+/* Scenario and suite files. A validation error reads "FILE:LINE: users[1].action: unknown
+ * value 'tab_clse'; expected one of ...; did you mean 'tab_close'?" */
+#include "scenario.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+
+static const char *const metrics_sample[] = {
+    "tail_tokens",       "close_lag_ms",    "stop_lag_ms",     "delivered_tokens",
+    "generated_tokens",  "billed_output_tokens", "usage_reported", "upstream_attempts",
+    "rid_propagated",    "orphaned",        "ttft_ms",
+};
+static const char *const metrics_scalar[] = {
+    "ptdr", "wasted_tokens", "wasted_cost_usd", "monthly_wasted_usd", "billing_variance_pct",
+    "orphan_rate", "error_rate",
+};
+#define N_SAMPLE (sizeof metrics_sample / sizeof metrics_sample[0])
+#define N_SCALAR (sizeof metrics_scalar / sizeof metrics_scalar[0])
+
+int scenario_metric_known(const char *name, int *scalar)
+{
+    for (size_t i = 0; i < N_SAMPLE; i++)
+        if (strcmp(name, metrics_sample[i]) == 0) {
+            *scalar = 0;
+            return 1;
+        }
+    for (size_t i = 0; i < N_SCALAR; i++)
+        if (strcmp(name, metrics_scalar[i]) == 0) {
+            *scalar = 1;
+            return 1;
+        }
+    return 0;
+}
+
+static size_t lev(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t prev[64], cur[64];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+const char *scenario_did_you_mean(const char *word, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    size_t bd = 99;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = lev(word, names[i]);
+        if (d < bd) {
+            bd = d;
+            best = names[i];
+        }
+    }
+    /* close means a slip of the fingers, not a different word */
+    size_t len = strlen(word);
+    return bd <= (len < 6 ? 2u : 3u) ? best : NULL;
+}
+
+/* ---- error context ---------------------------------------------------------------------- */
+
+struct ctx {
+    const char *file;
+    const char *text;
+    char *err;
+    size_t errlen;
+};
+
+/* The line of a key path in the raw text: each key is searched after the previous one; an
+ * index [i] followed by a key finds that key's (i+1)-th occurrence. Approximate but stable. */
+static int line_of(const struct ctx *c, const char *path)
+{
+    const char *pos = c->text;
+    char comp[80];
+    const char *p = path;
+    int skip_n = 0;
+    while (*p) {
+        size_t n = 0;
+        if (*p == '[') {
+            skip_n = atoi(p + 1);
+            p = strchr(p, ']');
+            if (p == NULL)
+                break;
+            p++;
+            if (*p == '.')
+                p++;
+            continue;
+        }
+        while (*p && *p != '.' && *p != '[' && n < sizeof comp - 3)
+            comp[n++] = *p++;
+        if (*p == '.')
+            p++;
+        comp[n] = '\0';
+        char quoted[96];
+        snprintf(quoted, sizeof quoted, "\"%s\"", comp);
+        const char *hit = pos;
+        for (int k = 0; k <= skip_n && hit; k++) {
+            hit = strstr(k == 0 ? hit : hit + 1, quoted);
+        }
+        skip_n = 0;
+        if (hit == NULL)
+            break;
+        pos = hit;
+    }
+    int line = 1;
+    for (const char *q = c->text; q < pos; q++)
+        line += *q == '\n';
+    return line;
+}
+
+static int fail(const struct ctx *c, const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file, line_of(c, path), path, msg);
+    return -1;
+}
+
+/* Every key of 'o' must be in 'allowed'. */
+static int check_keys(const struct ctx *c, const cJSON *o, const char *path,
+                      const char *const *allowed, size_t n)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, o)
+    {
+        size_t i = 0;
+        while (i < n && strcmp(allowed[i], it->string) != 0)
+            i++;
+        if (i < n)
+            continue;
+        char full[160];
+        snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", it->string);
+        const char *dym = scenario_did_you_mean(it->string, allowed, n);
+        char list[400] = "";
+        for (size_t k = 0; k < n; k++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+                     allowed[k]);
+        return dym ? fail(c, full, "unknown key; did you mean '%s'? (expected one of: %s)", dym,
+                          list)
+                   : fail(c, full, "unknown key (expected one of: %s)", list);
+    }
+    return 0;
+}
+
+static int get_num(const struct ctx *c, const cJSON *o, const char *key, const char *path,
+                   double lo, double hi, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (v == NULL)
+        return 0;
+    char full[160];
+    snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi))
+        return fail(c, full, "expected a number from %g to %g", lo, hi);
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int get_u32(const struct ctx *c, const cJSON *o, const char *key, const char *path,
+                   uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    double d = -1;
+    if (get_num(c, o, key, path, lo, hi, &d) != 0)
+        return -1;
+    if (d < 0)
+        return 0;
+    if (d != floor(d)) {
+        char full[160];
+        snprintf(full, sizeof full, "%s.%s", path, key);
+        return fail(c, full, "expected a whole number");
+    }
+    *out = (uint32_t)d;
+    return 0;
+}
+
+static int get_bool(const struct ctx *c, const cJSON *o, const char *key, const char *path,
+                    int *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (v == NULL)
+        return 0;
+    if (!cJSON_IsBool(v)) {
+        char full[160];
+        snprintf(full, sizeof full, "%s.%s", path, key);
+        return fail(c, full, "expected true or false");
+    }
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static int get_str(const struct ctx *c, const cJSON *o, const char *key, const char *path,
+                   char *out, size_t outlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (v == NULL)
+        return 0;
+    char full[160];
+    snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
+        return fail(c, full, "expected a string of at most %zu bytes", outlen - 1);
+    snprintf(out, outlen, "%s", v->valuestring);
+    return 0;
+}
+
+/* [lo, hi] or a single number */
+static int get_range(const struct ctx *c, const cJSON *o, const char *key, const char *path,
+                     struct chaos_range *r, int *present)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (v == NULL)
+        return 0;
+    char full[160];
+    snprintf(full, sizeof full, "%s.%s", path, key);
+    *present = 1;
+    double lo, hi;
+    if (cJSON_IsNumber(v)) {
+        lo = hi = v->valuedouble;
+    } else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 &&
+               cJSON_IsNumber(cJSON_GetArrayItem(v, 0)) &&
+               cJSON_IsNumber(cJSON_GetArrayItem(v, 1))) {
+        lo = cJSON_GetArrayItem(v, 0)->valuedouble;
+        hi = cJSON_GetArrayItem(v, 1)->valuedouble;
+    } else {
+        return fail(c, full, "expected a number or [low, high] (drawn uniformly, seeded)");
+    }
+    if (!(lo >= 0 && hi <= 100000000 && lo <= hi) || lo != floor(lo) || hi != floor(hi))
+        return fail(c, full, "expected whole numbers 0 <= low <= high <= 100000000");
+    r->lo = (uint32_t)lo;
+    r->hi = (uint32_t)hi;
+    return 0;
+}
+
+static const char *const action_names[] = {"complete",   "tab_close",   "reset",    "network_drop",
+                                           "background", "stop_button", "supersede"};
+
+static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chaos_user *u)
+{
+    static const char *const keys[] = {
+        "action",     "weight",          "after_tokens",   "after_ms", "at_first_byte",
+        "background_ms", "kill",         "drop_rst_after_ms", "give_up_ms", "cancel",
+        "retries",    "retry_delay_ms",  "new_key",        "note"};
+    char path[32];
+    snprintf(path, sizeof path, "users[%zu]", i);
+    if (!cJSON_IsObject(o))
+        return fail(c, path, "expected an object");
+    if (check_keys(c, o, path, keys, sizeof keys / sizeof keys[0]) != 0)
+        return -1;
+    memset(u, 0, sizeof *u);
+    u->weight = 1;
+    u->trigger = CHAOS_AT_TOKENS;
+    u->at.lo = u->at.hi = 5;
+    u->drop_give_up_ms = 2000;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "action");
+    char apath[48];
+    snprintf(apath, sizeof apath, "%s.action", path);
+    if (!cJSON_IsString(a))
+        return fail(c, apath, "required: one of complete, tab_close, reset, network_drop, "
+                              "background, stop_button, supersede");
+    int act = chaos_action_parse(a->valuestring);
+    if (act < 0) {
+        const char *dym = scenario_did_you_mean(a->valuestring, action_names, 7);
+        return fail(c, apath, "unknown value '%s'%s%s%s; expected one of complete, tab_close, "
+                              "reset, network_drop, background, stop_button, supersede",
+                    a->valuestring, dym ? "; did you mean '" : "", dym ? dym : "",
+                    dym ? "'" : "");
+    }
+    u->action = (enum chaos_action)act;
+    int has_tokens = 0, has_ms = 0, first = 0;
+    if (get_num(c, o, "weight", path, 0, 1e9, &u->weight) != 0 ||
+        get_range(c, o, "after_tokens", path, &u->at, &has_tokens) != 0)
+        return -1;
+    struct chaos_range ms = {0, 0};
+    if (get_range(c, o, "after_ms", path, &ms, &has_ms) != 0 ||
+        get_bool(c, o, "at_first_byte", path, &first) != 0)
+        return -1;
+    if (has_tokens + has_ms + first > 1) {
+        char p2[48];
+        snprintf(p2, sizeof p2, "%s.after_ms", path);
+        return fail(c, p2, "give one trigger: after_tokens, after_ms or at_first_byte");
+    }
+    if (has_ms) {
+        u->trigger = CHAOS_AT_MS;
+        u->at = ms;
+    } else if (first) {
+        u->trigger = CHAOS_AT_FIRST_BYTE;
+    }
+    int kill = 0, cancel = 0, newkey = 0;
+    if (get_u32(c, o, "background_ms", path, 1, 3600000, &u->background_ms) != 0 ||
+        get_bool(c, o, "kill", path, &kill) != 0 ||
+        get_u32(c, o, "drop_rst_after_ms", path, 0, 3600000, &u->drop_rst_after_ms) != 0 ||
+        get_u32(c, o, "give_up_ms", path, 1, 3600000, &u->drop_give_up_ms) != 0 ||
+        get_bool(c, o, "cancel", path, &cancel) != 0 ||
+        get_u32(c, o, "retries", path, 0, 100, &u->retries) != 0 ||
+        get_u32(c, o, "retry_delay_ms", path, 0, 600000, &u->retry_delay_ms) != 0 ||
+        get_bool(c, o, "new_key", path, &newkey) != 0)
+        return -1;
+    u->background_kill = kill;
+    u->cancel_call = cancel;
+    u->retry_new_key = newkey;
+    if (u->action == CHAOS_BACKGROUND && u->background_ms == 0) {
+        char p2[48];
+        snprintf(p2, sizeof p2, "%s.background_ms", path);
+        return fail(c, p2, "required for the background action");
+    }
+    return 0;
+}
+
+static int parse_model(const struct ctx *c, const cJSON *o, struct scenario *s)
+{
+    static const char *const keys[] = {"ttft_ms", "tps", "jitter", "length", "stop_lag_tokens",
+                                       "stop_lag_ms"};
+    static const char *const admin[] = {"ttft_ms", "tps", "jitter", "natural_length",
+                                        "stop_lag_tokens", "stop_lag_ms"};
+    static const double lo[] = {0, 0.01, 0, 1, 0, 0}, hi[] = {3600000, 1e6, 1, 1048576, 1e6,
+                                                                3600000};
+    if (!cJSON_IsObject(o))
+        return fail(c, "model", "expected an object");
+    if (check_keys(c, o, "model", keys, 6) != 0)
+        return -1;
+    for (size_t i = 0; i < 6; i++) {
+        double v = -1;
+        if (get_num(c, o, keys[i], "model", lo[i], hi[i], &v) != 0)
+            return -1;
+        if (v >= 0) {
+            if (s->overrides == NULL)
+                s->overrides = cJSON_CreateObject();
+            cJSON_AddNumberToObject(s->overrides, admin[i], v);
+        }
+    }
+    return 0;
+}
+
+static int parse_gates(const struct ctx *c, const cJSON *o, struct scenario *s)
+{
+    if (!cJSON_IsObject(o))
+        return fail(c, "gates", "expected an object of metric: [expressions]");
+    const cJSON *m;
+    cJSON_ArrayForEach(m, o)
+    {
+        char path[96];
+        snprintf(path, sizeof path, "gates.%s", m->string);
+        int scalar;
+        if (!scenario_metric_known(m->string, &scalar)) {
+            const char *all[N_SAMPLE + N_SCALAR];
+            for (size_t i = 0; i < N_SAMPLE; i++)
+                all[i] = metrics_sample[i];
+            for (size_t i = 0; i < N_SCALAR; i++)
+                all[N_SAMPLE + i] = metrics_scalar[i];
+            const char *dym = scenario_did_you_mean(m->string, all, N_SAMPLE + N_SCALAR);
+            return fail(c, path, "unknown metric%s%s%s (see docs/runner.md for the list)",
+                        dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "");
+        }
+        if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) == 0)
+            return fail(c, path, "expected a non-empty array of expressions like \"p(95)<=16\"");
+        const cJSON *e;
+        int k = 0;
+        cJSON_ArrayForEach(e, m)
+        {
+            char epath[112];
+            snprintf(epath, sizeof epath, "%s[%d]", path, k++);
+            if (!cJSON_IsString(e))
+                return fail(c, epath, "expected a string like \"p(95)<=16\"");
+            if (s->ngates == SCENARIO_MAX_GATES)
+                return fail(c, epath, "more than %d gates", SCENARIO_MAX_GATES);
+            struct gate *g = &s->gates[s->ngates];
+            char gerr[200];
+            if (gate_parse(m->string, e->valuestring, g, gerr, sizeof gerr) != 0)
+                return fail(c, epath, "%s", gerr);
+            if (scalar && g->agg != GATE_VALUE)
+                return fail(c, epath, "'%s' is one number per scenario: gate it with value, "
+                                      "e.g. \"value<=1.1\"", m->string);
+            if (!scalar && g->agg == GATE_VALUE)
+                return fail(c, epath, "'%s' has a sample per request: use p(N), avg, min, max, "
+                                      "med, count or rate", m->string);
+            s->ngates++;
+        }
+    }
+    return 0;
+}
+
+static int parse_network(const struct ctx *c, const cJSON *o, struct scenario *s)
+{
+    static const char *const keys[] = {"client", "upstream"};
+    if (!cJSON_IsObject(o))
+        return fail(c, "network", "expected {\"client\": [toxics], \"upstream\": [toxics]}");
+    if (check_keys(c, o, "network", keys, 2) != 0)
+        return -1;
+    for (int leg = 0; leg < 2; leg++) {
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, keys[leg]);
+        if (arr == NULL)
+            continue;
+        char path[48];
+        snprintf(path, sizeof path, "network.%s", keys[leg]);
+        if (!cJSON_IsArray(arr))
+            return fail(c, path, "expected an array of toxics in Toxiproxy's shape");
+        const cJSON *t;
+        int i = 0;
+        cJSON_ArrayForEach(t, arr)
+        {
+            char tp[64];
+            snprintf(tp, sizeof tp, "%s[%d]", path, i++);
+            if (!cJSON_IsObject(t) || !cJSON_IsString(cJSON_GetObjectItem(t, "type")))
+                return fail(c, tp, "expected {\"type\": ..., \"attributes\": {...}}");
+        }
+        cJSON *copy = cJSON_Duplicate(arr, 1);
+        if (leg == 0)
+            s->toxics_client = copy;
+        else
+            s->toxics_upstream = copy;
+    }
+    return 0;
+}
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(SCENARIO_MAX_FILE + 1);
+    size_t n = buf ? fread(buf, 1, SCENARIO_MAX_FILE + 1, f) : 0;
+    fclose(f);
+    if (buf == NULL || n > SCENARIO_MAX_FILE) {
+        snprintf(err, errlen, "%s: %s", path, buf ? "larger than 1 MiB" : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* cJSON reports where parsing stopped; turn it into a line. */
+static void parse_error(const char *file, const char *text, char *err, size_t errlen)
+{
+    const char *at = cJSON_GetErrorPtr();
+    int line = 1;
+    for (const char *q = text; at && q < at && *q; q++)
+        line += *q == '\n';
+    snprintf(err, errlen, "%s:%d: not valid JSON near '%.20s'", file, line, at ? at : "");
+}
+
+void scenario_cleanup(struct scenario *s)
+{
+    cJSON_Delete(s->overrides);
+    cJSON_Delete(s->toxics_client);
+    cJSON_Delete(s->toxics_upstream);
+    s->overrides = s->toxics_client = s->toxics_upstream = NULL;
+}
+
+int scenario_load(const char *path, struct scenario *out, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"name",     "description", "api",   "profile",
+                                       "schedule", "model",       "traffic", "users",
+                                       "network",  "settle_ms",   "price", "requests_per_day",
+                                       "gates",    "timeout_ms"};
+    char *text = read_file(path, err, errlen);
+    if (text == NULL)
+        return -1;
+    struct ctx c = {path, text, err, errlen};
+    struct scenario s;
+    memset(&s, 0, sizeof s);
+    cJSON *root = cJSON_Parse(text);
+    int rc = -1;
+    if (root == NULL) {
+        parse_error(path, text, err, errlen);
+        goto done;
+    }
+    if (!cJSON_IsObject(root)) {
+        fail(&c, "(top)", "expected a JSON object");
+        goto done;
+    }
+    if (cJSON_GetObjectItem(root, "suite")) {
+        fail(&c, "suite", "this is a suite file, not a scenario");
+        goto done;
+    }
+    if (check_keys(&c, root, "", keys, sizeof keys / sizeof keys[0]) != 0)
+        goto done;
+    snprintf(s.file, sizeof s.file, "%s", path);
+    char stem[256];
+    snprintf(stem, sizeof stem, "%s", path);
+    char *base = basename(stem);
+    char *dot = strrchr(base, '.');
+    if (dot)
+        *dot = '\0';
+    snprintf(s.name, sizeof s.name, "%.63s", base);
+    s.requests = 20;
+    s.concurrency = 4;
+    s.settle_ms = 3000;
+    s.price_in = s.price_out = -1;
+    s.requests_per_day = 100000;
+    s.timeout_ms = 60000;
+    char api[32] = "openai-chat";
+    if (get_str(&c, root, "name", "", s.name, sizeof s.name) != 0 ||
+        get_str(&c, root, "description", "", s.description, sizeof s.description) != 0 ||
+        get_str(&c, root, "api", "", api, sizeof api) != 0 ||
+        get_str(&c, root, "profile", "", s.profile, sizeof s.profile) != 0 ||
+        get_str(&c, root, "schedule", "", s.schedule, sizeof s.schedule) != 0)
+        goto done;
+    int st = chaos_style_parse(api);
+    if (st < 0 || st == CHAOS_STYLE_CUSTOM) {
+        fail(&c, "api", "expected openai-chat, responses or anthropic");
+        goto done;
+    }
+    s.api = (enum chaos_style)st;
+    if (s.profile[0] && s.schedule[0]) {
+        fail(&c, "schedule", "give either profile or schedule, not both");
+        goto done;
+    }
+    if (s.profile[0] && profile_find(s.profile) == NULL) {
+        const char *names[16];
+        size_t n = profile_count() < 16 ? profile_count() : 16;
+        for (size_t i = 0; i < n; i++)
+            names[i] = profile_at(i)->name;
+        const char *dym = scenario_did_you_mean(s.profile, names, n);
+        fail(&c, "profile", "unknown preset '%s'%s%s%s (see 'tailgate profiles')", s.profile,
+             dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "");
+        goto done;
+    }
+    if (s.schedule[0]) {
+        struct schedule sch;
+        char serr[256];
+        if (schedule_parse(s.schedule, &sch, serr, sizeof serr) != 0) {
+            fail(&c, "schedule", "%s", serr);
+            goto done;
+        }
+    }
+    if (!s.profile[0] && !s.schedule[0])
+        snprintf(s.profile, sizeof s.profile, "%s", PROFILE_DEFAULT);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (model && parse_model(&c, model, &s) != 0)
+        goto done;
+    const cJSON *traffic = cJSON_GetObjectItemCaseSensitive(root, "traffic");
+    if (traffic) {
+        static const char *const tkeys[] = {"requests", "concurrency"};
+        if (!cJSON_IsObject(traffic)) {
+            fail(&c, "traffic", "expected {\"requests\": N, \"concurrency\": C}");
+            goto done;
+        }
+        if (check_keys(&c, traffic, "traffic", tkeys, 2) != 0 ||
+            get_u32(&c, traffic, "requests", "traffic", 1, 1000000, &s.requests) != 0 ||
+            get_u32(&c, traffic, "concurrency", "traffic", 1, 10000, &s.concurrency) != 0)
+            goto done;
+    }
+    const cJSON *users = cJSON_GetObjectItemCaseSensitive(root, "users");
+    if (users == NULL || !cJSON_IsArray(users) || cJSON_GetArraySize(users) == 0 ||
+        cJSON_GetArraySize(users) > CHAOS_MAX_USERS) {
+        fail(&c, "users", "required: an array of 1 to %d kinds of user", CHAOS_MAX_USERS);
+        goto done;
+    }
+    const cJSON *u;
+    cJSON_ArrayForEach(u, users)
+    {
+        if (parse_user(&c, u, s.nusers, &s.users[s.nusers]) != 0)
+            goto done;
+        s.nusers++;
+    }
+    double total = 0;
+    for (size_t i = 0; i < s.nusers; i++)
+        total += s.users[i].weight;
+    if (total <= 0) {
+        fail(&c, "users", "the weights add up to 0");
+        goto done;
+    }
+    const cJSON *net = cJSON_GetObjectItemCaseSensitive(root, "network");
+    if (net && parse_network(&c, net, &s) != 0)
+        goto done;
+    const cJSON *price = cJSON_GetObjectItemCaseSensitive(root, "price");
+    if (price) {
+        static const char *const pkeys[] = {"input_per_mtok", "output_per_mtok"};
+        if (!cJSON_IsObject(price)) {
+            fail(&c, "price", "expected {\"input_per_mtok\": X, \"output_per_mtok\": Y}");
+            goto done;
+        }
+        if (check_keys(&c, price, "price", pkeys, 2) != 0 ||
+            get_num(&c, price, "input_per_mtok", "price", 0, 1e6, &s.price_in) != 0 ||
+            get_num(&c, price, "output_per_mtok", "price", 0, 1e6, &s.price_out) != 0)
+            goto done;
+    }
+    if (get_u32(&c, root, "settle_ms", "", 0, 600000, &s.settle_ms) != 0 ||
+        get_num(&c, root, "requests_per_day", "", 0, 1e12, &s.requests_per_day) != 0 ||
+        get_u32(&c, root, "timeout_ms", "", 100, 3600000, &s.timeout_ms) != 0)
+        goto done;
+    const cJSON *gates = cJSON_GetObjectItemCaseSensitive(root, "gates");
+    if (gates && parse_gates(&c, gates, &s) != 0)
+        goto done;
+    *out = s;
+    memset(&s, 0, sizeof s);
+    rc = 0;
+done:
+    scenario_cleanup(&s);
+    cJSON_Delete(root);
+    free(text);
+    return rc;
+}
+
+int suite_expand(const char *path, char **paths, size_t max, char *err, size_t errlen)
+{
+    char *text = read_file(path, err, errlen);
+    if (text == NULL)
+        return -1;
+    cJSON *root = cJSON_Parse(text);
+    int n = -1;
+    struct ctx c = {path, text, err, errlen};
+    if (root == NULL) {
+        parse_error(path, text, err, errlen);
+        goto done;
+    }
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "scenarios");
+    if (!cJSON_GetObjectItem(root, "suite")) {
+        /* a single scenario */
+        paths[0] = strdup(path);
+        n = paths[0] ? 1 : -1;
+        goto done;
+    }
+    static const char *const keys[] = {"suite", "description", "scenarios"};
+    if (check_keys(&c, root, "", keys, 3) != 0)
+        goto done;
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0 ||
+        (size_t)cJSON_GetArraySize(list) > max) {
+        fail(&c, "scenarios", "expected an array of 1 to %zu scenario files", max);
+        goto done;
+    }
+    char dirbuf[512];
+    snprintf(dirbuf, sizeof dirbuf, "%s", path);
+    const char *dir = dirname(dirbuf);
+    const cJSON *e;
+    int i = 0;
+    cJSON_ArrayForEach(e, list)
+    {
+        char p[64];
+        snprintf(p, sizeof p, "scenarios[%d]", i);
+        if (!cJSON_IsString(e)) {
+            fail(&c, p, "expected a file name");
+            for (int k = 0; k < i; k++)
+                free(paths[k]);
+            goto done;
+        }
+        size_t len = strlen(dir) + strlen(e->valuestring) + 2;
+        paths[i] = malloc(len);
+        if (paths[i] == NULL) {
+            for (int k = 0; k < i; k++)
+                free(paths[k]);
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        snprintf(paths[i], len, "%s/%s", dir, e->valuestring);
+        i++;
+    }
+    n = i;
+done:
+    cJSON_Delete(root);
+    free(text);
+    return n;
+}

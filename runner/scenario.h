@@ -1,0 +1,56 @@
+/* Scenarios (what users and the network do, which vendor profile answers, which gates must
+ * hold) and suites (lists of scenarios). Everything is validated before a run: an error names
+ * the file, the line, the key path, what was expected, and the nearest valid name. */
+#ifndef RUNNER_SCENARIO_H
+#define RUNNER_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "chaos/client.h"
+#include "gate.h"
+
+#define SCENARIO_MAX_GATES 32
+#define SCENARIO_MAX_FILE (1u << 20)
+#define SUITE_MAX_SCENARIOS 64
+
+struct scenario {
+    char file[512];
+    char name[64];
+    char description[256];
+    enum chaos_style api;   /* the client style in --direct runs */
+    char profile[64];       /* preset, or "" with a schedule */
+    char schedule[256];
+    cJSON *overrides;       /* for POST /_tailgate/profile; owned */
+    uint32_t requests, concurrency;
+    struct chaos_user users[CHAOS_MAX_USERS];
+    size_t nusers;
+    cJSON *toxics_client;   /* Toxiproxy-shaped toxics per leg; owned, may be NULL */
+    cJSON *toxics_upstream;
+    uint32_t settle_ms;
+    double price_in, price_out; /* USD per million tokens; <0: the profile's */
+    double requests_per_day;
+    uint32_t timeout_ms;
+    struct gate gates[SCENARIO_MAX_GATES];
+    size_t ngates;
+};
+
+/* Loads and validates. Returns 0, or -1 with err as "FILE:LINE: KEY.PATH: what was wrong".
+ * On success the caller must scenario_cleanup(). */
+int scenario_load(const char *path, struct scenario *out, char *err, size_t errlen);
+void scenario_cleanup(struct scenario *s);
+
+/* A suite file ({"suite":..,"scenarios":[paths relative to the suite]}) or a single scenario:
+ * fills paths (malloc'd strings, caller frees each). Returns the count, or -1 with err. */
+int suite_expand(const char *path, char **paths, size_t max, char *err, size_t errlen);
+
+/* Metric names the gates and reports know; 1 if 'name' is one. 'scalar' set for per-scenario
+ * values (gated with value), else per-request samples. */
+int scenario_metric_known(const char *name, int *scalar);
+
+/* Levenshtein-nearest of 'word' among 'names' (n of them), or NULL when nothing is close. */
+const char *scenario_did_you_mean(const char *word, const char *const *names, size_t n);
+
+#endif
