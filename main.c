@@ -18,6 +18,8 @@ static void usage(FILE *f)
     fputs("usage: tailgate <command> [options]\n"
           "\n"
           "commands:\n"
+          "  run        drive a gateway through chaos against the mock; check release gates\n"
+          "  scenarios  validate and list scenario and suite files\n"
           "  mock       run the mock LLM provider (OpenAI Chat/Responses, Anthropic Messages)\n"
           "  profiles   list the vendor profile presets\n"
           "  chaos      proxy: a Toxiproxy-compatible fault proxy; client: misbehaving users\n"
@@ -257,6 +259,10 @@ int main(int argc, char **argv)
         return cmd_mock(argc - 1, argv + 1);
     if (strcmp(cmd, "profiles") == 0)
         return cmd_profiles(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "scenarios") == 0)
+        return cli_scenarios(argc - 1, argv + 1);
     if (strcmp(cmd, "chaos") == 0) {
         if (argc >= 3 && strcmp(argv[2], "proxy") == 0)
             return cli_chaos_proxy(argc - 2, argv + 2);

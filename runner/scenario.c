@@ -24,19 +24,31 @@ static const char *const metrics_scalar[] = {
 #define N_SAMPLE (sizeof metrics_sample / sizeof metrics_sample[0])
 #define N_SCALAR (sizeof metrics_scalar / sizeof metrics_scalar[0])
 
-int scenario_metric_known(const char *name, int *scalar)
+int scenario_metric_index(const char *name, int *scalar)
 {
     for (size_t i = 0; i < N_SAMPLE; i++)
         if (strcmp(name, metrics_sample[i]) == 0) {
             *scalar = 0;
-            return 1;
+            return (int)i;
         }
     for (size_t i = 0; i < N_SCALAR; i++)
         if (strcmp(name, metrics_scalar[i]) == 0) {
             *scalar = 1;
-            return 1;
+            return (int)i;
         }
-    return 0;
+    return -1;
+}
+
+int scenario_metric_known(const char *name, int *scalar)
+{
+    return scenario_metric_index(name, scalar) >= 0;
+}
+
+const char *scenario_metric_name(int scalar, int i)
+{
+    if (scalar)
+        return i >= 0 && (size_t)i < N_SCALAR ? metrics_scalar[i] : NULL;
+    return i >= 0 && (size_t)i < N_SAMPLE ? metrics_sample[i] : NULL;
 }
 
 static size_t lev(const char *a, const char *b)

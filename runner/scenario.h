@@ -49,6 +49,11 @@ int suite_expand(const char *path, char **paths, size_t max, char *err, size_t e
 /* Metric names the gates and reports know; 1 if 'name' is one. 'scalar' set for per-scenario
  * values (gated with value), else per-request samples. */
 int scenario_metric_known(const char *name, int *scalar);
+/* Index of the metric in its list (samples or scalars), or -1. */
+int scenario_metric_index(const char *name, int *scalar);
+/* Name of sample (scalar 0) or scalar (1) metric i, or NULL past the end. The order is the
+ * enum metric_sample / metric_scalar order in results.h. */
+const char *scenario_metric_name(int scalar, int i);
 
 /* Levenshtein-nearest of 'word' among 'names' (n of them), or NULL when nothing is close. */
 const char *scenario_did_you_mean(const char *word, const char *const *names, size_t n);

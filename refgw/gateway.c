@@ -1,0 +1,783 @@
+/* refgw's gateway: evhttp serves the clients, libcurl (refgw/upstream.c) talks to the upstream,
+ * both on one libevent loop. Each client request is an "exchange": one client side, one or two
+ * upstream attempts, one metering line once all of it is over. */
+#include "gateway.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "clock.h"
+#include "meter.h"
+#include "upstream.h"
+
+#define GATEWAY_MAX_BODY (16u * 1024 * 1024) /* client request bodies; evhttp answers 413 */
+#define GATEWAY_MAX_HEADERS (64u * 1024)     /* client request headers; evhttp answers 400 */
+#define GATEWAY_URL_MAX 8192                 /* upstream URL: base, path and query */
+#define GATEWAY_PATH_LOG_MAX 512             /* path as written to the metering log */
+#define GATEWAY_RID_MAX 256                  /* X-Request-Id as written to the metering log */
+/* A client that reads slower than the upstream writes: past HIGH bytes waiting in its output
+ * buffer the upstream transfer is paused (backpressure reaches the upstream socket), below LOW
+ * it resumes. */
+#define GATEWAY_OUT_HIGH (256 * 1024)
+#define GATEWAY_OUT_LOW (64 * 1024)
+
+enum client_state {
+    CLIENT_LIVE,  /* the reply is ours to write */
+    CLIENT_ENDED, /* we ended the reply (or dropped it); evhttp owns the request */
+    CLIENT_GONE,  /* the client left first */
+};
+
+struct exchange {
+    struct gateway *gw;
+    struct exchange *prev, *next; /* live exchanges */
+    enum client_state client;
+    struct evhttp_request *req;     /* while CLIENT_LIVE */
+    struct evhttp_connection *conn; /* while CLIENT_LIVE */
+    struct evbuffer *out;           /* the connection's output buffer, once the reply started */
+    struct evbuffer_cb_entry *drain;
+    struct evhttp_request *orphan; /* detached by evhttp when the client left; freed by reap */
+    int reply_started;
+    int client_closed;
+    /* the upstream request, kept whole so a retry sends it again unchanged */
+    char *url;
+    char *body;
+    size_t body_len;
+    struct curl_slist *headers;
+    /* the attempt in flight */
+    CURL *easy; /* NULL between and after attempts */
+    uint32_t attempts;
+    int headers_done; /* the final header block arrived (later blocks are trailers) */
+    int upstream_5xx;
+    int paused; /* the write callback returned CURL_WRITEFUNC_PAUSE */
+    int status; /* for the log: what the client got, or would have got, from attempt 1 */
+    struct event *wake_ev; /* resumes a paused transfer, outside curl's callbacks */
+    struct event *slow_ev; /* GATEWAY_SLOW: the delayed abort */
+    struct meter meter;
+    char rid[GATEWAY_RID_MAX];
+    char path[GATEWAY_PATH_LOG_MAX];
+    int finished;
+    int orphan_queued;
+    struct exchange *orphan_next; /* reap list of orphans */
+    struct exchange *reap_next;   /* reap list of finished exchanges */
+};
+
+struct gateway {
+    struct event_base *base;
+    struct gateway_config cfg;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    int port;
+    struct upstream *up;
+    FILE *meterlog;
+    uint64_t t_start_ns;
+    struct exchange *exchanges;
+    struct exchange *reap_orphans;
+    struct exchange *reap_dead;
+    struct event *reap_ev;
+    struct evbuffer *scratch;
+    struct gateway_stats st;
+};
+
+static void handle_cb(struct evhttp_request *req, void *arg);
+static void upstream_done_cb(CURL *easy, CURLcode rc, void *arg);
+static void reap_cb(evutil_socket_t fd, short what, void *arg);
+static void exchange_free(struct exchange *ex);
+
+static const char *const mode_names[] = {"naive", "fixed", "slow", "retry", "strip-headers"};
+
+int gateway_mode_parse(const char *s)
+{
+    for (int i = 0; s && i < (int)(sizeof mode_names / sizeof mode_names[0]); i++)
+        if (strcmp(s, mode_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *gateway_mode_name(enum gateway_mode m)
+{
+    return (unsigned)m < sizeof mode_names / sizeof mode_names[0] ? mode_names[m] : "?";
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+struct gateway *gateway_new(struct event_base *base, const struct gateway_config *cfg, char *err,
+                            size_t errlen)
+{
+    struct gateway *gw = calloc(1, sizeof *gw);
+    if (gw == NULL) {
+        snprintf(err, errlen, "gateway: out of memory");
+        return NULL;
+    }
+    gw->base = base;
+    gw->cfg = *cfg;
+    if (gw->cfg.host == NULL)
+        gw->cfg.host = "127.0.0.1";
+    gw->t_start_ns = clock_now_ns();
+    if (cfg->metering_log) {
+        gw->meterlog = fopen(cfg->metering_log, "a");
+        if (gw->meterlog == NULL) {
+            snprintf(err, errlen, "cannot open metering log %s: %s", cfg->metering_log,
+                     strerror(errno));
+            goto fail;
+        }
+    }
+    struct upstream_callbacks cbs = {upstream_done_cb, gw};
+    gw->up = upstream_new(base, &cbs, err, errlen);
+    if (gw->up == NULL)
+        goto fail;
+    gw->scratch = evbuffer_new();
+    gw->reap_ev = event_new(base, -1, 0, reap_cb, gw);
+    gw->http = evhttp_new(base);
+    if (gw->scratch == NULL || gw->reap_ev == NULL || gw->http == NULL) {
+        snprintf(err, errlen, "gateway: out of memory");
+        goto fail;
+    }
+    evhttp_set_max_body_size(gw->http, GATEWAY_MAX_BODY);
+    evhttp_set_max_headers_size(gw->http, GATEWAY_MAX_HEADERS);
+    /* every method reaches handle_cb, so a wrong one gets our JSON 405, not evhttp's HTML */
+    evhttp_set_allowed_methods(gw->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
+    evhttp_set_gencb(gw->http, handle_cb, gw);
+    gw->bound = evhttp_bind_socket_with_handle(gw->http, gw->cfg.host, (ev_uint16_t)cfg->port);
+    if (gw->bound == NULL) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", gw->cfg.host, cfg->port,
+                 strerror(errno));
+        goto fail;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(evhttp_bound_socket_get_fd(gw->bound), (struct sockaddr *)&ss, &sl) != 0) {
+        snprintf(err, errlen, "getsockname: %s", strerror(errno));
+        goto fail;
+    }
+    gw->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                        : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return gw;
+fail:
+    gateway_free(gw);
+    return NULL;
+}
+
+int gateway_port(const struct gateway *gw)
+{
+    return gw->port;
+}
+
+struct gateway_stats gateway_stats(const struct gateway *gw)
+{
+    return gw->st;
+}
+
+static void client_detach(struct exchange *ex);
+
+/* Frees what callbacks could not free in place: orphaned requests first (an exchange may sit
+ * in both lists), then finished exchanges. */
+static void reap(struct gateway *gw)
+{
+    while (gw->reap_orphans) {
+        struct exchange *ex = gw->reap_orphans;
+        gw->reap_orphans = ex->orphan_next;
+        ex->orphan_next = NULL;
+        ex->orphan_queued = 0;
+        if (ex->orphan) {
+            evhttp_request_free(ex->orphan);
+            ex->orphan = NULL;
+        }
+    }
+    while (gw->reap_dead) {
+        struct exchange *ex = gw->reap_dead;
+        gw->reap_dead = ex->reap_next;
+        exchange_free(ex);
+    }
+}
+
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    reap(arg);
+}
+
+static void schedule_reap(struct gateway *gw)
+{
+    event_active(gw->reap_ev, EV_TIMEOUT, 0);
+}
+
+void gateway_free(struct gateway *gw)
+{
+    if (gw == NULL)
+        return;
+    reap(gw);
+    /* evhttp_free closes live connections and calls their close callbacks: unhook ours, and
+     * leave their requests to evhttp_free */
+    while (gw->exchanges) {
+        struct exchange *ex = gw->exchanges;
+        gw->exchanges = ex->next;
+        if (ex->client == CLIENT_LIVE) {
+            client_detach(ex);
+            ex->req = NULL;
+        }
+        exchange_free(ex);
+    }
+    if (gw->http)
+        evhttp_free(gw->http);
+    upstream_free(gw->up);
+    if (gw->reap_ev)
+        event_free(gw->reap_ev);
+    if (gw->scratch)
+        evbuffer_free(gw->scratch);
+    if (gw->meterlog)
+        fclose(gw->meterlog);
+    free(gw);
+}
+
+static void exchange_free(struct exchange *ex)
+{
+    if (ex == NULL)
+        return;
+    if (ex->easy) {
+        upstream_remove(ex->gw->up, ex->easy);
+        curl_easy_cleanup(ex->easy);
+    }
+    if (ex->orphan)
+        evhttp_request_free(ex->orphan);
+    if (ex->wake_ev)
+        event_free(ex->wake_ev);
+    if (ex->slow_ev)
+        event_free(ex->slow_ev);
+    curl_slist_free_all(ex->headers);
+    free(ex->url);
+    free(ex->body);
+    meter_cleanup(&ex->meter);
+    free(ex);
+}
+
+/* ---- replies we make ourselves ------------------------------------------------------------- */
+
+static void send_json(struct gateway *gw, struct evhttp_request *req, int code, const char *json)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evbuffer_drain(gw->scratch, evbuffer_get_length(gw->scratch));
+    evbuffer_add(gw->scratch, json, strlen(json));
+    evbuffer_add(gw->scratch, "\n", 1);
+    evhttp_send_reply(req, code, NULL, gw->scratch);
+}
+
+/* An error in OpenAI's shape: {"error":{"message","type","param","code"}}. */
+static void send_error(struct gateway *gw, struct evhttp_request *req, int code,
+                       const char *type, const char *ecode, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(e, "type", type);
+    cJSON_AddNullToObject(e, "param");
+    if (ecode)
+        cJSON_AddStringToObject(e, "code", ecode);
+    else
+        cJSON_AddNullToObject(e, "code");
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    send_json(gw, req, code, s ? s : "{\"error\":{\"message\":\"out of memory\"}}");
+    free(s);
+}
+
+/* ---- the client side ----------------------------------------------------------------------- */
+
+/* Per-request socket set-up (cheap and idempotent), as mockprov's server does it. */
+static void tune_connection(struct evhttp_request *req)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    /* one small chunk per token: without NODELAY, Nagle holds each behind the last ACK */
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* After reading a body evhttp stops reading until a reply starts, so a client that leaves
+     * before the upstream's first byte would go unnoticed until we write. Do what evhttp itself
+     * does while writing: no read callback (bytes wait in the input buffer), reading on, so EOF
+     * and RST reach evhttp's error callback and from there our close callback. */
+    bufferevent_data_cb wr = NULL;
+    bufferevent_event_cb ev = NULL;
+    void *arg = NULL;
+    bufferevent_getcb(bev, NULL, &wr, &ev, &arg);
+    bufferevent_setcb(bev, NULL, wr, ev, arg);
+    bufferevent_enable(bev, EV_READ);
+}
+
+/* Stops listening to the client's connection; the request pointer is the caller's to drop. */
+static void client_detach(struct exchange *ex)
+{
+    if (ex->drain && ex->out)
+        evbuffer_remove_cb_entry(ex->out, ex->drain);
+    ex->drain = NULL;
+    ex->out = NULL;
+    if (ex->conn)
+        evhttp_connection_set_closecb(ex->conn, NULL, NULL);
+    ex->conn = NULL;
+}
+
+static void out_drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct exchange *ex = arg;
+    if (info->n_deleted > 0 && ex->paused && evbuffer_get_length(buf) <= GATEWAY_OUT_LOW)
+        event_active(ex->wake_ev, EV_TIMEOUT, 0);
+}
+
+/* Relays the upstream's status line and Content-Type; the body follows chunk by chunk. */
+static void reply_start(struct exchange *ex, long code, const char *content_type)
+{
+    struct evhttp_request *req = ex->req;
+    if (content_type && *content_type)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
+    /* no Content-Length: evhttp frames the body as chunks for HTTP/1.1, or closes after it */
+    evhttp_send_reply_start(req, (int)code, NULL);
+    ex->reply_started = 1;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(ex->conn);
+    ex->out = bufferevent_get_output(bev);
+    ex->drain = evbuffer_add_cb(ex->out, out_drain_cb, ex);
+}
+
+static void reply_end(struct exchange *ex)
+{
+    struct evhttp_request *req = ex->req;
+    client_detach(ex);
+    ex->req = NULL;
+    ex->client = CLIENT_ENDED;
+    meter_count_end(&ex->meter);
+    evhttp_send_reply_end(req); /* evhttp owns the request from here */
+}
+
+static void reply_error(struct exchange *ex, int code, const char *msg)
+{
+    struct evhttp_request *req = ex->req;
+    client_detach(ex);
+    ex->req = NULL;
+    ex->client = CLIENT_ENDED;
+    send_error(ex->gw, req, code, "upstream_error", code == 502 ? "bad_gateway" : NULL, msg);
+}
+
+/* The upstream failed mid-stream: no last chunk, the connection just ends, so the client sees
+ * a truncated body rather than a complete one. */
+static void reply_drop(struct exchange *ex)
+{
+    struct evhttp_connection *conn = ex->conn;
+    client_detach(ex);
+    ex->req = NULL;
+    ex->client = CLIENT_ENDED;
+    meter_count_end(&ex->meter);
+    evhttp_connection_free(conn); /* frees the request with it */
+}
+
+/* ---- upstream attempts --------------------------------------------------------------------- */
+
+static void exchange_maybe_finish(struct exchange *ex);
+
+/* Takes the attempt out of curl now: its connection closes, the upstream sees a FIN. */
+static void attempt_abort(struct exchange *ex)
+{
+    if (ex->easy == NULL)
+        return;
+    upstream_remove(ex->gw->up, ex->easy);
+    curl_easy_cleanup(ex->easy);
+    ex->easy = NULL;
+    ex->paused = 0;
+    meter_end(&ex->meter);
+}
+
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+    struct exchange *ex = arg;
+    size_t len = size * nitems;
+    if (ex->headers_done || len > 2 || (len > 0 && buf[0] != '\r' && buf[0] != '\n'))
+        return len; /* a header line, or a trailer after the body */
+    long code = 0;
+    char *ct = NULL;
+    curl_easy_getinfo(ex->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code < 200)
+        return len; /* an interim 1xx block: the final one follows */
+    ex->headers_done = 1;
+    curl_easy_getinfo(ex->easy, CURLINFO_CONTENT_TYPE, &ct);
+    if (code >= 500) {
+        ex->upstream_5xx = 1;
+        if (ex->attempts == 1 && ex->status == 0)
+            ex->status = 502;
+        return 0; /* abort: a 5xx body is not relayed, the client gets our 502 */
+    }
+    if (ex->attempts == 1 && ex->status == 0)
+        ex->status = (int)code;
+    meter_begin(&ex->meter, ct);
+    if (ex->client == CLIENT_LIVE && !ex->reply_started)
+        reply_start(ex, code, ct);
+    return len;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct exchange *ex = arg;
+    struct gateway *gw = ex->gw;
+    size_t len = size * nmemb;
+    if (ex->client == CLIENT_LIVE && ex->reply_started) {
+        if (evbuffer_get_length(ex->out) > GATEWAY_OUT_HIGH) {
+            ex->paused = 1;
+            return CURL_WRITEFUNC_PAUSE; /* curl hands the same bytes over again on resume */
+        }
+        /* one upstream read, one chunk, flushed as soon as the socket takes it */
+        evbuffer_add(gw->scratch, data, len);
+        evhttp_send_reply_chunk(ex->req, gw->scratch);
+        evbuffer_drain(gw->scratch, evbuffer_get_length(gw->scratch));
+        meter_count(&ex->meter, data, len);
+    }
+    /* after the client left the bytes are read and dropped: only the meter sees them */
+    meter_feed(&ex->meter, data, len);
+    return len;
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct exchange *ex = arg;
+    if (ex->paused && ex->easy) {
+        ex->paused = 0;
+        upstream_resume(ex->gw->up, ex->easy);
+    }
+}
+
+static int attempt_start(struct exchange *ex)
+{
+    struct gateway *gw = ex->gw;
+    char err[128];
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        return -1;
+    upstream_prepare(gw->up, e);
+    curl_easy_setopt(e, CURLOPT_URL, ex->url);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)ex->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, ex->body);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, ex->headers);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, ex);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, ex);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, ex);
+    ex->easy = e;
+    ex->headers_done = 0;
+    ex->upstream_5xx = 0;
+    ex->paused = 0;
+    ex->attempts++;
+    if (upstream_add(gw->up, e, err, sizeof err) != 0) {
+        ex->easy = NULL;
+        curl_easy_cleanup(e);
+        return -1;
+    }
+    gw->st.upstream_attempts++;
+    return 0;
+}
+
+static void upstream_done_cb(CURL *easy, CURLcode rc, void *arg)
+{
+    struct gateway *gw = arg;
+    struct exchange *ex = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&ex);
+    if (ex == NULL || ex->easy != easy) {
+        curl_easy_cleanup(easy);
+        return;
+    }
+    int failed = rc != CURLE_OK || ex->upstream_5xx || !ex->headers_done;
+    char msg[256];
+    if (ex->upstream_5xx) {
+        long code = 0;
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+        snprintf(msg, sizeof msg, "The upstream answered HTTP %ld.", code);
+    } else {
+        snprintf(msg, sizeof msg, "The upstream failed: %s.", curl_easy_strerror(rc));
+    }
+    ex->easy = NULL;
+    ex->paused = 0;
+    curl_easy_cleanup(easy);
+    meter_end(&ex->meter);
+    if (ex->slow_ev)
+        evtimer_del(ex->slow_ev); /* it ended before the delayed abort */
+    if (failed) {
+        gw->st.upstream_errors++;
+        if (ex->attempts == 1 && ex->status == 0)
+            ex->status = 502;
+    }
+    if (ex->client == CLIENT_LIVE) {
+        if (failed && !ex->reply_started)
+            reply_error(ex, 502, msg);
+        else if (failed)
+            reply_drop(ex);
+        else
+            reply_end(ex);
+    }
+    exchange_maybe_finish(ex);
+}
+
+/* ---- the client leaves: the behaviour under test -------------------------------------------- */
+
+static void slow_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct exchange *ex = arg;
+    attempt_abort(ex);
+    exchange_maybe_finish(ex);
+}
+
+/* evhttp calls this from inside its connection teardown: act, then defer every free. */
+static void client_close_cb(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    struct exchange *ex = arg;
+    struct gateway *gw = ex->gw;
+    /* a request whose reply we had not ended was detached by evhttp and is ours to free */
+    ex->orphan = ex->req;
+    ex->req = NULL;
+    client_detach(ex);
+    ex->client = CLIENT_GONE;
+    ex->client_closed = 1;
+    gw->st.client_closes++;
+    meter_count_end(&ex->meter);
+    if (ex->orphan && !ex->orphan_queued) {
+        ex->orphan_queued = 1;
+        ex->orphan_next = gw->reap_orphans;
+        gw->reap_orphans = ex;
+        schedule_reap(gw);
+    }
+    switch (gw->cfg.mode) {
+    case GATEWAY_NAIVE:
+        /* reads on to the natural end; a transfer paused for the client must go on */
+        if (ex->paused)
+            event_active(ex->wake_ev, EV_TIMEOUT, 0);
+        break;
+    case GATEWAY_SLOW: {
+        if (ex->paused)
+            event_active(ex->wake_ev, EV_TIMEOUT, 0);
+        struct timeval tv = {gw->cfg.slow_ms / 1000, (suseconds_t)(gw->cfg.slow_ms % 1000) * 1000};
+        if (ex->easy)
+            evtimer_add(ex->slow_ev, &tv);
+        break;
+    }
+    case GATEWAY_RETRY:
+        /* the classic bug: a downstream failure taken for an upstream one, paid twice */
+        if (ex->easy && ex->attempts == 1) {
+            attempt_abort(ex);
+            if (attempt_start(ex) != 0)
+                gw->st.upstream_errors++;
+        }
+        break;
+    case GATEWAY_FIXED:
+    case GATEWAY_STRIP_HEADERS:
+        attempt_abort(ex);
+        break;
+    }
+    exchange_maybe_finish(ex);
+}
+
+/* ---- metering log ---------------------------------------------------------------------------- */
+
+static void metering_write(struct exchange *ex)
+{
+    struct gateway *gw = ex->gw;
+    gw->st.meter_skipped += ex->meter.oversized;
+    if (gw->meterlog == NULL)
+        return;
+    uint64_t out = gw->cfg.metering == GATEWAY_METER_COUNT ? ex->meter.tokens
+                                                           : ex->meter.output_tokens;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "request_id", ex->rid);
+    cJSON_AddStringToObject(o, "path", ex->path);
+    cJSON_AddNumberToObject(o, "status", ex->status);
+    cJSON_AddBoolToObject(o, "client_closed", ex->client_closed);
+    cJSON_AddNumberToObject(o, "upstream_attempts", ex->attempts);
+    cJSON_AddNumberToObject(o, "output_tokens", (double)out);
+    cJSON_AddNumberToObject(o, "input_tokens", (double)ex->meter.input_tokens);
+    cJSON_AddNumberToObject(o, "t_ms", (double)((clock_now_ns() - gw->t_start_ns) / 1000000ull));
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    /* one write per line and a flush: a reader tailing the file never sees half a record */
+    if (s == NULL || fprintf(gw->meterlog, "%s\n", s) < 0 || fflush(gw->meterlog) != 0)
+        gw->st.metering_errors++;
+    free(s);
+}
+
+/* Done once the client side is over, no attempt runs and no delayed abort is pending. */
+static void exchange_maybe_finish(struct exchange *ex)
+{
+    if (ex->finished || ex->client == CLIENT_LIVE || ex->easy ||
+        (ex->slow_ev && evtimer_pending(ex->slow_ev, NULL)))
+        return;
+    ex->finished = 1;
+    metering_write(ex);
+    struct gateway *gw = ex->gw;
+    if (ex->prev)
+        ex->prev->next = ex->next;
+    else
+        gw->exchanges = ex->next;
+    if (ex->next)
+        ex->next->prev = ex->prev;
+    ex->prev = ex->next = NULL;
+    ex->reap_next = gw->reap_dead;
+    gw->reap_dead = ex;
+    schedule_reap(gw);
+}
+
+/* ---- a new client request -------------------------------------------------------------------- */
+
+static int forwarded_header(const char *name, int strip_rid)
+{
+    static const char *const names[] = {"Content-Type",      "Authorization",
+                                        "x-api-key",         "anthropic-version",
+                                        "Idempotency-Key",   "X-Request-Id"};
+    if (strncasecmp(name, "x-tailgate-", 11) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return !(strip_rid && strcasecmp(name, "X-Request-Id") == 0);
+    return 0;
+}
+
+static int slist_add(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *tmp = curl_slist_append(*list, line);
+    if (tmp == NULL)
+        return -1;
+    *list = tmp;
+    return 0;
+}
+
+/* The upstream request's headers: the allow-list above, nothing curl would add on its own. */
+static int build_headers(struct exchange *ex, struct evhttp_request *req)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    int strip = ex->gw->cfg.mode == GATEWAY_STRIP_HEADERS;
+    int have_ct = 0;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, in, next) {
+        if (!forwarded_header(kv->key, strip))
+            continue;
+        have_ct |= strcasecmp(kv->key, "Content-Type") == 0;
+        size_t n = strlen(kv->key) + strlen(kv->value) + 3;
+        char *line = malloc(n);
+        if (line == NULL)
+            return -1;
+        /* "Name:" alone would tell curl to drop the header; "Name;" sends it empty */
+        if (*kv->value)
+            snprintf(line, n, "%s: %s", kv->key, kv->value);
+        else
+            snprintf(line, n, "%s;", kv->key);
+        int rc = slist_add(&ex->headers, line);
+        free(line);
+        if (rc != 0)
+            return -1;
+    }
+    /* curl would add a form Content-Type to a POST, and "Expect: 100-continue" to a large one
+     * (a round trip the client did not ask for) */
+    if (!have_ct && slist_add(&ex->headers, "Content-Type:") != 0)
+        return -1;
+    return slist_add(&ex->headers, "Expect:");
+}
+
+static void exchange_start(struct gateway *gw, struct evhttp_request *req, const char *path,
+                           const char *query)
+{
+    struct exchange *ex = calloc(1, sizeof *ex);
+    if (ex == NULL) {
+        send_error(gw, req, 500, "server_error", NULL, "refgw: out of memory");
+        return;
+    }
+    ex->gw = gw;
+    ex->client = CLIENT_LIVE;
+    meter_init(&ex->meter);
+    snprintf(ex->path, sizeof ex->path, "%s", path);
+    const char *rid = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+    snprintf(ex->rid, sizeof ex->rid, "%s", rid ? rid : "");
+    size_t ul = strlen(gw->cfg.upstream) + strlen(path) + (query ? strlen(query) + 1 : 0) + 1;
+    if (ul > GATEWAY_URL_MAX) {
+        send_error(gw, req, 414, "invalid_request_error", NULL, "The request URI is too long.");
+        goto fail;
+    }
+    ex->url = malloc(ul);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    ex->body_len = evbuffer_get_length(in);
+    ex->body = malloc(ex->body_len + 1);
+    ex->wake_ev = event_new(gw->base, -1, 0, wake_cb, ex);
+    if (gw->cfg.mode == GATEWAY_SLOW)
+        ex->slow_ev = evtimer_new(gw->base, slow_cb, ex);
+    if (ex->url == NULL || ex->body == NULL || ex->wake_ev == NULL ||
+        (gw->cfg.mode == GATEWAY_SLOW && ex->slow_ev == NULL) || build_headers(ex, req) != 0) {
+        send_error(gw, req, 500, "server_error", NULL, "refgw: out of memory");
+        goto fail;
+    }
+    snprintf(ex->url, ul, "%s%s%s%s", gw->cfg.upstream, path, query ? "?" : "",
+             query ? query : "");
+    evbuffer_copyout(in, ex->body, ex->body_len);
+    ex->body[ex->body_len] = '\0';
+    if (attempt_start(ex) != 0) {
+        gw->st.upstream_errors++;
+        send_error(gw, req, 502, "upstream_error", "bad_gateway",
+                   "refgw: could not start the upstream request.");
+        goto fail;
+    }
+    gw->st.requests++;
+    ex->req = req;
+    ex->conn = evhttp_request_get_connection(req);
+    tune_connection(req);
+    evhttp_connection_set_closecb(ex->conn, client_close_cb, ex);
+    ex->next = gw->exchanges;
+    if (gw->exchanges)
+        gw->exchanges->prev = ex;
+    gw->exchanges = ex;
+    return;
+fail:
+    exchange_free(ex);
+}
+
+static void handle_cb(struct evhttp_request *req, void *arg)
+{
+    struct gateway *gw = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    if (path == NULL || *path == '\0')
+        path = "/";
+    if (strcmp(path, "/healthz") == 0) {
+        if (method == EVHTTP_REQ_GET)
+            send_json(gw, req, 200, "{\"status\":\"ok\"}");
+        else
+            send_error(gw, req, 405, "invalid_request_error", NULL, "Use GET /healthz.");
+        return;
+    }
+    if (strncmp(path, "/v1/", 4) == 0) {
+        if (method == EVHTTP_REQ_POST)
+            exchange_start(gw, req, path, query);
+        else
+            send_error(gw, req, 405, "invalid_request_error", NULL,
+                       "refgw relays POST requests only.");
+        return;
+    }
+    char msg[200];
+    snprintf(msg, sizeof msg, "Unknown request URL: %.120s.", path);
+    send_error(gw, req, 404, "invalid_request_error", "unknown_url", msg);
+}

@@ -1,0 +1,257 @@
+/* refgw's metering: an incremental line splitter over the upstream body, a usage extractor for
+ * the three vendor shapes, and a counter of the mock's self-identifying tokens. */
+#include "meter.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#define METER_LINE_START 256 /* first allocation; doubles up to METER_LINE_MAX */
+
+void meter_init(struct meter *m)
+{
+    memset(m, 0, sizeof *m);
+    m->out_seen = m->in_seen = -1;
+}
+
+void meter_cleanup(struct meter *m)
+{
+    free(m->line);
+    m->line = NULL;
+    m->len = m->cap = 0;
+}
+
+void meter_begin(struct meter *m, const char *content_type)
+{
+    m->open = 1;
+    m->sse = 0;
+    /* media types are case-insensitive (RFC 9110 8.3.1) */
+    for (const char *p = content_type; p && *p; p++) {
+        if (strncasecmp(p, "text/event-stream", 17) == 0) {
+            m->sse = 1;
+            break;
+        }
+    }
+    m->len = 0;
+    m->skipping = 0;
+    m->out_seen = m->in_seen = -1;
+}
+
+/* Appends to the current line. Returns 0, 1 over the cap, -1 out of memory. */
+static int line_append(struct meter *m, const char *data, size_t n)
+{
+    if (m->len + n > METER_LINE_MAX)
+        return 1;
+    if (m->len + n + 1 > m->cap) {
+        size_t cap = m->cap ? m->cap : METER_LINE_START;
+        while (cap < m->len + n + 1)
+            cap *= 2;
+        if (cap > METER_LINE_MAX + 1)
+            cap = METER_LINE_MAX + 1;
+        char *tmp = realloc(m->line, cap);
+        if (tmp == NULL)
+            return -1;
+        m->line = tmp;
+        m->cap = cap;
+    }
+    memcpy(m->line + m->len, data, n);
+    m->len += n;
+    m->line[m->len] = '\0';
+    return 0;
+}
+
+static double json_count(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble > 9e15)
+        return -1;
+    return floor(v->valuedouble);
+}
+
+int meter_usage_from_json(const char *json, size_t len, int64_t *out, int64_t *in)
+{
+    *out = *in = -1;
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return 0;
+    }
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+    const char *t = cJSON_IsString(type) ? type->valuestring : "";
+    const cJSON *u = NULL;
+    int output_counts = 1;
+    if (strcmp(t, "message_start") == 0) {
+        /* Anthropic: input is known at the start; its output_tokens is a placeholder, the real
+         * count comes in message_delta (cumulative, the last one wins) */
+        u = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "message"),
+                                             "usage");
+        output_counts = 0;
+    } else if (strcmp(t, "response.completed") == 0 || strcmp(t, "response.incomplete") == 0) {
+        /* Responses: the terminal event carries the response object with its usage */
+        u = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "response"),
+                                             "usage");
+    } else if (strncmp(t, "response.", 9) != 0) {
+        /* a chat chunk ("usage": null until the usage chunk), message_delta, or a whole
+         * non-streaming body of any of the three APIs */
+        u = cJSON_GetObjectItemCaseSensitive(o, "usage");
+    }
+    int found = 0;
+    if (cJSON_IsObject(u)) {
+        double ov = json_count(u, "completion_tokens");
+        if (ov < 0)
+            ov = json_count(u, "output_tokens");
+        double iv = json_count(u, "prompt_tokens");
+        if (iv < 0)
+            iv = json_count(u, "input_tokens");
+        if (output_counts && ov >= 0) {
+            *out = (int64_t)ov;
+            found = 1;
+        }
+        if (iv >= 0) {
+            *in = (int64_t)iv;
+            found = 1;
+        }
+    }
+    cJSON_Delete(o);
+    return found;
+}
+
+static void take_usage(struct meter *m, const char *json, size_t len)
+{
+    int64_t out, in;
+    if (!meter_usage_from_json(json, len, &out, &in))
+        return;
+    if (out >= 0)
+        m->out_seen = out;
+    if (in >= 0)
+        m->in_seen = in;
+}
+
+/* One complete SSE line (WHATWG HTML 9.2.6: "data:" then one optional space). */
+static void sse_line(struct meter *m)
+{
+    if (m->len < 5 || memcmp(m->line, "data:", 5) != 0)
+        return;
+    const char *p = m->line + 5;
+    if (*p == ' ')
+        p++;
+    /* most lines are token deltas: parse only the ones that can carry a usage object */
+    if (strstr(p, "\"usage\"") == NULL)
+        return;
+    take_usage(m, p, m->len - (size_t)(p - m->line));
+}
+
+int meter_feed(struct meter *m, const char *data, size_t len)
+{
+    if (!m->open)
+        return 0;
+    int rc = 0;
+    if (!m->sse) {
+        if (m->skipping)
+            return 0;
+        int r = line_append(m, data, len);
+        if (r != 0) {
+            m->skipping = 1;
+            m->oversized++;
+            m->len = 0;
+            rc = r < 0 ? -1 : 0;
+        }
+        return rc;
+    }
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        /* SSE lines end with CRLF, LF or CR; a CRLF yields one empty line extra, harmless */
+        const char *eol = p;
+        while (eol < end && *eol != '\n' && *eol != '\r')
+            eol++;
+        if (!m->skipping) {
+            int r = line_append(m, p, (size_t)(eol - p));
+            if (r != 0) {
+                m->skipping = 1;
+                m->oversized++;
+                m->len = 0;
+                if (r < 0)
+                    rc = -1;
+            }
+        }
+        if (eol == end)
+            break;
+        if (!m->skipping)
+            sse_line(m);
+        m->skipping = 0;
+        m->len = 0;
+        p = eol + 1;
+    }
+    return rc;
+}
+
+void meter_end(struct meter *m)
+{
+    if (!m->open)
+        return;
+    if (!m->skipping && m->len > 0) {
+        if (m->sse)
+            sse_line(m); /* a last line without its newline */
+        else
+            take_usage(m, m->line, m->len);
+    }
+    if (m->out_seen >= 0 || m->in_seen >= 0)
+        m->responses_with_usage++;
+    if (m->out_seen > 0)
+        m->output_tokens += (uint64_t)m->out_seen;
+    if (m->in_seen > 0)
+        m->input_tokens += (uint64_t)m->in_seen;
+    m->open = 0;
+    m->len = 0;
+    m->skipping = 0;
+    /* the buffer may have grown to the cap: give it back while the request lives on */
+    meter_cleanup(m);
+}
+
+static void token_seen(struct meter *m)
+{
+    if (m->tok_digits >= 1 && m->tok_digits <= METER_TOKEN_DIGITS_MAX &&
+        m->tok_value >= m->next_index) {
+        m->tokens++;
+        m->next_index = m->tok_value + 1;
+    }
+    m->tok_state = 0;
+    m->tok_digits = 0;
+    m->tok_value = 0;
+}
+
+void meter_count(struct meter *m, const char *data, size_t len)
+{
+    static const char pat[] = " tok";
+    for (size_t i = 0; i < len; i++) {
+        char c = data[i];
+        if (m->tok_state == 4) {
+            if (c >= '0' && c <= '9') {
+                /* past the cap the digits are consumed but the token is void */
+                if (m->tok_digits < METER_TOKEN_DIGITS_MAX)
+                    m->tok_value = m->tok_value * 10 + (uint64_t)(c - '0');
+                if (m->tok_digits <= METER_TOKEN_DIGITS_MAX)
+                    m->tok_digits++;
+                continue;
+            }
+            token_seen(m); /* then this character may start the next match */
+        }
+        if (c == pat[m->tok_state])
+            m->tok_state++;
+        else
+            m->tok_state = c == ' ' ? 1 : 0;
+    }
+}
+
+void meter_count_end(struct meter *m)
+{
+    if (m->tok_state == 4)
+        token_seen(m);
+    m->tok_state = 0;
+    m->tok_digits = 0;
+    m->tok_value = 0;
+}

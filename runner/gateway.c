@@ -1,0 +1,515 @@
+/* Gateway descriptions and the gateway process. */
+#include "gateway.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "clock.h"
+
+#define GATEWAY_MAX_FILE (256 * 1024)
+
+int gateway_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Appends n bytes to a growing string; returns -1 past 64 KiB. */
+static int put(char **out, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t c = (*len + n + 1) * 2;
+        if (c > 65536)
+            return -1;
+        char *tmp = realloc(*out, c);
+        if (tmp == NULL)
+            return -1;
+        *out = tmp;
+        *cap = c;
+    }
+    memcpy(*out + *len, s, n);
+    *len += n;
+    (*out)[*len] = '\0';
+    return 0;
+}
+
+char *gateway_subst(const char *in, const struct gateway_vars *vars, const char *gateway_url)
+{
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    char port[16];
+    snprintf(port, sizeof port, "%d", vars->port);
+    if (put(&out, &len, &cap, "", 0) != 0)
+        return NULL;
+    for (const char *p = in; *p;) {
+        const char *val = NULL;
+        size_t skip = 0;
+        char envname[128];
+        if (strncmp(p, "{{PORT}}", 8) == 0) {
+            val = port;
+            skip = 8;
+        } else if (strncmp(p, "{{MOCK_URL}}", 12) == 0) {
+            val = vars->mock_url ? vars->mock_url : "";
+            skip = 12;
+        } else if (strncmp(p, "{{GATEWAY_URL}}", 15) == 0) {
+            val = gateway_url ? gateway_url : "";
+            skip = 15;
+        } else if (strncmp(p, "{{RUN_DIR}}", 11) == 0) {
+            val = vars->run_dir ? vars->run_dir : ".";
+            skip = 11;
+        } else if (p[0] == '$' && p[1] == '{') {
+            const char *end = strchr(p + 2, '}');
+            size_t n = end ? (size_t)(end - p - 2) : 0;
+            if (end && n > 0 && n < sizeof envname) {
+                memcpy(envname, p + 2, n);
+                envname[n] = '\0';
+                val = getenv(envname);
+                if (val == NULL)
+                    val = "";
+                skip = n + 3;
+            }
+        }
+        if (val) {
+            if (put(&out, &len, &cap, val, strlen(val)) != 0)
+                goto fail;
+            p += skip;
+        } else {
+            if (put(&out, &len, &cap, p, 1) != 0)
+                goto fail;
+            p++;
+        }
+    }
+    return out;
+fail:
+    free(out);
+    return NULL;
+}
+
+void gateway_cleanup(struct gateway *g)
+{
+    for (size_t i = 0; i < GATEWAY_MAX_ARGS && g->argv[i]; i++)
+        free(g->argv[i]);
+    for (size_t i = 0; i < g->nenv; i++)
+        free(g->env[i]);
+    for (size_t i = 0; i < g->nheaders; i++)
+        free(g->headers[i]);
+    memset(g->argv, 0, sizeof g->argv);
+    g->nenv = g->nheaders = 0;
+}
+
+struct gctx {
+    const char *file;
+    const char *text;
+    char *err;
+    size_t errlen;
+};
+
+static int gfail(const struct gctx *c, const char *key, const char *msg)
+{
+    int line = 1;
+    char quoted[80];
+    snprintf(quoted, sizeof quoted, "\"%s\"", key);
+    const char *hit = c->text ? strstr(c->text, quoted) : NULL;
+    for (const char *q = c->text; hit && q < hit; q++)
+        line += *q == '\n';
+    snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file, line, key, msg);
+    return -1;
+}
+
+static int copy_str(const struct gctx *c, const cJSON *root, const char *key, char *out,
+                    size_t outlen, const struct gateway_vars *vars, const char *gw_url)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (v == NULL)
+        return 0;
+    if (!cJSON_IsString(v))
+        return gfail(c, key, "expected a string");
+    char *s = gateway_subst(v->valuestring, vars, gw_url);
+    if (s == NULL || strlen(s) >= outlen) {
+        free(s);
+        return gfail(c, key, "too long");
+    }
+    snprintf(out, outlen, "%s", s);
+    free(s);
+    return 0;
+}
+
+static int set_style(struct gateway *g, const char *style)
+{
+    int st = chaos_style_parse(style);
+    if (st < 0)
+        return -1;
+    g->style = (enum chaos_style)st;
+    return 0;
+}
+
+static const char *const gw_keys[] = {"name",    "command", "cwd",    "env",     "url",
+                                      "ready",   "style",   "path",   "headers", "cancel",
+                                      "metering", "body_template", "method", "description"};
+
+static int parse_desc(const struct gctx *c, const cJSON *root, const struct gateway_vars *vars,
+                      struct gateway *g)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, root)
+    {
+        size_t i = 0;
+        while (i < sizeof gw_keys / sizeof gw_keys[0] && strcmp(gw_keys[i], it->string) != 0)
+            i++;
+        if (i == sizeof gw_keys / sizeof gw_keys[0])
+            return gfail(c, it->string, "unknown key (expected name, command, cwd, env, url, "
+                                        "ready, style, path, headers, cancel, metering, "
+                                        "body_template, method)");
+    }
+    if (copy_str(c, root, "name", g->name, sizeof g->name, vars, NULL) != 0 ||
+        copy_str(c, root, "url", g->url, sizeof g->url, vars, NULL) != 0 ||
+        copy_str(c, root, "cwd", g->cwd, sizeof g->cwd, vars, NULL) != 0 ||
+        copy_str(c, root, "path", g->path, sizeof g->path, vars, NULL) != 0 ||
+        copy_str(c, root, "body_template", g->body_template, sizeof g->body_template, vars,
+                 g->url) != 0 ||
+        copy_str(c, root, "method", g->method, sizeof g->method, vars, NULL) != 0)
+        return -1;
+    if (g->url[0] == '\0' || strncmp(g->url, "http://", 7) != 0)
+        return gfail(c, "url", "required: the gateway's base URL, http://HOST:PORT");
+    const cJSON *style = cJSON_GetObjectItemCaseSensitive(root, "style");
+    if (style && (!cJSON_IsString(style) || set_style(g, style->valuestring) != 0))
+        return gfail(c, "style", "expected openai-chat, responses, anthropic or custom");
+    if (g->style == CHAOS_STYLE_CUSTOM && g->body_template[0] == '\0')
+        return gfail(c, "body_template", "required for the custom style");
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
+    if (cmd) {
+        if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0 ||
+            cJSON_GetArraySize(cmd) > GATEWAY_MAX_ARGS)
+            return gfail(c, "command", "expected an array of 1 to 64 strings (argv, no shell)");
+        size_t n = 0;
+        const cJSON *a;
+        cJSON_ArrayForEach(a, cmd)
+        {
+            if (!cJSON_IsString(a))
+                return gfail(c, "command", "expected strings");
+            g->argv[n] = gateway_subst(a->valuestring, vars, g->url);
+            if (g->argv[n] == NULL)
+                return gfail(c, "command", "argument too long");
+            n++;
+        }
+    }
+    const cJSON *env = cJSON_GetObjectItemCaseSensitive(root, "env");
+    if (env) {
+        if (!cJSON_IsObject(env) || cJSON_GetArraySize(env) > GATEWAY_MAX_ENV)
+            return gfail(c, "env", "expected an object of at most 32 NAME: value pairs");
+        const cJSON *e;
+        cJSON_ArrayForEach(e, env)
+        {
+            if (!cJSON_IsString(e))
+                return gfail(c, "env", "values must be strings");
+            char *v = gateway_subst(e->valuestring, vars, g->url);
+            size_t l = strlen(e->string) + (v ? strlen(v) : 0) + 2;
+            char *kv = v ? malloc(l) : NULL;
+            if (kv == NULL) {
+                free(v);
+                return gfail(c, "env", "out of memory");
+            }
+            snprintf(kv, l, "%s=%s", e->string, v);
+            free(v);
+            g->env[g->nenv++] = kv;
+        }
+    }
+    const cJSON *hdrs = cJSON_GetObjectItemCaseSensitive(root, "headers");
+    if (hdrs) {
+        if (!cJSON_IsObject(hdrs) || cJSON_GetArraySize(hdrs) > CHAOS_MAX_HEADERS - 8)
+            return gfail(c, "headers", "expected an object of at most 24 Name: value pairs");
+        const cJSON *h;
+        cJSON_ArrayForEach(h, hdrs)
+        {
+            if (!cJSON_IsString(h))
+                return gfail(c, "headers", "values must be strings");
+            char *v = gateway_subst(h->valuestring, vars, g->url);
+            size_t l = strlen(h->string) + (v ? strlen(v) : 0) + 3;
+            char *kv = v ? malloc(l) : NULL;
+            if (kv == NULL) {
+                free(v);
+                return gfail(c, "headers", "out of memory");
+            }
+            snprintf(kv, l, "%s: %s", h->string, v);
+            free(v);
+            g->headers[g->nheaders++] = kv;
+        }
+    }
+    const cJSON *ready = cJSON_GetObjectItemCaseSensitive(root, "ready");
+    if (ready) {
+        if (!cJSON_IsObject(ready))
+            return gfail(c, "ready", "expected {\"path\": \"/healthz\", \"timeout_ms\": N}");
+        if (copy_str(c, ready, "path", g->ready_path, sizeof g->ready_path, vars, NULL) != 0)
+            return -1;
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(ready, "timeout_ms");
+        if (t && (!cJSON_IsNumber(t) || t->valuedouble < 100 || t->valuedouble > 600000))
+            return gfail(c, "ready", "timeout_ms: expected 100 to 600000");
+        if (t)
+            g->ready_timeout_ms = (unsigned)t->valuedouble;
+    }
+    const cJSON *cancel = cJSON_GetObjectItemCaseSensitive(root, "cancel");
+    if (cancel) {
+        if (!cJSON_IsObject(cancel))
+            return gfail(c, "cancel", "expected {\"method\": ..., \"url\": ...}");
+        if (copy_str(c, cancel, "method", g->cancel_method, sizeof g->cancel_method, vars,
+                     g->url) != 0 ||
+            copy_str(c, cancel, "url", g->cancel_url, sizeof g->cancel_url, vars, g->url) != 0)
+            return -1;
+    }
+    const cJSON *met = cJSON_GetObjectItemCaseSensitive(root, "metering");
+    if (met) {
+        if (!cJSON_IsObject(met))
+            return gfail(c, "metering", "expected {\"file\", \"id_field\", "
+                                        "\"output_tokens_field\"}");
+        if (copy_str(c, met, "file", g->metering_file, sizeof g->metering_file, vars, g->url) !=
+                0 ||
+            copy_str(c, met, "id_field", g->metering_id_field, sizeof g->metering_id_field, vars,
+                     NULL) != 0 ||
+            copy_str(c, met, "output_tokens_field", g->metering_tokens_field,
+                     sizeof g->metering_tokens_field, vars, NULL) != 0)
+            return -1;
+        if (!g->metering_id_field[0])
+            snprintf(g->metering_id_field, sizeof g->metering_id_field, "request_id");
+        if (!g->metering_tokens_field[0])
+            snprintf(g->metering_tokens_field, sizeof g->metering_tokens_field,
+                     "output_tokens");
+    }
+    return 0;
+}
+
+static void defaults(struct gateway *g)
+{
+    memset(g, 0, sizeof *g);
+    g->ready_timeout_ms = 10000;
+    g->style = CHAOS_STYLE_OPENAI_CHAT;
+    snprintf(g->name, sizeof g->name, "gateway");
+}
+
+int gateway_load(const char *path, const struct gateway_vars *vars, struct gateway *g, char *err,
+                 size_t errlen)
+{
+    defaults(g);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *text = malloc(GATEWAY_MAX_FILE + 1);
+    size_t n = text ? fread(text, 1, GATEWAY_MAX_FILE + 1, f) : 0;
+    fclose(f);
+    if (text == NULL || n > GATEWAY_MAX_FILE) {
+        snprintf(err, errlen, "%s: %s", path, text ? "larger than 256 KiB" : "out of memory");
+        free(text);
+        return -1;
+    }
+    text[n] = '\0';
+    struct gctx c = {path, text, err, errlen};
+    cJSON *root = cJSON_Parse(text);
+    int rc;
+    if (root == NULL || !cJSON_IsObject(root)) {
+        const char *at = cJSON_GetErrorPtr();
+        int line = 1;
+        for (const char *q = text; at && q < at && *q; q++)
+            line += *q == '\n';
+        snprintf(err, errlen, "%s:%d: not a valid JSON object", path, line);
+        rc = -1;
+    } else {
+        rc = parse_desc(&c, root, vars, g);
+    }
+    cJSON_Delete(root);
+    free(text);
+    if (rc != 0)
+        gateway_cleanup(g);
+    return rc;
+}
+
+int gateway_from_flags(const char *cmd, const char *url, const char *style,
+                       const struct gateway_vars *vars, struct gateway *g, char *err,
+                       size_t errlen)
+{
+    defaults(g);
+    if (url == NULL) {
+        snprintf(err, errlen, "--gateway-url: required with --gateway-cmd");
+        return -1;
+    }
+    char *u = gateway_subst(url, vars, NULL);
+    if (u == NULL || strlen(u) >= sizeof g->url || strncmp(u, "http://", 7) != 0) {
+        free(u);
+        snprintf(err, errlen, "--gateway-url: expected http://HOST:PORT");
+        return -1;
+    }
+    snprintf(g->url, sizeof g->url, "%s", u);
+    free(u);
+    if (style && set_style(g, style) != 0) {
+        snprintf(err, errlen, "--style: expected openai-chat, responses or anthropic");
+        return -1;
+    }
+    if (cmd) {
+        char *work = gateway_subst(cmd, vars, g->url);
+        if (work == NULL) {
+            snprintf(err, errlen, "--gateway-cmd: too long");
+            return -1;
+        }
+        size_t n = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(work, " ", &save); t && n < GATEWAY_MAX_ARGS;
+             t = strtok_r(NULL, " ", &save))
+            g->argv[n++] = strdup(t);
+        free(work);
+        if (n == 0) {
+            snprintf(err, errlen, "--gateway-cmd: empty");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static size_t discard_cb(char *d, size_t s, size_t n, void *a)
+{
+    (void)d;
+    (void)a;
+    return s * n;
+}
+
+/* 1 when the gateway answers: a 2xx on the readiness path, or a TCP connect. */
+static int probe(const struct gateway *g)
+{
+    if (g->ready_path[0] == '\0') {
+        char host[256];
+        int port = 0;
+        if (sscanf(g->url, "http://%255[^:/]:%d", host, &port) != 2)
+            return 0;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {0};
+        a.sin_family = AF_INET;
+        a.sin_port = htons((uint16_t)port);
+        int ok = fd >= 0 && inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
+                                      &a.sin_addr) == 1 &&
+                 connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        if (fd >= 0)
+            close(fd);
+        return ok;
+    }
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", g->url, g->ready_path);
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        return 0;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 1000L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    long status = 0;
+    if (curl_easy_perform(e) == CURLE_OK)
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(e);
+    return status >= 200 && status < 300;
+}
+
+int gateway_alive(struct gateway *g)
+{
+    if (g->pid <= 0)
+        return g->argv[0] == NULL;
+    int st;
+    pid_t r = waitpid(g->pid, &st, WNOHANG);
+    if (r == g->pid) {
+        g->pid = 0;
+        return 0;
+    }
+    return 1;
+}
+
+int gateway_start(struct gateway *g, const char *log_path, char *err, size_t errlen)
+{
+    if (g->argv[0]) {
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+            snprintf(err, errlen, "fork: %s", strerror(errno));
+            return -1;
+        }
+        if (pid == 0) {
+            setpgid(0, 0); /* its own group: stopping it stops its children too */
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+                close(fd);
+            }
+            int devnull = open("/dev/null", O_RDONLY);
+            if (devnull >= 0)
+                dup2(devnull, 0);
+            for (size_t i = 0; i < g->nenv; i++)
+                putenv(g->env[i]);
+            if (g->cwd[0] && chdir(g->cwd) != 0) {
+                fprintf(stderr, "gateway: cwd %s: %s\n", g->cwd, strerror(errno));
+                _exit(126);
+            }
+            execvp(g->argv[0], g->argv);
+            fprintf(stderr, "gateway: cannot run %s: %s\n", g->argv[0], strerror(errno));
+            _exit(127);
+        }
+        setpgid(pid, pid);
+        g->pid = pid;
+    }
+    uint64_t deadline = clock_now_ns() + (uint64_t)g->ready_timeout_ms * 1000000ull;
+    while (clock_now_ns() < deadline) {
+        if (!gateway_alive(g)) {
+            snprintf(err, errlen, "gateway '%s' exited before it was ready (see %s)", g->name,
+                     log_path);
+            return -1;
+        }
+        if (probe(g))
+            return 0;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    snprintf(err, errlen, "gateway '%s' not ready at %s%s within %u ms (see %s)", g->name,
+             g->url, g->ready_path, g->ready_timeout_ms, log_path);
+    gateway_stop(g);
+    return -1;
+}
+
+void gateway_stop(struct gateway *g)
+{
+    if (g->pid <= 0)
+        return;
+    kill(-g->pid, SIGTERM);
+    int st;
+    for (int i = 0; i < 300; i++) { /* 3 s */
+        if (waitpid(g->pid, &st, WNOHANG) == g->pid) {
+            kill(-g->pid, SIGKILL); /* whatever it left behind in its group */
+            g->pid = 0;
+            return;
+        }
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    kill(-g->pid, SIGKILL);
+    waitpid(g->pid, &st, 0);
+    g->pid = 0;
+}

@@ -1,0 +1,305 @@
+/* Run outputs: results.json (every joined request, distributions, scalars, verdicts),
+ * junit.xml (a testcase per gate per scenario) and summary.md (short enough for a pull-request
+ * comment). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "results.h"
+
+static cJSON *num_or_null(double v)
+{
+    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+static cJSON *distribution(struct stats *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "count", (double)stats_count(s));
+    cJSON_AddItemToObject(o, "min", num_or_null(stats_min(s)));
+    cJSON_AddItemToObject(o, "p50", num_or_null(stats_pct(s, 50)));
+    cJSON_AddItemToObject(o, "p90", num_or_null(stats_pct(s, 90)));
+    cJSON_AddItemToObject(o, "p95", num_or_null(stats_pct(s, 95)));
+    cJSON_AddItemToObject(o, "p99", num_or_null(stats_pct(s, 99)));
+    cJSON_AddItemToObject(o, "max", num_or_null(stats_max(s)));
+    cJSON_AddItemToObject(o, "avg", num_or_null(stats_avg(s)));
+    return o;
+}
+
+static cJSON *request_json(const struct req_result *q)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "correlation_id", q->cid);
+    cJSON_AddStringToObject(o, "action", q->action ? q->action : "?");
+    cJSON_AddStringToObject(o, "client_end", q->end ? q->end : "?");
+    cJSON_AddNumberToObject(o, "http_status", (double)q->http_status);
+    cJSON_AddNumberToObject(o, "client_attempts", q->client_attempts);
+    cJSON_AddItemToObject(o, "t_send_ns", num_or_null(q->t_send_ns));
+    cJSON_AddItemToObject(o, "t_abort_ns", q->aborted ? num_or_null(q->t_abort_ns)
+                                                      : cJSON_CreateNull());
+    for (int m = 0; m < M_N_SAMPLE; m++)
+        cJSON_AddItemToObject(o, scenario_metric_name(0, m), num_or_null(q->sample[m]));
+    /* usage_reported as the number the wire carried (the sample above is 1/0) */
+    cJSON_ReplaceItemInObject(o, "usage_reported", num_or_null(q->usage_value));
+    cJSON_AddNumberToObject(o, "total_tokens", q->total);
+    cJSON_AddStringToObject(o, "close_kind", q->close_kind[0] ? q->close_kind : "none");
+    cJSON_AddStringToObject(o, "stop_reason", q->stop_reason[0] ? q->stop_reason : "none");
+    return o;
+}
+
+static void gate_text(const struct gate_result *g, char *out, size_t len)
+{
+    if (g->samples == 0)
+        snprintf(out, len, "%s %s: no samples (a gate that measured nothing fails)",
+                 g->gate->metric, g->gate->expr);
+    else
+        snprintf(out, len, "%s %s: observed %.4g %s threshold %g", g->gate->metric,
+                 g->gate->expr, g->observed, g->pass ? "meets" : "violates", g->gate->threshold);
+}
+
+static cJSON *scenario_json(const struct scenario_result *res)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", res->sc->name);
+    cJSON_AddStringToObject(o, "file", res->sc->file);
+    cJSON_AddStringToObject(o, "description", res->sc->description);
+    cJSON_AddStringToObject(o, "profile", res->profile);
+    cJSON_AddStringToObject(o, "verdict", res->pass ? "pass" : "fail");
+    if (res->error[0])
+        cJSON_AddStringToObject(o, "error", res->error);
+    cJSON_AddNumberToObject(o, "requests", (double)res->nreqs);
+    cJSON_AddNumberToObject(o, "client_errors", (double)res->client_errors);
+    cJSON_AddNumberToObject(o, "http_errors", (double)res->http_errors);
+    cJSON_AddNumberToObject(o, "ledger_dropped", (double)res->ledger_dropped);
+    cJSON_AddNumberToObject(o, "duration_s", res->duration_s);
+    cJSON_AddNumberToObject(o, "traffic_s", res->traffic_s);
+    cJSON *price = cJSON_AddObjectToObject(o, "price_per_mtok");
+    cJSON_AddItemToObject(price, "input", num_or_null(res->price_in));
+    cJSON_AddItemToObject(price, "output", num_or_null(res->price_out));
+    cJSON_AddNumberToObject(o, "requests_per_day", res->sc->requests_per_day);
+    cJSON *dist = cJSON_AddObjectToObject(o, "metrics");
+    for (int m = 0; m < M_N_SAMPLE; m++)
+        cJSON_AddItemToObject(dist, scenario_metric_name(0, m),
+                              distribution((struct stats *)&res->m[m]));
+    cJSON *sc = cJSON_AddObjectToObject(o, "scalars");
+    for (int m = 0; m < S_N_SCALAR; m++)
+        cJSON_AddItemToObject(sc, scenario_metric_name(1, m), num_or_null(res->scalar[m]));
+    cJSON *gates = cJSON_AddArrayToObject(o, "gates");
+    for (size_t i = 0; i < res->ngates; i++) {
+        const struct gate_result *g = &res->gates[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "metric", g->gate->metric);
+        cJSON_AddStringToObject(j, "expr", g->gate->expr);
+        cJSON_AddItemToObject(j, "observed", num_or_null(g->observed));
+        cJSON_AddNumberToObject(j, "threshold", g->gate->threshold);
+        cJSON_AddNumberToObject(j, "samples", (double)g->samples);
+        cJSON_AddStringToObject(j, "verdict", g->pass ? "pass" : "fail");
+        cJSON_AddItemToArray(gates, j);
+    }
+    cJSON *reqs = cJSON_AddArrayToObject(o, "requests_detail");
+    for (size_t i = 0; i < res->nreqs; i++)
+        cJSON_AddItemToArray(reqs, request_json(&res->reqs[i]));
+    return o;
+}
+
+static int write_text(const char *dir, const char *name, const char *text, char *err,
+                      size_t errlen)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
+        }
+    }
+}
+
+static char *junit(const struct run_result *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return NULL;
+    size_t tests = 0, failures = 0;
+    for (size_t i = 0; i < r->n; i++)
+        for (size_t g = 0; g < r->sr[i].ngates; g++) {
+            tests++;
+            failures += !r->sr[i].gates[g].pass;
+        }
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    fprintf(f, "<testsuites name=\"tailgate\" tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n",
+            tests, failures, r->total_s);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct scenario_result *res = &r->sr[i];
+        size_t fails = 0;
+        for (size_t g = 0; g < res->ngates; g++)
+            fails += !res->gates[g].pass;
+        fprintf(f, "  <testsuite name=\"");
+        xml_escape(f, res->sc->name);
+        fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n", res->ngates, fails,
+                res->duration_s);
+        for (size_t g = 0; g < res->ngates; g++) {
+            const struct gate_result *gr = &res->gates[g];
+            char text[256];
+            gate_text(gr, text, sizeof text);
+            fprintf(f, "    <testcase classname=\"");
+            xml_escape(f, res->sc->name);
+            fprintf(f, "\" name=\"");
+            xml_escape(f, gr->gate->metric);
+            fputc(' ', f);
+            xml_escape(f, gr->gate->expr);
+            fprintf(f, "\">");
+            if (!gr->pass) {
+                fprintf(f, "<failure message=\"");
+                xml_escape(f, text);
+                fprintf(f, "\"/>");
+            }
+            fprintf(f, "</testcase>\n");
+        }
+        if (res->error[0]) {
+            fprintf(f, "    <testcase classname=\"");
+            xml_escape(f, res->sc->name);
+            fprintf(f, "\" name=\"scenario ran\"><failure message=\"");
+            xml_escape(f, res->error);
+            fprintf(f, "\"/></testcase>\n");
+        }
+        fprintf(f, "  </testsuite>\n");
+    }
+    fprintf(f, "</testsuites>\n");
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static void cell(FILE *f, double v, const char *fmt)
+{
+    if (isfinite(v))
+        fprintf(f, fmt, v);
+    else
+        fputs("–", f);
+}
+
+char *report_summary_md(const struct run_result *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return NULL;
+    size_t failed = 0;
+    for (size_t i = 0; i < r->n; i++)
+        failed += !r->sr[i].pass;
+    fprintf(f, "### tailgate: %s against %s\n\n", r->pass ? "all gates pass" : "gates FAILED",
+            r->gateway);
+    fprintf(f, "%zu scenarios, %zu failed, %.0f s, seed %llu%s%s\n\n", r->n, failed, r->total_s,
+            (unsigned long long)r->seed, r->suite[0] ? ", suite " : "", r->suite);
+    fprintf(f, "| scenario | verdict | requests | tail p95 (tokens) | close lag p99 (ms) | "
+               "upstream attempts max | PTDR | wasted $/month | failed gates |\n");
+    fprintf(f, "|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+    for (size_t i = 0; i < r->n; i++) {
+        struct scenario_result *res = &r->sr[i];
+        fprintf(f, "| %s | %s | %zu | ", res->sc->name, res->pass ? "pass" : "**FAIL**",
+                res->nreqs);
+        cell(f, stats_pct(&res->m[M_TAIL_TOKENS], 95), "%.0f");
+        fputs(" | ", f);
+        cell(f, stats_pct(&res->m[M_CLOSE_LAG_MS], 99), "%.1f");
+        fputs(" | ", f);
+        cell(f, stats_max(&res->m[M_UPSTREAM_ATTEMPTS]), "%.0f");
+        fputs(" | ", f);
+        cell(f, res->scalar[S_PTDR], "%.2f");
+        fputs(" | ", f);
+        cell(f, res->scalar[S_MONTHLY_WASTED_USD], "%.2f");
+        fputs(" | ", f);
+        int any = 0;
+        for (size_t g = 0; g < res->ngates; g++) {
+            const struct gate_result *gr = &res->gates[g];
+            if (gr->pass)
+                continue;
+            if (gr->samples)
+                fprintf(f, "%s`%s %s` (%.4g)", any ? ", " : "", gr->gate->metric, gr->gate->expr,
+                        gr->observed);
+            else
+                fprintf(f, "%s`%s %s` (no samples)", any ? ", " : "", gr->gate->metric,
+                        gr->gate->expr);
+            any = 1;
+        }
+        if (res->error[0])
+            fprintf(f, "%s%s", any ? "; " : "", res->error);
+        fputs(" |\n", f);
+    }
+    fprintf(f, "\nClock offset to mockprov %.0f ns (±%.0f ns).\n", r->clock_offset_ns,
+            r->clock_uncertainty_ns);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int report_write_run(const char *dir, const struct run_result *r, char *err, size_t errlen)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "tailgate_version", r->version);
+    cJSON_AddStringToObject(o, "started_utc", r->started_utc);
+    cJSON_AddStringToObject(o, "gateway", r->gateway);
+    cJSON_AddBoolToObject(o, "direct", r->direct);
+    cJSON_AddStringToObject(o, "suite", r->suite);
+    cJSON_AddNumberToObject(o, "seed", (double)r->seed);
+    cJSON_AddNumberToObject(o, "total_s", r->total_s);
+    cJSON *clock = cJSON_AddObjectToObject(o, "clock");
+    cJSON_AddNumberToObject(clock, "offset_ns", r->clock_offset_ns);
+    cJSON_AddItemToObject(clock, "uncertainty_ns", num_or_null(r->clock_uncertainty_ns));
+    cJSON_AddStringToObject(o, "verdict", r->pass ? "pass" : "fail");
+    cJSON *arr = cJSON_AddArrayToObject(o, "scenarios");
+    for (size_t i = 0; i < r->n; i++)
+        cJSON_AddItemToArray(arr, scenario_json(&r->sr[i]));
+    char *json = cJSON_Print(o);
+    cJSON_Delete(o);
+    char *xml = junit(r);
+    char *md = report_summary_md(r);
+    int rc = -1;
+    if (json == NULL || xml == NULL || md == NULL) {
+        snprintf(err, errlen, "report: out of memory");
+        goto done;
+    }
+    if (write_text(dir, "results.json", json, err, errlen) != 0 ||
+        write_text(dir, "junit.xml", xml, err, errlen) != 0 ||
+        write_text(dir, "summary.md", md, err, errlen) != 0)
+        goto done;
+    rc = 0;
+done:
+    free(json);
+    free(xml);
+    free(md);
+    return rc;
+}

@@ -1,0 +1,102 @@
+/* What a run measured: per request (both sides joined), per scenario (distributions, scalars,
+ * gate verdicts) and per run. The report writers read these. */
+#ifndef RUNNER_RESULTS_H
+#define RUNNER_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gate.h"
+#include "scenario.h"
+#include "stats.h"
+
+/* Same order as the names in scenario.c. */
+enum metric_sample {
+    M_TAIL_TOKENS,
+    M_CLOSE_LAG_MS,
+    M_STOP_LAG_MS,
+    M_DELIVERED_TOKENS,
+    M_GENERATED_TOKENS,
+    M_BILLED_OUTPUT_TOKENS,
+    M_USAGE_REPORTED,
+    M_UPSTREAM_ATTEMPTS,
+    M_RID_PROPAGATED,
+    M_ORPHANED,
+    M_TTFT_MS,
+    M_N_SAMPLE,
+};
+
+enum metric_scalar {
+    S_PTDR,
+    S_WASTED_TOKENS,
+    S_WASTED_COST_USD,
+    S_MONTHLY_WASTED_USD,
+    S_BILLING_VARIANCE_PCT,
+    S_ORPHAN_RATE,
+    S_ERROR_RATE,
+    S_N_SCALAR,
+};
+
+/* One user request: the chaos client's attempts joined with mockprov's upstream records. */
+struct req_result {
+    char cid[96];
+    const char *action;
+    const char *end;      /* the first attempt's end, as the client saw it */
+    long http_status;
+    int aborted;          /* the user acted (t_abort) */
+    uint32_t client_attempts;
+    double t_send_ns, t_abort_ns, t_first_byte_ns; /* client clock */
+    double delivered, total;
+    double sample[M_N_SAMPLE]; /* NAN where the metric does not apply */
+    double usage_value;   /* what usage said, NAN when absent */
+    char close_kind[16];  /* first upstream close seen by the mock */
+    char stop_reason[24]; /* last upstream record's */
+    /* token counter around the abort, for charts: generated/delivered at offsets from it */
+    double first_token_ns, last_token_ns;
+};
+
+struct gate_result {
+    const struct gate *gate;
+    double observed;
+    int pass;
+    size_t samples;
+};
+
+struct scenario_result {
+    struct scenario *sc;
+    struct req_result *reqs;
+    size_t nreqs;
+    struct stats m[M_N_SAMPLE];
+    double scalar[S_N_SCALAR];
+    struct gate_result gates[SCENARIO_MAX_GATES];
+    size_t ngates;
+    int pass;
+    double duration_s;
+    double traffic_s;     /* from the first send to the last client record */
+    uint64_t client_errors, http_errors;
+    double price_in, price_out;
+    char profile[64];
+    uint64_t ledger_dropped;
+    char error[256];      /* a scenario that could not run: why */
+};
+
+struct run_result {
+    char gateway[64];
+    int direct;
+    uint64_t seed;
+    double clock_offset_ns, clock_uncertainty_ns;
+    char started_utc[32];
+    char version[16];
+    char suite[64];
+    struct scenario_result *sr;
+    size_t n;
+    int pass;
+    double total_s;
+};
+
+/* Writes results.json, junit.xml, summary.md into dir. Returns 0, or -1 with err. */
+int report_write_run(const char *dir, const struct run_result *r, char *err, size_t errlen);
+/* The summary table as markdown; malloc'd, NULL on OOM. */
+char *report_summary_md(const struct run_result *r);
+
+#endif

@@ -1,0 +1,39 @@
+/* A run: start (or reach) mockprov and the gateway, drive every scenario through the chaos
+ * proxies and client, join both sides' records, compute the metrics, check the gates, write
+ * the outputs. Returns the process exit code: 0 all gates pass, 1 a gate failed, 2 usage or
+ * scenario error, 3 environment failure. */
+#ifndef RUNNER_RUN_H
+#define RUNNER_RUN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RUN_PASS 0
+#define RUN_GATE_FAILED 1
+#define RUN_USAGE 2
+#define RUN_ENV 3
+
+struct run_config {
+    const char *out_dir;
+    const char *gateway_file;  /* a description (docs/gateway.md) */
+    const char *gateway_cmd;   /* or flags */
+    const char *gateway_url;
+    const char *style;
+    int direct;                /* no gateway: the harness's own floor */
+    const char *mock_url;      /* an already-running mockprov; NULL: start one */
+    const char *self_exe;      /* this program, to start `tailgate mock` */
+    uint64_t seed;
+    char **scenarios;          /* scenario files */
+    size_t nscenarios;
+    const char *suite_name;
+    /* progress lines for a human or a CI log; 'live' lines overwrite each other on a TTY */
+    void (*progress)(void *arg, const char *line, int live);
+    void *progress_arg;
+    volatile sig_atomic_t *interrupted; /* set by a signal handler: stop and clean up */
+};
+
+/* Runs; err explains an exit code 2 or 3. */
+int run_execute(const struct run_config *cfg, char *err, size_t errlen);
+
+#endif
