@@ -21,6 +21,11 @@ RUNNER_SRC := $(wildcard runner/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 LIB_SRC := $(COMMON_SRC) $(MOCK_SRC) $(CHAOS_SRC) $(RUNNER_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# refgw, the reference gateway: its own program, not part of ./tailgate. Its objects live in
+# refgw-obj/ because $(BUILD)/refgw is the program.
+REFGW_SRC := $(wildcard refgw/*.c)
+REFGW_OBJ := $(REFGW_SRC:refgw/%.c=$(BUILD)/refgw-obj/%.o)
+REFGW_LIB := $(filter-out $(BUILD)/refgw-obj/main.o,$(REFGW_OBJ))
 
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -28,7 +33,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 .PHONY: all deps test test-plain asan memcheck bench demo clean install
 .SECONDARY:
 
-all: deps tailgate
+all: deps tailgate $(BUILD)/refgw
 
 deps:
 	@scripts/deps.sh build
@@ -38,6 +43,13 @@ tailgate: $(BUILD)/tailgate
 
 $(BUILD)/tailgate: $(BUILD)/main.o $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/refgw: $(REFGW_OBJ) $(BUILD)/common/clock.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/refgw-obj/%.o: refgw/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,6 +61,12 @@ $(BUILD)/tests/test_%: tests/test_%.c $(TEST_LIB) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(TEST_LIB) $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) -lm
 
+# refgw's test links its modules too (not its main)
+$(BUILD)/tests/test_refgw: tests/test_refgw.c $(TEST_LIB) $(LIB_OBJ) $(REFGW_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(TEST_LIB) $(LIB_OBJ) $(REFGW_LIB) \
+	    $(LDFLAGS) $(PKG_LIBS) -lm
+
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -c $< -o $@
@@ -57,7 +75,7 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-prototypes -o $@ $< $(PKG_LIBS) -lm
 
-test-bins: $(BUILD)/tailgate $(TEST_BIN)
+test-bins: $(BUILD)/tailgate $(BUILD)/refgw $(TEST_BIN)
 
 # The suite twice: the plain build, then AddressSanitizer + UBSan. One closing line for both.
 test: deps

@@ -78,6 +78,7 @@ struct gen {
     uint64_t generated;
     uint64_t written_max;
     uint64_t next_due_ns; /* when the pending token timer fires */
+    int stalled;          /* the pending token is held back by a stall fault */
     int stopping;        /* peer gone or cancelled: the profile's stop policy runs */
     uint64_t stop_at_n;  /* stop once this many tokens exist (lag in tokens) */
     uint64_t stop_deadline_ns; /* 0: none (lag in ms) */
@@ -817,7 +818,9 @@ static void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
     g->stopping = 1;
     g->stop_at_n = g->prof->stop_lag_tokens ? g->generated + g->prof->stop_lag_tokens : 0;
     g->stop_deadline_ns = g->prof->stop_lag_ms ? now + g->prof->stop_lag_ms * 1000000ull : 0;
-    if (g->stop_at_n == 0 && g->stop_deadline_ns == 0) {
+    /* a lag counted in tokens is the engine noticing at its next step; a stalled engine is
+     * not stepping, so it notices now */
+    if ((g->stop_at_n == 0 || g->stalled) && g->stop_deadline_ns == 0) {
         gen_stop(g, why);
         return;
     }
@@ -882,8 +885,12 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     uint64_t delay = engine_next_delay_ns(&g->eng, g->generated);
-    if (g->fault.stall_after >= 0 && g->generated == (uint64_t)g->fault.stall_after)
+    if (g->fault.stall_after >= 0 && g->generated == (uint64_t)g->fault.stall_after) {
         delay += (uint64_t)g->fault.stall_ms * 1000000ull;
+        g->stalled = 1;
+    } else {
+        g->stalled = 0;
+    }
     gen_arm(g, delay);
 }
 

@@ -169,7 +169,8 @@ static int set_style(struct gateway *g, const char *style)
 
 static const char *const gw_keys[] = {"name",    "command", "cwd",    "env",     "url",
                                       "ready",   "style",   "path",   "headers", "cancel",
-                                      "metering", "body_template", "method", "description"};
+                                      "metering", "body_template", "method", "description",
+                                      "passthrough"};
 
 static int parse_desc(const struct gctx *c, const cJSON *root, const struct gateway_vars *vars,
                       struct gateway *g)
@@ -183,7 +184,7 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         if (i == sizeof gw_keys / sizeof gw_keys[0])
             return gfail(c, it->string, "unknown key (expected name, command, cwd, env, url, "
                                         "ready, style, path, headers, cancel, metering, "
-                                        "body_template, method)");
+                                        "body_template, method, passthrough)");
     }
     if (copy_str(c, root, "name", g->name, sizeof g->name, vars, NULL) != 0 ||
         copy_str(c, root, "url", g->url, sizeof g->url, vars, NULL) != 0 ||
@@ -200,6 +201,10 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         return gfail(c, "style", "expected openai-chat, responses, anthropic or custom");
     if (g->style == CHAOS_STYLE_CUSTOM && g->body_template[0] == '\0')
         return gfail(c, "body_template", "required for the custom style");
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(root, "passthrough");
+    if (pt && !cJSON_IsBool(pt))
+        return gfail(c, "passthrough", "expected true or false");
+    g->passthrough = cJSON_IsTrue(pt);
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
     if (cmd) {
         if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0 ||

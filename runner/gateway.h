@@ -22,6 +22,7 @@ struct gateway {
     char ready_path[256];             /* "" : TCP connect */
     unsigned ready_timeout_ms;
     enum chaos_style style;
+    int passthrough;                  /* forwards every vendor API: scenarios pick the style */
     char path[256];
     char *headers[CHAOS_MAX_HEADERS]; /* "Name: value" */
     size_t nheaders;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "profile.h"
 
 static const char *const metrics_sample[] = {
@@ -486,7 +487,7 @@ int scenario_load(const char *path, struct scenario *out, char *err, size_t errl
     static const char *const keys[] = {"name",     "description", "api",   "profile",
                                        "schedule", "model",       "traffic", "users",
                                        "network",  "settle_ms",   "price", "requests_per_day",
-                                       "gates",    "timeout_ms"};
+                                       "gates",    "timeout_ms", "fault"};
     char *text = read_file(path, err, errlen);
     if (text == NULL)
         return -1;
@@ -536,6 +537,17 @@ int scenario_load(const char *path, struct scenario *out, char *err, size_t errl
         goto done;
     }
     s.api = (enum chaos_style)st;
+    s.api_given = cJSON_GetObjectItem(root, "api") != NULL;
+    if (get_str(&c, root, "fault", "", s.fault, sizeof s.fault) != 0)
+        goto done;
+    if (s.fault[0]) {
+        struct fault f;
+        char ferr[200];
+        if (fault_parse(s.fault, &f, ferr, sizeof ferr) != 0) {
+            fail(&c, "fault", "%s", ferr);
+            goto done;
+        }
+    }
     if (s.profile[0] && s.schedule[0]) {
         fail(&c, "schedule", "give either profile or schedule, not both");
         goto done;

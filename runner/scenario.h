@@ -33,6 +33,8 @@ struct scenario {
     double price_in, price_out; /* USD per million tokens; <0: the profile's */
     double requests_per_day;
     uint32_t timeout_ms;
+    char fault[128];        /* server-side fault for every request ("" none) */
+    int api_given;          /* "api" was set: a pass-through gateway is spoken to in it */
     struct gate gates[SCENARIO_MAX_GATES];
     size_t ngates;
 };

@@ -1,7 +1,7 @@
-/* refgw's gateway: evhttp serves the clients, libcurl (refgw/upstream.c) talks to the upstream,
+/* refgw's relay: evhttp serves the clients, libcurl (refgw/upstream.c) talks to the upstream,
  * both on one libevent loop. Each client request is an "exchange": one client side, one or two
  * upstream attempts, one metering line once all of it is over. */
-#include "gateway.h"
+#include "relay.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,16 +25,16 @@
 #include "meter.h"
 #include "upstream.h"
 
-#define GATEWAY_MAX_BODY (16u * 1024 * 1024) /* client request bodies; evhttp answers 413 */
-#define GATEWAY_MAX_HEADERS (64u * 1024)     /* client request headers; evhttp answers 400 */
-#define GATEWAY_URL_MAX 8192                 /* upstream URL: base, path and query */
-#define GATEWAY_PATH_LOG_MAX 512             /* path as written to the metering log */
-#define GATEWAY_RID_MAX 256                  /* X-Request-Id as written to the metering log */
+#define RELAY_MAX_BODY (16u * 1024 * 1024) /* client request bodies; evhttp answers 413 */
+#define RELAY_MAX_HEADERS (64u * 1024)     /* client request headers; evhttp answers 400 */
+#define RELAY_URL_MAX 8192                 /* upstream URL: base, path and query */
+#define RELAY_PATH_LOG_MAX 512             /* path as written to the metering log */
+#define RELAY_RID_MAX 256                  /* X-Request-Id as written to the metering log */
 /* A client that reads slower than the upstream writes: past HIGH bytes waiting in its output
  * buffer the upstream transfer is paused (backpressure reaches the upstream socket), below LOW
  * it resumes. */
-#define GATEWAY_OUT_HIGH (256 * 1024)
-#define GATEWAY_OUT_LOW (64 * 1024)
+#define RELAY_OUT_HIGH (256 * 1024)
+#define RELAY_OUT_LOW (64 * 1024)
 
 enum client_state {
     CLIENT_LIVE,  /* the reply is ours to write */
@@ -43,7 +43,7 @@ enum client_state {
 };
 
 struct exchange {
-    struct gateway *gw;
+    struct relay *gw;
     struct exchange *prev, *next; /* live exchanges */
     enum client_state client;
     struct evhttp_request *req;     /* while CLIENT_LIVE */
@@ -66,19 +66,19 @@ struct exchange {
     int paused; /* the write callback returned CURL_WRITEFUNC_PAUSE */
     int status; /* for the log: what the client got, or would have got, from attempt 1 */
     struct event *wake_ev; /* resumes a paused transfer, outside curl's callbacks */
-    struct event *slow_ev; /* GATEWAY_SLOW: the delayed abort */
+    struct event *slow_ev; /* RELAY_SLOW: the delayed abort */
     struct meter meter;
-    char rid[GATEWAY_RID_MAX];
-    char path[GATEWAY_PATH_LOG_MAX];
+    char rid[RELAY_RID_MAX];
+    char path[RELAY_PATH_LOG_MAX];
     int finished;
     int orphan_queued;
     struct exchange *orphan_next; /* reap list of orphans */
     struct exchange *reap_next;   /* reap list of finished exchanges */
 };
 
-struct gateway {
+struct relay {
     struct event_base *base;
-    struct gateway_config cfg;
+    struct relay_config cfg;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     int port;
@@ -90,7 +90,7 @@ struct gateway {
     struct exchange *reap_dead;
     struct event *reap_ev;
     struct evbuffer *scratch;
-    struct gateway_stats st;
+    struct relay_stats st;
 };
 
 static void handle_cb(struct evhttp_request *req, void *arg);
@@ -100,7 +100,7 @@ static void exchange_free(struct exchange *ex);
 
 static const char *const mode_names[] = {"naive", "fixed", "slow", "retry", "strip-headers"};
 
-int gateway_mode_parse(const char *s)
+int relay_mode_parse(const char *s)
 {
     for (int i = 0; s && i < (int)(sizeof mode_names / sizeof mode_names[0]); i++)
         if (strcmp(s, mode_names[i]) == 0)
@@ -108,19 +108,19 @@ int gateway_mode_parse(const char *s)
     return -1;
 }
 
-const char *gateway_mode_name(enum gateway_mode m)
+const char *relay_mode_name(enum relay_mode m)
 {
     return (unsigned)m < sizeof mode_names / sizeof mode_names[0] ? mode_names[m] : "?";
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
-struct gateway *gateway_new(struct event_base *base, const struct gateway_config *cfg, char *err,
+struct relay *relay_new(struct event_base *base, const struct relay_config *cfg, char *err,
                             size_t errlen)
 {
-    struct gateway *gw = calloc(1, sizeof *gw);
+    struct relay *gw = calloc(1, sizeof *gw);
     if (gw == NULL) {
-        snprintf(err, errlen, "gateway: out of memory");
+        snprintf(err, errlen, "relay: out of memory");
         return NULL;
     }
     gw->base = base;
@@ -144,11 +144,11 @@ struct gateway *gateway_new(struct event_base *base, const struct gateway_config
     gw->reap_ev = event_new(base, -1, 0, reap_cb, gw);
     gw->http = evhttp_new(base);
     if (gw->scratch == NULL || gw->reap_ev == NULL || gw->http == NULL) {
-        snprintf(err, errlen, "gateway: out of memory");
+        snprintf(err, errlen, "relay: out of memory");
         goto fail;
     }
-    evhttp_set_max_body_size(gw->http, GATEWAY_MAX_BODY);
-    evhttp_set_max_headers_size(gw->http, GATEWAY_MAX_HEADERS);
+    evhttp_set_max_body_size(gw->http, RELAY_MAX_BODY);
+    evhttp_set_max_headers_size(gw->http, RELAY_MAX_HEADERS);
     /* every method reaches handle_cb, so a wrong one gets our JSON 405, not evhttp's HTML */
     evhttp_set_allowed_methods(gw->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
@@ -170,16 +170,16 @@ struct gateway *gateway_new(struct event_base *base, const struct gateway_config
                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     return gw;
 fail:
-    gateway_free(gw);
+    relay_free(gw);
     return NULL;
 }
 
-int gateway_port(const struct gateway *gw)
+int relay_port(const struct relay *gw)
 {
     return gw->port;
 }
 
-struct gateway_stats gateway_stats(const struct gateway *gw)
+struct relay_stats relay_stats(const struct relay *gw)
 {
     return gw->st;
 }
@@ -188,7 +188,7 @@ static void client_detach(struct exchange *ex);
 
 /* Frees what callbacks could not free in place: orphaned requests first (an exchange may sit
  * in both lists), then finished exchanges. */
-static void reap(struct gateway *gw)
+static void reap(struct relay *gw)
 {
     while (gw->reap_orphans) {
         struct exchange *ex = gw->reap_orphans;
@@ -214,12 +214,12 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
     reap(arg);
 }
 
-static void schedule_reap(struct gateway *gw)
+static void schedule_reap(struct relay *gw)
 {
     event_active(gw->reap_ev, EV_TIMEOUT, 0);
 }
 
-void gateway_free(struct gateway *gw)
+void relay_free(struct relay *gw)
 {
     if (gw == NULL)
         return;
@@ -270,7 +270,7 @@ static void exchange_free(struct exchange *ex)
 
 /* ---- replies we make ourselves ------------------------------------------------------------- */
 
-static void send_json(struct gateway *gw, struct evhttp_request *req, int code, const char *json)
+static void send_json(struct relay *gw, struct evhttp_request *req, int code, const char *json)
 {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "application/json");
@@ -281,7 +281,7 @@ static void send_json(struct gateway *gw, struct evhttp_request *req, int code, 
 }
 
 /* An error in OpenAI's shape: {"error":{"message","type","param","code"}}. */
-static void send_error(struct gateway *gw, struct evhttp_request *req, int code,
+static void send_error(struct relay *gw, struct evhttp_request *req, int code,
                        const char *type, const char *ecode, const char *msg)
 {
     cJSON *o = cJSON_CreateObject();
@@ -337,7 +337,7 @@ static void client_detach(struct exchange *ex)
 static void out_drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     struct exchange *ex = arg;
-    if (info->n_deleted > 0 && ex->paused && evbuffer_get_length(buf) <= GATEWAY_OUT_LOW)
+    if (info->n_deleted > 0 && ex->paused && evbuffer_get_length(buf) <= RELAY_OUT_LOW)
         event_active(ex->wake_ev, EV_TIMEOUT, 0);
 }
 
@@ -432,10 +432,10 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct exchange *ex = arg;
-    struct gateway *gw = ex->gw;
+    struct relay *gw = ex->gw;
     size_t len = size * nmemb;
     if (ex->client == CLIENT_LIVE && ex->reply_started) {
-        if (evbuffer_get_length(ex->out) > GATEWAY_OUT_HIGH) {
+        if (evbuffer_get_length(ex->out) > RELAY_OUT_HIGH) {
             ex->paused = 1;
             return CURL_WRITEFUNC_PAUSE; /* curl hands the same bytes over again on resume */
         }
@@ -463,7 +463,7 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 
 static int attempt_start(struct exchange *ex)
 {
-    struct gateway *gw = ex->gw;
+    struct relay *gw = ex->gw;
     char err[128];
     CURL *e = curl_easy_init();
     if (e == NULL)
@@ -495,7 +495,7 @@ static int attempt_start(struct exchange *ex)
 
 static void upstream_done_cb(CURL *easy, CURLcode rc, void *arg)
 {
-    struct gateway *gw = arg;
+    struct relay *gw = arg;
     struct exchange *ex = NULL;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&ex);
     if (ex == NULL || ex->easy != easy) {
@@ -549,7 +549,7 @@ static void client_close_cb(struct evhttp_connection *conn, void *arg)
 {
     (void)conn;
     struct exchange *ex = arg;
-    struct gateway *gw = ex->gw;
+    struct relay *gw = ex->gw;
     /* a request whose reply we had not ended was detached by evhttp and is ours to free */
     ex->orphan = ex->req;
     ex->req = NULL;
@@ -565,12 +565,12 @@ static void client_close_cb(struct evhttp_connection *conn, void *arg)
         schedule_reap(gw);
     }
     switch (gw->cfg.mode) {
-    case GATEWAY_NAIVE:
+    case RELAY_NAIVE:
         /* reads on to the natural end; a transfer paused for the client must go on */
         if (ex->paused)
             event_active(ex->wake_ev, EV_TIMEOUT, 0);
         break;
-    case GATEWAY_SLOW: {
+    case RELAY_SLOW: {
         if (ex->paused)
             event_active(ex->wake_ev, EV_TIMEOUT, 0);
         struct timeval tv = {gw->cfg.slow_ms / 1000, (suseconds_t)(gw->cfg.slow_ms % 1000) * 1000};
@@ -578,7 +578,7 @@ static void client_close_cb(struct evhttp_connection *conn, void *arg)
             evtimer_add(ex->slow_ev, &tv);
         break;
     }
-    case GATEWAY_RETRY:
+    case RELAY_RETRY:
         /* the classic bug: a downstream failure taken for an upstream one, paid twice */
         if (ex->easy && ex->attempts == 1) {
             attempt_abort(ex);
@@ -586,8 +586,8 @@ static void client_close_cb(struct evhttp_connection *conn, void *arg)
                 gw->st.upstream_errors++;
         }
         break;
-    case GATEWAY_FIXED:
-    case GATEWAY_STRIP_HEADERS:
+    case RELAY_FIXED:
+    case RELAY_STRIP_HEADERS:
         attempt_abort(ex);
         break;
     }
@@ -598,11 +598,11 @@ static void client_close_cb(struct evhttp_connection *conn, void *arg)
 
 static void metering_write(struct exchange *ex)
 {
-    struct gateway *gw = ex->gw;
+    struct relay *gw = ex->gw;
     gw->st.meter_skipped += ex->meter.oversized;
     if (gw->meterlog == NULL)
         return;
-    uint64_t out = gw->cfg.metering == GATEWAY_METER_COUNT ? ex->meter.tokens
+    uint64_t out = gw->cfg.metering == RELAY_METER_COUNT ? ex->meter.tokens
                                                            : ex->meter.output_tokens;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "request_id", ex->rid);
@@ -629,7 +629,7 @@ static void exchange_maybe_finish(struct exchange *ex)
         return;
     ex->finished = 1;
     metering_write(ex);
-    struct gateway *gw = ex->gw;
+    struct relay *gw = ex->gw;
     if (ex->prev)
         ex->prev->next = ex->next;
     else
@@ -670,7 +670,7 @@ static int slist_add(struct curl_slist **list, const char *line)
 static int build_headers(struct exchange *ex, struct evhttp_request *req)
 {
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-    int strip = ex->gw->cfg.mode == GATEWAY_STRIP_HEADERS;
+    int strip = ex->gw->cfg.mode == RELAY_STRIP_HEADERS;
     int have_ct = 0;
     struct evkeyval *kv;
     TAILQ_FOREACH(kv, in, next) {
@@ -698,7 +698,7 @@ static int build_headers(struct exchange *ex, struct evhttp_request *req)
     return slist_add(&ex->headers, "Expect:");
 }
 
-static void exchange_start(struct gateway *gw, struct evhttp_request *req, const char *path,
+static void exchange_start(struct relay *gw, struct evhttp_request *req, const char *path,
                            const char *query)
 {
     struct exchange *ex = calloc(1, sizeof *ex);
@@ -713,7 +713,7 @@ static void exchange_start(struct gateway *gw, struct evhttp_request *req, const
     const char *rid = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
     snprintf(ex->rid, sizeof ex->rid, "%s", rid ? rid : "");
     size_t ul = strlen(gw->cfg.upstream) + strlen(path) + (query ? strlen(query) + 1 : 0) + 1;
-    if (ul > GATEWAY_URL_MAX) {
+    if (ul > RELAY_URL_MAX) {
         send_error(gw, req, 414, "invalid_request_error", NULL, "The request URI is too long.");
         goto fail;
     }
@@ -722,10 +722,10 @@ static void exchange_start(struct gateway *gw, struct evhttp_request *req, const
     ex->body_len = evbuffer_get_length(in);
     ex->body = malloc(ex->body_len + 1);
     ex->wake_ev = event_new(gw->base, -1, 0, wake_cb, ex);
-    if (gw->cfg.mode == GATEWAY_SLOW)
+    if (gw->cfg.mode == RELAY_SLOW)
         ex->slow_ev = evtimer_new(gw->base, slow_cb, ex);
     if (ex->url == NULL || ex->body == NULL || ex->wake_ev == NULL ||
-        (gw->cfg.mode == GATEWAY_SLOW && ex->slow_ev == NULL) || build_headers(ex, req) != 0) {
+        (gw->cfg.mode == RELAY_SLOW && ex->slow_ev == NULL) || build_headers(ex, req) != 0) {
         send_error(gw, req, 500, "server_error", NULL, "refgw: out of memory");
         goto fail;
     }
@@ -755,7 +755,7 @@ fail:
 
 static void handle_cb(struct evhttp_request *req, void *arg)
 {
-    struct gateway *gw = arg;
+    struct relay *gw = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;

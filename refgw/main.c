@@ -1,0 +1,274 @@
+/* refgw: the reference gateway the demo and the tests put between a client and mockprov. Not
+ * part of ./tailgate. Only this file prints or exits. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <event2/event.h>
+
+#include "relay.h"
+
+#define REFGW_EXIT_USAGE 2 /* as tailgate: usage error */
+#define REFGW_EXIT_ENV 3   /* as tailgate: environment failure (port taken, file not writable) */
+#define REFGW_HOST_MAX 256
+#define REFGW_UPSTREAM_MAX 2048
+#define REFGW_SLOW_MS_MAX 3600000ull
+#define REFGW_SLOW_MS_DEFAULT 1500
+
+static void usage(FILE *f)
+{
+    fputs("usage: refgw --mode naive|fixed|slow|retry|strip-headers --upstream http://HOST:PORT\n"
+          "             [--listen HOST:PORT] [--port-file PATH] [--slow-ms MS]\n"
+          "             [--metering-log FILE] [--metering usage|count]\n"
+          "\n"
+          "Relays POST /v1/... to the upstream and streams the answer back. When the client\n"
+          "leaves mid-stream: naive reads the upstream to its end, fixed aborts it at once,\n"
+          "slow aborts it --slow-ms later (default 1500), retry aborts it and sends the request\n"
+          "again, strip-headers is fixed without forwarding X-Request-Id.\n"
+          "--listen defaults to 127.0.0.1:0 (any free port). The listen URL is the first line\n"
+          "on stdout. --metering-log appends one JSON line per finished request; --metering\n"
+          "usage (default) trusts the usage object on the wire, count counts forwarded tokens.\n",
+          f);
+}
+
+static int parse_u64(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    if (s == NULL || *s == '\0' || *s == '-')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into host and port. */
+static int parse_listen(const char *s, char *host, size_t hostlen, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    unsigned long long v;
+    if (colon == NULL || colon == s || parse_u64(colon + 1, 65535, &v) != 0)
+        return -1;
+    const char *h = s;
+    size_t hl = (size_t)(colon - s);
+    if (h[0] == '[') {
+        if (hl < 3 || h[hl - 1] != ']')
+            return -1;
+        h++;
+        hl -= 2;
+    }
+    if (hl >= hostlen)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (int)v;
+    return 0;
+}
+
+static void raise_nofile(void)
+{
+    /* hundreds of streams hold two descriptors each */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+static int write_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    int ok = fprintf(f, "%d\n", port) > 0;
+    ok &= fclose(f) == 0;
+    /* rename is atomic: a poller never reads a half-written file */
+    if (!ok || rename(tmp, path) != 0)
+        return -1;
+    return 0;
+}
+
+/* Curl's timers are whole milliseconds; timerfd keeps libevent from rounding them up to the
+ * kernel tick. */
+static struct event_base *new_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    if (cfg == NULL)
+        return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    struct event_base *base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"mode", required_argument, NULL, 'm'},
+        {"listen", required_argument, NULL, 'l'},
+        {"upstream", required_argument, NULL, 'u'},
+        {"slow-ms", required_argument, NULL, 's'},
+        {"metering-log", required_argument, NULL, 'L'},
+        {"metering", required_argument, NULL, 'M'},
+        {"port-file", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct relay_config cfg = {0};
+    char host[REFGW_HOST_MAX] = "127.0.0.1";
+    char upstream[REFGW_UPSTREAM_MAX];
+    const char *port_file = NULL;
+    int have_mode = 0, have_upstream = 0;
+    unsigned long long v;
+    int c;
+    cfg.slow_ms = REFGW_SLOW_MS_DEFAULT;
+    opterr = 0; /* our one line per error, not getopt's */
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': {
+            int m = relay_mode_parse(optarg);
+            if (m < 0) {
+                fprintf(stderr, "refgw: --mode: expected naive|fixed|slow|retry|strip-headers, "
+                                "got '%s'\n", optarg);
+                return REFGW_EXIT_USAGE;
+            }
+            cfg.mode = (enum relay_mode)m;
+            have_mode = 1;
+            break;
+        }
+        case 'l':
+            if (parse_listen(optarg, host, sizeof host, &cfg.port) != 0) {
+                fprintf(stderr, "refgw: --listen: expected HOST:PORT (port 0..65535), got '%s'\n",
+                        optarg);
+                return REFGW_EXIT_USAGE;
+            }
+            break;
+        case 'u': {
+            size_t n = strlen(optarg);
+            if ((strncmp(optarg, "http://", 7) != 0 || n <= 7) || n >= sizeof upstream) {
+                fprintf(stderr, "refgw: --upstream: expected http://HOST:PORT, got '%s'\n",
+                        optarg);
+                return REFGW_EXIT_USAGE;
+            }
+            memcpy(upstream, optarg, n + 1);
+            while (n > 7 && upstream[n - 1] == '/')
+                upstream[--n] = '\0'; /* request paths bring their own slash */
+            have_upstream = 1;
+            break;
+        }
+        case 's':
+            if (parse_u64(optarg, REFGW_SLOW_MS_MAX, &v) != 0) {
+                fprintf(stderr, "refgw: --slow-ms: expected 0..%llu, got '%s'\n",
+                        REFGW_SLOW_MS_MAX, optarg);
+                return REFGW_EXIT_USAGE;
+            }
+            cfg.slow_ms = (uint32_t)v;
+            break;
+        case 'L':
+            cfg.metering_log = optarg;
+            break;
+        case 'M':
+            if (strcmp(optarg, "usage") == 0) {
+                cfg.metering = RELAY_METER_USAGE;
+            } else if (strcmp(optarg, "count") == 0) {
+                cfg.metering = RELAY_METER_COUNT;
+            } else {
+                fprintf(stderr, "refgw: --metering: expected usage|count, got '%s'\n", optarg);
+                return REFGW_EXIT_USAGE;
+            }
+            break;
+        case 'f':
+            port_file = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            if (optopt && strchr("mlusLMf", optopt))
+                fprintf(stderr, "refgw: %s: missing its value (see --help)\n", argv[optind - 1]);
+            else
+                fprintf(stderr, "refgw: %s: unknown option (see --help)\n", argv[optind - 1]);
+            return REFGW_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "refgw: %s: unexpected argument (see --help)\n", argv[optind]);
+        return REFGW_EXIT_USAGE;
+    }
+    if (!have_mode) {
+        fprintf(stderr, "refgw: --mode: required (naive|fixed|slow|retry|strip-headers)\n");
+        return REFGW_EXIT_USAGE;
+    }
+    if (!have_upstream) {
+        fprintf(stderr, "refgw: --upstream: required (http://HOST:PORT)\n");
+        return REFGW_EXIT_USAGE;
+    }
+    cfg.host = host;
+    cfg.upstream = upstream;
+    raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    struct event_base *base = new_base();
+    if (base == NULL) {
+        fprintf(stderr, "refgw: event_base_new failed\n");
+        return REFGW_EXIT_ENV;
+    }
+    char err[256];
+    struct relay *gw = relay_new(base, &cfg, err, sizeof err);
+    if (gw == NULL) {
+        fprintf(stderr, "refgw: %s\n", err);
+        event_base_free(base);
+        return REFGW_EXIT_ENV;
+    }
+    struct event *sigint = evsignal_new(base, SIGINT, stop_cb, base);
+    struct event *sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
+    if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) != 0 ||
+        evsignal_add(sigterm, NULL) != 0) {
+        fprintf(stderr, "refgw: cannot watch SIGINT/SIGTERM\n");
+        if (sigint)
+            event_free(sigint);
+        if (sigterm)
+            event_free(sigterm);
+        relay_free(gw);
+        event_base_free(base);
+        return REFGW_EXIT_ENV;
+    }
+    int v6 = strchr(host, ':') != NULL;
+    printf("http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", relay_port(gw));
+    fflush(stdout);
+    int rc = 0;
+    if (port_file && write_port_file(port_file, relay_port(gw)) != 0) {
+        fprintf(stderr, "refgw: cannot write port file %s: %s\n", port_file, strerror(errno));
+        rc = REFGW_EXIT_ENV;
+    } else {
+        event_base_dispatch(base);
+    }
+    struct relay_stats st = relay_stats(gw);
+    fprintf(stderr,
+            "refgw: %s: %llu requests, %llu upstream attempts, %llu client closes, "
+            "%llu upstream errors, %llu metering errors, %llu lines not metered\n",
+            relay_mode_name(cfg.mode), (unsigned long long)st.requests,
+            (unsigned long long)st.upstream_attempts, (unsigned long long)st.client_closes,
+            (unsigned long long)st.upstream_errors, (unsigned long long)st.metering_errors,
+            (unsigned long long)st.meter_skipped);
+    event_free(sigint);
+    event_free(sigterm);
+    relay_free(gw);
+    event_base_free(base);
+    return rc;
+}
