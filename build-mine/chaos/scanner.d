@@ -1,0 +1,2 @@
+build-mine/chaos/scanner.o: chaos/scanner.c chaos/scanner.h
+chaos/scanner.h:

@@ -1,0 +1,2 @@
+build-mine/mockprov/request.o: mockprov/request.c mockprov/request.h
+mockprov/request.h:

@@ -1,0 +1,2 @@
+build-mine/refgw-obj/upstream.o: refgw/upstream.c refgw/upstream.h
+refgw/upstream.h:
