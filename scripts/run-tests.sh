@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test binary of each build folder given, then the real-SDK tests once, and ends with
-# the line "N passed, N failed". A binary that dies or times out without its lines counts as
-# one failure. MEMCHECK=1 runs the unit binaries and the spawned mock under valgrind.
+# Runs every test binary of each build folder given, then the real-client tests once (the npm
+# SDKs against the mock, a Toxiproxy client against the chaos proxy), and ends with the line
+# "N passed, N failed". A binary that dies or times out without its lines counts as one failure.
+# MEMCHECK=1 runs the unit binaries and the spawned mock under valgrind.
 set -u
 cd "$(dirname "$0")/.."
 pass=0
@@ -44,6 +45,14 @@ if [ -f tests/sdk/run.sh ] && [ "${SKIP_SDK:-0}" != 1 ]; then
     TAILGATE_BIN="$PWD/$1/tailgate" timeout -k 5 300 bash tests/sdk/run.sh >"$log" 2>"$log.err"
     rc=$?
     count "sdk" "$log" "$rc"
+    [ "$rc" -ne 0 ] && sed 's/^/    /' "$log.err" | tail -40
+    rm -f "$log.err"
+fi
+
+if [ -f tests/toxiproxy/run.sh ] && [ "${SKIP_SDK:-0}" != 1 ]; then
+    TAILGATE_BIN="$PWD/$1/tailgate" timeout -k 5 300 bash tests/toxiproxy/run.sh >"$log" 2>"$log.err"
+    rc=$?
+    count "toxiproxy" "$log" "$rc"
     [ "$rc" -ne 0 ] && sed 's/^/    /' "$log.err" | tail -40
     rm -f "$log.err"
 fi
