@@ -841,6 +841,14 @@ static void trigger_ev_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Notes the arrival of tokens counted since the last call (one time per chunk). */
+static void trace(struct xfer *x)
+{
+    uint32_t us = (uint32_t)((clock_now_ns() - x->rec.t_send_ns) / 1000);
+    while (x->rec.ntrace < x->sc.tokens && x->rec.ntrace < CHAOS_TRACE_MAX)
+        x->rec.trace_us[x->rec.ntrace++] = us;
+}
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct xfer *x = arg;
@@ -865,13 +873,16 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
         if (off <= len) {
             /* count exactly up to the K-th token, act there */
             scanner_feed(&x->sc, data, off);
+            trace(x);
             if (fire(x, 1))
                 return 0; /* curl fails the transfer and closes the socket through our hook */
             scanner_feed(&x->sc, data + off, len - off);
+            trace(x);
             return len;
         }
     }
     scanner_feed(&x->sc, data, len);
+    trace(x);
     return len;
 }
 

@@ -50,6 +50,7 @@ enum chaos_end {
 #define CHAOS_MAX_USERS 16
 #define CHAOS_MAX_HEADERS 32
 #define CHAOS_ID_MAX 96
+#define CHAOS_TRACE_MAX 512 /* arrival times kept per attempt, for the token-counter charts */
 
 /* A closed range [lo, hi] drawn uniformly with the seeded generator; lo == hi is a constant. */
 struct chaos_range {
@@ -107,6 +108,8 @@ struct chaos_record {
     int local_port;
     long cancel_status;  /* stop_button cancel call: HTTP status, 0 none, -1 failed */
     char superseded_by[CHAOS_ID_MAX];
+    uint32_t ntrace;                    /* arrival times of the first delivered tokens */
+    uint32_t trace_us[CHAOS_TRACE_MAX]; /* us after t_send_ns */
 };
 
 struct chaos_config {

@@ -29,6 +29,7 @@
 #define BW_SLOT_NS 10000000ull /* bandwidth is paced in 10 ms slots */
 #define FIN_DRAIN_MAX (1024 * 1024) /* read and dropped before a FIN close, so it stays a FIN */
 #define LISTEN_BACKLOG 512
+#define PROXY_IO_MAX (64 * 1024) /* bytes per read or write syscall */
 #define MS 1000000ull
 
 enum side { SIDE_CLIENT, SIDE_UPSTREAM };
@@ -596,6 +597,9 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         /* reads stop once the input holds a stage's worth (libevent's read high watermark) */
         bufferevent_setwatermark(c->bev[s], EV_READ, 0, PROXY_BUF_MAX);
         bufferevent_setwatermark(c->bev[s], EV_WRITE, PROXY_BUF_MAX / 2, 0);
+        /* libevent moves 16 KiB per syscall by default; bulk transfers want bigger steps */
+        bufferevent_set_max_single_read(c->bev[s], PROXY_IO_MAX);
+        bufferevent_set_max_single_write(c->bev[s], PROXY_IO_MAX);
         c->wr_on[s] = 1;
     }
     if (bufferevent_socket_connect(c->bev[SIDE_UPSTREAM], (struct sockaddr *)&p->up_sa,
@@ -1032,7 +1036,8 @@ static void conn_pump(struct conn *c)
     }
     if (wake) {
         uint64_t dt = wake > now ? wake - now : 0;
-        struct timeval tv = {(time_t)(dt / 1000000000ull), (suseconds_t)(dt % 1000000000ull / 1000)};
+        struct timeval tv = {(time_t)(dt / 1000000000ull),
+                             (suseconds_t)(dt % 1000000000ull / 1000)};
         evtimer_add(c->timer, &tv);
     } else {
         evtimer_del(c->timer);

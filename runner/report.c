@@ -100,6 +100,19 @@ static cJSON *scenario_json(const struct scenario_result *res)
         cJSON_AddStringToObject(j, "verdict", g->pass ? "pass" : "fail");
         cJSON_AddItemToArray(gates, j);
     }
+    cJSON *tl = cJSON_AddArrayToObject(o, "timelines");
+    for (size_t i = 0; i < res->nreqs; i++) {
+        const struct req_result *q = &res->reqs[i];
+        if (q->gen_ms == NULL)
+            continue;
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddStringToObject(t, "correlation_id", q->cid);
+        cJSON_AddItemToObject(t, "generated_ms", cJSON_CreateDoubleArray(q->gen_ms, (int)q->ngen));
+        cJSON_AddItemToObject(t, "delivered_ms",
+                              q->del_ms ? cJSON_CreateDoubleArray(q->del_ms, (int)q->ndel)
+                                        : cJSON_CreateArray());
+        cJSON_AddItemToArray(tl, t);
+    }
     cJSON *reqs = cJSON_AddArrayToObject(o, "requests_detail");
     for (size_t i = 0; i < res->nreqs; i++)
         cJSON_AddItemToArray(reqs, request_json(&res->reqs[i]));

@@ -51,9 +51,14 @@ struct req_result {
     double usage_value;   /* what usage said, NAN when absent */
     char close_kind[16];  /* first upstream close seen by the mock */
     char stop_reason[24]; /* last upstream record's */
-    /* token counter around the abort, for charts: generated/delivered at offsets from it */
     double first_token_ns, last_token_ns;
+    /* token counter around the abort, for charts (sample requests only): when each token was
+     * generated (mock) and delivered (client), in ms relative to the abort */
+    double *gen_ms, *del_ms;
+    size_t ngen, ndel;
 };
+
+#define RESULTS_TIMELINES 4 /* sample requests per scenario with a full timeline */
 
 struct gate_result {
     const struct gate *gate;

@@ -375,6 +375,44 @@ static const char *jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* Generated (mock clock) and delivered (client clock) token times around the abort, in ms. */
+static void timeline(struct runner *r, struct req_result *q, const cJSON *records,
+                     double t_abort_mock)
+{
+    size_t n = 0;
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, records)
+    {
+        const char *cid = jstr(rec, "correlation_id");
+        if (cid && strcmp(cid, q->cid) == 0)
+            n += (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(rec, "token_t_ns"));
+    }
+    const struct chaos_record *c = NULL;
+    for (size_t i = 0; i < r->nrecs && c == NULL; i++)
+        if (r->recs[i].attempt == 1 && strcmp(r->recs[i].correlation_id, q->cid) == 0)
+            c = &r->recs[i];
+    q->gen_ms = n ? calloc(n, sizeof *q->gen_ms) : NULL;
+    q->del_ms = c && c->ntrace ? calloc(c->ntrace, sizeof *q->del_ms) : NULL;
+    if ((n && q->gen_ms == NULL) || (c && c->ntrace && q->del_ms == NULL)) {
+        free(q->gen_ms);
+        free(q->del_ms);
+        q->gen_ms = q->del_ms = NULL;
+        return;
+    }
+    cJSON_ArrayForEach(rec, records)
+    {
+        const char *cid = jstr(rec, "correlation_id");
+        if (cid == NULL || strcmp(cid, q->cid) != 0)
+            continue;
+        const cJSON *t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
+            q->gen_ms[q->ngen++] = (t->valuedouble - t_abort_mock) / 1e6;
+    }
+    for (uint32_t i = 0; c && i < c->ntrace; i++)
+        q->del_ms[q->ndel++] =
+            ((double)c->t_send_ns + c->trace_us[i] * 1e3 - q->t_abort_ns) / 1e6;
+}
+
 /* Joins the client's attempts and the mock's records for every user request. */
 static void join(struct runner *r, struct scenario_result *res, const cJSON *ledger,
                  double settle_end_ns)
@@ -417,6 +455,7 @@ static void join(struct runner *r, struct scenario_result *res, const cJSON *led
             q->total += (double)c->total_tokens; /* a retry the user waited for */
         }
     }
+    size_t timelines = 0;
     for (size_t k = 0; k < res->nreqs; k++) {
         struct req_result *q = &res->reqs[k];
         double t_abort_mock = q->t_abort_ns + off;
@@ -483,6 +522,10 @@ static void join(struct runner *r, struct scenario_result *res, const cJSON *led
         q->sample[M_USAGE_REPORTED] = isnan(q->usage_value) ? 0 : 1;
         if (q->t_first_byte_ns > 0)
             q->sample[M_TTFT_MS] = (q->t_first_byte_ns - q->t_send_ns) / 1e6;
+        if (q->aborted && timelines < RESULTS_TIMELINES && attempts > 0) {
+            timeline(r, q, records, t_abort_mock);
+            timelines += q->ngen > 0;
+        }
         if (q->aborted) {
             q->sample[M_TAIL_TOKENS] = tail;
             if (!isnan(first_close))
@@ -683,6 +726,10 @@ static void results_free(struct run_result *rr)
         struct scenario_result *res = &rr->sr[i];
         for (int m = 0; m < M_N_SAMPLE; m++)
             stats_cleanup(&res->m[m]);
+        for (size_t k = 0; k < res->nreqs; k++) {
+            free(res->reqs[k].gen_ms);
+            free(res->reqs[k].del_ms);
+        }
         free(res->reqs);
     }
     free(rr->sr);

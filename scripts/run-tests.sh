@@ -49,6 +49,14 @@ if [ -f tests/sdk/run.sh ] && [ "${SKIP_SDK:-0}" != 1 ]; then
     rm -f "$log.err"
 fi
 
+if [ -f tests/test_node_gateways.sh ] && [ "${SKIP_SDK:-0}" != 1 ]; then
+    TAILGATE_BIN="$PWD/$1/tailgate" timeout -k 5 400 bash tests/test_node_gateways.sh >"$log" 2>"$log.err"
+    rc=$?
+    count "node-gateways" "$log" "$rc"
+    [ "$rc" -ne 0 ] && sed 's/^/    /' "$log.err" | tail -40
+    rm -f "$log.err"
+fi
+
 if [ -f tests/toxiproxy/run.sh ] && [ "${SKIP_SDK:-0}" != 1 ]; then
     TAILGATE_BIN="$PWD/$1/tailgate" timeout -k 5 300 bash tests/toxiproxy/run.sh >"$log" 2>"$log.err"
     rc=$?

@@ -441,8 +441,10 @@ static void mockprov_should_stall_mid_stream_and_delay_the_first_token(void)
     double gap0 = (cJSON_GetArrayItem(t, 1)->valuedouble - cJSON_GetArrayItem(t, 0)->valuedouble) /
                   1e6;
     cJSON_Delete(r);
+    /* tokens keep a fixed timetable: a late token 1 shortens the gap to token 2, so allow for
+     * a loaded machine below the 300 ms stall as well as above it */
     CHECK(ttft >= 200 && ttft < 400);
-    CHECK(gap >= 300 && gap < 500);
+    CHECK(gap >= 250 && gap < 600);
     CHECK(gap0 < 100);
 }
 

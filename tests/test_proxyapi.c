@@ -102,9 +102,10 @@ struct step {
 static const struct step STEPS[] = {
     {"GET", "/version", NULL, 200, "{\"version\": \"" PROXYAPI_VERSION "\"}\n"},
     {"GET", "/proxies", NULL, 200, "{}"},
-    {"POST", "/proxies", "{\"name\":\"p1\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:1\"}",
-     201, "{\"name\":\"p1\",\"listen\":\"127.0.0.1:{P1}\",\"upstream\":\"127.0.0.1:1\","
-          "\"enabled\":true,\"toxics\":[]}"},
+    {"POST", "/proxies",
+     "{\"name\":\"p1\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:1\"}", 201,
+     "{\"name\":\"p1\",\"listen\":\"127.0.0.1:{P1}\",\"upstream\":\"127.0.0.1:1\","
+     "\"enabled\":true,\"toxics\":[]}"},
     {"POST", "/proxies", "{\"name\":\"p1\",\"upstream\":\"127.0.0.1:1\"}", 409,
      ERR("proxy already exists", 409)},
     {"POST", "/proxies", "{\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:1\"}", 400,
@@ -124,8 +125,9 @@ static const struct step STEPS[] = {
      ERR("bad request body: upstream: 'nohost' is not host:port", 400)},
     {"POST", "/proxies", "{\"name\":\"a/b\",\"upstream\":\"127.0.0.1:1\"}", 400,
      "{\"error\":\"bad request body: name: 'a/b' has*"},
-    {"POST", "/proxies", "{\"name\":\"x\",\"upstream\":\"127.0.0.1:1\",\"listen\":\"127.0.0.1:{P1}\"}",
-     500, ERR("listen tcp 127.0.0.1:{P1}: bind: Address already in use", 500)},
+    {"POST", "/proxies",
+     "{\"name\":\"x\",\"upstream\":\"127.0.0.1:1\",\"listen\":\"127.0.0.1:{P1}\"}", 500,
+     ERR("listen tcp 127.0.0.1:{P1}: bind: Address already in use", 500)},
     {"GET", "/proxies/nope", NULL, 404, ERR("proxy not found", 404)},
     {"GET", "/proxies/nope/toxics", NULL, 404, ERR("proxy not found", 404)},
     {"POST", "/proxies/p1/toxics", "{\"type\":\"latncy\"}", 400,

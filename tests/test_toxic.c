@@ -171,8 +171,8 @@ static const struct {
     {"{\"type\":\"latency\",\"name\":5}", TOXIC_EBODY, "name: expected a string"},
     {"{\"type\":\"latency\",\"name\":\"a/b\"}", TOXIC_EBODY, "name: 'a/b' has"},
     {"{\"type\":\"latency\",\"name\":\"a b\"}", TOXIC_EBODY, "name: 'a b' has"},
-    {"{\"type\":\"latency\",\"name\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-     "xx\"}",
+    {"{\"type\":\"latency\",\"name\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxx\"}",
      TOXIC_EBODY, "name: expected 1..64 bytes, got 65"},
     {"[]", TOXIC_EBODY, "expected a JSON object, got an array"},
     {"null", TOXIC_EBODY, "expected a JSON object, got null"},
@@ -206,8 +206,9 @@ static void toxic_should_print_toxiproxy_shape(void)
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     CHECK(s != NULL);
-    int ok = strcmp(s, "{\"attributes\":{\"latency\":100,\"jitter\":10},\"name\":\"latency_downstream\","
-                       "\"type\":\"latency\",\"stream\":\"downstream\",\"toxicity\":1}") == 0;
+    int ok = strcmp(s, "{\"attributes\":{\"latency\":100,\"jitter\":10},"
+                       "\"name\":\"latency_downstream\",\"type\":\"latency\","
+                       "\"stream\":\"downstream\",\"toxicity\":1}") == 0;
     if (!ok)
         fprintf(stderr, "  got %s\n", s);
     free(s);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real Toxiproxy client (npm toxiproxy-node-client) against `tailgate chaos proxy --api`.
-# Installs the pinned dependency (package-lock.json) when node_modules is missing, then runs the cases.
+# Installs the pinned dependency (package-lock.json) when node_modules is missing, then runs the
+# cases.
 # TAILGATE_BIN may point at the binary (default: ../../tailgate relative to this folder).
 set -euo pipefail
 cd "$(dirname "$0")"

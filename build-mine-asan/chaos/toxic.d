@@ -1,0 +1,2 @@
+build-mine-asan/chaos/toxic.o: chaos/toxic.c chaos/toxic.h
+chaos/toxic.h:

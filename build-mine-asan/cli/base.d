@@ -1,0 +1,2 @@
+build-mine-asan/cli/base.o: cli/base.c cli/cli.h
+cli/cli.h:

@@ -1,0 +1,5 @@
+build-mine-asan/main.o: main.c cli/cli.h mockprov/profile.h \
+ mockprov/server.h
+cli/cli.h:
+mockprov/profile.h:
+mockprov/server.h:

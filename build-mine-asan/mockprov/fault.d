@@ -1,0 +1,2 @@
+build-mine-asan/mockprov/fault.o: mockprov/fault.c mockprov/fault.h
+mockprov/fault.h:

@@ -1,0 +1,2 @@
+build-mine-asan/mockprov/ledger.o: mockprov/ledger.c mockprov/ledger.h
+mockprov/ledger.h:

@@ -1,0 +1,2 @@
+build-mine-asan/mockprov/profile.o: mockprov/profile.c mockprov/profile.h
+mockprov/profile.h:

@@ -1,0 +1,2 @@
+build-mine-asan/mockprov/request.o: mockprov/request.c mockprov/request.h
+mockprov/request.h:

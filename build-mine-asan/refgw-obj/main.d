@@ -1,0 +1,2 @@
+build-mine-asan/refgw-obj/main.o: refgw/main.c refgw/relay.h
+refgw/relay.h:

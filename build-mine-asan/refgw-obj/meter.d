@@ -1,0 +1,2 @@
+build-mine-asan/refgw-obj/meter.o: refgw/meter.c refgw/meter.h
+refgw/meter.h:

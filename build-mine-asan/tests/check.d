@@ -1,0 +1,2 @@
+build-mine-asan/tests/check.o: tests/check.c tests/check.h
+tests/check.h:

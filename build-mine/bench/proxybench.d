@@ -1,0 +1,1 @@
+build-mine/bench/proxybench: bench/proxybench.c
