@@ -68,7 +68,9 @@ struct toxic {
             int64_t delay; /* ms the close is held back */
         } slow_close;
         struct {
-            int64_t rst_after_ms; /* 0: hold forever; else RST both sides after this */
+            /* both directions stop whatever the stream (a partition; the stream only names
+             * it), sockets stay open; 0: hold forever, else RST both sides after this */
+            int64_t rst_after_ms;
         } blackhole;
         struct {
             int64_t duration_ms; /* the stream's source is not read for this long */

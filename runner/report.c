@@ -45,6 +45,7 @@ static cJSON *request_json(const struct req_result *q)
         cJSON_AddItemToObject(o, scenario_metric_name(0, m), num_or_null(q->sample[m]));
     /* usage_reported as the number the wire carried (the sample above is 1/0) */
     cJSON_ReplaceItemInObject(o, "usage_reported", num_or_null(q->usage_value));
+    cJSON_AddItemToObject(o, "metered_output_tokens", num_or_null(q->metered));
     cJSON_AddNumberToObject(o, "total_tokens", q->total);
     cJSON_AddStringToObject(o, "close_kind", q->close_kind[0] ? q->close_kind : "none");
     cJSON_AddStringToObject(o, "stop_reason", q->stop_reason[0] ? q->stop_reason : "none");
@@ -99,6 +100,39 @@ static cJSON *scenario_json(const struct scenario_result *res)
         cJSON_AddNumberToObject(j, "samples", (double)g->samples);
         cJSON_AddStringToObject(j, "verdict", g->pass ? "pass" : "fail");
         cJSON_AddItemToArray(gates, j);
+    }
+    const struct billing *b = &res->billing;
+    if (b->metered || b->nswitches) {
+        cJSON *bj = cJSON_AddObjectToObject(o, "billing");
+        cJSON_AddBoolToObject(bj, "metered", b->metered);
+        cJSON_AddItemToObject(bj, "variance_pct", num_or_null(b->variance_pct));
+        cJSON_AddItemToObject(bj, "variance_before_switch_pct",
+                              num_or_null(b->variance_before_pct));
+        cJSON_AddItemToObject(bj, "variance_after_switch_pct",
+                              num_or_null(b->variance_after_pct));
+        cJSON_AddItemToObject(bj, "switches_s",
+                              cJSON_CreateDoubleArray(b->switches_s, (int)b->nswitches));
+        cJSON *tlb = cJSON_AddArrayToObject(bj, "timeline");
+        for (size_t i = 0; i < b->nbuckets; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "t_s", (double)i);
+            cJSON_AddNumberToObject(e, "invoice_output_tokens", b->buckets[i].invoice);
+            cJSON_AddNumberToObject(e, "wire_output_tokens", b->buckets[i].wire);
+            if (b->metered)
+                cJSON_AddNumberToObject(e, "metered_output_tokens", b->buckets[i].metered);
+            else
+                cJSON_AddNullToObject(e, "metered_output_tokens");
+            cJSON_AddItemToArray(tlb, e);
+        }
+        cJSON_AddNumberToObject(bj, "disagreements_total", (double)b->ndis_total);
+        cJSON *dis = cJSON_AddArrayToObject(bj, "disagreements");
+        for (size_t i = 0; i < b->ndis; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "correlation_id", b->dis[i].cid);
+            cJSON_AddNumberToObject(e, "billed_output_tokens", b->dis[i].billed);
+            cJSON_AddNumberToObject(e, "metered_output_tokens", b->dis[i].metered);
+            cJSON_AddItemToArray(dis, e);
+        }
     }
     cJSON *tl = cJSON_AddArrayToObject(o, "timelines");
     for (size_t i = 0; i < res->nreqs; i++) {

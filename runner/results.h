@@ -49,6 +49,7 @@ struct req_result {
     double delivered, total;
     double sample[M_N_SAMPLE]; /* NAN where the metric does not apply */
     double usage_value;   /* what usage said, NAN when absent */
+    double metered;       /* what the gateway's metering said, NAN when absent */
     char close_kind[16];  /* first upstream close seen by the mock */
     char stop_reason[24]; /* last upstream record's */
     double first_token_ns, last_token_ns;
@@ -59,6 +60,31 @@ struct req_result {
 };
 
 #define RESULTS_TIMELINES 4 /* sample requests per scenario with a full timeline */
+
+#define BILLING_MAX_BUCKETS 600     /* 1-s buckets */
+#define BILLING_MAX_DISAGREEMENTS 50 /* listed; all are counted */
+
+struct billing_bucket {
+    double invoice, wire, metered;
+};
+
+struct disagreement {
+    char cid[96];
+    double billed, metered;
+};
+
+/* Invoice (mockprov) against what the wire told the gateway and what the gateway metered. */
+struct billing {
+    int metered;           /* the gateway has a metering output */
+    double variance_pct;   /* (invoice - metered) / invoice, over the whole scenario */
+    double variance_before_pct, variance_after_pct; /* split at the first profile switch */
+    double switches_s[16];
+    size_t nswitches;
+    struct billing_bucket buckets[BILLING_MAX_BUCKETS];
+    size_t nbuckets;
+    struct disagreement dis[BILLING_MAX_DISAGREEMENTS];
+    size_t ndis, ndis_total;
+};
 
 struct gate_result {
     const struct gate *gate;
@@ -78,10 +104,12 @@ struct scenario_result {
     int pass;
     double duration_s;
     double traffic_s;     /* from the first send to the last client record */
+    double schedule_lead_s; /* profile schedule start to the first send */
     uint64_t client_errors, http_errors;
     double price_in, price_out;
     char profile[64];
     uint64_t ledger_dropped;
+    struct billing billing;
     char error[256];      /* a scenario that could not run: why */
 };
 

@@ -22,6 +22,7 @@
 #include "chaos/toxic.h"
 #include "clock.h"
 #include "gateway.h"
+#include "profile.h"
 #include "results.h"
 #include "scenario.h"
 
@@ -538,6 +539,88 @@ static void join(struct runner *r, struct scenario_result *res, const cJSON *led
     }
 }
 
+/* Reads the gateway's metering file (JSON lines) into each request's 'metered'. */
+static void read_metering(struct runner *r, struct scenario_result *res)
+{
+    FILE *f = fopen(r->gw.metering_file, "r");
+    if (f == NULL)
+        return;
+    res->billing.metered = 1;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        cJSON *j = cJSON_Parse(line);
+        const char *id = jstr(j, r->gw.metering_id_field);
+        double tok = jnum(j, r->gw.metering_tokens_field);
+        for (size_t k = 0; id && !isnan(tok) && k < res->nreqs; k++) {
+            if (strcmp(res->reqs[k].cid, id) != 0)
+                continue;
+            struct req_result *q = &res->reqs[k];
+            q->metered = isnan(q->metered) ? tok : q->metered + tok; /* retries add up */
+            break;
+        }
+        cJSON_Delete(j);
+    }
+    free(line);
+    fclose(f);
+}
+
+/* Invoice against wire and metering, over time in 1-s buckets of request start. */
+static void reconcile(struct runner *r, struct scenario_result *res)
+{
+    struct billing *b = &res->billing;
+    for (size_t k = 0; k < res->nreqs; k++)
+        res->reqs[k].metered = NAN;
+    if (r->have_gw && r->gw.metering_file[0])
+        read_metering(r, res);
+    const struct scenario *sc = res->sc;
+    if (sc->schedule[0]) {
+        struct schedule sch;
+        char e[128];
+        if (schedule_parse(sc->schedule, &sch, e, sizeof e) == 0)
+            for (size_t i = 1; i < sch.n && b->nswitches < 16; i++)
+                b->switches_s[b->nswitches++] = (double)sch.steps[i].at_ms / 1000.0;
+    }
+    double t0 = INFINITY;
+    for (size_t k = 0; k < res->nreqs; k++)
+        t0 = fmin(t0, res->reqs[k].t_send_ns);
+    /* the schedule started when the profile was set, just before the first send */
+    double inv[2] = {0, 0}, met[2] = {0, 0}, inv_all = 0, met_all = 0;
+    for (size_t k = 0; k < res->nreqs; k++) {
+        const struct req_result *q = &res->reqs[k];
+        double t = (q->t_send_ns - t0) / 1e9 + res->schedule_lead_s;
+        size_t bucket = t < 0 ? 0 : (size_t)t;
+        if (bucket >= BILLING_MAX_BUCKETS)
+            bucket = BILLING_MAX_BUCKETS - 1;
+        if (bucket + 1 > b->nbuckets)
+            b->nbuckets = bucket + 1;
+        double billed = q->sample[M_BILLED_OUTPUT_TOKENS];
+        b->buckets[bucket].invoice += billed;
+        b->buckets[bucket].wire += isnan(q->usage_value) ? 0 : q->usage_value;
+        b->buckets[bucket].metered += isnan(q->metered) ? 0 : q->metered;
+        if (!b->metered)
+            continue;
+        double m = isnan(q->metered) ? 0 : q->metered;
+        int after = b->nswitches && t >= b->switches_s[0];
+        inv[after] += billed;
+        met[after] += m;
+        inv_all += billed;
+        met_all += m;
+        if (billed != m) {
+            if (b->ndis < BILLING_MAX_DISAGREEMENTS) {
+                struct disagreement *d = &b->dis[b->ndis++];
+                snprintf(d->cid, sizeof d->cid, "%s", q->cid);
+                d->billed = billed;
+                d->metered = m;
+            }
+            b->ndis_total++;
+        }
+    }
+    b->variance_pct = b->metered && inv_all > 0 ? (inv_all - met_all) / inv_all * 100 : NAN;
+    b->variance_before_pct = b->metered && inv[0] > 0 ? (inv[0] - met[0]) / inv[0] * 100 : NAN;
+    b->variance_after_pct = b->metered && inv[1] > 0 ? (inv[1] - met[1]) / inv[1] * 100 : NAN;
+}
+
 static void compute(struct scenario_result *res)
 {
     double billed = 0, delivered = 0, orphans = 0, errors = 0;
@@ -559,7 +642,7 @@ static void compute(struct scenario_result *res)
     res->scalar[S_WASTED_COST_USD] = res->scalar[S_WASTED_TOKENS] * res->price_out / 1e6;
     res->scalar[S_MONTHLY_WASTED_USD] =
         n > 0 ? res->scalar[S_WASTED_COST_USD] / n * res->sc->requests_per_day * 30 : NAN;
-    res->scalar[S_BILLING_VARIANCE_PCT] = NAN; /* needs the gateway's metering output */
+    res->scalar[S_BILLING_VARIANCE_PCT] = res->billing.variance_pct; /* NAN without metering */
     res->scalar[S_ORPHAN_RATE] = n > 0 ? orphans / n : NAN;
     res->scalar[S_ERROR_RATE] = n > 0 ? errors / n : NAN;
     res->pass = 1;
@@ -615,6 +698,7 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     uint64_t t0 = clock_now_ns();
     if (configure_mock(r, sc, err, errlen) != 0)
         return RUN_ENV;
+    uint64_t t_profile = clock_now_ns(); /* a schedule's offsets count from about here */
     if (add_toxics(r->client_proxy, sc->toxics_client, "client", sc, err, errlen) != 0 ||
         add_toxics(r->upstream_proxy, sc->toxics_upstream, "upstream", sc, err, errlen) != 0)
         return RUN_USAGE;
@@ -713,6 +797,8 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
         last_end = fmax(last_end, (double)r->recs[i].t_end_ns);
     }
     res->traffic_s = r->nrecs ? (last_end - first_send) / 1e9 : 0;
+    res->schedule_lead_s = isfinite(first_send) ? (first_send - (double)t_profile) / 1e9 : 0;
+    reconcile(r, res);
     compute(res);
     if (res->error[0])
         res->pass = 0;

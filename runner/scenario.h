@@ -19,7 +19,7 @@
 struct scenario {
     char file[512];
     char name[64];
-    char description[256];
+    char description[512];
     enum chaos_style api;   /* the client style in --direct runs */
     char profile[64];       /* preset, or "" with a schedule */
     char schedule[256];

@@ -58,27 +58,37 @@ console.log(why ? why : `ok (tail p95 ${p95})`);
 EOF
 }
 
-# run NAME DESC EXPECT_RC EXPECT
-run() {
-    local name=$1 desc=$2 want_rc=$3 expect=$4 out rc why
-    out="$tmp/$expect"
+# attempt DESC EXPECT_RC EXPECT N: one run of tab-close; prints "ok ..." or why it is wrong.
+attempt() {
+    local desc=$1 want_rc=$2 expect=$3 out="$tmp/$3.$4" rc why
     timeout -k 5 120 "$bin" run --gateway "$desc" --out "$out" scenarios/tab-close.json \
-        >"$tmp/$expect.log" 2>&1
+        >"$out.log" 2>&1
     rc=$?
-    if [ "$rc" -ne "$want_rc" ]; then
-        echo "FAIL $name exit status $rc, expected $want_rc"
-        sed 's/^/    /' "$tmp/$expect.log" | tail -n 20 >&2
-        [ -f "$out/gateway.log" ] && sed 's/^/    gateway: /' "$out/gateway.log" | tail -n 20 >&2
-        status=1
-        return
-    fi
     why=$(check "$out/results.json" "$expect")
-    case $why in
-    ok*) echo "PASS $name" ;;
-    *) echo "FAIL $name $why"; status=1 ;;
-    esac
+    if [ "$rc" -ne "$want_rc" ]; then
+        why="exit status $rc, expected $want_rc: $why"
+        sed 's/^/    /' "$out.log" | tail -n 5 >&2
+        [ -f "$out/gateway.log" ] && sed 's/^/    gateway: /' "$out/gateway.log" | tail -n 10 >&2
+    fi
+    echo "$why"
 }
 
-run node_openai_naive_tab_close_fails "$ex/naive.json" 1 naive
-run node_openai_fixed_tab_close_passes "$ex/fixed.json" 0 fixed
+# run NAME DESC EXPECT_RC EXPECT TRIES
+run() {
+    local name=$1 why n
+    for n in $(seq 1 "$5"); do
+        why=$(attempt "$2" "$3" "$4" "$n")
+        case $why in ok*) echo "PASS $name"; return ;; esac
+        [ "$n" -lt "$5" ] && echo "note: $name attempt $n: $why" >&2
+    done
+    echo "FAIL $name $why"
+    status=1
+}
+
+# The naive gateway's tail is the whole answer (~190 tokens) on every run. The fixed one stops
+# within a few tokens, but its gates (tail p95 <= 8 tokens = 80 ms at 100 tokens/s, close lag p99
+# < 250 ms) are timing budgets a CPU-starved Node process can overrun on a busy shared machine;
+# a broken abort fails all three attempts with a tail near 190.
+run node_openai_naive_tab_close_fails "$ex/naive.json" 1 naive 1
+run node_openai_fixed_tab_close_passes "$ex/fixed.json" 0 fixed 3
 exit $status

@@ -296,6 +296,69 @@ static void runner_should_exit_3_when_the_environment_fails(void)
     CHECK_EQ_INT(run_tailgate(args), 2); /* no gateway and no --direct: usage */
 }
 
+static void runner_should_reconcile_metering_across_a_billing_change(void)
+{
+    /* 8% of users cancel; the vendor starts billing what it emitted 1 s in. A gateway whose
+     * metering trusts the usage chunk agrees with the invoice before and drifts after. */
+    char path[256], args[512];
+    snprintf(path, sizeof path, "%s/replay.json", tmp);
+    write_file(path, "{\"name\":\"replay\",\"schedule\":\"0s:vendor-a-pre,1s:vendor-a-post\","
+                     "\"model\":{\"ttft_ms\":10,\"tps\":200,\"jitter\":0,\"length\":60},"
+                     "\"traffic\":{\"requests\":200,\"concurrency\":10},"
+                     "\"users\":[{\"action\":\"complete\",\"weight\":92},"
+                     "{\"action\":\"tab_close\",\"weight\":8,\"after_tokens\":[10,40]}],"
+                     "\"settle_ms\":2000,\"gates\":{\"billing_variance_pct\":[\"value<=0.5\"]}}");
+    write_gateway("fixed", ",\"--metering-log\",\"{{RUN_DIR}}/metering.jsonl\"");
+    /* the description needs its metering key too */
+    snprintf(args, sizeof args, "%s/gw-fixed.json", tmp);
+    char *gw = slurp(args);
+    CHECK(gw != NULL);
+    char *brace = strrchr(gw, '}');
+    *brace = '\0';
+    char text[2048];
+    snprintf(text, sizeof text, "%s,\"metering\":{\"file\":\"{{RUN_DIR}}/metering.jsonl\"}}\n",
+             gw);
+    free(gw);
+    write_file(args, text);
+    snprintf(args, sizeof args, "run --gateway %s/gw-fixed.json --out %s/replay %s", tmp, tmp,
+             path);
+    CHECK_EQ_INT(run_tailgate(args), 1);
+    cJSON *r = results("replay");
+    CHECK(r != NULL);
+    const cJSON *sc = scenario0(r);
+    const cJSON *b = cJSON_GetObjectItem(sc, "billing");
+    double before = cJSON_GetObjectItem(b, "variance_before_switch_pct")->valuedouble;
+    double after = cJSON_GetObjectItem(b, "variance_after_switch_pct")->valuedouble;
+    int switches = cJSON_GetArraySize(cJSON_GetObjectItem(b, "switches_s"));
+    /* expected after the switch: what cancelled streams were billed, over all that was billed,
+     * for requests sent after it */
+    double t0 = INFINITY, cancelled = 0, billed = 0;
+    const cJSON *q;
+    cJSON_ArrayForEach(q, cJSON_GetObjectItem(sc, "requests_detail"))
+        t0 = fmin(t0, cJSON_GetObjectItem(q, "t_send_ns")->valuedouble);
+    int lost = 0;
+    cJSON_ArrayForEach(q, cJSON_GetObjectItem(sc, "requests_detail"))
+    {
+        double metered = cJSON_IsNumber(cJSON_GetObjectItem(q, "metered_output_tokens"))
+                             ? cJSON_GetObjectItem(q, "metered_output_tokens")->valuedouble
+                             : -1;
+        double bill = cJSON_GetObjectItem(q, "billed_output_tokens")->valuedouble;
+        int cut = strcmp(cJSON_GetObjectItem(q, "action")->valuestring, "tab_close") == 0;
+        lost |= metered < 0;
+        /* the profile switched 1 s after it was set, a few ms before the first send */
+        if ((cJSON_GetObjectItem(q, "t_send_ns")->valuedouble - t0) / 1e9 < 0.95)
+            continue;
+        billed += bill;
+        cancelled += cut ? bill : 0;
+    }
+    cJSON_Delete(r);
+    CHECK_EQ_INT(switches, 1);
+    CHECK_EQ_INT(lost, 0); /* every request has its metering line */
+    CHECK(before == 0);
+    CHECK(after > 1);
+    CHECK(fabs(after - cancelled / billed * 100) < 0.5);
+}
+
 static void runner_should_validate_every_shipped_scenario(void)
 {
     CHECK_EQ_INT(run_tailgate("scenarios scenarios/*.json"), 0);
@@ -319,6 +382,7 @@ int main(int argc, char **argv)
         CASE(runner_should_report_the_direct_floor_below_the_gates),
         CASE(runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario),
         CASE(runner_should_exit_3_when_the_environment_fails),
+        CASE(runner_should_reconcile_metering_across_a_billing_change),
         CASE(runner_should_validate_every_shipped_scenario),
     };
     bin = getenv("TAILGATE_BIN") ? getenv("TAILGATE_BIN") : "./tailgate";

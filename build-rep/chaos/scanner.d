@@ -1,0 +1,2 @@
+build-rep/chaos/scanner.o: chaos/scanner.c chaos/scanner.h
+chaos/scanner.h:

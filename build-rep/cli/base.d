@@ -1,0 +1,2 @@
+build-rep/cli/base.o: cli/base.c cli/cli.h
+cli/cli.h:

@@ -1,0 +1,2 @@
+build-rep/common/clock.o: common/clock.c common/clock.h
+common/clock.h:

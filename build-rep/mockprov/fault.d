@@ -1,0 +1,2 @@
+build-rep/mockprov/fault.o: mockprov/fault.c mockprov/fault.h
+mockprov/fault.h:

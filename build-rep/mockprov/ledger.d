@@ -1,0 +1,2 @@
+build-rep/mockprov/ledger.o: mockprov/ledger.c mockprov/ledger.h
+mockprov/ledger.h:

@@ -1,0 +1,2 @@
+build-rep/mockprov/request.o: mockprov/request.c mockprov/request.h
+mockprov/request.h:

@@ -1,0 +1,11 @@
+build-rep/mockprov/server.o: mockprov/server.c mockprov/server.h \
+ common/clock.h mockprov/engine.h mockprov/fault.h mockprov/ledger.h \
+ mockprov/profile.h mockprov/request.h mockprov/wire.h
+mockprov/server.h:
+common/clock.h:
+mockprov/engine.h:
+mockprov/fault.h:
+mockprov/ledger.h:
+mockprov/profile.h:
+mockprov/request.h:
+mockprov/wire.h:

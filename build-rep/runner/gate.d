@@ -1,0 +1,3 @@
+build-rep/runner/gate.o: runner/gate.c runner/gate.h runner/stats.h
+runner/gate.h:
+runner/stats.h:
