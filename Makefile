@@ -97,8 +97,12 @@ memcheck: deps
 	@$(MAKE) --no-print-directory -s test-bins
 	@MEMCHECK=1 scripts/run-tests.sh build
 
-bench: deps tailgate $(BUILD)/bench/floor $(BUILD)/bench/load
-	@FLOOR_BIN=$(BUILD)/bench/floor LOAD_BIN=$(BUILD)/bench/load TAILGATE_BIN=./tailgate bench/run.sh
+bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxybench
+	@FLOOR_BIN=$(BUILD)/bench/floor LOAD_BIN=$(BUILD)/bench/load TAILGATE_BIN=./tailgate bench/run.sh || true
+	@echo
+	@PROXYBENCH_BIN=$(BUILD)/bench/proxybench TAILGATE_BIN=./tailgate bench/proxy.sh || true
+	@echo
+	@TAILGATE_BIN=./tailgate bench/ci.sh
 
 demo: all
 	@scripts/demo.sh
