@@ -15,7 +15,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 COMMON_SRC := common/clock.c
 MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/request.c \
-            mockprov/wire.c mockprov/fault.c mockprov/server.c
+            mockprov/wire.c mockprov/fault.c mockprov/wheel.c mockprov/server.c
 CHAOS_SRC := $(wildcard chaos/*.c)
 RUNNER_SRC := $(wildcard runner/*.c)
 CLI_SRC := $(wildcard cli/*.c)

@@ -329,13 +329,13 @@ static double pct(double *v, size_t n, double p)
 static void usage(void)
 {
     fprintf(stderr, "usage: proxybench --mock-port P --proxy-port Q --api-port A [--rounds 8]\n"
-                    "                  [--tokens 200] [--tps 200] [--bulk-tokens 50000]\n"
+                    "                  [--tokens 200] [--tps 200] [--bulk-tokens 1000]\n"
                     "                  [--blast-mb 512]\n");
 }
 
 int main(int argc, char **argv)
 {
-    struct opts o = {0, 0, 0, 8, 200, 200, 50000, 512};
+    struct opts o = {0, 0, 0, 8, 200, 200, 1000, 512};
     static const struct option lo[] = {
         {"mock-port", required_argument, NULL, 'm'}, {"proxy-port", required_argument, NULL, 'p'},
         {"api-port", required_argument, NULL, 'a'},  {"rounds", required_argument, NULL, 'r'},

@@ -1057,9 +1057,14 @@ static int read_more(struct conn *c, struct bufferevent *bev)
         return 0;
     size_t want = PROXY_BUF_MAX - have < PROXY_IO_MAX ? PROXY_BUF_MAX - have : PROXY_IO_MAX;
     struct evbuffer_iovec v[2];
+    /* bufferevent freezes the input's end against writers other than itself; we stand in for
+     * its read for this one call */
+    evbuffer_unfreeze(in, 0);
     int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
-    if (nv <= 0)
+    if (nv <= 0) {
+        evbuffer_freeze(in, 0);
         return 0;
+    }
     size_t room = 0;
     for (int i = 0; i < nv; i++) {
         if (v[i].iov_len > want - room)
@@ -1077,6 +1082,7 @@ static int read_more(struct conn *c, struct bufferevent *bev)
         got -= take;
     }
     evbuffer_commit_space(in, v, nv);
+    evbuffer_freeze(in, 0);
     if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         /* as event_cb would have seen it on the next read */
         conn_close(c, CLOSE_RST_PEER, bev == c->bev[SIDE_CLIENT] ? SIDE_CLIENT : SIDE_UPSTREAM);

@@ -28,6 +28,7 @@
 #include "ledger.h"
 #include "profile.h"
 #include "request.h"
+#include "wheel.h"
 #include "wire.h"
 
 #define MOCK_VERSION "0.1.0"
@@ -64,6 +65,7 @@ struct sink {
 };
 
 struct gen {
+    struct wheel_node timer; /* first member: the wheel hands back this pointer */
     struct mock *m;
     struct gen *prev, *next; /* all gens */
     struct ledger_record *rec; /* NULL once finished (the ledger may drop it) */
@@ -72,7 +74,6 @@ struct gen {
     struct wire_gen w;
     struct engine eng;
     struct fault fault;
-    struct event *timer;
     uint64_t limit;      /* min(natural length, cap) */
     int limit_is_cap;
     uint64_t generated;
@@ -134,6 +135,8 @@ struct mock {
     char queued_fault[FAULT_TEXT_MAX];
     uint64_t queued_fault_count;
     struct event *reap_ev;
+    struct event *tick;  /* drives the token wheel while it holds timers */
+    struct wheel wheel;
     struct sink *reap_sinks;
     struct gen *reap_gens;
     struct evbuffer *scratch;
@@ -143,6 +146,7 @@ struct mock {
 static void handle_cb(struct evhttp_request *req, void *arg);
 static void token_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void reap_cb(evutil_socket_t fd, short what, void *arg);
+static void tick_cb(evutil_socket_t fd, short what, void *arg);
 static void gen_maybe_finish(struct gen *g);
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
@@ -182,8 +186,10 @@ struct mock *mock_new(struct event_base *base, const struct mock_config *cfg, ch
         goto fail;
     m->scratch = evbuffer_new();
     m->reap_ev = event_new(base, -1, 0, reap_cb, m);
+    m->tick = event_new(base, -1, EV_PERSIST, tick_cb, m);
+    wheel_init(&m->wheel, clock_now_ns());
     m->http = evhttp_new(base);
-    if (m->scratch == NULL || m->reap_ev == NULL || m->http == NULL) {
+    if (m->scratch == NULL || m->reap_ev == NULL || m->tick == NULL || m->http == NULL) {
         snprintf(err, errlen, "mock: out of memory");
         goto fail;
     }
@@ -234,8 +240,7 @@ static void gen_free(struct gen *g)
         free(s);
         s = n;
     }
-    if (g->timer)
-        event_free(g->timer);
+    wheel_remove(&g->m->wheel, &g->timer);
     wire_gen_cleanup(&g->w);
     free(g);
 }
@@ -263,6 +268,8 @@ void mock_free(struct mock *m)
         evhttp_free(m->http);
     if (m->reap_ev)
         event_free(m->reap_ev);
+    if (m->tick)
+        event_free(m->tick);
     if (m->scratch)
         evbuffer_free(m->scratch);
     while (m->sets) {
@@ -671,8 +678,7 @@ static void gen_stop(struct gen *g, enum ledger_stop reason)
     if (g->stopped)
         return;
     g->stopped = 1;
-    if (g->timer)
-        event_del(g->timer);
+    wheel_remove(&g->m->wheel, &g->timer);
     if (g->rec) {
         g->rec->t_gen_stop_ns = clock_now_ns();
         g->rec->stop_reason = reason;
@@ -775,11 +781,28 @@ static void gen_arm_at(struct gen *g, uint64_t due_ns)
     if (g->stopping && g->stop_deadline_ns && due_ns > g->stop_deadline_ns)
         due_ns = g->stop_deadline_ns;
     g->next_due_ns = due_ns;
-    uint64_t now = clock_now_ns();
-    uint64_t delay_ns = due_ns > now ? due_ns - now : 0;
-    struct timeval tv = {(time_t)(delay_ns / 1000000000ull),
-                         (suseconds_t)((delay_ns % 1000000000ull) / 1000)};
-    event_add(g->timer, &tv);
+    struct mock *m = g->m;
+    wheel_add(&m->wheel, &g->timer, due_ns);
+    if (!event_pending(m->tick, EV_TIMEOUT, NULL)) {
+        struct timeval tv = {0, 1000};
+        event_add(m->tick, &tv);
+    }
+}
+
+/* Every millisecond while timers are armed: fire the tokens that are due. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct mock *m = arg;
+    struct wheel_node *n = wheel_expire(&m->wheel, clock_now_ns());
+    while (n) {
+        struct wheel_node *next = n->next;
+        token_timer_cb(-1, EV_TIMEOUT, (struct gen *)n);
+        n = next;
+    }
+    if (m->wheel.count == 0)
+        event_del(m->tick); /* idle: no wake-ups */
 }
 
 /* Token i is due 'delay_ns' after token i-1 was due (after the accept for token 0): a fixed
@@ -824,10 +847,8 @@ static void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
         gen_stop(g, why);
         return;
     }
-    if (g->stop_deadline_ns && event_pending(g->timer, EV_TIMEOUT, NULL) &&
-        g->next_due_ns > g->stop_deadline_ns) {
+    if (g->stop_deadline_ns && g->timer.armed && g->next_due_ns > g->stop_deadline_ns) {
         /* e.g. mid-stall: stop at the deadline, not at the next token */
-        event_del(g->timer);
         gen_arm_at(g, g->stop_deadline_ns);
     }
 }
@@ -1052,11 +1073,6 @@ static void handle_generate(struct mock *m, struct evhttp_request *req, enum api
     g->trailer_value = -1;
     g->rec = ledger_open(m->ledger, clock_now_ns());
     if (g->rec == NULL || wire_gen_init(&g->w, &rq, g->rec->seq, (int64_t)time(NULL)) != 0) {
-        send_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
-        goto fail;
-    }
-    g->timer = evtimer_new(m->base, token_timer_cb, g);
-    if (g->timer == NULL) {
         send_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
         goto fail;
     }
