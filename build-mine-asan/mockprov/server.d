@@ -1,6 +1,6 @@
 build-mine-asan/mockprov/server.o: mockprov/server.c mockprov/server.h \
  common/clock.h mockprov/engine.h mockprov/fault.h mockprov/ledger.h \
- mockprov/profile.h mockprov/request.h mockprov/wire.h
+ mockprov/profile.h mockprov/request.h mockprov/wheel.h mockprov/wire.h
 mockprov/server.h:
 common/clock.h:
 mockprov/engine.h:
@@ -8,4 +8,5 @@ mockprov/fault.h:
 mockprov/ledger.h:
 mockprov/profile.h:
 mockprov/request.h:
+mockprov/wheel.h:
 mockprov/wire.h:

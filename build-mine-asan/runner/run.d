@@ -1,7 +1,7 @@
 build-mine-asan/runner/run.o: runner/run.c runner/run.h chaos/client.h \
  chaos/proxy.h chaos/toxic.h chaos/toxic.h common/clock.h \
- runner/gateway.h runner/results.h runner/gate.h runner/stats.h \
- runner/scenario.h
+ runner/gateway.h mockprov/profile.h runner/results.h runner/gate.h \
+ runner/stats.h runner/scenario.h
 runner/run.h:
 chaos/client.h:
 chaos/proxy.h:
@@ -9,6 +9,7 @@ chaos/toxic.h:
 chaos/toxic.h:
 common/clock.h:
 runner/gateway.h:
+mockprov/profile.h:
 runner/results.h:
 runner/gate.h:
 runner/stats.h:
