@@ -1017,6 +1017,8 @@ static void check_multi_info(struct chaos_client *c)
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
         if (x->abort_mode != ABORT_NONE && rc == CURLE_WRITE_ERROR)
             finish_xfer(x, x->abort_end, status, NULL);
+        else if (x->fired && x->user->action == CHAOS_NETWORK_DROP)
+            finish_xfer(x, CHAOS_END_DROP, status, NULL); /* the dead link reset us first */
         else if (rc == CURLE_OPERATION_TIMEDOUT)
             finish_xfer(x, CHAOS_END_TIMEOUT, status, curl_easy_strerror(rc));
         else if (rc != CURLE_OK)

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "chaos/client.h"
+#include "chaos/proxy.h"
 #include "check.h"
 #include "harness.h"
 
@@ -387,6 +388,101 @@ static void chaos_client_should_record_http_errors(void)
     CHECK_EQ_INT(col.recs[0].http_status, 429);
 }
 
+struct drop_probe {
+    char cid[64];
+    int closed_while_held; /* the mock saw a close during the blackhole */
+    int probed;
+};
+
+static struct proxy *drop_proxy;
+
+static int drop_hook(void *arg, int port, uint32_t rst_after_ms, char *err, size_t errlen)
+{
+    (void)arg;
+    if (proxy_drop_connection(drop_proxy, port, rst_after_ms) != 0) {
+        snprintf(err, errlen, "no connection from port %d", port);
+        return -1;
+    }
+    return 0;
+}
+
+static void probe_held(void *arg)
+{
+    struct drop_probe *p = arg;
+    char path[128], *body = NULL;
+    snprintf(path, sizeof path, "/_tailgate/ledger?id=%s", p->cid);
+    harness_http(mock.port, "GET", path, NULL, NULL, &body, NULL);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "records"), 0);
+    p->closed_while_held = !cJSON_IsNull(cJSON_GetObjectItem(r, "t_peer_closed_ns"));
+    p->probed = r != NULL;
+    cJSON_Delete(j);
+}
+
+static void chaos_client_should_blackhole_then_reset_on_a_network_drop(void)
+{
+    /* the probe runs in the client's loop, which also runs the proxy: build both on it */
+    struct chaos_config cfg;
+    struct chaos_user u = {.action = CHAOS_NETWORK_DROP, .trigger = CHAOS_AT_TOKENS,
+                           .at = {3, 3}, .drop_rst_after_ms = 800, .drop_give_up_ms = 1200};
+    base_config(&cfg, "10", "100", u);
+    struct event_config *ec = event_config_new();
+    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+    struct event_base *b = event_base_new_with_config(ec);
+    event_config_free(ec);
+    char err[256], upstream[64], url[64];
+    snprintf(upstream, sizeof upstream, "127.0.0.1:%d", mock.port);
+    drop_proxy = proxy_new(b, "client", "127.0.0.1:0", upstream, err, sizeof err);
+    CHECK(drop_proxy != NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", proxy_listen_port(drop_proxy));
+    cfg.req.url = url;
+    cfg.drop = drop_hook;
+    struct drop_probe p = {"drop-0", 0, 0};
+    col.probe = probe_held;
+    col.probe_arg = &p;
+    col.probe_ms = 700; /* 300 ms of tokens, then 400 ms into the 800 ms hold */
+    /* run() makes its own base; this test needs the proxy on the same loop, so inline it */
+    memset(col.recs, 0, sizeof col.recs);
+    col.n = 0;
+    col.done = 0;
+    col.base = b;
+    cfg.id_prefix = "drop";
+    cfg.on_record = on_record;
+    cfg.record_arg = &col;
+    cfg.on_done = on_done;
+    cfg.done_arg = &col;
+    struct chaos_client *c = chaos_client_new(b, &cfg, err, sizeof err);
+    CHECK(c != NULL);
+    struct event *probe = evtimer_new(b, probe_cb, &col);
+    struct timeval pt = {0, 700000}, dl = {20, 0};
+    evtimer_add(probe, &pt);
+    struct event *deadline = evtimer_new(b, deadline_cb, b);
+    evtimer_add(deadline, &dl);
+    CHECK(chaos_client_start(c, err, sizeof err) == 0);
+    event_base_dispatch(b);
+    chaos_client_free(c);
+    event_free(probe);
+    event_free(deadline);
+    proxy_free(drop_proxy);
+    drop_proxy = NULL;
+    event_base_free(b);
+    col.probe = NULL;
+    CHECK(col.done);
+    CHECK_EQ_INT(col.recs[0].delivered_tokens, 3);
+    CHECK_EQ_INT(col.recs[0].end, CHAOS_END_DROP);
+    CHECK(p.probed);
+    CHECK_EQ_INT(p.closed_while_held, 0); /* no FIN reached the mock during the blackhole */
+    cJSON *r = ledger("drop-0");
+    CHECK(r != NULL);
+    double held_ms = (harness_num(r, "t_peer_closed_ns") / 1e6) -
+                     (double)col.recs[0].t_abort_ns / 1e6;
+    int rst = strcmp(str(r, "close_kind"), "rst") == 0;
+    cJSON_Delete(r);
+    CHECK(rst);
+    CHECK(held_ms >= 790 && held_ms < 1200);
+}
+
 static void chaos_plan_should_be_reproducible_from_the_seed(void)
 {
     struct chaos_config cfg;
@@ -489,6 +585,7 @@ int main(int argc, char **argv)
         CASE(chaos_client_should_press_stop_and_call_the_cancel_endpoint),
         CASE(chaos_client_should_send_a_custom_template),
         CASE(chaos_client_should_record_http_errors),
+        CASE(chaos_client_should_blackhole_then_reset_on_a_network_drop),
         CASE(chaos_plan_should_be_reproducible_from_the_seed),
         CASE(chaos_client_should_reject_bad_config_naming_the_field),
         CASE(chaos_client_cli_should_exit_2_on_usage_errors),
