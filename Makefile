@@ -102,6 +102,8 @@ bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxyben
 	@echo
 	@PROXYBENCH_BIN=$(BUILD)/bench/proxybench TAILGATE_BIN=./tailgate bench/proxy.sh || true
 	@echo
+	@FLOOR_BIN=$(BUILD)/bench/floor TAILGATE_BIN=./tailgate bench/client.sh || true
+	@echo
 	@TAILGATE_BIN=./tailgate bench/ci.sh
 
 demo: all
