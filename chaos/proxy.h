@@ -36,7 +36,8 @@ struct proxy_stats {
 };
 
 /* Resolves 'upstream', binds 'listen' ("127.0.0.1:0" picks a free port) and starts accepting.
- * Returns NULL with err filled. Borrows 'base'; copies the strings. */
+ * Returns NULL with err filled. Borrows 'base'; copies the strings. The program must ignore
+ * SIGPIPE (writes to a reset peer use writev). */
 struct proxy *proxy_new(struct event_base *base, const char *name, const char *listen,
                         const char *upstream, char *err, size_t errlen);
 /* Closes every connection (FIN) and the listener, frees everything. NULL is fine. Must not be
