@@ -5,7 +5,7 @@ PKGS := libevent libcurl libcjson
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT ?= -O2 -g
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-override CFLAGS += $(OPT) -std=c11 -D_GNU_SOURCE $(WARN) -I. -Icommon -Imockprov -Ichaos -Irunner -MMD -MP
+override CFLAGS += $(OPT) -std=c11 -D_GNU_SOURCE $(WARN) -I. -Icommon -Imockprov -Ichaos -Irunner -Ireports -MMD -MP
 override LDFLAGS += $(LDOPT)
 PREFIX ?= /usr/local
 BUILD ?= build
@@ -18,8 +18,9 @@ MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/requ
             mockprov/wire.c mockprov/fault.c mockprov/wheel.c mockprov/server.c
 CHAOS_SRC := $(wildcard chaos/*.c)
 RUNNER_SRC := $(wildcard runner/*.c)
+REPORTS_SRC := $(wildcard reports/*.c)
 CLI_SRC := $(wildcard cli/*.c)
-LIB_SRC := $(COMMON_SRC) $(MOCK_SRC) $(CHAOS_SRC) $(RUNNER_SRC)
+LIB_SRC := $(COMMON_SRC) $(MOCK_SRC) $(CHAOS_SRC) $(RUNNER_SRC) $(REPORTS_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 # refgw, the reference gateway: its own program, not part of ./tailgate. Its objects live in
 # refgw-obj/ because $(BUILD)/refgw is the program.

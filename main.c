@@ -23,6 +23,8 @@ static void usage(FILE *f)
           "  mock       run the mock LLM provider (OpenAI Chat/Responses, Anthropic Messages)\n"
           "  profiles   list the vendor profile presets\n"
           "  chaos      proxy: a Toxiproxy-compatible fault proxy; client: misbehaving users\n"
+          "  report     redraw a run folder's charts and index.html from its results.json\n"
+          "  compare    compare a baseline run with a candidate; exit 1 when a gate regressed\n"
           "\n"
           "'tailgate <command> --help' describes a command's options.\n",
           f);
@@ -263,6 +265,10 @@ int main(int argc, char **argv)
         return cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "scenarios") == 0)
         return cli_scenarios(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cli_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0)
+        return cli_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "chaos") == 0) {
         if (argc >= 3 && strcmp(argv[2], "proxy") == 0)
             return cli_chaos_proxy(argc - 2, argv + 2);

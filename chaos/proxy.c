@@ -883,9 +883,10 @@ static uint64_t link_release(struct link *l, uint64_t now)
         struct chunk *head = &l->q[l->q_head];
         if (head->due_ns > now)
             return head->due_ns;
-        if (evbuffer_get_length(out) >= PROXY_BUF_MAX)
+        size_t queued = evbuffer_get_length(out);
+        if (queued >= PROXY_BUF_MAX)
             return 0;
-        size_t n = head->len;
+        size_t n = head->len < PROXY_BUF_MAX - queued ? head->len : PROXY_BUF_MAX - queued;
         if (sl) {
             if (now < l->slice_next_ns)
                 return l->slice_next_ns;

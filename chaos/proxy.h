@@ -12,8 +12,8 @@
 #define PROXY_ADDR_MAX 128      /* "host:port" */
 #define PROXY_MAX_TOXICS 16     /* per proxy; looked up by linear scan */
 #define PROXY_MAX_CONNS 4096    /* per proxy; a client past it is reset at once */
-#define PROXY_BUF_MAX (128 * 1024) /* per stage: what one direction of a connection holds in the
-                                    * proxy is at most about 2 x this (toxic stage + output) */
+#define PROXY_BUF_MAX (128 * 1024) /* per stage: one direction of a connection holds at most
+                                    * 3 x this (input, toxic stage, output) */
 
 struct event_base;
 struct proxy;

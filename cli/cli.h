@@ -18,5 +18,10 @@ int cli_run(int argc, char **argv);
 int cli_scenarios(int argc, char **argv);
 /* `tailgate chaos client ...`: argv[0] is "client". Returns the exit code. */
 int cli_chaos_client(int argc, char **argv);
+/* `tailgate report RUN_DIR [--floor DIR]`: argv[0] is "report". Returns the exit code. */
+int cli_report(int argc, char **argv);
+/* `tailgate compare BASE_DIR CAND_DIR [--out DIR]`: argv[0] is "compare". Returns the exit code:
+ * 0 no regression, 1 a gate regressed, 2 usage, 3 outputs not written. */
+int cli_compare(int argc, char **argv);
 
 #endif

@@ -795,10 +795,18 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct mock *m = arg;
-    struct wheel_node *n = wheel_expire(&m->wheel, clock_now_ns());
+    uint64_t now = clock_now_ns();
+    struct wheel_node *n = wheel_expire(&m->wheel, now);
     while (n) {
         struct wheel_node *next = n->next;
-        token_timer_cb(-1, EV_TIMEOUT, (struct gen *)n);
+        struct gen *g = (struct gen *)n;
+        token_timer_cb(-1, EV_TIMEOUT, g);
+        /* above 1,000 tokens/s a stream has several tokens due per tick: catch up now
+         * (bounded, so one fast stream cannot starve the loop) */
+        for (int k = 0; k < 256 && g->timer.armed && g->timer.due_ns <= now; k++) {
+            wheel_remove(&m->wheel, &g->timer);
+            token_timer_cb(-1, EV_TIMEOUT, g);
+        }
         n = next;
     }
     if (m->wheel.count == 0)

@@ -38,9 +38,11 @@ int charts_write_run(const cJSON *run, const cJSON *floor, const char *dir, stru
                      char *err, size_t errlen);
 
 /* The comparison overlays of 'base' and 'cand' into 'dir': tail and close-lag CDFs of every
- * scenario both ran, PTDR and monthly waste per scenario side by side. Same contract. */
-int charts_write_compare(const cJSON *base, const cJSON *cand, const char *dir,
-                         struct chart_set *set, char *err, size_t errlen);
+ * scenario both ran, PTDR and monthly waste per scenario side by side. The labels name each run
+ * in legends ("baseline: refgw-fixed"). Same contract as charts_write_run. */
+int charts_write_compare(const cJSON *base, const cJSON *cand, const char *base_label,
+                         const char *cand_label, const char *dir, struct chart_set *set,
+                         char *err, size_t errlen);
 
 /* A gate expression for people: "p(95)<=8" becomes "p(95) ≤ 8" (UTF-8). */
 void charts_pretty_expr(const char *expr, char *out, size_t len);

@@ -207,7 +207,7 @@ int plot_run(const char *gnuplot, const char *dir, const char *const *names, siz
             if (r == jobs[j].pid && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
                 unlink(path);
             } else if (!failed) {
-                char msg[256];
+                char msg[600];
                 last_line(path, msg, sizeof msg);
                 int code = r == jobs[j].pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
                 snprintf(err, errlen, "gnuplot %s.gp exited %d%s%s (log: %s)",

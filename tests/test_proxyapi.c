@@ -458,7 +458,7 @@ static void run_cli(const char *const *args, struct run *r)
     close(pe[0]);
 }
 
-static void cli_should_exit_2_naming_the_flag(void)
+static void chaos_proxy_cli_should_exit_2_naming_the_flag(void)
 {
     static const struct {
         const char *args[12];
@@ -512,7 +512,7 @@ static void cli_should_exit_2_naming_the_flag(void)
     }
 }
 
-static void cli_should_exit_3_when_the_port_is_taken(void)
+static void chaos_proxy_cli_should_exit_3_when_the_port_is_taken(void)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
@@ -535,7 +535,7 @@ static void cli_should_exit_3_when_the_port_is_taken(void)
 
 /* Starts the proxy with an API and a toxic, reads its API port file, checks what the API says,
  * stops it with SIGTERM: exit 0. */
-static void cli_should_run_until_sigterm(void)
+static void chaos_proxy_cli_should_run_until_sigterm(void)
 {
     char dir[] = "/tmp/tgproxy.XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -623,9 +623,9 @@ int main(int argc, char **argv)
         CASE(proxyapi_should_answer_like_toxiproxy),
         CASE(proxyapi_should_reject_every_truncation_of_a_toxic),
         CASE(proxyapi_should_refuse_browsers_and_bound_its_input),
-        CASE(cli_should_exit_2_naming_the_flag),
-        CASE(cli_should_exit_3_when_the_port_is_taken),
-        CASE(cli_should_run_until_sigterm),
+        CASE(chaos_proxy_cli_should_exit_2_naming_the_flag),
+        CASE(chaos_proxy_cli_should_exit_3_when_the_port_is_taken),
+        CASE(chaos_proxy_cli_should_run_until_sigterm),
     };
     return check_run(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
 }

@@ -1,5 +1,0 @@
-build-mine-asan/chaos/proxy.o: chaos/proxy.c chaos/proxy.h chaos/toxic.h \
- common/clock.h
-chaos/proxy.h:
-chaos/toxic.h:
-common/clock.h:

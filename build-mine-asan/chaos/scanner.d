@@ -1,2 +1,0 @@
-build-mine-asan/chaos/scanner.o: chaos/scanner.c chaos/scanner.h
-chaos/scanner.h:

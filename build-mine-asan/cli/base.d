@@ -1,2 +1,0 @@
-build-mine-asan/cli/base.o: cli/base.c cli/cli.h
-cli/cli.h:

@@ -1,5 +1,0 @@
-build-mine-asan/main.o: main.c cli/cli.h mockprov/profile.h \
- mockprov/server.h
-cli/cli.h:
-mockprov/profile.h:
-mockprov/server.h:

@@ -1,2 +1,0 @@
-build-mine-asan/mockprov/fault.o: mockprov/fault.c mockprov/fault.h
-mockprov/fault.h:

@@ -1,2 +1,0 @@
-build-mine-asan/mockprov/ledger.o: mockprov/ledger.c mockprov/ledger.h
-mockprov/ledger.h:

@@ -1,2 +1,0 @@
-build-mine-asan/mockprov/profile.o: mockprov/profile.c mockprov/profile.h
-mockprov/profile.h:

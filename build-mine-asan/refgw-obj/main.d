@@ -1,2 +1,0 @@
-build-mine-asan/refgw-obj/main.o: refgw/main.c refgw/relay.h
-refgw/relay.h:

@@ -1,2 +1,0 @@
-build-mine-asan/refgw-obj/meter.o: refgw/meter.c refgw/meter.h
-refgw/meter.h:

@@ -1,2 +1,0 @@
-build-mine-asan/tests/check.o: tests/check.c tests/check.h
-tests/check.h:

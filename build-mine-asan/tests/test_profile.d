@@ -1,4 +1,0 @@
-build-mine-asan/tests/test_profile: tests/test_profile.c tests/check.h \
- mockprov/profile.h
-tests/check.h:
-mockprov/profile.h:

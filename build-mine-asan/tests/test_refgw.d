@@ -1,6 +1,0 @@
-build-mine-asan/tests/test_refgw: tests/test_refgw.c tests/check.h \
- common/clock.h tests/harness.h refgw/meter.h
-tests/check.h:
-common/clock.h:
-tests/harness.h:
-refgw/meter.h:

@@ -1,2 +1,0 @@
-build-mine-asan/tests/test_runner: tests/test_runner.c tests/check.h
-tests/check.h:

@@ -1,1 +1,0 @@
-build-mine/bench/proxybench: bench/proxybench.c

@@ -1,5 +1,0 @@
-build-mine/chaos/client.o: chaos/client.c chaos/client.h common/clock.h \
- chaos/scanner.h
-chaos/client.h:
-common/clock.h:
-chaos/scanner.h:

@@ -1,2 +1,0 @@
-build-mine/chaos/toxic.o: chaos/toxic.c chaos/toxic.h
-chaos/toxic.h:

@@ -1,4 +1,0 @@
-build-mine/main.o: main.c cli/cli.h mockprov/profile.h mockprov/server.h
-cli/cli.h:
-mockprov/profile.h:
-mockprov/server.h:

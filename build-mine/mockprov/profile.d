@@ -1,2 +1,0 @@
-build-mine/mockprov/profile.o: mockprov/profile.c mockprov/profile.h
-mockprov/profile.h:

@@ -1,2 +1,0 @@
-build-mine/mockprov/request.o: mockprov/request.c mockprov/request.h
-mockprov/request.h:

@@ -1,5 +1,0 @@
-build-mine/mockprov/wire.o: mockprov/wire.c mockprov/wire.h \
- mockprov/request.h mockprov/engine.h
-mockprov/wire.h:
-mockprov/request.h:
-mockprov/engine.h:

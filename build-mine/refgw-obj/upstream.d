@@ -1,2 +1,0 @@
-build-mine/refgw-obj/upstream.o: refgw/upstream.c refgw/upstream.h
-refgw/upstream.h:

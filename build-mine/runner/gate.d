@@ -1,3 +1,0 @@
-build-mine/runner/gate.o: runner/gate.c runner/gate.h runner/stats.h
-runner/gate.h:
-runner/stats.h:

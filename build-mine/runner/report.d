@@ -1,7 +1,0 @@
-build-mine/runner/report.o: runner/report.c runner/results.h \
- runner/gate.h runner/stats.h runner/scenario.h chaos/client.h
-runner/results.h:
-runner/gate.h:
-runner/stats.h:
-runner/scenario.h:
-chaos/client.h:

@@ -1,2 +1,0 @@
-build-mine/runner/stats.o: runner/stats.c runner/stats.h
-runner/stats.h:

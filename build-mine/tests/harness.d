@@ -1,4 +1,0 @@
-build-mine/tests/harness.o: tests/harness.c tests/harness.h \
- common/clock.h
-tests/harness.h:
-common/clock.h:

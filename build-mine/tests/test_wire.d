@@ -1,5 +1,0 @@
-build-mine/tests/test_wire: tests/test_wire.c tests/check.h \
- mockprov/wire.h mockprov/request.h
-tests/check.h:
-mockprov/wire.h:
-mockprov/request.h:
