@@ -40,7 +40,7 @@ deps:
 	@scripts/deps.sh build
 
 tailgate: $(BUILD)/tailgate
-	cp $< $@
+	rm -f $@ && cp $< $@ # rm first: a running ./tailgate keeps its old inode
 
 $(BUILD)/tailgate: $(BUILD)/main.o $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm

@@ -301,11 +301,9 @@ static int cdf_chart(const char *dir, const char *name, const char *title, const
         hi = logx ? 1000 : 1;
     }
     if (logx) {
-        /* whole decades, at least two, with sub-microsecond noise clamped to the left edge */
+        /* whole decades around the data; sub-microsecond noise is clamped to the left edge */
         lo = pow(10, floor(log10(fmax(lo, 1e-3))));
         hi = pow(10, ceil(log10(fmax(hi * 1.05, lo * 10))));
-        if (hi < lo * 100)
-            hi = lo * 100;
     } else {
         lo = lo >= 0 ? 0 : lo * 1.1;
         hi = hi > 0 ? hi * 1.08 : 1;
@@ -321,8 +319,19 @@ static int cdf_chart(const char *dir, const char *name, const char *title, const
     fputs("\nset ylabel 'fraction of aborted requests (CDF)'\n"
           "set yrange [0:1.02]\nset ytics 0,0.1,1 format '%.1f'\n", f);
     fprintf(f, "set xrange [%.10g:%.10g]\n", lo, hi);
-    if (logx)
+    if (logx) {
         fputs("set logscale x 10\nset format x '%g'\nset mxtics 10\n", f);
+        if (hi / lo <= 1001) {
+            /* three decades or fewer: label 1, 2 and 5 of each, or a narrow axis reads as two
+             * numbers */
+            fputs("set xtics (", f);
+            int n = 0;
+            for (double d = lo; d < hi * 1.001; d *= 10)
+                for (int m = 1; m <= 5 && d * m < hi * 1.001; m += m == 1 ? 1 : 3)
+                    fprintf(f, "%s%.10g", n++ ? ", " : "", d * m);
+            fputs(")\n", f);
+        }
+    }
     int markers = 0, entries = 0;
     for (size_t k = 0; k < ng; k++)
         markers |= isfinite(g[k].level);
@@ -573,14 +582,14 @@ static int timeline_chart(const char *dir, const cJSON *run, const cJSON *sc, co
         return -1;
     const char *name = runfile_str(sc, "name");
     int rows = np > 2 ? 2 : 1, cols = np > 1 ? 2 : 1;
-    int height = rows == 1 ? 600 : 940;
-    /* the panels leave a band under the title for one legend shared by all of them */
-    double top = 1 - 88.0 / height;
-    fprintf(o, "set multiplot layout %d,%d title ", rows, cols);
+    const int width = 1300, height = rows == 1 ? 600 : 960;
+    /* panels placed in pixels: a band under the title holds one legend for all of them, and
+     * each cell keeps room for its title, tick labels and axis labels */
+    const double band = 96, cell_w = (double)width / cols, cell_h = (height - band) / rows;
+    fputs("set multiplot title ", o);
     qprintf(o, "%s: token counter around the user's abort, %zu sample request%s (%s)", name, np,
             np == 1 ? "" : "s", gateway_of(run));
-    fprintf(o, " font ',14' margins 0.07,0.98,%.3f,%.3f spacing 0.08,%.3f\n", 62.0 / height,
-            top, 110.0 / height);
+    fputs(" font ',14'\n", o);
     fprintf(o, "set xrange [%.10g:%.10g]\nset yrange [0:%.10g]\n", x0, x1, ymax * 1.12);
     fputs("set xlabel 'time relative to the user''s abort (ms)'\n"
           "set ylabel 'tokens (cumulative)'\n", o);
@@ -601,9 +610,14 @@ static int timeline_chart(const char *dir, const cJSON *run, const cJSON *sc, co
         qprintf(o, "%s: %ld delivered, %.0f generated after the abort", q->cid, q->ndel,
                 q->tail);
         fputs("\n", o);
+        size_t r = i / (size_t)cols, c = i % (size_t)cols;
+        fprintf(o, "set lmargin at screen %.4f\nset rmargin at screen %.4f\n"
+                   "set tmargin at screen %.4f\nset bmargin at screen %.4f\n",
+                (c * cell_w + 80) / width, ((c + 1) * cell_w - 24) / width,
+                1 - (band + r * cell_h + 34) / height, 1 - (band + (r + 1) * cell_h - 64) / height);
         if (i == 0)
-            fprintf(o, "set key at screen 0.5, screen %.3f center top horizontal Left reverse "
-                       "samplen 4 width 2\n", 1 - 44.0 / height);
+            fprintf(o, "set key at screen 0.5, screen %.4f center top horizontal maxrows 1 "
+                       "Left reverse samplen 4 width 1\n", 1 - 46.0 / height);
         else
             fputs("unset key\n", o);
         if (q->del_idx >= 0 && q->last_del < x1)
