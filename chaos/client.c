@@ -65,6 +65,8 @@ struct chaos_client {
     CURLM *multi;
     struct event *timer;     /* curl's timeout */
     struct event *reap;      /* deferred work outside curl's callbacks */
+    struct event *pace;      /* arrival-rate starts */
+    uint64_t t_start_ns;
     struct xfer *xfers;      /* in flight */
     struct xfer *dead;       /* finished, freed by reap */
     struct closing *closings;
@@ -98,6 +100,7 @@ static int start_attempt(struct chaos_client *c, uint32_t index, const char *cid
                          uint32_t attempt, const struct chaos_user *user, int64_t trigger_at,
                          uint32_t retries_left, const char *idem_key);
 static void maybe_done(struct chaos_client *c);
+static void pace_cb(evutil_socket_t fd, short what, void *arg);
 static void start_cancel_call(struct xfer *x);
 static void finish_xfer(struct xfer *x, enum chaos_end end, long status, const char *error);
 
@@ -383,6 +386,10 @@ static int validate(const struct chaos_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "requests: expected 1 to 10000000");
         return -1;
     }
+    if (!(cfg->rate_per_s >= 0 && cfg->rate_per_s <= 100000)) {
+        snprintf(err, errlen, "traffic.rate_per_s: expected 0 to 100000");
+        return -1;
+    }
     if (cfg->concurrency == 0 || cfg->concurrency > 100000) {
         snprintf(err, errlen, "concurrency: expected 1 to 100000");
         return -1;
@@ -459,7 +466,8 @@ struct chaos_client *chaos_client_new(struct event_base *base, const struct chao
     c->multi = curl_multi_init();
     c->timer = evtimer_new(base, curl_timeout_cb, c);
     c->reap = event_new(base, -1, 0, reap_cb, c);
-    if (c->multi == NULL || c->timer == NULL || c->reap == NULL) {
+    c->pace = evtimer_new(base, pace_cb, c);
+    if (c->multi == NULL || c->timer == NULL || c->reap == NULL || c->pace == NULL) {
         snprintf(err, errlen, "chaos client: out of memory");
         goto fail;
     }
@@ -522,6 +530,8 @@ void chaos_client_free(struct chaos_client *c)
         event_free(c->timer);
     if (c->reap)
         event_free(c->reap);
+    if (c->pace)
+        event_free(c->pace);
     curl_global_cleanup();
     free(c);
 }
@@ -1158,10 +1168,18 @@ static void start_cancel_call(struct xfer *x)
         finish_xfer(x, x->rec.end, x->rec.http_status, NULL);
 }
 
-/* Keeps 'concurrency' user requests in flight. */
+/* Keeps 'concurrency' user requests in flight; with an arrival rate, no more than the rate has
+ * allowed so far (an open model: arrivals do not wait for earlier answers, up to the cap). */
 static void fill(struct chaos_client *c)
 {
-    while (c->next_index < c->cfg.requests && c->in_flight < c->cfg.concurrency) {
+    uint64_t allowed = c->cfg.requests;
+    if (c->cfg.rate_per_s > 0) {
+        double elapsed = (double)(clock_now_ns() - c->t_start_ns) / 1e9;
+        allowed = (uint64_t)(elapsed * c->cfg.rate_per_s) + 1;
+        if (allowed > c->cfg.requests)
+            allowed = c->cfg.requests;
+    }
+    while (c->next_index < allowed && c->in_flight < c->cfg.concurrency) {
         uint32_t i = c->next_index++;
         int64_t at;
         size_t u = chaos_plan(&c->cfg, i, &at);
@@ -1174,6 +1192,23 @@ static void fill(struct chaos_client *c)
             c->stats.errors++;
         }
     }
+    if (c->cfg.rate_per_s > 0 && c->next_index < c->cfg.requests &&
+        !evtimer_pending(c->pace, NULL)) {
+        double due = (double)c->next_index / c->cfg.rate_per_s; /* s after the start */
+        double now = (double)(clock_now_ns() - c->t_start_ns) / 1e9;
+        double wait = due > now ? due - now : 0.001;
+        struct timeval tv = {(time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6)};
+        evtimer_add(c->pace, &tv);
+    }
+}
+
+static void pace_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct chaos_client *c = arg;
+    fill(c);
+    maybe_done(c);
 }
 
 static void maybe_done(struct chaos_client *c)
@@ -1210,6 +1245,7 @@ int chaos_client_start(struct chaos_client *c, char *err, size_t errlen)
         return -1;
     }
     c->started = 1;
+    c->t_start_ns = clock_now_ns();
     fill(c);
     if (c->in_flight == 0) {
         snprintf(err, errlen, "chaos client: no request could be started");

@@ -118,7 +118,8 @@ struct chaos_config {
     size_t nusers;
     uint64_t seed;
     uint32_t requests;    /* user requests in all (retries and supersedes come on top) */
-    uint32_t concurrency; /* in flight at once */
+    uint32_t concurrency; /* in flight at once (the cap with an arrival rate) */
+    double rate_per_s;    /* >0: start requests at this rate (open model), else back to back */
     const char *id_prefix; /* correlation ids are <prefix>-<index> */
     uint32_t timeout_ms;  /* per attempt; 0: 60 s */
     int rcvbuf;           /* >0: SO_RCVBUF of each socket (small ones make backpressure visible) */

@@ -516,6 +516,36 @@ static double tail_of(const cJSON *sc, const char *cid, const cJSON *tl)
     return n;
 }
 
+/* One legend row for every panel, in the band under the title, drawn once in screen
+ * coordinates: a key belongs to one panel and cannot be wider than it. */
+static void legend_row(FILE *o, int width, int height)
+{
+    static const char *const text[] = {"tokens generated (mockprov)",
+                                       "tokens delivered to the user (client)",
+                                       "after the abort: generated for nobody"};
+    const double sample = 44, gap = 10, sep = 48, per_char = 8.2;
+    double total = 0;
+    for (int i = 0; i < 3; i++)
+        total += sample + gap + per_char * (double)strlen(text[i]) + (i ? sep : 0);
+    double x = (width - total) / 2, y = 1 - 58.0 / height;
+    for (int i = 0; i < 3; i++) {
+        double x0 = x / width, x1 = (x + sample) / width;
+        if (i < 2)
+            fprintf(o, "set arrow %d from screen %.4f, screen %.4f to screen %.4f, screen %.4f "
+                       "nohead ls %d\n", 50 + i, x0, y, x1, y, i ? PLOT_LS_SECOND : PLOT_LS_MAIN);
+        else
+            fprintf(o, "set object 50 rect from screen %.4f, screen %.4f to screen %.4f, "
+                       "screen %.4f fc rgb '#e6e6e6' fs solid 1.0 border rgb '#999999'\n", x0,
+                    y - 8.0 / height, x1, y + 8.0 / height);
+        if (i == 1)
+            fprintf(o, "set label 53 '' at screen %.4f, screen %.4f point ls %d\n",
+                    (x + sample / 2) / width, y, PLOT_LS_SECOND);
+        fprintf(o, "set label %d '%s' at screen %.4f, screen %.4f left\n", 50 + i, text[i],
+                (x + sample + gap) / width, y);
+        x += sample + gap + per_char * (double)strlen(text[i]) + sep;
+    }
+}
+
 static int timeline_chart(const char *dir, const cJSON *run, const cJSON *sc, const char *stem,
                           struct chart_set *set, char *err, size_t errlen)
 {
@@ -612,14 +642,11 @@ static int timeline_chart(const char *dir, const cJSON *run, const cJSON *sc, co
         fputs("\n", o);
         size_t r = i / (size_t)cols, c = i % (size_t)cols;
         fprintf(o, "set lmargin at screen %.4f\nset rmargin at screen %.4f\n"
-                   "set tmargin at screen %.4f\nset bmargin at screen %.4f\n",
+                   "set tmargin at screen %.4f\nset bmargin at screen %.4f\nunset key\n",
                 (c * cell_w + 80) / width, ((c + 1) * cell_w - 24) / width,
-                1 - (band + r * cell_h + 34) / height, 1 - (band + (r + 1) * cell_h - 64) / height);
+                1 - (band + r * cell_h + 40) / height, 1 - (band + (r + 1) * cell_h - 72) / height);
         if (i == 0)
-            fprintf(o, "set key at screen 0.5, screen %.4f center top horizontal maxrows 1 "
-                       "Left reverse samplen 4 width 1\n", 1 - 46.0 / height);
-        else
-            fputs("unset key\n", o);
+            legend_row(o, width, height);
         if (q->del_idx >= 0 && q->last_del < x1)
             /* the user holds what arrived; the counter stays flat to the right edge */
             fprintf(o, "set arrow 2 from first %.10g, first %ld to graph 1, first %ld nohead "
@@ -634,10 +661,10 @@ static int timeline_chart(const char *dir, const cJSON *run, const cJSON *sc, co
             fprintf(o, "'%s' index %ld using 1:2 with steps ls %d notitle, "
                        "'%s' index %ld using 1:2 with points ls %d notitle, ",
                     file, q->del_idx, PLOT_LS_SECOND, file, q->del_idx, PLOT_LS_SECOND);
-        fprintf(o, "NaN with lines ls %d title 'tokens generated (mockprov)', "
-                   "NaN with linespoints ls %d title 'tokens delivered to the user (client)', "
-                   "NaN with boxes fs solid 1.0 lc rgb '#f2f2f2' title 'after the abort'\n",
-                PLOT_LS_MAIN, PLOT_LS_SECOND);
+        fputs("NaN notitle\n", o);
+        if (i == 0)
+            fputs("unset arrow 50\nunset arrow 51\nunset label 50\nunset label 51\n"
+                  "unset label 52\nunset label 53\nunset object 50\n", o);
     }
     fputs("unset multiplot\n", o);
     snprintf(chart, sizeof chart, "timeline-%s", stem);
@@ -823,7 +850,7 @@ static int ptdr_chart(const char *dir, const cJSON *run, struct chart_set *set, 
     fputs("set title ", o);
     qprintf(o, "Delivered vs billed output tokens per scenario, PTDR = billed / delivered (%s)",
             gateway_of(run));
-    fputs(" font ',14'\n", o);
+    fputs(" font ',14' offset 0,1.8\n", o);
     bars_setup(o, ymax);
     fputs("set ylabel 'output tokens (sum over the scenario''s requests)'\n"
           "plot 'ptdr.dat' using 2:xtic(1) title 'delivered to users (every attempt)' "
@@ -889,7 +916,7 @@ static int wasted_chart(const char *dir, const cJSON *run, struct chart_set *set
             gateway_of(run));
     fputs(" font ',14'\n", o);
     bars_setup(o, ymax_run);
-    fputs("unset key\nset tmargin 2.5\nset title 'in this run' font ',12'\nset ylabel 'USD'\n"
+    fputs("unset key\nset tmargin 3.5\nset title 'in this run' font ',12'\nset ylabel 'USD'\n"
           "plot 'wasted.dat' using 3:xtic(1) fs solid 1.0 border rgb '#222222' "
           "lc rgb '#E69F00', \\\n"
           "     '' using 0:3:6 with labels center offset 0,0.8 font ',10'\n", o);
@@ -1049,7 +1076,7 @@ static int compare_bars(const char *dir, const cJSON *base, const cJSON *cand, c
         return -1;
     fputs("set title ", o);
     plot_quote(o, title);
-    fputs(" font ',14'\nset ylabel ", o);
+    fputs(" font ',14' offset 0,1.8\nset ylabel ", o);
     plot_quote(o, ylabel);
     fputc('\n', o);
     bars_setup(o, ymax);

@@ -735,6 +735,7 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     cc.seed = seed;
     cc.requests = sc->requests;
     cc.concurrency = sc->concurrency;
+    cc.rate_per_s = sc->rate_per_s;
     cc.id_prefix = sc->name;
     cc.timeout_ms = sc->timeout_ms;
     cc.drop = drop_hook;

@@ -577,15 +577,41 @@ int scenario_load(const char *path, struct scenario *out, char *err, size_t errl
         goto done;
     const cJSON *traffic = cJSON_GetObjectItemCaseSensitive(root, "traffic");
     if (traffic) {
-        static const char *const tkeys[] = {"requests", "concurrency"};
+        static const char *const tkeys[] = {"requests", "concurrency", "rate_per_s",
+                                            "duration_s"};
         if (!cJSON_IsObject(traffic)) {
-            fail(&c, "traffic", "expected {\"requests\": N, \"concurrency\": C}");
+            fail(&c, "traffic", "expected {\"requests\": N, \"concurrency\": C} or "
+                                "{\"rate_per_s\": R, \"duration_s\": D, \"concurrency\": C}");
             goto done;
         }
-        if (check_keys(&c, traffic, "traffic", tkeys, 2) != 0 ||
+        double duration = 0;
+        if (check_keys(&c, traffic, "traffic", tkeys, 4) != 0 ||
             get_u32(&c, traffic, "requests", "traffic", 1, 1000000, &s.requests) != 0 ||
-            get_u32(&c, traffic, "concurrency", "traffic", 1, 10000, &s.concurrency) != 0)
+            get_u32(&c, traffic, "concurrency", "traffic", 1, 10000, &s.concurrency) != 0 ||
+            get_num(&c, traffic, "rate_per_s", "traffic", 0.01, 10000, &s.rate_per_s) != 0 ||
+            get_num(&c, traffic, "duration_s", "traffic", 0.1, 86400, &duration) != 0)
             goto done;
+        int has_rate = cJSON_GetObjectItem(traffic, "rate_per_s") != NULL;
+        int has_dur = cJSON_GetObjectItem(traffic, "duration_s") != NULL;
+        if (has_rate != has_dur) {
+            fail(&c, has_rate ? "traffic.rate_per_s" : "traffic.duration_s",
+                 "rate_per_s and duration_s go together (an arrival rate over a duration)");
+            goto done;
+        }
+        if (has_rate && cJSON_GetObjectItem(traffic, "requests")) {
+            fail(&c, "traffic.requests", "give requests, or rate_per_s with duration_s");
+            goto done;
+        }
+        if (has_rate) {
+            double n = s.rate_per_s * duration;
+            if (n < 1 || n > 1000000) {
+                fail(&c, "traffic.rate_per_s", "rate x duration must make 1 to 1000000 requests");
+                goto done;
+            }
+            s.requests = (uint32_t)n;
+            if (!cJSON_GetObjectItem(traffic, "concurrency"))
+                s.concurrency = 10000; /* open model: arrivals never wait on answers */
+        }
     }
     const cJSON *users = cJSON_GetObjectItemCaseSensitive(root, "users");
     if (users == NULL || !cJSON_IsArray(users) || cJSON_GetArraySize(users) == 0 ||

@@ -25,6 +25,7 @@ struct scenario {
     char schedule[256];
     cJSON *overrides;       /* for POST /_tailgate/profile; owned */
     uint32_t requests, concurrency;
+    double rate_per_s;      /* 0: closed model (concurrency only) */
     struct chaos_user users[CHAOS_MAX_USERS];
     size_t nusers;
     cJSON *toxics_client;   /* Toxiproxy-shaped toxics per leg; owned, may be NULL */

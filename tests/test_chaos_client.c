@@ -377,6 +377,26 @@ static void chaos_client_should_send_a_custom_template(void)
     CHECK(ok);
 }
 
+static void chaos_client_should_pace_arrivals_at_the_rate(void)
+{
+    struct chaos_config cfg;
+    struct chaos_user u = {.action = CHAOS_COMPLETE};
+    base_config(&cfg, "100", "30", u); /* each answer takes 0.3 s: arrivals must not wait */
+    cfg.requests = 10;
+    cfg.concurrency = 100;
+    cfg.rate_per_s = 20;
+    CHECK(run(&cfg, &col, "rate") == 0);
+    CHECK_EQ_INT(col.n, 10);
+    uint64_t first = UINT64_MAX, last = 0;
+    for (size_t i = 0; i < col.n; i++) {
+        first = col.recs[i].t_send_ns < first ? col.recs[i].t_send_ns : first;
+        last = col.recs[i].t_send_ns > last ? col.recs[i].t_send_ns : last;
+    }
+    double span_ms = (double)(last - first) / 1e6;
+    /* nine gaps of 50 ms */
+    CHECK(span_ms >= 440 && span_ms < 520);
+}
+
 static void chaos_client_should_record_http_errors(void)
 {
     struct chaos_config cfg;
@@ -584,6 +604,7 @@ int main(int argc, char **argv)
         CASE(chaos_client_should_supersede_and_leave_the_old_stream_closed),
         CASE(chaos_client_should_press_stop_and_call_the_cancel_endpoint),
         CASE(chaos_client_should_send_a_custom_template),
+        CASE(chaos_client_should_pace_arrivals_at_the_rate),
         CASE(chaos_client_should_record_http_errors),
         CASE(chaos_client_should_blackhole_then_reset_on_a_network_drop),
         CASE(chaos_plan_should_be_reproducible_from_the_seed),
