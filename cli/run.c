@@ -24,7 +24,7 @@ static void run_usage(FILE *f)
 {
     fputs("usage: tailgate run (--gateway FILE | --gateway-url URL [--gateway-cmd CMD]\n"
           "                     [--style S] | --direct) [--mock-url URL] [--out DIR]\n"
-          "                     [--seed N] SCENARIO|SUITE...\n"
+          "                     [--seed N] [--floor DIRECT_RUN_DIR] SCENARIO|SUITE...\n"
           "\n"
           "Exit codes: 0 every gate passed, 1 a gate failed, 2 usage or scenario error,\n"
           "3 environment failure (gateway did not start or died, mockprov unreachable).\n",
@@ -59,6 +59,7 @@ int cli_run(int argc, char **argv)
         {"gateway-url", required_argument, NULL, 'u'}, {"style", required_argument, NULL, 's'},
         {"direct", no_argument, NULL, 'd'},          {"mock-url", required_argument, NULL, 'm'},
         {"out", required_argument, NULL, 'o'},       {"seed", required_argument, NULL, 'S'},
+        {"floor", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     struct run_config cfg;
@@ -89,6 +90,9 @@ int cli_run(int argc, char **argv)
             break;
         case 'o':
             cfg.out_dir = optarg;
+            break;
+        case 'f':
+            cfg.floor_dir = optarg;
             break;
         case 'S': {
             char *end;
@@ -161,8 +165,8 @@ int cli_run(int argc, char **argv)
     if (rc == EXIT_USAGE || rc == EXIT_ENV)
         fprintf(stderr, "tailgate run: %s\n", interrupted ? "interrupted" : err);
     else
-        fprintf(stderr, "tailgate run: %s; results in %s/ (results.json, junit.xml, "
-                        "summary.md)\n", rc == 0 ? "every gate passed" : "a gate FAILED",
+        fprintf(stderr, "tailgate run: %s; report in %s/index.html (and results.json, "
+                        "junit.xml, summary.md)\n", rc == 0 ? "every gate passed" : "a gate FAILED",
                 cfg.out_dir);
     for (size_t j = 0; j < n; j++)
         free(paths[j]);

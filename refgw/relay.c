@@ -113,7 +113,7 @@ const char *relay_mode_name(enum relay_mode m)
     return (unsigned)m < sizeof mode_names / sizeof mode_names[0] ? mode_names[m] : "?";
 }
 
-/* ---- lifecycle --------------------------------------------------------------------------- */
+/* ---- lifecycle ------------------------------------------------------------------------------- */
 
 struct relay *relay_new(struct event_base *base, const struct relay_config *cfg, char *err,
                             size_t errlen)
@@ -268,7 +268,7 @@ static void exchange_free(struct exchange *ex)
     free(ex);
 }
 
-/* ---- replies we make ourselves ------------------------------------------------------------- */
+/* ---- replies we make ourselves --------------------------------------------------------------- */
 
 static void send_json(struct relay *gw, struct evhttp_request *req, int code, const char *json)
 {
@@ -299,7 +299,7 @@ static void send_error(struct relay *gw, struct evhttp_request *req, int code,
     free(s);
 }
 
-/* ---- the client side ----------------------------------------------------------------------- */
+/* ---- the client side ------------------------------------------------------------------------- */
 
 /* Per-request socket set-up (cheap and idempotent), as mockprov's server does it. */
 static void tune_connection(struct evhttp_request *req)
@@ -386,7 +386,7 @@ static void reply_drop(struct exchange *ex)
     evhttp_connection_free(conn); /* frees the request with it */
 }
 
-/* ---- upstream attempts --------------------------------------------------------------------- */
+/* ---- upstream attempts ----------------------------------------------------------------------- */
 
 static void exchange_maybe_finish(struct exchange *ex);
 
@@ -434,6 +434,8 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
     struct exchange *ex = arg;
     struct relay *gw = ex->gw;
     size_t len = size * nmemb;
+    if (len == 0)
+        return 0; /* an empty chunk would read as the body's last one */
     if (ex->client == CLIENT_LIVE && ex->reply_started) {
         if (evbuffer_get_length(ex->out) > RELAY_OUT_HIGH) {
             ex->paused = 1;
@@ -483,8 +485,9 @@ static int attempt_start(struct exchange *ex)
     ex->headers_done = 0;
     ex->upstream_5xx = 0;
     ex->paused = 0;
-    ex->attempts++;
+    ex->attempts++; /* before the add: the callbacks look at it */
     if (upstream_add(gw->up, e, err, sizeof err) != 0) {
+        ex->attempts--;
         ex->easy = NULL;
         curl_easy_cleanup(e);
         return -1;
@@ -533,7 +536,7 @@ static void upstream_done_cb(CURL *easy, CURLcode rc, void *arg)
     exchange_maybe_finish(ex);
 }
 
-/* ---- the client leaves: the behaviour under test -------------------------------------------- */
+/* ---- the client leaves: the behaviour under test --------------------------------------------- */
 
 static void slow_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -74,7 +74,7 @@ void upstream_free(struct upstream *u)
     free(u);
 }
 
-/* ---- curl <-> libevent ------------------------------------------------------------------- */
+/* ---- curl <-> libevent ----------------------------------------------------------------------- */
 
 static void check_multi_info(struct upstream *u)
 {

@@ -115,6 +115,15 @@ static void qprintf(FILE *f, const char *fmt, ...)
     plot_quote(f, text);
 }
 
+/* A number in a data file: exact, and "NaN" (gnuplot's word for a missing point) when unknown. */
+static void put_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.10g", v);
+    else
+        fputs("NaN", f);
+}
+
 /* Comment text in a data file: one line, whatever the scenario is called. */
 static void put_clean(FILE *f, const char *s)
 {
@@ -713,7 +722,14 @@ static int billing_chart(const char *dir, const cJSON *run, const cJSON *sc, con
         double met = runfile_num(e, "metered_output_tokens");
         if (!isfinite(t))
             continue;
-        fprintf(f, "%.10g %.10g %.10g %.10g\n", t, inv, wire, met);
+        put_num(f, t);
+        fputc(' ', f);
+        put_num(f, inv);
+        fputc(' ', f);
+        put_num(f, wire);
+        fputc(' ', f);
+        put_num(f, met);
+        fputc('\n', f);
         tlo = fmin(tlo, t);
         thi = fmax(thi, t);
         ymax = fmax(ymax, fmax(isfinite(inv) ? inv : 0, isfinite(wire) ? wire : 0));
@@ -743,14 +759,16 @@ static int billing_chart(const char *dir, const cJSON *run, const cJSON *sc, con
     FILE *o = body_open(&b, err, errlen);
     if (o == NULL)
         return -1;
+    /* two lines: the variances do not fit after a long scenario or gateway name */
     fputs("set title ", o);
+    qprintf(o, "%s: billed vs reported output tokens over time (%s)", name, gateway_of(run));
+    fputs(".\"\\n\".", o);
     if (cJSON_GetArraySize(sw) > 0)
-        qprintf(o, "%s: billed vs reported output tokens over time (%s); variance %s: "
-                   "%s before the switch, %s after", name, gateway_of(run), v, vb, va);
+        qprintf(o, "invoice vs metering: %s over the run, %s before the switch, %s after", v, vb,
+                va);
     else
-        qprintf(o, "%s: billed vs reported output tokens over time (%s); variance %s", name,
-                gateway_of(run), v);
-    fputs(" font ',14'\n", o);
+        qprintf(o, "invoice vs metering: %s over the run", v);
+    fputs(" font ',13'\n", o);
     fprintf(o, "set xrange [%.10g:%.10g]\nset yrange [0:%.10g]\n", tlo - 0.5, thi + 0.5,
             ymax * 1.15);
     fputs("set xlabel 'time in the scenario (s, 1-s buckets)'\n"
@@ -770,9 +788,10 @@ static int billing_chart(const char *dir, const cJSON *run, const cJSON *sc, con
         k++;
         fprintf(o, "set arrow %d from first %.10g, graph 0 to first %.10g, graph 1 nohead ls %d "
                    "front\n", k, s->valuedouble, s->valuedouble, PLOT_LS_GATE + 1);
+        /* bottom up, left of the line (rotated text is centred on its anchor) */
         fprintf(o, "set label %d 'profile switch at %.4g s' at first %.10g, graph %.2f rotate by "
-                   "90 left offset -0.5,0 front tc ls %d font ',11'\n", k, s->valuedouble,
-                s->valuedouble, k % 2 ? 0.55 : 0.05, PLOT_LS_GATE + 1);
+                   "90 left offset -1.1,0 front tc ls %d font ',11'\n", k, s->valuedouble,
+                s->valuedouble, k % 2 ? 0.03 : 0.5, PLOT_LS_GATE + 1);
     }
     int k_sw = 0;
     cJSON_ArrayForEach(s, sw)
@@ -791,10 +810,11 @@ static int billing_chart(const char *dir, const cJSON *run, const cJSON *sc, con
     snprintf(chart, sizeof chart, "billing-%s", stem);
     return body_write(&b, dir, chart, 1000, 600, err, errlen) ||
            add_chart(set, chart, name, CHART_BILLING, err, errlen,
-                     "Output tokens per second as invoiced, as the wire reported them%s; "
-                     "%d profile switch%s marked.", metered ? " and as the gateway metered them"
-                                                              : "",
-                     k, k == 1 ? "" : "es");
+                     "Output tokens per second as invoiced and as the wire reported them%s; %s.",
+                     metered ? ", and as the gateway metered them" : "",
+                     k == 0 ? "no vendor profile switch during this scenario"
+                     : k == 1 ? "the vendor profile switch is marked"
+                              : "each vendor profile switch is marked");
 }
 
 /* ---- run-wide bars ------------------------------------------------------------------------ */
@@ -836,7 +856,12 @@ static int ptdr_chart(const char *dir, const cJSON *run, struct chart_set *set, 
         else
             snprintf(label, sizeof label, "PTDR n/a");
         plot_data_string(f, runfile_str(sc, "name"));
-        fprintf(f, " %.10g %.10g %.10g ", del, bil, ptdr);
+        double row[3] = {del, bil, ptdr};
+        for (int i = 0; i < 3; i++) {
+            fputc(' ', f);
+            put_num(f, row[i]);
+        }
+        fputc(' ', f);
         plot_data_string(f, label);
         fputc('\n', f);
         ymax = fmax(ymax, fmax(isfinite(del) ? del : 0, isfinite(bil) ? bil : 0));
@@ -891,7 +916,12 @@ static int wasted_chart(const char *dir, const cJSON *run, struct chart_set *set
         runfile_usd(usd, lr, sizeof lr);
         runfile_usd(month, lm, sizeof lm);
         plot_data_string(f, runfile_str(sc, "name"));
-        fprintf(f, " %.10g %.10g %.10g %.10g ", wt, usd, month, rpd);
+        double row[4] = {wt, usd, month, rpd};
+        for (int i = 0; i < 4; i++) {
+            fputc(' ', f);
+            put_num(f, row[i]);
+        }
+        fputc(' ', f);
         plot_data_string(f, lr);
         fputc(' ', f);
         plot_data_string(f, lm);
@@ -1058,7 +1088,11 @@ static int compare_bars(const char *dir, const cJSON *base, const cJSON *cand, c
                     ymax = fmax(ymax, v[i]);
             }
             plot_data_string(f, sn);
-            fprintf(f, " %.10g %.10g ", v[0], v[1]);
+            fputc(' ', f);
+            put_num(f, v[0]);
+            fputc(' ', f);
+            put_num(f, v[1]);
+            fputc(' ', f);
             plot_data_string(f, lab[0]);
             fputc(' ', f);
             plot_data_string(f, lab[1]);
@@ -1080,15 +1114,21 @@ static int compare_bars(const char *dir, const cJSON *base, const cJSON *cand, c
     plot_quote(o, ylabel);
     fputc('\n', o);
     bars_setup(o, ymax);
-    /* two bars per cluster with gap 1: each a third wide, centred a sixth either side */
+    if (!usd)
+        fprintf(o, "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead ls %d dt (4,4) "
+                   "back\n", PLOT_LS_MARK);
+    /* two bars per cluster with gap 1: each a third wide, centred a sixth either side; when the
+     * two values are within a label's height the candidate's label goes one label higher */
+    double lift = (ymax > 0 ? ymax : 1) * 0.05;
     fprintf(o, "plot '%s' using 2:xtic(1) title ", file);
     qprintf(o, "baseline %s", bl);
     fputs(" fs solid 1.0 border rgb '#222222' lc rgb '#0072B2', \\\n     '' using 3 title ", o);
     qprintf(o, "candidate %s", cl);
     fputs(" fs pattern 4 border rgb '#222222' lc rgb '#D55E00', \\\n"
           "     '' using ($0 - 1.0/6):2:4 with labels center offset 0,0.8 font ',9' notitle, "
-          "\\\n     '' using ($0 + 1.0/6):3:5 with labels center offset 0,0.8 font ',9' "
-          "notitle\n", o);
+          "\\\n", o);
+    fprintf(o, "     '' using ($0 + 1.0/6):($3 + (abs($3 - $2) < %.10g ? %.10g : 0)):5 with labels "
+               "center offset 0,0.8 font ',9' notitle\n", lift, lift);
     return body_write(&b, dir, name, 1200, 680, err, errlen) ||
            add_chart(set, name, NULL, usd ? CHART_WASTED : CHART_PTDR, err, errlen, "%s",
                      caption);

@@ -368,7 +368,7 @@ char *compare_text(const struct compare *c)
                                             "change", "status"};
     static const char *const metric_head[] = {"scenario", "metric", "baseline", "candidate",
                                               "change"};
-    fprintf(f, "tailgate compare: baseline %s (%s) vs candidate %s (%s)\n\n", c->base_label,
+    fprintf(f, "tailgate compare: baseline %s: %s; candidate %s: %s\n\n", c->base_label,
             c->base_pass ? "pass" : "FAIL", c->cand_label, c->cand_pass ? "pass" : "FAIL");
     fputs("Gates\n\n", f);
     md_table(f, c, 1, gate_head, 6);

@@ -181,14 +181,18 @@ void runfile_usd(double v, char *out, size_t len)
         snprintf(out, len, "n/a");
         return;
     }
+    if (fabs(v) < 1 && v != 0) {
+        /* one run's waste is cents or less: three significant digits, no exponent */
+        int decimals = 2 - (int)floor(log10(fabs(v)));
+        decimals = decimals < 2 ? 2 : decimals > 9 ? 9 : decimals;
+        snprintf(out, len, "$%.*f", decimals, v);
+        size_t n = strlen(out);
+        while (n > 0 && out[n - 1] == '0' && strchr(out, '.') + 3 < out + n)
+            out[--n] = '\0';
+        return;
+    }
     if (fabs(v) < 100) {
-        /* small sums keep cents; below a dollar (one run's waste) a tenth of a cent and less */
-        if (fabs(v) >= 1 || v == 0)
-            snprintf(out, len, "$%.2f", v);
-        else if (fabs(v) >= 0.0001)
-            snprintf(out, len, "$%.4f", v);
-        else
-            snprintf(out, len, "$%.6f", v);
+        snprintf(out, len, "$%.2f", v);
         return;
     }
     /* whole dollars with thousands separators: "$17,364" */

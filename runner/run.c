@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "gateway.h"
 #include "profile.h"
+#include "reports/report.h"
 #include "results.h"
 #include "scenario.h"
 
@@ -954,6 +955,12 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
         if (report_write_run(cfg->out_dir, &r.rr, werr, sizeof werr) != 0) {
             snprintf(err, errlen, "%s", werr);
             rc = RUN_ENV;
+        } else {
+            /* charts and index.html; without gnuplot everything else is still there */
+            char note[1024];
+            if (reports_render(cfg->out_dir, cfg->floor_dir, note, sizeof note) != 0 &&
+                cfg->progress)
+                cfg->progress(cfg->progress_arg, note, 0);
         }
     }
     if (rc == RUN_PASS && !r.rr.pass)

@@ -33,7 +33,7 @@ for build in "$@"; do
             wrap=(valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite)
             export TAILGATE_WRAP="valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite"
         fi
-        TAILGATE_BIN="$build/tailgate" timeout -k 5 "$per_test_timeout" "${wrap[@]}" "$t" >"$log" 2>"$log.err"
+        TAILGATE_BIN="$build/tailgate" REFGW_BIN="$build/refgw" timeout -k 5 "$per_test_timeout" "${wrap[@]}" "$t" >"$log" 2>"$log.err"
         rc=$?
         count "$build/$name" "$log" "$rc"
         [ "$rc" -ne 0 ] && sed 's/^/    /' "$log.err" | tail -40
