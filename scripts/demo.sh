@@ -36,6 +36,6 @@ print(f"naive: {naive['verdict'].upper()}   fixed: {fixed['verdict'].upper()}")
 PY
 fi
 echo
-echo "reports: $out/naive and $out/fixed (results.json, junit.xml, summary.md)"
+echo "reports: $out/naive/index.html and $out/fixed/index.html (charts, results.json, junit.xml, summary.md)"
 # the demo shows the gate doing its job: naive must fail, fixed must pass
 [ "$rc_naive" -eq 1 ] && [ "$rc_fixed" -eq 0 ]
