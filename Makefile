@@ -13,7 +13,7 @@ BUILD ?= build
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-COMMON_SRC := common/clock.c
+COMMON_SRC := common/clock.c common/curlev.c
 MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/request.c \
             mockprov/wire.c mockprov/fault.c mockprov/wheel.c mockprov/server.c
 CHAOS_SRC := $(wildcard chaos/*.c)
@@ -45,7 +45,7 @@ tailgate: $(BUILD)/tailgate
 $(BUILD)/tailgate: $(BUILD)/main.o $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-$(BUILD)/refgw: $(REFGW_OBJ) $(BUILD)/common/clock.o
+$(BUILD)/refgw: $(REFGW_OBJ) $(COMMON_SRC:%.c=$(BUILD)/%.o)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/refgw-obj/%.o: refgw/%.c
@@ -80,6 +80,7 @@ test-bins: $(BUILD)/tailgate $(BUILD)/refgw $(TEST_BIN)
 
 # The suite twice: the plain build, then AddressSanitizer + UBSan. One closing line for both.
 test: deps
+	@scripts/deps.sh node || true # the SDK tests then say what is missing
 	@$(MAKE) --no-print-directory -s test-bins
 	@$(MAKE) --no-print-directory -s BUILD=build-asan \
 	    OPT="$(SAN)" LDOPT="-fsanitize=address,undefined" test-bins
@@ -108,6 +109,7 @@ bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxyben
 	@TAILGATE_BIN=./tailgate bench/ci.sh
 
 demo: all
+	@scripts/deps.sh demo
 	@scripts/demo.sh
 
 install: all

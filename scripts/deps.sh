@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine, or names the one command
-# that would. Usage: deps.sh build|node
+# that would. Usage: deps.sh build|node|demo
 set -u
 what=${1:-build}
 missing=()
@@ -16,6 +16,8 @@ if [ "$what" = build ]; then
         missing+=(libevent-dev libcurl4-openssl-dev libcjson-dev)
     fi
     command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
+elif [ "$what" = demo ]; then
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
 elif [ "$what" = node ]; then
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)
