@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <event2/event.h>
 
 #include "cli/cli.h"
+#include "common/cliutil.h"
 #include "mockprov/profile.h"
 #include "mockprov/server.h"
 
@@ -41,50 +41,11 @@ static void mock_usage(FILE *f)
           f);
 }
 
-static int parse_u64(const char *s, unsigned long long max, unsigned long long *out)
-{
-    char *end;
-    if (s == NULL || *s == '\0' || *s == '-')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end != '\0' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static void raise_nofile(void)
-{
-    /* thousands of concurrent streams need thousands of descriptors */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
     event_base_loopbreak(arg);
-}
-
-static int write_port_file(const char *path, int port)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return -1;
-    int ok = fprintf(f, "%d\n", port) > 0;
-    ok &= fclose(f) == 0;
-    /* rename is atomic: a poller never reads a half-written file */
-    if (!ok || rename(tmp, path) != 0)
-        return -1;
-    return 0;
 }
 
 static int cmd_mock(int argc, char **argv)
@@ -113,7 +74,7 @@ static int cmd_mock(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (parse_u64(optarg, 65535, &v) != 0) {
+            if (cliutil_parse_u64(optarg, 65535, &v) != 0) {
                 fprintf(stderr, "tailgate mock: --port: expected 0..65535, got '%s'\n", optarg);
                 return EXIT_USAGE;
             }
@@ -144,7 +105,7 @@ static int cmd_mock(int argc, char **argv)
             break;
         }
         case 'S':
-            if (parse_u64(optarg, ~0ull, &v) != 0) {
+            if (cliutil_parse_u64(optarg, ~0ull, &v) != 0) {
                 fprintf(stderr, "tailgate mock: --seed: expected an unsigned integer\n");
                 return EXIT_USAGE;
             }
@@ -154,7 +115,7 @@ static int cmd_mock(int argc, char **argv)
             cfg.ledger_file = optarg;
             break;
         case 'L':
-            if (parse_u64(optarg, 100000000ull, &v) != 0 || v == 0) {
+            if (cliutil_parse_u64(optarg, 100000000ull, &v) != 0 || v == 0) {
                 fprintf(stderr, "tailgate mock: --ledger-max: expected 1..100000000\n");
                 return EXIT_USAGE;
             }
@@ -167,14 +128,14 @@ static int cmd_mock(int argc, char **argv)
             cfg.admin_any = 1;
             break;
         case 'b':
-            if (parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0 || v == 0) {
+            if (cliutil_parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0 || v == 0) {
                 fprintf(stderr, "tailgate mock: --max-body: expected 1..67108864 bytes\n");
                 return EXIT_USAGE;
             }
             cfg.max_body = (size_t)v;
             break;
         case 'B':
-            if (parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0) {
+            if (cliutil_parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0) {
                 fprintf(stderr, "tailgate mock: --sndbuf: expected 0..67108864 bytes\n");
                 return EXIT_USAGE;
             }
@@ -193,9 +154,9 @@ static int cmd_mock(int argc, char **argv)
         mock_usage(stderr);
         return EXIT_USAGE;
     }
-    raise_nofile();
+    cliutil_raise_nofile(); /* best effort: thousands of streams need thousands of fds */
     signal(SIGPIPE, SIG_IGN);
-    struct event_base *base = cli_new_base();
+    struct event_base *base = cliutil_new_base();
     if (base == NULL) {
         fprintf(stderr, "tailgate mock: event_base_new failed\n");
         return EXIT_ENV;
@@ -214,7 +175,7 @@ static int cmd_mock(int argc, char **argv)
     printf("http://%s:%d\n", cfg.host ? cfg.host : "127.0.0.1", mock_port(m));
     fflush(stdout);
     int rc = 0;
-    if (port_file && write_port_file(port_file, mock_port(m)) != 0) {
+    if (port_file && cliutil_write_port_file(port_file, mock_port(m)) != 0) {
         fprintf(stderr, "tailgate mock: cannot write port file %s: %s\n", port_file,
                 strerror(errno));
         rc = EXIT_ENV;

@@ -1,5 +1,5 @@
-/* The chaos client. libcurl multi-socket on libevent, after curl's hiperfifo example: curl tells
- * us which sockets to watch and when to wake it; we run its socket actions from libevent.
+/* The chaos client. libcurl multi-socket on libevent (common/curlev, after curl's hiperfifo
+ * example): curl tells us which sockets to watch and when to wake it; libevent runs its actions.
  * We open and close every socket ourselves (CURLOPT_OPENSOCKETFUNCTION/CLOSESOCKETFUNCTION) so
  * an abort can be a clean FIN, an RST, or nothing at all, exactly as the action says. */
 #include "client.h"
@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "curlev.h"
 #include "scanner.h"
 
 #define CLIENT_LINGER_MS 2000     /* a FIN-closed socket waits this long for the peer's FIN */
@@ -62,8 +63,7 @@ struct closing {
 struct chaos_client {
     struct event_base *base;
     struct chaos_config cfg;
-    CURLM *multi;
-    struct event *timer;     /* curl's timeout */
+    struct curlev *cv;       /* curl's multi handle on our loop */
     struct event *reap;      /* deferred work outside curl's callbacks */
     struct event *pace;      /* arrival-rate starts */
     uint64_t t_start_ns;
@@ -77,13 +77,6 @@ struct chaos_client {
     int started, done_reported;
     struct chaos_stats stats;
     double weight_total;
-};
-
-/* Per-socket watcher for curl. */
-struct sockwatch {
-    struct chaos_client *c;
-    curl_socket_t fd;
-    struct event *ev;
 };
 
 struct retry {
@@ -439,9 +432,8 @@ static int validate(const struct chaos_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp);
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp);
-static void curl_timeout_cb(evutil_socket_t fd, short what, void *arg);
+static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc);
+static void curl_pass_cb(void *arg);
 
 struct chaos_client *chaos_client_new(struct event_base *base, const struct chaos_config *cfg,
                                       char *err, size_t errlen)
@@ -459,22 +451,17 @@ struct chaos_client *chaos_client_new(struct event_base *base, const struct chao
         c->cfg.timeout_ms = 60000;
     if (c->cfg.id_prefix == NULL)
         c->cfg.id_prefix = "tg";
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, errlen, "curl_global_init failed");
+    const struct curlev_callbacks cbs = {
+        .done_cb = transfer_done_cb, .pass_cb = curl_pass_cb, .arg = c};
+    c->cv = curlev_new(base, &cbs, err, errlen);
+    if (c->cv == NULL)
         goto fail;
-    }
-    c->multi = curl_multi_init();
-    c->timer = evtimer_new(base, curl_timeout_cb, c);
     c->reap = event_new(base, -1, 0, reap_cb, c);
     c->pace = evtimer_new(base, pace_cb, c);
-    if (c->multi == NULL || c->timer == NULL || c->reap == NULL || c->pace == NULL) {
+    if (c->reap == NULL || c->pace == NULL) {
         snprintf(err, errlen, "chaos client: out of memory");
         goto fail;
     }
-    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
     return c;
 fail:
     chaos_client_free(c);
@@ -514,7 +501,7 @@ void chaos_client_free(struct chaos_client *c)
         while (x) {
             struct xfer *n = x->next;
             if (x->easy && !x->removed)
-                curl_multi_remove_handle(c->multi, x->easy);
+                curlev_remove(c->cv, x->easy);
             xfer_free(x);
             x = n;
         }
@@ -524,89 +511,17 @@ void chaos_client_free(struct chaos_client *c)
         closing_free(c->closings);
         c->closings = n;
     }
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
-    if (c->timer)
-        event_free(c->timer);
+    curlev_free(c->cv);
     if (c->reap)
         event_free(c->reap);
     if (c->pace)
         event_free(c->pace);
-    curl_global_cleanup();
     free(c);
 }
 
 struct chaos_stats chaos_client_stats(const struct chaos_client *c)
 {
     return c->stats;
-}
-
-/* ---- curl <-> libevent ------------------------------------------------------------------- */
-
-static void check_multi_info(struct chaos_client *c);
-
-static void event_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct chaos_client *c = arg;
-    int flags = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
-    int running;
-    curl_multi_socket_action(c->multi, fd, flags, &running);
-    check_multi_info(c);
-}
-
-static void curl_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct chaos_client *c = arg;
-    int running;
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_multi_info(c);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    struct chaos_client *c = userp;
-    if (timeout_ms < 0) {
-        evtimer_del(c->timer);
-        return 0;
-    }
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    evtimer_add(c->timer, &tv);
-    return 0;
-}
-
-static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    (void)e;
-    struct chaos_client *c = userp;
-    struct sockwatch *w = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (w) {
-            event_free(w->ev);
-            free(w);
-        }
-        curl_multi_assign(c->multi, s, NULL);
-        return 0;
-    }
-    short kind = (short)(EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
-                         (what & CURL_POLL_OUT ? EV_WRITE : 0));
-    if (w == NULL) {
-        w = calloc(1, sizeof *w);
-        if (w == NULL)
-            return -1;
-        w->c = c;
-        w->fd = s;
-        curl_multi_assign(c->multi, s, w);
-    } else {
-        event_free(w->ev);
-    }
-    w->ev = event_new(c->base, s, kind, event_cb, c);
-    if (w->ev == NULL)
-        return -1;
-    event_add(w->ev, NULL);
-    return 0;
 }
 
 /* ---- sockets we own ---------------------------------------------------------------------- */
@@ -696,7 +611,7 @@ static void abort_now(struct xfer *x, enum abort_mode mode, enum chaos_end end)
 {
     x->abort_mode = mode;
     x->removed = 1;
-    curl_multi_remove_handle(x->c->multi, x->easy); /* closes the socket through our callback */
+    curlev_remove(x->c->cv, x->easy); /* closes the socket through our callback */
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     finish_xfer(x, end, status, NULL);
@@ -847,7 +762,7 @@ static void trigger_ev_cb(evutil_socket_t fd, short what, void *arg)
         x->pause_pending = 0;
         x->abort_end = CHAOS_END_COMPLETE;
         curl_easy_pause(x->easy, CURLPAUSE_CONT);
-        check_multi_info(x->c);
+        curlev_check(x->c->cv);
     }
 }
 
@@ -1009,38 +924,39 @@ static void finish_xfer(struct xfer *x, enum chaos_end end, long status, const c
     c->in_flight--;
 }
 
-static void check_multi_info(struct chaos_client *c)
+/* A finished transfer, still in the multi handle (curlev's contract). */
+static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
 {
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        struct xfer *x = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        CURLcode rc = msg->data.result;
-        if (x->rec.local_port == 0)
-            x->rec.local_port = local_port(x->fd);
-        x->removed = 1;
-        curl_multi_remove_handle(c->multi, x->easy);
-        long status = 0;
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (x->abort_mode != ABORT_NONE && rc == CURLE_WRITE_ERROR)
-            finish_xfer(x, x->abort_end, status, NULL);
-        else if (x->fired && x->user->action == CHAOS_NETWORK_DROP)
-            finish_xfer(x, CHAOS_END_DROP, status, NULL); /* the dead link reset us first */
-        else if (rc == CURLE_OPERATION_TIMEDOUT)
-            finish_xfer(x, CHAOS_END_TIMEOUT, status, curl_easy_strerror(rc));
-        else if (rc != CURLE_OK)
-            finish_xfer(x, CHAOS_END_ERROR, status, curl_easy_strerror(rc));
-        else if (status >= 400)
-            finish_xfer(x, CHAOS_END_HTTP_ERROR, status, NULL);
-        else
-            finish_xfer(x, x->fired && x->abort_end == CHAOS_END_DROP ? CHAOS_END_DROP
-                                                                        : CHAOS_END_COMPLETE,
-                        status, NULL);
-    }
-    schedule_reap(c);
+    (void)arg;
+    struct xfer *x = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+    /* the port before the removal: that can close the socket */
+    if (x->rec.local_port == 0)
+        x->rec.local_port = local_port(x->fd);
+    x->removed = 1;
+    curlev_remove(x->c->cv, x->easy);
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (x->abort_mode != ABORT_NONE && rc == CURLE_WRITE_ERROR)
+        finish_xfer(x, x->abort_end, status, NULL);
+    else if (x->fired && x->user->action == CHAOS_NETWORK_DROP)
+        finish_xfer(x, CHAOS_END_DROP, status, NULL); /* the dead link reset us first */
+    else if (rc == CURLE_OPERATION_TIMEDOUT)
+        finish_xfer(x, CHAOS_END_TIMEOUT, status, curl_easy_strerror(rc));
+    else if (rc != CURLE_OK)
+        finish_xfer(x, CHAOS_END_ERROR, status, curl_easy_strerror(rc));
+    else if (status >= 400)
+        finish_xfer(x, CHAOS_END_HTTP_ERROR, status, NULL);
+    else
+        finish_xfer(x, x->fired && x->abort_end == CHAOS_END_DROP ? CHAOS_END_DROP
+                                                                    : CHAOS_END_COMPLETE,
+                    status, NULL);
+}
+
+/* After every pass of curl's socket actions: free what finished and refill, from the loop. */
+static void curl_pass_cb(void *arg)
+{
+    schedule_reap(arg);
 }
 
 static struct xfer *xfer_new(struct chaos_client *c, const char *url, const char *method)
@@ -1122,7 +1038,7 @@ static int start_attempt(struct chaos_client *c, uint32_t index, const char *cid
     c->xfers = x;
     r->t_send_ns = clock_now_ns();
     c->stats.started++;
-    if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+    if (curlev_add(c->cv, x->easy, err, sizeof err) != 0) {
         xfer_unlink(x);
         xfer_free(x);
         return -1;
@@ -1157,7 +1073,8 @@ static void start_cancel_call(struct xfer *x)
         curl_easy_setopt(k->easy, CURLOPT_HTTPHEADER, k->headers);
         k->next = c->xfers;
         c->xfers = k;
-        if (curl_multi_add_handle(c->multi, k->easy) == CURLM_OK)
+        char err[128];
+        if (curlev_add(c->cv, k->easy, err, sizeof err) == 0)
             return;
         xfer_unlink(k);
         xfer_free(k);

@@ -12,6 +12,7 @@
 
 #include "chaos/client.h"
 #include "cli.h"
+#include "common/cliutil.h"
 
 struct run {
     struct event_base *base;
@@ -386,7 +387,7 @@ int cli_chaos_client(int argc, char **argv)
     cfg.on_done = done_cb;
     cfg.done_arg = &run;
     signal(SIGPIPE, SIG_IGN);
-    run.base = cli_new_base();
+    run.base = cliutil_new_base();
     struct chaos_client *cl = run.base ? chaos_client_new(run.base, &cfg, err, sizeof err) : NULL;
     int rc = 0;
     if (cl == NULL) {

@@ -13,6 +13,7 @@
 #include "chaos/proxyapi.h"
 #include "chaos/toxic.h"
 #include "cli.h"
+#include "common/cliutil.h"
 
 #define CLI_MAX_TOXICS PROXY_MAX_TOXICS
 
@@ -30,35 +31,6 @@ static void usage(FILE *f)
           "Prints the listen address, then the API URL, one per line on stdout. --api alone\n"
           "runs only the API, like toxiproxy-server. SIGINT/SIGTERM stop it.\n",
           f);
-}
-
-static int parse_u64(const char *s, unsigned long long *out)
-{
-    char *end;
-    if (s == NULL || *s == '\0' || *s == '-')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int write_port_file(const char *path, int port)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return -1;
-    int ok = fprintf(f, "%d\n", port) > 0;
-    ok &= fclose(f) == 0;
-    /* rename is atomic: a poller never reads a half-written file */
-    if (!ok || rename(tmp, path) != 0)
-        return -1;
-    return 0;
 }
 
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
@@ -119,7 +91,7 @@ int cli_chaos_proxy(int argc, char **argv)
             api_port_file = optarg;
             break;
         case 's':
-            if (parse_u64(optarg, &seed) != 0)
+            if (cliutil_parse_u64(optarg, ~0ull, &seed) != 0)
                 return usage_error("--seed", "expected an unsigned integer, got", optarg);
             break;
         case 't': {
@@ -169,7 +141,7 @@ int cli_chaos_proxy(int argc, char **argv)
         return usage_error("--api-port-file", "needs --api", NULL);
 
     signal(SIGPIPE, SIG_IGN);
-    struct event_base *base = cli_new_base();
+    struct event_base *base = cliutil_new_base();
     if (base == NULL) {
         fprintf(stderr, "tailgate chaos proxy: event_base_new failed\n");
         return EXIT_ENV;
@@ -237,13 +209,13 @@ int cli_chaos_proxy(int argc, char **argv)
         printf("http://%s:%d\n", host, proxyapi_port(api));
     }
     fflush(stdout);
-    if (p && port_file && write_port_file(port_file, proxy_listen_port(p)) != 0) {
+    if (p && port_file && cliutil_write_port_file(port_file, proxy_listen_port(p)) != 0) {
         fprintf(stderr, "tailgate chaos proxy: cannot write port file %s: %s\n", port_file,
                 strerror(errno));
         rc = EXIT_ENV;
         goto done;
     }
-    if (api && api_port_file && write_port_file(api_port_file, proxyapi_port(api)) != 0) {
+    if (api && api_port_file && cliutil_write_port_file(api_port_file, proxyapi_port(api)) != 0) {
         fprintf(stderr, "tailgate chaos proxy: cannot write port file %s: %s\n", api_port_file,
                 strerror(errno));
         rc = EXIT_ENV;

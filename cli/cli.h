@@ -6,11 +6,6 @@
 #define EXIT_USAGE 2 /* usage or scenario error */
 #define EXIT_ENV 3   /* environment failure: port taken, gateway did not start */
 
-struct event_base;
-
-/* An event base with sub-millisecond timers (timerfd), or NULL. */
-struct event_base *cli_new_base(void);
-
 /* `tailgate chaos proxy ...`: argv[0] is "proxy". Returns the exit code. */
 int cli_chaos_proxy(int argc, char **argv);
 /* `tailgate run ...` and `tailgate scenarios ...`: argv[0] is the command. */

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <event2/event.h>
 
+#include "cliutil.h"
 #include "relay.h"
 
 #define REFGW_EXIT_USAGE 2 /* as tailgate: usage error */
@@ -35,86 +35,11 @@ static void usage(FILE *f)
           f);
 }
 
-static int parse_u64(const char *s, unsigned long long max, unsigned long long *out)
-{
-    char *end;
-    if (s == NULL || *s == '\0' || *s == '-')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end != '\0' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* "HOST:PORT" or "[V6]:PORT" into host and port. */
-static int parse_listen(const char *s, char *host, size_t hostlen, int *port)
-{
-    const char *colon = strrchr(s, ':');
-    unsigned long long v;
-    if (colon == NULL || colon == s || parse_u64(colon + 1, 65535, &v) != 0)
-        return -1;
-    const char *h = s;
-    size_t hl = (size_t)(colon - s);
-    if (h[0] == '[') {
-        if (hl < 3 || h[hl - 1] != ']')
-            return -1;
-        h++;
-        hl -= 2;
-    }
-    if (hl >= hostlen)
-        return -1;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    *port = (int)v;
-    return 0;
-}
-
-static void raise_nofile(void)
-{
-    /* hundreds of streams hold two descriptors each */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
     event_base_loopbreak(arg);
-}
-
-static int write_port_file(const char *path, int port)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return -1;
-    int ok = fprintf(f, "%d\n", port) > 0;
-    ok &= fclose(f) == 0;
-    /* rename is atomic: a poller never reads a half-written file */
-    if (!ok || rename(tmp, path) != 0)
-        return -1;
-    return 0;
-}
-
-/* Curl's timers are whole milliseconds; timerfd keeps libevent from rounding them up to the
- * kernel tick. */
-static struct event_base *new_base(void)
-{
-    struct event_config *cfg = event_config_new();
-    if (cfg == NULL)
-        return NULL;
-    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-    struct event_base *base = event_base_new_with_config(cfg);
-    event_config_free(cfg);
-    return base;
 }
 
 int main(int argc, char **argv)
@@ -153,7 +78,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'l':
-            if (parse_listen(optarg, host, sizeof host, &cfg.port) != 0) {
+            if (cliutil_parse_hostport(optarg, host, sizeof host, &cfg.port) != 0) {
                 fprintf(stderr, "refgw: --listen: expected HOST:PORT (port 0..65535), got '%s'\n",
                         optarg);
                 return REFGW_EXIT_USAGE;
@@ -173,7 +98,7 @@ int main(int argc, char **argv)
             break;
         }
         case 's':
-            if (parse_u64(optarg, REFGW_SLOW_MS_MAX, &v) != 0) {
+            if (cliutil_parse_u64(optarg, REFGW_SLOW_MS_MAX, &v) != 0) {
                 fprintf(stderr, "refgw: --slow-ms: expected 0..%llu, got '%s'\n",
                         REFGW_SLOW_MS_MAX, optarg);
                 return REFGW_EXIT_USAGE;
@@ -221,9 +146,9 @@ int main(int argc, char **argv)
     }
     cfg.host = host;
     cfg.upstream = upstream;
-    raise_nofile();
+    cliutil_raise_nofile(); /* best effort: hundreds of streams hold two fds each */
     signal(SIGPIPE, SIG_IGN);
-    struct event_base *base = new_base();
+    struct event_base *base = cliutil_new_base();
     if (base == NULL) {
         fprintf(stderr, "refgw: event_base_new failed\n");
         return REFGW_EXIT_ENV;
@@ -252,7 +177,7 @@ int main(int argc, char **argv)
     printf("http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", relay_port(gw));
     fflush(stdout);
     int rc = 0;
-    if (port_file && write_port_file(port_file, relay_port(gw)) != 0) {
+    if (port_file && cliutil_write_port_file(port_file, relay_port(gw)) != 0) {
         fprintf(stderr, "refgw: cannot write port file %s: %s\n", port_file, strerror(errno));
         rc = REFGW_EXIT_ENV;
     } else {

@@ -39,39 +39,40 @@ static int read_port(const char *path)
     return port;
 }
 
-int harness_start_mock(struct proc *p, const char *const *args)
+int harness_proc_init(struct proc *p)
 {
     memset(p, 0, sizeof *p);
     snprintf(p->dir, sizeof p->dir, "/tmp/tgtest.XXXXXX");
-    if (mkdtemp(p->dir) == NULL)
+    if (mkdtemp(p->dir) == NULL) {
+        p->dir[0] = '\0';
         return -1;
-    char port_file[128];
-    snprintf(port_file, sizeof port_file, "%s/port", p->dir);
-    const char *bin = getenv("TAILGATE_BIN");
-    if (bin == NULL)
-        bin = "./tailgate";
+    }
+    return 0;
+}
+
+#define HARNESS_ARGV_MAX 64
+#define HARNESS_WRAP_MAX 16 /* words of $TAILGATE_WRAP */
+
+int harness_start(struct proc *p, const char *const *args, const char *port_file)
+{
     const char *wrap = getenv("TAILGATE_WRAP");
-    char *argv[64];
+    char *argv[HARNESS_ARGV_MAX];
     int n = 0;
     char wrapbuf[512];
     if (wrap && *wrap) {
         snprintf(wrapbuf, sizeof wrapbuf, "%s", wrap);
-        for (char *t = strtok(wrapbuf, " "); t && n < 16; t = strtok(NULL, " "))
+        for (char *t = strtok(wrapbuf, " "); t && n < HARNESS_WRAP_MAX; t = strtok(NULL, " "))
             argv[n++] = t;
     }
-    argv[n++] = (char *)bin;
-    argv[n++] = "mock";
-    argv[n++] = "--port";
-    argv[n++] = "0";
-    argv[n++] = "--port-file";
-    argv[n++] = port_file;
-    for (int i = 0; args && args[i] && n < 62; i++)
+    for (int i = 0; args[i] && n < HARNESS_ARGV_MAX - 1; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
     fflush(NULL);
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        harness_stop(p);
         return -1;
+    }
     if (pid == 0) {
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
@@ -89,12 +90,35 @@ int harness_start_mock(struct proc *p, const char *const *args)
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
             p->pid = 0;
-            return -1;
+            break;
         }
         harness_sleep_ms(10);
     }
     harness_stop(p);
     return -1;
+}
+
+int harness_start_mock(struct proc *p, const char *const *args)
+{
+    if (harness_proc_init(p) != 0)
+        return -1;
+    char port_file[128];
+    snprintf(port_file, sizeof port_file, "%s/port", p->dir);
+    const char *bin = getenv("TAILGATE_BIN");
+    if (bin == NULL)
+        bin = "./tailgate";
+    const char *argv[HARNESS_ARGV_MAX];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "mock";
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--port-file";
+    argv[n++] = port_file;
+    for (int i = 0; args && args[i] && n < HARNESS_ARGV_MAX - 1; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return harness_start(p, argv, port_file);
 }
 
 int harness_stop(struct proc *p)

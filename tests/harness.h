@@ -16,9 +16,15 @@ struct proc {
     char dir[64]; /* temp folder for the port file etc. */
 };
 
-/* Starts `$TAILGATE_BIN mock --port 0 --port-file F args...` (args NULL-terminated) and waits
- * (bounded) until it listens. $TAILGATE_WRAP, if set, prefixes the command (valgrind). Returns
- * 0, or -1 if it did not come up in 20 s. */
+/* Clears 'p' and makes its temp folder (p->dir), for port files and logs. Returns 0 or -1. */
+int harness_proc_init(struct proc *p);
+/* Starts 'args' (NULL-terminated; args[0] the program) with stdout to /dev/null and waits
+ * (bounded) until 'port_file' holds a port. $TAILGATE_WRAP, if set, prefixes the command
+ * (valgrind). 'p' comes from harness_proc_init. Returns 0, or -1 if it did not come up in 20 s
+ * (then it is stopped and its folder removed). */
+int harness_start(struct proc *p, const char *const *args, const char *port_file);
+/* Starts `$TAILGATE_BIN mock --port 0 --port-file F args...` (args NULL-terminated, or NULL)
+ * through harness_start. */
 int harness_start_mock(struct proc *p, const char *const *args);
 /* SIGTERM, then SIGKILL after 5 s; returns the exit status (or -1). Removes the temp folder. */
 int harness_stop(struct proc *p);

@@ -4,7 +4,6 @@
  * tables at every split point. The refgw binary is $REFGW_BIN (default build/refgw). */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -38,77 +37,29 @@ static char mock_url[64];
 
 /* ---- starting refgw -------------------------------------------------------------------------- */
 
-static int read_port(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    int port = -1;
-    if (fscanf(f, "%d", &port) != 1)
-        port = -1;
-    fclose(f);
-    return port;
-}
-
 /* Starts `$REFGW_BIN --mode M --listen 127.0.0.1:0 --port-file F --upstream URL --metering-log
- * DIR/metering.jsonl --metering METERING args...` ($TAILGATE_WRAP prefixes it, as for the mock)
- * and waits (bounded) for its port. Stop it with harness_stop. Returns 0 or -1. */
+ * DIR/metering.jsonl --metering METERING args...` through harness_start and waits (bounded) for
+ * its port. Stop it with harness_stop. Returns 0 or -1. */
 static int start_refgw(struct proc *p, const char *mode, const char *upstream,
                        const char *metering, const char *const *args)
 {
-    memset(p, 0, sizeof *p);
-    snprintf(p->dir, sizeof p->dir, "/tmp/tgrefgw.XXXXXX");
-    if (mkdtemp(p->dir) == NULL)
+    if (harness_proc_init(p) != 0)
         return -1;
     char port_file[128], log[128];
     snprintf(port_file, sizeof port_file, "%s/port", p->dir);
     snprintf(log, sizeof log, "%s/metering.jsonl", p->dir);
     const char *bin = getenv("REFGW_BIN") ? getenv("REFGW_BIN") : "build/refgw";
-    const char *wrap = getenv("TAILGATE_WRAP");
-    char *argv[64];
-    int n = 0;
-    char wrapbuf[512];
-    if (wrap && *wrap) {
-        snprintf(wrapbuf, sizeof wrapbuf, "%s", wrap);
-        for (char *t = strtok(wrapbuf, " "); t && n < 16; t = strtok(NULL, " "))
-            argv[n++] = t;
-    }
     const char *fixed[] = {bin,           "--mode",     mode,     "--listen",    "127.0.0.1:0",
                            "--port-file", port_file,    "--upstream", upstream, "--metering-log",
                            log,           "--metering", metering};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        argv[n++] = (char *)fixed[i];
-    for (int i = 0; args && args[i] && n < 62; i++)
-        argv[n++] = (char *)args[i];
+    const char *argv[64];
+    size_t n = 0;
+    for (; n < sizeof fixed / sizeof fixed[0]; n++)
+        argv[n] = fixed[n];
+    for (int i = 0; args && args[i] && n < 63; i++)
+        argv[n++] = args[i];
     argv[n] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-            dup2(devnull, 1); /* the URL line; stderr stays for diagnostics */
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    p->pid = pid;
-    for (int i = 0; i < 2000; i++) { /* 20 s: generous for valgrind */
-        int port = read_port(port_file);
-        if (port > 0) {
-            p->port = port;
-            return 0;
-        }
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            p->pid = 0;
-            harness_stop(p);
-            return -1;
-        }
-        harness_sleep_ms(10);
-    }
-    harness_stop(p);
-    return -1;
+    return harness_start(p, argv, port_file);
 }
 
 /* ---- reading what happened ------------------------------------------------------------------- */
