@@ -34,6 +34,7 @@
 #define MOCK_VERSION "0.1.0"
 #define MOCK_HARD_MAX_BODY (64u * 1024 * 1024) /* evhttp's own 413 above this */
 #define MOCK_MAX_HEADERS (64u * 1024)
+#define MOCK_TICK_BATCH 256 /* tokens per pass of the wheel before I/O gets a turn */
 #define MOCK_STORE_MAX 1024 /* finished background responses kept for retrieve/cancel */
 #define MOCK_TOKEN_QUEUE_MAX LEDGER_MAX_TOKENS
 #define TRAILER_NAME "x-emitted-tokens-on-cancel"
@@ -136,6 +137,7 @@ struct mock {
     uint64_t queued_fault_count;
     struct event *reap_ev;
     struct event *tick;  /* drives the token wheel while it holds timers */
+    struct event *tick_more; /* the rest of a batch that did not fit one pass */
     struct wheel wheel;
     struct sink *reap_sinks;
     struct gen *reap_gens;
@@ -187,9 +189,11 @@ struct mock *mock_new(struct event_base *base, const struct mock_config *cfg, ch
     m->scratch = evbuffer_new();
     m->reap_ev = event_new(base, -1, 0, reap_cb, m);
     m->tick = event_new(base, -1, EV_PERSIST, tick_cb, m);
+    m->tick_more = evtimer_new(base, tick_cb, m);
     wheel_init(&m->wheel, clock_now_ns());
     m->http = evhttp_new(base);
-    if (m->scratch == NULL || m->reap_ev == NULL || m->tick == NULL || m->http == NULL) {
+    if (m->scratch == NULL || m->reap_ev == NULL || m->tick == NULL || m->tick_more == NULL ||
+        m->http == NULL) {
         snprintf(err, errlen, "mock: out of memory");
         goto fail;
     }
@@ -270,6 +274,8 @@ void mock_free(struct mock *m)
         event_free(m->reap_ev);
     if (m->tick)
         event_free(m->tick);
+    if (m->tick_more)
+        event_free(m->tick_more);
     if (m->scratch)
         evbuffer_free(m->scratch);
     while (m->sets) {
@@ -796,7 +802,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct mock *m = arg;
     uint64_t now = clock_now_ns();
-    struct wheel_node *n = wheel_expire(&m->wheel, now);
+    int more = 0;
+    /* a bounded batch, then I/O gets its turn: a peer's close is noticed between batches,
+     * not behind thousands of token writes */
+    struct wheel_node *n = wheel_expire(&m->wheel, now, MOCK_TICK_BATCH, &more);
     while (n) {
         struct wheel_node *next = n->next;
         struct gen *g = (struct gen *)n;
@@ -809,7 +818,13 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         }
         n = next;
     }
-    if (m->wheel.count == 0)
+    if (more) {
+        /* a zero timeout, not event_active: libevent runs activated events before it polls
+         * again, timeouts only after, so sockets get their turn first */
+        struct timeval zero = {0, 0};
+        evtimer_add(m->tick_more, &zero);
+    }
+    else if (m->wheel.count == 0)
         event_del(m->tick); /* idle: no wake-ups */
 }
 

@@ -37,11 +37,13 @@ void wheel_remove(struct wheel *w, struct wheel_node *n)
     w->count--;
 }
 
-struct wheel_node *wheel_expire(struct wheel *w, uint64_t now_ns)
+struct wheel_node *wheel_expire(struct wheel *w, uint64_t now_ns, size_t max, int *more)
 {
     struct wheel_node *out = NULL, **tail = &out;
+    size_t got = 0;
     uint64_t now_ms = now_ns / 1000000ull;
     uint64_t from = w->cursor_ms;
+    *more = 0;
     /* after a long pause every slot is visited once, not once per missed millisecond */
     if (now_ms >= from + WHEEL_SLOTS)
         from = now_ms - WHEEL_SLOTS + 1;
@@ -51,10 +53,17 @@ struct wheel_node *wheel_expire(struct wheel *w, uint64_t now_ns)
         while (n != head) {
             struct wheel_node *next = n->next;
             if (n->due_ns <= now_ns) {
+                if (got == max) {
+                    /* stop here; this slot is where the next call resumes */
+                    w->cursor_ms = ms;
+                    *more = 1;
+                    return out;
+                }
                 wheel_remove(w, n);
                 *tail = n;
                 tail = &n->next;
                 *tail = NULL;
+                got++;
             }
             n = next;
         }

@@ -26,8 +26,9 @@ void wheel_init(struct wheel *w, uint64_t now_ns);
 void wheel_add(struct wheel *w, struct wheel_node *n, uint64_t due_ns);
 /* Disarms n; fine when it is not armed. */
 void wheel_remove(struct wheel *w, struct wheel_node *n);
-/* Unlinks every node due at or before now_ns and returns them chained through ->next (NULL
- * when none). The caller may re-add them while walking the chain. */
-struct wheel_node *wheel_expire(struct wheel *w, uint64_t now_ns);
+/* Unlinks up to 'max' nodes due at or before now_ns and returns them chained through ->next
+ * (NULL when none); *more says whether due nodes were left for the next call. The caller may
+ * re-add them while walking the chain. */
+struct wheel_node *wheel_expire(struct wheel *w, uint64_t now_ns, size_t max, int *more);
 
 #endif
