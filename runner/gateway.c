@@ -483,6 +483,11 @@ int gateway_start(struct gateway *g, const char *log_path, char *err, size_t err
     }
     uint64_t deadline = clock_now_ns() + (uint64_t)g->ready_timeout_ms * 1000000ull;
     while (clock_now_ns() < deadline) {
+        if (g->interrupted && *g->interrupted) {
+            snprintf(err, errlen, "interrupted while waiting for gateway '%s'", g->name);
+            gateway_stop(g);
+            return -1;
+        }
         if (!gateway_alive(g)) {
             snprintf(err, errlen, "gateway '%s' exited before it was ready (see %s)", g->name,
                      log_path);

@@ -4,6 +4,7 @@
 #ifndef RUNNER_GATEWAY_H
 #define RUNNER_GATEWAY_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -34,6 +35,7 @@ struct gateway {
     char metering_id_field[64];
     char metering_tokens_field[64];
     pid_t pid;                        /* running process group leader, or 0 */
+    volatile sig_atomic_t *interrupted; /* set by a signal handler: stop waiting for readiness */
 };
 
 /* Values for the placeholders. */

@@ -313,6 +313,45 @@ char *report_summary_md(const struct run_result *r)
     return buf;
 }
 
+/* The harness's own floor beside this run: the close-lag and tail distributions of a --direct
+ * run of the same scenarios, by name. */
+static cJSON *floor_json(const struct run_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "source", r->floor_dir);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/results.json", r->floor_dir);
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t cap = 0;
+    if (f == NULL || getdelim(&text, &cap, '\0', f) < 0) {
+        cJSON_AddStringToObject(o, "error", "could not read the floor run's results.json");
+        if (f)
+            fclose(f);
+        free(text);
+        return o;
+    }
+    fclose(f);
+    cJSON *fr = cJSON_Parse(text);
+    free(text);
+    cJSON *sc = cJSON_AddObjectToObject(o, "scenarios");
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(fr, "scenarios"))
+    {
+        const cJSON *name = cJSON_GetObjectItem(s, "name");
+        const cJSON *m = cJSON_GetObjectItem(s, "metrics");
+        if (!cJSON_IsString(name) || m == NULL)
+            continue;
+        cJSON *e = cJSON_AddObjectToObject(sc, name->valuestring);
+        cJSON_AddItemToObject(e, "close_lag_ms",
+                              cJSON_Duplicate(cJSON_GetObjectItem(m, "close_lag_ms"), 1));
+        cJSON_AddItemToObject(e, "tail_tokens",
+                              cJSON_Duplicate(cJSON_GetObjectItem(m, "tail_tokens"), 1));
+    }
+    cJSON_Delete(fr);
+    return o;
+}
+
 int report_write_run(const char *dir, const struct run_result *r, char *err, size_t errlen)
 {
     cJSON *o = cJSON_CreateObject();
@@ -327,6 +366,8 @@ int report_write_run(const char *dir, const struct run_result *r, char *err, siz
     cJSON_AddNumberToObject(clock, "offset_ns", r->clock_offset_ns);
     cJSON_AddItemToObject(clock, "uncertainty_ns", num_or_null(r->clock_uncertainty_ns));
     cJSON_AddStringToObject(o, "verdict", r->pass ? "pass" : "fail");
+    if (r->floor_dir)
+        cJSON_AddItemToObject(o, "floor", floor_json(r));
     cJSON *arr = cJSON_AddArrayToObject(o, "scenarios");
     for (size_t i = 0; i < r->n; i++)
         cJSON_AddItemToArray(arr, scenario_json(&r->sr[i]));

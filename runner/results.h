@@ -125,6 +125,7 @@ struct run_result {
     size_t n;
     int pass;
     double total_s;
+    const char *floor_dir; /* a --direct run to report beside this one, or NULL */
 };
 
 /* Writes results.json, junit.xml, summary.md into dir. Returns 0, or -1 with err. */

@@ -848,6 +848,7 @@ static int setup(struct runner *r, char *err, size_t errlen)
         if (rc != 0)
             return RUN_USAGE;
         r->have_gw = 1;
+        r->gw.interrupted = cfg->interrupted;
         snprintf(r->rr.gateway, sizeof r->rr.gateway, "%s", r->gw.name);
         /* the proxies do not forward during this probe: a gateway must not need its upstream
          * to become ready */
@@ -914,6 +915,7 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
     snprintf(r.rr.version, sizeof r.rr.version, "%s", RUN_VERSION);
     snprintf(r.rr.suite, sizeof r.rr.suite, "%s", cfg->suite_name ? cfg->suite_name : "");
     r.rr.seed = cfg->seed;
+    r.rr.floor_dir = cfg->floor_dir;
     r.rr.direct = cfg->direct;
     rc = setup(&r, err, errlen);
     r.rr.pass = 1;

@@ -238,6 +238,25 @@ static void runner_should_report_the_direct_floor_below_the_gates(void)
     CHECK(p99 >= 0 && p99 < 25);
 }
 
+static void runner_should_report_the_floor_beside_a_gateway_run(void)
+{
+    char args[512];
+    snprintf(args, sizeof args, "run --gateway %s/gw-fixed.json --floor %s/direct --out %s/withfloor "
+                                "%s/exact.json", tmp, tmp, tmp, tmp);
+    CHECK_EQ_INT(run_tailgate(args), 0);
+    cJSON *r = results("withfloor");
+    CHECK(r != NULL);
+    const cJSON *f = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "floor"), "scenarios");
+    const cJSON *lag = cJSON_GetObjectItem(cJSON_GetObjectItem(f, "exact"), "close_lag_ms");
+    double n = cJSON_GetObjectItem(lag, "count") ? cJSON_GetObjectItem(lag, "count")->valuedouble
+                                                 : -1;
+    cJSON_Delete(r);
+    CHECK_EQ_INT(n, 4);
+    char path[256];
+    snprintf(path, sizeof path, "%s/withfloor/index.html", tmp);
+    CHECK(access(path, F_OK) == 0);
+}
+
 static void runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario(void)
 {
     struct {
@@ -380,6 +399,7 @@ int main(int argc, char **argv)
         CASE(runner_should_see_a_stripped_request_id),
         CASE(runner_should_measure_a_slow_gateway_close_lag),
         CASE(runner_should_report_the_direct_floor_below_the_gates),
+        CASE(runner_should_report_the_floor_beside_a_gateway_run),
         CASE(runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario),
         CASE(runner_should_exit_3_when_the_environment_fails),
         CASE(runner_should_reconcile_metering_across_a_billing_change),
