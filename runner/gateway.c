@@ -288,15 +288,18 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
     const cJSON *met = cJSON_GetObjectItemCaseSensitive(root, "metering");
     if (met) {
         if (!cJSON_IsObject(met))
-            return gfail(c, "metering", "expected {\"file\", \"id_field\", "
+            return gfail(c, "metering", "expected {\"file\" or \"url\", \"id_field\", "
                                         "\"output_tokens_field\"}");
         if (copy_str(c, met, "file", g->metering_file, sizeof g->metering_file, vars, g->url) !=
                 0 ||
+            copy_str(c, met, "url", g->metering_url, sizeof g->metering_url, vars, g->url) != 0 ||
             copy_str(c, met, "id_field", g->metering_id_field, sizeof g->metering_id_field, vars,
                      NULL) != 0 ||
             copy_str(c, met, "output_tokens_field", g->metering_tokens_field,
                      sizeof g->metering_tokens_field, vars, NULL) != 0)
             return -1;
+        if (!g->metering_file[0] == !g->metering_url[0])
+            return gfail(c, "metering", "give one of file (JSON lines) or url (an endpoint)");
         if (!g->metering_id_field[0])
             snprintf(g->metering_id_field, sizeof g->metering_id_field, "request_id");
         if (!g->metering_tokens_field[0])

@@ -32,6 +32,7 @@ struct gateway {
     char cancel_method[16];
     char cancel_url[512];
     char metering_file[512];
+    char metering_url[512];           /* or an HTTP endpoint answering JSON lines or an array */
     char metering_id_field[64];
     char metering_tokens_field[64];
     pid_t pid;                        /* running process group leader, or 0 */

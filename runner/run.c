@@ -540,30 +540,58 @@ static void join(struct runner *r, struct scenario_result *res, const cJSON *led
     }
 }
 
-/* Reads the gateway's metering file (JSON lines) into each request's 'metered'. */
+static void meter_one(struct runner *r, struct scenario_result *res, const cJSON *j)
+{
+    const char *id = jstr(j, r->gw.metering_id_field);
+    double tok = jnum(j, r->gw.metering_tokens_field);
+    for (size_t k = 0; id && !isnan(tok) && k < res->nreqs; k++) {
+        if (strcmp(res->reqs[k].cid, id) != 0)
+            continue;
+        struct req_result *q = &res->reqs[k];
+        q->metered = isnan(q->metered) ? tok : q->metered + tok; /* retries add up */
+        return;
+    }
+}
+
+/* Reads the gateway's metering output, a JSON-lines file or an endpoint answering JSON lines or
+ * one array, into each request's 'metered'. */
 static void read_metering(struct runner *r, struct scenario_result *res)
 {
-    FILE *f = fopen(r->gw.metering_file, "r");
-    if (f == NULL)
+    char *text = NULL;
+    if (r->gw.metering_url[0]) {
+        if (http("GET", r->gw.metering_url, NULL, &text) != 200) {
+            free(text);
+            return;
+        }
+    } else {
+        FILE *f = fopen(r->gw.metering_file, "r");
+        size_t cap = 0;
+        if (f == NULL)
+            return;
+        if (getdelim(&text, &cap, '\0', f) < 0) {
+            free(text);
+            text = NULL;
+        }
+        fclose(f);
+    }
+    if (text == NULL)
         return;
     res->billing.metered = 1;
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        cJSON *j = cJSON_Parse(line);
-        const char *id = jstr(j, r->gw.metering_id_field);
-        double tok = jnum(j, r->gw.metering_tokens_field);
-        for (size_t k = 0; id && !isnan(tok) && k < res->nreqs; k++) {
-            if (strcmp(res->reqs[k].cid, id) != 0)
-                continue;
-            struct req_result *q = &res->reqs[k];
-            q->metered = isnan(q->metered) ? tok : q->metered + tok; /* retries add up */
-            break;
+    cJSON *arr = text[strspn(text, " \t\r\n")] == '[' ? cJSON_Parse(text) : NULL;
+    if (arr) {
+        const cJSON *j;
+        cJSON_ArrayForEach(j, arr)
+            meter_one(r, res, j);
+        cJSON_Delete(arr);
+    } else {
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            cJSON *j = cJSON_Parse(line);
+            meter_one(r, res, j);
+            cJSON_Delete(j);
         }
-        cJSON_Delete(j);
     }
-    free(line);
-    fclose(f);
+    free(text);
 }
 
 /* Invoice against wire and metering, over time in 1-s buckets of request start. */
@@ -572,7 +600,7 @@ static void reconcile(struct runner *r, struct scenario_result *res)
     struct billing *b = &res->billing;
     for (size_t k = 0; k < res->nreqs; k++)
         res->reqs[k].metered = NAN;
-    if (r->have_gw && r->gw.metering_file[0])
+    if (r->have_gw && (r->gw.metering_file[0] || r->gw.metering_url[0]))
         read_metering(r, res);
     const struct scenario *sc = res->sc;
     if (sc->schedule[0]) {
