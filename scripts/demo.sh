@@ -36,6 +36,24 @@ print(f"naive: {naive['verdict'].upper()}   fixed: {fixed['verdict'].upper()}")
 PY
 fi
 echo
+echo "billing-change replay: the vendor starts billing cancelled streams mid-run; two ways to meter"
+./tailgate run --gateway examples/gateways/refgw-fixed.json --out "$out/meter-usage" \
+    scenarios/billing-change-replay.json >/dev/null 2>&1
+./tailgate run --gateway examples/gateways/refgw-fixed-count.json --out "$out/meter-count" \
+    scenarios/billing-change-replay.json >/dev/null 2>&1
+if [ -n "$node_or_python" ]; then
+    python3 - "$out/meter-usage/results.json" "$out/meter-count/results.json" <<'PY'
+import json, sys
+def pct(v): return "-" if v is None else f"{v:+.1f}%"
+print(f"{'gateway metering':<38} {'before the switch':>18} {'after the switch':>17}")
+for path, label in zip(sys.argv[1:3], ["trusts the usage chunk", "counts the tokens it forwarded"]):
+    b = json.load(open(path))["scenarios"][0].get("billing", {})
+    print(f"{label:<38} {pct(b.get('variance_before_switch_pct')):>18} {pct(b.get('variance_after_switch_pct')):>17}")
+print("(invoice minus metering, as a share of the invoice: 0 means the books close)")
+PY
+fi
+echo
 echo "reports: $out/naive/index.html and $out/fixed/index.html (charts, results.json, junit.xml, summary.md)"
+echo "         $out/meter-usage/index.html and $out/meter-count/index.html (billing over time)"
 # the demo shows the gate doing its job: naive must fail, fixed must pass
 [ "$rc_naive" -eq 1 ] && [ "$rc_fixed" -eq 0 ]
