@@ -1,4 +1,5 @@
-/* Incoming vendor requests: validation per API and correlation-id extraction (DESIGN.md 2). */
+/* Incoming vendor requests: validation per API and correlation-id extraction: header,
+ * then the body's user fields, then a [tg:<id>] marker, because gateways drop headers. */
 #include "request.h"
 
 #include <stdio.h>

@@ -1295,7 +1295,7 @@ static void handle_cancel(struct mock *m, struct evhttp_request *req, const char
         uint64_t now = clock_now_ns();
         gen_peer_gone(g, now, LEDGER_CLOSE_CANCEL_API);
         /* The stream ends where the peer can still read it: this is where a vendor can say
-         * what it bills (DESIGN.md 3). */
+         * what it bills. */
         uint64_t bill_now = profile_billed_output(g->prof, 1, g->emitted, g->generated);
         int64_t usage = g->prof->report == PROFILE_REPORT_USAGE ? (int64_t)bill_now : -1;
         int64_t trailer = g->prof->report == PROFILE_REPORT_TRAILER ? (int64_t)g->emitted : -1;

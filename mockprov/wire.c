@@ -1,4 +1,5 @@
-/* Vendor wire formats. Shapes follow WIRE.md sections 1-3 and 8; every JSON value is built with
+/* Vendor wire formats. Shapes follow the vendors' API
+ * references and what the official SDKs parse; every JSON value is built with
  * cJSON. The per-token event is printed once per generation as a template with holes, because
  * it is the hot path (one event per token per stream). */
 #include "wire.h"
@@ -499,7 +500,7 @@ static char *messages_close(uint64_t n, enum wire_end end, int64_t usage)
     cJSON *d = cJSON_AddObjectToObject(e, "delta");
     cJSON_AddStringToObject(d, "stop_reason", end == WIRE_END_LENGTH ? "max_tokens" : "end_turn");
     cJSON_AddNullToObject(d, "stop_sequence");
-    /* the SDK reads usage.output_tokens unconditionally (WIRE.md 3.3): always send it */
+    /* the SDK reads usage.output_tokens unconditionally: always send it */
     cJSON_AddNumberToObject(cJSON_AddObjectToObject(e, "usage"), "output_tokens",
                             (double)(usage >= 0 ? (uint64_t)usage : n));
     cat(&acc, frame("message_delta", e));

@@ -1,4 +1,4 @@
-/* Vendor wire formats (WIRE.md): SSE events, non-stream bodies and error bodies for OpenAI Chat
+/* Vendor wire formats: SSE events, non-stream bodies and error bodies for OpenAI Chat
  * Completions, OpenAI Responses and Anthropic Messages. Everything returned is malloc'd text the
  * caller frees; NULL means out of memory. */
 #ifndef MP_WIRE_H

@@ -212,7 +212,8 @@ static void stop_mock(struct runner *r)
     }
 }
 
-/* Clock offset mock - runner from a few ping-pongs; keep the fastest (DESIGN.md 2). */
+/* Clock offset mock - runner from a few ping-pongs; keep the fastest: its
+ * midpoint is the best estimate, and half its round trip the uncertainty. */
 static void estimate_clock(struct runner *r)
 {
     double best_rtt = INFINITY, offset = 0;

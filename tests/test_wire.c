@@ -1,6 +1,6 @@
-/* Tests for mockprov/wire: golden checks of every SSE event against the fields WIRE.md says the
- * official SDKs need, non-stream and error bodies, and every split point of each stream fed to
- * an incremental SSE frame splitter. */
+/* Tests for mockprov/wire: golden checks of every SSE event against the fields the official
+ * SDKs need, non-stream and error bodies, and every split point of each stream fed to an
+ * incremental SSE frame splitter. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +40,7 @@ static char *dup_n(const char *s, size_t n)
 
 /* Parses one frame (without its blank line): "event:" and "data:" fields, one optional space
  * after the colon, several data lines joined with '\n', ':' comments ignored. A frame with
- * neither field is dropped (WIRE.md 1.7). */
+ * neither field is dropped (the SDKs' SSE rules). */
 static void frame_emit(struct sse_splitter *sp, const char *f, size_t n)
 {
     char *event = NULL, *data = NULL;
@@ -1184,7 +1184,7 @@ static void stream_should_yield_only_closed_events_when_truncated(void)
 
 static void splitter_should_handle_comments_and_multiline_data(void)
 {
-    /* the test's own splitter, against WIRE.md 1.7's rules */
+    /* the test's own splitter, against the SDKs' SSE rules */
     const char *text = ": keep-alive\n\nevent: a\ndata: x\ndata:y\n\ndata:  two spaces\n\n"
                        "event: only\n\nid: 1\n\n";
     struct sse_splitter *sp = splitter_new();
