@@ -318,6 +318,10 @@ cJSON *chaos_record_json(const struct chaos_record *r)
     cJSON_AddStringToObject(o, "correlation_id", r->correlation_id);
     cJSON_AddStringToObject(o, "style", chaos_style_name(r->style));
     cJSON_AddStringToObject(o, "action", chaos_action_name(r->action));
+    if (r->action == CHAOS_COMPLETE)
+        cJSON_AddNullToObject(o, "trigger");
+    else
+        cJSON_AddStringToObject(o, "trigger", chaos_trigger_name(r->trigger));
     cJSON_AddNumberToObject(o, "index", r->index);
     cJSON_AddNumberToObject(o, "attempt", r->attempt);
     if (r->trigger_at < 0)
@@ -736,8 +740,7 @@ static int fire(struct xfer *x, int in_write)
             x->pause_pending = 1; /* pausing happens on the next chunk, which curl then keeps */
         else
             curl_easy_pause(x->easy, CURLPAUSE_RECV);
-        x->abort_end = CHAOS_END_KILLED;
-        arm(x, u->background_ms);
+        arm(x, u->background_ms); /* a kill passes its own end to abort_now */
         return 0;
     }
     return 0;
@@ -760,7 +763,6 @@ static void trigger_ev_cb(evutil_socket_t fd, short what, void *arg)
         abort_now(x, ABORT_RST, CHAOS_END_KILLED);
     } else if (u->action == CHAOS_BACKGROUND) {
         x->pause_pending = 0;
-        x->abort_end = CHAOS_END_COMPLETE;
         curl_easy_pause(x->easy, CURLPAUSE_CONT);
         curlev_check(x->c->cv);
     }
@@ -937,10 +939,10 @@ static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
     curlev_remove(x->c->cv, x->easy);
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (x->abort_mode != ABORT_NONE && rc == CURLE_WRITE_ERROR)
+    /* Once the user acted, the attempt ends as the action says, however curl saw it go: our
+     * own abort from the write callback, or a dropped link that reset us first. */
+    if (x->fired && x->abort_end != CHAOS_END_COMPLETE && rc != CURLE_OK)
         finish_xfer(x, x->abort_end, status, NULL);
-    else if (x->fired && x->user->action == CHAOS_NETWORK_DROP)
-        finish_xfer(x, CHAOS_END_DROP, status, NULL); /* the dead link reset us first */
     else if (rc == CURLE_OPERATION_TIMEDOUT)
         finish_xfer(x, CHAOS_END_TIMEOUT, status, curl_easy_strerror(rc));
     else if (rc != CURLE_OK)
@@ -948,9 +950,7 @@ static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
     else if (status >= 400)
         finish_xfer(x, CHAOS_END_HTTP_ERROR, status, NULL);
     else
-        finish_xfer(x, x->fired && x->abort_end == CHAOS_END_DROP ? CHAOS_END_DROP
-                                                                    : CHAOS_END_COMPLETE,
-                    status, NULL);
+        finish_xfer(x, x->fired ? x->abort_end : CHAOS_END_COMPLETE, status, NULL);
 }
 
 /* After every pass of curl's socket actions: free what finished and refill, from the loop. */
@@ -1018,6 +1018,7 @@ static int start_attempt(struct chaos_client *c, uint32_t index, const char *cid
     snprintf(r->correlation_id, sizeof r->correlation_id, "%s", cid);
     r->style = req->style;
     r->action = user->action;
+    r->trigger = user->trigger;
     r->attempt = attempt;
     r->index = index;
     r->trigger_at = trigger_at;

@@ -95,6 +95,7 @@ struct chaos_record {
     char correlation_id[CHAOS_ID_MAX];
     enum chaos_style style;
     enum chaos_action action;
+    enum chaos_trigger trigger;
     uint32_t attempt;    /* 1 for the first send */
     uint32_t index;      /* the user's request number */
     int64_t trigger_at;  /* the drawn K or T; -1 for complete */

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "chaos/client.h"
+#include "fetch.h"
 #include "cli.h"
 #include "common/cliutil.h"
 
@@ -174,13 +174,6 @@ static void done_cb(void *arg)
     event_base_loopbreak(run->base);
 }
 
-static size_t sink_cb(char *d, size_t s, size_t n, void *a)
-{
-    (void)d;
-    (void)a;
-    return s * n;
-}
-
 /* network_drop through the proxy's control API (a tailgate extension of Toxiproxy's). */
 static int drop_via_api(void *arg, int port, uint32_t rst_after_ms, char *err, size_t errlen)
 {
@@ -188,23 +181,10 @@ static int drop_via_api(void *arg, int port, uint32_t rst_after_ms, char *err, s
     char url[1024], body[128];
     snprintf(url, sizeof url, "%s/proxies/%s/drop", run->proxy_api, run->proxy_name);
     snprintf(body, sizeof body, "{\"client_port\":%d,\"rst_after_ms\":%u}", port, rst_after_ms);
-    CURL *e = curl_easy_init();
-    if (e == NULL) {
-        snprintf(err, errlen, "curl_easy_init failed");
-        return -1;
-    }
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink_cb);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 2000L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    CURLcode rc = curl_easy_perform(e);
-    long status = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(e);
-    if (rc != CURLE_OK || status >= 300) {
-        snprintf(err, errlen, "proxy API %s: %s (status %ld)", url, curl_easy_strerror(rc),
-                 status);
+    long status = fetch("POST", url, NULL, body, 2000, NULL, NULL);
+    if (status < 200 || status >= 300) {
+        snprintf(err, errlen, "proxy API %s: %s (status %ld)", url,
+                 status < 0 ? "no answer" : "refused", status);
         return -1;
     }
     return 0;

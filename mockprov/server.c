@@ -650,7 +650,6 @@ static void gen_maybe_finish(struct gen *g)
             return;
     struct ledger_record *r = g->rec;
     if (r) {
-        r->written_tokens = g->written_max;
         if (!g->cancelled)
             r->billed_output_tokens =
                 r->stop_reason == LEDGER_STOP_ERROR_FAULT ||
@@ -846,7 +845,6 @@ static void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
     if (g->rec) {
         g->rec->t_peer_closed_ns = now;
         g->rec->close_kind = kind;
-        g->rec->written_tokens = g->written_max;
     }
     if (kind == LEDGER_CLOSE_FIN)
         m->mx.closes_fin++;

@@ -404,10 +404,10 @@ static void html_rows(FILE *f, const struct compare *c, int want)
                 fputs("<span class=\"fail\">REGRESSED</span>", f);
             else if (k == 1) {
                 fputs("<code>", f);
-                html_escape(f, cell[k]);
+                markup_escape(f, cell[k]);
                 fputs("</code>", f);
             } else
-                html_escape(f, cell[k]);
+                markup_escape(f, cell[k]);
             fputs("</td>", f);
         }
         fputs("</tr>\n", f);
@@ -418,16 +418,13 @@ static void html_rows(FILE *f, const struct compare *c, int want)
 int compare_write_html(const struct compare *c, const char *dir, const struct chart_set *set,
                        const char *note, char *err, size_t errlen)
 {
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof path, "%s/index.html", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+    struct html_page pg;
+    FILE *f = html_open(&pg, dir,
+                        c->regressions ? "tailgate compare: REGRESSED"
+                                       : "tailgate compare: no regression",
+                        err, errlen);
+    if (f == NULL)
         return -1;
-    }
-    html_begin(f, c->regressions ? "tailgate compare: REGRESSED" : "tailgate compare: no "
-                                                                   "regression");
     fputs("<h1>tailgate compare: ", f);
     if (c->regressions)
         fprintf(f, "<span class=\"fail\">%zu gate%s REGRESSED</span>", c->regressions,
@@ -435,11 +432,11 @@ int compare_write_html(const struct compare *c, const char *dir, const struct ch
     else
         fputs("no regression", f);
     fputs("</h1>\n<p class=\"meta\">Baseline ", f);
-    html_escape(f, c->base_label);
+    markup_escape(f, c->base_label);
     fputs(" (", f);
     html_verdict(f, c->base_pass);
     fputs("), candidate ", f);
-    html_escape(f, c->cand_label);
+    markup_escape(f, c->cand_label);
     fputs(" (", f);
     html_verdict(f, c->cand_pass);
     fprintf(f, "). %zu gates compared, %zu fixed, %zu failing in the candidate. The same table "
@@ -447,7 +444,7 @@ int compare_write_html(const struct compare *c, const char *dir, const struct ch
             c->ngates, c->fixed, c->failing);
     if (note && *note) {
         fputs("<p class=\"note\">", f);
-        html_escape(f, note);
+        markup_escape(f, note);
         fputs("</p>\n", f);
     }
     fputs("<h2>Gates</h2>\n", f);
@@ -457,12 +454,5 @@ int compare_write_html(const struct compare *c, const char *dir, const struct ch
         html_chart(f, dir, &set->c[i]);
     fputs("</div>\n<h2>Metrics</h2>\n", f);
     html_rows(f, c, 0);
-    html_end(f);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed", path);
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    return html_close(&pg, err, errlen);
 }

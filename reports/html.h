@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "markup.h"
+
 #include <cjson/cJSON.h>
 
 #include "reports/charts.h"
@@ -16,11 +18,19 @@
 int html_write_run(const cJSON *run, const char *dir, const struct chart_set *set,
                    const char *note, char *err, size_t errlen);
 
-/* Building blocks for other pages. */
-void html_escape(FILE *f, const char *s);
 /* <!DOCTYPE> through <body>, with the shared style sheet. */
-void html_begin(FILE *f, const char *title);
-void html_end(FILE *f);
+/* A page written to DIR/index.html.tmp and renamed into place when complete, so a reader never
+ * sees half a page. */
+struct html_page {
+    FILE *f;
+    char path[4096], tmp[4200];
+};
+
+/* Opens the page and writes its head. Returns the stream, or NULL with err filled. */
+FILE *html_open(struct html_page *pg, const char *dir, const char *title, char *err,
+                size_t errlen);
+/* Writes the foot, closes, renames into place. Returns 0, or -1 with err (nothing renamed). */
+int html_close(struct html_page *pg, char *err, size_t errlen);
 /* One chart as a figure: the PNG linking to its SVG, or a line saying it was not drawn.
  * 'dir' is the page's folder; charts are in dir/charts/. */
 void html_chart(FILE *f, const char *dir, const struct chart *c);

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
 #include "clock.h"
+#include "fetch.h"
 
 #define GATEWAY_MAX_FILE (256 * 1024)
 
@@ -396,13 +396,6 @@ int gateway_from_flags(const char *cmd, const char *url, const char *style,
     return 0;
 }
 
-static size_t discard_cb(char *d, size_t s, size_t n, void *a)
-{
-    (void)d;
-    (void)a;
-    return s * n;
-}
-
 /* 1 when the gateway answers: a 2xx on the readiness path, or a TCP connect. */
 static int probe(const struct gateway *g)
 {
@@ -424,17 +417,7 @@ static int probe(const struct gateway *g)
     }
     char url[1024];
     snprintf(url, sizeof url, "%s%s", g->url, g->ready_path);
-    CURL *e = curl_easy_init();
-    if (e == NULL)
-        return 0;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 1000L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    long status = 0;
-    if (curl_easy_perform(e) == CURLE_OK)
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(e);
+    long status = fetch("GET", url, NULL, NULL, 1000, NULL, NULL);
     return status >= 200 && status < 300;
 }
 

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "markup.h"
 #include "results.h"
 
 static cJSON *num_or_null(double v)
@@ -166,28 +167,6 @@ static int write_text(const char *dir, const char *name, const char *text, char 
     return 0;
 }
 
-static void xml_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
-
 static char *junit(const struct run_result *r)
 {
     char *buf = NULL;
@@ -210,7 +189,7 @@ static char *junit(const struct run_result *r)
         for (size_t g = 0; g < res->ngates; g++)
             fails += !res->gates[g].pass;
         fprintf(f, "  <testsuite name=\"");
-        xml_escape(f, res->sc->name);
+        markup_escape(f, res->sc->name);
         fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n", res->ngates, fails,
                 res->duration_s);
         for (size_t g = 0; g < res->ngates; g++) {
@@ -218,24 +197,24 @@ static char *junit(const struct run_result *r)
             char text[256];
             gate_text(gr, text, sizeof text);
             fprintf(f, "    <testcase classname=\"");
-            xml_escape(f, res->sc->name);
+            markup_escape(f, res->sc->name);
             fprintf(f, "\" name=\"");
-            xml_escape(f, gr->gate->metric);
+            markup_escape(f, gr->gate->metric);
             fputc(' ', f);
-            xml_escape(f, gr->gate->expr);
+            markup_escape(f, gr->gate->expr);
             fprintf(f, "\">");
             if (!gr->pass) {
                 fprintf(f, "<failure message=\"");
-                xml_escape(f, text);
+                markup_escape(f, text);
                 fprintf(f, "\"/>");
             }
             fprintf(f, "</testcase>\n");
         }
         if (res->error[0]) {
             fprintf(f, "    <testcase classname=\"");
-            xml_escape(f, res->sc->name);
+            markup_escape(f, res->sc->name);
             fprintf(f, "\" name=\"scenario ran\"><failure message=\"");
-            xml_escape(f, res->error);
+            markup_escape(f, res->error);
             fprintf(f, "\"/></testcase>\n");
         }
         fprintf(f, "  </testsuite>\n");

@@ -52,7 +52,6 @@ struct req_result {
     double metered;       /* what the gateway's metering said, NAN when absent */
     char close_kind[16];  /* first upstream close seen by the mock */
     char stop_reason[24]; /* last upstream record's */
-    double first_token_ns, last_token_ns;
     /* token counter around the abort, for charts (sample requests only): when each token was
      * generated (mock) and delivered (client), in ms relative to the abort */
     double *gen_ms, *del_ms;

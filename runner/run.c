@@ -21,6 +21,7 @@
 #include "chaos/proxy.h"
 #include "chaos/toxic.h"
 #include "clock.h"
+#include "fetch.h"
 #include "gateway.h"
 #include "profile.h"
 #include "reports/report.h"
@@ -28,7 +29,6 @@
 #include "scenario.h"
 
 #define RUN_MAX_SCENARIOS 64
-#define RUN_HTTP_MAX (256u * 1024 * 1024) /* the biggest admin answer we read (a big ledger) */
 #define RUN_VERSION "0.1.0"
 
 struct runner {
@@ -52,54 +52,9 @@ struct runner {
 
 /* ---- HTTP to the mock's admin API (blocking, loopback, short) ----------------------------- */
 
-struct membuf {
-    char *p;
-    size_t n;
-};
-
-static size_t mem_cb(char *d, size_t s, size_t n, void *arg)
-{
-    struct membuf *b = arg;
-    size_t len = s * n;
-    if (b->n + len > RUN_HTTP_MAX)
-        return 0;
-    char *tmp = realloc(b->p, b->n + len + 1);
-    if (tmp == NULL)
-        return 0;
-    memcpy(tmp + b->n, d, len);
-    b->n += len;
-    tmp[b->n] = '\0';
-    b->p = tmp;
-    return len;
-}
-
-/* Returns the status (or -1) and the body (malloc'd, may be NULL). */
 static long http(const char *method, const char *url, const char *body, char **out)
 {
-    CURL *e = curl_easy_init();
-    if (e == NULL)
-        return -1;
-    struct membuf b = {NULL, 0};
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    if (body)
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mem_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    long status = -1;
-    if (curl_easy_perform(e) == CURLE_OK)
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    if (out)
-        *out = b.p;
-    else
-        free(b.p);
-    return status;
+    return fetch(method, url, NULL, body, 30000, out, NULL);
 }
 
 static cJSON *admin_get(struct runner *r, const char *path)
@@ -489,14 +444,7 @@ static void join(struct runner *r, struct scenario_result *res, const cJSON *led
             const cJSON *times = cJSON_GetObjectItem(rec, "token_t_ns");
             const cJSON *t;
             cJSON_ArrayForEach(t, times)
-            {
-                if (before_abort && t->valuedouble > t_abort_mock)
-                    tail++;
-                if (q->first_token_ns == 0 || t->valuedouble < q->first_token_ns)
-                    q->first_token_ns = t->valuedouble;
-                if (t->valuedouble > q->last_token_ns)
-                    q->last_token_ns = t->valuedouble;
-            }
+                tail += before_abort && t->valuedouble > t_abort_mock;
             if (!q->aborted)
                 continue;
             double accept = jnum(rec, "t_accept_ns");

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "clock.h"
+#include "fetch.h"
 
 void harness_sleep_ms(int ms)
 {
@@ -267,60 +268,17 @@ void harness_close_rst(int fd)
     close(fd);
 }
 
-struct membuf {
-    char *p;
-    size_t n;
-};
-
-static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct membuf *b = arg;
-    size_t n = size * nmemb;
-    return append(&b->p, &b->n, data, n) == 0 ? n : 0;
-}
-
 int harness_http(int port, const char *method, const char *path, const char *const *headers,
                  const char *body, char **out, char **out_headers)
 {
-    CURL *c = curl_easy_init();
-    if (c == NULL)
-        return -1;
     char url[1024];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    struct membuf b = {NULL, 0}, h = {NULL, 0};
-    struct curl_slist *hl = NULL;
-    for (int i = 0; headers && headers[i]; i++)
-        hl = curl_slist_append(hl, headers[i]);
-    if (body)
-        hl = curl_slist_append(hl, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, write_cb);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    long status = -1;
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
-    if (out)
-        *out = b.p ? b.p : calloc(1, 1);
-    else
-        free(b.p);
-    if (out_headers)
-        *out_headers = h.p ? h.p : calloc(1, 1);
-    else
-        free(h.p);
-    return (int)status;
+    return (int)fetch(method, url, headers, body, 20000, out, out_headers);
 }
 
-cJSON *harness_ledger_done(int port, const char *cid, int timeout_ms)
+cJSON *harness_ledger_wait(int port, const char *cid,
+                          int (*ready)(const cJSON *records, void *arg), void *arg,
+                          int timeout_ms)
 {
     char path[256];
     snprintf(path, sizeof path, "/_tailgate/ledger?id=%s", cid);
@@ -331,10 +289,8 @@ cJSON *harness_ledger_done(int port, const char *cid, int timeout_ms)
         cJSON *j = st == 200 ? cJSON_Parse(body) : NULL;
         free(body);
         cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "records");
-        cJSON *r = cJSON_GetArrayItem(recs, 0);
-        const char *state = harness_str(r, "state");
-        if (state && strcmp(state, "done") == 0) {
-            cJSON *copy = cJSON_Duplicate(r, 1);
+        if (recs && ready(recs, arg)) {
+            cJSON *copy = cJSON_Duplicate(recs, 1);
             cJSON_Delete(j);
             return copy;
         }
@@ -342,6 +298,34 @@ cJSON *harness_ledger_done(int port, const char *cid, int timeout_ms)
         harness_sleep_ms(20);
     }
     return NULL;
+}
+
+/* At least n records, every one finished. */
+static int n_done(const cJSON *records, void *arg)
+{
+    if (cJSON_GetArraySize(records) < *(int *)arg)
+        return 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, records)
+    {
+        const char *state = harness_str(r, "state");
+        if (state == NULL || strcmp(state, "done") != 0)
+            return 0;
+    }
+    return 1;
+}
+
+cJSON *harness_ledger_all_done(int port, const char *cid, int n, int timeout_ms)
+{
+    return harness_ledger_wait(port, cid, n_done, &n, timeout_ms);
+}
+
+cJSON *harness_ledger_done(int port, const char *cid, int timeout_ms)
+{
+    cJSON *recs = harness_ledger_all_done(port, cid, 1, timeout_ms);
+    cJSON *first = recs ? cJSON_DetachItemFromArray(recs, 0) : NULL;
+    cJSON_Delete(recs);
+    return first;
 }
 
 double harness_num(const cJSON *o, const char *key)

@@ -50,6 +50,13 @@ int harness_http(int port, const char *method, const char *path, const char *con
 /* Polls GET /_tailgate/ledger?id=cid until the first record is "done" (bounded by timeout_ms);
  * returns that record (caller frees with cJSON_Delete) or NULL. */
 cJSON *harness_ledger_done(int port, const char *cid, int timeout_ms);
+/* Polls the ledger records of 'cid' until ready(records, arg) says yes (bounded by timeout_ms);
+ * returns a copy of the records array (caller frees) or NULL. */
+cJSON *harness_ledger_wait(int port, const char *cid,
+                          int (*ready)(const cJSON *records, void *arg), void *arg,
+                          int timeout_ms);
+/* The records array once 'cid' has at least n records, all finished; or NULL. */
+cJSON *harness_ledger_all_done(int port, const char *cid, int n, int timeout_ms);
 
 /* Number field of a JSON object, or -1 when missing or null. */
 double harness_num(const cJSON *o, const char *key);

@@ -68,30 +68,7 @@ static int start_refgw(struct proc *p, const char *mode, const char *upstream,
  * frees) or NULL after timeout_ms. */
 static cJSON *ledger_wait(const char *cid, int n, int timeout_ms)
 {
-    char path[256];
-    snprintf(path, sizeof path, "/_tailgate/ledger?id=%s", cid);
-    uint64_t deadline = clock_now_ns() + (uint64_t)timeout_ms * 1000000ull;
-    while (clock_now_ns() < deadline) {
-        char *body = NULL;
-        int st = harness_http(mock.port, "GET", path, NULL, NULL, &body, NULL);
-        cJSON *j = st == 200 ? cJSON_Parse(body) : NULL;
-        free(body);
-        cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "records");
-        int done = 0;
-        const cJSON *r;
-        cJSON_ArrayForEach(r, recs) {
-            const char *state = harness_str(r, "state");
-            done += state && strcmp(state, "done") == 0;
-        }
-        if (done >= n && cJSON_GetArraySize(recs) == done) {
-            cJSON *copy = cJSON_Duplicate(recs, 1);
-            cJSON_Delete(j);
-            return copy;
-        }
-        cJSON_Delete(j);
-        harness_sleep_ms(20);
-    }
-    return NULL;
+    return harness_ledger_all_done(mock.port, cid, n, timeout_ms);
 }
 
 static char *slurp(const char *path)
