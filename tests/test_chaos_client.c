@@ -302,18 +302,10 @@ static void chaos_client_should_retry_after_a_reset_with_one_correlation_id(void
     CHECK_EQ_INT(col.recs[1].end, CHAOS_END_COMPLETE);
     CHECK_EQ_INT(col.recs[1].delivered_tokens, 10);
     CHECK_EQ_STR(col.recs[0].correlation_id, col.recs[1].correlation_id);
-    char *body = NULL;
-    char path[128];
-    snprintf(path, sizeof path, "/_tailgate/ledger?id=%s", col.recs[0].correlation_id);
-    cJSON_Delete(harness_ledger_done(mock.port, col.recs[0].correlation_id, 5000));
-    harness_sleep_ms(200);
-    harness_http(mock.port, "GET", path, NULL, NULL, &body, NULL);
-    cJSON *j = cJSON_Parse(body);
-    free(body);
-    cJSON *recs = cJSON_GetObjectItem(j, "records");
+    cJSON *recs = harness_ledger_all_done(mock.port, col.recs[0].correlation_id, 2, 5000);
     int n = cJSON_GetArraySize(recs);
     double a2 = harness_num(cJSON_GetArrayItem(recs, 1), "attempt");
-    cJSON_Delete(j);
+    cJSON_Delete(recs);
     CHECK_EQ_INT(n, 2);
     CHECK_EQ_INT(a2, 2);
 }

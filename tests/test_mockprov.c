@@ -265,6 +265,11 @@ static void mockprov_should_answer_non_stream_requests_with_usage(void)
     CHECK(ok);
 }
 
+static int generated_at_least(const cJSON *records, void *arg)
+{
+    return harness_num(cJSON_GetArrayItem(records, 0), "generated_tokens") >= *(double *)arg;
+}
+
 static void mockprov_should_record_a_non_stream_disconnect(void)
 {
     int fd = harness_connect(mock.port, 0);
@@ -274,7 +279,10 @@ static void mockprov_should_record_a_non_stream_disconnect(void)
                               "x-tailgate-profile: silent-emitted\r\n",
                        "{\"model\":\"m\",\"max_tokens\":500,\"messages\":[{\"role\":\"user\","
                        "\"content\":\"x\"}]}") == 0);
-    harness_sleep_ms(250); /* tokens 0, 1, 2 generated (t = 0, 100, 200 ms) */
+    /* close once token 2 exists (t = 200 ms); token 3 is then 100 ms away */
+    double three = 3;
+    cJSON_Delete(harness_ledger_wait(mock.port, "nonstream-cut", generated_at_least, &three,
+                                     5000));
     harness_close_fin(fd);
     cJSON *r = harness_ledger_done(mock.port, "nonstream-cut", 5000);
     CHECK(r != NULL);
@@ -792,12 +800,17 @@ static void mockprov_should_switch_profiles_by_admin_call_and_schedule(void)
     const char *h2[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", "X-Request-Id: sw-2", NULL};
     harness_http(mock.port, "POST", "/v1/responses", h1, "{\"model\":\"m\",\"input\":\"x\"}", NULL,
                  NULL);
-    harness_sleep_ms(600);
+    /* wait for the switch itself, seen through the admin API (bounded: 5 s) */
+    int current = 0;
+    for (int i = 0; i < 250 && !current; i++) {
+        harness_http(mock.port, "GET", "/_tailgate/profile", NULL, NULL, &body, NULL);
+        current = body && strstr(body, "\"current\":{\"name\":\"silent-emitted\"");
+        free(body);
+        if (!current)
+            harness_sleep_ms(20);
+    }
     harness_http(mock.port, "POST", "/v1/responses", h2, "{\"model\":\"m\",\"input\":\"x\"}", NULL,
                  NULL);
-    harness_http(mock.port, "GET", "/_tailgate/profile", NULL, NULL, &body, NULL);
-    int current = body && strstr(body, "\"current\":{\"name\":\"silent-emitted\"");
-    free(body);
     CHECK_EQ_INT(harness_http(mock.port, "POST", "/_tailgate/profile", NULL,
                               "{\"name\":\"vendor-b-post\"}", NULL, NULL),
                  200);
