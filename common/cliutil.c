@@ -2,10 +2,13 @@
 #include "cliutil.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -87,4 +90,39 @@ struct event_base *cliutil_new_base(void)
     struct event_base *base = event_base_new_with_config(cfg);
     event_config_free(cfg);
     return base;
+}
+
+int cliutil_stop_child(int pid, int group, int grace_ms)
+{
+    pid_t target = group ? -pid : pid;
+    kill(target, SIGTERM);
+    int st = 0;
+    for (int waited = 0; waited < grace_ms; waited += 10) {
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            if (group)
+                kill(target, SIGKILL); /* whatever it left behind in its group */
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    kill(target, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+int cliutil_write_text(const char *dir, const char *name, const char *text, char *err,
+                       size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    int ok = f != NULL && fputs(text, f) != EOF;
+    if (f != NULL && fclose(f) != 0)
+        ok = 0;
+    if (!ok) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }

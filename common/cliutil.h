@@ -21,4 +21,13 @@ int cliutil_write_port_file(const char *path, int port);
 /* An event base with sub-millisecond timers (timerfd), or NULL. */
 struct event_base *cliutil_new_base(void);
 
+/* Writes text to DIR/NAME. Returns 0, or -1 with err naming the path. */
+int cliutil_write_text(const char *dir, const char *name, const char *text, char *err,
+                       size_t errlen);
+
+/* Stops a child we started: SIGTERM (to its whole process group when 'group'), then SIGKILL
+ * after grace_ms. Returns its exit status (128 + signal when killed by one), or -1 when it had
+ * to be killed. Reaps it either way. */
+int cliutil_stop_child(int pid, int group, int grace_ms);
+
 #endif

@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "fault.h"
+#include "httpd.h"
 #include "ledger.h"
 #include "profile.h"
 #include "request.h"
@@ -191,32 +192,14 @@ struct mock *mock_new(struct event_base *base, const struct mock_config *cfg, ch
     m->tick = event_new(base, -1, EV_PERSIST, tick_cb, m);
     m->tick_more = evtimer_new(base, tick_cb, m);
     wheel_init(&m->wheel, clock_now_ns());
-    m->http = evhttp_new(base);
-    if (m->scratch == NULL || m->reap_ev == NULL || m->tick == NULL || m->tick_more == NULL ||
-        m->http == NULL) {
+    if (m->scratch == NULL || m->reap_ev == NULL || m->tick == NULL || m->tick_more == NULL) {
         snprintf(err, errlen, "mock: out of memory");
         goto fail;
     }
-    evhttp_set_max_body_size(m->http, MOCK_HARD_MAX_BODY);
-    evhttp_set_max_headers_size(m->http, MOCK_MAX_HEADERS);
-    evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
-                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
-    evhttp_set_gencb(m->http, handle_cb, m);
-    m->bound = evhttp_bind_socket_with_handle(m->http, m->cfg.host, (ev_uint16_t)cfg->port);
-    if (m->bound == NULL) {
-        snprintf(err, errlen, "mock: cannot listen on %s:%d: %s", m->cfg.host, cfg->port,
-                 strerror(errno));
+    m->http = httpd_listen(base, m->cfg.host, cfg->port, MOCK_HARD_MAX_BODY, MOCK_MAX_HEADERS,
+                           handle_cb, m, &m->bound, &m->port, err, errlen);
+    if (m->http == NULL)
         goto fail;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(evhttp_bound_socket_get_fd(m->bound), (struct sockaddr *)&ss, &sl) != 0) {
-        snprintf(err, errlen, "getsockname: %s", strerror(errno));
-        goto fail;
-    }
-    m->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     return m;
 fail:
     mock_free(m);
@@ -997,32 +980,6 @@ static void store_evict_oldest(struct mock *m)
     gen_maybe_finish(victim);
 }
 
-/* Per-connection socket set-up, once per request (cheap and idempotent). */
-static void tune_connection(struct mock *m, struct evhttp_request *req, int watch_close)
-{
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
-    evutil_socket_t fd = bufferevent_getfd(bev);
-    /* one small write per token: without NODELAY, Nagle holds each behind the last ACK */
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    /* a pinned send buffer makes a stalled reader's backpressure reach our buffer sooner */
-    if (fd >= 0 && m->cfg.sndbuf > 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &m->cfg.sndbuf, sizeof m->cfg.sndbuf);
-    if (!watch_close)
-        return;
-    /* After reading a body evhttp stops reading until a reply starts, so a peer that leaves
-     * a non-stream request would go unnoticed until we write. Do what evhttp itself does while
-     * writing: no read callback (bytes wait in the input buffer), reading on, so EOF and RST
-     * reach evhttp's error callback and from there our close callback. */
-    bufferevent_data_cb wr = NULL;
-    bufferevent_event_cb ev = NULL;
-    void *arg = NULL;
-    bufferevent_getcb(bev, NULL, &wr, &ev, &arg);
-    bufferevent_setcb(bev, NULL, wr, ev, arg);
-    bufferevent_enable(bev, EV_READ);
-}
-
 static void handle_generate(struct mock *m, struct evhttp_request *req, enum api api)
 {
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
@@ -1161,7 +1118,7 @@ static void handle_generate(struct mock *m, struct evhttp_request *req, enum api
             gen_maybe_finish(g);
             goto done;
         }
-        tune_connection(m, req, !rq.stream);
+        httpd_tune(req, m->cfg.sndbuf, !rq.stream);
         if (rq.stream) {
             sink_start_stream(s, g);
             char *open = wire_stream_open(&g->w, -1);

@@ -1,6 +1,7 @@
 /* refgw's relay: evhttp serves the clients, libcurl (refgw/upstream.c) talks to the upstream,
  * both on one libevent loop. Each client request is an "exchange": one client side, one or two
  * upstream attempts, one metering line once all of it is over. */
+#include "httpd.h"
 #include "relay.h"
 
 #include <errno.h>
@@ -142,32 +143,14 @@ struct relay *relay_new(struct event_base *base, const struct relay_config *cfg,
         goto fail;
     gw->scratch = evbuffer_new();
     gw->reap_ev = event_new(base, -1, 0, reap_cb, gw);
-    gw->http = evhttp_new(base);
-    if (gw->scratch == NULL || gw->reap_ev == NULL || gw->http == NULL) {
+    if (gw->scratch == NULL || gw->reap_ev == NULL) {
         snprintf(err, errlen, "relay: out of memory");
         goto fail;
     }
-    evhttp_set_max_body_size(gw->http, RELAY_MAX_BODY);
-    evhttp_set_max_headers_size(gw->http, RELAY_MAX_HEADERS);
-    /* every method reaches handle_cb, so a wrong one gets our JSON 405, not evhttp's HTML */
-    evhttp_set_allowed_methods(gw->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
-                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
-    evhttp_set_gencb(gw->http, handle_cb, gw);
-    gw->bound = evhttp_bind_socket_with_handle(gw->http, gw->cfg.host, (ev_uint16_t)cfg->port);
-    if (gw->bound == NULL) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", gw->cfg.host, cfg->port,
-                 strerror(errno));
+    gw->http = httpd_listen(base, gw->cfg.host, cfg->port, RELAY_MAX_BODY, RELAY_MAX_HEADERS,
+                            handle_cb, gw, &gw->bound, &gw->port, err, errlen);
+    if (gw->http == NULL)
         goto fail;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(evhttp_bound_socket_get_fd(gw->bound), (struct sockaddr *)&ss, &sl) != 0) {
-        snprintf(err, errlen, "getsockname: %s", strerror(errno));
-        goto fail;
-    }
-    gw->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                        : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     return gw;
 fail:
     relay_free(gw);
@@ -300,27 +283,6 @@ static void send_error(struct relay *gw, struct evhttp_request *req, int code,
 }
 
 /* ---- the client side ------------------------------------------------------------------------- */
-
-/* Per-request socket set-up (cheap and idempotent), as mockprov's server does it. */
-static void tune_connection(struct evhttp_request *req)
-{
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
-    evutil_socket_t fd = bufferevent_getfd(bev);
-    /* one small chunk per token: without NODELAY, Nagle holds each behind the last ACK */
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    /* After reading a body evhttp stops reading until a reply starts, so a client that leaves
-     * before the upstream's first byte would go unnoticed until we write. Do what evhttp itself
-     * does while writing: no read callback (bytes wait in the input buffer), reading on, so EOF
-     * and RST reach evhttp's error callback and from there our close callback. */
-    bufferevent_data_cb wr = NULL;
-    bufferevent_event_cb ev = NULL;
-    void *arg = NULL;
-    bufferevent_getcb(bev, NULL, &wr, &ev, &arg);
-    bufferevent_setcb(bev, NULL, wr, ev, arg);
-    bufferevent_enable(bev, EV_READ);
-}
 
 /* Stops listening to the client's connection; the request pointer is the caller's to drop. */
 static void client_detach(struct exchange *ex)
@@ -745,7 +707,7 @@ static void exchange_start(struct relay *gw, struct evhttp_request *req, const c
     gw->st.requests++;
     ex->req = req;
     ex->conn = evhttp_request_get_connection(req);
-    tune_connection(req);
+    httpd_tune(req, 0, 1);
     evhttp_connection_set_closecb(ex->conn, client_close_cb, ex);
     ex->next = gw->exchanges;
     if (gw->exchanges)

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cliutil.h"
 #include "reports/charts.h"
 #include "reports/compare.h"
 #include "reports/html.h"
@@ -133,19 +134,6 @@ static void run_label(const cJSON *run, const char *dir, char *out, size_t len)
     snprintf(out, len, "%s (%s)", dir, *gw ? gw : "?");
 }
 
-static int write_file(const char *dir, const char *name, const char *text, char *err,
-                      size_t errlen)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Copies text into table; when it does not fit, keeps whole lines and says where the rest is. */
 static void copy_table(const char *text, const char *out_dir, char *table, size_t tablelen)
 {
@@ -228,7 +216,7 @@ int reports_compare(const char *base_dir, const char *cand_dir, const char *out_
             goto fail;
         }
         snprintf(full, fl, "%s%s%s", text, drawn > 0 ? msg : "", drawn > 0 ? "\n" : "");
-        if (write_file(out_dir, "compare.md", full, err, errlen) != 0 ||
+        if (cliutil_write_text(out_dir, "compare.md", full, err, errlen) != 0 ||
             compare_write_html(cmp, out_dir, set, drawn ? msg : NULL, err, errlen) != 0)
             goto fail;
     }

@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cliutil.h"
 #include "clock.h"
 #include "fetch.h"
 
@@ -494,18 +495,6 @@ void gateway_stop(struct gateway *g)
 {
     if (g->pid <= 0)
         return;
-    kill(-g->pid, SIGTERM);
-    int st;
-    for (int i = 0; i < 300; i++) { /* 3 s */
-        if (waitpid(g->pid, &st, WNOHANG) == g->pid) {
-            kill(-g->pid, SIGKILL); /* whatever it left behind in its group */
-            g->pid = 0;
-            return;
-        }
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    kill(-g->pid, SIGKILL);
-    waitpid(g->pid, &st, 0);
+    cliutil_stop_child(g->pid, 1, 3000);
     g->pid = 0;
 }

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cliutil.h"
 #include "markup.h"
 #include "results.h"
 
@@ -152,19 +153,6 @@ static cJSON *scenario_json(const struct scenario_result *res)
     for (size_t i = 0; i < res->nreqs; i++)
         cJSON_AddItemToArray(reqs, request_json(&res->reqs[i]));
     return o;
-}
-
-static int write_text(const char *dir, const char *name, const char *text, char *err,
-                      size_t errlen)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
 }
 
 static char *junit(const struct run_result *r)
@@ -359,9 +347,9 @@ int report_write_run(const char *dir, const struct run_result *r, char *err, siz
         snprintf(err, errlen, "report: out of memory");
         goto done;
     }
-    if (write_text(dir, "results.json", json, err, errlen) != 0 ||
-        write_text(dir, "junit.xml", xml, err, errlen) != 0 ||
-        write_text(dir, "summary.md", md, err, errlen) != 0)
+    if (cliutil_write_text(dir, "results.json", json, err, errlen) != 0 ||
+        cliutil_write_text(dir, "junit.xml", xml, err, errlen) != 0 ||
+        cliutil_write_text(dir, "summary.md", md, err, errlen) != 0)
         goto done;
     rc = 0;
 done:

@@ -20,6 +20,7 @@
 #include "chaos/client.h"
 #include "chaos/proxy.h"
 #include "chaos/toxic.h"
+#include "cliutil.h"
 #include "clock.h"
 #include "fetch.h"
 #include "gateway.h"
@@ -141,23 +142,9 @@ static int start_mock(struct runner *r, char *err, size_t errlen)
 
 static void stop_mock(struct runner *r)
 {
-    if (r->mock_pid > 0) {
-        kill(r->mock_pid, SIGTERM);
-        int st;
-        for (int i = 0; i < 300; i++) {
-            if (waitpid(r->mock_pid, &st, WNOHANG) == r->mock_pid) {
-                r->mock_pid = 0;
-                break;
-            }
-            struct timespec ts = {0, 10 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-        if (r->mock_pid > 0) {
-            kill(r->mock_pid, SIGKILL);
-            waitpid(r->mock_pid, &st, 0);
-            r->mock_pid = 0;
-        }
-    }
+    if (r->mock_pid > 0)
+        cliutil_stop_child(r->mock_pid, 0, 3000);
+    r->mock_pid = 0;
     if (r->mock_dir[0]) {
         char p[128];
         snprintf(p, sizeof p, "%s/port", r->mock_dir);

@@ -18,6 +18,7 @@
 
 #include <curl/curl.h>
 
+#include "cliutil.h"
 #include "clock.h"
 #include "fetch.h"
 
@@ -125,22 +126,9 @@ int harness_start_mock(struct proc *p, const char *const *args)
 int harness_stop(struct proc *p)
 {
     int rc = -1;
-    if (p->pid > 0) {
-        kill(p->pid, SIGTERM);
-        int st = 0;
-        for (int i = 0; i < 500; i++) {
-            if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-                rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                break;
-            }
-            harness_sleep_ms(10);
-        }
-        if (rc < 0) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &st, 0);
-        }
-        p->pid = 0;
-    }
+    if (p->pid > 0)
+        rc = cliutil_stop_child(p->pid, 0, 5000);
+    p->pid = 0;
     if (p->dir[0]) {
         char cmd[160];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", p->dir);

@@ -1,0 +1,75 @@
+/* Shared evhttp set-up. */
+#include "httpd.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+struct evhttp *httpd_listen(struct event_base *base, const char *host, int port,
+                            size_t max_body, size_t max_headers,
+                            void (*cb)(struct evhttp_request *, void *), void *arg,
+                            struct evhttp_bound_socket **bound, int *port_out, char *err,
+                            size_t errlen)
+{
+    struct evhttp *http = evhttp_new(base);
+    if (http == NULL) {
+        snprintf(err, errlen, "evhttp_new: out of memory");
+        return NULL;
+    }
+    evhttp_set_max_body_size(http, max_body);
+    evhttp_set_max_headers_size(http, max_headers);
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                         EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+                                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
+    evhttp_set_gencb(http, cb, arg);
+    *bound = evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port);
+    if (*bound == NULL) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        goto fail;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(evhttp_bound_socket_get_fd(*bound), (struct sockaddr *)&ss, &sl) != 0) {
+        snprintf(err, errlen, "getsockname: %s", strerror(errno));
+        goto fail;
+    }
+    *port_out = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return http;
+fail:
+    evhttp_free(http);
+    *bound = NULL;
+    return NULL;
+}
+
+void httpd_tune(struct evhttp_request *req, int sndbuf, int watch_close)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    /* one small write per token: without NODELAY, Nagle holds each behind the last ACK */
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* a pinned send buffer makes a stalled reader's backpressure reach our buffer sooner */
+    if (fd >= 0 && sndbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    if (!watch_close)
+        return;
+    /* After reading a body evhttp stops reading until a reply starts, so a peer that leaves
+     * before then would go unnoticed until we write. Do what evhttp itself does while writing:
+     * no read callback (bytes wait in the input buffer), reading on, so EOF and RST reach
+     * evhttp's error callback and from there the close callback. */
+    bufferevent_data_cb wr = NULL;
+    bufferevent_event_cb ev = NULL;
+    void *arg = NULL;
+    bufferevent_getcb(bev, NULL, &wr, &ev, &arg);
+    bufferevent_setcb(bev, NULL, wr, ev, arg);
+    bufferevent_enable(bev, EV_READ);
+}
