@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,14 +19,17 @@
 #include "chaos/client.h"
 #include "chaos/proxy.h"
 #include "chaos/toxic.h"
-#include "cliutil.h"
+#include "billing.h"
 #include "clock.h"
-#include "fetch.h"
 #include "gateway.h"
+#include "jget.h"
+#include "join.h"
+#include "mockctl.h"
 #include "profile.h"
 #include "reports/report.h"
 #include "results.h"
 #include "scenario.h"
+#include "verdict.h"
 
 #define RUN_MAX_SCENARIOS 64
 #define RUN_VERSION "0.1.0"
@@ -35,9 +37,7 @@
 struct runner {
     const struct run_config *cfg;
     struct event_base *base;
-    char mock_url[128];   /* mockprov itself */
-    pid_t mock_pid;
-    char mock_dir[64];
+    struct mockctl mock;  /* mockprov itself */
     struct proxy *client_proxy;   /* clients -> gateway (or -> mock when direct) */
     struct proxy *upstream_proxy; /* gateway -> mock */
     char client_url[128];
@@ -51,128 +51,13 @@ struct runner {
     uint64_t done_count, abort_count;
 };
 
-/* ---- HTTP to the mock's admin API (blocking, loopback, short) ----------------------------- */
 
-static long http(const char *method, const char *url, const char *body, char **out)
-{
-    return fetch(method, url, NULL, body, 30000, out, NULL);
-}
 
-static cJSON *admin_get(struct runner *r, const char *path)
-{
-    char url[512], *body = NULL;
-    snprintf(url, sizeof url, "%s%s", r->mock_url, path);
-    long st = http("GET", url, NULL, &body);
-    cJSON *j = st == 200 && body ? cJSON_Parse(body) : NULL;
-    free(body);
-    return j;
-}
-
-static long admin_post(struct runner *r, const char *path, const char *json, char **out)
-{
-    char url[512];
-    snprintf(url, sizeof url, "%s%s", r->mock_url, path);
-    return http("POST", url, json, out);
-}
 
 /* ---- starting things ------------------------------------------------------------------- */
 
-static int start_mock(struct runner *r, char *err, size_t errlen)
-{
-    if (r->cfg->mock_url) {
-        snprintf(r->mock_url, sizeof r->mock_url, "%s", r->cfg->mock_url);
-    } else {
-        snprintf(r->mock_dir, sizeof r->mock_dir, "/tmp/tailgate-run.XXXXXX");
-        if (mkdtemp(r->mock_dir) == NULL) {
-            snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
-            return -1;
-        }
-        char port_file[128], log[600];
-        snprintf(port_file, sizeof port_file, "%s/port", r->mock_dir);
-        snprintf(log, sizeof log, "%s/mock.log", r->cfg->out_dir);
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-            snprintf(err, errlen, "fork: %s", strerror(errno));
-            return -1;
-        }
-        if (pid == 0) {
-            FILE *f = freopen(log, "a", stdout);
-            if (f)
-                dup2(fileno(f), 2);
-            execl(r->cfg->self_exe, r->cfg->self_exe, "mock", "--port", "0", "--port-file",
-                  port_file, (char *)NULL);
-            _exit(127);
-        }
-        r->mock_pid = pid;
-        int port = -1;
-        for (int i = 0; i < 500 && port < 0; i++) { /* 5 s */
-            FILE *f = fopen(port_file, "r");
-            if (f) {
-                if (fscanf(f, "%d", &port) != 1)
-                    port = -1;
-                fclose(f);
-            }
-            int st;
-            if (port < 0 && waitpid(pid, &st, WNOHANG) == pid) {
-                r->mock_pid = 0;
-                snprintf(err, errlen, "mockprov exited at start (see %s)", log);
-                return -1;
-            }
-            if (port < 0) {
-                struct timespec ts = {0, 10 * 1000000L};
-                nanosleep(&ts, NULL);
-            }
-        }
-        if (port < 0) {
-            snprintf(err, errlen, "mockprov did not start within 5 s (see %s)", log);
-            return -1;
-        }
-        snprintf(r->mock_url, sizeof r->mock_url, "http://127.0.0.1:%d", port);
-    }
-    cJSON *h = admin_get(r, "/_tailgate/health");
-    int ok = h != NULL;
-    cJSON_Delete(h);
-    if (!ok) {
-        snprintf(err, errlen, "mockprov unreachable at %s/_tailgate/health", r->mock_url);
-        return -1;
-    }
-    return 0;
-}
 
-static void stop_mock(struct runner *r)
-{
-    if (r->mock_pid > 0)
-        cliutil_stop_child(r->mock_pid, 0, 3000);
-    r->mock_pid = 0;
-    if (r->mock_dir[0]) {
-        char p[128];
-        snprintf(p, sizeof p, "%s/port", r->mock_dir);
-        unlink(p);
-        rmdir(r->mock_dir);
-        r->mock_dir[0] = '\0';
-    }
-}
 
-/* Clock offset mock - runner from a few ping-pongs; keep the fastest: its
- * midpoint is the best estimate, and half its round trip the uncertainty. */
-static void estimate_clock(struct runner *r)
-{
-    double best_rtt = INFINITY, offset = 0;
-    for (int i = 0; i < 7; i++) {
-        uint64_t t0 = clock_now_ns();
-        cJSON *j = admin_get(r, "/_tailgate/clock");
-        uint64_t t1 = clock_now_ns();
-        const cJSON *m = cJSON_GetObjectItem(j, "mono_ns");
-        if (cJSON_IsNumber(m) && (double)(t1 - t0) < best_rtt) {
-            best_rtt = (double)(t1 - t0);
-            offset = m->valuedouble - ((double)t0 + (double)(t1 - t0) / 2);
-        }
-        cJSON_Delete(j);
-    }
-    r->rr.clock_offset_ns = isinf(best_rtt) ? 0 : offset;
-    r->rr.clock_uncertainty_ns = isinf(best_rtt) ? NAN : best_rtt / 2;
-}
 
 static int host_port(const char *url, char *out, size_t len)
 {
@@ -264,370 +149,14 @@ static int add_toxics(struct proxy *p, const cJSON *list, const char *leg,
     return 0;
 }
 
-static int configure_mock(struct runner *r, const struct scenario *sc, char *err, size_t errlen)
-{
-    char *b = NULL;
-    long st = admin_post(r, "/_tailgate/reset", "{}", &b);
-    free(b);
-    if (st != 200) {
-        snprintf(err, errlen, "mockprov reset failed (status %ld)", st);
-        return -1;
-    }
-    if (sc->fault[0]) {
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "fault", sc->fault);
-        cJSON_AddNumberToObject(f, "count", 1e9);
-        char *fj = cJSON_PrintUnformatted(f);
-        cJSON_Delete(f);
-        st = admin_post(r, "/_tailgate/faults", fj, &b);
-        free(fj);
-        free(b);
-        if (st != 200) {
-            snprintf(err, errlen, "%s: mockprov refused the fault '%s'", sc->file, sc->fault);
-            return -1;
-        }
-    }
-    cJSON *p = cJSON_CreateObject();
-    if (sc->schedule[0])
-        cJSON_AddStringToObject(p, "schedule", sc->schedule);
-    else
-        cJSON_AddStringToObject(p, "name", sc->profile);
-    if (sc->overrides)
-        cJSON_AddItemToObject(p, "overrides", cJSON_Duplicate(sc->overrides, 1));
-    char *json = cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
-    st = admin_post(r, "/_tailgate/profile", json, &b);
-    free(json);
-    if (st != 200) {
-        snprintf(err, errlen, "%s: mockprov refused the profile: %.200s", sc->file,
-                 b ? b : "(no answer)");
-        free(b);
-        return -1;
-    }
-    free(b);
-    return 0;
-}
 
-static double jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
-/* Generated (mock clock) and delivered (client clock) token times around the abort, in ms. */
-static void timeline(struct runner *r, struct req_result *q, const cJSON *records,
-                     double t_abort_mock)
-{
-    size_t n = 0;
-    const cJSON *rec;
-    cJSON_ArrayForEach(rec, records)
-    {
-        const char *cid = jstr(rec, "correlation_id");
-        if (cid && strcmp(cid, q->cid) == 0)
-            n += (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(rec, "token_t_ns"));
-    }
-    const struct chaos_record *c = NULL;
-    for (size_t i = 0; i < r->nrecs && c == NULL; i++)
-        if (r->recs[i].attempt == 1 && strcmp(r->recs[i].correlation_id, q->cid) == 0)
-            c = &r->recs[i];
-    q->gen_ms = n ? calloc(n, sizeof *q->gen_ms) : NULL;
-    q->del_ms = c && c->ntrace ? calloc(c->ntrace, sizeof *q->del_ms) : NULL;
-    if ((n && q->gen_ms == NULL) || (c && c->ntrace && q->del_ms == NULL)) {
-        free(q->gen_ms);
-        free(q->del_ms);
-        q->gen_ms = q->del_ms = NULL;
-        return;
-    }
-    cJSON_ArrayForEach(rec, records)
-    {
-        const char *cid = jstr(rec, "correlation_id");
-        if (cid == NULL || strcmp(cid, q->cid) != 0)
-            continue;
-        const cJSON *t;
-        cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
-            q->gen_ms[q->ngen++] = (t->valuedouble - t_abort_mock) / 1e6;
-    }
-    for (uint32_t i = 0; c && i < c->ntrace; i++)
-        q->del_ms[q->ndel++] =
-            ((double)c->t_send_ns + c->trace_us[i] * 1e3 - q->t_abort_ns) / 1e6;
-}
 
-/* Joins the client's attempts and the mock's records for every user request. */
-static void join(struct runner *r, struct scenario_result *res, const cJSON *ledger,
-                 double settle_end_ns)
-{
-    const double off = r->rr.clock_offset_ns;
-    const cJSON *records = cJSON_GetObjectItem(ledger, "records");
-    /* user requests: distinct correlation ids in the client records, first attempt first */
-    res->reqs = calloc(r->nrecs ? r->nrecs : 1, sizeof *res->reqs);
-    if (res->reqs == NULL)
-        return;
-    for (size_t i = 0; i < r->nrecs; i++) {
-        const struct chaos_record *c = &r->recs[i];
-        struct req_result *q = NULL;
-        for (size_t k = 0; k < res->nreqs; k++)
-            if (strcmp(res->reqs[k].cid, c->correlation_id) == 0)
-                q = &res->reqs[k];
-        if (q == NULL) {
-            q = &res->reqs[res->nreqs++];
-            snprintf(q->cid, sizeof q->cid, "%s", c->correlation_id);
-            for (int m = 0; m < M_N_SAMPLE; m++)
-                q->sample[m] = NAN;
-            q->usage_value = NAN;
-        }
-        q->client_attempts++;
-        if (c->attempt == 1) {
-            q->action = chaos_action_name(c->action);
-            q->end = chaos_end_name(c->end);
-            q->http_status = c->http_status;
-            q->t_send_ns = (double)c->t_send_ns;
-            q->t_first_byte_ns = (double)c->t_first_byte_ns;
-            q->aborted = c->t_abort_ns != 0;
-            q->t_abort_ns = (double)c->t_abort_ns;
-            q->delivered = (double)c->delivered_tokens;
-            q->total = (double)c->total_tokens;
-            if (c->end == CHAOS_END_ERROR || c->end == CHAOS_END_TIMEOUT)
-                res->client_errors++;
-            if (c->end == CHAOS_END_HTTP_ERROR)
-                res->http_errors++;
-        } else {
-            q->total += (double)c->total_tokens; /* a retry the user waited for */
-        }
-    }
-    size_t timelines = 0;
-    for (size_t k = 0; k < res->nreqs; k++) {
-        struct req_result *q = &res->reqs[k];
-        double t_abort_mock = q->t_abort_ns + off;
-        double gen = 0, tail = 0, billed = 0, attempts = 0, rid = 0, orphan = 0;
-        double first_close = NAN, last_stop = -INFINITY;
-        const cJSON *rec;
-        cJSON_ArrayForEach(rec, records)
-        {
-            const char *cid = jstr(rec, "correlation_id");
-            if (cid == NULL || strcmp(cid, q->cid) != 0)
-                continue;
-            attempts++;
-            gen += jnum(rec, "generated_tokens");
-            billed += jnum(rec, "billed_output_tokens");
-            rid = rid || cJSON_IsTrue(cJSON_GetObjectItem(rec, "rid_header"));
-            const char *state = jstr(rec, "state");
-            int active = state && strcmp(state, "active") == 0;
-            orphan = orphan || active;
-            double u = jnum(rec, "usage_reported");
-            if (!isnan(u))
-                q->usage_value = u;
-            const char *sr = jstr(rec, "stop_reason");
-            snprintf(q->stop_reason, sizeof q->stop_reason, "%s", sr ? sr : "running");
-            /* the tail belongs to upstream attempts already running at the abort; a retry the
-             * user then waits for is wanted work */
-            double accepted = jnum(rec, "t_accept_ns");
-            int before_abort = q->aborted && accepted <= t_abort_mock;
-            const cJSON *times = cJSON_GetObjectItem(rec, "token_t_ns");
-            const cJSON *t;
-            cJSON_ArrayForEach(t, times)
-                tail += before_abort && t->valuedouble > t_abort_mock;
-            if (!q->aborted)
-                continue;
-            double accept = jnum(rec, "t_accept_ns");
-            double closed = jnum(rec, "t_peer_closed_ns");
-            double stop = jnum(rec, "t_gen_stop_ns");
-            const char *ck = jstr(rec, "close_kind");
-            /* the upstream connection that was open at the abort: when did it end? A close, or
-             * for a gateway that read on to the end, the end of generation */
-            if (accept <= t_abort_mock) {
-                double end = !isnan(closed) ? closed : stop;
-                if (!isnan(end) && (isnan(first_close) || end < first_close)) {
-                    first_close = end;
-                    snprintf(q->close_kind, sizeof q->close_kind, "%s", ck ? ck : "none");
-                }
-            }
-            double s = active ? settle_end_ns + off : stop;
-            if (before_abort && !isnan(s) && s > last_stop)
-                last_stop = s;
-        }
-        q->sample[M_DELIVERED_TOKENS] = q->delivered;
-        q->sample[M_GENERATED_TOKENS] = gen;
-        q->sample[M_BILLED_OUTPUT_TOKENS] = billed;
-        q->sample[M_UPSTREAM_ATTEMPTS] = attempts;
-        q->sample[M_RID_PROPAGATED] = attempts ? rid : NAN;
-        q->sample[M_ORPHANED] = orphan;
-        q->sample[M_USAGE_REPORTED] = isnan(q->usage_value) ? 0 : 1;
-        if (q->t_first_byte_ns > 0)
-            q->sample[M_TTFT_MS] = (q->t_first_byte_ns - q->t_send_ns) / 1e6;
-        if (q->aborted && timelines < RESULTS_TIMELINES && attempts > 0) {
-            timeline(r, q, records, t_abort_mock);
-            timelines += q->ngen > 0;
-        }
-        if (q->aborted) {
-            q->sample[M_TAIL_TOKENS] = tail;
-            if (!isnan(first_close))
-                q->sample[M_CLOSE_LAG_MS] = fmax(0, first_close - t_abort_mock) / 1e6;
-            else if (attempts)
-                q->sample[M_CLOSE_LAG_MS] = fmax(0, settle_end_ns - q->t_abort_ns) / 1e6;
-            if (isfinite(last_stop))
-                q->sample[M_STOP_LAG_MS] = fmax(0, last_stop - t_abort_mock) / 1e6;
-        }
-    }
-}
 
-static void meter_one(struct runner *r, struct scenario_result *res, const cJSON *j)
-{
-    const char *id = jstr(j, r->gw.metering_id_field);
-    double tok = jnum(j, r->gw.metering_tokens_field);
-    for (size_t k = 0; id && !isnan(tok) && k < res->nreqs; k++) {
-        if (strcmp(res->reqs[k].cid, id) != 0)
-            continue;
-        struct req_result *q = &res->reqs[k];
-        q->metered = isnan(q->metered) ? tok : q->metered + tok; /* retries add up */
-        return;
-    }
-}
 
-/* Reads the gateway's metering output, a JSON-lines file or an endpoint answering JSON lines or
- * one array, into each request's 'metered'. */
-static void read_metering(struct runner *r, struct scenario_result *res)
-{
-    char *text = NULL;
-    if (r->gw.metering_url[0]) {
-        if (http("GET", r->gw.metering_url, NULL, &text) != 200) {
-            free(text);
-            return;
-        }
-    } else {
-        FILE *f = fopen(r->gw.metering_file, "r");
-        size_t cap = 0;
-        if (f == NULL)
-            return;
-        if (getdelim(&text, &cap, '\0', f) < 0) {
-            free(text);
-            text = NULL;
-        }
-        fclose(f);
-    }
-    if (text == NULL)
-        return;
-    res->billing.metered = 1;
-    cJSON *arr = text[strspn(text, " \t\r\n")] == '[' ? cJSON_Parse(text) : NULL;
-    if (arr) {
-        const cJSON *j;
-        cJSON_ArrayForEach(j, arr)
-            meter_one(r, res, j);
-        cJSON_Delete(arr);
-    } else {
-        char *save = NULL;
-        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-            cJSON *j = cJSON_Parse(line);
-            meter_one(r, res, j);
-            cJSON_Delete(j);
-        }
-    }
-    free(text);
-}
 
-/* Invoice against wire and metering, over time in 1-s buckets of request start. */
-static void reconcile(struct runner *r, struct scenario_result *res)
-{
-    struct billing *b = &res->billing;
-    for (size_t k = 0; k < res->nreqs; k++)
-        res->reqs[k].metered = NAN;
-    if (r->have_gw && (r->gw.metering_file[0] || r->gw.metering_url[0]))
-        read_metering(r, res);
-    const struct scenario *sc = res->sc;
-    if (sc->schedule[0]) {
-        struct schedule sch;
-        char e[128];
-        if (schedule_parse(sc->schedule, &sch, e, sizeof e) == 0)
-            for (size_t i = 1; i < sch.n && b->nswitches < 16; i++)
-                b->switches_s[b->nswitches++] = (double)sch.steps[i].at_ms / 1000.0;
-    }
-    double t0 = INFINITY;
-    for (size_t k = 0; k < res->nreqs; k++)
-        t0 = fmin(t0, res->reqs[k].t_send_ns);
-    /* the schedule started when the profile was set, just before the first send */
-    double inv[2] = {0, 0}, met[2] = {0, 0}, inv_all = 0, met_all = 0;
-    for (size_t k = 0; k < res->nreqs; k++) {
-        const struct req_result *q = &res->reqs[k];
-        double t = (q->t_send_ns - t0) / 1e9 + res->schedule_lead_s;
-        size_t bucket = t < 0 ? 0 : (size_t)t;
-        if (bucket >= BILLING_MAX_BUCKETS)
-            bucket = BILLING_MAX_BUCKETS - 1;
-        if (bucket + 1 > b->nbuckets)
-            b->nbuckets = bucket + 1;
-        double billed = q->sample[M_BILLED_OUTPUT_TOKENS];
-        b->buckets[bucket].invoice += billed;
-        b->buckets[bucket].wire += isnan(q->usage_value) ? 0 : q->usage_value;
-        b->buckets[bucket].metered += isnan(q->metered) ? 0 : q->metered;
-        if (!b->metered)
-            continue;
-        double m = isnan(q->metered) ? 0 : q->metered;
-        int after = b->nswitches && t >= b->switches_s[0];
-        inv[after] += billed;
-        met[after] += m;
-        inv_all += billed;
-        met_all += m;
-        if (billed != m) {
-            if (b->ndis < BILLING_MAX_DISAGREEMENTS) {
-                struct disagreement *d = &b->dis[b->ndis++];
-                snprintf(d->cid, sizeof d->cid, "%s", q->cid);
-                d->billed = billed;
-                d->metered = m;
-            }
-            b->ndis_total++;
-        }
-    }
-    b->variance_pct = b->metered && inv_all > 0 ? (inv_all - met_all) / inv_all * 100 : NAN;
-    b->variance_before_pct = b->metered && inv[0] > 0 ? (inv[0] - met[0]) / inv[0] * 100 : NAN;
-    b->variance_after_pct = b->metered && inv[1] > 0 ? (inv[1] - met[1]) / inv[1] * 100 : NAN;
-}
 
-static void compute(struct scenario_result *res)
-{
-    double billed = 0, delivered = 0, orphans = 0, errors = 0;
-    for (int m = 0; m < M_N_SAMPLE; m++)
-        stats_init(&res->m[m]);
-    for (size_t k = 0; k < res->nreqs; k++) {
-        const struct req_result *q = &res->reqs[k];
-        for (int m = 0; m < M_N_SAMPLE; m++)
-            if (!isnan(q->sample[m]))
-                stats_add(&res->m[m], q->sample[m]);
-        billed += q->sample[M_BILLED_OUTPUT_TOKENS];
-        delivered += q->total;
-        orphans += q->sample[M_ORPHANED] > 0;
-        errors += strcmp(q->end, "error") == 0 || strcmp(q->end, "timeout") == 0;
-    }
-    double n = (double)res->nreqs;
-    res->scalar[S_PTDR] = delivered > 0 ? billed / delivered : (billed > 0 ? INFINITY : NAN);
-    res->scalar[S_WASTED_TOKENS] = fmax(0, billed - delivered);
-    res->scalar[S_WASTED_COST_USD] = res->scalar[S_WASTED_TOKENS] * res->price_out / 1e6;
-    res->scalar[S_MONTHLY_WASTED_USD] =
-        n > 0 ? res->scalar[S_WASTED_COST_USD] / n * res->sc->requests_per_day * 30 : NAN;
-    res->scalar[S_BILLING_VARIANCE_PCT] = res->billing.variance_pct; /* NAN without metering */
-    res->scalar[S_ORPHAN_RATE] = n > 0 ? orphans / n : NAN;
-    res->scalar[S_ERROR_RATE] = n > 0 ? errors / n : NAN;
-    res->pass = 1;
-    for (size_t i = 0; i < res->sc->ngates; i++) {
-        const struct gate *g = &res->sc->gates[i];
-        int scalar;
-        int idx = scenario_metric_index(g->metric, &scalar);
-        struct gate_result *gr = &res->gates[res->ngates++];
-        gr->gate = g;
-        if (scalar) {
-            gr->observed = gate_observe(g, NULL, res->scalar[idx]);
-            gr->samples = isnan(res->scalar[idx]) ? 0 : 1;
-        } else {
-            gr->observed = gate_observe(g, &res->m[idx], NAN);
-            gr->samples = stats_count(&res->m[idx]);
-        }
-        gr->pass = gate_check(g, gr->observed); /* no samples: NAN: fails closed */
-        res->pass &= gr->pass;
-    }
-}
 
 static void live_progress(struct runner *r, const struct scenario *sc)
 {
@@ -661,17 +190,17 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     res->sc = sc;
     snprintf(res->profile, sizeof res->profile, "%s", sc->schedule[0] ? sc->schedule : sc->profile);
     uint64_t t0 = clock_now_ns();
-    if (configure_mock(r, sc, err, errlen) != 0)
+    if (mockctl_configure(&r->mock, sc, err, errlen) != 0)
         return RUN_ENV;
     uint64_t t_profile = clock_now_ns(); /* a schedule's offsets count from about here */
     if (add_toxics(r->client_proxy, sc->toxics_client, "client", sc, err, errlen) != 0 ||
         add_toxics(r->upstream_proxy, sc->toxics_upstream, "upstream", sc, err, errlen) != 0)
         return RUN_USAGE;
     /* prices: the scenario's, else the profile's */
-    cJSON *prof = admin_get(r, "/_tailgate/profile");
+    cJSON *prof = mockctl_get(&r->mock, "/_tailgate/profile");
     const cJSON *cur = cJSON_GetObjectItem(prof, "current");
-    res->price_in = sc->price_in >= 0 ? sc->price_in : jnum(cur, "price_in_per_mtok");
-    res->price_out = sc->price_out >= 0 ? sc->price_out : jnum(cur, "price_out_per_mtok");
+    res->price_in = sc->price_in >= 0 ? sc->price_in : jget_num(cur, "price_in_per_mtok");
+    res->price_out = sc->price_out >= 0 ? sc->price_out : jget_num(cur, "price_out_per_mtok");
     cJSON_Delete(prof);
 
     struct chaos_config cc;
@@ -740,8 +269,8 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     /* settle: let generation that outlived its user end, up to the window */
     uint64_t settle_deadline = clock_now_ns() + (uint64_t)sc->settle_ms * 1000000ull;
     while (!interrupted && clock_now_ns() < settle_deadline) {
-        cJSON *h = admin_get(r, "/_tailgate/health");
-        double active = jnum(h, "active_streams");
+        cJSON *h = mockctl_get(&r->mock, "/_tailgate/health");
+        double active = jget_num(h, "active_streams");
         cJSON_Delete(h);
         if (active == 0)
             break;
@@ -749,13 +278,13 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     }
     double settle_end = (double)clock_now_ns();
     chaos_client_free(cl); /* closes anything still open */
-    cJSON *ledger = admin_get(r, "/_tailgate/ledger");
+    cJSON *ledger = mockctl_get(&r->mock, "/_tailgate/ledger");
     if (ledger == NULL) {
-        snprintf(err, errlen, "could not read mockprov's ledger at %s", r->mock_url);
+        snprintf(err, errlen, "could not read mockprov's ledger at %s", r->mock.url);
         return RUN_ENV;
     }
-    res->ledger_dropped = (uint64_t)fmax(0, jnum(ledger, "dropped"));
-    join(r, res, ledger, settle_end);
+    res->ledger_dropped = (uint64_t)fmax(0, jget_num(ledger, "dropped"));
+    join_requests(res, r->recs, r->nrecs, ledger, settle_end, r->rr.clock_offset_ns);
     cJSON_Delete(ledger);
     double first_send = INFINITY, last_end = 0;
     for (size_t i = 0; i < r->nrecs; i++) {
@@ -764,8 +293,8 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     }
     res->traffic_s = r->nrecs ? (last_end - first_send) / 1e9 : 0;
     res->schedule_lead_s = isfinite(first_send) ? (first_send - (double)t_profile) / 1e9 : 0;
-    reconcile(r, res);
-    compute(res);
+    billing_reconcile(res, r->have_gw ? &r->gw : NULL);
+    verdict_compute(res);
     if (res->error[0])
         res->pass = 0;
     res->duration_s = (double)(clock_now_ns() - t0) / 1e9;
@@ -790,11 +319,11 @@ static void results_free(struct run_result *rr)
 static int setup(struct runner *r, char *err, size_t errlen)
 {
     const struct run_config *cfg = r->cfg;
-    if (start_mock(r, err, errlen) != 0)
+    if (mockctl_start(&r->mock, cfg->mock_url, cfg->self_exe, cfg->out_dir, err, errlen) != 0)
         return RUN_ENV;
-    estimate_clock(r);
+    mockctl_clock(&r->mock, &r->rr.clock_offset_ns, &r->rr.clock_uncertainty_ns);
     char mock_hp[128], gw_hp[128];
-    host_port(r->mock_url, mock_hp, sizeof mock_hp);
+    host_port(r->mock.url, mock_hp, sizeof mock_hp);
     r->upstream_proxy = proxy_new(r->base, "upstream", "127.0.0.1:0", mock_hp, err, errlen);
     if (r->upstream_proxy == NULL)
         return RUN_ENV;
@@ -938,7 +467,7 @@ done:
     }
     proxy_free(r.client_proxy);
     proxy_free(r.upstream_proxy);
-    stop_mock(&r);
+    mockctl_stop(&r.mock);
     results_free(&r.rr);
     free(r.recs);
     for (size_t i = 0; i < nsc; i++)

@@ -1,0 +1,181 @@
+/* The mock as the runner reaches it: the `tailgate mock` child it starts (or one already running
+ * elsewhere), its admin API, and the clock offset between the two processes. */
+#include "mockctl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cliutil.h"
+#include "clock.h"
+#include "fetch.h"
+
+static long http(const char *method, const char *url, const char *body, char **out)
+{
+    return fetch(method, url, NULL, body, 30000, out, NULL);
+}
+
+cJSON *mockctl_get(const struct mockctl *m, const char *path)
+{
+    char url[512], *body = NULL;
+    snprintf(url, sizeof url, "%s%s", m->url, path);
+    long st = http("GET", url, NULL, &body);
+    cJSON *j = st == 200 && body ? cJSON_Parse(body) : NULL;
+    free(body);
+    return j;
+}
+
+long mockctl_post(const struct mockctl *m, const char *path, const char *json, char **out)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", m->url, path);
+    return http("POST", url, json, out);
+}
+
+int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
+                  const char *out_dir, char *err, size_t errlen)
+{
+    if (mock_url) {
+        snprintf(m->url, sizeof m->url, "%s", mock_url);
+    } else {
+        snprintf(m->dir, sizeof m->dir, "/tmp/tailgate-run.XXXXXX");
+        if (mkdtemp(m->dir) == NULL) {
+            snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
+            return -1;
+        }
+        char port_file[128], log[600];
+        snprintf(port_file, sizeof port_file, "%s/port", m->dir);
+        snprintf(log, sizeof log, "%s/mock.log", out_dir);
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+            snprintf(err, errlen, "fork: %s", strerror(errno));
+            return -1;
+        }
+        if (pid == 0) {
+            FILE *f = freopen(log, "a", stdout);
+            if (f)
+                dup2(fileno(f), 2);
+            execl(self_exe, self_exe, "mock", "--port", "0", "--port-file",
+                  port_file, (char *)NULL);
+            _exit(127);
+        }
+        m->pid = pid;
+        int port = -1;
+        for (int i = 0; i < 500 && port < 0; i++) { /* 5 s */
+            FILE *f = fopen(port_file, "r");
+            if (f) {
+                if (fscanf(f, "%d", &port) != 1)
+                    port = -1;
+                fclose(f);
+            }
+            int st;
+            if (port < 0 && waitpid(pid, &st, WNOHANG) == pid) {
+                m->pid = 0;
+                snprintf(err, errlen, "mockprov exited at start (see %s)", log);
+                return -1;
+            }
+            if (port < 0) {
+                struct timespec ts = {0, 10 * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+        }
+        if (port < 0) {
+            snprintf(err, errlen, "mockprov did not start within 5 s (see %s)", log);
+            return -1;
+        }
+        snprintf(m->url, sizeof m->url, "http://127.0.0.1:%d", port);
+    }
+    cJSON *h = mockctl_get(m, "/_tailgate/health");
+    int ok = h != NULL;
+    cJSON_Delete(h);
+    if (!ok) {
+        snprintf(err, errlen, "mockprov unreachable at %s/_tailgate/health", m->url);
+        return -1;
+    }
+    return 0;
+}
+
+void mockctl_stop(struct mockctl *m)
+{
+    if (m->pid > 0)
+        cliutil_stop_child(m->pid, 0, 3000);
+    m->pid = 0;
+    if (m->dir[0]) {
+        char p[128];
+        snprintf(p, sizeof p, "%s/port", m->dir);
+        unlink(p);
+        rmdir(m->dir);
+        m->dir[0] = '\0';
+    }
+}
+
+/* Clock offset mock - runner from a few ping-pongs; keep the fastest: its
+ * midpoint is the best estimate, and half its round trip the uncertainty. */
+void mockctl_clock(const struct mockctl *m, double *offset_ns, double *uncertainty_ns)
+{
+    double best_rtt = INFINITY, offset = 0;
+    for (int i = 0; i < 7; i++) {
+        uint64_t t0 = clock_now_ns();
+        cJSON *j = mockctl_get(m, "/_tailgate/clock");
+        uint64_t t1 = clock_now_ns();
+        const cJSON *mono = cJSON_GetObjectItem(j, "mono_ns");
+        if (cJSON_IsNumber(mono) && (double)(t1 - t0) < best_rtt) {
+            best_rtt = (double)(t1 - t0);
+            offset = mono->valuedouble - ((double)t0 + (double)(t1 - t0) / 2);
+        }
+        cJSON_Delete(j);
+    }
+    *offset_ns = isinf(best_rtt) ? 0 : offset;
+    *uncertainty_ns = isinf(best_rtt) ? NAN : best_rtt / 2;
+}
+
+int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *err,
+                      size_t errlen)
+{
+    char *b = NULL;
+    long st = mockctl_post(m, "/_tailgate/reset", "{}", &b);
+    free(b);
+    if (st != 200) {
+        snprintf(err, errlen, "mockprov reset failed (status %ld)", st);
+        return -1;
+    }
+    if (sc->fault[0]) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "fault", sc->fault);
+        cJSON_AddNumberToObject(f, "count", 1e9);
+        char *fj = cJSON_PrintUnformatted(f);
+        cJSON_Delete(f);
+        st = mockctl_post(m, "/_tailgate/faults", fj, &b);
+        free(fj);
+        free(b);
+        if (st != 200) {
+            snprintf(err, errlen, "%s: mockprov refused the fault '%s'", sc->file, sc->fault);
+            return -1;
+        }
+    }
+    cJSON *p = cJSON_CreateObject();
+    if (sc->schedule[0])
+        cJSON_AddStringToObject(p, "schedule", sc->schedule);
+    else
+        cJSON_AddStringToObject(p, "name", sc->profile);
+    if (sc->overrides)
+        cJSON_AddItemToObject(p, "overrides", cJSON_Duplicate(sc->overrides, 1));
+    char *json = cJSON_PrintUnformatted(p);
+    cJSON_Delete(p);
+    st = mockctl_post(m, "/_tailgate/profile", json, &b);
+    free(json);
+    if (st != 200) {
+        snprintf(err, errlen, "%s: mockprov refused the profile: %.200s", sc->file,
+                 b ? b : "(no answer)");
+        free(b);
+        return -1;
+    }
+    free(b);
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* The mock as the runner reaches it: a `tailgate mock` child it starts, or one already running
+ * (possibly on another host), through its admin API only. */
+#ifndef RUNNER_MOCKCTL_H
+#define RUNNER_MOCKCTL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "scenario.h"
+
+struct mockctl {
+    char url[128]; /* base URL of mockprov */
+    pid_t pid;     /* the child we started, or 0 */
+    char dir[64];  /* its port-file folder, or "" */
+};
+
+/* Reaches mock_url, or (NULL) starts `self_exe mock` with its log in out_dir/mock.log, and checks
+ * its health. Returns 0, or -1 with err filled (a started child is left for mockctl_stop). */
+int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
+                  const char *out_dir, char *err, size_t errlen);
+/* Stops the child we started (SIGTERM, then SIGKILL); safe to call twice. */
+void mockctl_stop(struct mockctl *m);
+/* GET of an admin path; the parsed 200 answer (caller owns it), or NULL. */
+cJSON *mockctl_get(const struct mockctl *m, const char *path);
+/* POST of an admin path; returns the HTTP status (0 when unreachable); *out malloc'd or NULL. */
+long mockctl_post(const struct mockctl *m, const char *path, const char *json, char **out);
+/* Offset mock clock - our clock, and its uncertainty (NAN when the mock did not answer). */
+void mockctl_clock(const struct mockctl *m, double *offset_ns, double *uncertainty_ns);
+/* Resets the mock and applies the scenario's fault and profile. Returns 0, or -1 with err. */
+int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *err,
+                      size_t errlen);
+
+#endif
