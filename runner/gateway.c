@@ -4,12 +4,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "fetch.h"
 
 #define GATEWAY_MAX_FILE (256 * 1024)
+#define GATEWAY_MAX_OUT 65536 /* one substituted value or rendered template */
 
 int gateway_free_port(void)
 {
@@ -39,13 +42,15 @@ int gateway_free_port(void)
     return port;
 }
 
-/* Appends n bytes to a growing string; returns -1 past 64 KiB. */
+/* Appends n bytes to a growing string; returns -1 past GATEWAY_MAX_OUT. */
 static int put(char **out, size_t *len, size_t *cap, const char *s, size_t n)
 {
+    if (*len + n + 1 > GATEWAY_MAX_OUT)
+        return -1;
     if (*len + n + 1 > *cap) {
         size_t c = (*len + n + 1) * 2;
-        if (c > 65536)
-            return -1;
+        if (c > GATEWAY_MAX_OUT)
+            c = GATEWAY_MAX_OUT;
         char *tmp = realloc(*out, c);
         if (tmp == NULL)
             return -1;
@@ -58,12 +63,42 @@ static int put(char **out, size_t *len, size_t *cap, const char *s, size_t n)
     return 0;
 }
 
+/* The host (brackets kept for IPv6, as a config file needs them) and port of an http:// or
+ * https:// URL; the scheme's port when it names none. Empty host and port 0 when it is no URL. */
+static void url_host_port(const char *url, char *host, size_t hostlen, int *port)
+{
+    host[0] = '\0';
+    *port = 0;
+    if (url == NULL)
+        return;
+    int tls = strncmp(url, "https://", 8) == 0;
+    if (!tls && strncmp(url, "http://", 7) != 0)
+        return;
+    const char *h = url + (tls ? 8 : 7);
+    const char *end = h[0] == '[' ? strchr(h, ']') : h + strcspn(h, ":/");
+    if (end == NULL)
+        return;
+    if (h[0] == '[')
+        end++;
+    size_t n = (size_t)(end - h);
+    if (n == 0 || n >= hostlen)
+        return;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    *port = tls ? 443 : 80;
+    if (*end == ':')
+        *port = atoi(end + 1);
+}
+
 char *gateway_subst(const char *in, const struct gateway_vars *vars, const char *gateway_url)
 {
     char *out = NULL;
     size_t len = 0, cap = 0;
-    char port[16];
+    char port[16], mock_host[256], mock_port[16];
+    int mport;
     snprintf(port, sizeof port, "%d", vars->port);
+    url_host_port(vars->mock_url, mock_host, sizeof mock_host, &mport);
+    snprintf(mock_port, sizeof mock_port, "%d", mport);
     if (put(&out, &len, &cap, "", 0) != 0)
         return NULL;
     for (const char *p = in; *p;) {
@@ -76,6 +111,12 @@ char *gateway_subst(const char *in, const struct gateway_vars *vars, const char 
         } else if (strncmp(p, "{{MOCK_URL}}", 12) == 0) {
             val = vars->mock_url ? vars->mock_url : "";
             skip = 12;
+        } else if (strncmp(p, "{{MOCK_HOST}}", 13) == 0) {
+            val = mock_host;
+            skip = 13;
+        } else if (strncmp(p, "{{MOCK_PORT}}", 13) == 0) {
+            val = mock_port;
+            skip = 13;
         } else if (strncmp(p, "{{GATEWAY_URL}}", 15) == 0) {
             val = gateway_url ? gateway_url : "";
             skip = 15;
@@ -118,8 +159,10 @@ void gateway_cleanup(struct gateway *g)
         free(g->env[i]);
     for (size_t i = 0; i < g->nheaders; i++)
         free(g->headers[i]);
+    for (size_t i = 0; i < g->nfiles; i++)
+        free(g->files[i].text);
     memset(g->argv, 0, sizeof g->argv);
-    g->nenv = g->nheaders = 0;
+    g->nenv = g->nheaders = g->nfiles = 0;
 }
 
 struct gctx {
@@ -129,16 +172,22 @@ struct gctx {
     size_t errlen;
 };
 
-static int gfail(const struct gctx *c, const char *key, const char *msg)
+/* The error names the line where the quoted 'near' first appears (line 1 when it does not). */
+static int gfail_near(const struct gctx *c, const char *near, const char *key, const char *msg)
 {
     int line = 1;
-    char quoted[80];
-    snprintf(quoted, sizeof quoted, "\"%s\"", key);
+    char quoted[300];
+    snprintf(quoted, sizeof quoted, "\"%s\"", near);
     const char *hit = c->text ? strstr(c->text, quoted) : NULL;
     for (const char *q = c->text; hit && q < hit; q++)
         line += *q == '\n';
     snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file, line, key, msg);
     return -1;
+}
+
+static int gfail(const struct gctx *c, const char *key, const char *msg)
+{
+    return gfail_near(c, key, key, msg);
 }
 
 static int copy_str(const struct gctx *c, const cJSON *root, const char *key, char *out,
@@ -168,10 +217,112 @@ static int set_style(struct gateway *g, const char *style)
     return 0;
 }
 
+/* A path that stays inside the run folder: relative, no empty, "." or ".." component. */
+static int inside_path(const char *p)
+{
+    if (p[0] == '\0' || p[0] == '/')
+        return 0;
+    for (const char *s = p; *s;) {
+        size_t n = strcspn(s, "/");
+        if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return 0;
+        s += n;
+        if (*s == '/')
+            s++;
+        if (*s == '\0' && s[-1] == '/')
+            return 0;
+    }
+    return 1;
+}
+
+/* Reads a whole text file of at most GATEWAY_MAX_FILE bytes; malloc'd, or NULL with errno. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *text = malloc(GATEWAY_MAX_FILE + 1);
+    if (text == NULL) {
+        fclose(f);
+        errno = ENOMEM;
+        return NULL;
+    }
+    errno = 0;
+    size_t n = fread(text, 1, GATEWAY_MAX_FILE + 1, f);
+    int rerr = ferror(f) ? (errno ? errno : EIO) : n > GATEWAY_MAX_FILE ? EFBIG : 0;
+    fclose(f);
+    if (rerr) {
+        free(text);
+        errno = rerr;
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
+}
+
+/* "files": [{"template": T, "path": P}]: T (relative to the description's folder) rendered with
+ * the placeholders, to be written to RUN_DIR/P when the gateway starts. */
+static int parse_files(const struct gctx *c, const cJSON *root, const struct gateway_vars *vars,
+                       struct gateway *g)
+{
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
+    if (files == NULL)
+        return 0;
+    if (!cJSON_IsArray(files) || cJSON_GetArraySize(files) > GATEWAY_MAX_FILES)
+        return gfail(c, "files", "expected an array of at most 8 {\"template\": FILE, "
+                                 "\"path\": NAME} objects");
+    const char *slash = strrchr(c->file, '/');
+    int dirlen = slash ? (int)(slash - c->file) : 1;
+    const char *dir = slash ? c->file : ".";
+    const cJSON *f;
+    cJSON_ArrayForEach(f, files)
+    {
+        size_t i = g->nfiles;
+        char key[64], msg[1400];
+        const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(f, "template");
+        const cJSON *dst = cJSON_GetObjectItemCaseSensitive(f, "path");
+        snprintf(key, sizeof key, "files[%zu]", i);
+        if (!cJSON_IsObject(f) || cJSON_GetArraySize(f) != 2 || !cJSON_IsString(tpl) ||
+            !cJSON_IsString(dst))
+            return gfail(c, "files", "each entry is {\"template\": FILE, \"path\": NAME}, "
+                                     "two strings");
+        snprintf(key, sizeof key, "files[%zu].path", i);
+        if (!inside_path(dst->valuestring) || strlen(dst->valuestring) >= sizeof g->files[i].path)
+            return gfail_near(c, dst->valuestring, key,
+                              "expected a relative path inside the run folder (no '..', "
+                              "not absolute, under 256 bytes)");
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(g->files[k].path, dst->valuestring) == 0)
+                return gfail_near(c, dst->valuestring, key, "the same path twice");
+        snprintf(key, sizeof key, "files[%zu].template", i);
+        char tpath[1024];
+        if (tpl->valuestring[0] == '/')
+            snprintf(tpath, sizeof tpath, "%s", tpl->valuestring);
+        else
+            snprintf(tpath, sizeof tpath, "%.*s/%s", dirlen, dir, tpl->valuestring);
+        char *text = tpl->valuestring[0] ? slurp(tpath) : NULL;
+        if (text == NULL) {
+            snprintf(msg, sizeof msg, "%s: %s", tpath,
+                     tpl->valuestring[0] ? strerror(errno) : "empty name");
+            return gfail_near(c, tpl->valuestring, key, msg);
+        }
+        char *out = gateway_subst(text, vars, g->url);
+        free(text);
+        if (out == NULL) {
+            snprintf(msg, sizeof msg, "%s: larger than 64 KiB once rendered", tpath);
+            return gfail_near(c, tpl->valuestring, key, msg);
+        }
+        snprintf(g->files[i].path, sizeof g->files[i].path, "%s", dst->valuestring);
+        g->files[i].text = out;
+        g->nfiles++;
+    }
+    return 0;
+}
+
 static const char *const gw_keys[] = {"name",    "command", "cwd",    "env",     "url",
                                       "ready",   "style",   "path",   "headers", "cancel",
                                       "metering", "body_template", "method", "description",
-                                      "passthrough"};
+                                      "passthrough", "files"};
 
 static int parse_desc(const struct gctx *c, const cJSON *root, const struct gateway_vars *vars,
                       struct gateway *g)
@@ -185,7 +336,7 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         if (i == sizeof gw_keys / sizeof gw_keys[0])
             return gfail(c, it->string, "unknown key (expected name, command, cwd, env, url, "
                                         "ready, style, path, headers, cancel, metering, "
-                                        "body_template, method, passthrough)");
+                                        "body_template, method, passthrough, files)");
     }
     if (copy_str(c, root, "name", g->name, sizeof g->name, vars, NULL) != 0 ||
         copy_str(c, root, "url", g->url, sizeof g->url, vars, NULL) != 0 ||
@@ -307,7 +458,7 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
             snprintf(g->metering_tokens_field, sizeof g->metering_tokens_field,
                      "output_tokens");
     }
-    return 0;
+    return parse_files(c, root, vars, g);
 }
 
 static void defaults(struct gateway *g)
@@ -318,24 +469,27 @@ static void defaults(struct gateway *g)
     snprintf(g->name, sizeof g->name, "gateway");
 }
 
-int gateway_load(const char *path, const struct gateway_vars *vars, struct gateway *g, char *err,
-                 size_t errlen)
+int gateway_load(const char *path, const struct gateway_vars *in_vars, struct gateway *g,
+                 char *err, size_t errlen)
 {
     defaults(g);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    /* absolute, so a config file means the same folder whatever the gateway's cwd */
+    struct gateway_vars abs_vars = *in_vars;
+    char run_dir[PATH_MAX];
+    if (in_vars->run_dir && realpath(in_vars->run_dir, run_dir) != NULL)
+        abs_vars.run_dir = run_dir;
+    const struct gateway_vars *vars = &abs_vars;
+    if (snprintf(g->run_dir, sizeof g->run_dir, "%s", vars->run_dir ? vars->run_dir : ".") >=
+        (int)sizeof g->run_dir) {
+        snprintf(err, errlen, "%s: the run folder's path is longer than 1023 bytes", path);
         return -1;
     }
-    char *text = malloc(GATEWAY_MAX_FILE + 1);
-    size_t n = text ? fread(text, 1, GATEWAY_MAX_FILE + 1, f) : 0;
-    fclose(f);
-    if (text == NULL || n > GATEWAY_MAX_FILE) {
-        snprintf(err, errlen, "%s: %s", path, text ? "larger than 256 KiB" : "out of memory");
-        free(text);
+    char *text = slurp(path);
+    if (text == NULL) {
+        snprintf(err, errlen, "%s: %s", path,
+                 errno == EFBIG ? "larger than 256 KiB" : strerror(errno));
         return -1;
     }
-    text[n] = '\0';
     struct gctx c = {path, text, err, errlen};
     cJSON *root = cJSON_Parse(text);
     int rc;
@@ -435,8 +589,35 @@ int gateway_alive(struct gateway *g)
     return 1;
 }
 
+/* Writes each rendered file to RUN_DIR/path, making the folders on the way. */
+static int write_files(const struct gateway *g, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < g->nfiles; i++) {
+        char sub[1300];
+        snprintf(sub, sizeof sub, "%s/%s", g->run_dir, g->files[i].path);
+        for (char *q = sub + strlen(g->run_dir) + 1; (q = strchr(q, '/')) != NULL; q++) {
+            *q = '\0';
+            int rc = mkdir(sub, 0755);
+            *q = '/';
+            if (rc != 0 && errno != EEXIST) {
+                snprintf(err, errlen, "files: mkdir %s: %s", sub, strerror(errno));
+                return -1;
+            }
+        }
+        char werr[1400];
+        if (cliutil_write_text(g->run_dir, g->files[i].path, g->files[i].text, werr,
+                               sizeof werr) != 0) {
+            snprintf(err, errlen, "files: %s", werr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int gateway_start(struct gateway *g, const char *log_path, char *err, size_t errlen)
 {
+    if (write_files(g, err, errlen) != 0)
+        return -1;
     if (g->argv[0]) {
         fflush(NULL);
         pid_t pid = fork();

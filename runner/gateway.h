@@ -12,6 +12,14 @@
 
 #define GATEWAY_MAX_ARGS 64
 #define GATEWAY_MAX_ENV 32
+#define GATEWAY_MAX_FILES 8
+
+/* A config file the gateway reads: rendered from its template when the description loads,
+ * written into the run folder just before the process starts. */
+struct gateway_file {
+    char path[256]; /* relative to the run folder, checked not to leave it */
+    char *text;     /* the template with its placeholders replaced */
+};
 
 struct gateway {
     char name[64];
@@ -35,18 +43,23 @@ struct gateway {
     char metering_url[512];           /* or an HTTP endpoint answering JSON lines or an array */
     char metering_id_field[64];
     char metering_tokens_field[64];
+    char run_dir[1024];               /* where 'files' go: {{RUN_DIR}} */
+    struct gateway_file files[GATEWAY_MAX_FILES];
+    size_t nfiles;
     pid_t pid;                        /* running process group leader, or 0 */
     volatile sig_atomic_t *interrupted; /* set by a signal handler: stop waiting for readiness */
 };
 
-/* Values for the placeholders. */
+/* Values for the placeholders. {{MOCK_HOST}} and {{MOCK_PORT}} are read from mock_url, so the
+ * three always name the same upstream. */
 struct gateway_vars {
     int port;
-    const char *mock_url;
-    const char *run_dir;
+    const char *mock_url; /* http://HOST:PORT or http://[V6]:PORT */
+    const char *run_dir;  /* made absolute by gateway_load when it exists */
 };
 
-/* Loads a description file, substituting placeholders. Returns 0, or -1 with err as
+/* Loads a description file, substituting placeholders and rendering its 'files' templates (read
+ * relative to the description's folder). Returns 0, or -1 with err as
  * "FILE:LINE: key: what was wrong". */
 int gateway_load(const char *path, const struct gateway_vars *vars, struct gateway *g, char *err,
                  size_t errlen);
@@ -56,8 +69,9 @@ int gateway_from_flags(const char *cmd, const char *url, const char *style,
                        size_t errlen);
 void gateway_cleanup(struct gateway *g);
 
-/* Starts the process (when there is a command) with stdout/stderr appended to 'log_path', then
- * probes readiness. Returns 0, or -1 with err (the process is stopped again on failure). */
+/* Writes the rendered 'files' into the run folder, starts the process (when there is a command)
+ * with stdout/stderr appended to 'log_path', then probes readiness. Returns 0, or -1 with err
+ * (the process is stopped again on failure). */
 int gateway_start(struct gateway *g, const char *log_path, char *err, size_t errlen);
 /* 1 while the started process is alive (always 1 for an external gateway). */
 int gateway_alive(struct gateway *g);
@@ -67,7 +81,8 @@ void gateway_stop(struct gateway *g);
 /* A free loopback port (bind to 0 and release), or -1. */
 int gateway_free_port(void);
 
-/* Replaces {{PORT}}, {{MOCK_URL}}, {{GATEWAY_URL}}, {{RUN_DIR}} and ${ENV}; malloc'd or NULL. */
+/* Replaces {{PORT}}, {{MOCK_URL}}, {{MOCK_HOST}}, {{MOCK_PORT}}, {{GATEWAY_URL}}, {{RUN_DIR}}
+ * and ${ENV}; malloc'd, or NULL past 64 KiB or out of memory. */
 char *gateway_subst(const char *in, const struct gateway_vars *vars, const char *gateway_url);
 
 #endif
