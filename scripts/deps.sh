@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine, or names the one command
-# that would. Usage: deps.sh build|node|demo
+# that would. Usage: deps.sh build|node|demo|conformance
 set -u
 what=${1:-build}
 missing=()
@@ -18,6 +18,12 @@ if [ "$what" = build ]; then
     command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
 elif [ "$what" = demo ]; then
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
+elif [ "$what" = conformance ]; then
+    # the real gateways the conformance suite checks tailgate against (tests/conformance/)
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+    command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+    command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 elif [ "$what" = node ]; then
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)
@@ -26,7 +32,18 @@ fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "deps: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
-    if ! { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }; then
+    # Debian's postinst scripts start the services they install (nginx on port 80, ...): a
+    # policy-rc.d that exits 101 forbids it. One already in place is left as it is.
+    made_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d &&
+            made_policy=1
+    fi
+    ok=1
+    apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+        ok=0
+    [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    if [ "$ok" = 0 ]; then
         echo "deps: apt-get install ${missing[*]} failed" >&2
         exit 1
     fi
