@@ -1,4 +1,5 @@
-/* Token scanner: a four-state matcher for "tok" followed by decimal digits. */
+/* Token scanner: a four-state matcher for "tok" followed by decimal digits, and a watch for
+ * terminal markers over a rolling tail of the bytes before. */
 #include "scanner.h"
 
 #include <stdlib.h>
@@ -103,9 +104,57 @@ static int advance(int *state, int *digits, uint64_t *value, uint64_t *done, cha
     return finished;
 }
 
+int scanner_watch(struct scanner *s, const char *const *markers, size_t n)
+{
+    if (n > SCANNER_MARKERS_MAX)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t ml = markers[i] ? strlen(markers[i]) : 0;
+        if (ml == 0 || ml > SCANNER_MARKER_MAX)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        s->markers[i] = markers[i];
+    s->nmarkers = n;
+    s->ntail = 0;
+    s->marker_seen = 0;
+    return 0;
+}
+
+/* A marker inside buf is found there; one that began in an earlier feed ends within the first
+ * SCANNER_MARKER_MAX - 1 bytes of buf, so the tail joined to that head holds it whole. */
+static void watch(struct scanner *s, const char *buf, size_t len)
+{
+    if (s->nmarkers == 0 || s->marker_seen || len == 0)
+        return;
+    enum { TAIL = sizeof s->tail };
+    char joint[2 * TAIL];
+    size_t head = len < TAIL ? len : TAIL;
+    memcpy(joint, s->tail, s->ntail);
+    memcpy(joint + s->ntail, buf, head);
+    for (size_t i = 0; i < s->nmarkers; i++) {
+        size_t ml = strlen(s->markers[i]);
+        if (memmem(joint, s->ntail + head, s->markers[i], ml) ||
+            memmem(buf, len, s->markers[i], ml)) {
+            s->marker_seen = 1;
+            return;
+        }
+    }
+    if (len >= TAIL) {
+        memcpy(s->tail, buf + len - TAIL, TAIL);
+        s->ntail = TAIL;
+        return;
+    }
+    size_t keep = TAIL - len < s->ntail ? TAIL - len : s->ntail;
+    memmove(s->tail, s->tail + s->ntail - keep, keep);
+    memcpy(s->tail + keep, buf, len);
+    s->ntail = keep + len;
+}
+
 uint64_t scanner_feed(struct scanner *s, const char *buf, size_t len)
 {
     uint64_t n = 0, done;
+    watch(s, buf, len);
     for (size_t i = 0; i < len; i++) {
         if (advance(&s->state, &s->digits, &s->value, &done, buf[i])) {
             complete(s, done);

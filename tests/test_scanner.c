@@ -1,4 +1,5 @@
 /* The token scanner: counts, split points, gaps, duplicates, reordering, framing. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,98 @@ static void scanner_should_find_the_offset_of_the_kth_token(void)
     CHECK_EQ_INT(tokens, 0); /* offset_of never changes the scanner */
 }
 
+static const char *const openai_end[] = {"[DONE]"};
+static const char *const responses_end[] = {"response.completed", "response.incomplete"};
+static const char *const anthropic_end[] = {"message_stop"};
+/* 64 bytes: the longest marker there is room for */
+static const char *const long_end[] = {
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeF"};
+
+static const struct {
+    const char *in;
+    const char *const *markers;
+    size_t nmarkers;
+    int seen;
+} marker_rows[] = {
+    {"data: {\"choices\":[{\"delta\":{\"content\":\" tok0\"}}]}\n\ndata: [DONE]\n\n", openai_end,
+     1, 1},
+    {"data: {\"choices\":[{\"delta\":{\"content\":\" tok0\"}}]}\n\n", openai_end, 1, 0},
+    {"data: [DONE", openai_end, 1, 0}, /* cut one byte short */
+    {"event: response.output_text.delta\ndata: {\"delta\":\" tok0\"}\n\n"
+     "event: response.completed\ndata: {}\n\n",
+     responses_end, 2, 1},
+    {"event: response.incomplete\ndata: {}\n\n", responses_end, 2, 1},
+    {"event: response.created\ndata: {}\n\nevent: response.in_progress\n\n", responses_end, 2,
+     0},
+    {"event: content_block_stop\ndata: {}\n\nevent: message_stop\ndata: "
+     "{\"type\":\"message_stop\"}\n\n",
+     anthropic_end, 1, 1},
+    {"event: message_delta\ndata: {}\n\n", anthropic_end, 1, 0},
+    {"xx0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeFyy", long_end, 1, 1},
+    {"xx0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefyy", long_end, 1, 0},
+};
+
+static int marker_seen_split(size_t row, size_t cut, size_t cut2)
+{
+    const char *in = marker_rows[row].in;
+    size_t len = strlen(in);
+    struct scanner s;
+    scanner_init(&s);
+    scanner_watch(&s, marker_rows[row].markers, marker_rows[row].nmarkers);
+    scanner_feed(&s, in, cut);
+    scanner_feed(&s, in + cut, cut2 - cut);
+    scanner_feed(&s, in + cut2, len - cut2);
+    int seen = s.marker_seen;
+    scanner_cleanup(&s);
+    return seen;
+}
+
+static void scanner_should_see_a_terminal_marker_split_at_every_byte(void)
+{
+    for (size_t r = 0; r < sizeof marker_rows / sizeof marker_rows[0]; r++) {
+        size_t len = strlen(marker_rows[r].in);
+        for (size_t cut = 0; cut <= len; cut++) {
+            for (size_t cut2 = cut; cut2 <= len; cut2++) {
+                int seen = marker_seen_split(r, cut, cut2);
+                if (seen != marker_rows[r].seen)
+                    fprintf(stderr, "  row %zu cut %zu,%zu: seen %d\n", r, cut, cut2, seen);
+                CHECK_EQ_INT(seen, marker_rows[r].seen);
+            }
+        }
+        /* a byte at a time: the tail carries the whole marker but its last byte */
+        struct scanner s;
+        scanner_init(&s);
+        scanner_watch(&s, marker_rows[r].markers, marker_rows[r].nmarkers);
+        for (size_t i = 0; i < len; i++)
+            scanner_feed(&s, marker_rows[r].in + i, 1);
+        int seen = s.marker_seen;
+        scanner_cleanup(&s);
+        CHECK_EQ_INT(seen, marker_rows[r].seen);
+    }
+}
+
+static void scanner_should_not_watch_without_markers_and_reject_bad_ones(void)
+{
+    struct scanner s;
+    scanner_init(&s);
+    scanner_feed(&s, "data: [DONE]\n\n", 14);
+    int unwatched = s.marker_seen;
+    static const char *const empty[] = {""};
+    static const char *const too_long[] = {
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefX"};
+    static const char *const three[] = {"a", "b", "c"};
+    int e = scanner_watch(&s, empty, 1);
+    int l = scanner_watch(&s, too_long, 1);
+    int t = scanner_watch(&s, three, 3);
+    size_t n = s.nmarkers;
+    scanner_cleanup(&s);
+    CHECK_EQ_INT(unwatched, 0);
+    CHECK_EQ_INT(e, -1);
+    CHECK_EQ_INT(l, -1);
+    CHECK_EQ_INT(t, -1);
+    CHECK_EQ_INT(n, 0);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -133,6 +226,8 @@ int main(int argc, char **argv)
         CASE(scanner_should_count_gaps_duplicates_and_reorders),
         CASE(scanner_should_complete_a_token_at_the_end_only_on_finish),
         CASE(scanner_should_find_the_offset_of_the_kth_token),
+        CASE(scanner_should_see_a_terminal_marker_split_at_every_byte),
+        CASE(scanner_should_not_watch_without_markers_and_reject_bad_ones),
     };
     return check_run(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
 }
