@@ -15,18 +15,22 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "action.h"
 #include "clock.h"
 #include "curlev.h"
 #include "scanner.h"
 
-#define CLIENT_LINGER_MS 2000     /* a FIN-closed socket waits this long for the peer's FIN */
-#define CLIENT_BODY_MAX (1 << 20) /* request bodies we build */
+#define CLIENT_HALF_IDLE_MS 2000   /* half_close: the longest wait between reads for the FIN */
+#define CLIENT_HALF_MAX_MS 30000   /* half_close: the longest wait for the peer's FIN in all */
+#define CLIENT_DRAIN_MAX (1 << 20) /* a close drains at most this much the kernel holds */
+#define CLIENT_SUPERSEDE_WAIT_MS 2000 /* the old stream closes by then if its successor stalls */
+#define CLIENT_BODY_MAX (1 << 20)  /* request bodies we build */
 
-enum abort_mode {
-    ABORT_NONE,
-    ABORT_FIN,
-    ABORT_RST,
-    ABORT_SILENT, /* network_drop: our close goes nowhere; the proxy holds the far side */
+/* What fire() asks of the write callback it was called from. */
+enum fire_result {
+    FIRE_GO_ON, /* keep the chunk */
+    FIRE_FAIL,  /* fail the transfer: curl closes the socket through our hook */
+    FIRE_PAUSE, /* stop reading; curl keeps the chunk, which nobody will ask for */
 };
 
 struct xfer {
@@ -38,12 +42,13 @@ struct xfer {
     const struct chaos_user *user;
     struct scanner sc;
     curl_socket_t fd;
-    enum abort_mode abort_mode;
+    enum action_close teardown; /* what our close hook does to the socket */
     enum chaos_end abort_end; /* how the record ends when our abort closes it */
     int fired;                /* the action happened */
     int pause_pending;        /* background: pause on the next chunk */
     int removed;              /* taken out of the multi handle by us */
     int is_cancel_call;       /* a stop_button cancel request, not a user */
+    int is_follow_up;         /* a supersede replacement: holds no slot of its own for think */
     struct xfer *owner;       /* for a cancel call: the user request it belongs to */
     int cancel_outstanding;
     uint32_t retries_left;
@@ -52,12 +57,20 @@ struct xfer {
     struct xfer *next;
 };
 
-/* A socket closed with a FIN, waiting for the peer's FIN before we close it. */
-struct closing {
+/* half_close: a socket shut for writing, read and discarded until the peer's FIN. */
+struct half_closed {
     struct chaos_client *c;
     evutil_socket_t fd;
     struct event *ev;
-    struct closing *next;
+    uint64_t deadline_ns;
+    struct half_closed *next;
+};
+
+/* A slot thinking between two user requests (closed model). */
+struct think {
+    struct chaos_client *c;
+    struct event *ev;
+    struct think *next;
 };
 
 struct chaos_client {
@@ -66,10 +79,12 @@ struct chaos_client {
     struct curlev *cv;       /* curl's multi handle on our loop */
     struct event *reap;      /* deferred work outside curl's callbacks */
     struct event *pace;      /* arrival-rate starts */
+    struct event *ask;       /* may_start said not yet: ask again */
     uint64_t t_start_ns;
     struct xfer *xfers;      /* in flight */
     struct xfer *dead;       /* finished, freed by reap */
-    struct closing *closings;
+    struct half_closed *half_closed;
+    struct think *thinking;
     uint32_t next_index;     /* next user request to start */
     uint32_t in_flight;      /* user requests in flight (attempts and retry waits) */
     uint32_t pending_retries;
@@ -89,21 +104,26 @@ struct retry {
 };
 
 static void reap_cb(evutil_socket_t fd, short what, void *arg);
-static int start_attempt(struct chaos_client *c, uint32_t index, const char *cid,
-                         uint32_t attempt, const struct chaos_user *user, int64_t trigger_at,
-                         uint32_t retries_left, const char *idem_key);
+static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const char *cid,
+                                  uint32_t attempt, const struct chaos_user *user,
+                                  int64_t trigger_at, uint32_t retries_left,
+                                  const char *idem_key, int follow_up);
+static void release_superseded(struct xfer *k);
+static int watch_terminal(struct xfer *x);
 static void maybe_done(struct chaos_client *c);
 static void pace_cb(evutil_socket_t fd, short what, void *arg);
 static void start_cancel_call(struct xfer *x);
 static void finish_xfer(struct xfer *x, enum chaos_end end, long status, const char *error);
+static void slot_free(struct chaos_client *c, const struct chaos_record *rec);
+static void think_free(struct think *t);
 
 /* ---- names ---------------------------------------------------------------------------- */
 
 static const char *const style_names[] = {"openai-chat", "responses", "anthropic", "custom"};
-static const char *const action_names[] = {"complete",   "tab_close",   "reset",    "network_drop",
-                                           "background", "stop_button", "supersede"};
-static const char *const end_names[] = {"complete",   "fin",        "rst",   "drop",   "killed",
-                                        "superseded", "http_error", "error", "timeout"};
+static const char *const end_names[] = {"complete",   "fin",        "rst",   "drop",
+                                        "killed",     "superseded", "http_error", "error",
+                                        "timeout",    "truncated"};
+_Static_assert(sizeof end_names / sizeof end_names[0] == CHAOS_END_COUNT, "one name per end");
 
 const char *chaos_style_name(enum chaos_style s)
 {
@@ -112,7 +132,8 @@ const char *chaos_style_name(enum chaos_style s)
 
 const char *chaos_action_name(enum chaos_action a)
 {
-    return (unsigned)a < 7 ? action_names[a] : "?";
+    const struct action_row *row = action_row(a);
+    return row ? row->name : "?";
 }
 
 const char *chaos_trigger_name(enum chaos_trigger t)
@@ -122,7 +143,7 @@ const char *chaos_trigger_name(enum chaos_trigger t)
 
 const char *chaos_end_name(enum chaos_end e)
 {
-    return (unsigned)e < 9 ? end_names[e] : "?";
+    return (unsigned)e < CHAOS_END_COUNT ? end_names[e] : "?";
 }
 
 static int find_name(const char *const *names, int n, const char *s)
@@ -140,7 +161,11 @@ int chaos_style_parse(const char *s)
 
 int chaos_action_parse(const char *s)
 {
-    return find_name(action_names, 7, s);
+    const struct action_row *row;
+    for (size_t i = 0; s && (row = action_at(i)) != NULL; i++)
+        if (strcmp(row->name, s) == 0)
+            return (int)row->action;
+    return -1;
 }
 
 /* ---- plans ------------------------------------------------------------------------------ */
@@ -157,6 +182,8 @@ static double unit(uint64_t z)
 {
     return (double)(z >> 11) / (double)(1ull << 53);
 }
+
+static uint32_t draw(const struct chaos_range *r, uint64_t z);
 
 size_t chaos_plan(const struct chaos_config *cfg, uint32_t index, int64_t *trigger_at)
 {
@@ -176,15 +203,25 @@ size_t chaos_plan(const struct chaos_config *cfg, uint32_t index, int64_t *trigg
         }
     }
     const struct chaos_user *user = &cfg->users[u];
-    if (user->action == CHAOS_COMPLETE || user->trigger == CHAOS_AT_FIRST_BYTE) {
+    if (user->action == CHAOS_COMPLETE || user->trigger == CHAOS_AT_FIRST_BYTE)
         *trigger_at = user->action == CHAOS_COMPLETE ? -1 : 0;
-    } else {
-        uint64_t span = (uint64_t)user->at.hi - user->at.lo + 1;
-        *trigger_at = (int64_t)(user->at.lo + (uint64_t)(unit(b) * (double)span));
-        if (*trigger_at > (int64_t)user->at.hi)
-            *trigger_at = user->at.hi;
-    }
+    else
+        *trigger_at = draw(&user->at, b);
     return u;
+}
+
+static uint32_t draw(const struct chaos_range *r, uint64_t z)
+{
+    uint64_t span = (uint64_t)r->hi - r->lo + 1;
+    uint64_t v = r->lo + (uint64_t)(unit(z) * (double)span);
+    return v > r->hi ? r->hi : (uint32_t)v;
+}
+
+/* The think time after user request 'index': a third draw from (seed, index). */
+static uint32_t think_draw(const struct chaos_config *cfg, uint32_t index)
+{
+    uint64_t a = mix64(cfg->seed ^ mix64((uint64_t)index * 2 + 1));
+    return draw(&cfg->think_ms, mix64(a ^ 0x5a5a5a5a5a5a5a5aull));
 }
 
 /* ---- request bodies --------------------------------------------------------------------- */
@@ -341,6 +378,8 @@ cJSON *chaos_record_json(const struct chaos_record *r)
     cJSON_AddNumberToObject(o, "gaps", (double)r->gaps);
     cJSON_AddNumberToObject(o, "duplicates", (double)r->duplicates);
     cJSON_AddNumberToObject(o, "reorders", (double)r->reorders);
+    cJSON_AddNumberToObject(o, "arrivals", r->arrivals);
+    cJSON_AddBoolToObject(o, "terminal_seen", r->terminal_seen);
     cJSON_AddStringToObject(o, "end", chaos_end_name(r->end));
     cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
     if (r->error[0])
@@ -391,6 +430,17 @@ static int validate(const struct chaos_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "concurrency: expected 1 to 100000");
         return -1;
     }
+    if (cfg->req.terminal_marker &&
+        (cfg->req.terminal_marker[0] == '\0' ||
+         strlen(cfg->req.terminal_marker) > SCANNER_MARKER_MAX)) {
+        snprintf(err, errlen, "request.terminal_marker: expected 1 to %d bytes",
+                 SCANNER_MARKER_MAX);
+        return -1;
+    }
+    if (cfg->think_ms.lo > cfg->think_ms.hi) {
+        snprintf(err, errlen, "traffic.think_ms: low end above high end");
+        return -1;
+    }
     if (cfg->req.nheaders > CHAOS_MAX_HEADERS) {
         snprintf(err, errlen, "request.headers: at most %d", CHAOS_MAX_HEADERS);
         return -1;
@@ -398,7 +448,7 @@ static int validate(const struct chaos_config *cfg, char *err, size_t errlen)
     double total = 0;
     for (size_t i = 0; i < cfg->nusers; i++) {
         const struct chaos_user *u = &cfg->users[i];
-        if ((unsigned)u->action > CHAOS_SUPERSEDE) {
+        if ((unsigned)u->action >= CHAOS_ACTION_COUNT) {
             snprintf(err, errlen, "users[%zu].action: unknown", i);
             return -1;
         }
@@ -462,7 +512,8 @@ struct chaos_client *chaos_client_new(struct event_base *base, const struct chao
         goto fail;
     c->reap = event_new(base, -1, 0, reap_cb, c);
     c->pace = evtimer_new(base, pace_cb, c);
-    if (c->reap == NULL || c->pace == NULL) {
+    c->ask = evtimer_new(base, pace_cb, c);
+    if (c->reap == NULL || c->pace == NULL || c->ask == NULL) {
         snprintf(err, errlen, "chaos client: out of memory");
         goto fail;
     }
@@ -486,13 +537,20 @@ static void xfer_free(struct xfer *x)
     free(x);
 }
 
-static void closing_free(struct closing *l)
+static void half_closed_free(struct half_closed *h)
 {
-    if (l->ev)
-        event_free(l->ev);
-    if (l->fd >= 0)
-        close(l->fd);
-    free(l);
+    if (h->ev)
+        event_free(h->ev);
+    if (h->fd >= 0)
+        close(h->fd);
+    free(h);
+}
+
+static void think_free(struct think *t)
+{
+    if (t->ev)
+        event_free(t->ev);
+    free(t);
 }
 
 void chaos_client_free(struct chaos_client *c)
@@ -510,16 +568,23 @@ void chaos_client_free(struct chaos_client *c)
             x = n;
         }
     }
-    while (c->closings) {
-        struct closing *n = c->closings->next;
-        closing_free(c->closings);
-        c->closings = n;
+    while (c->half_closed) {
+        struct half_closed *n = c->half_closed->next;
+        half_closed_free(c->half_closed);
+        c->half_closed = n;
+    }
+    while (c->thinking) {
+        struct think *n = c->thinking->next;
+        think_free(c->thinking);
+        c->thinking = n;
     }
     curlev_free(c->cv);
     if (c->reap)
         event_free(c->reap);
     if (c->pace)
         event_free(c->pace);
+    if (c->ask)
+        event_free(c->ask);
     free(c);
 }
 
@@ -543,54 +608,90 @@ static curl_socket_t open_socket_cb(void *arg, curlsocktype purpose, struct curl
     return fd;
 }
 
-static void closing_cb(evutil_socket_t fd, short what, void *arg)
+static void half_closed_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct closing *l = arg;
+    struct half_closed *h = arg;
     char buf[4096];
-    if (what & EV_READ) {
+    if ((what & EV_READ) && clock_now_ns() < h->deadline_ns) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n > 0)
             return; /* discard what the peer still sends, until its FIN */
     }
-    struct chaos_client *c = l->c;
-    struct closing **pp = &c->closings;
-    while (*pp && *pp != l)
+    struct chaos_client *c = h->c;
+    struct half_closed **pp = &c->half_closed;
+    while (*pp && *pp != h)
         pp = &(*pp)->next;
     if (*pp)
-        *pp = l->next;
-    closing_free(l);
+        *pp = h->next;
+    half_closed_free(h);
     maybe_done(c);
 }
 
+/* A FIN the way a browser sends it: what the kernel already holds is read and dropped (unread
+ * bytes at close() would make it an RST), then close(). Bytes arriving later draw an RST. */
+static int close_with_fin(struct xfer *x, curl_socket_t fd)
+{
+    char buf[16384];
+    size_t drained = 0;
+    while (drained < CLIENT_DRAIN_MAX) {
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0)
+            break;
+        drained += (size_t)n;
+    }
+    x->rec.t_abort_ns = clock_now_ns();
+    return close(fd);
+}
+
+/* half_close: FIN by shutdown(SHUT_WR); the socket is ours now, read until the peer's FIN. */
+static int close_half(struct xfer *x, curl_socket_t fd)
+{
+    struct chaos_client *c = x->c;
+    x->rec.t_abort_ns = clock_now_ns();
+    shutdown(fd, SHUT_WR);
+    struct half_closed *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return close(fd);
+    h->c = c;
+    h->fd = fd;
+    h->deadline_ns = x->rec.t_abort_ns + (uint64_t)CLIENT_HALF_MAX_MS * 1000000;
+    h->ev = event_new(c->base, fd, EV_READ | EV_PERSIST, half_closed_cb, h);
+    /* with EV_PERSIST the timeout restarts on every read: an idle bound */
+    struct timeval tv = {CLIENT_HALF_IDLE_MS / 1000, (CLIENT_HALF_IDLE_MS % 1000) * 1000};
+    if (h->ev == NULL || event_add(h->ev, &tv) != 0) {
+        half_closed_free(h);
+        return 0;
+    }
+    h->next = c->half_closed;
+    c->half_closed = h;
+    return 0;
+}
+
+/* curl closes every socket through here; the action's row says how (chaos/action.c). */
 static int close_socket_cb(void *arg, curl_socket_t fd)
 {
     struct xfer *x = arg;
-    struct chaos_client *c = x->c;
     if (x->fd == fd)
         x->fd = -1;
-    if (x->abort_mode == ABORT_RST || x->abort_mode == ABORT_SILENT) {
+    const struct action_row *row = x->fired ? action_row(x->user->action) : NULL;
+    switch (x->teardown) {
+    case ACTION_CLOSE_NONE:
+        break;
+    case ACTION_CLOSE_FIN:
+        return close_with_fin(x, fd);
+    case ACTION_CLOSE_HALF:
+        return close_half(x, fd);
+    case ACTION_CLOSE_RST:
+    case ACTION_CLOSE_SILENT: {
         /* SO_LINGER 0: close() sends an RST at once. Behind a blackhole it goes nowhere. */
         struct linger lg = {1, 0};
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        return close(fd);
+        if (row && row->close_is_abort && row->teardown == x->teardown)
+            x->rec.t_abort_ns = clock_now_ns();
+        break;
     }
-    /* A clean close: FIN now, keep reading until the peer's FIN so the kernel never turns
-     * unread bytes into an RST (a closed tab is a FIN, a killed app an RST). */
-    shutdown(fd, SHUT_WR);
-    struct closing *l = calloc(1, sizeof *l);
-    if (l == NULL)
-        return close(fd);
-    l->c = c;
-    l->fd = fd;
-    l->ev = event_new(c->base, fd, EV_READ | EV_PERSIST, closing_cb, l);
-    struct timeval tv = {CLIENT_LINGER_MS / 1000, (CLIENT_LINGER_MS % 1000) * 1000};
-    if (l->ev == NULL || event_add(l->ev, &tv) != 0) {
-        closing_free(l);
-        return 0;
     }
-    l->next = c->closings;
-    c->closings = l;
-    return 0;
+    return close(fd);
 }
 
 /* ---- actions ------------------------------------------------------------------------------ */
@@ -611,9 +712,9 @@ static int local_port(curl_socket_t fd)
 }
 
 /* Takes the transfer out of curl and ends its record; safe outside curl callbacks only. */
-static void abort_now(struct xfer *x, enum abort_mode mode, enum chaos_end end)
+static void abort_now(struct xfer *x, enum action_close how, enum chaos_end end)
 {
-    x->abort_mode = mode;
+    x->teardown = how;
     x->removed = 1;
     curlev_remove(x->c->cv, x->easy); /* closes the socket through our callback */
     long status = 0;
@@ -652,7 +753,7 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
     } else {
         static const struct chaos_user follow = {.action = CHAOS_COMPLETE, .weight = 1};
         c->in_flight++;
-        if (start_attempt(c, d->index, d->cid, 1, &follow, -1, 0, NULL) != 0) {
+        if (start_attempt(c, d->index, d->cid, 1, &follow, -1, 0, NULL, 1) == NULL) {
             c->in_flight--;
             c->stats.errors++;
         }
@@ -686,43 +787,45 @@ static void defer_start(struct xfer *x, int cancel)
     }
 }
 
-/* The action, at its trigger. in_write: called from inside curl's write callback, where the
- * transfer cannot be removed; returns 1 if the write callback must fail the transfer now. */
-static int fire(struct xfer *x, int in_write)
+/* The action, at its trigger; what it does to the socket is its row in chaos/action.c.
+ * in_write: called from inside curl's write callback, where the transfer cannot be removed. */
+static enum fire_result fire(struct xfer *x, int in_write)
 {
     struct chaos_client *c = x->c;
     const struct chaos_user *u = x->user;
+    const struct action_row *row = action_row(u->action);
     x->fired = 1;
-    x->rec.t_abort_ns = clock_now_ns();
+    x->rec.t_abort_ns = clock_now_ns(); /* a close that is the abort stamps it again */
     x->rec.delivered_tokens = x->sc.tokens;
+    x->abort_end = row->end;
     c->stats.aborted++;
+    if (u->action == CHAOS_STOP_BUTTON && u->cancel_call)
+        defer_start(x, 1);
     switch (u->action) {
     case CHAOS_COMPLETE:
-        return 0;
+        return FIRE_GO_ON;
     case CHAOS_TAB_CLOSE:
     case CHAOS_RESET:
+    case CHAOS_HALF_CLOSE:
     case CHAOS_STOP_BUTTON:
-    case CHAOS_SUPERSEDE: {
-        enum abort_mode mode = u->action == CHAOS_RESET ? ABORT_RST : ABORT_FIN;
-        enum chaos_end end = u->action == CHAOS_RESET       ? CHAOS_END_RST
-                             : u->action == CHAOS_SUPERSEDE ? CHAOS_END_SUPERSEDED
-                                                            : CHAOS_END_FIN;
-        if (u->action == CHAOS_SUPERSEDE) {
-            /* the replacement goes out first, as an edit-resend or a barge-in does */
-            snprintf(x->rec.superseded_by, sizeof x->rec.superseded_by, "%.80s-s%u",
-                     x->rec.correlation_id, x->rec.attempt);
-            defer_start(x, 0);
-        }
-        if (u->action == CHAOS_STOP_BUTTON && u->cancel_call)
-            defer_start(x, 1);
         if (in_write) {
-            x->abort_mode = mode;
-            x->abort_end = end;
-            return 1;
+            x->teardown = row->teardown;
+            return FIRE_FAIL;
         }
-        abort_now(x, mode, end);
-        return 0;
-    }
+        abort_now(x, row->teardown, row->end);
+        return FIRE_GO_ON;
+    case CHAOS_SUPERSEDE:
+        /* The replacement goes out first, as an edit-resend or a barge-in does: this stream
+         * stops being read now and is closed when the replacement's request is about to be
+         * sent (prereq_cb), or at the bound if it never gets that far. */
+        snprintf(x->rec.superseded_by, sizeof x->rec.superseded_by, "%.80s-s%u",
+                 x->rec.correlation_id, x->rec.attempt);
+        defer_start(x, 0);
+        arm(x, CLIENT_SUPERSEDE_WAIT_MS);
+        if (in_write)
+            return FIRE_PAUSE;
+        curl_easy_pause(x->easy, CURLPAUSE_RECV);
+        return FIRE_GO_ON;
     case CHAOS_NETWORK_DROP: {
         char err[128];
         if (c->cfg.drop(c->cfg.drop_arg, local_port(x->fd), u->drop_rst_after_ms, err,
@@ -731,41 +834,70 @@ static int fire(struct xfer *x, int in_write)
             snprintf(x->rec.error, sizeof x->rec.error, "drop: %.100s", err);
         }
         /* the user waits on a dead connection, then gives up on it */
-        x->abort_end = CHAOS_END_DROP;
         arm(x, u->drop_give_up_ms ? u->drop_give_up_ms : 2000);
-        return 0;
+        return FIRE_GO_ON;
     }
     case CHAOS_BACKGROUND:
         if (in_write)
             x->pause_pending = 1; /* pausing happens on the next chunk, which curl then keeps */
         else
             curl_easy_pause(x->easy, CURLPAUSE_RECV);
-        arm(x, u->background_ms); /* a kill passes its own end to abort_now */
-        return 0;
+        arm(x, u->background_ms);
+        return FIRE_GO_ON;
+    case CHAOS_ACTION_COUNT:
+        break;
     }
-    return 0;
+    return FIRE_GO_ON;
 }
 
-/* Timer: an ms trigger, or the end of a background stall, or a drop's give-up. */
+/* Timer: an ms trigger, the end of a background stall, a drop's give-up, or the close of a
+ * superseded stream. */
 static void trigger_ev_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct xfer *x = arg;
     const struct chaos_user *u = x->user;
+    const struct action_row *row = action_row(u->action);
     if (!x->fired) {
         fire(x, 0);
         return;
     }
-    if (u->action == CHAOS_NETWORK_DROP) {
-        abort_now(x, ABORT_SILENT, CHAOS_END_DROP);
+    if (u->action == CHAOS_NETWORK_DROP || u->action == CHAOS_SUPERSEDE) {
+        abort_now(x, row->teardown, row->end);
     } else if (u->action == CHAOS_BACKGROUND && u->background_kill) {
-        abort_now(x, ABORT_RST, CHAOS_END_KILLED);
+        abort_now(x, row->kill, row->kill_end);
     } else if (u->action == CHAOS_BACKGROUND) {
         x->pause_pending = 0;
         curl_easy_pause(x->easy, CURLPAUSE_CONT);
         curlev_check(x->c->cv);
     }
+}
+
+/* The replacement 'k' is about to send its request (or ended without): close the stream it
+ * supersedes now, from the loop. Linear scan: once per replacement, over requests in flight. */
+static void release_superseded(struct xfer *k)
+{
+    for (struct xfer *x = k->c->xfers; x; x = x->next) {
+        if (x == k || !x->fired || x->user->action != CHAOS_SUPERSEDE ||
+            strcmp(x->rec.superseded_by, k->rec.correlation_id) != 0)
+            continue;
+        struct timeval now = {0, 0};
+        evtimer_del(x->trigger_ev);
+        evtimer_add(x->trigger_ev, &now);
+    }
+}
+
+/* curl: the connection is up and the request goes out as this returns. */
+static int prereq_cb(void *arg, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port_)
+{
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port_;
+    release_superseded(arg);
+    return CURL_PREREQFUNC_OK;
 }
 
 /* Notes the arrival of tokens counted since the last call (one time per chunk). */
@@ -775,6 +907,8 @@ static void trace(struct xfer *x)
     while (x->rec.ntrace < x->sc.tokens && x->rec.ntrace < CHAOS_TRACE_MAX)
         x->rec.trace_us[x->rec.ntrace++] = us;
 }
+
+static size_t take(struct xfer *x, char *data, size_t len);
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -786,12 +920,32 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
         x->pause_pending = 0;
         return CURL_WRITEFUNC_PAUSE; /* curl keeps this chunk and hands it over on resume */
     }
+    uint64_t before = x->sc.tokens;
+    size_t taken = take(x, data, len);
+    if (x->sc.tokens > before)
+        x->rec.arrivals++;
+    return taken;
+}
+
+/* What write_cb returns for an action's wish. */
+static size_t fire_return(enum fire_result f, size_t len)
+{
+    /* FIRE_FAIL: curl fails the transfer and closes the socket through our hook */
+    return f == FIRE_FAIL ? 0 : f == FIRE_PAUSE ? CURL_WRITEFUNC_PAUSE : len;
+}
+
+/* Counts the chunk's tokens, acting at the trigger. Returns what write_cb returns. */
+static size_t take(struct xfer *x, char *data, size_t len)
+{
     if (x->rec.t_first_byte_ns == 0) {
         x->rec.t_first_byte_ns = clock_now_ns();
         x->rec.local_port = local_port(x->fd);
         if (!x->fired && x->user->action != CHAOS_COMPLETE &&
-            x->user->trigger == CHAOS_AT_FIRST_BYTE && fire(x, 1))
-            return 0;
+            x->user->trigger == CHAOS_AT_FIRST_BYTE) {
+            enum fire_result f = fire(x, 1);
+            if (f != FIRE_GO_ON)
+                return fire_return(f, len);
+        }
     }
     if (!x->fired && x->user->action != CHAOS_COMPLETE && x->user->trigger == CHAOS_AT_TOKENS) {
         uint64_t want = (uint64_t)x->rec.trigger_at;
@@ -801,8 +955,9 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
             /* count exactly up to the K-th token, act there */
             scanner_feed(&x->sc, data, off);
             trace(x);
-            if (fire(x, 1))
-                return 0; /* curl fails the transfer and closes the socket through our hook */
+            enum fire_result f = fire(x, 1);
+            if (f != FIRE_GO_ON)
+                return fire_return(f, len);
             scanner_feed(&x->sc, data + off, len - off);
             trace(x);
             return len;
@@ -841,7 +996,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
     /* the retried request is the same request, and this time the user waits for it */
     static const struct chaos_user waiter = {.action = CHAOS_COMPLETE, .weight = 1};
     if (start_attempt(c, r->rec.index, r->rec.correlation_id, r->rec.attempt + 1, &waiter, -1,
-                      r->retries_left - 1, key) != 0)
+                      r->retries_left - 1, key, 0) == NULL)
         c->in_flight--;
     event_free(r->ev);
     free(r);
@@ -889,12 +1044,16 @@ static void finish_xfer(struct xfer *x, enum chaos_end end, long status, const c
         x->rec.gaps = x->sc.gaps;
         x->rec.duplicates = x->sc.dups;
         x->rec.reorders = x->sc.reorders;
+        if (x->sc.nmarkers)
+            x->rec.terminal_seen = x->sc.marker_seen;
         long port = 0;
         if (x->rec.local_port == 0 &&
             curl_easy_getinfo(x->easy, CURLINFO_LOCAL_PORT, &port) == CURLE_OK)
             x->rec.local_port = (int)port;
     }
     xfer_unlink(x);
+    if (x->is_follow_up)
+        release_superseded(x); /* it ended before its request went out */
     if (x->cancel_outstanding)
         return; /* held until its cancel call answers; the record goes out then */
     x->next = c->dead;
@@ -923,6 +1082,46 @@ static void finish_xfer(struct xfer *x, enum chaos_end end, long status, const c
                   end == CHAOS_END_ERROR || end == CHAOS_END_TIMEOUT;
     if (x->retries_left > 0 && dropped && schedule_retry(x) == 0)
         return; /* still in flight: its retry carries it */
+    slot_free(c, x->is_follow_up ? NULL : &x->rec);
+}
+
+static void think_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct think *t = arg;
+    struct chaos_client *c = t->c;
+    struct think **pp = &c->thinking;
+    while (*pp && *pp != t)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = t->next;
+    think_free(t);
+    c->in_flight--;
+    maybe_done(c);
+}
+
+/* A user request ended ('rec' NULL: a follow-up, which thinks not): in the closed model its
+ * slot thinks for the drawn time before the next request may take it. */
+static void slot_free(struct chaos_client *c, const struct chaos_record *rec)
+{
+    uint32_t ms = 0;
+    if (rec && c->cfg.rate_per_s <= 0 && c->cfg.think_ms.hi > 0)
+        ms = think_draw(&c->cfg, rec->index);
+    struct think *t = ms ? calloc(1, sizeof *t) : NULL;
+    if (t) {
+        t->c = c;
+        t->ev = evtimer_new(c->base, think_cb, t);
+        /* libevent measures timeouts from the loop's cached time, which can be a little stale */
+        event_base_update_cache_time(c->base);
+        struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
+        if (t->ev && evtimer_add(t->ev, &tv) == 0) {
+            t->next = c->thinking;
+            c->thinking = t;
+            return; /* the slot stays taken until think_cb */
+        }
+        think_free(t);
+    }
     c->in_flight--;
 }
 
@@ -949,8 +1148,15 @@ static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
         finish_xfer(x, CHAOS_END_ERROR, status, curl_easy_strerror(rc));
     else if (status >= 400)
         finish_xfer(x, CHAOS_END_HTTP_ERROR, status, NULL);
-    else
-        finish_xfer(x, x->fired ? x->abort_end : CHAOS_END_COMPLETE, status, NULL);
+    else {
+        /* Ended OK: without the vendor's terminal event it was cut short somewhere (a user who
+         * acted still ends as the action says). No marker to look for: OK is all we know. */
+        x->rec.terminal_seen = x->sc.nmarkers ? x->sc.marker_seen : 1;
+        enum chaos_end e = x->fired             ? x->abort_end
+                           : x->rec.terminal_seen ? CHAOS_END_COMPLETE
+                                                  : CHAOS_END_TRUNCATED;
+        finish_xfer(x, e, status, NULL);
+    }
 }
 
 /* After every pass of curl's socket actions: free what finished and refill, from the loop. */
@@ -993,9 +1199,11 @@ static struct xfer *xfer_new(struct chaos_client *c, const char *url, const char
     return x;
 }
 
-static int start_attempt(struct chaos_client *c, uint32_t index, const char *cid,
-                         uint32_t attempt, const struct chaos_user *user, int64_t trigger_at,
-                         uint32_t retries_left, const char *idem_key)
+/* Starts one attempt; NULL if it could not be. follow_up: a supersede replacement. */
+static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const char *cid,
+                                  uint32_t attempt, const struct chaos_user *user,
+                                  int64_t trigger_at, uint32_t retries_left,
+                                  const char *idem_key, int follow_up)
 {
     const struct chaos_request_spec *req = &c->cfg.req;
     char url[2048];
@@ -1003,12 +1211,21 @@ static int start_attempt(struct chaos_client *c, uint32_t index, const char *cid
     const char *method = req->style == CHAOS_STYLE_CUSTOM && req->method ? req->method : "POST";
     struct xfer *x = xfer_new(c, url, method);
     if (x == NULL)
-        return -1;
+        return NULL;
     char err[128];
     x->body = chaos_request_body(req, cid, err, sizeof err);
     if (x->body == NULL) {
         xfer_free(x);
-        return -1;
+        return NULL;
+    }
+    if (watch_terminal(x) != 0) {
+        xfer_free(x);
+        return NULL;
+    }
+    x->is_follow_up = follow_up;
+    if (follow_up) {
+        curl_easy_setopt(x->easy, CURLOPT_PREREQFUNCTION, prereq_cb);
+        curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
     }
     x->user = user;
     x->retries_left = retries_left;
@@ -1042,10 +1259,32 @@ static int start_attempt(struct chaos_client *c, uint32_t index, const char *cid
     if (curlev_add(c->cv, x->easy, err, sizeof err) != 0) {
         xfer_unlink(x);
         xfer_free(x);
-        return -1;
+        return NULL;
     }
     if (user->action != CHAOS_COMPLETE && user->trigger == CHAOS_AT_MS)
         arm(x, (uint32_t)trigger_at);
+    return x;
+}
+
+/* The vendor's terminal event, as each style's stream ends properly (WIRE.md); custom: the
+ * configured marker, or none. */
+static int watch_terminal(struct xfer *x)
+{
+    static const char *const chat[] = {"[DONE]"};
+    static const char *const responses[] = {"response.completed", "response.incomplete"};
+    static const char *const anthropic[] = {"message_stop"};
+    const char *custom[] = {x->c->cfg.req.terminal_marker};
+    switch (x->c->cfg.req.style) {
+    case CHAOS_STYLE_OPENAI_CHAT:
+        return scanner_watch(&x->sc, chat, 1);
+    case CHAOS_STYLE_RESPONSES:
+        return scanner_watch(&x->sc, responses, 2);
+    case CHAOS_STYLE_ANTHROPIC:
+        return scanner_watch(&x->sc, anthropic, 1);
+    case CHAOS_STYLE_CUSTOM:
+        /* the string is borrowed from the config, which outlives every transfer */
+        return custom[0] ? scanner_watch(&x->sc, custom, 1) : 0;
+    }
     return 0;
 }
 
@@ -1098,14 +1337,22 @@ static void fill(struct chaos_client *c)
             allowed = c->cfg.requests;
     }
     while (c->next_index < allowed && c->in_flight < c->cfg.concurrency) {
+        if (c->cfg.may_start && !c->cfg.may_start(c->cfg.may_start_arg, c->next_index)) {
+            /* not yet: ask again on a timer, never blocking the loop */
+            if (!evtimer_pending(c->ask, NULL)) {
+                struct timeval tv = {0, CHAOS_MAY_START_POLL_MS * 1000};
+                evtimer_add(c->ask, &tv);
+            }
+            break;
+        }
         uint32_t i = c->next_index++;
         int64_t at;
         size_t u = chaos_plan(&c->cfg, i, &at);
         char cid[CHAOS_ID_MAX];
         snprintf(cid, sizeof cid, "%.60s-%u", c->cfg.id_prefix, i);
         c->in_flight++;
-        if (start_attempt(c, i, cid, 1, &c->cfg.users[u], at, c->cfg.users[u].retries, NULL) !=
-            0) {
+        if (start_attempt(c, i, cid, 1, &c->cfg.users[u], at, c->cfg.users[u].retries, NULL,
+                          0) == NULL) {
             c->in_flight--;
             c->stats.errors++;
         }
@@ -1135,7 +1382,7 @@ static void maybe_done(struct chaos_client *c)
         return;
     fill(c);
     if (c->next_index < c->cfg.requests || c->in_flight || c->pending_retries || c->xfers ||
-        c->closings || c->deferred)
+        c->half_closed || c->thinking || c->deferred)
         return;
     c->done_reported = 1;
     if (c->cfg.on_done)
@@ -1165,7 +1412,7 @@ int chaos_client_start(struct chaos_client *c, char *err, size_t errlen)
     c->started = 1;
     c->t_start_ns = clock_now_ns();
     fill(c);
-    if (c->in_flight == 0) {
+    if (c->in_flight == 0 && !evtimer_pending(c->ask, NULL)) {
         snprintf(err, errlen, "chaos client: no request could be started");
         return -1;
     }

@@ -18,14 +18,18 @@ enum chaos_style {
     CHAOS_STYLE_CUSTOM,
 };
 
+/* What each does to the socket, when, and what t_abort is: the table in chaos/action.c (the
+ * same table as "Socket semantics" in docs/runner.md). */
 enum chaos_action {
     CHAOS_COMPLETE,     /* control group: read to the end */
-    CHAOS_TAB_CLOSE,    /* clean close: FIN */
+    CHAOS_TAB_CLOSE,    /* close(): FIN, no further reads */
     CHAOS_RESET,        /* RST */
     CHAOS_NETWORK_DROP, /* blackhole at the proxy: no FIN, socket held open */
     CHAOS_BACKGROUND,   /* stop reading for a while, then resume or be killed */
-    CHAOS_STOP_BUTTON,  /* close, and optionally call the gateway's cancel endpoint */
-    CHAOS_SUPERSEDE,    /* send a new request, abandon this one */
+    CHAOS_STOP_BUTTON,  /* close like tab_close, and optionally call the cancel endpoint */
+    CHAOS_SUPERSEDE,    /* send a new request, then close this one like tab_close */
+    CHAOS_HALF_CLOSE,   /* shutdown(SHUT_WR), read and discard until the peer's FIN */
+    CHAOS_ACTION_COUNT
 };
 
 enum chaos_trigger {
@@ -45,12 +49,15 @@ enum chaos_end {
     CHAOS_END_HTTP_ERROR,
     CHAOS_END_ERROR,
     CHAOS_END_TIMEOUT,
+    CHAOS_END_TRUNCATED, /* curl finished OK, status < 400, but no terminal event; no action */
+    CHAOS_END_COUNT
 };
 
 #define CHAOS_MAX_USERS 16
 #define CHAOS_MAX_HEADERS 32
 #define CHAOS_ID_MAX 96
-#define CHAOS_TRACE_MAX 512 /* arrival times kept per attempt, for the token-counter charts */
+#define CHAOS_TRACE_MAX 4096 /* arrival times kept per attempt, for the token-counter charts */
+#define CHAOS_MAY_START_POLL_MS 2 /* may_start said not yet: ask again after this */
 
 /* A closed range [lo, hi] drawn uniformly with the seeded generator; lo == hi is a constant. */
 struct chaos_range {
@@ -88,6 +95,10 @@ struct chaos_request_spec {
     const char *cancel_method;   /* stop_button cancel call; default POST */
     const char *cancel_url;      /* template with {{id}} */
     const char *cancel_body;     /* template with {{id}}, or NULL */
+    /* custom style: a substring that marks a properly ended response (at most 64 bytes); NULL:
+     * not checked. The vendor styles know theirs ([DONE], response.completed or
+     * response.incomplete, message_stop). */
+    const char *terminal_marker;
 };
 
 /* One attempt of one user request. Times are CLOCK_MONOTONIC ns; 0 = did not happen. */
@@ -103,6 +114,8 @@ struct chaos_record {
     uint64_t delivered_tokens; /* before t_abort (all of them when there was no abort) */
     uint64_t total_tokens;     /* received in all, after a resume too */
     uint64_t gaps, duplicates, reorders;
+    uint32_t arrivals;   /* reads (write callbacks) that brought at least one token */
+    int terminal_seen;   /* the vendor's terminal event was in the body (no marker: ended OK) */
     enum chaos_end end;
     long http_status;
     char error[128];     /* curl's words when end is ERROR or TIMEOUT */
@@ -124,6 +137,13 @@ struct chaos_config {
     const char *id_prefix; /* correlation ids are <prefix>-<index> */
     uint32_t timeout_ms;  /* per attempt; 0: 60 s */
     int rcvbuf;           /* >0: SO_RCVBUF of each socket (small ones make backpressure visible) */
+    /* Closed model only: a slot waits this long (drawn per request with the seed) after a user
+     * request finishes before it starts the next; 0 = none. */
+    struct chaos_range think_ms;
+    /* When set, asked before user request 'index' starts: 0 = not yet, ask again after
+     * CHAOS_MAY_START_POLL_MS. Not asked for retries, supersede follow-ups or cancel calls. */
+    int (*may_start)(void *arg, uint32_t index);
+    void *may_start_arg;
     /* network_drop: blackhole the proxied connection whose client port is 'port'. */
     int (*drop)(void *arg, int port, uint32_t rst_after_ms, char *err, size_t errlen);
     void *drop_arg;

@@ -17,7 +17,7 @@
 struct run {
     struct event_base *base;
     FILE *out;
-    uint64_t ends[9];
+    uint64_t ends[CHAOS_END_COUNT];
     const char *proxy_api;
     const char *proxy_name;
 };
@@ -31,7 +31,8 @@ static void usage(FILE *f)
         "  --method M --body-template JSON                  custom style: {{prompt}} {{id}} "
         "{{max_tokens}}\n"
         "  --user SPEC (repeatable, a weighted mix), SPEC is a comma list of key=value:\n"
-        "      action=complete|tab_close|reset|network_drop|background|stop_button|supersede\n"
+        "      action=complete|tab_close|half_close|reset|network_drop|background|\n"
+        "             stop_button|supersede\n"
         "      weight=W after-tokens=K|LO..HI after-ms=T|LO..HI at-first-byte=1\n"
         "      background-ms=D kill=1 drop-rst-after-ms=H give-up-ms=G cancel=1\n"
         "      retries=N retry-delay-ms=D new-key=1\n"
@@ -386,7 +387,7 @@ int cli_chaos_client(int argc, char **argv)
         fprintf(stderr, "chaos client: %llu attempts, %llu actions, %llu retries;",
                 (unsigned long long)st.finished, (unsigned long long)st.aborted,
                 (unsigned long long)st.retries);
-        for (int e = 0; e < 9; e++)
+        for (int e = 0; e < CHAOS_END_COUNT; e++)
             if (run.ends[e])
                 fprintf(stderr, " %s=%llu", chaos_end_name((enum chaos_end)e),
                         (unsigned long long)run.ends[e]);
