@@ -264,8 +264,18 @@ static int get_range(const struct ctx *c, const cJSON *o, const char *key, const
     return 0;
 }
 
-static const char *const action_names[] = {"complete",   "tab_close",   "reset",    "network_drop",
-                                           "background", "stop_button", "supersede"};
+/* The action names, in the client's order, and "a, b or c" of them for messages. */
+static size_t action_list(const char **names, char *text, size_t textlen)
+{
+    size_t n = 0;
+    text[0] = '\0';
+    for (; n < CHAOS_ACTION_COUNT; n++)
+        names[n] = chaos_action_name((enum chaos_action)n);
+    for (size_t i = 0; i < n; i++)
+        snprintf(text + strlen(text), textlen - strlen(text), "%s%s",
+                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+    return n;
+}
 
 static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chaos_user *u)
 {
@@ -287,16 +297,16 @@ static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chao
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "action");
     char apath[48];
     snprintf(apath, sizeof apath, "%s.action", path);
+    const char *names[CHAOS_ACTION_COUNT];
+    char list[256];
+    size_t nnames = action_list(names, list, sizeof list);
     if (!cJSON_IsString(a))
-        return fail(c, apath, "required: one of complete, tab_close, reset, network_drop, "
-                              "background, stop_button, supersede");
+        return fail(c, apath, "required: one of %s", list);
     int act = chaos_action_parse(a->valuestring);
     if (act < 0) {
-        const char *dym = scenario_did_you_mean(a->valuestring, action_names, 7);
-        return fail(c, apath, "unknown value '%s'%s%s%s; expected one of complete, tab_close, "
-                              "reset, network_drop, background, stop_button, supersede",
-                    a->valuestring, dym ? "; did you mean '" : "", dym ? dym : "",
-                    dym ? "'" : "");
+        const char *dym = scenario_did_you_mean(a->valuestring, names, nnames);
+        return fail(c, apath, "unknown value '%s'%s%s%s; expected one of %s", a->valuestring,
+                    dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "", list);
     }
     u->action = (enum chaos_action)act;
     int has_tokens = 0, has_ms = 0, first = 0;
@@ -577,15 +587,18 @@ int scenario_load(const char *path, struct scenario *out, char *err, size_t errl
         goto done;
     const cJSON *traffic = cJSON_GetObjectItemCaseSensitive(root, "traffic");
     if (traffic) {
-        static const char *const tkeys[] = {"requests", "concurrency", "rate_per_s",
-                                            "duration_s"};
+        static const char *const tkeys[] = {"requests",   "concurrency", "rate_per_s",
+                                            "duration_s", "think_ms",    "isolate"};
         if (!cJSON_IsObject(traffic)) {
             fail(&c, "traffic", "expected {\"requests\": N, \"concurrency\": C} or "
                                 "{\"rate_per_s\": R, \"duration_s\": D, \"concurrency\": C}");
             goto done;
         }
         double duration = 0;
-        if (check_keys(&c, traffic, "traffic", tkeys, 4) != 0 ||
+        int has_think = 0;
+        if (check_keys(&c, traffic, "traffic", tkeys, 6) != 0 ||
+            get_range(&c, traffic, "think_ms", "traffic", &s.think_ms, &has_think) != 0 ||
+            get_bool(&c, traffic, "isolate", "traffic", &s.isolate) != 0 ||
             get_u32(&c, traffic, "requests", "traffic", 1, 1000000, &s.requests) != 0 ||
             get_u32(&c, traffic, "concurrency", "traffic", 1, 10000, &s.concurrency) != 0 ||
             get_num(&c, traffic, "rate_per_s", "traffic", 0.01, 10000, &s.rate_per_s) != 0 ||

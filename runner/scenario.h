@@ -26,6 +26,8 @@ struct scenario {
     cJSON *overrides;       /* for POST /_tailgate/profile; owned */
     uint32_t requests, concurrency;
     double rate_per_s;      /* 0: closed model (concurrency only) */
+    struct chaos_range think_ms; /* closed model: a slot's pause between user requests */
+    int isolate;            /* closed model: the next request waits until the mock finished */
     struct chaos_user users[CHAOS_MAX_USERS];
     size_t nusers;
     cJSON *toxics_client;   /* Toxiproxy-shaped toxics per leg; owned, may be NULL */
