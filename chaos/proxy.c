@@ -4,7 +4,9 @@
  * destination's output. Backpressure is by bounds at each stage: a full output stops the
  * release, a full held buffer stops reading the source, so a reader that stalls stalls the
  * writer behind it. Every event ends in conn_pump(), which recomputes what the connection may do
- * now; so toxics added, changed or removed mid-stream take effect at once. */
+ * now; so toxics added, changed or removed mid-stream take effect at once. Each side's close
+ * (FIN or RST) reaches the other side at once, so a peer's writes fail where they would without
+ * the proxy (see the close watch). */
 #include "proxy.h"
 
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +33,7 @@
 #define FIN_DRAIN_MAX (1024 * 1024) /* read and dropped before a FIN close, so it stays a FIN */
 #define LISTEN_BACKLOG 512
 #define PROXY_IO_MAX (64 * 1024) /* bytes per read or write syscall */
+#define WATCH_BATCH 64 /* close-watch events taken per wakeup; more stay ready for the next */
 #define MS 1000000ull
 
 enum side { SIDE_CLIENT, SIDE_UPSTREAM };
@@ -45,6 +49,14 @@ struct chunk {
 };
 
 struct conn;
+
+/* A socket in the proxy's close watch (see watch_set). */
+struct watch {
+    struct conn *c;
+    enum side side;
+    int on;     /* in the epoll set */
+    int failed; /* epoll_ctl refused: this side is not watched (counted) */
+};
 
 /* One direction. UP (TOXIC_UPSTREAM) reads the client and writes the upstream; DOWN the reverse. */
 struct link {
@@ -88,6 +100,7 @@ struct conn {
     struct event *timer;
     uint64_t rng;
     int up_connected;
+    struct watch watch[2]; /* by side */
     int wr_on[2];
     int dropped;
     uint64_t drop_due_ns;
@@ -118,6 +131,8 @@ struct proxy {
     uint64_t seed;
     struct event *reap_ev;
     struct conn *reap;
+    int watch_fd;           /* epoll set of sockets whose peer sent its FIN */
+    struct event *watch_ev; /* watch_fd readable */
     struct proxy_stats st;
 };
 
@@ -128,6 +143,8 @@ static int start_listening(struct proxy *p, char *err, size_t errlen);
 static void close_all(struct proxy *p);
 static void reap_cb(evutil_socket_t fd, short what, void *arg);
 static void reap_now(struct proxy *p);
+static void watch_cb(evutil_socket_t fd, short what, void *arg);
+static void watch_set(struct conn *c, enum side s, int on);
 static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg);
 static void accept_error_cb(struct evconnlistener *lev, void *arg);
@@ -148,6 +165,7 @@ struct proxy *proxy_new(struct event_base *base, const char *name, const char *l
     }
     p->base = base;
     p->seed = 1;
+    p->watch_fd = -1;
     if (name == NULL || check_name(name, err, errlen) != 0)
         goto fail;
     if (listen == NULL || *listen == '\0')
@@ -174,6 +192,20 @@ struct proxy *proxy_new(struct event_base *base, const char *name, const char *l
         snprintf(err, errlen, "event_new: out of memory");
         goto fail;
     }
+    p->watch_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (p->watch_fd < 0) {
+        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        goto fail;
+    }
+    p->watch_ev = event_new(base, p->watch_fd, EV_READ | EV_PERSIST, watch_cb, p);
+    if (p->watch_ev == NULL) {
+        snprintf(err, errlen, "event_new: out of memory");
+        goto fail;
+    }
+    if (event_add(p->watch_ev, NULL) != 0) {
+        snprintf(err, errlen, "event_add: cannot watch the close-watch set");
+        goto fail;
+    }
     if (start_listening(p, err, errlen) != 0)
         goto fail;
     return p;
@@ -192,6 +224,10 @@ void proxy_free(struct proxy *p)
     reap_now(p);
     if (p->reap_ev)
         event_free(p->reap_ev);
+    if (p->watch_ev)
+        event_free(p->watch_ev);
+    if (p->watch_fd >= 0)
+        close(p->watch_fd);
     free(p);
 }
 
@@ -586,6 +622,10 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         goto fail_all;
     link_init(c, TOXIC_UPSTREAM);
     link_init(c, TOXIC_DOWNSTREAM);
+    for (int s = 0; s < 2; s++) {
+        c->watch[s].c = c;
+        c->watch[s].side = (enum side)s;
+    }
     for (int d = 0; d < 2; d++) {
         struct link *l = &c->link[d];
         l->out_cb = evbuffer_add_cb(bufferevent_get_output(l->dst), out_count_cb, l);
@@ -1045,6 +1085,10 @@ static void conn_pump(struct conn *c)
                  evbuffer_get_length(l->held) < PROXY_BUF_MAX;
         set_read(l, rd);
     }
+    /* a side that sent its FIN is read no more: watch it for the RST instead. A blackholed
+     * connection shows nothing, so it watches nothing either. */
+    watch_set(c, SIDE_CLIENT, !frozen && c->link[TOXIC_UPSTREAM].src_eof);
+    watch_set(c, SIDE_UPSTREAM, !frozen && c->link[TOXIC_DOWNSTREAM].src_eof);
     set_write(c, SIDE_CLIENT, !frozen);
     set_write(c, SIDE_UPSTREAM, !frozen);
     if (c->dropped && c->drop_due_ns && (wake == 0 || c->drop_due_ns < wake))
@@ -1120,6 +1164,7 @@ static int read_more(struct conn *c, struct bufferevent *bev)
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
+    c->p->st.wakeups++;
     if (read_more(c, bev) == 0)
         conn_pump(c);
 }
@@ -1127,14 +1172,18 @@ static void read_cb(struct bufferevent *bev, void *arg)
 static void write_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
-    conn_pump(arg);
+    struct conn *c = arg;
+    c->p->st.wakeups++;
+    conn_pump(c);
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    conn_pump(arg);
+    struct conn *c = arg;
+    c->p->st.wakeups++;
+    conn_pump(c);
 }
 
 static void out_count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
@@ -1147,6 +1196,7 @@ static void out_count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *in
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
+    c->p->st.wakeups++;
     enum side s = bev == c->bev[SIDE_CLIENT] ? SIDE_CLIENT : SIDE_UPSTREAM;
     if (what & BEV_EVENT_CONNECTED) {
         c->up_connected = 1;
@@ -1171,6 +1221,72 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         l->src_eof = 1;
         l->rd_on = 0; /* libevent stopped reading it */
         conn_pump(c);
+    }
+}
+
+/* ---- the close watch --------------------------------------------------------------------- */
+
+/* Each side's close state is mirrored on the other at once, so the peer's next write fails
+ * exactly where it would with no proxy in the path. A FIN is passed on by link_fin. An RST
+ * that arrives while libevent reads the socket shows up as a read error (event_cb). But after
+ * a FIN libevent reads that socket no more, and the RST its kernel sends when our data arrives
+ * after its close (or at any later time) would only show on our next write to it: one write, one
+ * token, one flush period late. So a socket whose peer sent its FIN goes into this watch.
+ *
+ * Why a separate epoll set, registered in libevent as one EV_READ|EV_PERSIST event: after a FIN
+ * the socket is readable for ever, so a level-triggered EV_READ on it would fire on every loop
+ * turn; libevent refuses to mix edge- and level-triggered events on one fd, and a dup()'d fd with
+ * EV_ET would cost a descriptor per half-closed socket and still report EOF edges. Here the
+ * socket is added with events = EPOLLET alone: epoll always reports EPOLLERR and EPOLLHUP and
+ * nothing else was asked for, so the FIN's readability never wakes us; edge-triggered because a
+ * socket shut both ways keeps EPOLLHUP set while the connection waits for its other FIN (e.g.
+ * slow_close), and must report it once per change, not on every turn. An RST (tcp_reset sets
+ * sk_err, then the state change and error report wake the socket) always reports, and a socket
+ * that was reset before it was added reports at once (epoll polls it on EPOLL_CTL_ADD). Linux
+ * only, as TCP_INFO already is. Bounded: at most 2 x PROXY_MAX_CONNS entries, and one wakeup per
+ * state change of a watched socket. */
+static void watch_set(struct conn *c, enum side s, int on)
+{
+    struct watch *w = &c->watch[s];
+    if (w->on == on || (on && w->failed))
+        return;
+    evutil_socket_t fd = bufferevent_getfd(c->bev[s]);
+    if (fd < 0)
+        return;
+    struct epoll_event ev = {0};
+    ev.events = EPOLLET;
+    ev.data.ptr = w;
+    if (epoll_ctl(c->p->watch_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev) != 0 && on) {
+        /* ENOMEM or max_user_watches: this side falls back to seeing the RST on our next write */
+        w->failed = 1;
+        c->p->st.watch_errors++;
+        return;
+    }
+    w->on = on;
+}
+
+static void watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct proxy *p = arg;
+    struct epoll_event ev[WATCH_BATCH];
+    int n = epoll_wait(fd, ev, WATCH_BATCH, 0);
+    /* conn_close only marks a connection dead and takes it out of the set; the reap frees it
+     * after this callback, so every pointer in this batch stays valid */
+    for (int i = 0; i < n; i++) {
+        struct watch *w = ev[i].data.ptr;
+        struct conn *c = w->c;
+        p->st.wakeups++;
+        if (c->dead || !w->on)
+            continue;
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        if (getsockopt(bufferevent_getfd(c->bev[w->side]), SOL_SOCKET, SO_ERROR, &soerr, &len) !=
+                0 ||
+            soerr == 0)
+            continue; /* EPOLLHUP of an orderly close both ways: nothing to pass on */
+        /* ECONNRESET, or EPIPE for a socket in CLOSE_WAIT (Linux's tcp_reset): the peer reset */
+        conn_close(c, CLOSE_RST_PEER, w->side);
     }
 }
 
@@ -1208,6 +1324,7 @@ static void conn_close(struct conn *c, enum close_mode mode, enum side failed)
     p->nconns--;
     for (int s = 0; s < 2; s++) {
         struct bufferevent *bev = c->bev[s];
+        watch_set(c, (enum side)s, 0);
         bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
         bufferevent_disable(bev, EV_READ | EV_WRITE);
         evutil_socket_t fd = bufferevent_getfd(bev);

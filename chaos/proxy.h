@@ -33,6 +33,10 @@ struct proxy_stats {
     uint64_t refused;         /* past PROXY_MAX_CONNS */
     uint64_t upstream_errors; /* the upstream did not accept */
     uint64_t active;
+    uint64_t wakeups;      /* callbacks run for connections (reads, writes, timers, close
+                            * watches): an idle connection, half-closed or not, adds none */
+    uint64_t watch_errors; /* a socket could not join the close watch: an RST on that side
+                            * is seen only on the proxy's next write to it */
 };
 
 /* Resolves 'upstream', binds 'listen' ("127.0.0.1:0" picks a free port) and starts accepting.
