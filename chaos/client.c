@@ -614,7 +614,7 @@ static void half_closed_cb(evutil_socket_t fd, short what, void *arg)
     char buf[4096];
     if ((what & EV_READ) && clock_now_ns() < h->deadline_ns) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n > 0)
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
             return; /* discard what the peer still sends, until its FIN */
     }
     struct chaos_client *c = h->c;

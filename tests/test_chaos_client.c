@@ -1,12 +1,22 @@
 /* The chaos client against a real mockprov over loopback: every user action, exact delivered
- * counts, and what the provider saw (FIN, RST, attempts) from its ledger. */
+ * counts, and what the provider saw (FIN, RST, attempts) from its ledger; and against a raw
+ * peer (a plain poll() server written here) for the exact wire sequence of each action. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
+#include "chaos/action.h"
 #include "chaos/client.h"
 #include "chaos/proxy.h"
 #include "check.h"
@@ -24,6 +34,7 @@ struct collected {
     size_t n;
     struct event_base *base;
     int done;
+    uint64_t t_done_ns;
     /* optional probe run while the client runs */
     void (*probe)(void *arg);
     void *probe_arg;
@@ -41,6 +52,9 @@ static void on_done(void *arg)
 {
     struct collected *c = arg;
     c->done = 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    c->t_done_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     event_base_loopbreak(c->base);
 }
 
@@ -583,6 +597,616 @@ static void chaos_client_cli_should_exit_2_on_usage_errors(void)
     }
 }
 
+/* ---- a raw peer --------------------------------------------------------------------------
+ * A plain poll() server on its own thread, sharing no code with tailgate: it answers every
+ * request with an SSE stream written token by token, and records what the wire told it (a FIN
+ * is recv() == 0, an RST is ECONNRESET) and how its writes fared afterwards. */
+
+#define PEER_CONNS 4
+#define PEER_PROBE_WRITES 6 /* writes tried after a FIN before giving up on a failure */
+#define PEER_PROBE_WAIT_MS 50 /* between them, unless the RST arrives first */
+
+enum peer_after {
+    PEER_PROBE,        /* after the FIN: a write, wait for the RST (bounded), another, ... */
+    PEER_KEEP_WRITING, /* after the FIN: keep_writes more tokens at the interval, then close */
+};
+
+struct peer_conn {
+    int fd;
+    char req[8192];
+    size_t got;
+    int streaming, after_phase, closed;
+    int sent;              /* stream tokens written */
+    uint64_t next_ns;      /* the next write is due */
+    uint64_t t_request_ns; /* the whole request had arrived */
+    int seq_request, seq_fin; /* order of events across connections */
+    int fin, rst;          /* recv() said 0 / ECONNRESET */
+    int writes_after, ok_after; /* writes tried and accepted after the FIN */
+    int fail_at;           /* first failed write after the FIN (1-based), 0 none */
+    int fail_errno;
+    uint64_t t_closed_ns;  /* the peer closed its end */
+};
+
+struct peer {
+    int lfd, port;
+    int stop[2];
+    pthread_t th;
+    /* the script, the same for every connection */
+    int tokens, interval_ms, batch, done_marker;
+    const char *tail; /* written after the tokens (a custom terminal event), or NULL */
+    enum peer_after after;
+    int keep_writes;
+    /* what it saw */
+    struct peer_conn conns[PEER_CONNS];
+    int nconns, seq;
+    uint64_t stop_by_ns; /* stopping: until every connection is over, or this time */
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int peer_send(int fd, const char *buf, size_t len)
+{
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+static void peer_close(struct peer_conn *k)
+{
+    close(k->fd);
+    k->closed = 1;
+    k->t_closed_ns = now_ns();
+}
+
+static int token_frame(char *buf, size_t len, int i)
+{
+    return snprintf(buf, len, "data: {\"choices\":[{\"delta\":{\"content\":\" tok%d\"}}]}\n\n", i);
+}
+
+/* The request is in when the headers and Content-Length bytes of body are. */
+static int request_complete(const struct peer_conn *k)
+{
+    const char *end = memmem(k->req, k->got, "\r\n\r\n", 4);
+    if (end == NULL)
+        return 0;
+    size_t head = (size_t)(end - k->req) + 4, clen = 0;
+    for (const char *p = k->req; p < end; p = strchr(p, '\n') + 1) {
+        if (strncasecmp(p, "content-length:", 15) == 0)
+            clen = (size_t)atol(p + 15);
+        if (strchr(p, '\n') == NULL)
+            break;
+    }
+    return k->got >= head + clen;
+}
+
+static void stream_step(struct peer *pr, struct peer_conn *k)
+{
+    char buf[65536];
+    size_t o = 0;
+    if (pr->batch) {
+        for (int i = 0; i < pr->tokens; i++)
+            o += (size_t)token_frame(buf + o, sizeof buf - o, i);
+        k->sent = pr->tokens;
+    } else {
+        o = (size_t)token_frame(buf, sizeof buf, k->sent++);
+    }
+    if (peer_send(k->fd, buf, o) != 0 && errno == ECONNRESET) {
+        /* the RST came between poll() and this write, which took the error */
+        k->rst = 1;
+        k->seq_fin = ++pr->seq;
+        peer_close(k);
+        return;
+    }
+    k->next_ns = now_ns() + (uint64_t)pr->interval_ms * 1000000;
+    if (k->sent < pr->tokens)
+        return;
+    if (pr->done_marker)
+        peer_send(k->fd, "data: [DONE]\n\n", 14);
+    if (pr->tail)
+        peer_send(k->fd, pr->tail, strlen(pr->tail));
+    peer_close(k); /* Connection: close: the end of the body */
+}
+
+/* After the FIN: one write per step. */
+static void after_step(struct peer *pr, struct peer_conn *k)
+{
+    char buf[128];
+    size_t len = (size_t)token_frame(buf, sizeof buf, 100000 + k->writes_after);
+    k->writes_after++;
+    if (peer_send(k->fd, buf, len) == 0) {
+        k->ok_after++;
+    } else if (k->fail_at == 0) {
+        k->fail_at = k->writes_after;
+        k->fail_errno = errno;
+    }
+    k->next_ns = now_ns() + (uint64_t)(pr->after == PEER_PROBE ? PEER_PROBE_WAIT_MS
+                                                                : pr->interval_ms) *
+                                1000000;
+    int limit = pr->after == PEER_PROBE ? PEER_PROBE_WRITES : pr->keep_writes;
+    if (k->fail_at || k->writes_after >= limit)
+        peer_close(k);
+}
+
+/* The client's end said something while we stream: its FIN, its RST, or bytes. */
+static void stream_read(struct peer *pr, struct peer_conn *k)
+{
+    char buf[4096];
+    ssize_t n = recv(k->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && errno == EAGAIN))
+        return;
+    if (n == 0) {
+        k->fin = 1;
+        k->seq_fin = ++pr->seq;
+        k->after_phase = 1;
+        k->next_ns = now_ns(); /* the first write after the FIN goes out at once */
+    } else {
+        k->rst = errno == ECONNRESET;
+        k->seq_fin = ++pr->seq;
+        peer_close(k);
+    }
+}
+
+static void request_read(struct peer *pr, struct peer_conn *k)
+{
+    ssize_t n = recv(k->fd, k->req + k->got, sizeof k->req - k->got, MSG_DONTWAIT);
+    if (n <= 0) {
+        if (n == 0 || errno != EAGAIN)
+            peer_close(k);
+        return;
+    }
+    k->got += (size_t)n;
+    if (!request_complete(k))
+        return;
+    k->t_request_ns = now_ns();
+    k->seq_request = ++pr->seq;
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                               "Connection: close\r\n\r\n";
+    peer_send(k->fd, head, sizeof head - 1);
+    k->streaming = 1;
+    k->next_ns = now_ns();
+}
+
+static void *peer_main(void *arg)
+{
+    struct peer *pr = arg;
+    for (;;) {
+        struct pollfd pf[PEER_CONNS + 2];
+        int idx[PEER_CONNS + 2], n = 0;
+        pf[n] = (struct pollfd){pr->stop[0], POLLIN, 0};
+        idx[n++] = -1;
+        pf[n] = (struct pollfd){pr->lfd, POLLIN, 0};
+        idx[n++] = -2;
+        uint64_t now = now_ns(), due = now + 100000000ull;
+        for (int i = 0; i < pr->nconns; i++) {
+            struct peer_conn *k = &pr->conns[i];
+            if (k->closed)
+                continue;
+            /* after the FIN the socket stays readable (EOF): ask only for errors (the RST) */
+            pf[n] = (struct pollfd){k->fd, (short)(k->after_phase ? 0 : POLLIN), 0};
+            idx[n++] = i;
+            if ((k->streaming || k->after_phase) && k->next_ns < due)
+                due = k->next_ns;
+        }
+        int open = n - 2;
+        if (pr->stop_by_ns && (open == 0 || now >= pr->stop_by_ns))
+            break;
+        int wait = due > now ? (int)((due - now + 999999) / 1000000) : 0;
+        if (poll(pf, (nfds_t)n, wait) < 0 && errno != EINTR)
+            break;
+        if (pf[0].revents && pr->stop_by_ns == 0) {
+            /* the client is gone: what it left on the wire still arrives, so see it out */
+            char b;
+            if (read(pr->stop[0], &b, 1) == 1)
+                pr->stop_by_ns = now_ns() + 3000000000ull;
+            pf[0].events = 0;
+        }
+        if ((pf[1].revents & POLLIN) && pr->nconns < PEER_CONNS) {
+            int fd = accept(pr->lfd, NULL, NULL);
+            if (fd >= 0)
+                pr->conns[pr->nconns++] = (struct peer_conn){.fd = fd};
+        }
+        /* Two passes: requests first, then FINs and RSTs. Within one wake the order of events
+         * on different connections is lost; causally a request can only come first. */
+        for (int j = 2; j < n; j++) {
+            struct peer_conn *k = &pr->conns[idx[j]];
+            if (pf[j].revents && !k->streaming && !k->after_phase)
+                request_read(pr, k);
+        }
+        for (int j = 2; j < n; j++) {
+            struct peer_conn *k = &pr->conns[idx[j]];
+            if (k->closed)
+                continue;
+            if (k->streaming && !k->after_phase && pf[j].revents)
+                stream_read(pr, k);
+            if (k->closed)
+                continue;
+            uint64_t t = now_ns();
+            int rst_arrived = k->after_phase && (pf[j].revents & (POLLERR | POLLHUP));
+            if (k->after_phase && (t >= k->next_ns || rst_arrived))
+                after_step(pr, k);
+            else if (k->streaming && !k->after_phase && t >= k->next_ns)
+                stream_step(pr, k);
+        }
+    }
+    return NULL;
+}
+
+static int peer_start(struct peer *pr)
+{
+    pr->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (pr->lfd < 0 || bind(pr->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        listen(pr->lfd, 16) != 0 || getsockname(pr->lfd, (struct sockaddr *)&sa, &sl) != 0 ||
+        pipe(pr->stop) != 0)
+        return -1;
+    pr->port = ntohs(sa.sin_port);
+    return pthread_create(&pr->th, NULL, peer_main, pr) == 0 ? 0 : -1;
+}
+
+/* Stops the thread once every connection is over (3 s at most); what it saw stays readable. */
+static void peer_stop(struct peer *pr)
+{
+    if (write(pr->stop[1], "x", 1) != 1)
+        return;
+    pthread_join(pr->th, NULL);
+    for (int i = 0; i < pr->nconns; i++)
+        if (!pr->conns[i].closed)
+            close(pr->conns[i].fd);
+    close(pr->lfd);
+    close(pr->stop[0]);
+    close(pr->stop[1]);
+}
+
+static struct peer peer;
+static char peer_url[64];
+
+/* Runs one client config against a fresh peer with the given script. */
+static int run_peer(struct chaos_config *cfg, const char *prefix)
+{
+    if (peer_start(&peer) != 0)
+        return -1;
+    snprintf(peer_url, sizeof peer_url, "http://127.0.0.1:%d", peer.port);
+    cfg->req.url = peer_url;
+    int rc = run(cfg, &col, prefix);
+    peer_stop(&peer);
+    return rc;
+}
+
+static void peer_script(int tokens, int interval_ms, enum peer_after after)
+{
+    memset(&peer, 0, sizeof peer);
+    peer.tokens = tokens;
+    peer.interval_ms = interval_ms;
+    peer.done_marker = 1;
+    peer.after = after;
+}
+
+static int is_broken_pipe(int e)
+{
+    return e == EPIPE || e == ECONNRESET;
+}
+
+static void chaos_client_should_close_like_a_browser_fin_then_rst_on_the_next_write(void)
+{
+    /* tab_close and stop_button put the same on the wire: a FIN, then nothing read, so the
+     * peer's first write after the FIN is accepted by its kernel and draws an RST, and its
+     * second write fails. On loopback the RST comes back within the first write's send path;
+     * the peer still waits for it (POLLERR, bounded) before writing again. */
+    static const enum chaos_action actions[] = {CHAOS_TAB_CLOSE, CHAOS_STOP_BUTTON};
+    for (size_t i = 0; i < 2; i++) {
+        struct chaos_config cfg;
+        struct chaos_user u = {.action = actions[i], .trigger = CHAOS_AT_TOKENS, .at = {3, 3}};
+        base_config(&cfg, "10", "50", u);
+        peer_script(100, 20, PEER_PROBE);
+        CHECK(run_peer(&cfg, chaos_action_name(actions[i])) == 0);
+        struct chaos_record *r = &col.recs[0];
+        struct peer_conn *k = &peer.conns[0];
+        CHECK_EQ_INT(col.n, 1);
+        CHECK_EQ_INT(peer.nconns, 1);
+        CHECK_EQ_INT(r->end, CHAOS_END_FIN);
+        CHECK_EQ_INT(r->delivered_tokens, 3);
+        CHECK_EQ_INT(r->total_tokens, 3); /* nothing read after t_abort */
+        CHECK_EQ_INT(r->arrivals, 3);
+        CHECK(r->t_abort_ns > r->t_first_byte_ns);
+        CHECK(r->t_end_ns >= r->t_abort_ns);
+        CHECK_EQ_INT(k->fin, 1);
+        CHECK_EQ_INT(k->rst, 0);
+        CHECK_EQ_INT(k->ok_after, 1);
+        CHECK_EQ_INT(k->fail_at, 2);
+        if (!is_broken_pipe(k->fail_errno))
+            fprintf(stderr, "  second write: %s\n", strerror(k->fail_errno));
+        CHECK(is_broken_pipe(k->fail_errno));
+    }
+}
+
+static void chaos_client_should_reset_with_an_rst_and_no_fin(void)
+{
+    struct chaos_config cfg;
+    struct chaos_user u = {.action = CHAOS_RESET, .trigger = CHAOS_AT_TOKENS, .at = {3, 3}};
+    base_config(&cfg, "10", "50", u);
+    peer_script(100, 20, PEER_PROBE);
+    CHECK(run_peer(&cfg, "raw-rst") == 0);
+    CHECK_EQ_INT(col.recs[0].end, CHAOS_END_RST);
+    CHECK_EQ_INT(col.recs[0].delivered_tokens, 3);
+    CHECK_EQ_INT(col.recs[0].total_tokens, 3);
+    CHECK_EQ_INT(peer.conns[0].rst, 1);
+    CHECK_EQ_INT(peer.conns[0].fin, 0);
+}
+
+static void chaos_client_should_half_close_and_drain_until_the_peer_closes(void)
+{
+    struct chaos_config cfg;
+    struct chaos_user u = {.action = CHAOS_HALF_CLOSE, .trigger = CHAOS_AT_TOKENS, .at = {3, 3}};
+    base_config(&cfg, "10", "50", u);
+    peer_script(100, 20, PEER_KEEP_WRITING);
+    peer.keep_writes = 5;
+    CHECK(run_peer(&cfg, "raw-half") == 0);
+    struct chaos_record *r = &col.recs[0];
+    struct peer_conn *k = &peer.conns[0];
+    CHECK_EQ_INT(r->end, CHAOS_END_FIN);
+    CHECK_EQ_INT(r->delivered_tokens, 3);
+    CHECK_EQ_INT(r->total_tokens, 3); /* what it drains after the FIN is not delivered */
+    CHECK_EQ_INT(k->fin, 1);
+    CHECK_EQ_INT(k->rst, 0);
+    CHECK_EQ_INT(k->ok_after, 5); /* a half-closed client still reads: every write succeeds */
+    CHECK_EQ_INT(k->fail_at, 0);
+    CHECK(k->t_closed_ns > 0);
+    if (col.t_done_ns < k->t_closed_ns)
+        fprintf(stderr, "  done %.1f ms before the peer closed; abort->end %.1f ms\n",
+                (double)(k->t_closed_ns - col.t_done_ns) / 1e6,
+                (double)(r->t_end_ns - r->t_abort_ns) / 1e6);
+    CHECK(col.t_done_ns >= k->t_closed_ns); /* it held the socket until the peer closed */
+}
+
+static void chaos_client_should_supersede_with_the_new_request_before_the_old_fin(void)
+{
+    struct chaos_config cfg;
+    struct chaos_user u = {.action = CHAOS_SUPERSEDE, .trigger = CHAOS_AT_TOKENS, .at = {3, 3}};
+    base_config(&cfg, "10", "50", u);
+    peer_script(30, 10, PEER_PROBE);
+    CHECK(run_peer(&cfg, "raw-sup") == 0);
+    CHECK_EQ_INT(col.n, 2);
+    CHECK_EQ_INT(peer.nconns, 2);
+    struct chaos_record *old = col.recs[0].end == CHAOS_END_SUPERSEDED ? &col.recs[0]
+                                                                        : &col.recs[1];
+    struct chaos_record *fresh = old == &col.recs[0] ? &col.recs[1] : &col.recs[0];
+    struct peer_conn *ko = &peer.conns[0], *kn = &peer.conns[1];
+    CHECK_EQ_INT(old->end, CHAOS_END_SUPERSEDED);
+    CHECK_EQ_INT(old->delivered_tokens, 3);
+    CHECK_EQ_INT(old->total_tokens, 3);
+    CHECK_EQ_STR(old->superseded_by, fresh->correlation_id);
+    CHECK_EQ_INT(fresh->end, CHAOS_END_COMPLETE);
+    CHECK_EQ_INT(fresh->total_tokens, 30);
+    CHECK(fresh->t_send_ns < old->t_abort_ns);
+    /* on the wire: the replacement's request, then the old stream's FIN, then its RST */
+    CHECK(kn->seq_request > 0);
+    CHECK(kn->seq_request < ko->seq_fin);
+    CHECK_EQ_INT(ko->fin, 1);
+    CHECK_EQ_INT(ko->ok_after, 1);
+    CHECK_EQ_INT(ko->fail_at, 2);
+}
+
+static void chaos_client_should_be_killed_in_the_background_with_an_rst(void)
+{
+    struct chaos_config cfg;
+    struct chaos_user u = {.action = CHAOS_BACKGROUND, .trigger = CHAOS_AT_TOKENS, .at = {3, 3},
+                           .background_ms = 300, .background_kill = 1};
+    base_config(&cfg, "10", "50", u);
+    peer_script(400, 5, PEER_PROBE);
+    CHECK(run_peer(&cfg, "raw-kill") == 0);
+    CHECK_EQ_INT(col.recs[0].end, CHAOS_END_KILLED);
+    CHECK_EQ_INT(col.recs[0].delivered_tokens, 3);
+    if (peer.conns[0].rst != 1)
+        fprintf(stderr, "  peer: fin %d sent %d closed %d after %d fail_at %d (%s)\n",
+                peer.conns[0].fin, peer.conns[0].sent, peer.conns[0].closed,
+                peer.conns[0].writes_after, peer.conns[0].fail_at,
+                strerror(peer.conns[0].fail_errno));
+    CHECK_EQ_INT(peer.conns[0].rst, 1);
+    CHECK_EQ_INT(peer.conns[0].fin, 0);
+}
+
+static void chaos_client_should_tell_a_complete_stream_from_a_truncated_one(void)
+{
+    struct {
+        int done_marker;
+        enum chaos_action action; /* a trigger that never comes does not count as acting */
+        enum chaos_end end;
+        int terminal;
+    } rows[] = {
+        {1, CHAOS_COMPLETE, CHAOS_END_COMPLETE, 1},
+        {0, CHAOS_COMPLETE, CHAOS_END_TRUNCATED, 0},
+        {0, CHAOS_TAB_CLOSE, CHAOS_END_TRUNCATED, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct chaos_config cfg;
+        struct chaos_user u = {.action = rows[i].action, .trigger = CHAOS_AT_TOKENS,
+                               .at = {50, 50}};
+        base_config(&cfg, "10", "50", u);
+        peer_script(5, 1, PEER_PROBE);
+        peer.done_marker = rows[i].done_marker;
+        CHECK(run_peer(&cfg, "raw-end") == 0);
+        struct chaos_record *r = &col.recs[0];
+        CHECK_EQ_INT(r->end, rows[i].end);
+        CHECK_EQ_INT(r->terminal_seen, rows[i].terminal);
+        CHECK_EQ_INT(r->http_status, 200);
+        CHECK_EQ_INT(r->total_tokens, 5);
+        CHECK(r->t_abort_ns == 0);
+        cJSON *j = chaos_record_json(r);
+        const char *end = harness_str(j, "end");
+        int seen = cJSON_IsTrue(cJSON_GetObjectItem(j, "terminal_seen"));
+        double arrivals = harness_num(j, "arrivals");
+        int same = end && strcmp(end, chaos_end_name(rows[i].end)) == 0;
+        cJSON_Delete(j);
+        CHECK(same);
+        CHECK_EQ_INT(seen, rows[i].terminal);
+        CHECK_EQ_INT(arrivals, r->arrivals);
+    }
+    CHECK_EQ_STR(chaos_end_name(CHAOS_END_TRUNCATED), "truncated");
+}
+
+static void chaos_client_should_check_a_custom_terminal_marker(void)
+{
+    struct {
+        const char *marker, *tail;
+        enum chaos_end end;
+        int terminal;
+    } rows[] = {
+        {"event: end", "event: end\n\n", CHAOS_END_COMPLETE, 1},
+        {"event: end", NULL, CHAOS_END_TRUNCATED, 0},
+        {NULL, NULL, CHAOS_END_COMPLETE, 1}, /* not checked: ended OK is all we know */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct chaos_config cfg;
+        base_config(&cfg, "10", "50", (struct chaos_user){.action = CHAOS_COMPLETE});
+        cfg.req.style = CHAOS_STYLE_CUSTOM;
+        cfg.req.body_template = "{\"q\":\"{{prompt}}\",\"id\":\"{{id}}\"}";
+        cfg.req.terminal_marker = rows[i].marker;
+        peer_script(4, 1, PEER_PROBE);
+        peer.done_marker = 0;
+        peer.tail = rows[i].tail;
+        CHECK(run_peer(&cfg, "raw-custom") == 0);
+        CHECK_EQ_INT(col.recs[0].end, rows[i].end);
+        CHECK_EQ_INT(col.recs[0].terminal_seen, rows[i].terminal);
+        CHECK_EQ_INT(col.recs[0].total_tokens, 4);
+    }
+}
+
+static void chaos_client_should_count_one_arrival_for_a_batched_write(void)
+{
+    struct chaos_config cfg;
+    base_config(&cfg, "10", "50", (struct chaos_user){.action = CHAOS_COMPLETE});
+    peer_script(10, 1, PEER_PROBE);
+    peer.batch = 1;
+    CHECK(run_peer(&cfg, "raw-batch") == 0);
+    CHECK_EQ_INT(col.recs[0].end, CHAOS_END_COMPLETE);
+    CHECK_EQ_INT(col.recs[0].total_tokens, 10);
+    CHECK_EQ_INT(col.recs[0].arrivals, 1);
+    CHECK_EQ_INT(col.recs[0].ntrace, 10);
+    CHECK_EQ_INT(col.recs[0].trace_us[0], col.recs[0].trace_us[9]); /* one arrival time */
+    /* one token per write, 30 ms apart: many arrivals (a loaded loop may merge a few) */
+    base_config(&cfg, "10", "50", (struct chaos_user){.action = CHAOS_COMPLETE});
+    peer_script(10, 30, PEER_PROBE);
+    CHECK(run_peer(&cfg, "raw-spaced") == 0);
+    CHECK_EQ_INT(col.recs[0].total_tokens, 10);
+    CHECK(col.recs[0].arrivals > 1 && col.recs[0].arrivals <= 10);
+}
+
+static void chaos_client_should_think_between_requests_in_a_slot(void)
+{
+    struct chaos_config cfg;
+    base_config(&cfg, "10", "50", (struct chaos_user){.action = CHAOS_COMPLETE});
+    cfg.requests = 3;
+    cfg.concurrency = 1;
+    cfg.think_ms = (struct chaos_range){150, 150};
+    peer_script(3, 1, PEER_PROBE);
+    CHECK(run_peer(&cfg, "raw-think") == 0);
+    CHECK_EQ_INT(col.n, 3);
+    for (size_t i = 1; i < col.n; i++) {
+        CHECK_EQ_INT(col.recs[i].index, i);
+        CHECK_EQ_INT(col.recs[i].end, CHAOS_END_COMPLETE);
+        CHECK(col.recs[i].t_send_ns >= col.recs[i - 1].t_end_ns + 150000000ull);
+    }
+    /* the done report waits for the last think too */
+    CHECK(col.t_done_ns >= col.recs[2].t_end_ns + 150000000ull);
+}
+
+struct gatekeeper {
+    uint32_t hold_ms[4];    /* request i may start this long after it was first asked about */
+    uint32_t asked[4];      /* asks per index */
+    uint32_t highest;       /* highest index asked about */
+    uint64_t first_ask_ns[4], opened_ns[4];
+};
+
+static int may_start_cb(void *arg, uint32_t index)
+{
+    struct gatekeeper *g = arg;
+    if (index >= 4)
+        return 0;
+    g->asked[index]++;
+    g->highest = index > g->highest ? index : g->highest;
+    uint64_t t = now_ns();
+    if (g->first_ask_ns[index] == 0)
+        g->first_ask_ns[index] = t;
+    if (t < g->first_ask_ns[index] + (uint64_t)g->hold_ms[index] * 1000000)
+        return 0;
+    if (g->opened_ns[index] == 0)
+        g->opened_ns[index] = t;
+    return 1;
+}
+
+static void chaos_client_should_start_a_request_only_when_may_start_says_so(void)
+{
+    struct chaos_config cfg;
+    base_config(&cfg, "10", "50", (struct chaos_user){.action = CHAOS_COMPLETE});
+    cfg.requests = 2;
+    cfg.concurrency = 2; /* the slot is free at once: only may_start holds request 1 back */
+    struct gatekeeper g;
+    memset(&g, 0, sizeof g);
+    g.hold_ms[1] = 100;
+    cfg.may_start = may_start_cb;
+    cfg.may_start_arg = &g;
+    peer_script(3, 1, PEER_PROBE);
+    CHECK(run_peer(&cfg, "raw-gate") == 0);
+    CHECK_EQ_INT(col.n, 2);
+    struct chaos_record *r1 = col.recs[0].index == 1 ? &col.recs[0] : &col.recs[1];
+    CHECK_EQ_INT(r1->index, 1);
+    CHECK_EQ_INT(g.asked[0], 1);
+    CHECK(g.asked[1] >= 2); /* asked again on the timer */
+    CHECK_EQ_INT(g.highest, 1);
+    CHECK(g.opened_ns[1] >= g.first_ask_ns[1] + 100000000ull);
+    CHECK(r1->t_send_ns >= g.opened_ns[1]);
+    /* the ask comes before every user request, never for what is not one */
+    CHECK(g.first_ask_ns[1] >= g.opened_ns[0]);
+}
+
+static void chaos_client_should_wait_for_may_start_before_the_first_request(void)
+{
+    /* index 0 held too: starting is not an error while may_start says not yet */
+    struct chaos_config cfg;
+    base_config(&cfg, "10", "50", (struct chaos_user){.action = CHAOS_COMPLETE});
+    struct gatekeeper g;
+    memset(&g, 0, sizeof g);
+    g.hold_ms[0] = 100;
+    cfg.may_start = may_start_cb;
+    cfg.may_start_arg = &g;
+    peer_script(3, 1, PEER_PROBE);
+    CHECK(run_peer(&cfg, "raw-gate0") == 0);
+    CHECK_EQ_INT(col.n, 1);
+    CHECK_EQ_INT(col.recs[0].end, CHAOS_END_COMPLETE);
+    CHECK(g.asked[0] >= 2);
+    CHECK(g.opened_ns[0] >= g.first_ask_ns[0] + 100000000ull);
+    CHECK(col.recs[0].t_send_ns >= g.opened_ns[0]);
+}
+
+/* The docs carry the same table as chaos/action.c, row for row. */
+static void chaos_action_table_should_be_the_one_in_the_docs(void)
+{
+    FILE *f = fopen("docs/runner.md", "r");
+    CHECK(f != NULL);
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    const struct action_row *row;
+    size_t i = 0;
+    for (; (row = action_at(i)) != NULL; i++) {
+        char line[1024];
+        snprintf(line, sizeof line, "| `%s` | %s | %s | %s | %s |", row->name, row->sends,
+                 row->when, row->reads_after, row->t_abort);
+        if (strstr(doc, line) == NULL)
+            fprintf(stderr, "  docs/runner.md lacks the row:\n  %s\n", line);
+        CHECK(strstr(doc, line) != NULL);
+        CHECK(action_row(row->action) == row);
+        CHECK_EQ_INT(chaos_action_parse(row->name), row->action);
+    }
+    CHECK_EQ_INT(i, CHAOS_ACTION_COUNT);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -602,6 +1226,18 @@ int main(int argc, char **argv)
         CASE(chaos_plan_should_be_reproducible_from_the_seed),
         CASE(chaos_client_should_reject_bad_config_naming_the_field),
         CASE(chaos_client_cli_should_exit_2_on_usage_errors),
+        CASE(chaos_client_should_close_like_a_browser_fin_then_rst_on_the_next_write),
+        CASE(chaos_client_should_reset_with_an_rst_and_no_fin),
+        CASE(chaos_client_should_half_close_and_drain_until_the_peer_closes),
+        CASE(chaos_client_should_supersede_with_the_new_request_before_the_old_fin),
+        CASE(chaos_client_should_be_killed_in_the_background_with_an_rst),
+        CASE(chaos_client_should_tell_a_complete_stream_from_a_truncated_one),
+        CASE(chaos_client_should_check_a_custom_terminal_marker),
+        CASE(chaos_client_should_count_one_arrival_for_a_batched_write),
+        CASE(chaos_client_should_think_between_requests_in_a_slot),
+        CASE(chaos_client_should_start_a_request_only_when_may_start_says_so),
+        CASE(chaos_client_should_wait_for_may_start_before_the_first_request),
+        CASE(chaos_action_table_should_be_the_one_in_the_docs),
     };
     if (harness_start_mock(&mock, NULL) != 0) {
         printf("FAIL chaos_client_should_start_the_mock\n");
