@@ -108,6 +108,8 @@ bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxyben
 	@FLOOR_BIN=$(BUILD)/bench/floor TAILGATE_BIN=./tailgate bench/client.sh || true
 	@echo
 	@TAILGATE_BIN=./tailgate bench/ci.sh
+	@echo
+	@TAILGATE_BIN=./tailgate bench/closelag.sh || true
 
 demo: all
 	@scripts/deps.sh demo

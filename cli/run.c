@@ -24,7 +24,11 @@ static void run_usage(FILE *f)
 {
     fputs("usage: tailgate run (--gateway FILE | --gateway-url URL [--gateway-cmd CMD]\n"
           "                     [--style S] | --direct) [--mock-url URL] [--out DIR]\n"
-          "                     [--seed N] [--floor DIRECT_RUN_DIR] SCENARIO|SUITE...\n"
+          "                     [--seed N] [--floor DIRECT_RUN_DIR] [--via-proxies]\n"
+          "                     SCENARIO|SUITE...\n"
+          "\n"
+          "A leg with no toxics (and no network_drop users) connects directly; --via-proxies\n"
+          "routes both legs through the chaos proxies anyway (the harness's own cost).\n"
           "\n"
           "Exit codes: 0 every gate passed, 1 a gate failed, 2 usage or scenario error,\n"
           "3 environment failure (gateway did not start or died, mockprov unreachable).\n",
@@ -59,7 +63,7 @@ int cli_run(int argc, char **argv)
         {"gateway-url", required_argument, NULL, 'u'}, {"style", required_argument, NULL, 's'},
         {"direct", no_argument, NULL, 'd'},          {"mock-url", required_argument, NULL, 'm'},
         {"out", required_argument, NULL, 'o'},       {"seed", required_argument, NULL, 'S'},
-        {"floor", required_argument, NULL, 'f'},
+        {"floor", required_argument, NULL, 'f'},      {"via-proxies", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     struct run_config cfg;
@@ -93,6 +97,9 @@ int cli_run(int argc, char **argv)
             break;
         case 'f':
             cfg.floor_dir = optarg;
+            break;
+        case 'P':
+            cfg.via_proxies = 1;
             break;
         case 'S': {
             char *end;

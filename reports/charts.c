@@ -570,6 +570,10 @@ static int timeline_chart(const char *dir, const cJSON *run, const cJSON *sc, co
     {
         if (np == TIMELINE_PANELS)
             break;
+        /* the chart is about the abort: requests read to the end have nothing to show here */
+        const char *ref = runfile_str(tl, "reference");
+        if (ref[0] && strcmp(ref, "abort") != 0 && strcmp(ref, "error") != 0)
+            continue;
         const cJSON *gen = cJSON_GetObjectItemCaseSensitive(tl, "generated_ms");
         const cJSON *del = cJSON_GetObjectItemCaseSensitive(tl, "delivered_ms");
         if (cJSON_GetArraySize(gen) + cJSON_GetArraySize(del) <= 0)

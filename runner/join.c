@@ -9,9 +9,10 @@
 
 #include "jget.h"
 
-/* Generated (mock clock) and delivered (client clock) token times around the abort, in ms. */
-static void timeline(const struct chaos_record *recs, size_t nrecs, struct req_result *q,
-                     const cJSON *records, double t_abort_mock)
+/* Generated (mock clock) and delivered (client clock) token times in ms around the reference:
+ * the abort (or the error) for a request the user left, the send for one it read to the end. */
+static void timeline(const struct chaos_record *c, struct req_result *q, const cJSON *records,
+                     double t_ref_client, double off)
 {
     size_t n = 0;
     const cJSON *rec;
@@ -21,10 +22,6 @@ static void timeline(const struct chaos_record *recs, size_t nrecs, struct req_r
         if (cid && strcmp(cid, q->cid) == 0)
             n += (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(rec, "token_t_ns"));
     }
-    const struct chaos_record *c = NULL;
-    for (size_t i = 0; i < nrecs && c == NULL; i++)
-        if (recs[i].attempt == 1 && strcmp(recs[i].correlation_id, q->cid) == 0)
-            c = &recs[i];
     q->gen_ms = n ? calloc(n, sizeof *q->gen_ms) : NULL;
     q->del_ms = c && c->ntrace ? calloc(c->ntrace, sizeof *q->del_ms) : NULL;
     if ((n && q->gen_ms == NULL) || (c && c->ntrace && q->del_ms == NULL)) {
@@ -40,14 +37,84 @@ static void timeline(const struct chaos_record *recs, size_t nrecs, struct req_r
             continue;
         const cJSON *t;
         cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
-            q->gen_ms[q->ngen++] = (t->valuedouble - t_abort_mock) / 1e6;
+            q->gen_ms[q->ngen++] = (t->valuedouble - off - t_ref_client) / 1e6;
     }
     for (uint32_t i = 0; c && i < c->ntrace; i++)
-        q->del_ms[q->ndel++] =
-            ((double)c->t_send_ns + c->trace_us[i] * 1e3 - q->t_abort_ns) / 1e6;
+        q->del_ms[q->ndel++] = ((double)c->t_send_ns + c->trace_us[i] * 1e3 - t_ref_client) / 1e6;
 }
 
-/* Joins the client's attempts and the mock's records for every user request. */
+/* Per delivered token of the first attempt: the mock's write of token i (its generation time:
+ * the mock writes a token when it is generated unless the gateway's reading holds it back, and
+ * that wait is part of what the user sees) to the client's read of the i-th token. */
+static void delivery(const struct chaos_record *c, struct req_result *q, const cJSON *first,
+                     double off)
+{
+    const cJSON *times = cJSON_GetObjectItem(first, "token_t_ns");
+    size_t ngen = (size_t)cJSON_GetArraySize(times);
+    size_t n = c->ntrace < ngen ? c->ntrace : ngen;
+    if (n > c->delivered_tokens)
+        n = (size_t)c->delivered_tokens;
+    if (n == 0 || (q->delivery_ms = calloc(n, sizeof *q->delivery_ms)) == NULL)
+        return;
+    const cJSON *t = times ? times->child : NULL;
+    for (size_t i = 0; i < n && t; i++, t = t->next) {
+        double read_ns = (double)c->t_send_ns + c->trace_us[i] * 1e3;
+        q->delivery_ms[q->ndelivery++] = fmax(0, read_ns - (t->valuedouble - off)) / 1e6;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Which attempts did not end as their plan said: the plan's own ends (complete, or the action's
+ * fin/rst/drop/killed/superseded) are fine; an error status, a stream cut before the vendor's
+ * terminal event, a connection error or a timeout are not. Writes the kind, or returns 0. */
+static int error_kind(const struct chaos_record *c, char *kind, size_t len)
+{
+    const char *end = chaos_end_name(c->end);
+    if (c->end == CHAOS_END_HTTP_ERROR)
+        snprintf(kind, len, "http_%ld", c->http_status);
+    else if (c->end == CHAOS_END_ERROR)
+        snprintf(kind, len, "connection");
+    else if (c->end == CHAOS_END_TIMEOUT)
+        snprintf(kind, len, "timeout");
+    else if (strcmp(end, "truncated") == 0)
+        snprintf(kind, len, "truncated");
+    else
+        return 0;
+    return 1;
+}
+
+static void count_error(struct scenario_result *res, const char *kind)
+{
+    res->error_attempts++;
+    size_t i = 0;
+    while (i < res->nerrs && strcmp(res->errs[i].kind, kind) != 0)
+        i++;
+    if (i == res->nerrs) {
+        /* the last slot collects the kinds past the table's size */
+        if (res->nerrs == RESULTS_ERROR_KINDS - 1)
+            kind = "other";
+        if (res->nerrs < RESULTS_ERROR_KINDS)
+            snprintf(res->errs[res->nerrs++].kind, sizeof res->errs[0].kind, "%s", kind);
+        else
+            i = RESULTS_ERROR_KINDS - 1;
+    }
+    res->errs[i].count++;
+}
+
+static const struct chaos_record *first_attempt(const struct chaos_record *recs, size_t nrecs,
+                                                const char *cid)
+{
+    for (size_t i = 0; i < nrecs; i++)
+        if (recs[i].attempt == 1 && strcmp(recs[i].correlation_id, cid) == 0)
+            return &recs[i];
+    return NULL;
+}
+
 void join_requests(struct scenario_result *res, const struct chaos_record *recs, size_t nrecs,
                    const cJSON *ledger, double settle_end_ns, double clock_offset_ns)
 {
@@ -71,6 +138,17 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             q->usage_value = NAN;
         }
         q->client_attempts++;
+        res->attempts++;
+        char kind[24];
+        int err = error_kind(c, kind, sizeof kind);
+        if (err) {
+            q->errors++;
+            count_error(res, kind);
+        }
+        if (c->end == CHAOS_END_ERROR || c->end == CHAOS_END_TIMEOUT)
+            res->client_errors++;
+        if (c->end == CHAOS_END_HTTP_ERROR)
+            res->http_errors++;
         if (c->attempt == 1) {
             q->action = chaos_action_name(c->action);
             q->end = chaos_end_name(c->end);
@@ -79,22 +157,24 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             q->t_first_byte_ns = (double)c->t_first_byte_ns;
             q->aborted = c->t_abort_ns != 0;
             q->t_abort_ns = (double)c->t_abort_ns;
+            /* a user the gateway failed is gone from the moment it got the error: what the
+             * model generates for it after that is a tail too */
+            q->failed = err && !q->aborted;
+            q->t_ref_ns = q->aborted ? q->t_abort_ns : q->failed ? (double)c->t_end_ns : NAN;
             q->delivered = (double)c->delivered_tokens;
             q->total = (double)c->total_tokens;
-            if (c->end == CHAOS_END_ERROR || c->end == CHAOS_END_TIMEOUT)
-                res->client_errors++;
-            if (c->end == CHAOS_END_HTTP_ERROR)
-                res->http_errors++;
+            q->arrivals = c->arrivals;
         } else {
             q->total += (double)c->total_tokens; /* a retry the user waited for */
         }
     }
-    size_t timelines = 0;
     for (size_t k = 0; k < res->nreqs; k++) {
         struct req_result *q = &res->reqs[k];
-        double t_abort_mock = q->t_abort_ns + off;
+        const int judged = q->aborted || q->failed; /* a reference moment for the tail */
+        double t_ref_mock = q->t_ref_ns + off;
         double gen = 0, tail = 0, billed = 0, attempts = 0, rid = 0, orphan = 0;
-        double first_close = NAN, last_stop = -INFINITY;
+        double first_close = NAN, last_stop = -INFINITY, first_accept = INFINITY;
+        const cJSON *first = NULL;
         const cJSON *rec;
         cJSON_ArrayForEach(rec, records)
         {
@@ -113,23 +193,25 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
                 q->usage_value = u;
             const char *sr = jget_str(rec, "stop_reason");
             snprintf(q->stop_reason, sizeof q->stop_reason, "%s", sr ? sr : "running");
-            /* the tail belongs to upstream attempts already running at the abort; a retry the
-             * user then waits for is wanted work */
-            double accepted = jget_num(rec, "t_accept_ns");
-            int before_abort = q->aborted && accepted <= t_abort_mock;
-            const cJSON *times = cJSON_GetObjectItem(rec, "token_t_ns");
-            const cJSON *t;
-            cJSON_ArrayForEach(t, times)
-                tail += before_abort && t->valuedouble > t_abort_mock;
-            if (!q->aborted)
-                continue;
             double accept = jget_num(rec, "t_accept_ns");
+            if (accept < first_accept) {
+                first_accept = accept;
+                first = rec;
+            }
+            if (!judged)
+                continue;
+            /* the tail belongs to upstream attempts already running at the reference moment; a
+             * retry the user then waits for is wanted work */
+            int before = accept <= t_ref_mock;
+            const cJSON *t;
+            cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
+                tail += before && t->valuedouble > t_ref_mock;
             double closed = jget_num(rec, "t_peer_closed_ns");
             double stop = jget_num(rec, "t_gen_stop_ns");
             const char *ck = jget_str(rec, "close_kind");
-            /* the upstream connection that was open at the abort: when did it end? A close, or
-             * for a gateway that read on to the end, the end of generation */
-            if (accept <= t_abort_mock) {
+            /* the upstream connection that was open then: when did it end? A close, or for a
+             * gateway that read on to the end, the end of generation */
+            if (before) {
                 double end = !isnan(closed) ? closed : stop;
                 if (!isnan(end) && (isnan(first_close) || end < first_close)) {
                     first_close = end;
@@ -137,9 +219,10 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
                 }
             }
             double s = active ? settle_end_ns + off : stop;
-            if (before_abort && !isnan(s) && s > last_stop)
+            if (before && !isnan(s) && s > last_stop)
                 last_stop = s;
         }
+        const struct chaos_record *c = first_attempt(recs, nrecs, q->cid);
         q->sample[M_DELIVERED_TOKENS] = q->delivered;
         q->sample[M_GENERATED_TOKENS] = gen;
         q->sample[M_BILLED_OUTPUT_TOKENS] = billed;
@@ -149,18 +232,30 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
         q->sample[M_USAGE_REPORTED] = isnan(q->usage_value) ? 0 : 1;
         if (q->t_first_byte_ns > 0)
             q->sample[M_TTFT_MS] = (q->t_first_byte_ns - q->t_send_ns) / 1e6;
-        if (q->aborted && timelines < RESULTS_TIMELINES && attempts > 0) {
-            timeline(recs, nrecs, q, records, t_abort_mock);
-            timelines += q->ngen > 0;
+        if (c && q->arrivals > 0)
+            q->sample[M_TOKENS_PER_ARRIVAL] = (double)c->total_tokens / q->arrivals;
+        if (c && first) {
+            delivery(c, q, first, off);
+            if (q->ndelivery > 0) {
+                double *sorted = malloc(q->ndelivery * sizeof *sorted);
+                if (sorted) {
+                    memcpy(sorted, q->delivery_ms, q->ndelivery * sizeof *sorted);
+                    qsort(sorted, q->ndelivery, sizeof *sorted, cmp_double);
+                    q->sample[M_DELIVERY_MS] = sorted[(q->ndelivery - 1) / 2];
+                    free(sorted);
+                }
+            }
         }
-        if (q->aborted) {
+        if (attempts > 0)
+            timeline(c, q, records, judged ? q->t_ref_ns : q->t_send_ns, off);
+        if (judged) {
             q->sample[M_TAIL_TOKENS] = tail;
             if (!isnan(first_close))
-                q->sample[M_CLOSE_LAG_MS] = fmax(0, first_close - t_abort_mock) / 1e6;
+                q->sample[M_CLOSE_LAG_MS] = fmax(0, first_close - t_ref_mock) / 1e6;
             else if (attempts)
-                q->sample[M_CLOSE_LAG_MS] = fmax(0, settle_end_ns - q->t_abort_ns) / 1e6;
+                q->sample[M_CLOSE_LAG_MS] = fmax(0, settle_end_ns - q->t_ref_ns) / 1e6;
             if (isfinite(last_stop))
-                q->sample[M_STOP_LAG_MS] = fmax(0, last_stop - t_abort_mock) / 1e6;
+                q->sample[M_STOP_LAG_MS] = fmax(0, last_stop - t_ref_mock) / 1e6;
         }
     }
 }

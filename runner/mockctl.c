@@ -115,6 +115,25 @@ void mockctl_stop(struct mockctl *m)
     }
 }
 
+int mockctl_alive(struct mockctl *m)
+{
+    int st;
+    if (m->pid > 0) {
+        if (waitpid(m->pid, &st, WNOHANG) != m->pid)
+            return 1;
+        m->pid = 0; /* reaped: nothing left to stop */
+        return 0;
+    }
+    if (m->dir[0])
+        return 0; /* ours, and reaped: it exited */
+    /* one we did not start: alive while its admin API answers (short: loopback or a LAN) */
+    char url[512], *body = NULL;
+    snprintf(url, sizeof url, "%s/_tailgate/health", m->url);
+    long code = fetch("GET", url, NULL, NULL, 2000, &body, NULL);
+    free(body);
+    return code == 200;
+}
+
 /* Clock offset mock - runner from a few ping-pongs; keep the fastest: its
  * midpoint is the best estimate, and half its round trip the uncertainty. */
 void mockctl_clock(const struct mockctl *m, double *offset_ns, double *uncertainty_ns)

@@ -23,6 +23,8 @@ enum metric_sample {
     M_RID_PROPAGATED,
     M_ORPHANED,
     M_TTFT_MS,
+    M_DELIVERY_MS,        /* per token: the mock's write -> the client's read (per request: p50) */
+    M_TOKENS_PER_ARRIVAL, /* tokens / reads that brought any: >1 when a gateway batches */
     M_N_SAMPLE,
 };
 
@@ -33,7 +35,7 @@ enum metric_scalar {
     S_MONTHLY_WASTED_USD,
     S_BILLING_VARIANCE_PCT,
     S_ORPHAN_RATE,
-    S_ERROR_RATE,
+    S_ERROR_RATE, /* attempts that did not end as their plan said / attempts */
     S_N_SCALAR,
 };
 
@@ -44,6 +46,12 @@ struct req_result {
     const char *end;      /* the first attempt's end, as the client saw it */
     long http_status;
     int aborted;          /* the user acted (t_abort) */
+    int failed;           /* the gateway failed the user (an error end) before any action */
+    double t_ref_ns;      /* the tail's reference: t_abort, or for a failed request its t_end */
+    uint32_t errors;      /* attempts that ended in an error */
+    uint32_t arrivals;    /* reads that brought tokens, first attempt */
+    double *delivery_ms;  /* per delivered token of the first attempt, mock write -> client read */
+    size_t ndelivery;
     uint32_t client_attempts;
     double t_send_ns, t_abort_ns, t_first_byte_ns; /* client clock */
     double delivered, total;
@@ -58,7 +66,14 @@ struct req_result {
     size_t ngen, ndel;
 };
 
-#define RESULTS_TIMELINES 4 /* sample requests per scenario with a full timeline */
+#define RESULTS_ERROR_KINDS 16 /* distinct error kinds listed per scenario; the rest is "other" */
+
+/* Attempts that did not end as their plan said, by kind: "http_500", "truncated", "timeout",
+ * "connection". */
+struct error_kind {
+    char kind[24];
+    uint64_t count;
+};
 
 #define BILLING_MAX_BUCKETS 600     /* 1-s buckets */
 #define BILLING_MAX_DISAGREEMENTS 50 /* listed; all are counted */
@@ -105,11 +120,18 @@ struct scenario_result {
     double traffic_s;     /* from the first send to the last client record */
     double schedule_lead_s; /* profile schedule start to the first send */
     uint64_t client_errors, http_errors;
+    uint64_t attempts;      /* client attempts in all */
+    uint64_t error_attempts;
+    struct error_kind errs[RESULTS_ERROR_KINDS];
+    size_t nerrs;
+    int errors_gated;       /* the scenario gates error_rate itself */
+    uint64_t isolate_timeouts; /* isolate: waits for an idle mock that ran out */
     double price_in, price_out;
     char profile[64];
     uint64_t ledger_dropped;
     struct billing billing;
-    char error[256];      /* a scenario that could not run: why */
+    char error[256];      /* could not judge (environment): why; the verdict is "error" */
+    char fail_reason[512]; /* failed beyond its gates (unexpected errors): why */
 };
 
 struct run_result {
@@ -125,7 +147,16 @@ struct run_result {
     int pass;
     double total_s;
     const char *floor_dir; /* a --direct run to report beside this one, or NULL */
+    char env_error[512];   /* the run could not judge (environment failure): what failed */
+    const char *not_run[64]; /* scenarios that did not run because of it (names) */
+    size_t nnot_run;
+    int via_proxies;       /* every leg went through the chaos proxies (--via-proxies) */
 };
+
+/* "pass", "fail" or "error" (could not judge). */
+const char *results_verdict(int pass, const char *error);
+/* "2 x http_500, 1 x truncated" into out ("" when there were none). */
+void results_error_text(const struct scenario_result *res, char *out, size_t len);
 
 /* Writes results.json, junit.xml, summary.md into dir. Returns 0, or -1 with err. */
 int report_write_run(const char *dir, const struct run_result *r, char *err, size_t errlen);

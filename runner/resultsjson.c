@@ -48,6 +48,9 @@ static cJSON *request_json(const struct req_result *q)
     cJSON_AddNumberToObject(o, "total_tokens", q->total);
     cJSON_AddStringToObject(o, "close_kind", q->close_kind[0] ? q->close_kind : "none");
     cJSON_AddStringToObject(o, "stop_reason", q->stop_reason[0] ? q->stop_reason : "none");
+    cJSON_AddBoolToObject(o, "failed_by_gateway", q->failed);
+    cJSON_AddNumberToObject(o, "error_attempts", q->errors);
+    cJSON_AddNumberToObject(o, "arrivals", q->arrivals);
     return o;
 }
 
@@ -58,9 +61,20 @@ static cJSON *scenario_json(const struct scenario_result *res)
     cJSON_AddStringToObject(o, "file", res->sc->file);
     cJSON_AddStringToObject(o, "description", res->sc->description);
     cJSON_AddStringToObject(o, "profile", res->profile);
-    cJSON_AddStringToObject(o, "verdict", res->pass ? "pass" : "fail");
+    cJSON_AddStringToObject(o, "verdict", results_verdict(res->pass, res->error));
     if (res->error[0])
         cJSON_AddStringToObject(o, "error", res->error);
+    if (res->fail_reason[0])
+        cJSON_AddStringToObject(o, "fail_reason", res->fail_reason);
+    cJSON *ej = cJSON_AddObjectToObject(o, "errors");
+    cJSON_AddNumberToObject(ej, "attempts", (double)res->attempts);
+    cJSON_AddNumberToObject(ej, "failed_attempts", (double)res->error_attempts);
+    cJSON_AddBoolToObject(ej, "gated", res->errors_gated);
+    cJSON *kinds = cJSON_AddObjectToObject(ej, "by_kind");
+    for (size_t i = 0; i < res->nerrs; i++)
+        cJSON_AddNumberToObject(kinds, res->errs[i].kind, (double)res->errs[i].count);
+    if (res->sc->isolate)
+        cJSON_AddNumberToObject(o, "isolate_timeouts", (double)res->isolate_timeouts);
     cJSON_AddNumberToObject(o, "requests", (double)res->nreqs);
     cJSON_AddNumberToObject(o, "client_errors", (double)res->client_errors);
     cJSON_AddNumberToObject(o, "http_errors", (double)res->http_errors);
@@ -130,6 +144,9 @@ static cJSON *scenario_json(const struct scenario_result *res)
             continue;
         cJSON *t = cJSON_CreateObject();
         cJSON_AddStringToObject(t, "correlation_id", q->cid);
+        /* times are ms from the abort (or the error that failed the user), else from the send */
+        cJSON_AddStringToObject(t, "reference",
+                                q->aborted ? "abort" : q->failed ? "error" : "send");
         cJSON_AddItemToObject(t, "generated_ms", cJSON_CreateDoubleArray(q->gen_ms, (int)q->ngen));
         cJSON_AddItemToObject(t, "delivered_ms",
                               q->del_ms ? cJSON_CreateDoubleArray(q->del_ms, (int)q->ndel)
@@ -194,7 +211,13 @@ cJSON *resultsjson_build(const struct run_result *r)
     cJSON *clock = cJSON_AddObjectToObject(o, "clock");
     cJSON_AddNumberToObject(clock, "offset_ns", r->clock_offset_ns);
     cJSON_AddItemToObject(clock, "uncertainty_ns", num_or_null(r->clock_uncertainty_ns));
-    cJSON_AddStringToObject(o, "verdict", r->pass ? "pass" : "fail");
+    cJSON_AddStringToObject(o, "verdict", results_verdict(r->pass, r->env_error));
+    if (r->env_error[0])
+        cJSON_AddStringToObject(o, "error", r->env_error);
+    cJSON *nr = cJSON_AddArrayToObject(o, "not_run");
+    for (size_t i = 0; i < r->nnot_run; i++)
+        cJSON_AddItemToArray(nr, cJSON_CreateString(r->not_run[i]));
+    cJSON_AddBoolToObject(o, "via_proxies", r->via_proxies);
     if (r->floor_dir)
         cJSON_AddItemToObject(o, "floor", floor_json(r));
     cJSON *arr = cJSON_AddArrayToObject(o, "scenarios");

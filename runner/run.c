@@ -37,27 +37,27 @@
 struct runner {
     const struct run_config *cfg;
     struct event_base *base;
-    struct mockctl mock;  /* mockprov itself */
+    struct mockctl mock;          /* mockprov itself */
     struct proxy *client_proxy;   /* clients -> gateway (or -> mock when direct) */
-    struct proxy *upstream_proxy; /* gateway -> mock */
-    char client_url[128];
+    struct proxy *upstream_proxy; /* gateway -> mock; NULL when no scenario needs it */
+    char client_url[128];         /* through the client proxy */
+    char target_url[160];         /* the gateway (or the mock when direct) itself */
     struct gateway gw;
     int have_gw;
     struct run_result rr;
+    FILE *ledger_log, *client_log; /* forensics: every record, JSON lines */
     /* per scenario */
+    const struct scenario *sc;
     struct chaos_record *recs;
     size_t nrecs, caprecs;
+    uint64_t records_lost;        /* client records we could not keep */
     int client_done;
     uint64_t done_count, abort_count;
+    uint64_t isolate_since_ns;    /* isolate: when the current wait for an idle mock began */
+    uint64_t isolate_timeouts;    /* waits that ran out (the mock never went idle) */
 };
 
-
-
-
 /* ---- starting things ------------------------------------------------------------------- */
-
-
-
 
 static int host_port(const char *url, char *out, size_t len)
 {
@@ -84,12 +84,25 @@ static void on_record(void *arg, const struct chaos_record *rec)
     if (r->nrecs == r->caprecs) {
         size_t cap = r->caprecs ? r->caprecs * 2 : 256;
         struct chaos_record *tmp = realloc(r->recs, cap * sizeof *tmp);
-        if (tmp == NULL)
-            return; /* counted below as a missing client record */
+        if (tmp == NULL) {
+            r->records_lost++; /* the scenario cannot be judged: it says so */
+            return;
+        }
         r->recs = tmp;
         r->caprecs = cap;
     }
     r->recs[r->nrecs++] = *rec;
+    if (r->client_log) {
+        cJSON *j = chaos_record_json(rec);
+        if (j) {
+            cJSON_AddStringToObject(j, "scenario", r->sc->name);
+            char *line = cJSON_PrintUnformatted(j);
+            if (line)
+                fprintf(r->client_log, "%s\n", line);
+            free(line);
+            cJSON_Delete(j);
+        }
+    }
     r->done_count++;
     if (rec->t_abort_ns)
         r->abort_count++;
@@ -109,6 +122,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     struct runner *r = arg;
     if (r->cfg->interrupted && *r->cfg->interrupted)
         event_base_loopbreak(r->base);
+}
+
+static cJSON *admin_ledger(struct runner *r)
+{
+    return mockctl_get(&r->mock, "/_tailgate/ledger");
 }
 
 static int drop_hook(void *arg, int port, uint32_t rst_after_ms, char *err, size_t errlen)
@@ -184,17 +202,101 @@ static void progress_cb(evutil_socket_t fd, short what, void *arg)
     live_progress(p->r, p->sc);
 }
 
+/* Is the environment still whole? Fills why and returns 0 when the mock or the gateway died. */
+static int env_alive(struct runner *r, char *why, size_t len)
+{
+    if (!mockctl_alive(&r->mock)) {
+        snprintf(why, len, "mockprov exited during the scenario (see %s/mock.log)",
+                 r->cfg->out_dir);
+        return 0;
+    }
+    if (r->have_gw && !gateway_alive(&r->gw)) {
+        if (r->gw.argv[0])
+            snprintf(why, len, "the gateway exited during the scenario (see %s/gateway.log)",
+                     r->cfg->out_dir);
+        else
+            snprintf(why, len, "the gateway stopped answering at %.200s", r->gw.url);
+        return 0;
+    }
+    return 1;
+}
+
+/* isolate: the next user request starts only once the mock has finished every stream (the
+ * previous request's generation stopped and its connection is gone), so one request at a time
+ * is measured without the last one's cleanup in its way. Bounded by the settle window. */
+static int may_start_cb(void *arg, uint32_t index)
+{
+    (void)index;
+    struct runner *r = arg;
+    cJSON *h = mockctl_get(&r->mock, "/_tailgate/health");
+    double active = jget_num(h, "active_streams");
+    cJSON_Delete(h);
+    uint64_t now = clock_now_ns();
+    if (active == 0) {
+        r->isolate_since_ns = 0;
+        return 1;
+    }
+    if (r->isolate_since_ns == 0)
+        r->isolate_since_ns = now;
+    if (now - r->isolate_since_ns > (uint64_t)r->sc->settle_ms * 1000000ull) {
+        r->isolate_since_ns = 0;
+        r->isolate_timeouts++;
+        return 1;
+    }
+    return 0;
+}
+
+static int has_drop_users(const struct scenario *sc)
+{
+    for (size_t i = 0; i < sc->nusers; i++)
+        if (sc->users[i].action == CHAOS_NETWORK_DROP)
+            return 1;
+    return 0;
+}
+
+/* A leg with toxics, or a user who drops the network, needs the proxy; otherwise the clients
+ * connect to the gateway themselves, so nothing stands between them. */
+static int client_leg_proxied(const struct runner *r, const struct scenario *sc)
+{
+    return r->cfg->via_proxies || cJSON_GetArraySize(sc->toxics_client) > 0 ||
+           has_drop_users(sc);
+}
+
+static void log_ledger(struct runner *r, const struct scenario *sc, const cJSON *ledger)
+{
+    if (r->ledger_log == NULL)
+        return;
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, cJSON_GetObjectItem(ledger, "records"))
+    {
+        cJSON *j = cJSON_Duplicate(rec, 1);
+        if (j == NULL)
+            continue;
+        cJSON_AddStringToObject(j, "scenario", sc->name);
+        char *line = cJSON_PrintUnformatted(j);
+        if (line)
+            fprintf(r->ledger_log, "%s\n", line);
+        free(line);
+        cJSON_Delete(j);
+    }
+}
+
+/* Runs one scenario into res. Returns RUN_PASS when it could be judged (res->pass says how),
+ * RUN_ENV with res->error filled when it could not, RUN_USAGE for a bad toxic. */
 static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
                         struct scenario_result *res, char *err, size_t errlen)
 {
     res->sc = sc;
+    r->sc = sc;
     snprintf(res->profile, sizeof res->profile, "%s", sc->schedule[0] ? sc->schedule : sc->profile);
     uint64_t t0 = clock_now_ns();
-    if (mockctl_configure(&r->mock, sc, err, errlen) != 0)
+    if (mockctl_configure(&r->mock, sc, res->error, sizeof res->error) != 0)
         return RUN_ENV;
     uint64_t t_profile = clock_now_ns(); /* a schedule's offsets count from about here */
+    int proxied = client_leg_proxied(r, sc);
     if (add_toxics(r->client_proxy, sc->toxics_client, "client", sc, err, errlen) != 0 ||
-        add_toxics(r->upstream_proxy, sc->toxics_upstream, "upstream", sc, err, errlen) != 0)
+        (r->upstream_proxy &&
+         add_toxics(r->upstream_proxy, sc->toxics_upstream, "upstream", sc, err, errlen) != 0))
         return RUN_USAGE;
     /* prices: the scenario's, else the profile's */
     cJSON *prof = mockctl_get(&r->mock, "/_tailgate/profile");
@@ -205,7 +307,7 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
 
     struct chaos_config cc;
     memset(&cc, 0, sizeof cc);
-    cc.req.url = r->client_url;
+    cc.req.url = proxied ? r->client_url : r->target_url;
     if (r->cfg->direct) {
         cc.req.style = sc->api;
     } else {
@@ -230,6 +332,11 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     cc.requests = sc->requests;
     cc.concurrency = sc->concurrency;
     cc.rate_per_s = sc->rate_per_s;
+    cc.think_ms = sc->think_ms;
+    if (sc->isolate) {
+        cc.may_start = may_start_cb;
+        cc.may_start_arg = r;
+    }
     cc.id_prefix = sc->name;
     cc.timeout_ms = sc->timeout_ms;
     cc.drop = drop_hook;
@@ -239,12 +346,15 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     cc.on_done = on_done;
     cc.done_arg = r;
     r->nrecs = 0;
+    r->records_lost = 0;
     r->client_done = 0;
     r->done_count = r->abort_count = 0;
+    r->isolate_since_ns = 0;
+    r->isolate_timeouts = 0;
     struct chaos_client *cl = chaos_client_new(r->base, &cc, err, errlen);
     if (cl == NULL)
         return RUN_USAGE;
-    if (chaos_client_start(cl, err, errlen) != 0) {
+    if (chaos_client_start(cl, res->error, sizeof res->error) != 0) {
         chaos_client_free(cl);
         return RUN_ENV;
     }
@@ -254,38 +364,63 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     event_add(prog, &one);
     /* bounded: every wave of requests may take its whole timeout, plus slack */
     uint64_t waves = (sc->requests + sc->concurrency - 1) / sc->concurrency;
-    uint64_t limit_ms = waves * (uint64_t)(sc->timeout_ms + 5000) + 10000;
+    uint64_t limit_ms = waves * (uint64_t)(sc->timeout_ms + 5000 + sc->think_ms.hi +
+                                           (sc->isolate ? sc->settle_ms : 0)) +
+                        10000;
     if (limit_ms > 3600000)
         limit_ms = 3600000;
     uint64_t deadline = clock_now_ns() + limit_ms * 1000000ull;
+    int alive = 1;
     while (!r->client_done && clock_now_ns() < deadline &&
-           !(r->cfg->interrupted && *r->cfg->interrupted))
+           !(r->cfg->interrupted && *r->cfg->interrupted)) {
         loop_for(r, 200);
+        if (!(alive = env_alive(r, res->error, sizeof res->error)))
+            break;
+    }
     event_free(prog);
     int interrupted = r->cfg->interrupted && *r->cfg->interrupted;
-    if (!r->client_done && !interrupted)
+    if (interrupted)
+        snprintf(res->error, sizeof res->error, "interrupted before the scenario finished");
+    else if (alive && !r->client_done)
         snprintf(res->error, sizeof res->error, "the client did not finish within %llu s",
                  (unsigned long long)(limit_ms / 1000));
     /* settle: let generation that outlived its user end, up to the window */
     uint64_t settle_deadline = clock_now_ns() + (uint64_t)sc->settle_ms * 1000000ull;
-    while (!interrupted && clock_now_ns() < settle_deadline) {
+    while (!res->error[0] && clock_now_ns() < settle_deadline) {
         cJSON *h = mockctl_get(&r->mock, "/_tailgate/health");
         double active = jget_num(h, "active_streams");
         cJSON_Delete(h);
+        if (h == NULL) {
+            snprintf(res->error, sizeof res->error, "mockprov stopped answering at %s",
+                     r->mock.url);
+            break;
+        }
         if (active == 0)
             break;
         loop_for(r, 100);
     }
+    if (!res->error[0])
+        env_alive(r, res->error, sizeof res->error);
     double settle_end = (double)clock_now_ns();
     chaos_client_free(cl); /* closes anything still open */
-    cJSON *ledger = mockctl_get(&r->mock, "/_tailgate/ledger");
-    if (ledger == NULL) {
-        snprintf(err, errlen, "could not read mockprov's ledger at %s", r->mock.url);
-        return RUN_ENV;
+    cJSON *ledger = admin_ledger(r);
+    if (ledger == NULL && !res->error[0])
+        snprintf(res->error, sizeof res->error, "could not read mockprov's ledger at %s",
+                 r->mock.url);
+    if (ledger) {
+        /* even a scenario that could not be judged keeps what was measured, for forensics */
+        log_ledger(r, sc, ledger);
+        res->ledger_dropped = (uint64_t)fmax(0, jget_num(ledger, "dropped"));
+        join_requests(res, r->recs, r->nrecs, ledger, settle_end, r->rr.clock_offset_ns);
+        cJSON_Delete(ledger);
     }
-    res->ledger_dropped = (uint64_t)fmax(0, jget_num(ledger, "dropped"));
-    join_requests(res, r->recs, r->nrecs, ledger, settle_end, r->rr.clock_offset_ns);
-    cJSON_Delete(ledger);
+    if (!res->error[0] && res->ledger_dropped > 0)
+        snprintf(res->error, sizeof res->error,
+                 "mockprov's ledger dropped %llu records: the join is incomplete",
+                 (unsigned long long)res->ledger_dropped);
+    if (!res->error[0] && r->records_lost > 0)
+        snprintf(res->error, sizeof res->error, "%llu client records lost (out of memory)",
+                 (unsigned long long)r->records_lost);
     double first_send = INFINITY, last_end = 0;
     for (size_t i = 0; i < r->nrecs; i++) {
         first_send = fmin(first_send, (double)r->recs[i].t_send_ns);
@@ -293,12 +428,15 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     }
     res->traffic_s = r->nrecs ? (last_end - first_send) / 1e9 : 0;
     res->schedule_lead_s = isfinite(first_send) ? (first_send - (double)t_profile) / 1e9 : 0;
+    res->isolate_timeouts = r->isolate_timeouts;
     billing_reconcile(res, r->have_gw ? &r->gw : NULL);
     verdict_compute(res);
-    if (res->error[0])
-        res->pass = 0;
     res->duration_s = (double)(clock_now_ns() - t0) / 1e9;
-    return interrupted ? RUN_ENV : RUN_PASS;
+    if (res->error[0]) {
+        res->pass = 0;
+        return RUN_ENV;
+    }
+    return RUN_PASS;
 }
 
 static void results_free(struct run_result *rr)
@@ -310,13 +448,22 @@ static void results_free(struct run_result *rr)
         for (size_t k = 0; k < res->nreqs; k++) {
             free(res->reqs[k].gen_ms);
             free(res->reqs[k].del_ms);
+            free(res->reqs[k].delivery_ms);
         }
         free(res->reqs);
     }
     free(rr->sr);
 }
 
-static int setup(struct runner *r, char *err, size_t errlen)
+static int any_upstream_toxics(struct scenario *scs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cJSON_GetArraySize(scs[i].toxics_upstream) > 0)
+            return 1;
+    return 0;
+}
+
+static int setup(struct runner *r, struct scenario *scs, size_t nsc, char *err, size_t errlen)
 {
     const struct run_config *cfg = r->cfg;
     if (mockctl_start(&r->mock, cfg->mock_url, cfg->self_exe, cfg->out_dir, err, errlen) != 0)
@@ -324,12 +471,17 @@ static int setup(struct runner *r, char *err, size_t errlen)
     mockctl_clock(&r->mock, &r->rr.clock_offset_ns, &r->rr.clock_uncertainty_ns);
     char mock_hp[128], gw_hp[128];
     host_port(r->mock.url, mock_hp, sizeof mock_hp);
-    r->upstream_proxy = proxy_new(r->base, "upstream", "127.0.0.1:0", mock_hp, err, errlen);
-    if (r->upstream_proxy == NULL)
-        return RUN_ENV;
+    /* the upstream leg goes through a proxy only when some scenario has upstream toxics (the
+     * gateway's upstream address is fixed for the whole run) */
     char upstream_url[128];
-    snprintf(upstream_url, sizeof upstream_url, "http://127.0.0.1:%d",
-             proxy_listen_port(r->upstream_proxy));
+    snprintf(upstream_url, sizeof upstream_url, "%s", r->mock.url);
+    if (cfg->via_proxies || any_upstream_toxics(scs, nsc)) {
+        r->upstream_proxy = proxy_new(r->base, "upstream", "127.0.0.1:0", mock_hp, err, errlen);
+        if (r->upstream_proxy == NULL)
+            return RUN_ENV;
+        snprintf(upstream_url, sizeof upstream_url, "http://127.0.0.1:%d",
+                 proxy_listen_port(r->upstream_proxy));
+    }
     if (!cfg->direct) {
         char log[600];
         snprintf(log, sizeof log, "%s/gateway.log", cfg->out_dir);
@@ -348,9 +500,11 @@ static int setup(struct runner *r, char *err, size_t errlen)
         if (gateway_start(&r->gw, log, err, errlen) != 0)
             return RUN_ENV;
         host_port(r->gw.url, gw_hp, sizeof gw_hp);
+        snprintf(r->target_url, sizeof r->target_url, "http://%s", gw_hp);
     } else {
         snprintf(r->rr.gateway, sizeof r->rr.gateway, "direct (no gateway)");
         snprintf(gw_hp, sizeof gw_hp, "%s", mock_hp);
+        snprintf(r->target_url, sizeof r->target_url, "%s", r->mock.url);
     }
     r->client_proxy = proxy_new(r->base, "client", "127.0.0.1:0", gw_hp, err, errlen);
     if (r->client_proxy == NULL)
@@ -358,6 +512,49 @@ static int setup(struct runner *r, char *err, size_t errlen)
     snprintf(r->client_url, sizeof r->client_url, "http://127.0.0.1:%d",
              proxy_listen_port(r->client_proxy));
     return RUN_PASS;
+}
+
+static FILE *open_log(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return fopen(path, "w");
+}
+
+static void fmt_num(char *out, size_t len, double v, const char *fmt)
+{
+    if (isfinite(v))
+        snprintf(out, len, fmt, v);
+    else
+        snprintf(out, len, "-");
+}
+
+static void scenario_line(const struct run_config *cfg, struct scenario_result *res)
+{
+    if (cfg->progress == NULL)
+        return;
+    char line[1024], tail[32], lag[32], ptdr[32], errs[256] = "";
+    size_t failed = 0;
+    for (size_t g = 0; g < res->ngates; g++)
+        failed += !res->gates[g].pass;
+    fmt_num(tail, sizeof tail, stats_pct(&res->m[M_TAIL_TOKENS], 95), "%.0f");
+    fmt_num(lag, sizeof lag, stats_pct(&res->m[M_CLOSE_LAG_MS], 99), "%.1f");
+    fmt_num(ptdr, sizeof ptdr, res->scalar[S_PTDR], "%.2f");
+    if (res->nerrs) {
+        char what[200];
+        results_error_text(res, what, sizeof what);
+        snprintf(errs, sizeof errs, "  errors: %s", what);
+    }
+    const char *v = results_verdict(res->pass, res->error);
+    snprintf(line, sizeof line,
+             "%-28s %s  %zu requests  tail p95 %s  close lag p99 %s ms  PTDR %s  %zu/%zu gates "
+             "failed%s%s%s",
+             res->sc->name, strcmp(v, "pass") == 0 ? "PASS" : strcmp(v, "fail") == 0 ? "FAIL"
+                                                                                    : "ERROR",
+             res->nreqs, tail, lag, ptdr, failed, res->ngates, errs,
+             res->error[0] || res->fail_reason[0] ? "  " : "",
+             res->error[0] ? res->error : res->fail_reason);
+    cfg->progress(cfg->progress_arg, line, 0);
 }
 
 int run_execute(const struct run_config *cfg, char *err, size_t errlen)
@@ -368,6 +565,7 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
     struct scenario *scs = calloc(cfg->nscenarios ? cfg->nscenarios : 1, sizeof *scs);
     size_t nsc = 0;
     int rc = RUN_PASS;
+    struct event *tick = NULL;
     if (scs == NULL) {
         snprintf(err, errlen, "out of memory");
         return RUN_ENV;
@@ -385,23 +583,12 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
         rc = RUN_USAGE;
         goto done;
     }
-    struct event_config *ec = event_config_new();
-    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
-    r.base = event_base_new_with_config(ec);
-    event_config_free(ec);
-    if (r.base == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, errlen, "event loop or libcurl could not start");
-        rc = RUN_ENV;
-        goto done;
-    }
-    r.rr.sr = calloc(nsc, sizeof *r.rr.sr);
+    r.rr.sr = calloc(nsc ? nsc : 1, sizeof *r.rr.sr);
     if (r.rr.sr == NULL) {
+        snprintf(err, errlen, "out of memory");
         rc = RUN_ENV;
         goto done;
     }
-    struct event *tick = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);
-    struct timeval tv = {0, 100000};
-    event_add(tick, &tv);
     uint64_t t_start = clock_now_ns();
     time_t now = time(NULL);
     strftime(r.rr.started_utc, sizeof r.rr.started_utc, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
@@ -410,47 +597,63 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
     r.rr.seed = cfg->seed;
     r.rr.floor_dir = cfg->floor_dir;
     r.rr.direct = cfg->direct;
-    rc = setup(&r, err, errlen);
+    r.rr.via_proxies = cfg->via_proxies;
+    snprintf(r.rr.gateway, sizeof r.rr.gateway, "%s",
+             cfg->direct ? "direct (no gateway)" : "the gateway");
+    struct event_config *ec = event_config_new();
+    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+    r.base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    if (r.base == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "event loop or libcurl could not start");
+        rc = RUN_ENV;
+    }
+    r.ledger_log = open_log(cfg->out_dir, "ledger.jsonl");
+    r.client_log = open_log(cfg->out_dir, "client.jsonl");
+    if (rc == RUN_PASS) {
+        tick = event_new(r.base, -1, EV_PERSIST, tick_cb, &r);
+        struct timeval tv = {0, 100000};
+        event_add(tick, &tv);
+        rc = setup(&r, scs, nsc, err, errlen);
+    }
     r.rr.pass = 1;
     for (size_t i = 0; rc == RUN_PASS && i < nsc; i++) {
-        if (!gateway_alive(&r.gw)) {
-            snprintf(err, errlen, "the gateway died during the run (see %s/gateway.log)",
-                     cfg->out_dir);
+        if (cfg->interrupted && *cfg->interrupted) {
+            snprintf(err, errlen, "interrupted");
             rc = RUN_ENV;
             break;
         }
         uint64_t seed = cfg->seed ^ (0x9e3779b97f4a7c15ull * (i + 1));
-        int src = run_scenario(&r, &scs[i], seed, &r.rr.sr[r.rr.n], err, errlen);
-        r.rr.n++;
-        if (src != RUN_PASS) {
+        struct scenario_result *res = &r.rr.sr[r.rr.n++];
+        int src = run_scenario(&r, &scs[i], seed, res, err, errlen);
+        if (src == RUN_USAGE) {
             rc = src;
             break;
         }
-        struct scenario_result *res = &r.rr.sr[r.rr.n - 1];
         r.rr.pass &= res->pass;
-        if (cfg->progress) {
-            char line[512];
-            size_t failed = 0;
-            for (size_t g = 0; g < res->ngates; g++)
-                failed += !res->gates[g].pass;
-            snprintf(line, sizeof line,
-                     "%-28s %s  %zu requests  tail p95 %.0f  close lag p99 %.1f ms  PTDR %.2f"
-                     "  %zu/%zu gates failed%s%s",
-                     scs[i].name, res->pass ? "PASS" : "FAIL", res->nreqs,
-                     stats_pct(&res->m[M_TAIL_TOKENS], 95), stats_pct(&res->m[M_CLOSE_LAG_MS], 99),
-                     res->scalar[S_PTDR], failed, res->ngates, res->error[0] ? "  " : "",
-                     res->error);
-            cfg->progress(cfg->progress_arg, line, 0);
+        scenario_line(cfg, res);
+        if (src == RUN_ENV) {
+            snprintf(err, errlen, "%s: %s", scs[i].name, res->error);
+            rc = RUN_ENV;
         }
     }
-    event_free(tick);
+    if (tick)
+        event_free(tick);
     r.rr.total_s = (double)(clock_now_ns() - t_start) / 1e9;
-    if (rc == RUN_PASS || rc == RUN_GATE_FAILED || r.rr.n > 0) {
+    if (rc == RUN_ENV) {
+        /* a run that could not judge says so in every artifact, and names what did not run */
+        snprintf(r.rr.env_error, sizeof r.rr.env_error, "%s", err);
+        r.rr.pass = 0;
+        for (size_t i = r.rr.n; i < nsc && r.rr.nnot_run < 64; i++)
+            r.rr.not_run[r.rr.nnot_run++] = scs[i].name;
+    }
+    if (rc == RUN_PASS || rc == RUN_ENV) {
         char werr[256];
         if (report_write_run(cfg->out_dir, &r.rr, werr, sizeof werr) != 0) {
-            snprintf(err, errlen, "%s", werr);
+            if (rc == RUN_PASS)
+                snprintf(err, errlen, "%s", werr);
             rc = RUN_ENV;
-        } else {
+        } else if (r.rr.n > 0) {
             /* charts and index.html; without gnuplot everything else is still there */
             char note[1024];
             if (reports_render(cfg->out_dir, cfg->floor_dir, note, sizeof note) != 0 &&
@@ -470,6 +673,10 @@ done:
     mockctl_stop(&r.mock);
     results_free(&r.rr);
     free(r.recs);
+    if (r.ledger_log)
+        fclose(r.ledger_log);
+    if (r.client_log)
+        fclose(r.client_log);
     for (size_t i = 0; i < nsc; i++)
         scenario_cleanup(&scs[i]);
     free(scs);

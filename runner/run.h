@@ -21,6 +21,7 @@ struct run_config {
     const char *gateway_url;
     const char *style;
     int direct;                /* no gateway: the harness's own floor */
+    int via_proxies;           /* every leg through the chaos proxies, toxics or not */
     const char *mock_url;      /* an already-running mockprov; NULL: start one */
     const char *floor_dir;     /* a --direct run to draw as the floor in the charts, or NULL */
     const char *self_exe;      /* this program, to start `tailgate mock` */

@@ -16,7 +16,8 @@
 static const char *const metrics_sample[] = {
     "tail_tokens",       "close_lag_ms",    "stop_lag_ms",     "delivered_tokens",
     "generated_tokens",  "billed_output_tokens", "usage_reported", "upstream_attempts",
-    "rid_propagated",    "orphaned",        "ttft_ms",
+    "rid_propagated",    "orphaned",        "ttft_ms",         "delivery_ms",
+    "tokens_per_arrival",
 };
 static const char *const metrics_scalar[] = {
     "ptdr", "wasted_tokens", "wasted_cost_usd", "monthly_wasted_usd", "billing_variance_pct",

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "harness.h"
 
 static char tmp[64];
 static const char *bin, *refgw;
@@ -85,6 +87,12 @@ static const cJSON *scenario0(const cJSON *r)
     return cJSON_GetArrayItem(cJSON_GetObjectItem(r, "scenarios"), 0);
 }
 
+static const char *sget(const cJSON *o, const char *key)
+{
+    const char *v = harness_str(o, key);
+    return v ? v : "(none)";
+}
+
 /* min and max of a per-request field over requests_detail */
 static void range(const cJSON *sc, const char *field, double *lo, double *hi)
 {
@@ -107,7 +115,7 @@ static int gate_verdict(const cJSON *sc, const char *metric, const char *expr)
     {
         if (strcmp(cJSON_GetObjectItem(g, "metric")->valuestring, metric) == 0 &&
             strcmp(cJSON_GetObjectItem(g, "expr")->valuestring, expr) == 0)
-            return strcmp(cJSON_GetObjectItem(g, "verdict")->valuestring, "pass") == 0;
+            return strcmp(sget(g, "verdict"), "pass") == 0;
     }
     return -1;
 }
@@ -159,7 +167,7 @@ static void runner_should_pass_a_fixed_gateway_with_the_tail_within_the_profile_
     char *xml = slurp(path);
     snprintf(path, sizeof path, "%s/fixed/summary.md", tmp);
     char *md = slurp(path);
-    int ok = xml && strstr(xml, "<testcase classname=\"exact\" name=\"tail_tokens max&lt;=2\">") &&
+    int ok = xml && strstr(xml, "<testcase classname=\"exact\" name=\"tail_tokens max&lt;=2\" time=") &&
              !strstr(xml, "<failure") && md && strstr(md, "| exact | pass | 4 |");
     free(xml);
     free(md);
@@ -390,6 +398,327 @@ static void runner_should_validate_every_shipped_scenario(void)
     CHECK(has_ci);
 }
 
+/* ---- a run that could not judge never says pass ------------------------------------------ */
+
+/* 4 users who read to the end; the only gate holds whatever the gateway does. */
+static const char *const control_text =
+    "{\"name\":\"control\",\"profile\":\"vendor-b-post\",\n"
+    " \"model\":{\"ttft_ms\":0,\"tps\":100,\"jitter\":0,\"length\":40},\n"
+    " \"traffic\":{\"requests\":4,\"concurrency\":4},\n"
+    " \"users\":[{\"action\":\"complete\"}],\n"
+    " \"settle_ms\":2000,\n"
+    " \"gates\":{\"upstream_attempts\":[\"max<=1\"]}}\n";
+
+static void write_badgw(const char *mode)
+{
+    char path[256], text[1024];
+    snprintf(path, sizeof path, "%s/gw-bad%s.json", tmp, mode);
+    snprintf(text, sizeof text,
+             "{\"name\":\"bad-%s\",\"command\":[\"python3\","
+             "\"tests/fixtures/gateways/badgw.py\",\"--mode\",\"%s\",\"--listen\",\"{{PORT}}\","
+             "\"--upstream\",\"{{MOCK_URL}}\"],\"url\":\"http://127.0.0.1:{{PORT}}\","
+             "\"ready\":{\"path\":\"/healthz\",\"timeout_ms\":10000},\"style\":\"openai-chat\"}\n",
+             mode, mode);
+    write_file(path, text);
+}
+
+static int file_has(const char *dir, const char *name, const char *needle)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/%s", tmp, dir, name);
+    char *text = slurp(path);
+    int yes = text && strstr(text, needle) != NULL;
+    free(text);
+    return yes;
+}
+
+static double kind_count(const cJSON *sc, const char *kind)
+{
+    const cJSON *k = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "errors"),
+                                                             "by_kind"),
+                                         kind);
+    return cJSON_IsNumber(k) ? k->valuedouble : -1;
+}
+
+/* The control scenario against a broken gateway: fails, naming the cause everywhere. */
+static void check_bad_gateway(const char *mode, const char *kind)
+{
+    write_badgw(mode);
+    char args[512], out[32], needle[64];
+    snprintf(out, sizeof out, "bad%s", mode);
+    snprintf(args, sizeof args, "run --gateway %s/gw-bad%s.json --out %s/%s %s/control.json",
+             tmp, mode, tmp, out, tmp);
+    CHECK_EQ_INT(run_tailgate(args), 1);
+    cJSON *r = results(out);
+    CHECK(r != NULL);
+    const cJSON *sc = scenario0(r);
+    CHECK_EQ_STR(sget(r, "verdict"), "fail");
+    CHECK_EQ_STR(sget(sc, "verdict"), "fail");
+    CHECK(kind_count(sc, kind) == 4);
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "scalars"), "error_rate")->valuedouble ==
+          1);
+    CHECK_EQ_INT(gate_verdict(sc, "upstream_attempts", "max<=1"), 1); /* the gate alone passes */
+    snprintf(needle, sizeof needle, "4 x %s", kind);
+    CHECK(file_has(out, "summary.md", needle));
+    CHECK(file_has(out, "junit.xml", needle));
+    CHECK(file_has(out, "junit.xml", "<failure"));
+    cJSON_Delete(r);
+}
+
+static void runner_should_fail_control_against_a_gateway_answering_500(void)
+{
+    check_bad_gateway("500", "http_500");
+}
+
+static void runner_should_fail_control_against_a_gateway_answering_502_and_count_its_waste(void)
+{
+    check_bad_gateway("502", "http_502");
+    /* the gateway left its upstream running after it failed the user: that is a tail */
+    cJSON *r = results("bad502");
+    double lo, hi;
+    range(scenario0(r), "tail_tokens", &lo, &hi);
+    CHECK(lo >= 30 && hi <= 40); /* of 40, the first went out before the 502 */
+    cJSON_Delete(r);
+}
+
+static void runner_should_fail_control_against_a_gateway_that_truncates_streams(void)
+{
+    check_bad_gateway("truncate", "truncated");
+}
+
+static pid_t spawn_tailgate(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "exec %s %s >%s/stdout.txt 2>%s/stderr.txt", bin, args, tmp, tmp);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* The exit status within timeout_ms, or -1 (then the child is killed). */
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+    int st;
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        harness_sleep_ms(20);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+/* Polls the mock's ledger until it holds a record: the scenario is under way. */
+static int wait_traffic(int mock_port)
+{
+    for (int i = 0; i < 1000; i++) {
+        char *body = NULL;
+        int st = harness_http(mock_port, "GET", "/_tailgate/ledger", NULL, NULL, &body, NULL);
+        cJSON *j = st == 200 && body ? cJSON_Parse(body) : NULL;
+        free(body);
+        double n = harness_num(j, "count");
+        cJSON_Delete(j);
+        if (n >= 1)
+            return 1;
+        harness_sleep_ms(20);
+    }
+    return 0;
+}
+
+/* 8 users reading 100 tokens at 20/s: long enough to kill something mid-scenario. */
+static const char *const long_text =
+    "{\"name\":\"long\",\"profile\":\"vendor-b-post\",\n"
+    " \"model\":{\"ttft_ms\":0,\"tps\":20,\"jitter\":0,\"length\":100},\n"
+    " \"traffic\":{\"requests\":8,\"concurrency\":2},\n"
+    " \"users\":[{\"action\":\"complete\"}],\n"
+    " \"settle_ms\":1000,\n"
+    " \"gates\":{\"upstream_attempts\":[\"max<=1\"]}}\n";
+
+static void check_error_artifacts(const char *out, int two_scenarios)
+{
+    cJSON *r = results(out);
+    CHECK(r != NULL);
+    CHECK_EQ_STR(sget(r, "verdict"), "error");
+    CHECK(cJSON_IsString(cJSON_GetObjectItem(r, "error")));
+    CHECK_EQ_STR(sget(scenario0(r), "verdict"), "error");
+    if (two_scenarios) /* the second scenario did not run, and says so */
+        CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(r, "not_run")), 1);
+    cJSON_Delete(r);
+    CHECK(file_has(out, "junit.xml", "<error"));
+    CHECK(!file_has(out, "junit.xml", "errors=\"0\" time"));
+    CHECK(file_has(out, "summary.md", "ERROR"));
+    CHECK(!file_has(out, "summary.md", "all gates pass"));
+}
+
+static void runner_should_report_error_when_the_mock_dies_mid_run(void)
+{
+    struct proc mock;
+    CHECK_EQ_INT(harness_start_mock(&mock, NULL), 0);
+    write_gateway("fixed", NULL);
+    char args[1024];
+    snprintf(args, sizeof args,
+             "run --gateway %s/gw-fixed.json --mock-url http://127.0.0.1:%d --out %s/mockdies "
+             "%s/long.json %s/exact.json",
+             tmp, mock.port, tmp, tmp, tmp);
+    pid_t pid = spawn_tailgate(args);
+    CHECK(wait_traffic(mock.port));
+    kill(mock.pid, SIGKILL);
+    CHECK_EQ_INT(wait_exit(pid, 60000), 3);
+    harness_stop(&mock);
+    check_error_artifacts("mockdies", 1);
+}
+
+static void runner_should_report_error_when_the_gateway_dies_mid_run(void)
+{
+    struct proc mock;
+    CHECK_EQ_INT(harness_start_mock(&mock, NULL), 0);
+    char path[256], text[1024], args[1024];
+    snprintf(path, sizeof path, "%s/gw-dies.json", tmp);
+    /* the shell records the gateway's pid, then becomes it */
+    snprintf(text, sizeof text,
+             "{\"name\":\"dies-mid-run\",\"command\":[\"sh\",\"-c\",\"echo $$ > %s/gw.pid; "
+             "exec %s --mode fixed --listen 127.0.0.1:{{PORT}} --upstream {{MOCK_URL}}\"],"
+             "\"url\":\"http://127.0.0.1:{{PORT}}\",\"ready\":{\"path\":\"/healthz\"},"
+             "\"style\":\"openai-chat\"}\n",
+             tmp, refgw);
+    write_file(path, text);
+    snprintf(args, sizeof args,
+             "run --gateway %s --mock-url http://127.0.0.1:%d --out %s/gwdies %s/long.json "
+             "%s/exact.json",
+             path, mock.port, tmp, tmp, tmp);
+    pid_t pid = spawn_tailgate(args);
+    CHECK(wait_traffic(mock.port));
+    snprintf(path, sizeof path, "%s/gw.pid", tmp);
+    char *p = slurp(path);
+    CHECK(p != NULL);
+    pid_t gw = p ? (pid_t)atol(p) : 0;
+    free(p);
+    if (gw > 0)
+        kill(gw, SIGKILL);
+    CHECK_EQ_INT(wait_exit(pid, 60000), 3);
+    harness_stop(&mock);
+    check_error_artifacts("gwdies", 1);
+    CHECK(file_has("gwdies", "summary.md", "the gateway exited during the scenario"));
+}
+
+static void runner_should_report_error_when_interrupted(void)
+{
+    struct proc mock;
+    CHECK_EQ_INT(harness_start_mock(&mock, NULL), 0);
+    write_gateway("fixed", NULL);
+    char args[1024];
+    snprintf(args, sizeof args,
+             "run --gateway %s/gw-fixed.json --mock-url http://127.0.0.1:%d --out %s/intr "
+             "%s/long.json %s/exact.json",
+             tmp, mock.port, tmp, tmp, tmp);
+    pid_t pid = spawn_tailgate(args);
+    CHECK(wait_traffic(mock.port));
+    kill(pid, SIGINT);
+    CHECK_EQ_INT(wait_exit(pid, 60000), 3);
+    harness_stop(&mock);
+    check_error_artifacts("intr", 1);
+}
+
+static void runner_should_write_artifacts_when_the_gateway_never_starts(void)
+{
+    char path[256], args[512];
+    snprintf(path, sizeof path, "%s/gw-false.json", tmp);
+    write_file(path, "{\"name\":\"dies\",\"command\":[\"false\"],\"url\":"
+                     "\"http://127.0.0.1:{{PORT}}\",\"ready\":{\"timeout_ms\":3000}}");
+    snprintf(args, sizeof args, "run --gateway %s --out %s/nostart %s/exact.json", path, tmp,
+             tmp);
+    CHECK_EQ_INT(run_tailgate(args), 3);
+    cJSON *r = results("nostart");
+    CHECK(r != NULL);
+    CHECK_EQ_STR(sget(r, "verdict"), "error");
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(r, "not_run")), 1);
+    cJSON_Delete(r);
+    CHECK(file_has("nostart", "junit.xml", "<error"));
+    CHECK(file_has("nostart", "summary.md", "did not run"));
+}
+
+/* Every verdict traces to its requests: both sides' records, one JSON line each. */
+static void runner_should_keep_both_sides_records_as_json_lines(void)
+{
+    char args[512];
+    snprintf(args, sizeof args, "run --direct --out %s/forensics %s/exact.json", tmp, tmp);
+    CHECK_EQ_INT(run_tailgate(args), 0);
+    int lines[2] = {0, 0};
+    const char *names[2] = {"ledger.jsonl", "client.jsonl"};
+    for (int i = 0; i < 2; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/forensics/%s", tmp, names[i]);
+        char *text = slurp(path);
+        for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+            cJSON *j = cJSON_Parse(line);
+            lines[i] += j && strcmp(harness_str(j, "scenario"), "exact") == 0;
+            cJSON_Delete(j);
+        }
+        free(text);
+    }
+    CHECK_EQ_INT(lines[0], 4);
+    CHECK_EQ_INT(lines[1], 4);
+    /* delivery through the (absent) gateway: every delivered token has a delay, one read each */
+    cJSON *r = results("forensics");
+    const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(scenario0(r), "metrics"),
+                                         "delivery_ms");
+    CHECK(harness_num(m, "count") == 20); /* 4 users x 5 tokens before the abort */
+    CHECK(harness_num(m, "p50") >= 0 && harness_num(m, "p50") < 50);
+    double lo, hi;
+    range(scenario0(r), "tokens_per_arrival", &lo, &hi);
+    CHECK(lo >= 1 && hi <= 1.5);
+    cJSON_Delete(r);
+}
+
+/* isolate: the next request starts only after the mock saw the previous one's upstream end.
+ * refgw slow closes upstream 600 ms after its user left, so without isolation the second
+ * request would start during that time. */
+static void runner_should_isolate_requests_at_concurrency_1(void)
+{
+    char path[256], args[512];
+    snprintf(path, sizeof path, "%s/iso.json", tmp);
+    write_file(path, "{\"name\":\"iso\",\"profile\":\"vendor-b-post\",\n"
+                     " \"model\":{\"ttft_ms\":0,\"tps\":20,\"jitter\":0,\"length\":40},\n"
+                     " \"traffic\":{\"requests\":3,\"concurrency\":1,\"isolate\":true,"
+                     "\"think_ms\":50},\n"
+                     " \"users\":[{\"action\":\"tab_close\",\"after_tokens\":3}],\n"
+                     " \"settle_ms\":4000,\"gates\":{\"tail_tokens\":[\"max<=40\"]}}\n");
+    write_gateway("slow", NULL);
+    snprintf(args, sizeof args, "run --gateway %s/gw-slow.json --out %s/iso %s", tmp, tmp, path);
+    CHECK_EQ_INT(run_tailgate(args), 0);
+    /* pair each request's send with the previous one's upstream close, from the forensics */
+    snprintf(path, sizeof path, "%s/iso/ledger.jsonl", tmp);
+    char *text = slurp(path);
+    double closed[3] = {0, 0, 0};
+    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        const char *cid = harness_str(j, "correlation_id");
+        int k = cid ? atoi(cid + strlen(cid) - 1) : -1;
+        if (k >= 0 && k < 3)
+            closed[k] = harness_num(j, "t_peer_closed_ns");
+        cJSON_Delete(j);
+    }
+    free(text);
+    cJSON *r = results("iso");
+    const cJSON *q;
+    int ordered = 0, n = 0;
+    cJSON_ArrayForEach(q, cJSON_GetObjectItem(scenario0(r), "requests_detail"))
+    {
+        const char *cid = harness_str(q, "correlation_id");
+        int k = atoi(cid + strlen(cid) - 1);
+        n++;
+        if (k > 0)
+            ordered += harness_num(q, "t_send_ns") > closed[k - 1] && closed[k - 1] > 0;
+    }
+    cJSON_Delete(r);
+    CHECK_EQ_INT(n, 3);
+    CHECK_EQ_INT(ordered, 2);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -404,6 +733,15 @@ int main(int argc, char **argv)
         CASE(runner_should_exit_3_when_the_environment_fails),
         CASE(runner_should_reconcile_metering_across_a_billing_change),
         CASE(runner_should_validate_every_shipped_scenario),
+        CASE(runner_should_fail_control_against_a_gateway_answering_500),
+        CASE(runner_should_fail_control_against_a_gateway_answering_502_and_count_its_waste),
+        CASE(runner_should_fail_control_against_a_gateway_that_truncates_streams),
+        CASE(runner_should_report_error_when_the_mock_dies_mid_run),
+        CASE(runner_should_report_error_when_the_gateway_dies_mid_run),
+        CASE(runner_should_report_error_when_interrupted),
+        CASE(runner_should_write_artifacts_when_the_gateway_never_starts),
+        CASE(runner_should_keep_both_sides_records_as_json_lines),
+        CASE(runner_should_isolate_requests_at_concurrency_1),
     };
     bin = getenv("TAILGATE_BIN") ? getenv("TAILGATE_BIN") : "./tailgate";
     refgw = getenv("REFGW_BIN") ? getenv("REFGW_BIN") : "build/refgw";
@@ -413,6 +751,10 @@ int main(int argc, char **argv)
     char path[256];
     snprintf(path, sizeof path, "%s/exact.json", tmp);
     write_file(path, scenario_text);
+    snprintf(path, sizeof path, "%s/control.json", tmp);
+    write_file(path, control_text);
+    snprintf(path, sizeof path, "%s/long.json", tmp);
+    write_file(path, long_text);
     int rc = check_run(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
