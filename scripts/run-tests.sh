@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
 # Runs every test binary of each build folder given, then the real-client tests once (the npm
-# SDKs against the mock, a Toxiproxy client against the chaos proxy), and ends with the line
-# "N passed, N failed". A binary that dies or times out without its lines counts as one failure.
+# SDKs against the mock, a Toxiproxy client against the chaos proxy, the conformance suite against
+# real gateways), and ends with the line "N passed, N failed, N skipped". A binary that dies or
+# times out without its lines counts as one failure; a SKIP line (a package that cannot be
+# installed) counts as neither passed nor failed.
 # MEMCHECK=1 runs the unit binaries and the spawned mock under valgrind.
 set -u
 cd "$(dirname "$0")/.."
 pass=0
 fail=0
+skip=0
 per_test_timeout=${TEST_TIMEOUT:-180}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 count() { # label, output file, exit code
-    local label=$1 out=$2 rc=$3 p f
+    local label=$1 out=$2 rc=$3 p f s
     p=$(grep -c '^PASS ' "$out")
     f=$(grep -c '^FAIL ' "$out")
-    sed -E "s#^(PASS|FAIL) #\\1 [$label] #" "$out" | grep -E "^(PASS|FAIL) "
+    s=$(grep -c '^SKIP ' "$out")
+    sed -E "s#^(PASS|FAIL|SKIP) #\\1 [$label] #" "$out" | grep -E "^(PASS|FAIL|SKIP) "
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "FAIL [$label] exited with status $rc"
         f=1
     fi
     pass=$((pass + p))
     fail=$((fail + f))
+    skip=$((skip + s))
 }
 
 for build in "$@"; do
@@ -40,6 +45,15 @@ for build in "$@"; do
         rm -f "$log.err"
     done
 done
+
+if [ -f tests/conformance/run.sh ] && [ "${SKIP_CONFORMANCE:-0}" != 1 ]; then
+    TAILGATE_BIN="$PWD/$1/tailgate" REFGW_BIN="$PWD/$1/refgw" timeout -k 5 400 \
+        bash tests/conformance/run.sh >"$log" 2>"$log.err"
+    rc=$?
+    count "conformance" "$log" "$rc"
+    [ "$rc" -ne 0 ] && sed 's/^/    /' "$log.err" | tail -40
+    rm -f "$log.err"
+fi
 
 if [ -f tests/sdk/run.sh ] && [ "${SKIP_SDK:-0}" != 1 ]; then
     TAILGATE_BIN="$PWD/$1/tailgate" timeout -k 5 300 bash tests/sdk/run.sh >"$log" 2>"$log.err"
@@ -65,5 +79,5 @@ if [ -f tests/toxiproxy/run.sh ] && [ "${SKIP_SDK:-0}" != 1 ]; then
     rm -f "$log.err"
 fi
 
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
