@@ -203,8 +203,10 @@ static int cmd_profiles(int argc, char **argv)
             snprintf(lag, sizeof lag, "continue");
         else if (p->stop_lag_ms)
             snprintf(lag, sizeof lag, "stop+%ums", p->stop_lag_ms);
-        else
+        else if (p->stop_lag_tokens)
             snprintf(lag, sizeof lag, "stop+%utok", p->stop_lag_tokens);
+        else
+            snprintf(lag, sizeof lag, "stop"); /* at once: no token after the close */
         printf("%-17s disconnect=%-10s bill=%-9s report=%-7s  %s\n", p->name, lag,
                profile_bill_name(p->bill), profile_report_name(p->report), p->summary);
     }

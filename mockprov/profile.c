@@ -44,6 +44,11 @@ static const struct profile presets[] = {
                        "for what it generated",
      PROFILE_STOP, 0, 2000, PROFILE_BILL_GENERATED, PROFILE_REPORT_NONE, 50, 80.0, P_JIT,
      P_LEN, 0.20, 0.60},
+    {"stop-at-once", "stops the moment it sees the disconnect (stop_lag_tokens 0: no token "
+                     "after it), bills tokens emitted before the cancel, says so in the final "
+                     "usage chunk: measures a gateway alone, with no vendor lag on top",
+     PROFILE_STOP, 0, 0, PROFILE_BILL_EMITTED, PROFILE_REPORT_USAGE, P_TTFT, P_TPS, P_JIT,
+     P_LEN, 3.00, 15.00},
 };
 
 #define N_PRESETS (sizeof presets / sizeof presets[0])

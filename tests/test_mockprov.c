@@ -126,6 +126,21 @@ static void mockprov_should_keep_generating_for_a_runaway_vendor(void)
     cJSON_Delete(r);
 }
 
+static void mockprov_should_stop_at_once_for_the_stop_at_once_preset(void)
+{
+    /* no token after the close: the tail is the gateway's alone */
+    for (int rst = 0; rst <= 1; rst++) {
+        cJSON *r = abort_after_k("chat", "stop-at-once", rst ? "at-once-rst" : "at-once-fin", rst,
+                                 50, TIMING);
+        CHECK(r != NULL);
+        CHECK_EQ_INT(harness_num(r, "generated_tokens"), K);
+        CHECK_EQ_INT(harness_num(r, "tail_tokens"), 0);
+        CHECK_EQ_INT(harness_num(r, "billed_output_tokens"), K);
+        CHECK_EQ_STR(harness_str(r, "stop_reason"), "disconnect");
+        cJSON_Delete(r);
+    }
+}
+
 static void mockprov_should_stop_after_the_profile_lag_in_ms(void)
 {
     /* selfhosted-lag stops 2000 ms after the close. Tokens every 160 ms: the 12th after the
@@ -918,6 +933,7 @@ int main(int argc, char **argv)
     static const struct check_case cases[] = {
         CASE(mockprov_should_bill_each_api_semantic_and_close_kind_exactly),
         CASE(mockprov_should_keep_generating_for_a_runaway_vendor),
+        CASE(mockprov_should_stop_at_once_for_the_stop_at_once_preset),
         CASE(mockprov_should_stop_after_the_profile_lag_in_ms),
         CASE(mockprov_should_report_usage_at_natural_end_per_api),
         CASE(mockprov_should_not_report_usage_without_include_usage),

@@ -23,6 +23,7 @@ static const struct {
     {"runaway", "continue", 0, 0, "generated", "none"},
     {"selfhosted-abort", "stop", 1, 0, "generated", "none"},
     {"selfhosted-lag", "stop", 0, 2000, "generated", "none"},
+    {"stop-at-once", "stop", 0, 0, "emitted", "usage"},
 };
 
 #define N_PRESET_ROWS (sizeof preset_rows / sizeof preset_rows[0])
@@ -114,6 +115,7 @@ static void profile_should_carry_vendor_prices(void)
         {"vendor-b-pre", 3.00, 15.00}, {"vendor-b-post", 3.00, 15.00},
         {"silent-emitted", 0.27, 1.10}, {"runaway", 2.00, 8.00},
         {"selfhosted-abort", 0.20, 0.60}, {"selfhosted-lag", 0.20, 0.60},
+        {"stop-at-once", 3.00, 15.00},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const struct profile *p = profile_find(rows[i].name);
@@ -157,6 +159,7 @@ static void billed_output_should_follow_bill_rule(void)
         {"runaway", 1, 7, 256, 256},
         {"selfhosted-abort", 1, 7, 8, 8},
         {"selfhosted-lag", 1, 7, 107, 107},
+        {"stop-at-once", 1, 7, 7, 7},
         /* a cancel before any token */
         {"vendor-b-post", 1, 0, 0, 0},
         {"runaway", 1, 0, 3, 3},
