@@ -9,15 +9,18 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 
+#include "chaos/client.h"
 #include "check.h"
 #include "clock.h"
 #include "harness.h"
@@ -635,6 +638,574 @@ static void proxy_should_pass_no_close_while_dropped(void)
     CHECK_EQ_INT(writes_ok, 2);
 }
 
+/* ---- the chaos client, directly and through the proxy --------------------------------------
+ * Each user action of the chaos client (chaos/action.c) runs once against a raw peer directly
+ * and once with a proxy between them on the client's own loop, as the runner has it; the peer
+ * must see the same wire sequence both times. The peer is a plain poll() server on a thread of
+ * its own. It writes exactly ACT_TOKENS tokens and then waits: the trigger fires on the last of
+ * them, so no token is in flight when the client acts and what the peer sees next is the
+ * action alone. After it, the peer writes until a write fails, waiting after each for the RST
+ * it may draw (POLLERR/POLLHUP, bounded) as observe() does, so the failing write's index does
+ * not depend on how fast either side runs. */
+
+#define ACT_TOKENS 3          /* the trigger; the peer writes this many, then waits */
+#define ACT_FRESH_TOKENS 5    /* a supersede's replacement gets a whole answer */
+#define ACT_TOKEN_GAP_MS 10   /* between the tokens before the action */
+#define ACT_BACKGROUND_MS 300 /* a backgrounded app's stall before it is killed */
+#define ACT_CONNS 4           /* connections one run may open (supersede: two) */
+#define ACT_WRITES 4          /* writes after the action, unless one fails first */
+#define ACT_PEER_MAX_MS 20000 /* the peer gives up on a run after this */
+#define ACT_RUN_MAX_S 30      /* the loop's bound on a run (longer than the peer's) */
+
+enum act_phase {
+    ACT_REQUEST, /* reading the request */
+    ACT_STREAM,  /* writing tokens ACT_TOKEN_GAP_MS apart */
+    ACT_WAIT,    /* every token written: waiting for the action (a FIN or an RST) */
+    ACT_AFTER,   /* the action seen: a write, a bounded wait for the RST, a write, ... */
+    ACT_OVER,
+};
+
+struct act_conn {
+    int fd;
+    char req[8192];
+    size_t got;
+    enum act_phase phase;
+    int sent;        /* tokens written before the action */
+    uint64_t due_ns; /* the next write (STREAM, AFTER) or the end of the wait (WAIT) */
+    int recv_rc;     /* what recv() said after the action: 0 a FIN, else its errno; -1 none */
+    int writes;      /* tried after the action */
+    int fail_at;     /* 1-based index of the first that failed; 0 none did */
+    int fail_errno;
+    int rst_waits;   /* waits after a write that the RST ended before their deadline */
+    int seq_request; /* order of events across connections */
+    int seq_action;
+    int stray; /* bytes after the request, or a write that failed before the action */
+};
+
+struct act_peer {
+    int lfd, port;
+    int done[2]; /* peer -> loop: the peer is over with this run */
+    pthread_t th;
+    int started;
+    int conns_expected;
+    int wait_ms; /* after each write that succeeds: the bound on waiting for its RST */
+    struct act_conn conns[ACT_CONNS];
+    int nconns, seq;
+    int timed_out;
+};
+
+static int act_token_frame(char *buf, size_t len, int i)
+{
+    return snprintf(buf, len, "data: {\"choices\":[{\"delta\":{\"content\":\" tok%d\"}}]}\n\n", i);
+}
+
+static void act_conn_close(struct act_conn *k)
+{
+    close(k->fd);
+    k->fd = -1;
+    k->phase = ACT_OVER;
+}
+
+/* The request is in when the headers and Content-Length bytes of body are. */
+static int act_request_complete(const struct act_conn *k)
+{
+    const char *end = memmem(k->req, k->got, "\r\n\r\n", 4);
+    if (end == NULL)
+        return 0;
+    size_t head = (size_t)(end - k->req) + 4, clen = 0;
+    for (const char *p = k->req; p < end;) {
+        if (strncasecmp(p, "content-length:", 15) == 0)
+            clen = (size_t)atol(p + 15);
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return k->got >= head + clen;
+}
+
+static void act_read_request(struct act_peer *pr, struct act_conn *k)
+{
+    ssize_t n = recv(k->fd, k->req + k->got, sizeof k->req - k->got, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        act_conn_close(k);
+        return;
+    }
+    k->got += (size_t)n;
+    if (!act_request_complete(k))
+        return;
+    k->seq_request = ++pr->seq;
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                               "Connection: close\r\n\r\n";
+    if (send(k->fd, head, sizeof head - 1, MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof head - 1)
+        k->stray = 1;
+    k->phase = ACT_STREAM;
+    k->due_ns = clock_now_ns();
+}
+
+/* The client's end spoke while we stream or wait: the action, or bytes nobody should send. */
+static void act_see_action(struct act_peer *pr, struct act_conn *k)
+{
+    char buf[4096];
+    ssize_t r = recv(k->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (r > 0) {
+        k->stray = 1;
+        return;
+    }
+    k->recv_rc = r == 0 ? 0 : errno;
+    k->seq_action = ++pr->seq;
+    k->phase = ACT_AFTER;
+    k->due_ns = clock_now_ns(); /* the first write after the action goes out at once */
+}
+
+/* Connection 0 is the one that acts; any later one (a supersede's replacement) is answered in
+ * full and closed, as an HTTP/1.1 body with Connection: close ends. */
+static void act_write_token(struct act_peer *pr, struct act_conn *k)
+{
+    char buf[160];
+    int len = act_token_frame(buf, sizeof buf, k->sent);
+    if (send(k->fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) != len) {
+        k->stray = 1;
+        act_conn_close(k);
+        return;
+    }
+    k->sent++;
+    int acting = k == &pr->conns[0];
+    uint64_t now = clock_now_ns();
+    if (k->sent < (acting ? ACT_TOKENS : ACT_FRESH_TOKENS)) {
+        k->due_ns = now + (uint64_t)ACT_TOKEN_GAP_MS * 1000000;
+    } else if (acting) {
+        k->phase = ACT_WAIT;
+        k->due_ns = now + (uint64_t)EVENT_WAIT_MS * 1000000;
+    } else {
+        if (send(k->fd, "data: [DONE]\n\n", 14, MSG_NOSIGNAL | MSG_DONTWAIT) != 14)
+            k->stray = 1;
+        act_conn_close(k);
+    }
+}
+
+static void act_write_after(struct act_peer *pr, struct act_conn *k)
+{
+    char buf[160];
+    int len = act_token_frame(buf, sizeof buf, 100000 + k->writes);
+    k->writes++;
+    ssize_t n = send(k->fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+        k->fail_at = k->writes;
+        k->fail_errno = errno;
+        act_conn_close(k);
+        return;
+    }
+    if (n != len)
+        k->stray = 1;
+    if (k->writes >= ACT_WRITES) {
+        act_conn_close(k);
+        return;
+    }
+    k->due_ns = clock_now_ns() + (uint64_t)pr->wait_ms * 1000000;
+}
+
+static void act_conn_step(struct act_peer *pr, struct act_conn *k, short revents)
+{
+    uint64_t now = clock_now_ns();
+    switch (k->phase) {
+    case ACT_REQUEST:
+        if (revents)
+            act_read_request(pr, k);
+        break;
+    case ACT_STREAM:
+    case ACT_WAIT:
+        if (revents)
+            act_see_action(pr, k);
+        else if (now >= k->due_ns && k->phase == ACT_WAIT)
+            act_conn_close(k); /* no action came: recv_rc stays -1 */
+        else if (now >= k->due_ns)
+            act_write_token(pr, k);
+        break;
+    case ACT_AFTER:
+        if (revents & (POLLERR | POLLHUP)) {
+            if (now < k->due_ns)
+                k->rst_waits++;
+            act_write_after(pr, k);
+        } else if (now >= k->due_ns) {
+            act_write_after(pr, k);
+        }
+        break;
+    case ACT_OVER:
+        break;
+    }
+}
+
+static int act_peer_over(const struct act_peer *pr)
+{
+    if (pr->nconns < pr->conns_expected)
+        return 0;
+    for (int i = 0; i < pr->nconns; i++)
+        if (pr->conns[i].phase != ACT_OVER)
+            return 0;
+    return 1;
+}
+
+static void *act_peer_main(void *arg)
+{
+    struct act_peer *pr = arg;
+    uint64_t give_up = clock_now_ns() + (uint64_t)ACT_PEER_MAX_MS * 1000000;
+    while (!act_peer_over(pr)) {
+        uint64_t now = clock_now_ns();
+        if (now >= give_up) {
+            pr->timed_out = 1;
+            break;
+        }
+        struct pollfd pf[ACT_CONNS + 1];
+        int idx[ACT_CONNS + 1], n = 0;
+        pf[n] = (struct pollfd){pr->lfd, (short)(pr->nconns < ACT_CONNS ? POLLIN : 0), 0};
+        idx[n++] = -1;
+        uint64_t due = give_up;
+        for (int i = 0; i < pr->nconns; i++) {
+            struct act_conn *k = &pr->conns[i];
+            if (k->phase == ACT_OVER)
+                continue;
+            /* after a FIN the socket stays readable (EOF): ask only for errors (the RST) */
+            pf[n] = (struct pollfd){k->fd, (short)(k->phase == ACT_AFTER ? 0 : POLLIN), 0};
+            idx[n++] = i;
+            if (k->phase != ACT_REQUEST && k->due_ns < due)
+                due = k->due_ns;
+        }
+        int wait = due > now ? (int)((due - now + 999999) / 1000000) : 0;
+        if (poll(pf, (nfds_t)n, wait) < 0 && errno != EINTR)
+            break;
+        if (pf[0].revents & POLLIN) {
+            int fd = accept(pr->lfd, NULL, NULL);
+            if (fd >= 0)
+                pr->conns[pr->nconns++] = (struct act_conn){.fd = fd, .recv_rc = -1};
+        }
+        /* Requests first, then the rest: within one wake the order of events on different
+         * connections is lost, and causally a request can only come first. */
+        for (int j = 1; j < n; j++)
+            if (pr->conns[idx[j]].phase == ACT_REQUEST)
+                act_conn_step(pr, &pr->conns[idx[j]], pf[j].revents);
+        for (int j = 1; j < n; j++)
+            if (pr->conns[idx[j]].phase != ACT_REQUEST)
+                act_conn_step(pr, &pr->conns[idx[j]], pf[j].revents);
+    }
+    for (int i = 0; i < pr->nconns; i++)
+        if (pr->conns[i].phase != ACT_OVER)
+            act_conn_close(&pr->conns[i]);
+    if (write(pr->done[1], "x", 1) != 1)
+        fprintf(stderr, "  peer: done signal failed\n");
+    return NULL;
+}
+
+static int act_peer_start(struct act_peer *pr, int conns_expected, int wait_ms)
+{
+    pr->done[0] = pr->done[1] = -1;
+    pr->conns_expected = conns_expected;
+    pr->wait_ms = wait_ms;
+    pr->lfd = listen_raw(&pr->port);
+    if (pr->lfd < 0 || pipe(pr->done) != 0)
+        return -1;
+    if (pthread_create(&pr->th, NULL, act_peer_main, pr) != 0)
+        return -1;
+    pr->started = 1;
+    return 0;
+}
+
+/* Waits for the thread (it ends by itself within ACT_PEER_MAX_MS); what it saw stays. */
+static void act_peer_stop(struct act_peer *pr)
+{
+    if (pr->started)
+        pthread_join(pr->th, NULL);
+    if (pr->lfd >= 0)
+        close(pr->lfd);
+    if (pr->done[0] >= 0)
+        close(pr->done[0]);
+    if (pr->done[1] >= 0)
+        close(pr->done[1]);
+}
+
+/* ---- one run: the client's loop, with the proxy on it or not ---- */
+
+/* What the peer and the client's records showed, in one run. */
+struct act_seen {
+    int ok;    /* the client reported done and the peer finished in time */
+    int conns; /* connections the peer accepted */
+    int stray;
+    int recv_rc, fail_at, fail_errno, writes, rst_waits; /* connection 0, after the action */
+    int new_request_first; /* a later connection's request came before connection 0's action */
+    int records;           /* client records */
+    int acted;             /* records with a t_abort */
+    enum chaos_end end;    /* the acting attempt's */
+    uint64_t delivered, total;
+    int others_complete; /* other records (a replacement) that completed in full */
+};
+
+struct act_loop {
+    struct event_base *base;
+    struct act_seen *seen;
+    int client_done, peer_done;
+};
+
+static void act_record_cb(void *arg, const struct chaos_record *r)
+{
+    struct act_loop *l = arg;
+    struct act_seen *s = l->seen;
+    s->records++;
+    if (r->t_abort_ns != 0) {
+        s->acted++;
+        s->end = r->end;
+        s->delivered = r->delivered_tokens;
+        s->total = r->total_tokens;
+    } else if (r->end == CHAOS_END_COMPLETE && r->total_tokens == ACT_FRESH_TOKENS) {
+        s->others_complete++;
+    }
+}
+
+static void act_client_done_cb(void *arg)
+{
+    struct act_loop *l = arg;
+    l->client_done = 1;
+    if (l->peer_done)
+        event_base_loopbreak(l->base);
+}
+
+/* The proxy lives on this loop: the loop runs until the peer is over too, not only the client. */
+static void act_peer_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct act_loop *l = arg;
+    char b;
+    if (read(fd, &b, 1) != 1)
+        return;
+    l->peer_done = 1;
+    if (l->client_done)
+        event_base_loopbreak(l->base);
+}
+
+static void act_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+struct act_row {
+    const char *name;
+    enum chaos_action action; /* at ACT_TOKENS delivered tokens */
+    int kill;    /* background: killed (an RST) ACT_BACKGROUND_MS after it stopped reading */
+    int conns;   /* connections the peer sees (a supersede: the replacement too) */
+    int wait_ms; /* the bound on waiting for the RST a write draws */
+    /* what the direct run shows on Linux; they make the comparison meaningful */
+    enum chaos_end end;
+    int recv_rc;
+    int fail_at;
+};
+
+static void act_observe(const struct act_row *row, int via_proxy, struct act_seen *out)
+{
+    memset(out, 0, sizeof *out);
+    out->recv_rc = -1;
+    struct act_loop l = {NULL, out, 0, 0};
+    struct act_peer *pr = calloc(1, sizeof *pr);
+    struct proxy *p = NULL;
+    struct chaos_client *c = NULL;
+    struct event *done_ev = NULL, *deadline = NULL;
+    char err[256], up[64], url[64];
+    /* as the CLI does: timerfd timers on CLOCK_MONOTONIC, not the coarse 4 ms clock */
+    struct event_config *ec = event_config_new();
+    if (ec != NULL && event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER) == 0)
+        l.base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    if (pr == NULL || l.base == NULL)
+        goto out;
+    pr->lfd = -1;
+    if (act_peer_start(pr, row->conns, row->wait_ms) != 0)
+        goto out;
+    int port = pr->port;
+    if (via_proxy) {
+        snprintf(up, sizeof up, "127.0.0.1:%d", pr->port);
+        p = proxy_new(l.base, "client", "127.0.0.1:0", up, err, sizeof err);
+        if (p == NULL) {
+            fprintf(stderr, "  proxy_new: %s\n", err);
+            goto out;
+        }
+        port = proxy_listen_port(p);
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    struct chaos_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.req.url = url;
+    cfg.req.style = CHAOS_STYLE_OPENAI_CHAT;
+    cfg.users[0] = (struct chaos_user){.action = row->action,
+                                       .weight = 1,
+                                       .trigger = CHAOS_AT_TOKENS,
+                                       .at = {ACT_TOKENS, ACT_TOKENS},
+                                       .background_ms = row->kill ? ACT_BACKGROUND_MS : 0,
+                                       .background_kill = row->kill};
+    cfg.nusers = 1;
+    cfg.requests = 1;
+    cfg.concurrency = 1;
+    cfg.timeout_ms = 20000;
+    cfg.id_prefix = row->name;
+    cfg.on_record = act_record_cb;
+    cfg.record_arg = &l;
+    cfg.on_done = act_client_done_cb;
+    cfg.done_arg = &l;
+    c = chaos_client_new(l.base, &cfg, err, sizeof err);
+    if (c == NULL) {
+        fprintf(stderr, "  chaos_client_new: %s\n", err);
+        goto out;
+    }
+    done_ev = event_new(l.base, pr->done[0], EV_READ, act_peer_done_cb, &l);
+    deadline = evtimer_new(l.base, act_deadline_cb, l.base);
+    struct timeval tv = {ACT_RUN_MAX_S, 0};
+    if (done_ev == NULL || deadline == NULL || event_add(done_ev, NULL) != 0 ||
+        evtimer_add(deadline, &tv) != 0)
+        goto out;
+    if (chaos_client_start(c, err, sizeof err) != 0) {
+        fprintf(stderr, "  chaos_client_start: %s\n", err);
+        goto out;
+    }
+    event_base_dispatch(l.base);
+out:
+    chaos_client_free(c);
+    proxy_free(p); /* its FINs end a peer still waiting; joined next */
+    if (pr != NULL) {
+        act_peer_stop(pr);
+        struct act_conn *k = &pr->conns[0];
+        out->ok = l.client_done && l.peer_done && !pr->timed_out;
+        out->conns = pr->nconns;
+        for (int i = 0; i < pr->nconns; i++)
+            out->stray |= pr->conns[i].stray;
+        if (pr->nconns > 0) {
+            out->recv_rc = k->recv_rc;
+            out->fail_at = k->fail_at;
+            out->fail_errno = k->fail_errno;
+            out->writes = k->writes;
+            out->rst_waits = k->rst_waits;
+            const struct act_conn *last = &pr->conns[pr->nconns - 1];
+            out->new_request_first = pr->nconns > 1 && last->seq_request > 0 && k->seq_action > 0 &&
+                                     last->seq_request < k->seq_action;
+        }
+    }
+    if (done_ev)
+        event_free(done_ev);
+    if (deadline)
+        event_free(deadline);
+    if (l.base)
+        event_base_free(l.base);
+    free(pr);
+}
+
+/* EPIPE and ECONNRESET are the two ways a write to a closed peer fails; anything else is not
+ * a close. */
+static const char *act_errno_class(int fail_at, int e)
+{
+    if (fail_at == 0)
+        return "-";
+    return e == EPIPE ? "EPIPE" : e == ECONNRESET ? "ECONNRESET" : "other";
+}
+
+static void act_print(const char *path, const struct act_seen *s)
+{
+    fprintf(stderr,
+            "  %s: %d conns, recv %s, %d writes, %d ended by the RST, write %d failed (%s); "
+            "client %s, %llu delivered of %llu%s%s\n",
+            path, s->conns,
+            s->recv_rc == 0  ? "0"
+            : s->recv_rc < 0 ? "none"
+                             : strerror(s->recv_rc),
+            s->writes, s->rst_waits, s->fail_at, act_errno_class(s->fail_at, s->fail_errno),
+            chaos_end_name(s->end), (unsigned long long)s->delivered, (unsigned long long)s->total,
+            s->new_request_first ? ", new request first" : "", s->ok ? "" : ", DID NOT FINISH");
+}
+
+static void same_as_direct(const struct act_row *row)
+{
+    struct act_seen direct, proxied;
+    act_observe(row, 0, &direct);
+    act_print("direct ", &direct);
+    act_observe(row, 1, &proxied);
+    act_print("proxied", &proxied);
+    CHECK(direct.ok);
+    CHECK(proxied.ok);
+    /* the direct run fixes what is right */
+    CHECK_EQ_INT(direct.conns, row->conns);
+    CHECK(!direct.stray);
+    CHECK_EQ_INT(direct.end, row->end);
+    CHECK_EQ_INT(direct.recv_rc, row->recv_rc);
+    CHECK_EQ_INT(direct.fail_at, row->fail_at);
+    if (row->fail_at)
+        CHECK(direct.fail_errno == EPIPE || direct.fail_errno == ECONNRESET);
+    CHECK_EQ_INT(direct.acted, 1);
+    CHECK_EQ_INT(direct.records, row->conns);
+    CHECK_EQ_INT(direct.others_complete, row->conns - 1);
+    CHECK_EQ_INT(direct.delivered, ACT_TOKENS);
+    CHECK_EQ_INT(direct.total, direct.delivered); /* nothing delivered after t_abort */
+    /* the proxy changes none of it */
+    CHECK_EQ_INT(proxied.conns, direct.conns);
+    CHECK(!proxied.stray);
+    CHECK_EQ_INT(proxied.recv_rc, direct.recv_rc);
+    CHECK_EQ_INT(proxied.fail_at, direct.fail_at);
+    CHECK_EQ_STR(act_errno_class(proxied.fail_at, proxied.fail_errno),
+                 act_errno_class(direct.fail_at, direct.fail_errno));
+    CHECK_EQ_INT(proxied.writes, direct.writes);
+    CHECK_EQ_INT(proxied.rst_waits, direct.rst_waits);
+    CHECK_EQ_INT(proxied.end, direct.end);
+    CHECK_EQ_INT(proxied.acted, direct.acted);
+    CHECK_EQ_INT(proxied.records, direct.records);
+    CHECK_EQ_INT(proxied.others_complete, direct.others_complete);
+    CHECK_EQ_INT(proxied.delivered, direct.delivered);
+    CHECK_EQ_INT(proxied.total, proxied.delivered);
+}
+
+enum { ROW_TAB_CLOSE, ROW_RESET, ROW_STOP_BUTTON, ROW_SUPERSEDE, ROW_HALF_CLOSE, ROW_KILL };
+
+/* A closing action's RST follows the first write at once; half_close draws none, and its
+ * wait must stay under the client's 2 s between reads (chaos/action.c) or it would leave. */
+static const struct act_row ACT_ROWS[] = {
+    [ROW_TAB_CLOSE] = {"tab_close", CHAOS_TAB_CLOSE, 0, 1, RST_WAIT_MS, CHAOS_END_FIN, 0, 2},
+    [ROW_RESET] = {"reset", CHAOS_RESET, 0, 1, RST_WAIT_MS, CHAOS_END_RST, ECONNRESET, 1},
+    [ROW_STOP_BUTTON] = {"stop_button", CHAOS_STOP_BUTTON, 0, 1, RST_WAIT_MS, CHAOS_END_FIN, 0, 2},
+    [ROW_SUPERSEDE] = {"supersede", CHAOS_SUPERSEDE, 0, 2, RST_WAIT_MS, CHAOS_END_SUPERSEDED, 0, 2},
+    [ROW_HALF_CLOSE] = {"half_close", CHAOS_HALF_CLOSE, 0, 1, 100, CHAOS_END_FIN, 0, 0},
+    [ROW_KILL] = {"background_kill", CHAOS_BACKGROUND, 1, 1, RST_WAIT_MS, CHAOS_END_KILLED,
+                  ECONNRESET, 1},
+};
+
+static void proxy_should_show_the_peer_the_same_tab_close_as_a_direct_client(void)
+{
+    same_as_direct(&ACT_ROWS[ROW_TAB_CLOSE]);
+}
+
+static void proxy_should_show_the_peer_the_same_reset_as_a_direct_client(void)
+{
+    same_as_direct(&ACT_ROWS[ROW_RESET]);
+}
+
+static void proxy_should_show_the_peer_the_same_stop_button_as_a_direct_client(void)
+{
+    same_as_direct(&ACT_ROWS[ROW_STOP_BUTTON]);
+}
+
+static void proxy_should_show_the_peer_the_same_supersede_as_a_direct_client(void)
+{
+    same_as_direct(&ACT_ROWS[ROW_SUPERSEDE]);
+}
+
+static void proxy_should_show_the_peer_the_same_half_close_as_a_direct_client(void)
+{
+    same_as_direct(&ACT_ROWS[ROW_HALF_CLOSE]);
+}
+
+static void proxy_should_show_the_peer_the_same_background_kill_as_a_direct_client(void)
+{
+    same_as_direct(&ACT_ROWS[ROW_KILL]);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); /* as the proxy's contract asks */
@@ -650,6 +1221,12 @@ int main(int argc, char **argv)
         CASE(proxy_should_not_wake_for_an_idle_half_closed_connection),
         CASE(proxy_should_not_wake_for_a_connection_closed_both_ways),
         CASE(proxy_should_pass_no_close_while_dropped),
+        CASE(proxy_should_show_the_peer_the_same_tab_close_as_a_direct_client),
+        CASE(proxy_should_show_the_peer_the_same_reset_as_a_direct_client),
+        CASE(proxy_should_show_the_peer_the_same_stop_button_as_a_direct_client),
+        CASE(proxy_should_show_the_peer_the_same_supersede_as_a_direct_client),
+        CASE(proxy_should_show_the_peer_the_same_half_close_as_a_direct_client),
+        CASE(proxy_should_show_the_peer_the_same_background_kill_as_a_direct_client),
     };
     return check_run(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
 }
