@@ -18,6 +18,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import referee_client  # noqa: E402  (beside this file)
 
 
 def now():
@@ -137,6 +139,7 @@ def main():
     ap.add_argument("--after-tokens", type=int, default=10, help="K")
     ap.add_argument("--tokens", type=int, default=200, help="N")
     ap.add_argument("--interval-ms", type=float, default=20, help="T")
+    ap.add_argument("--ttft-ms", type=float, default=20, help="the first token")
     a = ap.parse_args()
     out = os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
@@ -150,7 +153,7 @@ def main():
     try:
         up = subprocess.Popen([sys.executable, os.path.join(HERE, "referee_upstream.py"),
                                "--port-file", portf, "--log", ulog, "--tokens", str(a.tokens),
-                               "--interval-ms", str(a.interval_ms)],
+                               "--interval-ms", str(a.interval_ms), "--ttft-ms", str(a.ttft_ms)],
                               stdin=subprocess.DEVNULL, start_new_session=True)
         procs.append(up)
         wait_for(lambda: os.path.exists(portf), 10, "the referee upstream")
@@ -164,12 +167,9 @@ def main():
             rows = []
             for n in range(a.requests):
                 rid = "ref-%s-%d-%d" % (action, os.getpid(), n)
-                cl = subprocess.run([sys.executable, os.path.join(HERE, "referee_client.py"),
-                                     "--url", gw.url, "--action", action, "--request-id", rid,
-                                     "--after-tokens", str(a.after_tokens), "--timeout-s", "10"],
-                                    stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
-                lines = cl.stdout.decode().strip().splitlines()
-                c = json.loads(lines[-1]) if lines else {"error": "no output"}
+                host, port = re.match(r"http://([^:/]+):(\d+)", gw.url).groups()
+                c = referee_client.run_one(host, int(port), "/v1/chat/completions", action,
+                                           a.after_tokens, rid, 10)
                 if "error" in c:
                     # kept and shown, left out of the medians: a gateway that hangs a request
                     # once in a while is a finding, not a reason to measure nothing
@@ -184,6 +184,10 @@ def main():
                              "tail_tokens": sum(1 for t in u["tokens"] if t["gen"] > c["t_abort"]),
                              "close_lag_ms": round((t_seen - c["t_abort"]) * 1000.0, 3),
                              "close_kind": u["close"] or "end",
+                             # diagnostics: how the gateway paced the stream to the client
+                             "first_byte_ms": round((c["t_first_byte"] - u["t_start"]) * 1e3, 3),
+                             "k_delivery_ms": round(
+                                 (c["t_k"] - u["tokens"][a.after_tokens - 1]["gen"]) * 1e3, 3),
                              "close_detail": u.get("close_detail", ""),
                              "tokens_seen_by_client": c["tokens_seen"]})
             ok = [r for r in rows if "error" not in r]

@@ -3,9 +3,9 @@
 # gateways (nginx, HAProxy, Caddy from Debian's packages, and refgw). For each gateway
 # description in examples/gateways/ and each action (tab_close, reset), the referee
 # (referee_upstream.py + referee_client.py, Python stdlib, no code shared with tailgate) measures
-# R requests one at a time, then `tailgate run` measures the same timing through the same
-# gateway (tab-close.json, reset.json here). compare.py compares the medians: tail within 1
-# token, close lag within 5 ms. Prints PASS/FAIL lines, SKIP for a gateway whose package cannot
+# R requests one at a time (20 ms a token from 30 ms in, 100 tokens, the action after 10), then
+# `tailgate run` measures the same timing through the same gateway (tab-close.json, reset.json
+# here). compare.py compares the medians: tail within 1 token, close lag within 5 ms. Prints PASS/FAIL lines, SKIP for a gateway whose package cannot
 # be installed, and writes a markdown table to $CONFORMANCE_OUT/conformance.md.
 # TAILGATE_BIN and REFGW_BIN may point at the binaries (default: ./tailgate, build/refgw).
 set -u
@@ -94,7 +94,7 @@ for c in "${cases[@]}"; do
     rm -rf "$dir"
     mkdir -p "$dir"
     run_bounded 120 python3 "$here/referee_run.py" --gateway "$desc" --out "$dir/referee" \
-        --requests 5 --after-tokens 10 --tokens 100 --interval-ms 20 >"$dir/referee.json" \
+        --requests 5 --after-tokens 10 --tokens 100 --interval-ms 20 --ttft-ms 30 >"$dir/referee.json" \
         2>"$dir/referee.err"
     run_bounded 120 "$bin" run --gateway "$desc" --out "$dir/tailgate" \
         "$here/tab-close.json" "$here/reset.json" >"$dir/tailgate.log" 2>&1
@@ -110,7 +110,7 @@ done
 wall=$(python3 -c "import sys; print('%.0f' % (float(sys.argv[2]) - float(sys.argv[1])))" \
     "$t_start" "$(date +%s.%N)")
 {
-    echo "Medians of 5 requests per case, one at a time; 20 ms a token, 100 tokens, the action"
+    echo "Medians of 5 requests per case, one at a time; 20 ms a token from 30 ms in, 100 tokens, the action"
     echo "after 10 tokens. Tail: tokens the model generated after the user's action. Close lag:"
     echo "the action -> the model saw its connection close (or the end of a stream read to the"
     echo "end). Agreement: tail within 1 token, close lag within 5 ms. Suite wall time: ${wall} s."
