@@ -1102,11 +1102,12 @@ static void think_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A user request ended ('rec' NULL: a follow-up, which thinks not): in the closed model its
- * slot thinks for the drawn time before the next request may take it. */
+ * slot thinks for the drawn time before the next request may take it (not after the last). */
 static void slot_free(struct chaos_client *c, const struct chaos_record *rec)
 {
     uint32_t ms = 0;
-    if (rec && c->cfg.rate_per_s <= 0 && c->cfg.think_ms.hi > 0)
+    if (rec && c->cfg.rate_per_s <= 0 && c->cfg.think_ms.hi > 0 &&
+        c->next_index < c->cfg.requests)
         ms = think_draw(&c->cfg, rec->index);
     struct think *t = ms ? calloc(1, sizeof *t) : NULL;
     if (t) {
