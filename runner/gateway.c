@@ -269,8 +269,9 @@ static int parse_files(const struct gctx *c, const cJSON *root, const struct gat
     if (files == NULL)
         return 0;
     if (!cJSON_IsArray(files) || cJSON_GetArraySize(files) > GATEWAY_MAX_FILES)
-        return gfail(c, "files", "expected an array of at most 8 {\"template\": FILE, "
-                                 "\"path\": NAME} objects");
+        return gfail(c, "files",
+                     "expected an array of at most 8 {\"template\": FILE, "
+                     "\"path\": NAME} objects");
     const char *slash = strrchr(c->file, '/');
     int dirlen = slash ? (int)(slash - c->file) : 1;
     const char *dir = slash ? c->file : ".";
@@ -284,8 +285,9 @@ static int parse_files(const struct gctx *c, const cJSON *root, const struct gat
         snprintf(key, sizeof key, "files[%zu]", i);
         if (!cJSON_IsObject(f) || cJSON_GetArraySize(f) != 2 || !cJSON_IsString(tpl) ||
             !cJSON_IsString(dst))
-            return gfail(c, "files", "each entry is {\"template\": FILE, \"path\": NAME}, "
-                                     "two strings");
+            return gfail(c, "files",
+                         "each entry is {\"template\": FILE, \"path\": NAME}, "
+                         "two strings");
         snprintf(key, sizeof key, "files[%zu].path", i);
         if (!inside_path(dst->valuestring) || strlen(dst->valuestring) >= sizeof g->files[i].path)
             return gfail_near(c, dst->valuestring, key,
@@ -319,10 +321,10 @@ static int parse_files(const struct gctx *c, const cJSON *root, const struct gat
     return 0;
 }
 
-static const char *const gw_keys[] = {"name",    "command", "cwd",    "env",     "url",
-                                      "ready",   "style",   "path",   "headers", "cancel",
-                                      "metering", "body_template", "method", "description",
-                                      "passthrough", "files"};
+static const char *const gw_keys[] = {"name",    "command",     "cwd",         "env",
+                                      "url",     "ready",       "style",       "path",
+                                      "headers", "cancel",      "metering",    "body_template",
+                                      "method",  "description", "passthrough", "files"};
 
 static int parse_desc(const struct gctx *c, const cJSON *root, const struct gateway_vars *vars,
                       struct gateway *g)
@@ -334,9 +336,10 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         while (i < sizeof gw_keys / sizeof gw_keys[0] && strcmp(gw_keys[i], it->string) != 0)
             i++;
         if (i == sizeof gw_keys / sizeof gw_keys[0])
-            return gfail(c, it->string, "unknown key (expected name, command, cwd, env, url, "
-                                        "ready, style, path, headers, cancel, metering, "
-                                        "body_template, method, passthrough, files)");
+            return gfail(c, it->string,
+                         "unknown key (expected name, command, cwd, env, url, "
+                         "ready, style, path, headers, cancel, metering, "
+                         "body_template, method, passthrough, files)");
     }
     if (copy_str(c, root, "name", g->name, sizeof g->name, vars, NULL) != 0 ||
         copy_str(c, root, "url", g->url, sizeof g->url, vars, NULL) != 0 ||
@@ -440,8 +443,9 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
     const cJSON *met = cJSON_GetObjectItemCaseSensitive(root, "metering");
     if (met) {
         if (!cJSON_IsObject(met))
-            return gfail(c, "metering", "expected {\"file\" or \"url\", \"id_field\", "
-                                        "\"output_tokens_field\"}");
+            return gfail(c, "metering",
+                         "expected {\"file\" or \"url\", \"id_field\", "
+                         "\"output_tokens_field\"}");
         if (copy_str(c, met, "file", g->metering_file, sizeof g->metering_file, vars, g->url) !=
                 0 ||
             copy_str(c, met, "url", g->metering_url, sizeof g->metering_url, vars, g->url) != 0 ||
@@ -455,8 +459,7 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         if (!g->metering_id_field[0])
             snprintf(g->metering_id_field, sizeof g->metering_id_field, "request_id");
         if (!g->metering_tokens_field[0])
-            snprintf(g->metering_tokens_field, sizeof g->metering_tokens_field,
-                     "output_tokens");
+            snprintf(g->metering_tokens_field, sizeof g->metering_tokens_field, "output_tokens");
     }
     return parse_files(c, root, vars, g);
 }
@@ -469,8 +472,8 @@ static void defaults(struct gateway *g)
     snprintf(g->name, sizeof g->name, "gateway");
 }
 
-int gateway_load(const char *path, const struct gateway_vars *in_vars, struct gateway *g,
-                 char *err, size_t errlen)
+int gateway_load(const char *path, const struct gateway_vars *in_vars, struct gateway *g, char *err,
+                 size_t errlen)
 {
     defaults(g);
     /* absolute, so a config file means the same folder whatever the gateway's cwd */
@@ -511,8 +514,7 @@ int gateway_load(const char *path, const struct gateway_vars *in_vars, struct ga
 }
 
 int gateway_from_flags(const char *cmd, const char *url, const char *style,
-                       const struct gateway_vars *vars, struct gateway *g, char *err,
-                       size_t errlen)
+                       const struct gateway_vars *vars, struct gateway *g, char *err, size_t errlen)
 {
     defaults(g);
     if (url == NULL) {
@@ -563,8 +565,9 @@ static int probe(const struct gateway *g)
         struct sockaddr_in a = {0};
         a.sin_family = AF_INET;
         a.sin_port = htons((uint16_t)port);
-        int ok = fd >= 0 && inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
-                                      &a.sin_addr) == 1 &&
+        int ok = fd >= 0 &&
+                 inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
+                           &a.sin_addr) == 1 &&
                  connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
         if (fd >= 0)
             close(fd);
@@ -605,8 +608,8 @@ static int write_files(const struct gateway *g, char *err, size_t errlen)
             }
         }
         char werr[1400];
-        if (cliutil_write_text(g->run_dir, g->files[i].path, g->files[i].text, werr,
-                               sizeof werr) != 0) {
+        if (cliutil_write_text(g->run_dir, g->files[i].path, g->files[i].text, werr, sizeof werr) !=
+            0) {
             snprintf(err, errlen, "files: %s", werr);
             return -1;
         }
@@ -666,8 +669,8 @@ int gateway_start(struct gateway *g, const char *log_path, char *err, size_t err
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    snprintf(err, errlen, "gateway '%s' not ready at %s%s within %u ms (see %s)", g->name,
-             g->url, g->ready_path, g->ready_timeout_ms, log_path);
+    snprintf(err, errlen, "gateway '%s' not ready at %s%s within %u ms (see %s)", g->name, g->url,
+             g->ready_path, g->ready_timeout_ms, log_path);
     gateway_stop(g);
     return -1;
 }

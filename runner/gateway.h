@@ -25,13 +25,13 @@ struct gateway {
     char name[64];
     char *argv[GATEWAY_MAX_ARGS + 1]; /* NULL-terminated; argv[0] NULL: already running */
     char cwd[512];
-    char *env[GATEWAY_MAX_ENV];       /* "NAME=value" after substitution */
+    char *env[GATEWAY_MAX_ENV]; /* "NAME=value" after substitution */
     size_t nenv;
     char url[512];
-    char ready_path[256];             /* "" : TCP connect */
+    char ready_path[256]; /* "" : TCP connect */
     unsigned ready_timeout_ms;
     enum chaos_style style;
-    int passthrough;                  /* forwards every vendor API: scenarios pick the style */
+    int passthrough; /* forwards every vendor API: scenarios pick the style */
     char path[256];
     char *headers[CHAOS_MAX_HEADERS]; /* "Name: value" */
     size_t nheaders;
@@ -40,13 +40,13 @@ struct gateway {
     char cancel_method[16];
     char cancel_url[512];
     char metering_file[512];
-    char metering_url[512];           /* or an HTTP endpoint answering JSON lines or an array */
+    char metering_url[512]; /* or an HTTP endpoint answering JSON lines or an array */
     char metering_id_field[64];
     char metering_tokens_field[64];
-    char run_dir[1024];               /* where 'files' go: {{RUN_DIR}} */
+    char run_dir[1024]; /* where 'files' go: {{RUN_DIR}} */
     struct gateway_file files[GATEWAY_MAX_FILES];
     size_t nfiles;
-    pid_t pid;                        /* running process group leader, or 0 */
+    pid_t pid;                          /* running process group leader, or 0 */
     volatile sig_atomic_t *interrupted; /* set by a signal handler: stop waiting for readiness */
 };
 

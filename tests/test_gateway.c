@@ -83,12 +83,9 @@ static void gateway_should_split_the_mock_url_into_host_and_port(void)
     static const struct {
         const char *url, *want;
     } rows[] = {
-        {"http://127.0.0.1:4567", "127.0.0.1 4567"},
-        {"http://127.0.0.1:4567/v1", "127.0.0.1 4567"},
-        {"http://localhost", "localhost 80"},
-        {"https://mock.test/x", "mock.test 443"},
-        {"http://[::1]:9000", "[::1] 9000"},
-        {"not a url", " 0"},
+        {"http://127.0.0.1:4567", "127.0.0.1 4567"}, {"http://127.0.0.1:4567/v1", "127.0.0.1 4567"},
+        {"http://localhost", "localhost 80"},        {"https://mock.test/x", "mock.test 443"},
+        {"http://[::1]:9000", "[::1] 9000"},         {"not a url", " 0"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct gateway_vars v = {1, rows[i].url, "/r"};
@@ -196,8 +193,7 @@ static void gateway_should_name_file_line_and_key_for_bad_files(void)
         {"\"files\": [{\"template\": \"a.in\", \"path\": \"a\"},\n"
          "{\"template\": \"b.in\", \"path\": \"a\"}]",
          ":3: files[1].path: the same path twice"},
-        {"\"files\": [{\"template\": \"big.in\", \"path\": \"a\"}]",
-         ":3: files[0].template: "},
+        {"\"files\": [{\"template\": \"big.in\", \"path\": \"a\"}]", ":3: files[0].template: "},
     };
     write_file("a.in", "x\n");
     /* under the 256 KiB read limit, over the 64 KiB rendered one */
@@ -254,9 +250,9 @@ static void gateway_should_reject_an_unknown_key_naming_files_among_the_valid_on
 {
     struct gateway g;
     char err[512] = "";
-    CHECK_EQ_INT(load("unk.json", "{\"url\": \"http://127.0.0.1:1\",\n \"file\": []}", &g, err,
-                      sizeof err),
-                 -1);
+    CHECK_EQ_INT(
+        load("unk.json", "{\"url\": \"http://127.0.0.1:1\",\n \"file\": []}", &g, err, sizeof err),
+        -1);
     CHECK(strstr(err, "unk.json:2: file: unknown key") != NULL);
     CHECK(strstr(err, "passthrough, files)") != NULL);
 }
