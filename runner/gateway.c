@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -623,6 +624,7 @@ int gateway_start(struct gateway *g, const char *log_path, char *err, size_t err
         return -1;
     if (g->argv[0]) {
         fflush(NULL);
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid < 0) {
             snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -630,6 +632,11 @@ int gateway_start(struct gateway *g, const char *log_path, char *err, size_t err
         }
         if (pid == 0) {
             setpgid(0, 0); /* its own group: stopping it stops its children too */
+            /* a runner that dies without its cleanup (a crash, SIGKILL) must not leave the
+             * gateway holding its port: the group leader gets SIGTERM and stops the rest */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(125);
             int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
             if (fd >= 0) {
                 dup2(fd, 1);
