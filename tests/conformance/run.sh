@@ -5,8 +5,9 @@
 # (referee_upstream.py + referee_client.py, Python stdlib, no code shared with tailgate) measures
 # R requests one at a time (20 ms a token from 30 ms in, 100 tokens, the action after 10), then
 # `tailgate run` measures the same timing through the same gateway (tab-close.json, reset.json
-# here). compare.py compares the medians: tail within 1 token, close lag within 5 ms. Prints PASS/FAIL lines, SKIP for a gateway whose package cannot
-# be installed, and writes a markdown table to $CONFORMANCE_OUT/conformance.md.
+# here). compare.py compares the medians: tail within 1 token, close lag within 5 ms. Prints
+# PASS/FAIL lines, SKIP for a gateway whose package cannot be installed, and writes a markdown
+# table to $CONFORMANCE_OUT/conformance.md.
 # TAILGATE_BIN and REFGW_BIN may point at the binaries (default: ./tailgate, build/refgw).
 set -u
 cd "$(dirname "$0")/../.."
@@ -58,7 +59,8 @@ deps_note=$(bash scripts/deps.sh conformance 2>&1 >/dev/null | tail -n 1)
 # the refgw descriptions name build/refgw: point them at the binary under test
 mkdir -p "$out/descriptions"
 for m in naive fixed; do
-    python3 - "$root/examples/gateways/refgw-$m.json" "$refgw" "$out/descriptions/refgw-$m.json" <<'EOF'
+    python3 - "$root/examples/gateways/refgw-$m.json" "$refgw" \
+        "$out/descriptions/refgw-$m.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 d["command"][0] = sys.argv[2]
@@ -85,7 +87,8 @@ for c in "${cases[@]}"; do
     prog=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["command"][0])' "$desc")
     if ! command -v "$prog" >/dev/null 2>&1; then
         for a in "${actions[@]}"; do
-            echo "SKIP conformance_${name//-/_}_${a}_should_agree_with_referee: $prog not installed${deps_note:+ ($deps_note)}"
+            echo "SKIP conformance_${name//-/_}_${a}_should_agree_with_referee:" \
+                "$prog not installed${deps_note:+ ($deps_note)}"
             echo "| $name | $a | - | - | - | - | skipped: $prog not installed |" >>"$rows"
         done
         continue
@@ -94,8 +97,8 @@ for c in "${cases[@]}"; do
     rm -rf "$dir"
     mkdir -p "$dir"
     run_bounded 120 python3 "$here/referee_run.py" --gateway "$desc" --out "$dir/referee" \
-        --requests 5 --after-tokens 10 --tokens 100 --interval-ms 20 --ttft-ms 30 >"$dir/referee.json" \
-        2>"$dir/referee.err"
+        --requests 5 --after-tokens 10 --tokens 100 --interval-ms 20 --ttft-ms 30 \
+        >"$dir/referee.json" 2>"$dir/referee.err"
     run_bounded 120 "$bin" run --gateway "$desc" --out "$dir/tailgate" \
         "$here/tab-close.json" "$here/reset.json" >"$dir/tailgate.log" 2>&1
     rc=$?
@@ -110,12 +113,14 @@ done
 wall=$(python3 -c "import sys; print('%.0f' % (float(sys.argv[2]) - float(sys.argv[1])))" \
     "$t_start" "$(date +%s.%N)")
 {
-    echo "Medians of 5 requests per case, one at a time; 20 ms a token from 30 ms in, 100 tokens, the action"
-    echo "after 10 tokens. Tail: tokens the model generated after the user's action. Close lag:"
-    echo "the action -> the model saw its connection close (or the end of a stream read to the"
-    echo "end). Agreement: tail within 1 token, close lag within 5 ms. Suite wall time: ${wall} s."
+    echo "Medians of 5 requests per case, one at a time; 20 ms a token from 30 ms in, 100"
+    echo "tokens, the action after 10 tokens. Tail: tokens the model generated after the user's"
+    echo "action. Close lag: the action -> the model saw its connection close (or the end of a"
+    echo "stream read to the end). Agreement: tail within 1 token, close lag within 5 ms."
+    echo "Suite wall time: ${wall} s."
     echo
-    echo "| case | action | referee tail | tailgate tail | referee close lag | tailgate close lag | verdict |"
+    printf '| case | action | referee tail | tailgate tail | referee close lag |'
+    printf ' tailgate close lag | verdict |\n'
     echo "|---|---|---|---|---|---|---|"
     cat "$rows"
 } >"$out/conformance.md"
