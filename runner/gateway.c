@@ -325,7 +325,8 @@ static int parse_files(const struct gctx *c, const cJSON *root, const struct gat
 static const char *const gw_keys[] = {"name",    "command",     "cwd",         "env",
                                       "url",     "ready",       "style",       "path",
                                       "headers", "cancel",      "metering",    "body_template",
-                                      "method",  "description", "passthrough", "files"};
+                                      "method",  "description", "passthrough", "files",
+                                      "terminal_marker"};
 
 static int parse_desc(const struct gctx *c, const cJSON *root, const struct gateway_vars *vars,
                       struct gateway *g)
@@ -340,7 +341,7 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
             return gfail(c, it->string,
                          "unknown key (expected name, command, cwd, env, url, "
                          "ready, style, path, headers, cancel, metering, "
-                         "body_template, method, passthrough, files)");
+                         "body_template, method, passthrough, files, terminal_marker)");
     }
     if (copy_str(c, root, "name", g->name, sizeof g->name, vars, NULL) != 0 ||
         copy_str(c, root, "url", g->url, sizeof g->url, vars, NULL) != 0 ||
@@ -348,7 +349,9 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         copy_str(c, root, "path", g->path, sizeof g->path, vars, NULL) != 0 ||
         copy_str(c, root, "body_template", g->body_template, sizeof g->body_template, vars,
                  g->url) != 0 ||
-        copy_str(c, root, "method", g->method, sizeof g->method, vars, NULL) != 0)
+        copy_str(c, root, "method", g->method, sizeof g->method, vars, NULL) != 0 ||
+        copy_str(c, root, "terminal_marker", g->terminal_marker, sizeof g->terminal_marker, vars,
+                 NULL) != 0)
         return -1;
     if (g->url[0] == '\0' || strncmp(g->url, "http://", 7) != 0)
         return gfail(c, "url", "required: the gateway's base URL, http://HOST:PORT");

@@ -37,6 +37,7 @@ struct gateway {
     size_t nheaders;
     char body_template[4096];
     char method[16];
+    char terminal_marker[64];         /* custom style: text that marks a properly ended answer */
     char cancel_method[16];
     char cancel_url[512];
     char metering_file[512];

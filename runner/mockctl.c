@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +53,7 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
         char port_file[128], log[600];
         snprintf(port_file, sizeof port_file, "%s/port", m->dir);
         snprintf(log, sizeof log, "%s/mock.log", out_dir);
+        pid_t parent = getpid();
         fflush(NULL);
         pid_t pid = fork();
         if (pid < 0) {
@@ -58,6 +61,10 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
             return -1;
         }
         if (pid == 0) {
+            /* a runner that dies without its cleanup must not leave the mock running */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(125);
             FILE *f = freopen(log, "a", stdout);
             if (f)
                 dup2(fileno(f), 2);

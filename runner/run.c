@@ -317,6 +317,7 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
         cc.req.path = !pass && r->gw.path[0] ? r->gw.path : NULL;
         cc.req.method = r->gw.method[0] ? r->gw.method : NULL;
         cc.req.body_template = r->gw.body_template[0] ? r->gw.body_template : NULL;
+        cc.req.terminal_marker = r->gw.terminal_marker[0] ? r->gw.terminal_marker : NULL;
         for (size_t i = 0; i < r->gw.nheaders; i++)
             cc.req.headers[cc.req.nheaders++] = r->gw.headers[i];
         cc.req.cancel_url = r->gw.cancel_url[0] ? r->gw.cancel_url : NULL;

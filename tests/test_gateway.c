@@ -254,7 +254,7 @@ static void gateway_should_reject_an_unknown_key_naming_files_among_the_valid_on
         load("unk.json", "{\"url\": \"http://127.0.0.1:1\",\n \"file\": []}", &g, err, sizeof err),
         -1);
     CHECK(strstr(err, "unk.json:2: file: unknown key") != NULL);
-    CHECK(strstr(err, "passthrough, files)") != NULL);
+    CHECK(strstr(err, "passthrough, files, terminal_marker)") != NULL);
 }
 
 int main(int argc, char **argv)
