@@ -6,44 +6,44 @@
 #include <stddef.h>
 
 static const struct action_row rows[] = {
-    {CHAOS_COMPLETE, "complete", ACTION_CLOSE_NONE, 0, CHAOS_END_COMPLETE, 0, ACTION_CLOSE_NONE,
-     CHAOS_END_COMPLETE, "nothing of its own: the connection closes after the last byte",
-     "never", "reads to the end", "none"},
-    {CHAOS_TAB_CLOSE, "tab_close", ACTION_CLOSE_FIN, 1, CHAOS_END_FIN, 0, ACTION_CLOSE_NONE,
+    {CHAOS_COMPLETE, "complete", ACTION_CLOSE_NONE, 0, CHAOS_END_COMPLETE, ACTION_CLOSE_NONE,
+     CHAOS_END_COMPLETE, "nothing of its own: the connection closes after the last byte", "never",
+     "reads to the end", "none"},
+    {CHAOS_TAB_CLOSE, "tab_close", ACTION_CLOSE_FIN, 1, CHAOS_END_FIN, ACTION_CLOSE_NONE,
      CHAOS_END_FIN,
      "a FIN: drains what the kernel already holds (recv MSG_DONTWAIT, at most 1 MiB), then "
      "close(); the kernel answers any later data with an RST, so the gateway's second write "
      "after the FIN fails (EPIPE)",
      "at the trigger", "no", "the close()"},
-    {CHAOS_RESET, "reset", ACTION_CLOSE_RST, 1, CHAOS_END_RST, 0, ACTION_CLOSE_NONE,
-     CHAOS_END_RST, "an RST at once: SO_LINGER 0 + close() (a killed browser, a lost NAT entry)",
-     "at the trigger", "no", "the close()"},
-    {CHAOS_NETWORK_DROP, "network_drop", ACTION_CLOSE_SILENT, 0, CHAOS_END_DROP, 0,
-     ACTION_CLOSE_NONE, CHAOS_END_DROP,
+    {CHAOS_RESET, "reset", ACTION_CLOSE_RST, 1, CHAOS_END_RST, ACTION_CLOSE_NONE, CHAOS_END_RST,
+     "an RST at once: SO_LINGER 0 + close() (a killed browser, a lost NAT entry)", "at the trigger",
+     "no", "the close()"},
+    {CHAOS_NETWORK_DROP, "network_drop", ACTION_CLOSE_SILENT, 0, CHAOS_END_DROP, ACTION_CLOSE_NONE,
+     CHAOS_END_DROP,
      "nothing reaches the gateway: the proxy blackholes the connection (and resets it after "
      "drop_rst_after_ms if set); after give_up_ms our SO_LINGER 0 close() goes nowhere",
      "at the trigger; the client gives up after give_up_ms",
      "yes, until give_up_ms (nothing comes)", "the drop"},
-    {CHAOS_BACKGROUND, "background", ACTION_CLOSE_NONE, 0, CHAOS_END_COMPLETE, 0,
-     ACTION_CLOSE_RST, CHAOS_END_KILLED,
+    {CHAOS_BACKGROUND, "background", ACTION_CLOSE_NONE, 0, CHAOS_END_COMPLETE, ACTION_CLOSE_RST,
+     CHAOS_END_KILLED,
      "nothing at first: it stops reading, the windows fill (backpressure); after background_ms "
      "it resumes reading, or with kill sends an RST (SO_LINGER 0 + close())",
      "at the trigger; resume or kill background_ms later",
      "after background_ms (resume: every token, in order); kill: no",
      "the moment it stopped reading"},
-    {CHAOS_STOP_BUTTON, "stop_button", ACTION_CLOSE_FIN, 1, CHAOS_END_FIN, 0, ACTION_CLOSE_NONE,
+    {CHAOS_STOP_BUTTON, "stop_button", ACTION_CLOSE_FIN, 1, CHAOS_END_FIN, ACTION_CLOSE_NONE,
      CHAOS_END_FIN,
      "a FIN exactly like tab_close; with cancel, the cancel call then goes out on a new "
      "connection",
      "at the trigger", "no", "the close()"},
-    {CHAOS_SUPERSEDE, "supersede", ACTION_CLOSE_FIN, 1, CHAOS_END_SUPERSEDED, 1,
-     ACTION_CLOSE_NONE, CHAOS_END_SUPERSEDED,
+    {CHAOS_SUPERSEDE, "supersede", ACTION_CLOSE_FIN, 1, CHAOS_END_SUPERSEDED, ACTION_CLOSE_NONE,
+     CHAOS_END_SUPERSEDED,
      "the replacement request first, on a new connection; then a FIN on the old one exactly "
      "like tab_close",
      "at the trigger it stops reading; the old socket closes as the replacement's request goes "
      "out (at most 2 s later)",
      "no", "the close() of the old socket"},
-    {CHAOS_HALF_CLOSE, "half_close", ACTION_CLOSE_HALF, 1, CHAOS_END_FIN, 0, ACTION_CLOSE_NONE,
+    {CHAOS_HALF_CLOSE, "half_close", ACTION_CLOSE_HALF, 1, CHAOS_END_FIN, ACTION_CLOSE_NONE,
      CHAOS_END_FIN,
      "a FIN by shutdown(SHUT_WR) while the socket stays open for reading (the rare client that "
      "half-closes)",

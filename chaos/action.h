@@ -18,10 +18,9 @@ struct action_row {
     enum chaos_action action;
     const char *name;
     enum action_close teardown; /* what the socket gets when the action ends it */
-    int close_is_abort;          /* 1: t_abort is that close; 0: t_abort is the trigger itself */
-    enum chaos_end end;       /* how an attempt that acted ends */
-    int replacement_first;    /* a new request goes out before the close (supersede) */
-    enum action_close kill;   /* background with kill: the close after background_ms */
+    int close_is_abort;         /* 1: t_abort is that close; 0: t_abort is the trigger itself */
+    enum chaos_end end;         /* how an attempt that acted ends */
+    enum action_close kill;     /* background with kill: the close after background_ms */
     enum chaos_end kill_end;
     /* the docs table's cells */
     const char *sends, *when, *reads_after, *t_abort;
