@@ -122,4 +122,4 @@ install: all
 clean:
 	rm -rf build build-asan tailgate
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
