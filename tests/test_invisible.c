@@ -884,10 +884,12 @@ static void *act_peer_main(void *arg)
                 pr->conns[pr->nconns++] = (struct act_conn){.fd = fd, .recv_rc = -1};
         }
         /* Requests first, then the rest: within one wake the order of events on different
-         * connections is lost, and causally a request can only come first. */
-        for (int j = 1; j < n; j++)
-            if (pr->conns[idx[j]].phase == ACT_REQUEST)
-                act_conn_step(pr, &pr->conns[idx[j]], pf[j].revents);
+         * connections is lost, and causally a request can only come first. A connection
+         * accepted just now was not polled; what it already holds is read first too (EAGAIN
+         * if nothing), or a FIN that came after its request would be counted before it. */
+        for (int i = 0; i < pr->nconns; i++)
+            if (pr->conns[i].phase == ACT_REQUEST)
+                act_read_request(pr, &pr->conns[i]);
         for (int j = 1; j < n; j++)
             if (pr->conns[idx[j]].phase != ACT_REQUEST)
                 act_conn_step(pr, &pr->conns[idx[j]], pf[j].revents);
@@ -1140,6 +1142,7 @@ static void same_as_direct(const struct act_row *row)
     CHECK_EQ_INT(direct.fail_at, row->fail_at);
     if (row->fail_at)
         CHECK(direct.fail_errno == EPIPE || direct.fail_errno == ECONNRESET);
+    CHECK_EQ_INT(direct.new_request_first, row->conns > 1); /* a supersede's order */
     CHECK_EQ_INT(direct.acted, 1);
     CHECK_EQ_INT(direct.records, row->conns);
     CHECK_EQ_INT(direct.others_complete, row->conns - 1);
@@ -1154,6 +1157,7 @@ static void same_as_direct(const struct act_row *row)
                  act_errno_class(direct.fail_at, direct.fail_errno));
     CHECK_EQ_INT(proxied.writes, direct.writes);
     CHECK_EQ_INT(proxied.rst_waits, direct.rst_waits);
+    CHECK_EQ_INT(proxied.new_request_first, direct.new_request_first);
     CHECK_EQ_INT(proxied.end, direct.end);
     CHECK_EQ_INT(proxied.acted, direct.acted);
     CHECK_EQ_INT(proxied.records, direct.records);
