@@ -3,7 +3,9 @@
  * server) and once THROUGH the proxy, with plain blocking sockets and poll in this thread, and
  * compares what the stayer observed: what recv() returned, and on which write its send() first
  * failed. The proxy runs on a helper thread's event loop; the test touches it only through
- * in_loop(). */
+ * in_loop(). The last cases put the chaos client itself on one end, each user action once
+ * directly and once with the proxy on the client's own loop (see "the chaos client, directly
+ * and through the proxy"). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
