@@ -1159,7 +1159,10 @@ static void same_as_direct(const struct act_row *row)
                  act_errno_class(direct.fail_at, direct.fail_errno));
     CHECK_EQ_INT(proxied.writes, direct.writes);
     CHECK_EQ_INT(proxied.rst_waits, direct.rst_waits);
-    CHECK_EQ_INT(proxied.new_request_first, direct.new_request_first);
+    /* Not compared: which of two connections reaches the peer first. The proxy holds a new
+     * connection's bytes until its own upstream connect completes (microseconds on loopback)
+     * while the old connection's FIN needs no connect, so the order across connections is not
+     * the proxy's to keep; every per-connection sequence above is. */
     CHECK_EQ_INT(proxied.end, direct.end);
     CHECK_EQ_INT(proxied.acted, direct.acted);
     CHECK_EQ_INT(proxied.records, direct.records);
