@@ -76,12 +76,15 @@ void billing_reconcile(struct scenario_result *res, const struct gateway *gw)
     if (gw && (gw->metering_file[0] || gw->metering_url[0]))
         read_metering(gw, res);
     const struct scenario *sc = res->sc;
+    const char *first_profile = NULL;
     if (sc->schedule[0]) {
         struct schedule sch;
         char e[128];
-        if (schedule_parse(sc->schedule, &sch, e, sizeof e) == 0)
+        if (schedule_parse(sc->schedule, &sch, e, sizeof e) == 0) {
+            first_profile = sch.steps[0].profile->name;
             for (size_t i = 1; i < sch.n && b->nswitches < 16; i++)
                 b->switches_s[b->nswitches++] = (double)sch.steps[i].at_ms / 1000.0;
+        }
     }
     double t0 = INFINITY;
     for (size_t k = 0; k < res->nreqs; k++)
@@ -103,7 +106,12 @@ void billing_reconcile(struct scenario_result *res, const struct gateway *gw)
         if (!b->metered)
             continue;
         double m = isnan(q->metered) ? 0 : q->metered;
-        int after = b->nswitches && t >= b->switches_s[0];
+        /* before or after the switch: by the profile the mock billed the request under, so a
+         * request sent a hair before the switch and answered after it lands where it was
+         * billed; by send time when the ledger did not say */
+        int after = b->nswitches && (q->profile[0] && first_profile
+                                         ? strcmp(q->profile, first_profile) != 0
+                                         : t >= b->switches_s[0]);
         inv[after] += billed;
         met[after] += m;
         inv_all += billed;

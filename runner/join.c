@@ -197,6 +197,8 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             if (accept < first_accept) {
                 first_accept = accept;
                 first = rec;
+                const char *p = jget_str(rec, "profile");
+                snprintf(q->profile, sizeof q->profile, "%s", p ? p : "");
             }
             if (!judged)
                 continue;

@@ -60,6 +60,7 @@ struct req_result {
     double metered;       /* what the gateway's metering said, NAN when absent */
     char close_kind[16];  /* first upstream close seen by the mock */
     char stop_reason[24]; /* last upstream record's */
+    char profile[64];     /* the vendor profile that answered the first upstream attempt */
     /* token counter around the abort, for charts (sample requests only): when each token was
      * generated (mock) and delivered (client), in ms relative to the abort */
     double *gen_ms, *del_ms;
