@@ -167,7 +167,8 @@ static void runner_should_pass_a_fixed_gateway_with_the_tail_within_the_profile_
     char *xml = slurp(path);
     snprintf(path, sizeof path, "%s/fixed/summary.md", tmp);
     char *md = slurp(path);
-    int ok = xml && strstr(xml, "<testcase classname=\"exact\" name=\"tail_tokens max&lt;=2\" time=") &&
+    int ok = xml &&
+             strstr(xml, "<testcase classname=\"exact\" name=\"tail_tokens max&lt;=2\" time=") &&
              !strstr(xml, "<failure") && md && strstr(md, "| exact | pass | 4 |");
     free(xml);
     free(md);
@@ -400,15 +401,6 @@ static void runner_should_validate_every_shipped_scenario(void)
 
 /* ---- a run that could not judge never says pass ------------------------------------------ */
 
-/* 4 users who read to the end; the only gate holds whatever the gateway does. */
-static const char *const control_text =
-    "{\"name\":\"control\",\"profile\":\"vendor-b-post\",\n"
-    " \"model\":{\"ttft_ms\":0,\"tps\":100,\"jitter\":0,\"length\":40},\n"
-    " \"traffic\":{\"requests\":4,\"concurrency\":4},\n"
-    " \"users\":[{\"action\":\"complete\"}],\n"
-    " \"settle_ms\":2000,\n"
-    " \"gates\":{\"upstream_attempts\":[\"max<=1\"]}}\n";
-
 static void write_badgw(const char *mode)
 {
     char path[256], text[1024];
@@ -446,19 +438,20 @@ static void check_bad_gateway(const char *mode, const char *kind)
     write_badgw(mode);
     char args[512], out[32], needle[64];
     snprintf(out, sizeof out, "bad%s", mode);
-    snprintf(args, sizeof args, "run --gateway %s/gw-bad%s.json --out %s/%s %s/control.json",
-             tmp, mode, tmp, out, tmp);
+    /* the shipped control scenario: 16 users who read 200 tokens to the end */
+    snprintf(args, sizeof args, "run --gateway %s/gw-bad%s.json --out %s/%s scenarios/control.json",
+             tmp, mode, tmp, out);
     CHECK_EQ_INT(run_tailgate(args), 1);
     cJSON *r = results(out);
     CHECK(r != NULL);
     const cJSON *sc = scenario0(r);
     CHECK_EQ_STR(sget(r, "verdict"), "fail");
     CHECK_EQ_STR(sget(sc, "verdict"), "fail");
-    CHECK(kind_count(sc, kind) == 4);
+    CHECK(kind_count(sc, kind) == 16);
     CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "scalars"), "error_rate")->valuedouble ==
           1);
     CHECK_EQ_INT(gate_verdict(sc, "upstream_attempts", "max<=1"), 1); /* the gate alone passes */
-    snprintf(needle, sizeof needle, "4 x %s", kind);
+    snprintf(needle, sizeof needle, "16 x %s", kind);
     CHECK(file_has(out, "summary.md", needle));
     CHECK(file_has(out, "junit.xml", needle));
     CHECK(file_has(out, "junit.xml", "<failure"));
@@ -477,7 +470,7 @@ static void runner_should_fail_control_against_a_gateway_answering_502_and_count
     cJSON *r = results("bad502");
     double lo, hi;
     range(scenario0(r), "tail_tokens", &lo, &hi);
-    CHECK(lo >= 30 && hi <= 40); /* of 40, the first went out before the 502 */
+    CHECK(lo >= 150 && hi <= 200); /* of 200, only the first went out before the 502 */
     cJSON_Delete(r);
 }
 
@@ -751,8 +744,6 @@ int main(int argc, char **argv)
     char path[256];
     snprintf(path, sizeof path, "%s/exact.json", tmp);
     write_file(path, scenario_text);
-    snprintf(path, sizeof path, "%s/control.json", tmp);
-    write_file(path, control_text);
     snprintf(path, sizeof path, "%s/long.json", tmp);
     write_file(path, long_text);
     int rc = check_run(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
