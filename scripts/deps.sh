@@ -40,7 +40,13 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
             made_policy=1
     fi
     ok=1
-    apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+    # one apt-get update for the whole of `make test` or `make demo`, however many of these
+    # steps need packages: a stamp younger than an hour says it already ran
+    stamp=${TMPDIR:-/tmp}/tailgate-apt-updated
+    if [ -z "$(find "$stamp" -mmin -60 2>/dev/null)" ]; then
+        apt-get update -q >/dev/null && touch "$stamp" || ok=0
+    fi
+    [ "$ok" = 1 ] && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
         ok=0
     [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
     if [ "$ok" = 0 ]; then
