@@ -69,6 +69,15 @@ void html_verdict(FILE *f, int pass)
     fputs(pass ? "<span class=\"pass\">pass</span>" : "<span class=\"fail\">FAIL</span>", f);
 }
 
+/* A run's or a scenario's verdict: pass, FAIL, or ERROR when it could not be judged. */
+static void verdict_of(FILE *f, const cJSON *o)
+{
+    if (strcmp(runfile_str(o, "verdict"), "error") == 0)
+        fputs("<span class=\"fail\">ERROR</span>", f);
+    else
+        html_verdict(f, runfile_passed(o));
+}
+
 void html_chart(FILE *f, const char *dir, const struct chart *c)
 {
     char png[4096];
@@ -133,9 +142,15 @@ static void failed_gates(FILE *f, const cJSON *sc)
             fputs("</code> (no samples)", f);
         any = 1;
     }
+    const char *why = runfile_str(sc, "fail_reason");
+    if (*why) {
+        fputs(any ? "; " : "", f);
+        markup_escape(f, why);
+        any = 1;
+    }
     const char *e = runfile_str(sc, "error");
     if (*e) {
-        fputs(any ? "; " : "", f);
+        fputs(any ? "; could not judge: " : "could not judge: ", f);
         markup_escape(f, e);
     }
 }
@@ -154,7 +169,7 @@ static void summary_table(FILE *f, const cJSON *run)
         fputs("\">", f);
         markup_escape(f, name);
         fputs("</a></td><td>", f);
-        html_verdict(f, runfile_passed(sc));
+        verdict_of(f, sc);
         fputs("</td>", f);
         num_cell(f, runfile_num(sc, "requests"), "%.0f");
         num_cell(f, runfile_stat(sc, "tail_tokens", "p95"), "%.0f");
@@ -208,7 +223,7 @@ static void scenario_section(FILE *f, const char *dir, const cJSON *sc,
     fputs("\">", f);
     markup_escape(f, name);
     fputs(" ", f);
-    html_verdict(f, runfile_passed(sc));
+    verdict_of(f, sc);
     fputs("</h2>\n<p>", f);
     markup_escape(f, runfile_str(sc, "description"));
     fputs("</p>\n<p class=\"meta\">", f);
@@ -249,16 +264,22 @@ int html_write_run(const cJSON *run, const char *dir, const struct chart_set *se
                    const char *note, char *err, size_t errlen)
 {
     int pass = runfile_passed(run);
+    int error = strcmp(runfile_str(run, "verdict"), "error") == 0;
     const char *gw = runfile_str(run, "gateway");
+    const char *head = error ? "ERROR: the run could not judge"
+                       : pass ? "all gates pass"
+                              : "gates FAILED";
     char title[512];
-    snprintf(title, sizeof title, "tailgate: %s against %s", pass ? "all gates pass" :
-             "gates FAILED", *gw ? gw : "?");
+    snprintf(title, sizeof title, "tailgate: %s against %s", head, *gw ? gw : "?");
     struct html_page pg;
     FILE *f = html_open(&pg, dir, title, err, errlen);
     if (f == NULL)
         return -1;
     fputs("<h1>tailgate: ", f);
-    fputs(pass ? "all gates pass" : "gates <span class=\"fail\">FAILED</span>", f);
+    fputs(error  ? "<span class=\"fail\">ERROR</span>: the run could not judge"
+          : pass ? "all gates pass"
+                 : "gates <span class=\"fail\">FAILED</span>",
+          f);
     fputs(" against ", f);
     markup_escape(f, *gw ? gw : "?");
     fputs("</h1>\n<p class=\"meta\">Started ", f);
@@ -275,6 +296,20 @@ int html_write_run(const cJSON *run, const char *dir, const struct chart_set *se
     markup_escape(f, runfile_str(run, "tailgate_version"));
     fputs(". Files: <a href=\"results.json\">results.json</a>, <a href=\"junit.xml\">junit.xml"
           "</a>, <a href=\"summary.md\">summary.md</a>.</p>\n", f);
+    if (error) {
+        fputs("<p class=\"note\"><strong>Environment failure:</strong> ", f);
+        markup_escape(f, runfile_str(run, "error"));
+        const cJSON *nr = cJSON_GetObjectItemCaseSensitive(run, "not_run");
+        const cJSON *n;
+        int first = 1;
+        cJSON_ArrayForEach(n, nr)
+        {
+            fputs(first ? ". Did not run: " : ", ", f);
+            markup_escape(f, cJSON_IsString(n) ? n->valuestring : "?");
+            first = 0;
+        }
+        fputs("</p>\n", f);
+    }
     if (note && *note) {
         fputs("<p class=\"note\">", f);
         markup_escape(f, note);

@@ -654,7 +654,7 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
             if (rc == RUN_PASS)
                 snprintf(err, errlen, "%s", werr);
             rc = RUN_ENV;
-        } else if (r.rr.n > 0) {
+        } else {
             /* charts and index.html; without gnuplot everything else is still there */
             char note[1024];
             if (reports_render(cfg->out_dir, cfg->floor_dir, note, sizeof note) != 0 &&
