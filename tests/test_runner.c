@@ -545,6 +545,7 @@ static void check_error_artifacts(const char *out, int two_scenarios)
     CHECK(!file_has(out, "junit.xml", "errors=\"0\" time"));
     CHECK(file_has(out, "summary.md", "ERROR"));
     CHECK(!file_has(out, "summary.md", "all gates pass"));
+    CHECK(file_has(out, "index.html", "ERROR"));
 }
 
 static void runner_should_report_error_when_the_mock_dies_mid_run(void)
@@ -632,6 +633,7 @@ static void runner_should_write_artifacts_when_the_gateway_never_starts(void)
     cJSON_Delete(r);
     CHECK(file_has("nostart", "junit.xml", "<error"));
     CHECK(file_has("nostart", "summary.md", "did not run"));
+    CHECK(file_has("nostart", "index.html", "could not judge"));
 }
 
 /* Every verdict traces to its requests: both sides' records, one JSON line each. */
