@@ -57,7 +57,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-TEST_LIB := $(BUILD)/tests/check.o $(BUILD)/tests/harness.o
+TEST_LIB := $(BUILD)/tests/check.o $(BUILD)/tests/harness.o $(BUILD)/tests/loopthread.o
 
 $(BUILD)/tests/test_%: tests/test_%.c $(TEST_LIB) $(LIB_OBJ)
 	@mkdir -p $(dir $@)

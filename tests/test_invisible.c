@@ -3,7 +3,7 @@
  * server) and once THROUGH the proxy, with plain blocking sockets and poll in this thread, and
  * compares what the stayer observed: what recv() returned, and on which write its send() first
  * failed. The proxy runs on a helper thread's event loop; the test touches it only through
- * in_loop(). The last cases put the chaos client itself on one end, each user action once
+ * loopthread_call(). The last cases put the chaos client itself on one end, each user action once
  * directly and once with the proxy on the client's own loop (see "the chaos client, directly
  * and through the proxy"). */
 #include <errno.h>
@@ -26,6 +26,7 @@
 #include "check.h"
 #include "clock.h"
 #include "harness.h"
+#include "loopthread.h"
 #include "proxy.h"
 #include "toxic.h"
 
@@ -38,61 +39,12 @@
 /* ---- the proxy on its own loop thread ------------------------------------------------------- */
 
 struct fix {
-    struct event_base *base;
-    pthread_t thr;
-    int thr_started;
-    int cmd[2]; /* [0] test side, [1] loop side */
-    struct event *cmd_ev;
+    struct loopthread *lt;
     struct proxy *p;
     int lfd;   /* the raw upstream server's listening socket */
     int lport; /* its port: the direct path */
     int pport; /* the proxy's port */
 };
-
-struct call {
-    void (*fn)(struct fix *f, void *arg);
-    void *arg;
-};
-
-static void cmd_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)what;
-    struct fix *f = arg;
-    struct call *c;
-    if (read(fd, &c, sizeof c) != (ssize_t)sizeof c)
-        return;
-    c->fn(f, c->arg);
-    char ack = 1;
-    if (write(fd, &ack, 1) != 1)
-        fprintf(stderr, "  test: ack failed\n");
-}
-
-static void *loop_main(void *arg)
-{
-    struct fix *f = arg;
-    event_base_loop(f->base, EVLOOP_NO_EXIT_ON_EMPTY);
-    return NULL;
-}
-
-/* Runs fn(f, arg) on the loop thread and waits for it (bounded). Returns 0, or -1. */
-static int in_loop(struct fix *f, void (*fn)(struct fix *, void *), void *arg)
-{
-    struct call c = {fn, arg};
-    struct call *cp = &c;
-    if (write(f->cmd[0], &cp, sizeof cp) != (ssize_t)sizeof cp)
-        return -1;
-    struct pollfd pfd = {f->cmd[0], POLLIN, 0};
-    if (poll(&pfd, 1, 10000) != 1)
-        return -1;
-    char ack;
-    return read(f->cmd[0], &ack, 1) == 1 ? 0 : -1;
-}
-
-static void do_break(struct fix *f, void *arg)
-{
-    (void)arg;
-    event_base_loopbreak(f->base);
-}
 
 static int listen_raw(int *port)
 {
@@ -117,57 +69,41 @@ static int listen_raw(int *port)
 static int fix_start(struct fix *f)
 {
     memset(f, 0, sizeof *f);
-    f->cmd[0] = f->cmd[1] = f->lfd = -1;
-    f->base = event_base_new();
-    if (f->base == NULL || socketpair(AF_UNIX, SOCK_STREAM, 0, f->cmd) != 0)
+    f->lfd = -1;
+    f->lt = loopthread_new(0, f);
+    if (f->lt == NULL)
         return -1;
     f->lfd = listen_raw(&f->lport);
     if (f->lfd < 0)
         return -1;
     char up[64], err[256];
     snprintf(up, sizeof up, "127.0.0.1:%d", f->lport);
-    f->p = proxy_new(f->base, "invisible", "127.0.0.1:0", up, err, sizeof err);
+    f->p = proxy_new(loopthread_base(f->lt), "invisible", "127.0.0.1:0", up, err, sizeof err);
     if (f->p == NULL) {
         fprintf(stderr, "  proxy_new: %s\n", err);
         return -1;
     }
     f->pport = proxy_listen_port(f->p);
-    f->cmd_ev = event_new(f->base, f->cmd[1], EV_READ | EV_PERSIST, cmd_cb, f);
-    if (f->cmd_ev == NULL || event_add(f->cmd_ev, NULL) != 0)
-        return -1;
-    if (pthread_create(&f->thr, NULL, loop_main, f) != 0)
-        return -1;
-    f->thr_started = 1;
-    return 0;
+    return loopthread_start(f->lt);
 }
 
 /* Always safe: after a failed start, or a test that returned early. */
 static void fix_stop(struct fix *f)
 {
-    if (f->thr_started) {
-        if (in_loop(f, do_break, NULL) != 0)
-            fprintf(stderr, "  test: loop did not answer\n");
-        pthread_join(f->thr, NULL);
-    }
+    loopthread_stop(f->lt);
     proxy_free(f->p);
-    if (f->cmd_ev)
-        event_free(f->cmd_ev);
     if (f->lfd >= 0)
         close(f->lfd);
-    if (f->cmd[0] >= 0)
-        close(f->cmd[0]);
-    if (f->cmd[1] >= 0)
-        close(f->cmd[1]);
-    if (f->base)
-        event_base_free(f->base);
+    loopthread_free(f->lt);
 }
 
 struct stats_arg {
     struct proxy_stats st;
 };
 
-static void do_stats(struct fix *f, void *arg)
+static void do_stats(void *ctx, void *arg)
 {
+    struct fix *f = ctx;
     proxy_get_stats(f->p, &((struct stats_arg *)arg)->st);
 }
 
@@ -176,7 +112,7 @@ static struct proxy_stats stats(struct fix *f)
 {
     struct stats_arg a;
     memset(&a, 0, sizeof a);
-    if (in_loop(f, do_stats, &a) != 0)
+    if (loopthread_call(f->lt, do_stats, &a) != 0)
         memset(&a, 0, sizeof a);
     return a.st;
 }
@@ -186,8 +122,9 @@ struct toxic_arg {
     int rc;
 };
 
-static void do_add_toxic(struct fix *f, void *arg)
+static void do_add_toxic(void *ctx, void *arg)
 {
+    struct fix *f = ctx;
     struct toxic_arg *a = arg;
     struct toxic t;
     char err[256];
@@ -203,7 +140,7 @@ static void do_add_toxic(struct fix *f, void *arg)
 static int add_toxic(struct fix *f, const char *json)
 {
     struct toxic_arg a = {json, -1};
-    if (in_loop(f, do_add_toxic, &a) != 0)
+    if (loopthread_call(f->lt, do_add_toxic, &a) != 0)
         return -1;
     return a.rc;
 }
@@ -213,8 +150,9 @@ struct drop_arg {
     int rc;
 };
 
-static void do_drop(struct fix *f, void *arg)
+static void do_drop(void *ctx, void *arg)
 {
+    struct fix *f = ctx;
     struct drop_arg *a = arg;
     a->rc = proxy_drop_connection(f->p, a->port, 0);
 }
@@ -615,7 +553,7 @@ static void proxy_should_pass_no_close_while_dropped(void)
     socklen_t al = sizeof a;
     ok = ok && getsockname(pr.c, (struct sockaddr *)&a, &al) == 0;
     struct drop_arg d = {ok ? ntohs(a.sin_port) : 0, -1};
-    ok = ok && in_loop(&f, do_drop, &d) == 0 && d.rc == 0;
+    ok = ok && loopthread_call(f.lt, do_drop, &d) == 0 && d.rc == 0;
     int quiet = 0, writes_ok = 0;
     if (ok) {
         shutdown(pr.c, SHUT_WR);

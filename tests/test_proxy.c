@@ -1,12 +1,11 @@
 /* The chaos proxy over real loopback sockets. A helper thread runs one event loop with the proxy
  * and a small upstream server (echo, send N bytes, flood); the test thread is the client, with
- * blocking sockets and deadlines, and changes the proxy only through in_loop() so libevent is
- * touched from one thread. Each toxic is a table row with its measured effect; timing bounds
- * are generous (a noisy 2-core VM), byte counts exact. */
+ * blocking sockets and deadlines, and changes the proxy only through loopthread_call() so
+ * libevent is touched from one thread. Each toxic is a table row with its measured effect;
+ * timing bounds are generous (a noisy 2-core VM), byte counts exact. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "check.h"
 #include "clock.h"
 #include "harness.h"
+#include "loopthread.h"
 #include "proxy.h"
 #include "toxic.h"
 
@@ -51,21 +51,12 @@ struct upsrv {
 };
 
 struct fix {
-    struct event_base *base;
-    pthread_t thr;
-    int thr_started;
-    int cmd[2]; /* [0] test side, [1] loop side */
-    struct event *cmd_ev;
+    struct loopthread *lt;
     struct upsrv up;
     struct proxy *p;
     int pport;
     int fds[MAX_FDS];
     int nfds;
-};
-
-struct call {
-    void (*fn)(struct fix *f, void *arg);
-    void *arg;
 };
 
 /* ---- the upstream server (loop thread) ----------------------------------------------------- */
@@ -207,80 +198,31 @@ static void up_stop(struct upsrv *s)
     }
 }
 
-/* ---- the loop thread and calls into it ------------------------------------------------------ */
-
-static void cmd_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)what;
-    struct fix *f = arg;
-    struct call *c;
-    if (read(fd, &c, sizeof c) != (ssize_t)sizeof c)
-        return;
-    c->fn(f, c->arg);
-    char ack = 1;
-    if (write(fd, &ack, 1) != 1)
-        fprintf(stderr, "  test: ack failed\n");
-}
-
-static void *loop_main(void *arg)
-{
-    struct fix *f = arg;
-    event_base_loop(f->base, EVLOOP_NO_EXIT_ON_EMPTY);
-    return NULL;
-}
-
-/* Runs fn(f, arg) on the loop thread and waits for it (bounded). Returns 0, or -1. */
-static int in_loop(struct fix *f, void (*fn)(struct fix *, void *), void *arg)
-{
-    struct call c = {fn, arg};
-    struct call *cp = &c;
-    if (write(f->cmd[0], &cp, sizeof cp) != (ssize_t)sizeof cp)
-        return -1;
-    struct pollfd pfd = {f->cmd[0], POLLIN, 0};
-    if (poll(&pfd, 1, 10000) != 1)
-        return -1;
-    char ack;
-    return read(f->cmd[0], &ack, 1) == 1 ? 0 : -1;
-}
-
-static void do_break(struct fix *f, void *arg)
-{
-    (void)arg;
-    event_base_loopbreak(f->base);
-}
+/* ---- the fixture: the proxy and the upstream on one loop thread ---------------------------- */
 
 static int fix_start(struct fix *f, enum up_mode mode, size_t send_n, int send_fin,
                      uint64_t seed)
 {
     memset(f, 0, sizeof *f);
-    f->cmd[0] = f->cmd[1] = -1;
     f->up.mode = mode;
     f->up.send_n = send_n;
     f->up.send_fin = send_fin;
-    struct event_config *cfg = event_config_new();
-    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-    f->base = event_base_new_with_config(cfg);
-    event_config_free(cfg);
-    if (f->base == NULL || socketpair(AF_UNIX, SOCK_STREAM, 0, f->cmd) != 0)
+    f->lt = loopthread_new(1, f);
+    if (f->lt == NULL)
         return -1;
-    if (up_start(&f->up, f->base) != 0)
+    struct event_base *base = loopthread_base(f->lt);
+    if (up_start(&f->up, base) != 0)
         return -1;
     char up[64], err[256];
     snprintf(up, sizeof up, "127.0.0.1:%d", f->up.port);
-    f->p = proxy_new(f->base, "test", "127.0.0.1:0", up, err, sizeof err);
+    f->p = proxy_new(base, "test", "127.0.0.1:0", up, err, sizeof err);
     if (f->p == NULL) {
         fprintf(stderr, "  proxy_new: %s\n", err);
         return -1;
     }
     proxy_set_seed(f->p, seed);
     f->pport = proxy_listen_port(f->p);
-    f->cmd_ev = event_new(f->base, f->cmd[1], EV_READ | EV_PERSIST, cmd_cb, f);
-    if (f->cmd_ev == NULL || event_add(f->cmd_ev, NULL) != 0)
-        return -1;
-    if (pthread_create(&f->thr, NULL, loop_main, f) != 0)
-        return -1;
-    f->thr_started = 1;
-    return 0;
+    return loopthread_start(f->lt);
 }
 
 /* Always safe: after a failed start, or a test that returned early. */
@@ -289,21 +231,10 @@ static void fix_stop(struct fix *f)
     for (int i = 0; i < f->nfds; i++)
         if (f->fds[i] >= 0)
             close(f->fds[i]);
-    if (f->thr_started) {
-        if (in_loop(f, do_break, NULL) != 0)
-            fprintf(stderr, "  test: loop did not answer\n");
-        pthread_join(f->thr, NULL);
-    }
+    loopthread_stop(f->lt);
     proxy_free(f->p);
     up_stop(&f->up);
-    if (f->cmd_ev)
-        event_free(f->cmd_ev);
-    if (f->cmd[0] >= 0)
-        close(f->cmd[0]);
-    if (f->cmd[1] >= 0)
-        close(f->cmd[1]);
-    if (f->base)
-        event_base_free(f->base);
+    loopthread_free(f->lt);
 }
 
 struct toxic_arg {
@@ -312,8 +243,9 @@ struct toxic_arg {
     char err[256];
 };
 
-static void do_add_toxic(struct fix *f, void *arg)
+static void do_add_toxic(void *ctx, void *arg)
 {
+    struct fix *f = ctx;
     struct toxic_arg *a = arg;
     struct toxic t;
     cJSON *j = cJSON_Parse(a->json);
@@ -326,7 +258,7 @@ static void do_add_toxic(struct fix *f, void *arg)
 static int add_toxic(struct fix *f, const char *json)
 {
     struct toxic_arg a = {json, -1, ""};
-    if (in_loop(f, do_add_toxic, &a) != 0)
+    if (loopthread_call(f->lt, do_add_toxic, &a) != 0)
         return -1;
     if (a.rc != 0)
         fprintf(stderr, "  add_toxic %s: %s\n", json, a.err);
@@ -338,8 +270,9 @@ struct remove_arg {
     int rc;
 };
 
-static void do_remove_toxic(struct fix *f, void *arg)
+static void do_remove_toxic(void *ctx, void *arg)
 {
+    struct fix *f = ctx;
     struct remove_arg *a = arg;
     a->rc = proxy_remove_toxic(f->p, a->name);
 }
@@ -347,7 +280,7 @@ static void do_remove_toxic(struct fix *f, void *arg)
 static int remove_toxic(struct fix *f, const char *name)
 {
     struct remove_arg a = {name, -1};
-    if (in_loop(f, do_remove_toxic, &a) != 0)
+    if (loopthread_call(f->lt, do_remove_toxic, &a) != 0)
         return -1;
     return a.rc;
 }
@@ -358,8 +291,9 @@ struct conns_arg {
     struct proxy_stats st;
 };
 
-static void do_conns(struct fix *f, void *arg)
+static void do_conns(void *ctx, void *arg)
 {
+    struct fix *f = ctx;
     struct conns_arg *a = arg;
     a->n = proxy_list_conns(f->p, a->info, 8);
     proxy_get_stats(f->p, &a->st);
@@ -602,7 +536,7 @@ static void measure_hold(struct fix *f, const struct row *w)
     CHECK(quiet_for(fd, 400));
     CHECK_EQ_INT(atomic_load(&f->up.received), 0);
     struct conns_arg a;
-    CHECK_EQ_INT(in_loop(f, do_conns, &a), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_conns, &a), 0);
     CHECK_EQ_INT(a.n, 1);
     CHECK(a.info[0].blackholed);
     struct toxic t;
@@ -741,7 +675,7 @@ static void passthrough(struct fix *f)
     CHECK_EQ_INT(r.bytes, TOTAL);
     CHECK(!r.corrupt);
     struct conns_arg a;
-    CHECK_EQ_INT(in_loop(f, do_conns, &a), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_conns, &a), 0);
     CHECK_EQ_INT(a.n, 1);
     CHECK_EQ_INT(a.info[0].bytes_up, TOTAL);
     CHECK_EQ_INT(a.info[0].bytes_down, TOTAL);
@@ -753,7 +687,7 @@ static void passthrough(struct fix *f)
     receive(fd, 1, 3000, clock_now_ns(), &r);
     CHECK(r.eof);
     CHECK_EQ_INT(atomic_load(&f->up.resets), 0);
-    CHECK_EQ_INT(in_loop(f, do_conns, &a), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_conns, &a), 0);
     CHECK_EQ_INT(a.n, 0);
 }
 
@@ -811,7 +745,7 @@ static void backpressure(struct fix *f)
     }
     uint64_t blocked_at = atomic_load(&f->up.flood_sent);
     struct conns_arg a;
-    CHECK_EQ_INT(in_loop(f, do_conns, &a), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_conns, &a), 0);
     fprintf(stderr, "  writer blocked after %llu bytes; proxy holds %zu down, %zu up\n",
             (unsigned long long)blocked_at, a.info[0].buffered_down, a.info[0].buffered_up);
     CHECK(ms_since(stable_since) >= 500); /* it did block */
@@ -841,8 +775,9 @@ struct drop_arg {
     int rc;
 };
 
-static void do_drop(struct fix *f, void *arg)
+static void do_drop(void *ctx, void *arg)
 {
+    struct fix *f = ctx;
     struct drop_arg *d = arg;
     d->rc = proxy_drop_connection(f->p, d->port, d->rst_ms);
 }
@@ -853,7 +788,7 @@ static void drop(struct fix *f)
     CHECK(a >= 0 && b >= 0);
     CHECK(ping(a) >= 0 && ping(b) >= 0);
     struct drop_arg d = {local_port(a), 0, -1};
-    CHECK_EQ_INT(in_loop(f, do_drop, &d), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_drop, &d), 0);
     CHECK_EQ_INT(d.rc, 0);
     uint64_t before = atomic_load(&f->up.received);
     CHECK(send(a, "x", 1, MSG_NOSIGNAL) == 1);
@@ -861,16 +796,16 @@ static void drop(struct fix *f)
     CHECK_EQ_INT(atomic_load(&f->up.received), before);
     CHECK(ping(b) >= 0); /* the other connection is untouched */
     struct conns_arg c;
-    CHECK_EQ_INT(in_loop(f, do_conns, &c), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_conns, &c), 0);
     CHECK_EQ_INT(c.n, 2);
     CHECK(c.info[0].blackholed && !c.info[1].blackholed);
     struct drop_arg none = {1, 0, 0};
-    CHECK_EQ_INT(in_loop(f, do_drop, &none), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_drop, &none), 0);
     CHECK_EQ_INT(none.rc, -1);
     /* b with a NAT-like expiry: RST both ways after 200 ms */
     struct drop_arg db = {local_port(b), 200, -1};
     uint64_t t0 = clock_now_ns();
-    CHECK_EQ_INT(in_loop(f, do_drop, &db), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_drop, &db), 0);
     CHECK_EQ_INT(db.rc, 0);
     struct rx r;
     receive(b, 1, 3000, t0, &r);
@@ -963,14 +898,16 @@ static void proxy_should_decide_toxicity_per_connection_reproducibly(void)
     CHECK(m1 != m3);
 }
 
-static void do_disable(struct fix *f, void *arg)
+static void do_disable(void *ctx, void *arg)
 {
+    struct fix *f = ctx;
     (void)arg;
     proxy_disable(f->p);
 }
 
-static void do_enable(struct fix *f, void *arg)
+static void do_enable(void *ctx, void *arg)
 {
+    struct fix *f = ctx;
     char err[256];
     *(int *)arg = proxy_enable(f->p, err, sizeof err);
 }
@@ -980,13 +917,13 @@ static void disable_enable(struct fix *f)
     int fd = client(f, 0);
     CHECK(fd >= 0);
     CHECK(ping(fd) >= 0);
-    CHECK_EQ_INT(in_loop(f, do_disable, NULL), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_disable, NULL), 0);
     struct rx r;
     receive(fd, 1, 3000, clock_now_ns(), &r);
     CHECK(r.eof); /* Toxiproxy closes the connections of a disabled proxy */
     CHECK(harness_connect(f->pport, 0) < 0);
     int rc = -1;
-    CHECK_EQ_INT(in_loop(f, do_enable, &rc), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_enable, &rc), 0);
     CHECK_EQ_INT(rc, 0);
     int fd2 = client(f, 0); /* same port */
     CHECK(fd2 >= 0);
@@ -1008,8 +945,9 @@ struct addr_arg {
     int rc;
 };
 
-static void do_set_addresses(struct fix *f, void *arg)
+static void do_set_addresses(void *ctx, void *arg)
 {
+    struct fix *f = ctx;
     struct addr_arg *a = arg;
     char err[256];
     a->rc = proxy_set_addresses(f->p, a->listen, a->upstream, err, sizeof err);
@@ -1029,7 +967,7 @@ static void upstream_refused(struct fix *f)
     snprintf(up, sizeof up, "127.0.0.1:%d", ntohs(a.sin_port));
     close(s);
     struct addr_arg aa = {NULL, up, -1};
-    CHECK_EQ_INT(in_loop(f, do_set_addresses, &aa), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_set_addresses, &aa), 0);
     CHECK_EQ_INT(aa.rc, 0);
     int fd = client(f, 0);
     CHECK(fd >= 0);
@@ -1037,7 +975,7 @@ static void upstream_refused(struct fix *f)
     receive(fd, 1, 3000, clock_now_ns(), &r);
     CHECK(r.eof || r.err == ECONNRESET);
     struct conns_arg c;
-    CHECK_EQ_INT(in_loop(f, do_conns, &c), 0);
+    CHECK_EQ_INT(loopthread_call(f->lt, do_conns, &c), 0);
     CHECK_EQ_INT(c.st.upstream_errors, 1);
     CHECK_EQ_INT(c.n, 0);
 }
