@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -254,6 +255,58 @@ void harness_close_rst(int fd)
     struct linger lg = {1, 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(fd);
+}
+
+int harness_listen(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+int harness_local_port(int fd)
+{
+    struct sockaddr_in a;
+    socklen_t l = sizeof a;
+    if (getsockname(fd, (struct sockaddr *)&a, &l) != 0)
+        return -1;
+    return ntohs(a.sin_port);
+}
+
+int harness_sse_token(char *buf, size_t len, int i)
+{
+    return snprintf(buf, len, "data: {\"choices\":[{\"delta\":{\"content\":\" tok%d\"}}]}\n\n", i);
+}
+
+int harness_request_complete(const char *buf, size_t len)
+{
+    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    if (end == NULL)
+        return 0;
+    size_t head = (size_t)(end - buf) + 4, clen = 0;
+    /* every header line starts before 'end'; the last one's newline is past it */
+    for (const char *p = buf; p < end;) {
+        if (strncasecmp(p, "content-length:", 15) == 0)
+            clen = (size_t)atol(p + 15);
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return len >= head + clen;
 }
 
 int harness_http(int port, const char *method, const char *path, const char *const *headers,

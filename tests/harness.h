@@ -42,6 +42,15 @@ long harness_read_all(int fd, int timeout_ms, char **acc, size_t *acc_len);
 void harness_close_fin(int fd);
 /* Closes with an RST (SO_LINGER 0). */
 void harness_close_rst(int fd);
+/* A listening TCP socket on 127.0.0.1, port chosen by the kernel into *port; the fd, or -1. */
+int harness_listen(int *port);
+/* The local port of a connected socket, or -1. */
+int harness_local_port(int fd);
+
+/* Writes the OpenAI-style SSE event carrying token " tok<i>" into buf; returns its length. */
+int harness_sse_token(char *buf, size_t len, int i);
+/* 1 once buf holds a whole HTTP request: the headers and Content-Length bytes of body. */
+int harness_request_complete(const char *buf, size_t len);
 
 /* HTTP request with libcurl; returns the status (or -1), body malloc'd into *body. 'headers'
  * is a NULL-terminated list of "Name: value" or NULL. method "GET" or "POST". */

@@ -2,13 +2,11 @@
  * counts, and what the provider saw (FIN, RST, attempts) from its ledger; and against a raw
  * peer (a plain poll() server written here) for the exact wire sequence of each action. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -662,37 +660,16 @@ static void peer_close(struct peer_conn *k)
     k->closed = 1;
 }
 
-static int token_frame(char *buf, size_t len, int i)
-{
-    return snprintf(buf, len, "data: {\"choices\":[{\"delta\":{\"content\":\" tok%d\"}}]}\n\n", i);
-}
-
-/* The request is in when the headers and Content-Length bytes of body are. */
-static int request_complete(const struct peer_conn *k)
-{
-    const char *end = memmem(k->req, k->got, "\r\n\r\n", 4);
-    if (end == NULL)
-        return 0;
-    size_t head = (size_t)(end - k->req) + 4, clen = 0;
-    for (const char *p = k->req; p < end; p = strchr(p, '\n') + 1) {
-        if (strncasecmp(p, "content-length:", 15) == 0)
-            clen = (size_t)atol(p + 15);
-        if (strchr(p, '\n') == NULL)
-            break;
-    }
-    return k->got >= head + clen;
-}
-
 static void stream_step(struct peer *pr, struct peer_conn *k)
 {
     char buf[65536];
     size_t o = 0;
     if (pr->batch) {
         for (int i = 0; i < pr->tokens; i++)
-            o += (size_t)token_frame(buf + o, sizeof buf - o, i);
+            o += (size_t)harness_sse_token(buf + o, sizeof buf - o, i);
         k->sent = pr->tokens;
     } else {
-        o = (size_t)token_frame(buf, sizeof buf, k->sent++);
+        o = (size_t)harness_sse_token(buf, sizeof buf, k->sent++);
     }
     if (peer_send(k->fd, buf, o) != 0 && errno == ECONNRESET) {
         /* the RST came between poll() and this write, which took the error */
@@ -715,7 +692,7 @@ static void stream_step(struct peer *pr, struct peer_conn *k)
 static void after_step(struct peer *pr, struct peer_conn *k)
 {
     char buf[128];
-    size_t len = (size_t)token_frame(buf, sizeof buf, 100000 + k->writes_after);
+    size_t len = (size_t)harness_sse_token(buf, sizeof buf, 100000 + k->writes_after);
     k->writes_after++;
     if (peer_send(k->fd, buf, len) == 0) {
         k->ok_after++;
@@ -759,7 +736,7 @@ static void request_read(struct peer *pr, struct peer_conn *k)
         return;
     }
     k->got += (size_t)n;
-    if (!request_complete(k))
+    if (!harness_request_complete(k->req, k->got))
         return;
     k->t_request_ns = now_ns();
     k->seq_request = ++pr->seq;
@@ -839,14 +816,9 @@ static void *peer_main(void *arg)
 
 static int peer_start(struct peer *pr)
 {
-    pr->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    if (pr->lfd < 0 || bind(pr->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        listen(pr->lfd, 16) != 0 || getsockname(pr->lfd, (struct sockaddr *)&sa, &sl) != 0 ||
-        pipe(pr->stop) != 0)
+    pr->lfd = harness_listen(&pr->port);
+    if (pr->lfd < 0 || pipe(pr->stop) != 0)
         return -1;
-    pr->port = ntohs(sa.sin_port);
     return pthread_create(&pr->th, NULL, peer_main, pr) == 0 ? 0 : -1;
 }
 

@@ -7,7 +7,6 @@
  * directly and once with the proxy on the client's own loop (see "the chaos client, directly
  * and through the proxy"). */
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,26 +44,6 @@ struct fix {
     int pport; /* the proxy's port */
 };
 
-static int listen_raw(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-        close(fd);
-        return -1;
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 static int fix_start(struct fix *f)
 {
     memset(f, 0, sizeof *f);
@@ -73,7 +51,7 @@ static int fix_start(struct fix *f)
     f->lt = loopthread_new(0, f);
     if (f->lt == NULL)
         return -1;
-    f->lfd = listen_raw(&f->lport);
+    f->lfd = harness_listen(&f->lport);
     if (f->lfd < 0)
         return -1;
     char up[64], err[256];
@@ -213,13 +191,6 @@ static void pair_close(struct pair *pr)
     pr->c = pr->s = -1;
 }
 
-static void close_rst(int fd)
-{
-    struct linger lg = {1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    close(fd);
-}
-
 /* Waits (bounded) until fd shows POLLERR or POLLHUP: the RST has been processed. events = 0
  * asks for nothing else, so a socket that is merely readable (the FIN) does not end the wait.
  * Returns 1 when it came, 0 on timeout. */
@@ -263,7 +234,7 @@ static void observe(struct pair *pr, enum leaver who, enum leave how, struct see
         close(*leaver);
         *leaver = -1;
     } else if (how == LEAVE_RST) {
-        close_rst(*leaver);
+        harness_close_rst(*leaver);
         *leaver = -1;
     } else {
         shutdown(*leaver, SHUT_WR);
@@ -277,7 +248,7 @@ static void observe(struct pair *pr, enum leaver who, enum leave how, struct see
         return; /* data nobody sent: leaves recv_rc at -1, so the comparison fails */
     out->recv_rc = r == 0 ? 0 : errno;
     if (how == LEAVE_FIN_THEN_RST) {
-        close_rst(*leaver);
+        harness_close_rst(*leaver);
         *leaver = -1;
         out->rst_before = wait_rst(stayer, RST_WAIT_MS);
     }
@@ -549,15 +520,14 @@ static void proxy_should_pass_no_close_while_dropped(void)
     struct fix f;
     struct pair pr = {-1, -1};
     int ok = fix_start(&f) == 0 && pair_open(&f, f.pport, &pr) == 0;
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
-    ok = ok && getsockname(pr.c, (struct sockaddr *)&a, &al) == 0;
-    struct drop_arg d = {ok ? ntohs(a.sin_port) : 0, -1};
+    int cport = ok ? harness_local_port(pr.c) : -1;
+    ok = ok && cport >= 0;
+    struct drop_arg d = {ok ? cport : 0, -1};
     ok = ok && loopthread_call(f.lt, do_drop, &d) == 0 && d.rc == 0;
     int quiet = 0, writes_ok = 0;
     if (ok) {
         shutdown(pr.c, SHUT_WR);
-        close_rst(pr.c);
+        harness_close_rst(pr.c);
         pr.c = -1;
         struct pollfd pfd = {pr.s, POLLIN, 0};
         quiet = poll(&pfd, 1, 300) == 0;
@@ -634,34 +604,11 @@ struct act_peer {
     int timed_out;
 };
 
-static int act_token_frame(char *buf, size_t len, int i)
-{
-    return snprintf(buf, len, "data: {\"choices\":[{\"delta\":{\"content\":\" tok%d\"}}]}\n\n", i);
-}
-
 static void act_conn_close(struct act_conn *k)
 {
     close(k->fd);
     k->fd = -1;
     k->phase = ACT_OVER;
-}
-
-/* The request is in when the headers and Content-Length bytes of body are. */
-static int act_request_complete(const struct act_conn *k)
-{
-    const char *end = memmem(k->req, k->got, "\r\n\r\n", 4);
-    if (end == NULL)
-        return 0;
-    size_t head = (size_t)(end - k->req) + 4, clen = 0;
-    for (const char *p = k->req; p < end;) {
-        if (strncasecmp(p, "content-length:", 15) == 0)
-            clen = (size_t)atol(p + 15);
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (nl == NULL)
-            break;
-        p = nl + 1;
-    }
-    return k->got >= head + clen;
 }
 
 static void act_read_request(struct act_peer *pr, struct act_conn *k)
@@ -674,7 +621,7 @@ static void act_read_request(struct act_peer *pr, struct act_conn *k)
         return;
     }
     k->got += (size_t)n;
-    if (!act_request_complete(k))
+    if (!harness_request_complete(k->req, k->got))
         return;
     k->seq_request = ++pr->seq;
     static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
@@ -707,7 +654,7 @@ static void act_see_action(struct act_peer *pr, struct act_conn *k)
 static void act_write_token(struct act_peer *pr, struct act_conn *k)
 {
     char buf[160];
-    int len = act_token_frame(buf, sizeof buf, k->sent);
+    int len = harness_sse_token(buf, sizeof buf, k->sent);
     if (send(k->fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) != len) {
         k->stray = 1;
         act_conn_close(k);
@@ -731,7 +678,7 @@ static void act_write_token(struct act_peer *pr, struct act_conn *k)
 static void act_write_after(struct act_peer *pr, struct act_conn *k)
 {
     char buf[160];
-    int len = act_token_frame(buf, sizeof buf, 100000 + k->writes);
+    int len = harness_sse_token(buf, sizeof buf, 100000 + k->writes);
     k->writes++;
     ssize_t n = send(k->fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
@@ -847,7 +794,7 @@ static int act_peer_start(struct act_peer *pr, int conns_expected, int wait_ms)
     pr->done[0] = pr->done[1] = -1;
     pr->conns_expected = conns_expected;
     pr->wait_ms = wait_ms;
-    pr->lfd = listen_raw(&pr->port);
+    pr->lfd = harness_listen(&pr->port);
     if (pr->lfd < 0 || pipe(pr->done) != 0)
         return -1;
     if (pthread_create(&pr->th, NULL, act_peer_main, pr) != 0)
