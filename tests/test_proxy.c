@@ -320,15 +320,6 @@ static void client_close(struct fix *f, int fd, int rst)
         harness_close_fin(fd);
 }
 
-static int local_port(int fd)
-{
-    struct sockaddr_in a;
-    socklen_t l = sizeof a;
-    if (getsockname(fd, (struct sockaddr *)&a, &l) != 0)
-        return -1;
-    return ntohs(a.sin_port);
-}
-
 static double ms_since(uint64_t t0)
 {
     return (double)(clock_now_ns() - t0) / 1e6;
@@ -679,7 +670,7 @@ static void passthrough(struct fix *f)
     CHECK_EQ_INT(a.n, 1);
     CHECK_EQ_INT(a.info[0].bytes_up, TOTAL);
     CHECK_EQ_INT(a.info[0].bytes_down, TOTAL);
-    CHECK_EQ_INT(a.info[0].client_port, local_port(fd));
+    CHECK_EQ_INT(a.info[0].client_port, harness_local_port(fd));
     CHECK_EQ_INT(a.info[0].buffered_up + a.info[0].buffered_down, 0);
     /* a half close travels as a FIN: the echo server sees it and closes, we see that */
     shutdown(fd, SHUT_WR);
@@ -787,7 +778,7 @@ static void drop(struct fix *f)
     int a = client(f, 0), b = client(f, 0);
     CHECK(a >= 0 && b >= 0);
     CHECK(ping(a) >= 0 && ping(b) >= 0);
-    struct drop_arg d = {local_port(a), 0, -1};
+    struct drop_arg d = {harness_local_port(a), 0, -1};
     CHECK_EQ_INT(loopthread_call(f->lt, do_drop, &d), 0);
     CHECK_EQ_INT(d.rc, 0);
     uint64_t before = atomic_load(&f->up.received);
@@ -803,7 +794,7 @@ static void drop(struct fix *f)
     CHECK_EQ_INT(loopthread_call(f->lt, do_drop, &none), 0);
     CHECK_EQ_INT(none.rc, -1);
     /* b with a NAT-like expiry: RST both ways after 200 ms */
-    struct drop_arg db = {local_port(b), 200, -1};
+    struct drop_arg db = {harness_local_port(b), 200, -1};
     uint64_t t0 = clock_now_ns();
     CHECK_EQ_INT(loopthread_call(f->lt, do_drop, &db), 0);
     CHECK_EQ_INT(db.rc, 0);
