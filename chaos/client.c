@@ -41,6 +41,8 @@ struct xfer {
     struct chaos_record rec;
     const struct chaos_user *user;
     struct scanner sc;
+    uint32_t *trace;          /* arrival times, grown as tokens arrive (CHAOS_TRACE_MAX at most) */
+    uint32_t trace_cap;
     curl_socket_t fd;
     enum action_close teardown; /* what our close hook does to the socket */
     enum chaos_end abort_end; /* how the record ends when our abort closes it */
@@ -532,6 +534,7 @@ static void xfer_free(struct xfer *x)
     curl_slist_free_all(x->headers);
     free(x->body);
     scanner_cleanup(&x->sc);
+    free(x->trace);
     if (x->trigger_ev)
         event_free(x->trigger_ev);
     free(x);
@@ -904,8 +907,21 @@ static int prereq_cb(void *arg, char *primary_ip, char *local_ip, int primary_po
 static void trace(struct xfer *x)
 {
     uint32_t us = (uint32_t)((clock_now_ns() - x->rec.t_send_ns) / 1000);
-    while (x->rec.ntrace < x->sc.tokens && x->rec.ntrace < CHAOS_TRACE_MAX)
+    while (x->rec.ntrace < x->sc.tokens && x->rec.ntrace < CHAOS_TRACE_MAX) {
+        if (x->rec.ntrace == x->trace_cap) {
+            /* sized to what arrives: a record costs 4 bytes per token it traces */
+            uint32_t cap = x->trace_cap ? x->trace_cap * 2 : 64;
+            if (cap > CHAOS_TRACE_MAX)
+                cap = CHAOS_TRACE_MAX;
+            uint32_t *tmp = realloc(x->trace, cap * sizeof *tmp);
+            if (tmp == NULL)
+                return; /* the trace stops short; ntrace says how far it got */
+            x->trace = tmp;
+            x->trace_cap = cap;
+            x->rec.trace_us = tmp;
+        }
         x->rec.trace_us[x->rec.ntrace++] = us;
+    }
 }
 
 static size_t take(struct xfer *x, char *data, size_t len);
@@ -1011,6 +1027,8 @@ static int schedule_retry(struct xfer *x)
         return -1;
     r->c = c;
     r->rec = x->rec;
+    r->rec.trace_us = NULL; /* the attempt's trace stays with it */
+    r->rec.ntrace = 0;
     r->user = x->user;
     r->retries_left = x->retries_left;
     snprintf(r->idem_key, sizeof r->idem_key, "%s", x->idem_key);

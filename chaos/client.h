@@ -122,8 +122,9 @@ struct chaos_record {
     int local_port;
     long cancel_status;  /* stop_button cancel call: HTTP status, 0 none, -1 failed */
     char superseded_by[CHAOS_ID_MAX];
-    uint32_t ntrace;                    /* arrival times of the first delivered tokens */
-    uint32_t trace_us[CHAOS_TRACE_MAX]; /* us after t_send_ns */
+    uint32_t ntrace;    /* arrival times of the first delivered tokens (at most CHAOS_TRACE_MAX) */
+    uint32_t *trace_us; /* ntrace of them, us after t_send_ns; owned by the client and valid only
+                         * during on_record: copy what you keep */
 };
 
 struct chaos_config {
@@ -147,7 +148,7 @@ struct chaos_config {
     /* network_drop: blackhole the proxied connection whose client port is 'port'. */
     int (*drop)(void *arg, int port, uint32_t rst_after_ms, char *err, size_t errlen);
     void *drop_arg;
-    void (*on_record)(void *arg, const struct chaos_record *r);
+    void (*on_record)(void *arg, const struct chaos_record *r); /* r borrowed for the call */
     void *record_arg;
     void (*on_done)(void *arg); /* every request, retry and cleanup finished */
     void *done_arg;

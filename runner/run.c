@@ -91,7 +91,17 @@ static void on_record(void *arg, const struct chaos_record *rec)
         r->recs = tmp;
         r->caprecs = cap;
     }
-    r->recs[r->nrecs++] = *rec;
+    struct chaos_record *kept = &r->recs[r->nrecs++];
+    *kept = *rec;
+    /* the trace is the client's: keep a copy sized to what arrived */
+    kept->trace_us = NULL;
+    if (rec->ntrace > 0) {
+        kept->trace_us = malloc(rec->ntrace * sizeof *kept->trace_us);
+        if (kept->trace_us)
+            memcpy(kept->trace_us, rec->trace_us, rec->ntrace * sizeof *kept->trace_us);
+        else
+            kept->ntrace = 0; /* delivery and the timeline go without it */
+    }
     if (r->client_log) {
         cJSON *j = chaos_record_json(rec);
         if (j) {
@@ -122,6 +132,14 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     struct runner *r = arg;
     if (r->cfg->interrupted && *r->cfg->interrupted)
         event_base_loopbreak(r->base);
+}
+
+/* Forgets the previous scenario's client records. */
+static void recs_clear(struct runner *r)
+{
+    for (size_t i = 0; i < r->nrecs; i++)
+        free(r->recs[i].trace_us);
+    r->nrecs = 0;
 }
 
 static cJSON *admin_ledger(struct runner *r)
@@ -346,7 +364,7 @@ static int run_scenario(struct runner *r, struct scenario *sc, uint64_t seed,
     cc.record_arg = r;
     cc.on_done = on_done;
     cc.done_arg = r;
-    r->nrecs = 0;
+    recs_clear(r);
     r->records_lost = 0;
     r->client_done = 0;
     r->done_count = r->abort_count = 0;
@@ -673,6 +691,7 @@ done:
     proxy_free(r.upstream_proxy);
     mockctl_stop(&r.mock);
     results_free(&r.rr);
+    recs_clear(&r);
     free(r.recs);
     if (r.ledger_log)
         fclose(r.ledger_log);

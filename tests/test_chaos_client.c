@@ -27,8 +27,11 @@ static char mock_url[64];
 static struct proc small_mock; /* --sndbuf 16384: backpressure shows after a few KB */
 static char small_url[64];
 
+#define TRACE_KEPT 16 /* arrival times kept per collected record */
+
 struct collected {
     struct chaos_record recs[MAX_RECORDS];
+    uint32_t traces[MAX_RECORDS][TRACE_KEPT]; /* the records' trace_us point here */
     size_t n;
     struct event_base *base;
     int done;
@@ -42,8 +45,16 @@ struct collected {
 static void on_record(void *arg, const struct chaos_record *r)
 {
     struct collected *c = arg;
-    if (c->n < MAX_RECORDS)
-        c->recs[c->n++] = *r;
+    if (c->n < MAX_RECORDS) {
+        /* the client owns r's trace: keep the first few arrival times */
+        struct chaos_record *kept = &c->recs[c->n];
+        *kept = *r;
+        kept->ntrace = r->ntrace < TRACE_KEPT ? r->ntrace : TRACE_KEPT;
+        if (kept->ntrace > 0)
+            memcpy(c->traces[c->n], r->trace_us, kept->ntrace * sizeof *r->trace_us);
+        kept->trace_us = c->traces[c->n];
+        c->n++;
+    }
 }
 
 static void on_done(void *arg)
