@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "curlev.h"
 #include "scanner.h"
+#include "sockdrain.h"
 
 #define CLIENT_HALF_IDLE_MS 2000   /* half_close: the longest wait between reads for the FIN */
 #define CLIENT_HALF_MAX_MS 30000   /* half_close: the longest wait for the peer's FIN in all */
@@ -634,14 +635,7 @@ static void half_closed_cb(evutil_socket_t fd, short what, void *arg)
  * bytes at close() would make it an RST), then close(). Bytes arriving later draw an RST. */
 static int close_with_fin(struct xfer *x, curl_socket_t fd)
 {
-    char buf[16384];
-    size_t drained = 0;
-    while (drained < CLIENT_DRAIN_MAX) {
-        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n <= 0)
-            break;
-        drained += (size_t)n;
-    }
+    sockdrain(fd, CLIENT_DRAIN_MAX);
     x->rec.t_abort_ns = clock_now_ns();
     return close(fd);
 }

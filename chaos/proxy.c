@@ -26,6 +26,7 @@
 #include <event2/listener.h>
 
 #include "clock.h"
+#include "sockdrain.h"
 
 #define LINK_MAX_CHUNKS 4096   /* due-time records per link; past it the source is not read */
 #define LINK_FIRST_CHUNKS 16
@@ -1292,18 +1293,6 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- closing ----------------------------------------------------------------------------- */
 
-static void drain_socket(evutil_socket_t fd)
-{
-    /* unread bytes at close() turn the FIN into an RST (RFC 2525 2.17); read them first */
-    char buf[16384];
-    size_t total = 0;
-    while (total < FIN_DRAIN_MAX) {
-        ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (r <= 0)
-            break;
-        total += (size_t)r;
-    }
-}
 
 /* Silences the connection now; the reap, later in this same loop turn, closes the sockets (so
  * the FIN or RST leaves then) and frees it: we may be deep in one of its own callbacks. */
@@ -1333,7 +1322,7 @@ static void conn_close(struct conn *c, enum close_mode mode, enum side failed)
         if (mode == CLOSE_RST || (mode == CLOSE_RST_PEER && s != (int)failed))
             set_linger0(fd);
         else if (mode == CLOSE_FIN)
-            drain_socket(fd);
+            sockdrain(fd, FIN_DRAIN_MAX); /* so the close is a FIN */
     }
     evtimer_del(c->timer);
     c->reap_next = p->reap;
