@@ -1293,7 +1293,6 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- closing ----------------------------------------------------------------------------- */
 
-
 /* Silences the connection now; the reap, later in this same loop turn, closes the sockets (so
  * the FIN or RST leaves then) and frees it: we may be deep in one of its own callbacks. */
 static void conn_close(struct conn *c, enum close_mode mode, enum side failed)

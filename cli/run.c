@@ -130,7 +130,7 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "tailgate run: name at least one scenario or suite file\n");
         return EXIT_USAGE;
     }
-    char *paths[SUITE_MAX_SCENARIOS * 4];
+    char *paths[SCENARIO_MAX_PER_RUN];
     size_t n = 0;
     char err[1024];
     const char *suite = NULL;

@@ -54,7 +54,10 @@ static void delivery(const struct chaos_record *c, struct req_result *q, const c
     size_t n = c->ntrace < ngen ? c->ntrace : ngen;
     if (n > c->delivered_tokens)
         n = (size_t)c->delivered_tokens;
-    if (n == 0 || (q->delivery_ms = calloc(n, sizeof *q->delivery_ms)) == NULL)
+    if (n == 0)
+        return;
+    q->delivery_ms = calloc(n, sizeof *q->delivery_ms);
+    if (q->delivery_ms == NULL)
         return;
     const cJSON *t = times ? times->child : NULL;
     for (size_t i = 0; i < n && t; i++, t = t->next) {
@@ -63,25 +66,18 @@ static void delivery(const struct chaos_record *c, struct req_result *q, const c
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Which attempts did not end as their plan said: the plan's own ends (complete, or the action's
  * fin/rst/drop/killed/superseded) are fine; an error status, a stream cut before the vendor's
  * terminal event, a connection error or a timeout are not. Writes the kind, or returns 0. */
 static int error_kind(const struct chaos_record *c, char *kind, size_t len)
 {
-    const char *end = chaos_end_name(c->end);
     if (c->end == CHAOS_END_HTTP_ERROR)
         snprintf(kind, len, "http_%ld", c->http_status);
     else if (c->end == CHAOS_END_ERROR)
         snprintf(kind, len, "connection");
     else if (c->end == CHAOS_END_TIMEOUT)
         snprintf(kind, len, "timeout");
-    else if (strcmp(end, "truncated") == 0)
+    else if (c->end == CHAOS_END_TRUNCATED)
         snprintf(kind, len, "truncated");
     else
         return 0;
@@ -238,15 +234,13 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             q->sample[M_TOKENS_PER_ARRIVAL] = (double)c->total_tokens / q->arrivals;
         if (c && first) {
             delivery(c, q, first, off);
-            if (q->ndelivery > 0) {
-                double *sorted = malloc(q->ndelivery * sizeof *sorted);
-                if (sorted) {
-                    memcpy(sorted, q->delivery_ms, q->ndelivery * sizeof *sorted);
-                    qsort(sorted, q->ndelivery, sizeof *sorted, cmp_double);
-                    q->sample[M_DELIVERY_MS] = sorted[(q->ndelivery - 1) / 2];
-                    free(sorted);
-                }
-            }
+            /* the request's own figure: its median, as stats computes every p50 */
+            struct stats one;
+            stats_init(&one);
+            for (size_t i = 0; i < q->ndelivery; i++)
+                stats_add(&one, q->delivery_ms[i]);
+            q->sample[M_DELIVERY_MS] = stats_pct(&one, 50);
+            stats_cleanup(&one);
         }
         if (attempts > 0)
             timeline(c, q, records, judged ? q->t_ref_ns : q->t_send_ns, off);

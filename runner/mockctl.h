@@ -22,7 +22,7 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
                   const char *out_dir, char *err, size_t errlen);
 /* Stops the child we started (SIGTERM, then SIGKILL); safe to call twice. */
 void mockctl_stop(struct mockctl *m);
-/* 0 once the child we started has exited, or a mock we did not start stops answering. */
+/* 0 once the child we started has exited (always 1 for a mock we did not start). */
 int mockctl_alive(struct mockctl *m);
 /* GET of an admin path; the parsed 200 answer (caller owns it), or NULL. */
 cJSON *mockctl_get(const struct mockctl *m, const char *path);

@@ -149,7 +149,7 @@ struct run_result {
     double total_s;
     const char *floor_dir; /* a --direct run to report beside this one, or NULL */
     char env_error[512];   /* the run could not judge (environment failure): what failed */
-    const char *not_run[64]; /* scenarios that did not run because of it (names) */
+    const char *not_run[SCENARIO_MAX_PER_RUN]; /* did not run because of it (names) */
     size_t nnot_run;
     int via_proxies;       /* every leg went through the chaos proxies (--via-proxies) */
 };

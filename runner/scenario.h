@@ -15,6 +15,7 @@
 #define SCENARIO_MAX_GATES 32
 #define SCENARIO_MAX_FILE (1u << 20)
 #define SUITE_MAX_SCENARIOS 64
+#define SCENARIO_MAX_PER_RUN (SUITE_MAX_SCENARIOS * 4) /* files one run may name */
 
 struct scenario {
     char file[512];
