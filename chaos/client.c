@@ -1163,9 +1163,12 @@ static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
         finish_xfer(x, CHAOS_END_HTTP_ERROR, status, NULL);
     else {
         /* Ended OK: without the vendor's terminal event it was cut short somewhere (a user who
-         * acted still ends as the action says). No marker to look for: OK is all we know. */
+         * left still ends as the action says; one who came back, a resumed background, read
+         * on to the end and is judged like a complete one). No marker to look for: OK is all
+         * we know. */
         x->rec.terminal_seen = x->sc.nmarkers ? x->sc.marker_seen : 1;
-        enum chaos_end e = x->fired             ? x->abort_end
+        int left = x->fired && x->abort_end != CHAOS_END_COMPLETE;
+        enum chaos_end e = left                   ? x->abort_end
                            : x->rec.terminal_seen ? CHAOS_END_COMPLETE
                                                   : CHAOS_END_TRUNCATED;
         finish_xfer(x, e, status, NULL);

@@ -1002,15 +1002,19 @@ static void chaos_client_should_tell_a_complete_stream_from_a_truncated_one(void
         enum chaos_action action; /* a trigger that never comes does not count as acting */
         enum chaos_end end;
         int terminal;
+        uint32_t at; /* the trigger: 50 never comes in a 5-token stream */
     } rows[] = {
-        {1, CHAOS_COMPLETE, CHAOS_END_COMPLETE, 1},
-        {0, CHAOS_COMPLETE, CHAOS_END_TRUNCATED, 0},
-        {0, CHAOS_TAB_CLOSE, CHAOS_END_TRUNCATED, 0},
+        {1, CHAOS_COMPLETE, CHAOS_END_COMPLETE, 1, 50},
+        {0, CHAOS_COMPLETE, CHAOS_END_TRUNCATED, 0, 50},
+        {0, CHAOS_TAB_CLOSE, CHAOS_END_TRUNCATED, 0, 50},
+        /* a backgrounded user who came back reads to the end: a cut stream is truncated */
+        {0, CHAOS_BACKGROUND, CHAOS_END_TRUNCATED, 0, 2},
+        {1, CHAOS_BACKGROUND, CHAOS_END_COMPLETE, 1, 2},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct chaos_config cfg;
         struct chaos_user u = {.action = rows[i].action, .trigger = CHAOS_AT_TOKENS,
-                               .at = {50, 50}};
+                               .at = {rows[i].at, rows[i].at}, .background_ms = 20};
         base_config(&cfg, "10", "50", u);
         peer_script(5, 1, PEER_PROBE);
         peer.done_marker = rows[i].done_marker;
@@ -1020,7 +1024,7 @@ static void chaos_client_should_tell_a_complete_stream_from_a_truncated_one(void
         CHECK_EQ_INT(r->terminal_seen, rows[i].terminal);
         CHECK_EQ_INT(r->http_status, 200);
         CHECK_EQ_INT(r->total_tokens, 5);
-        CHECK(r->t_abort_ns == 0);
+        CHECK_EQ_INT(r->t_abort_ns != 0, rows[i].at < 5);
         cJSON *j = chaos_record_json(r);
         const char *end = harness_str(j, "end");
         int seen = cJSON_IsTrue(cJSON_GetObjectItem(j, "terminal_seen"));
