@@ -1,0 +1,352 @@
+/* mockprov's admin API under /_tailgate/: who may call it, health, clock, ledger, profile
+ * switch and schedule, queued faults, reset, invoice. */
+#include "admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "mock_internal.h"
+#include "clock.h"
+#include "gen.h"
+#include "reply.h"
+
+#define MOCK_VERSION "0.1.0"
+
+int admin_allowed(struct mock *m, struct evhttp_request *req)
+{
+    if (!m->cfg.admin_any) {
+        char *addr = NULL;
+        ev_uint16_t port = 0;
+        evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
+        if (addr == NULL || (strncmp(addr, "127.", 4) != 0 && strcmp(addr, "::1") != 0 &&
+                             strncmp(addr, "::ffff:127.", 11) != 0)) {
+            reply_error(m, req, API_CHAT, 403, "permission_error", NULL, NULL,
+                        "The admin API answers loopback peers only (start with --admin-any).");
+            return 0;
+        }
+    }
+    if (m->cfg.admin_token) {
+        const char *auth =
+            evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+        size_t tl = strlen(m->cfg.admin_token);
+        if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) != tl ||
+            memcmp(auth + 7, m->cfg.admin_token, tl) != 0) {
+            reply_error(m, req, API_CHAT, 401, "authentication_error", NULL, NULL,
+                        "The admin API needs 'Authorization: Bearer <token>'.");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void send_cjson(struct mock *m, struct evhttp_request *req, cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (s == NULL) {
+        reply_error(m, req, API_CHAT, 500, NULL, NULL, NULL, "out of memory");
+        return;
+    }
+    reply_json(m, req, 200, s);
+    free(s);
+}
+
+static cJSON *profile_json(const struct profile *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", p->name);
+    cJSON_AddStringToObject(o, "summary", p->summary);
+    cJSON_AddStringToObject(o, "on_disconnect", profile_disconnect_name(p->on_disconnect));
+    cJSON_AddNumberToObject(o, "stop_lag_tokens", p->stop_lag_tokens);
+    cJSON_AddNumberToObject(o, "stop_lag_ms", p->stop_lag_ms);
+    cJSON_AddStringToObject(o, "bill", profile_bill_name(p->bill));
+    cJSON_AddStringToObject(o, "report", profile_report_name(p->report));
+    cJSON_AddNumberToObject(o, "ttft_ms", p->ttft_ms);
+    cJSON_AddNumberToObject(o, "tps", p->tps);
+    cJSON_AddNumberToObject(o, "jitter", p->jitter);
+    cJSON_AddNumberToObject(o, "natural_length", p->natural_length);
+    cJSON_AddNumberToObject(o, "price_in_per_mtok", p->price_in_per_mtok);
+    cJSON_AddNumberToObject(o, "price_out_per_mtok", p->price_out_per_mtok);
+    return o;
+}
+
+static cJSON *profile_state_json(struct mock *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "current", profile_json(mock_current_profile(m)));
+    cJSON *sched = cJSON_AddArrayToObject(o, "schedule");
+    uint64_t since = (clock_now_ns() - m->sched_start_ns) / 1000000ull;
+    for (size_t i = 0; i < m->sched.n; i++) {
+        cJSON *st = cJSON_CreateObject();
+        cJSON_AddNumberToObject(st, "at_ms", (double)m->sched.steps[i].at_ms);
+        cJSON_AddStringToObject(st, "profile", m->sched.steps[i].profile->name);
+        cJSON_AddItemToArray(sched, st);
+    }
+    cJSON_AddNumberToObject(o, "schedule_elapsed_ms", (double)since);
+    cJSON *names = cJSON_AddArrayToObject(o, "presets");
+    for (size_t i = 0; i < profile_count(); i++)
+        cJSON_AddItemToArray(names, cJSON_CreateString(profile_at(i)->name));
+    return o;
+}
+
+static cJSON *parse_admin_body(struct mock *m, struct evhttp_request *req)
+{
+    size_t len;
+    char *body = reply_request_body(req, &len);
+    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    free(body);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        reply_error(m, req, API_CHAT, 400, NULL, NULL, NULL,
+                    "The request body must be a JSON object.");
+        return NULL;
+    }
+    return j;
+}
+
+/* Applies {"ttft_ms","tps","jitter","natural_length","stop_lag_tokens","stop_lag_ms"} to p.
+ * Returns 0, or -1 with err naming the key. */
+static int apply_overrides(const cJSON *o, struct profile *p, char *err, size_t errlen)
+{
+    static const struct {
+        const char *key;
+        double lo, hi;
+    } keys[] = {{"ttft_ms", 0, 3600000},
+                {"tps", 0.01, 1e6},
+                {"jitter", 0, 1},
+                {"natural_length", 1, LEDGER_MAX_TOKENS},
+                {"stop_lag_tokens", 0, 1000000},
+                {"stop_lag_ms", 0, 3600000},
+                {"price_in_per_mtok", 0, 1e6},
+                {"price_out_per_mtok", 0, 1e6}};
+    const cJSON *item;
+    cJSON_ArrayForEach(item, o)
+    {
+        size_t k = 0;
+        while (k < sizeof keys / sizeof keys[0] && strcmp(keys[k].key, item->string) != 0)
+            k++;
+        if (k == sizeof keys / sizeof keys[0]) {
+            snprintf(err, errlen,
+                     "overrides: unknown key '%.64s' (ttft_ms, tps, jitter, "
+                     "natural_length, stop_lag_tokens, stop_lag_ms, "
+                     "price_in_per_mtok, price_out_per_mtok)",
+                     item->string);
+            return -1;
+        }
+        double v = item->valuedouble;
+        if (!cJSON_IsNumber(item) || !(v >= keys[k].lo && v <= keys[k].hi)) {
+            snprintf(err, errlen, "overrides.%s: expected a number from %g to %g", keys[k].key,
+                     keys[k].lo, keys[k].hi);
+            return -1;
+        }
+        switch (k) {
+        case 0:
+            p->ttft_ms = (uint32_t)v;
+            break;
+        case 1:
+            p->tps = v;
+            break;
+        case 2:
+            p->jitter = v;
+            break;
+        case 3:
+            p->natural_length = (uint32_t)v;
+            break;
+        case 4:
+            p->stop_lag_tokens = (uint32_t)v;
+            break;
+        case 5:
+            p->stop_lag_ms = (uint32_t)v;
+            break;
+        case 6:
+            p->price_in_per_mtok = v;
+            break;
+        default:
+            p->price_out_per_mtok = v;
+            break;
+        }
+    }
+    return 0;
+}
+
+static void admin_profile_post(struct mock *m, struct evhttp_request *req)
+{
+    cJSON *j = parse_admin_body(m, req);
+    if (j == NULL)
+        return;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+    const cJSON *sched = cJSON_GetObjectItemCaseSensitive(j, "schedule");
+    const cJSON *over = cJSON_GetObjectItemCaseSensitive(j, "overrides");
+    char spec[256], err[256];
+    const char *bad_param = NULL;
+    struct schedule s;
+    struct profile_set *set = NULL;
+    if (cJSON_IsString(name) && sched == NULL) {
+        snprintf(spec, sizeof spec, "0s:%.200s", name->valuestring);
+    } else if (cJSON_IsString(sched) && name == NULL) {
+        snprintf(spec, sizeof spec, "%.250s", sched->valuestring);
+    } else {
+        snprintf(err, sizeof err,
+                 "Expected {\"name\":\"PRESET\"} or "
+                 "{\"schedule\":\"0s:A,30s:B\"}, optionally with \"overrides\".");
+        goto fail;
+    }
+    bad_param = name ? "name" : "schedule";
+    if (schedule_parse(spec, &s, err, sizeof err) != 0)
+        goto fail;
+    bad_param = "overrides";
+    if (over && !cJSON_IsObject(over)) {
+        snprintf(err, sizeof err, "overrides: expected an object");
+        goto fail;
+    }
+    if (over) {
+        if (m->nsets >= MOCK_MAX_PROFILE_SETS) {
+            snprintf(err, sizeof err, "overrides: more than %d profile changes in one run",
+                     MOCK_MAX_PROFILE_SETS);
+            goto fail;
+        }
+        set = calloc(1, sizeof *set);
+        if (set == NULL) {
+            snprintf(err, sizeof err, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < s.n; i++) {
+            set->p[i] = *s.steps[i].profile;
+            if (apply_overrides(over, &set->p[i], err, sizeof err) != 0)
+                goto fail;
+            s.steps[i].profile = &set->p[i];
+        }
+        set->next = m->sets;
+        m->sets = set;
+        m->nsets++;
+    }
+    cJSON_Delete(j);
+    m->sched = s;
+    m->sched_start_ns = clock_now_ns();
+    send_cjson(m, req, profile_state_json(m));
+    return;
+fail:
+    free(set);
+    cJSON_Delete(j);
+    reply_error(m, req, API_CHAT, 400, NULL, NULL, bad_param, err);
+}
+
+static void admin_faults_post(struct mock *m, struct evhttp_request *req)
+{
+    cJSON *j = parse_admin_body(m, req);
+    if (j == NULL)
+        return;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "fault");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "count");
+    char err[256];
+    struct fault tmp;
+    if (!cJSON_IsString(f) || fault_parse(f->valuestring, &tmp, err, sizeof err) != 0) {
+        if (!cJSON_IsString(f))
+            snprintf(err, sizeof err, "Expected {\"fault\":\"status=429\",\"count\":N}.");
+        cJSON_Delete(j);
+        reply_error(m, req, API_CHAT, 400, NULL, NULL, "fault", err);
+        return;
+    }
+    double count = cJSON_IsNumber(c) ? c->valuedouble : (c == NULL ? 1 : -1);
+    if (count < 0 || count > 1e9 || count != (double)(uint64_t)count) {
+        cJSON_Delete(j);
+        reply_error(m, req, API_CHAT, 400, NULL, NULL, "count",
+                    "Invalid 'count': expected an integer from 0 to 1000000000.");
+        return;
+    }
+    snprintf(m->queued_fault, sizeof m->queued_fault, "%s", f->valuestring);
+    m->queued_fault_count = (uint64_t)count;
+    cJSON_Delete(j);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "fault", m->queued_fault);
+    cJSON_AddNumberToObject(o, "count", (double)m->queued_fault_count);
+    send_cjson(m, req, o);
+}
+
+static void admin_reset(struct mock *m, struct evhttp_request *req)
+{
+    ledger_reset(m->ledger);
+    m->queued_fault_count = 0;
+    /* forget finished background responses; running ones stay reachable until they end */
+    for (struct gen *g = m->gens; g; g = g->next) {
+        if (g->stored && g->finished) {
+            g->stored = 0;
+            m->stored--;
+            gen_maybe_finish(g);
+        }
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "reset", 1);
+    send_cjson(m, req, o);
+}
+
+void admin_handle(struct mock *m, struct evhttp_request *req, const char *path,
+                  enum evhttp_cmd_type method)
+{
+    if (!admin_allowed(m, req))
+        return;
+    int get = method == EVHTTP_REQ_GET, post = method == EVHTTP_REQ_POST;
+    if (strcmp(path, "health") == 0 && get) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", "ok");
+        cJSON_AddStringToObject(o, "version", MOCK_VERSION);
+        cJSON_AddNumberToObject(o, "active_streams", (double)m->active);
+        cJSON_AddNumberToObject(o, "ledger_records", (double)ledger_count(m->ledger));
+        cJSON_AddNumberToObject(o, "ledger_dropped", (double)ledger_dropped(m->ledger));
+        cJSON_AddNumberToObject(o, "uptime_ms",
+                                (double)((clock_now_ns() - m->t_start_ns) / 1000000ull));
+        send_cjson(m, req, o);
+    } else if (strcmp(path, "clock") == 0 && get) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "mono_ns", (double)clock_now_ns());
+        send_cjson(m, req, o);
+    } else if (strcmp(path, "ledger") == 0 && get) {
+        struct evkeyvalq q;
+        TAILQ_INIT(&q);
+        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+        if (query && evhttp_parse_query_str(query, &q) != 0) {
+            reply_error(m, req, API_CHAT, 400, NULL, NULL, NULL, "Malformed query string.");
+            return;
+        }
+        cJSON *o = ledger_query_json(m->ledger, evhttp_find_header(&q, "id"));
+        evhttp_clear_headers(&q);
+        send_cjson(m, req, o);
+    } else if (strcmp(path, "profile") == 0 && get) {
+        send_cjson(m, req, profile_state_json(m));
+    } else if (strcmp(path, "profile") == 0 && post) {
+        admin_profile_post(m, req);
+    } else if (strcmp(path, "faults") == 0 && post) {
+        admin_faults_post(m, req);
+    } else if (strcmp(path, "reset") == 0 && post) {
+        admin_reset(m, req);
+    } else if (strcmp(path, "invoice.csv") == 0 && get) {
+        char *csv = ledger_invoice_csv(m->ledger);
+        if (csv == NULL) {
+            reply_error(m, req, API_CHAT, 500, NULL, NULL, NULL, "out of memory");
+            return;
+        }
+        evbuffer_drain(m->scratch, evbuffer_get_length(m->scratch));
+        evbuffer_add(m->scratch, csv, strlen(csv));
+        free(csv);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/csv");
+        evhttp_send_reply(req, 200, "OK", m->scratch);
+    } else {
+        int known = strcmp(path, "health") == 0 || strcmp(path, "clock") == 0 ||
+                    strcmp(path, "ledger") == 0 || strcmp(path, "profile") == 0 ||
+                    strcmp(path, "faults") == 0 || strcmp(path, "reset") == 0 ||
+                    strcmp(path, "invoice.csv") == 0;
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 known ? "Method not allowed for /_tailgate/%.64s."
+                       : "Unknown admin route /_tailgate/%.64s.",
+                 path);
+        reply_error(m, req, API_CHAT, known ? 405 : 404, NULL, NULL, NULL, msg);
+    }
+}

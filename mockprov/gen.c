@@ -1,0 +1,361 @@
+/* A generation ("gen"): one request's tokens on a timer, independent of whether any peer reads;
+ * the profile's stop policy once the peer left; the ending (finish, stop, fail, terminate) sent
+ * to every sink attached to it. The timers live on the mock's wheel, driven by gen_tick_cb. */
+#include "gen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "mock_internal.h"
+#include "clock.h"
+#include "reply.h"
+#include "sink.h"
+
+#define MOCK_TICK_BATCH 256 /* tokens per pass of the wheel before I/O gets a turn */
+
+static void token_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+void gen_free(struct gen *g)
+{
+    if (g == NULL)
+        return;
+    struct sink *s = g->sinks;
+    while (s) {
+        struct sink *n = s->next;
+        sink_detach(s);
+        if (s->orphan)
+            evhttp_send_reply_end(s->orphan); /* frees a request evhttp let go of */
+        free(s->tok_end);
+        free(s);
+        s = n;
+    }
+    wheel_remove(&g->m->wheel, &g->timer);
+    wire_gen_cleanup(&g->w);
+    free(g);
+}
+
+void gen_unlink(struct gen *g)
+{
+    struct mock *m = g->m;
+    if (g->prev)
+        g->prev->next = g->next;
+    else
+        m->gens = g->next;
+    if (g->next)
+        g->next->prev = g->prev;
+    g->prev = g->next = NULL;
+}
+
+static void rec_set_usage(struct gen *g, int64_t usage, const char *via)
+{
+    if (g->rec == NULL)
+        return;
+    g->rec->usage_reported = usage;
+    g->rec->usage_via = via;
+}
+
+/* The ledger record is final once generation stopped and no sink is still flushing. */
+void gen_maybe_finish(struct gen *g)
+{
+    if (!g->stopped || g->finished)
+        goto reap;
+    for (struct sink *s = g->sinks; s; s = s->next)
+        if (s->live || s->req)
+            return;
+    struct ledger_record *r = g->rec;
+    if (r) {
+        if (!g->cancelled)
+            r->billed_output_tokens = r->stop_reason == LEDGER_STOP_ERROR_FAULT ||
+                                              r->stop_reason == LEDGER_STOP_TRUNCATE_FAULT
+                                          ? 0 /* a provider-side failure is not billed */
+                                          : g->generated;
+        else
+            r->billed_output_tokens = profile_billed_output(g->prof, 1, g->emitted, g->generated);
+        g->m->mx.billed_output += r->billed_output_tokens;
+        g->m->mx.tokens_tail += r->tail_tokens;
+        ledger_finish(g->m->ledger, r);
+        g->rec = NULL;
+    }
+    g->finished = 1;
+    g->m->active--;
+reap:
+    if (g->finished && !g->stored && !g->reaping) {
+        for (struct sink *s = g->sinks; s; s = s->next)
+            if (s->live || s->req)
+                return;
+        g->reaping = 1;
+        g->reap_next = g->m->reap_gens;
+        g->m->reap_gens = g;
+        mock_schedule_reap(g->m);
+    }
+}
+
+void gen_stop(struct gen *g, enum ledger_stop reason)
+{
+    if (g->stopped)
+        return;
+    g->stopped = 1;
+    wheel_remove(&g->m->wheel, &g->timer);
+    if (g->rec) {
+        g->rec->t_gen_stop_ns = clock_now_ns();
+        g->rec->stop_reason = reason;
+    }
+}
+
+/* Fixes the wire's ending and sends it to every live reader. */
+void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t trailer)
+{
+    if (g->terminal)
+        return;
+    g->terminal = 1;
+    g->final_n = g->generated;
+    g->final_end = end;
+    g->final_usage = usage;
+    g->trailer_value = trailer;
+    /* what the wire tells a reader: a chat stream without include_usage carries no usage */
+    int silent = g->rq.api == API_CHAT && g->rq.stream && !g->rq.include_usage;
+    if (usage >= 0 && !silent)
+        rec_set_usage(g, usage, "usage");
+    else if (trailer >= 0)
+        rec_set_usage(g, trailer, "trailer");
+    for (struct sink *s = g->sinks; s; s = s->next) {
+        if (!s->live)
+            continue;
+        if (s->streaming) {
+            int64_t wire_usage = usage;
+            if (g->rq.api == API_CHAT && !g->rq.include_usage)
+                wire_usage = -1;
+            char *tail = wire_stream_close(&g->w, g->final_n, end, wire_usage, s->starting_after);
+            if (tail)
+                sink_write(s, tail, strlen(tail), 0);
+            free(tail);
+            sink_end(s, trailer);
+        } else {
+            char *body = wire_body(&g->w, g->final_n, end, usage);
+            reply_headers(s->req, g->rq.api, g->rec ? g->rec->request_id : g->w.id,
+                          "application/json");
+            s->live = 0;
+            s->handed = 1;
+            reply_json(g->m, s->req, 200, body ? body : "{}");
+            free(body);
+        }
+    }
+}
+
+/* A natural end or the request's cap. */
+static void gen_complete(struct gen *g)
+{
+    enum ledger_stop why = g->limit_is_cap ? LEDGER_STOP_MAX_TOKENS : LEDGER_STOP_NATURAL;
+    gen_stop(g, why);
+    if (!g->cancelled)
+        gen_terminate(g, g->limit_is_cap ? WIRE_END_LENGTH : WIRE_END_STOP, (int64_t)g->generated,
+                      -1);
+    gen_maybe_finish(g);
+}
+
+static void gen_fail(struct gen *g, enum ledger_stop why)
+{
+    gen_stop(g, why);
+    g->terminal = 1;
+    g->final_n = g->generated;
+    for (struct sink *s = g->sinks; s; s = s->next) {
+        if (!s->live)
+            continue;
+        if (why == LEDGER_STOP_TRUNCATE_FAULT && s->streaming) {
+            /* no terminal event and no last chunk: the connection just ends (Connection: close) */
+            s->chunked = 0;
+            s->live = 0;
+            s->handed = 1;
+            evhttp_send_reply_end(s->req);
+        } else if (why == LEDGER_STOP_TRUNCATE_FAULT) {
+            /* nothing was sent: drop the connection (it frees the request with it) */
+            struct evhttp_connection *conn = s->conn;
+            sink_detach(s);
+            s->req = NULL;
+            evhttp_connection_free(conn);
+        } else if (s->streaming) {
+            char *e = wire_stream_error(&g->w, g->generated);
+            if (e)
+                sink_write(s, e, strlen(e), 0);
+            free(e);
+            sink_end(s, -1);
+        } else {
+            s->live = 0;
+            s->handed = 1;
+            char *body = wire_error_body(g->rq.api, 500, NULL, NULL, NULL,
+                                         "The server had an error while processing your "
+                                         "request.",
+                                         g->w.id);
+            reply_json(g->m, s->req, 500, body ? body : "{}");
+            free(body);
+        }
+    }
+    gen_maybe_finish(g);
+}
+
+/* Arms the timer for an absolute time. */
+static void gen_arm_at(struct gen *g, uint64_t due_ns)
+{
+    if (g->stopping && g->stop_deadline_ns && due_ns > g->stop_deadline_ns)
+        due_ns = g->stop_deadline_ns;
+    g->next_due_ns = due_ns;
+    struct mock *m = g->m;
+    wheel_add(&m->wheel, &g->timer, due_ns);
+    if (!event_pending(m->tick, EV_TIMEOUT, NULL)) {
+        struct timeval tv = {0, 1000};
+        event_add(m->tick, &tv);
+    }
+}
+
+/* Every millisecond while timers are armed: fire the tokens that are due. */
+void gen_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct mock *m = arg;
+    uint64_t now = clock_now_ns();
+    int more = 0;
+    /* a bounded batch, then I/O gets its turn: a peer's close is noticed between batches,
+     * not behind thousands of token writes */
+    struct wheel_node *n = wheel_expire(&m->wheel, now, MOCK_TICK_BATCH, &more);
+    while (n) {
+        struct wheel_node *next = n->next;
+        struct gen *g = (struct gen *)n;
+        token_timer_cb(-1, EV_TIMEOUT, g);
+        /* above 1,000 tokens/s a stream has several tokens due per tick: catch up now
+         * (bounded, so one fast stream cannot starve the loop) */
+        for (int k = 0; k < 256 && g->timer.armed && g->timer.due_ns <= now; k++) {
+            wheel_remove(&m->wheel, &g->timer);
+            token_timer_cb(-1, EV_TIMEOUT, g);
+        }
+        n = next;
+    }
+    if (more) {
+        /* a zero timeout, not event_active: libevent runs activated events before it polls
+         * again, timeouts only after, so sockets get their turn first */
+        struct timeval zero = {0, 0};
+        evtimer_add(m->tick_more, &zero);
+    } else if (m->wheel.count == 0)
+        event_del(m->tick); /* idle: no wake-ups */
+}
+
+/* Token i is due 'delay_ns' after token i-1 was due (after the accept for token 0): a fixed
+ * timetable, so the time spent in our own callbacks never stretches the gaps. */
+void gen_arm(struct gen *g, uint64_t delay_ns)
+{
+    uint64_t base = g->next_due_ns ? g->next_due_ns : (g->rec ? g->rec->t_accept_ns : 0);
+    if (base == 0)
+        base = clock_now_ns();
+    gen_arm_at(g, base + delay_ns);
+}
+
+/* The peer left (FIN/RST), or the cancel API was called: the profile decides what happens. */
+void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
+{
+    struct mock *m = g->m;
+    g->cancelled = 1;
+    if (g->rec) {
+        g->rec->t_peer_closed_ns = now;
+        g->rec->close_kind = kind;
+    }
+    if (kind == LEDGER_CLOSE_FIN)
+        m->mx.closes_fin++;
+    else if (kind == LEDGER_CLOSE_RST)
+        m->mx.closes_rst++;
+    else
+        m->mx.closes_cancel++;
+    g->emitted = kind == LEDGER_CLOSE_CANCEL_API ? g->generated : g->written_max;
+    if (g->stopped)
+        return;
+    enum ledger_stop why =
+        kind == LEDGER_CLOSE_CANCEL_API ? LEDGER_STOP_CANCEL : LEDGER_STOP_DISCONNECT;
+    if (g->prof->on_disconnect == PROFILE_CONTINUE)
+        return; /* the runaway vendor: generation goes on to the natural end */
+    g->stopping = 1;
+    g->stop_at_n = g->prof->stop_lag_tokens ? g->generated + g->prof->stop_lag_tokens : 0;
+    g->stop_deadline_ns = g->prof->stop_lag_ms ? now + g->prof->stop_lag_ms * 1000000ull : 0;
+    /* a lag counted in tokens is the engine noticing at its next step; a stalled engine is
+     * not stepping, so it notices now */
+    if ((g->stop_at_n == 0 || g->stalled) && g->stop_deadline_ns == 0) {
+        gen_stop(g, why);
+        return;
+    }
+    if (g->stop_deadline_ns && g->timer.armed && g->next_due_ns > g->stop_deadline_ns) {
+        /* e.g. mid-stall: stop at the deadline, not at the next token */
+        gen_arm_at(g, g->stop_deadline_ns);
+    }
+}
+
+static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct gen *g = arg;
+    uint64_t now = clock_now_ns();
+    enum ledger_stop stop_why = g->rec && g->rec->close_kind == LEDGER_CLOSE_CANCEL_API
+                                    ? LEDGER_STOP_CANCEL
+                                    : LEDGER_STOP_DISCONNECT;
+    if (g->stopping && g->stop_deadline_ns && now >= g->stop_deadline_ns) {
+        gen_stop(g, stop_why);
+        gen_maybe_finish(g);
+        return;
+    }
+    uint64_t i = g->generated;
+    if (g->rec && ledger_add_token(g->rec, now) != 0) {
+        gen_fail(g, LEDGER_STOP_ERROR_FAULT);
+        return;
+    }
+    g->generated++;
+    g->m->mx.tokens_generated++;
+    if (!g->terminal) {
+        char ev[WIRE_TOKEN_EVENT_MAX];
+        int n = wire_stream_token(&g->w, i, ev, sizeof ev);
+        for (struct sink *s = g->sinks; s && n > 0; s = s->next) {
+            if (s->live && s->streaming && s->next_index == i) {
+                /* a reader that resumed ahead of generation skips what it already has */
+                if ((int64_t)(i + WIRE_RESP_FIRST_DELTA) > s->starting_after)
+                    sink_write(s, ev, (size_t)n, 1);
+                s->next_index = i + 1;
+            }
+        }
+    }
+    if (g->generated >= g->limit) {
+        gen_complete(g);
+        return;
+    }
+    if (!g->cancelled && g->fault.error_after >= 0 &&
+        g->generated >= (uint64_t)g->fault.error_after) {
+        gen_fail(g, LEDGER_STOP_ERROR_FAULT);
+        return;
+    }
+    if (!g->cancelled && g->fault.truncate_after >= 0 &&
+        g->generated >= (uint64_t)g->fault.truncate_after) {
+        gen_fail(g, LEDGER_STOP_TRUNCATE_FAULT);
+        return;
+    }
+    if (g->stopping && g->stop_at_n && g->generated >= g->stop_at_n) {
+        gen_stop(g, stop_why);
+        gen_maybe_finish(g);
+        return;
+    }
+    uint64_t delay = engine_next_delay_ns(&g->eng, g->generated);
+    if (g->fault.stall_after >= 0 && g->generated == (uint64_t)g->fault.stall_after) {
+        delay += (uint64_t)g->fault.stall_ms * 1000000ull;
+        g->stalled = 1;
+    } else {
+        g->stalled = 0;
+    }
+    gen_arm(g, delay);
+}
+
+const char *gen_status(const struct gen *g)
+{
+    if (!g->terminal)
+        return g->generated ? "in_progress" : "queued";
+    if (g->final_end == WIRE_END_CANCELLED)
+        return "cancelled";
+    return g->final_end == WIRE_END_LENGTH ? "incomplete" : "completed";
+}

@@ -1,0 +1,35 @@
+/* A generation: one request's token timer, stop policy and ending (mock_internal.h holds the
+ * struct). */
+#ifndef MP_GEN_H
+#define MP_GEN_H
+
+#include <stdint.h>
+
+#include <event2/util.h>
+
+#include "ledger.h"
+#include "wire.h"
+
+struct gen;
+
+/* Frees 'g', its sinks and orphaned requests; NULL is fine. The caller unlinked it. */
+void gen_free(struct gen *g);
+/* Removes 'g' from its mock's list of gens. */
+void gen_unlink(struct gen *g);
+/* Finishes the ledger record once generation stopped and no sink is flushing; queues the gen
+ * for reaping once nothing refers to it. */
+void gen_maybe_finish(struct gen *g);
+/* Stops generating: no more tokens, the stop time and reason recorded. */
+void gen_stop(struct gen *g, enum ledger_stop reason);
+/* Fixes the wire's ending and sends it to every live reader. */
+void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t trailer);
+/* Arms the next token 'delay_ns' after the previous one was due. */
+void gen_arm(struct gen *g, uint64_t delay_ns);
+/* The peer left (FIN/RST) or the cancel API was called: the profile decides what happens. */
+void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind);
+/* The Responses status of 'g': queued, in_progress, cancelled, incomplete or completed. */
+const char *gen_status(const struct gen *g);
+/* The mock's tick event (arg: the mock): fires the tokens that are due on its wheel. */
+void gen_tick_cb(evutil_socket_t fd, short what, void *arg);
+
+#endif

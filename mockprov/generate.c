@@ -1,0 +1,227 @@
+/* The vendor generation endpoints (Chat Completions, Responses, Messages): parse the request and
+ * its x-tailgate-* headers, open its ledger record, then answer with an injected HTTP fault, a
+ * queued background response, or a gen with its first sink. */
+#include "generate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "mock_internal.h"
+#include "clock.h"
+#include "gen.h"
+#include "httpd.h"
+#include "reply.h"
+#include "sink.h"
+#include "store.h"
+
+static int header_num(struct evkeyvalq *h, const char *name, double lo, double hi, double *out,
+                      char *err, size_t errlen)
+{
+    const char *v = evhttp_find_header(h, name);
+    if (v == NULL)
+        return 0;
+    char *end;
+    double x = strtod(v, &end);
+    if (*v == '\0' || *end != '\0' || !(x >= lo && x <= hi)) {
+        snprintf(err, errlen, "Invalid header '%s': '%s' (expected a number from %g to %g).", name,
+                 v, lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 1;
+}
+
+static void http_fault_reply(struct mock *m, struct evhttp_request *req, struct gen *g)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    const struct fault *f = &g->fault;
+    char v[32];
+    if (f->retry_after >= 0) {
+        snprintf(v, sizeof v, "%lld", (long long)f->retry_after);
+        evhttp_add_header(h, "retry-after", v);
+        snprintf(v, sizeof v, "%lld", (long long)f->retry_after * 1000);
+        evhttp_add_header(h, "retry-after-ms", v);
+    }
+    if (f->should_retry >= 0)
+        evhttp_add_header(h, "x-should-retry", f->should_retry ? "true" : "false");
+    const char *msg = f->status == 429   ? "Rate limit reached for requests (tailgate fault)."
+                      : f->status == 529 ? "Overloaded"
+                                         : "Injected server error (tailgate fault).";
+    const char *code = g->rq.api == API_MESSAGES ? NULL
+                       : f->status == 429        ? "rate_limit_exceeded"
+                                                 : NULL;
+    char *body = wire_error_body(g->rq.api, f->status, NULL, code, NULL, msg, g->rec->request_id);
+    evhttp_add_header(h, g->rq.api == API_MESSAGES ? "request-id" : "x-request-id",
+                      g->rec->request_id);
+    m->mx.http_errors++;
+    reply_json(m, req, f->status, body ? body : "{}");
+    free(body);
+}
+
+void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    char err[256];
+    struct gen *g = NULL;
+    size_t len;
+    char *body = reply_request_body(req, &len);
+    if (body == NULL) {
+        reply_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
+        return;
+    }
+    if (len > m->cfg.max_body) {
+        snprintf(err, sizeof err, "Request body of %zu bytes exceeds the limit of %zu bytes.", len,
+                 m->cfg.max_body);
+        reply_error(m, req, api, 413, NULL, NULL, NULL, err);
+        goto done;
+    }
+    const char *rid = evhttp_find_header(in, "X-Request-Id");
+    struct request rq;
+    struct request_error rerr;
+    if (request_parse(api, body, len, rid, &rq, &rerr) != 0) {
+        reply_error(m, req, api, rerr.status, rerr.type, rerr.code, rerr.param, rerr.message);
+        goto done;
+    }
+    const struct profile *prof = mock_current_profile(m);
+    const char *pname = evhttp_find_header(in, "x-tailgate-profile");
+    if (pname) {
+        prof = profile_find(pname);
+        if (prof == NULL) {
+            snprintf(err, sizeof err,
+                     "Unknown x-tailgate-profile '%.64s' (see 'tailgate "
+                     "profiles').",
+                     pname);
+            reply_error(m, req, api, 400, NULL, NULL, "x-tailgate-profile", err);
+            goto done;
+        }
+    }
+    double ttft = prof->ttft_ms, tps = prof->tps, jit = prof->jitter, nat = prof->natural_length;
+    double seed = -1;
+    if (header_num(in, "x-tailgate-ttft-ms", 0, 3600000, &ttft, err, sizeof err) < 0 ||
+        header_num(in, "x-tailgate-tps", 0.01, 1e6, &tps, err, sizeof err) < 0 ||
+        header_num(in, "x-tailgate-jitter", 0, 1, &jit, err, sizeof err) < 0 ||
+        header_num(in, "x-tailgate-length", 1, LEDGER_MAX_TOKENS, &nat, err, sizeof err) < 0 ||
+        header_num(in, "x-tailgate-seed", 0, 9007199254740991.0, &seed, err, sizeof err) < 0) {
+        reply_error(m, req, api, 400, NULL, NULL, NULL, err);
+        goto done;
+    }
+    struct fault fault;
+    fault_init(&fault);
+    const char *fspec = evhttp_find_header(in, "x-tailgate-fault");
+    if (fspec == NULL && m->queued_fault_count > 0) {
+        fspec = m->queued_fault;
+        m->queued_fault_count--;
+    }
+    if (fspec && fault_parse(fspec, &fault, err, sizeof err) != 0) {
+        reply_error(m, req, api, 400, NULL, NULL, "x-tailgate-fault", err);
+        goto done;
+    }
+    if (fault.slow_first_ms >= 0)
+        ttft = (double)fault.slow_first_ms;
+
+    g = calloc(1, sizeof *g);
+    if (g == NULL) {
+        reply_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
+        goto done;
+    }
+    g->m = m;
+    g->rq = rq;
+    g->prof = prof;
+    g->fault = fault;
+    g->trailer_value = -1;
+    g->rec = ledger_open(m->ledger, clock_now_ns());
+    if (g->rec == NULL || wire_gen_init(&g->w, &rq, g->rec->seq, (int64_t)time(NULL)) != 0) {
+        reply_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
+        goto fail;
+    }
+    m->nreq++;
+    m->mx.requests[api]++;
+    uint64_t rseed = seed >= 0 ? (uint64_t)seed : m->cfg.seed * 1000003ull + g->rec->seq;
+    engine_init(&g->eng, rseed, (uint64_t)ttft, tps, jit);
+    g->limit = (uint64_t)nat;
+    if (rq.max_tokens >= 0 && (uint64_t)rq.max_tokens < g->limit) {
+        g->limit = (uint64_t)rq.max_tokens;
+        g->limit_is_cap = 1;
+    }
+
+    struct ledger_record *r = g->rec;
+    if (rq.cid[0] == '\0')
+        snprintf(rq.cid, sizeof rq.cid, "%s", r->request_id);
+    ledger_set_correlation(m->ledger, r, rq.cid);
+    r->id_source = rq.id_source;
+    r->rid_header = rid != NULL;
+    r->api = request_api_name(api);
+    r->profile = prof->name;
+    snprintf(r->model, sizeof r->model, "%s", rq.model);
+    r->stream = rq.stream;
+    r->background = rq.background;
+    r->max_tokens = rq.max_tokens;
+    r->natural_length = (uint64_t)nat;
+    r->include_usage = rq.include_usage;
+    r->billed_input_tokens = rq.input_tokens;
+    r->price_in_per_mtok = prof->price_in_per_mtok;
+    r->price_out_per_mtok = prof->price_out_per_mtok;
+    if (fspec)
+        snprintf(r->fault, sizeof r->fault, "%s", fault.text);
+    g->next = m->gens;
+    if (m->gens)
+        m->gens->prev = g;
+    m->gens = g;
+    m->active++;
+
+    if (fault.status) {
+        r->status = fault.status;
+        r->billed_input_tokens = 0;
+        g->stopped = 1;
+        r->t_gen_stop_ns = clock_now_ns();
+        r->stop_reason = LEDGER_STOP_HTTP_ERROR;
+        http_fault_reply(m, req, g);
+        gen_maybe_finish(g);
+        goto done;
+    }
+    if (rq.background && api == API_RESPONSES) {
+        if (m->stored >= MOCK_STORE_MAX)
+            store_evict_oldest(m);
+        g->stored = 1;
+        m->stored++;
+    }
+    if (rq.background && !rq.stream) {
+        char *obj = wire_response_object(&g->w, 0, "queued", -1);
+        reply_headers(req, api, r->request_id, "application/json");
+        reply_json(m, req, 200, obj ? obj : "{}");
+        free(obj);
+    } else {
+        struct sink *s = sink_new(g, req, rq.stream, !rq.background);
+        if (s == NULL) {
+            reply_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
+            gen_stop(g, LEDGER_STOP_HTTP_ERROR);
+            gen_maybe_finish(g);
+            goto done;
+        }
+        httpd_tune(req, m->cfg.sndbuf, !rq.stream);
+        if (rq.stream) {
+            sink_start_stream(s, g);
+            char *open = wire_stream_open(&g->w, -1);
+            if (open)
+                sink_write(s, open, strlen(open), 0);
+            free(open);
+        }
+    }
+    gen_arm(g, engine_next_delay_ns(&g->eng, 0));
+    goto done;
+fail:
+    if (g->rec) {
+        g->rec->stop_reason = LEDGER_STOP_HTTP_ERROR;
+        g->rec->status = 500;
+        ledger_finish(m->ledger, g->rec);
+        g->rec = NULL;
+    }
+    gen_free(g);
+done:
+    free(body);
+}

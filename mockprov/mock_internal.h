@@ -1,0 +1,143 @@
+/* mockprov's private state, shared by its pieces (server, sink, gen, generate, store, admin,
+ * metrics): one loop's mock, its generations ("gen") and the HTTP responses attached to them
+ * ("sink"). Not for other components: they use server.h or the admin API. */
+#ifndef MP_MOCK_INTERNAL_H
+#define MP_MOCK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/util.h>
+
+#include "engine.h"
+#include "fault.h"
+#include "ledger.h"
+#include "profile.h"
+#include "request.h"
+#include "server.h"
+#include "wheel.h"
+#include "wire.h"
+
+#define MOCK_TRAILER_NAME "x-emitted-tokens-on-cancel"
+
+struct evhttp_request;
+struct evhttp_connection;
+struct evbuffer;
+struct evbuffer_cb_entry;
+struct event;
+struct evhttp;
+struct evhttp_bound_socket;
+struct event_base;
+
+struct gen;
+
+struct sink {
+    struct mock *m;
+    struct gen *g;
+    struct sink *next;
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    struct evbuffer *out;            /* the connection's output buffer, for drain counting */
+    evutil_socket_t fd;              /* for direct writes while that buffer is empty */
+    struct evbuffer_cb_entry *drain; /* NULL once detached */
+    int streaming;                   /* SSE; else a JSON body at the end */
+    int creator;                     /* its close cancels the gen */
+    int chunked;                     /* we frame chunks ourselves, so we can send a trailer */
+    int live;                        /* HTTP response still open to the peer */
+    int handed;                      /* reply ended: evhttp owns and frees the request */
+    int64_t starting_after;          /* Responses: replay cursor */
+    uint64_t next_index;             /* next token index to write */
+    uint64_t queued_bytes, drained_bytes;
+    uint64_t *tok_end; /* cumulative end offset of each token written, oldest first */
+    size_t tok_head, tok_n, tok_cap;
+    uint64_t written;              /* tokens whose last byte left our buffer for the kernel */
+    struct evhttp_request *orphan; /* detached by evhttp after a peer close; freed by reap */
+    struct sink *reap_next;
+};
+
+struct gen {
+    struct wheel_node timer; /* first member: the wheel hands back this pointer */
+    struct mock *m;
+    struct gen *prev, *next;   /* all gens */
+    struct ledger_record *rec; /* NULL once finished (the ledger may drop it) */
+    const struct profile *prof;
+    struct request rq;
+    struct wire_gen w;
+    struct engine eng;
+    struct fault fault;
+    uint64_t limit; /* min(natural length, cap) */
+    int limit_is_cap;
+    uint64_t generated;
+    uint64_t written_max;
+    uint64_t next_due_ns;      /* when the pending token timer fires */
+    int stalled;               /* the pending token is held back by a stall fault */
+    int stopping;              /* peer gone or cancelled: the profile's stop policy runs */
+    uint64_t stop_at_n;        /* stop once this many tokens exist (lag in tokens) */
+    uint64_t stop_deadline_ns; /* 0: none (lag in ms) */
+    int stopped;               /* generation over */
+    int cancelled;
+    uint64_t emitted; /* billing's "emitted before the cancel" */
+    int terminal;     /* the wire's ending is fixed */
+    uint64_t final_n;
+    enum wire_end final_end;
+    int64_t final_usage;
+    int64_t trailer_value; /* -1: no trailer */
+    int stored;            /* background: kept for retrieve/cancel */
+    int finished;          /* ledger record finished */
+    int reaping;
+    struct sink *sinks;
+    struct gen *reap_next;
+};
+
+struct mock_metrics {
+    uint64_t requests[3];
+    uint64_t http_errors;
+    uint64_t tokens_generated;
+    uint64_t tokens_tail;
+    uint64_t closes_fin, closes_rst, closes_cancel;
+    uint64_t billed_output;
+    uint64_t bad_requests;
+};
+
+/* Profiles with per-run overrides. Kept until the mock ends: running generations point at them. */
+struct profile_set {
+    struct profile p[SCHEDULE_MAX_STEPS];
+    struct profile_set *next;
+};
+
+#define MOCK_MAX_PROFILE_SETS 4096
+
+struct mock {
+    struct event_base *base;
+    struct profile_set *sets;
+    size_t nsets;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    int port;
+    struct ledger *ledger;
+    struct mock_config cfg;
+    struct schedule sched;
+    uint64_t sched_start_ns;
+    uint64_t t_start_ns;
+    uint64_t nreq;
+    struct gen *gens;
+    size_t active;
+    size_t stored;
+    char queued_fault[FAULT_TEXT_MAX];
+    uint64_t queued_fault_count;
+    struct event *reap_ev;
+    struct event *tick;      /* drives the token wheel while it holds timers */
+    struct event *tick_more; /* the rest of a batch that did not fit one pass */
+    struct wheel wheel;
+    struct sink *reap_sinks;
+    struct gen *reap_gens;
+    struct evbuffer *scratch;
+    struct mock_metrics mx;
+};
+
+/* The profile in force now, by the schedule. */
+const struct profile *mock_current_profile(struct mock *m);
+/* Frees orphaned requests and finished gens on the next loop pass, outside evhttp's callbacks. */
+void mock_schedule_reap(struct mock *m);
+
+#endif

@@ -1,0 +1,66 @@
+/* What mockprov sends back outside a stream: a JSON body, an error in each API's shape, the
+ * vendor's common headers; and the request body it answers. */
+#include "reply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "mock_internal.h"
+
+void reply_headers(struct evhttp_request *req, enum api api, const char *rid,
+                   const char *content_type)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    if (api == API_MESSAGES) {
+        evhttp_add_header(h, "request-id", rid);
+    } else {
+        evhttp_add_header(h, "x-request-id", rid);
+        evhttp_add_header(h, "openai-version", "2020-10-01");
+        evhttp_add_header(h, "openai-processing-ms", "1");
+    }
+}
+
+void reply_json(struct mock *m, struct evhttp_request *req, int code, const char *json)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (evhttp_find_header(h, "Content-Type") == NULL)
+        evhttp_add_header(h, "Content-Type", "application/json");
+    evbuffer_drain(m->scratch, evbuffer_get_length(m->scratch));
+    evbuffer_add(m->scratch, json, strlen(json));
+    evbuffer_add(m->scratch, "\n", 1);
+    const char *reason = code == 200 ? "OK" : code == 429 ? "Too Many Requests" : NULL;
+    evhttp_send_reply(req, code, reason, m->scratch);
+}
+
+/* An HTTP error in the API's shape. */
+void reply_error(struct mock *m, struct evhttp_request *req, enum api api, int code,
+                 const char *type, const char *ecode, const char *param, const char *msg)
+{
+    char rid[48];
+    snprintf(rid, sizeof rid, "req_tgerr%08llx", (unsigned long long)++m->nreq);
+    char *body = wire_error_body(api, code, type, ecode, param, msg, rid);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, api == API_MESSAGES ? "request-id" : "x-request-id", rid);
+    if (code >= 400 && code < 500)
+        m->mx.bad_requests++;
+    reply_json(m, req, code, body ? body : "{}");
+    free(body);
+}
+
+char *reply_request_body(struct evhttp_request *req, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    *len = evbuffer_get_length(in);
+    char *s = malloc(*len + 1);
+    if (s == NULL)
+        return NULL;
+    evbuffer_copyout(in, s, *len);
+    s[*len] = '\0';
+    return s;
+}

@@ -1,0 +1,23 @@
+/* What mockprov sends back outside a stream: JSON bodies, errors in each API's shape, headers. */
+#ifndef MP_REPLY_H
+#define MP_REPLY_H
+
+#include <stddef.h>
+
+#include "request.h"
+
+struct mock;
+struct evhttp_request;
+
+/* Adds Content-Type and the API's request-id and version headers. Borrows the strings. */
+void reply_headers(struct evhttp_request *req, enum api api, const char *rid,
+                   const char *content_type);
+/* Sends 'json' plus a newline with 'code' (Content-Type application/json unless already set). */
+void reply_json(struct mock *m, struct evhttp_request *req, int code, const char *json);
+/* Sends an HTTP error in the API's shape; a 4xx counts as a bad request. NULLs are omitted. */
+void reply_error(struct mock *m, struct evhttp_request *req, enum api api, int code,
+                 const char *type, const char *ecode, const char *param, const char *msg);
+/* The request body, NUL-terminated, length in *len; the caller frees it. NULL: out of memory. */
+char *reply_request_body(struct evhttp_request *req, size_t *len);
+
+#endif

@@ -1,0 +1,148 @@
+/* The Responses API's stored background responses: retrieve (JSON, or a stream replayed from
+ * starting_after that then follows live), cancel, and eviction of the oldest finished one. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "mock_internal.h"
+#include "clock.h"
+#include "gen.h"
+#include "reply.h"
+#include "sink.h"
+
+/* Forgets the oldest finished background response (the list is newest first). */
+void store_evict_oldest(struct mock *m)
+{
+    struct gen *victim = NULL;
+    for (struct gen *g = m->gens; g; g = g->next)
+        if (g->stored && g->finished)
+            victim = g;
+    if (victim == NULL)
+        return; /* all still running: they stay reachable until they end */
+    victim->stored = 0;
+    m->stored--;
+    gen_maybe_finish(victim);
+}
+
+struct gen *store_find(struct mock *m, const char *id)
+{
+    /* linear scan: bounded by MOCK_STORE_MAX plus the active gens */
+    for (struct gen *g = m->gens; g; g = g->next)
+        if (g->stored && strcmp(g->w.id, id) == 0)
+            return g;
+    return NULL;
+}
+
+static void not_found_response(struct mock *m, struct evhttp_request *req, const char *id)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "No response found with id '%.100s'.", id);
+    reply_error(m, req, API_RESPONSES, 404, NULL, NULL, NULL, msg);
+}
+
+void store_retrieve(struct mock *m, struct evhttp_request *req, const char *id)
+{
+    struct gen *g = store_find(m, id);
+    if (g == NULL) {
+        not_found_response(m, req, id);
+        return;
+    }
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    if (query && evhttp_parse_query_str(query, &q) != 0) {
+        reply_error(m, req, API_RESPONSES, 400, NULL, NULL, NULL, "Malformed query string.");
+        return;
+    }
+    const char *stream = evhttp_find_header(&q, "stream");
+    const char *after = evhttp_find_header(&q, "starting_after");
+    int want_stream = stream && strcmp(stream, "true") == 0;
+    int64_t starting_after = -1;
+    if (after) {
+        char *end;
+        long long x = strtoll(after, &end, 10);
+        if (*after == '\0' || *end != '\0' || x < -1) {
+            evhttp_clear_headers(&q);
+            reply_error(m, req, API_RESPONSES, 400, NULL, "invalid_value", "starting_after",
+                        "Invalid 'starting_after': expected a non-negative integer.");
+            return;
+        }
+        starting_after = x;
+    }
+    evhttp_clear_headers(&q);
+    if (!want_stream) {
+        int64_t usage = g->terminal ? g->final_usage : -1;
+        char *obj = wire_response_object(&g->w, g->terminal ? g->final_n : g->generated,
+                                         gen_status(g), usage);
+        reply_headers(req, API_RESPONSES, g->w.id, "application/json");
+        reply_json(m, req, 200, obj ? obj : "{}");
+        free(obj);
+        return;
+    }
+    struct sink *s = sink_new(g, req, 1, 0);
+    if (s == NULL) {
+        reply_error(m, req, API_RESPONSES, 500, NULL, NULL, NULL, "out of memory");
+        return;
+    }
+    s->starting_after = starting_after;
+    sink_start_stream(s, g);
+    char *open = wire_stream_open(&g->w, starting_after);
+    if (open)
+        sink_write(s, open, strlen(open), 0);
+    free(open);
+    /* replay the deltas after the cursor, then follow live */
+    uint64_t upto = g->terminal ? g->final_n : g->generated;
+    char ev[WIRE_TOKEN_EVENT_MAX];
+    for (uint64_t i = 0; i < upto; i++) {
+        if ((int64_t)(i + WIRE_RESP_FIRST_DELTA) <= starting_after)
+            continue;
+        int n = wire_stream_token(&g->w, i, ev, sizeof ev);
+        if (n > 0)
+            sink_write(s, ev, (size_t)n, 1);
+    }
+    s->next_index = upto;
+    if (g->terminal) {
+        char *tail =
+            wire_stream_close(&g->w, g->final_n, g->final_end, g->final_usage, starting_after);
+        if (tail)
+            sink_write(s, tail, strlen(tail), 0);
+        free(tail);
+        sink_end(s, g->trailer_value);
+    }
+}
+
+void store_cancel(struct mock *m, struct evhttp_request *req, const char *id)
+{
+    struct gen *g = store_find(m, id);
+    if (g == NULL) {
+        not_found_response(m, req, id);
+        return;
+    }
+    if (!g->terminal) {
+        uint64_t now = clock_now_ns();
+        gen_peer_gone(g, now, LEDGER_CLOSE_CANCEL_API);
+        /* The stream ends where the peer can still read it: this is where a vendor can say
+         * what it bills. */
+        uint64_t bill_now = profile_billed_output(g->prof, 1, g->emitted, g->generated);
+        int64_t usage = g->prof->report == PROFILE_REPORT_USAGE ? (int64_t)bill_now : -1;
+        int64_t trailer = g->prof->report == PROFILE_REPORT_TRAILER ? (int64_t)g->emitted : -1;
+        gen_terminate(g, WIRE_END_CANCELLED, usage, trailer);
+    }
+    if (g->trailer_value >= 0) {
+        /* the cancel call's own reply is a plain JSON body: it carries the count as a header */
+        char v[32];
+        snprintf(v, sizeof v, "%lld", (long long)g->trailer_value);
+        evhttp_add_header(evhttp_request_get_output_headers(req), MOCK_TRAILER_NAME, v);
+    }
+    char *obj = wire_response_object(&g->w, g->final_n, gen_status(g), g->final_usage);
+    reply_headers(req, API_RESPONSES, g->w.id, "application/json");
+    reply_json(m, req, 200, obj ? obj : "{}");
+    free(obj);
+    gen_maybe_finish(g);
+}
