@@ -49,6 +49,34 @@ fail:
     return NULL;
 }
 
+int httpd_open(struct event_base *base, const struct httpd_spec *spec, struct httpd *h,
+               char *err, size_t errlen)
+{
+    memset(h, 0, sizeof *h);
+    /* the guard replaces the callback at once; evhttp_set_gencb needs one to start with */
+    h->http = httpd_listen(base, spec->host, spec->port, spec->limits.max_body,
+                           spec->limits.max_head, spec->cb, spec->arg, &h->bound, &h->port, err,
+                           errlen);
+    if (h->http == NULL)
+        return -1;
+    h->guard = httpguard_new(base, h->http, h->bound, &spec->limits, spec->cb, spec->arg,
+                             spec->reject, spec->log, spec->arg);
+    if (h->guard == NULL) {
+        snprintf(err, errlen, "httpd: out of memory");
+        httpd_close(h);
+        return -1;
+    }
+    return 0;
+}
+
+void httpd_close(struct httpd *h)
+{
+    if (h->http != NULL)
+        evhttp_free(h->http); /* its connections' guards go with them */
+    httpguard_free(h->guard);
+    memset(h, 0, sizeof *h);
+}
+
 void httpd_tune(struct evhttp_request *req, int sndbuf, int watch_close)
 {
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));

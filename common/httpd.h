@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "httpguard.h"
+
 struct event_base;
 struct evhttp;
 struct evhttp_bound_socket;
@@ -18,6 +20,32 @@ struct evhttp *httpd_listen(struct event_base *base, const char *host, int port,
                             void (*cb)(struct evhttp_request *, void *), void *arg,
                             struct evhttp_bound_socket **bound, int *port_out, char *err,
                             size_t errlen);
+
+/* A guarded server (httpguard.h): what to listen on, the limits, and where requests and
+ * rejections go. */
+struct httpd_spec {
+    const char *host;
+    int port; /* 0: any free port */
+    struct httpguard_limits limits;
+    void (*cb)(struct evhttp_request *, void *);
+    httpguard_reject_cb reject; /* NULL: a generic JSON error */
+    httpguard_log_cb log;       /* NULL: accept errors are counted, not logged */
+    void *arg;                  /* for all three */
+};
+
+struct httpd {
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct httpguard *guard;
+    int port;
+};
+
+/* Listens as 'spec' says, every method reaching spec->cb. Returns 0 with *h filled, or -1 with
+ * err filled and *h zeroed. */
+int httpd_open(struct event_base *base, const struct httpd_spec *spec, struct httpd *h,
+               char *err, size_t errlen);
+/* Closes the server and every connection it has, then its guard. Safe on a zeroed one. */
+void httpd_close(struct httpd *h);
 
 /* Per-request socket set-up, cheap and idempotent: TCP_NODELAY; SO_SNDBUF when sndbuf > 0;
  * with watch_close, reading stays on before any reply starts so a peer that leaves is seen at

@@ -1,0 +1,102 @@
+/* The guard in front of every evhttp server of tailgate (the mock, refgw, the chaos proxy's API):
+ * it bounds what a hostile or broken peer can make a server hold, and makes every rejection a
+ * client sees carry the server's JSON error shape and a status that names the cause.
+ *
+ * - Input: the request head (431 past max_head bytes or max_headers fields), the body (413 past
+ *   max_body), and what a peer sends while its reply is pending or streaming (past max_pending
+ *   the guard discards it and closes the connection after that reply; reading goes on, so a peer
+ *   that leaves is still seen at once).
+ * - Time: a head must arrive within header_timeout_ms of its first byte, a body must not pause
+ *   longer than body_timeout_ms between reads (both answered 408), and a connection with no
+ *   request in progress is closed after idle_timeout_ms. A reply in progress has no deadline: a
+ *   user who backgrounds the app stalls a stream for as long as the scenario says.
+ * - Framing: both Content-Length and Transfer-Encoding, or a Transfer-Encoding other than
+ *   chunked, is 400; a malformed head or chunked body is 400; with require_length, a POST, PUT or
+ *   PATCH with neither is 411; a method evhttp does not know is 501.
+ * - Accept errors (EMFILE, ENFILE, ENOBUFS, ENOMEM) pause the listener and resume it, backing off
+ *   from 10 ms to 1 s, instead of spinning; they are counted and logged at most once a second.
+ *
+ * libevent 2.1 has no per-connection hooks (its evhttp_set_newreqcb and evhttp_set_errorcb came in
+ * 2.2), so this module replaces two of its exported functions for the whole program:
+ * evhttp_send_error, which writes libevent's HTML error page, and evhttp_connection_free, where
+ * a guard learns that its connection is gone. Both do what libevent's do, plus the guard's part. */
+#ifndef TG_HTTPGUARD_H
+#define TG_HTTPGUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct evhttp;
+struct evhttp_bound_socket;
+struct evhttp_connection;
+struct evhttp_request;
+
+/* Defaults, in the range real servers use (nginx: 8 KiB header buffers times 4, 60 s header and
+ * body timeouts, 75 s keep-alive; Apache: 100 header fields). */
+#define HTTPGUARD_MAX_HEAD (32u * 1024)
+#define HTTPGUARD_MAX_HEADERS 100u
+#define HTTPGUARD_MAX_PENDING (256u * 1024)
+#define HTTPGUARD_HEADER_TIMEOUT_MS 60000u
+#define HTTPGUARD_BODY_TIMEOUT_MS 60000u
+#define HTTPGUARD_IDLE_TIMEOUT_MS 75000u
+
+struct httpguard_limits {
+    size_t max_head;            /* request line plus header lines, bytes: 431 past it */
+    size_t max_headers;         /* header fields: 431 past it */
+    size_t max_body;            /* request body, bytes: 413 past it */
+    size_t max_pending;         /* bytes held from a peer while its reply is pending */
+    unsigned header_timeout_ms; /* from a head's first byte to its end: 408 */
+    unsigned body_timeout_ms;   /* longest pause between two reads of a body: 408 */
+    unsigned idle_timeout_ms;   /* no request in progress: the connection is closed */
+    int require_length;         /* POST/PUT/PATCH with no Content-Length and not chunked: 411 */
+};
+
+/* The defaults above, with max_body as given. */
+struct httpguard_limits httpguard_defaults(size_t max_body);
+
+/* Sends the server's JSON error for a rejection: 'status' and a 'message' naming the cause;
+ * 'path' is the request's path when it is known (NULL otherwise), so a server that speaks
+ * several vendors' shapes can pick one. Must send a reply on 'req' (evhttp_send_reply). The
+ * guard has already asked for the connection to close after it. */
+typedef void (*httpguard_reject_cb)(struct evhttp_request *req, int status, const char *message,
+                                    const char *path, void *arg);
+/* One line for the server's log (no newline). */
+typedef void (*httpguard_log_cb)(const char *line, void *arg);
+
+struct httpguard_stats {
+    uint64_t connections;     /* accepted */
+    uint64_t open;            /* connections now open */
+    uint64_t accept_errors;   /* accept() failures for want of descriptors or memory */
+    uint64_t accept_pauses;   /* times the listener paused for them */
+    uint64_t timeouts_header; /* 408: the head did not arrive in time */
+    uint64_t timeouts_body;   /* 408: the body paused too long */
+    uint64_t timeouts_idle;   /* idle connections closed */
+    uint64_t inputs_capped;   /* connections whose input past max_pending was discarded */
+    uint64_t rejected;        /* rejections sent (4xx/5xx from the guard or from evhttp) */
+};
+
+struct httpguard;
+
+/* Guards 'http' (bound on 'bound'): every request reaches 'cb' as evhttp_set_gencb's would.
+ * Sets the evhttp's body and head size limits from 'lim'. 'reject' may be NULL (then a generic
+ * {"error":{"message","code"}}); 'log' may be NULL. Returns NULL when out of memory. Free it
+ * after evhttp_free (which closes the connections it guards). */
+struct httpguard *httpguard_new(struct event_base *base, struct evhttp *http,
+                                struct evhttp_bound_socket *bound,
+                                const struct httpguard_limits *lim,
+                                void (*cb)(struct evhttp_request *, void *), void *cb_arg,
+                                httpguard_reject_cb reject, httpguard_log_cb log, void *arg);
+void httpguard_free(struct httpguard *g);
+struct httpguard_stats httpguard_stats(const struct httpguard *g);
+
+/* Instead of evhttp_request_set_on_complete_cb on a guarded request: the guard needs to see the
+ * reply end too (its connection is then idle, or reading the next request). */
+void httpguard_on_complete(struct evhttp_request *req,
+                           void (*cb)(struct evhttp_request *, void *), void *arg);
+
+/* Parses "250ms", "30s", "2m" or a bare number of milliseconds into *ms (at most 24 h).
+ * Returns 0, or -1. */
+int httpguard_parse_ms(const char *s, unsigned *ms);
+
+#endif
