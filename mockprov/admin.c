@@ -15,6 +15,7 @@
 #include "mock_internal.h"
 #include "clock.h"
 #include "gen.h"
+#include "jparse.h"
 #include "reply.h"
 
 #define MOCK_VERSION "0.1.0"
@@ -100,8 +101,20 @@ static cJSON *parse_admin_body(struct mock *m, struct evhttp_request *req)
 {
     size_t len;
     char *body = reply_request_body(req, &len);
-    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    if (body == NULL) {
+        reply_error(m, req, API_CHAT, 500, NULL, NULL, NULL, "out of memory");
+        return NULL;
+    }
+    struct jparse_error je;
+    cJSON *j = jparse_text(body, len, &je);
     free(body);
+    if (j == NULL) {
+        char where[320], msg[512];
+        jparse_message(&je, NULL, where, sizeof where);
+        snprintf(msg, sizeof msg, "%s Problem at %s", REQUEST_MSG_BAD_JSON, where);
+        reply_error(m, req, API_CHAT, 400, NULL, NULL, NULL, msg);
+        return NULL;
+    }
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         reply_error(m, req, API_CHAT, 400, NULL, NULL, NULL,

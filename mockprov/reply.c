@@ -11,6 +11,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "mock_internal.h"
+#include "utf8.h"
 
 void reply_headers(struct evhttp_request *req, enum api api, const char *rid,
                    const char *content_type)
@@ -44,7 +45,13 @@ void reply_error(struct mock *m, struct evhttp_request *req, enum api api, int c
 {
     char rid[48];
     snprintf(rid, sizeof rid, "req_tgerr%08llx", (unsigned long long)++m->nreq);
-    char *body = wire_error_body(api, code, type, ecode, param, msg, rid);
+    /* a message may quote what the peer sent (a header, the URL, a cut-off field) as raw bytes;
+     * the reply must stay valid UTF-8 JSON, so each invalid byte becomes U+FFFD */
+    char safe_msg[1024], safe_param[128];
+    utf8_repair(safe_msg, sizeof safe_msg, msg ? msg : "");
+    if (param)
+        utf8_repair(safe_param, sizeof safe_param, param);
+    char *body = wire_error_body(api, code, type, ecode, param ? safe_param : NULL, safe_msg, rid);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, api == API_MESSAGES ? "request-id" : "x-request-id", rid);
     if (code >= 400 && code < 500)

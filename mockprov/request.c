@@ -7,6 +7,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "jparse.h"
+
 const char *request_api_name(enum api api)
 {
     switch (api) {
@@ -270,11 +272,15 @@ int request_parse(enum api api, const char *body, size_t len, const char *rid_he
     if (rid_header && request_id_ok(rid_header, strlen(rid_header)))
         set_cid(&r, rid_header, strlen(rid_header), "header");
 
-    cJSON *root = cJSON_ParseWithLength(body, len);
-    if (root == NULL)
-        return fail(err, NULL,
-                    "We could not parse the JSON body of your request. (HINT: This likely means "
-                    "you aren't using your HTTP library correctly.)%s", "");
+    /* exactly one JSON value, valid UTF-8, no NUL: so every string echoed back (the model) is
+     * the one the client sent and the reply stays valid UTF-8 JSON */
+    struct jparse_error je;
+    cJSON *root = jparse_text(body, len, &je);
+    if (root == NULL) {
+        char where[sizeof err->message - 160];
+        jparse_message(&je, NULL, where, sizeof where);
+        return fail(err, NULL, REQUEST_MSG_BAD_JSON " Problem at %s", where);
+    }
     int rc = -1;
     if (!cJSON_IsObject(root)) {
         fail(err, NULL, "The request body must be a JSON object.%s", "");

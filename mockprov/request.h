@@ -32,8 +32,13 @@ struct request_error {
     const char *type;  /* invalid_request_error, ... */
     const char *code;  /* OpenAI code or NULL */
     char param[64];    /* offending field or "" */
-    char message[256];
+    char message[512];
 };
+
+/* OpenAI's words for a body that is not JSON; request_parse adds where and what. */
+#define REQUEST_MSG_BAD_JSON                                                                      \
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "     \
+    "using your HTTP library correctly.)"
 
 const char *request_api_name(enum api api);
 

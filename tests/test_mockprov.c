@@ -9,6 +9,9 @@
 
 #include "check.h"
 #include "harness.h"
+#include "jparse.h"
+#include "request.h"
+#include "utf8.h"
 
 /* Close after K tokens. At 10 tokens/s the next token is 100 ms away when the client closes,
  * so "generated before the close" is exactly K. Jitter 0 keeps the timing exact. */
@@ -717,7 +720,8 @@ static void mockprov_should_reject_bad_input_in_the_vendor_shape(void)
         {"GET", "/v1/messages/x", NULL, NULL, 404, "\"not_found_error\""},
         {"GET", "/_tailgate/nothing", NULL, NULL, 404, "\"error\":{"},
         {"POST", "/_tailgate/profile", NULL, "{\"name\":\"nosuch\"}", 400, "nosuch"},
-        {"POST", "/_tailgate/profile", NULL, "garbage", 400, "JSON object"},
+        {"POST", "/_tailgate/profile", NULL, "garbage", 400, "could not parse the JSON body"},
+        {"POST", "/_tailgate/profile", NULL, "[1]", 400, "JSON object"},
         {"POST", "/_tailgate/faults", NULL, "{\"fault\":\"status=99\"}", 400, "status"},
         {"GET", "/_tailgate/reset", NULL, NULL, 405, "Method not allowed"},
     };
@@ -731,6 +735,198 @@ static void mockprov_should_reject_bad_input_in_the_vendor_shape(void)
             fprintf(stderr, "  row %zu %s %s: %d %s\n", i, rows[i].method, rows[i].path, st,
                     body ? body : "");
         free(body);
+        CHECK(ok);
+    }
+}
+
+/* ---- bodies that are not exactly one JSON value; UTF-8 in every reply --------------------- */
+
+/* One request of exactly 'len' body bytes (NUL included) on its own connection; the reply's
+ * status, and its body (malloc'd, NUL-terminated) with its length. */
+static int raw_request(const char *method, const char *path, const char *headers, const char *body,
+                       size_t len, char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    int fd = harness_connect(mock.port, 0);
+    if (fd < 0)
+        return -1;
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
+                     method, path, len, headers ? headers : "");
+    char *acc = NULL;
+    size_t acc_len = 0;
+    int status = -1;
+    if (n > 0 && (size_t)n < sizeof head && send(fd, head, (size_t)n, MSG_NOSIGNAL) == n &&
+        (len == 0 || send(fd, body, len, MSG_NOSIGNAL) == (ssize_t)len))
+        harness_read_all(fd, 10000, &acc, &acc_len);
+    close(fd);
+    const char *sep = acc ? strstr(acc, "\r\n\r\n") : NULL;
+    if (sep && sscanf(acc, "HTTP/1.1 %d", &status) == 1) {
+        *out_len = acc_len - (size_t)(sep + 4 - acc);
+        *out = malloc(*out_len + 1);
+        if (*out) {
+            memcpy(*out, sep + 4, *out_len);
+            (*out)[*out_len] = '\0';
+        }
+    }
+    free(acc);
+    return status;
+}
+
+/* The reply is strict JSON (jparse: one value, valid UTF-8) in the API's error shape with
+ * type invalid_request_error; returns its message, or NULL. */
+static char *error_message_of(const char *api, const char *body, size_t len)
+{
+    struct jparse_error je;
+    cJSON *j = body ? jparse_text(body, len, &je) : NULL;
+    if (j == NULL) {
+        fprintf(stderr, "  reply is not strict JSON: %s\n", body ? je.what : "(none)");
+        return NULL;
+    }
+    const cJSON *e = cJSON_GetObjectItem(j, "error");
+    int shape = strcmp(api, "messages") == 0
+                    ? harness_str(j, "type") && strcmp(harness_str(j, "type"), "error") == 0 &&
+                          harness_str(j, "request_id") != NULL && cJSON_GetArraySize(j) == 3 &&
+                          cJSON_GetArraySize(e) == 2
+                    : cJSON_GetArraySize(j) == 1 && cJSON_GetArraySize(e) == 4 &&
+                          cJSON_IsNull(cJSON_GetObjectItem(e, "param")) &&
+                          cJSON_IsNull(cJSON_GetObjectItem(e, "code"));
+    const char *type = harness_str(e, "type"), *msg = harness_str(e, "message");
+    char *out = shape && type && strcmp(type, "invalid_request_error") == 0 && msg ? strdup(msg)
+                                                                                 : NULL;
+    if (out == NULL)
+        fprintf(stderr, "  not the %s error shape: %s\n", api, body);
+    cJSON_Delete(j);
+    return out;
+}
+
+#define RB(lit) lit, sizeof lit - 1 /* a literal with its length: NUL bytes count */
+
+static void mockprov_should_reject_a_body_that_is_not_exactly_one_json_value_per_api(void)
+{
+    /* the same valid prefix for every API, so the positions below hold for all three */
+    static const struct {
+        const char *what;
+        const char *body;
+        size_t len;
+        const char *where;
+    } rows[] = {
+        {"trailing garbage", RB("{\"model\":\"m\"} x"),
+         "line 1, column 15 (byte 14): unexpected text after the JSON value near 'x'"},
+        {"two concatenated values", RB("{\"model\":\"m\"}{\"model\":\"m\"}"),
+         "line 1, column 14 (byte 13): unexpected text after the JSON value near "
+         "'{\"model\":\"m\"}'"},
+        {"NUL then a second value", RB("{\"model\":\"m\"}\0{\"x\":1}"),
+         "line 1, column 14 (byte 13): NUL byte after the JSON value near '\\x00{\"x\":1}'"},
+        {"cut at an embedded NUL", RB("{\"model\":\"gp\0t-4o\"}"),
+         "line 1, column 13 (byte 12): NUL byte in a string near '\\x00t-4o\"}'"},
+        {"invalid UTF-8 model", RB("{\"model\":\"gpt\xff\xfe\"}"),
+         "line 1, column 14 (byte 13): invalid UTF-8 in a string (byte that never appears in "
+         "UTF-8) near '\\xff\\xfe\"}'"},
+        {"overlong encoding", RB("{\"model\":\"\xc1\xbf\"}"),
+         "line 1, column 11 (byte 10): invalid UTF-8 in a string (overlong encoding) near "
+         "'\\xc1\\xbf\"}'"},
+        {"lone surrogate escape", RB("{\"model\":\"\\udc00\"}"),
+         "line 1, column 11 (byte 10): lone UTF-16 low surrogate \\udc00 in a string near "
+         "'\\udc00\"}'"},
+        {"escaped NUL", RB("{\"model\":\"a\\u0000\"}"),
+         "line 1, column 12 (byte 11): \\u0000 (NUL) is not accepted in a string near "
+         "'\\u0000\"}'"},
+    };
+    for (size_t a = 0; a < 3; a++) {
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            char *body;
+            size_t blen;
+            int st = raw_request("POST", path_of(apis[a]), NULL, rows[i].body, rows[i].len, &body,
+                                 &blen);
+            char *msg = st == 400 ? error_message_of(apis[a], body, blen) : NULL;
+            char want[640];
+            snprintf(want, sizeof want, "%s Problem at %s", REQUEST_MSG_BAD_JSON, rows[i].where);
+            int ok = msg && strcmp(msg, want) == 0;
+            if (!ok)
+                fprintf(stderr, "  %s, %s: %d %s\n", apis[a], rows[i].what, st,
+                        msg ? msg : (body ? body : ""));
+            free(msg);
+            free(body);
+            CHECK_EQ_INT(st, 400);
+            CHECK(ok);
+        }
+    }
+    /* the admin API: the same rule and words */
+    char *body;
+    size_t blen;
+    int st = raw_request("POST", "/_tailgate/faults", NULL, RB("{\"fault\":\"status=429\"}\0"),
+                         &body, &blen);
+    char *msg = st == 400 ? error_message_of("chat", body, blen) : NULL;
+    int ok = msg && strcmp(msg, REQUEST_MSG_BAD_JSON " Problem at line 1, column 23 (byte 22): "
+                                "NUL byte after the JSON value near '\\x00'") == 0;
+    if (!ok)
+        fprintf(stderr, "  admin: %d %s\n", st, msg ? msg : (body ? body : ""));
+    free(msg);
+    free(body);
+    CHECK_EQ_INT(st, 400);
+    CHECK(ok);
+}
+
+static void mockprov_should_echo_a_multibyte_model_exactly_in_valid_utf8(void)
+{
+    const char *model = "caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80";
+    static const char body[] = "{\"model\":\"caf\\u00e9-\\u20ac-\\ud83d\\ude00\",\"messages\":"
+                               "[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    char *out;
+    size_t len;
+    int st = raw_request("POST", "/v1/chat/completions",
+                         "x-tailgate-length: 2\r\nx-tailgate-ttft-ms: 0\r\n", body, sizeof body - 1,
+                         &out, &len);
+    CHECK_EQ_INT(st, 200);
+    struct jparse_error je;
+    cJSON *j = out ? jparse_text(out, len, &je) : NULL;
+    free(out);
+    CHECK(j != NULL);
+    int ok = harness_str(j, "model") && strcmp(harness_str(j, "model"), model) == 0;
+    cJSON_Delete(j);
+    CHECK(ok);
+}
+
+static void mockprov_should_keep_replies_valid_utf8_when_echoing_raw_bytes(void)
+{
+    /* a header and a URL are not JSON: their raw bytes reach error messages, repaired */
+    static const struct {
+        const char *api, *method, *path, *hdr;
+        int status;
+        const char *needle;
+    } rows[] = {
+        {"chat", "POST", "/v1/chat/completions", "x-tailgate-profile: caf\xff\xc3\r\n", 400,
+         "Unknown x-tailgate-profile 'caf\xef\xbf\xbd\xef\xbf\xbd' (see 'tailgate profiles')."},
+        {"messages", "POST", "/v1/messages", "x-tailgate-fault: status=4\xe2\x82\r\n", 400,
+         "\xef\xbf\xbd\xef\xbf\xbd"},
+        {"chat", "POST", "/v1/nothing\xc3", NULL, 404,
+         "Unknown request URL: POST /v1/nothing\xef\xbf\xbd."},
+        {"responses", "GET", "/v1/responses/resp_\xed\xa0\x80", NULL, 404,
+         "No response found with id 'resp_\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd'."},
+    };
+    static const char chat[] = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                               "\"content\":\"x\"}]}";
+    static const char anth[] = "{\"model\":\"m\",\"max_tokens\":4,\"messages\":[{\"role\":\"user\","
+                               "\"content\":\"x\"}]}";
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int post = strcmp(rows[i].method, "POST") == 0;
+        const char *b = !post ? "" : strcmp(rows[i].api, "messages") == 0 ? anth : chat;
+        char *out;
+        size_t len;
+        int st = raw_request(rows[i].method, rows[i].path, rows[i].hdr, b, strlen(b), &out, &len);
+        int valid = out && utf8_valid_prefix(out, len) == len;
+        struct jparse_error je;
+        cJSON *j = out ? jparse_text(out, len, &je) : NULL;
+        const char *msg = harness_str(cJSON_GetObjectItem(j, "error"), "message");
+        int ok = st == rows[i].status && valid && msg && strstr(msg, rows[i].needle) != NULL;
+        if (!ok)
+            fprintf(stderr, "  row %zu: %d %s\n", i, st, out ? out : "");
+        cJSON_Delete(j);
+        free(out);
         CHECK(ok);
     }
 }
@@ -951,6 +1147,9 @@ int main(int argc, char **argv)
         CASE(mockprov_should_answer_404_for_unknown_responses_and_400_for_bad_cursor),
         CASE(mockprov_should_generate_ahead_of_a_stalled_reader_without_blocking_others),
         CASE(mockprov_should_reject_bad_input_in_the_vendor_shape),
+        CASE(mockprov_should_reject_a_body_that_is_not_exactly_one_json_value_per_api),
+        CASE(mockprov_should_echo_a_multibyte_model_exactly_in_valid_utf8),
+        CASE(mockprov_should_keep_replies_valid_utf8_when_echoing_raw_bytes),
         CASE(mockprov_should_reject_a_body_over_the_cap_with_413),
         CASE(mockprov_should_bound_the_ledger_and_count_drops),
         CASE(mockprov_should_switch_profiles_by_admin_call_and_schedule),

@@ -101,9 +101,7 @@ static void request_parse_should_accept_longest_model(void)
 
 /* ---- invalid bodies ----------------------------------------------------------------------- */
 
-#define MSG_JSON                                                                              \
-    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "   \
-    "using your HTTP library correctly.)"
+#define MSG_JSON REQUEST_MSG_BAD_JSON " Problem at "
 #define MSG_OBJECT "The request body must be a JSON object."
 #define MSG_MODEL_MISSING "Missing required parameter: 'model'."
 #define MSG_MODEL_TYPE "Invalid type for 'model': expected a string (under 128 bytes)."
@@ -128,9 +126,12 @@ static const struct {
     const char *message;
 } invalid_rows[] = {
     /* shared checks, each API */
-    {"malformed json", API_CHAT, "{\"model\":", "", MSG_JSON},
-    {"malformed json", API_RESPONSES, "{\"model\":\"m\",}", "", MSG_JSON},
-    {"malformed json", API_MESSAGES, "", "", MSG_JSON},
+    {"malformed json", API_CHAT, "{\"model\":", "",
+     MSG_JSON "line 1, column 10 (byte 9): expected a JSON value at end of input"},
+    {"malformed json", API_RESPONSES, "{\"model\":\"m\",}", "",
+     MSG_JSON "line 1, column 14 (byte 13): trailing comma before '}' near '}'"},
+    {"malformed json", API_MESSAGES, "", "",
+     MSG_JSON "line 1, column 1 (byte 0): empty document (expected a JSON value) at end of input"},
     {"not an object", API_CHAT, "[]", "", MSG_OBJECT},
     {"not an object", API_RESPONSES, "\"hi\"", "", MSG_OBJECT},
     {"not an object", API_MESSAGES, "42", "", MSG_OBJECT},
@@ -324,7 +325,7 @@ static void request_parse_should_reject_every_truncation_of_a_valid_body(void)
         CHECK_EQ_INT(rc, -1);
         CHECK_EQ_INT(e.status, 400);
         CHECK_EQ_STR(e.param, "");
-        CHECK_EQ_STR(e.message, MSG_JSON);
+        CHECK(strncmp(e.message, MSG_JSON, strlen(MSG_JSON)) == 0);
     }
     struct request r;
     struct request_error e;
@@ -444,6 +445,74 @@ static const struct {
      NULL, LONG127, "marker"},
     {"no source at all", API_RESPONSES, "{\"model\":\"m\",\"input\":\"hi\"}", NULL, "", "none"},
 };
+
+/* ---- exactly one JSON value, valid UTF-8 ------------------------------------------------- */
+
+#define B(lit) lit, sizeof lit - 1 /* a literal with its length: NUL bytes count */
+
+static const struct {
+    const char *what;
+    const char *body;
+    size_t len;
+    const char *where; /* after MSG_JSON */
+} bytes_rows[] = {
+    {"trailing garbage", B("{\"model\":\"m\",\"input\":\"hi\"}x"),
+     "line 1, column 27 (byte 26): unexpected text after the JSON value near 'x'"},
+    {"two concatenated values", B("{\"model\":\"m\",\"input\":\"hi\"}{\"model\":\"m\"}"),
+     "line 1, column 27 (byte 26): unexpected text after the JSON value near '{\"model\":\"m\"}'"},
+    {"a NUL then more after the value", B("{\"model\":\"m\",\"input\":\"hi\"}\0{\"x\":1}"),
+     "line 1, column 27 (byte 26): NUL byte after the JSON value near '\\x00{\"x\":1}'"},
+    {"cut at an embedded NUL", B("{\"model\":\"gp\0t\",\"input\":\"hi\"}"),
+     "line 1, column 13 (byte 12): NUL byte in a string near '\\x00t\",\"input\":\"hi\"}'"},
+    {"escaped NUL in the model", B("{\"model\":\"a\\u0000b\",\"input\":\"hi\"}"),
+     "line 1, column 12 (byte 11): \\u0000 (NUL) is not accepted in a string near "
+     "'\\u0000b\",\"input\":\"hi\"}'"},
+    {"invalid UTF-8 in the model", B("{\"model\":\"m\xff\",\"input\":\"hi\"}"),
+     "line 1, column 12 (byte 11): invalid UTF-8 in a string (byte that never appears in "
+     "UTF-8) near '\\xff\",\"input\":\"hi\"}'"},
+    {"overlong encoding in the input", B("{\"model\":\"m\",\"input\":\"\xc0\xaf\"}"),
+     "line 1, column 23 (byte 22): invalid UTF-8 in a string (overlong encoding) near "
+     "'\\xc0\\xaf\"}'"},
+    {"lone surrogate escape in the model", B("{\"model\":\"\\ud800\",\"input\":\"hi\"}"),
+     "line 1, column 11 (byte 10): lone UTF-16 high surrogate \\ud800 in a string (a "
+     "\\udc00-\\udfff must follow) near '\\ud800\",\"input\":\"hi\"}'"},
+};
+
+static void request_parse_should_reject_bodies_that_are_not_exactly_one_json_value(void)
+{
+    for (size_t i = 0; i < sizeof bytes_rows / sizeof bytes_rows[0]; i++) {
+        for (int api = API_CHAT; api <= API_MESSAGES; api++) {
+            struct request r;
+            struct request_error e;
+            int rc = request_parse((enum api)api, bytes_rows[i].body, bytes_rows[i].len, NULL, &r,
+                                   &e);
+            char want[512];
+            snprintf(want, sizeof want, "%s%s", MSG_JSON, bytes_rows[i].where);
+            if (rc != -1 || strcmp(e.message, want) != 0)
+                fprintf(stderr, "  %s (%s): %s\n", bytes_rows[i].what,
+                        request_api_name((enum api)api), rc == -1 ? e.message : "accepted");
+            CHECK_EQ_INT(rc, -1);
+            CHECK_EQ_INT(e.status, 400);
+            CHECK_EQ_STR(e.type, "invalid_request_error");
+            CHECK_EQ_STR(e.param, "");
+            CHECK(e.code == NULL);
+            CHECK_EQ_STR(e.message, want);
+        }
+    }
+}
+
+static void request_parse_should_keep_a_multibyte_model_exactly(void)
+{
+    struct request r;
+    struct request_error e;
+    const char *raw = "{\"model\":\"caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80\",\"input\":\"hi\"}";
+    CHECK_EQ_INT(parse(API_RESPONSES, raw, NULL, &r, &e), 0);
+    CHECK_EQ_STR(r.model, "caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80");
+    /* the same characters as \u escapes, the emoji as a surrogate pair */
+    const char *esc = "{\"model\":\"caf\\u00e9-\\u20ac-\\ud83d\\ude00\",\"input\":\"hi\"}";
+    CHECK_EQ_INT(parse(API_RESPONSES, esc, NULL, &r, &e), 0);
+    CHECK_EQ_STR(r.model, "caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80");
+}
 
 static void request_cid_should_follow_source_order(void)
 {
@@ -612,6 +681,8 @@ static const struct check_case cases[] = {
     CASE(request_parse_should_reject_invalid_messages_bodies),
     CASE(request_parse_should_reject_too_long_model),
     CASE(request_parse_should_reject_every_truncation_of_a_valid_body),
+    CASE(request_parse_should_reject_bodies_that_are_not_exactly_one_json_value),
+    CASE(request_parse_should_keep_a_multibyte_model_exactly),
     CASE(request_cid_should_follow_source_order),
     CASE(request_cid_should_find_marker_in_any_part_of_last_user_message),
     CASE(request_id_ok_should_accept_printable_ids_only),
