@@ -13,7 +13,9 @@
 #include "chaos/proxyapi.h"
 #include "chaos/toxic.h"
 #include "cli.h"
+#include "common/adminguard.h"
 #include "common/cliutil.h"
+#include "common/jparse.h"
 
 #define CLI_MAX_TOXICS PROXY_MAX_TOXICS
 
@@ -21,15 +23,21 @@ static void usage(FILE *f)
 {
     fputs("usage: tailgate chaos proxy --listen ADDR --upstream ADDR [--api ADDR] [--name N]\n"
           "                            [--toxic JSON]... [--seed N] [--port-file PATH]\n"
-          "                            [--api-port-file PATH]\n"
+          "                            [--api-port-file PATH] [--admin-token TOKEN]\n"
+          "                            [--admin-host NAME]...\n"
           "       tailgate chaos proxy --api ADDR [--seed N] [--api-port-file PATH]\n"
+          "                            [--admin-token TOKEN] [--admin-host NAME]...\n"
           "\n"
           "A TCP proxy with Toxiproxy's toxics (latency, bandwidth, slicer, limit_data,\n"
           "reset_peer, timeout, slow_close) plus blackhole and stall, and Toxiproxy's HTTP API.\n"
           "ADDR is host:port (port 0 picks a free one). --toxic takes Toxiproxy's JSON, e.g.\n"
           "  '{\"type\":\"latency\",\"stream\":\"downstream\",\"attributes\":{\"latency\":100}}'\n"
           "Prints the listen address, then the API URL, one per line on stdout. --api alone\n"
-          "runs only the API, like toxiproxy-server. SIGINT/SIGTERM stop it.\n",
+          "runs only the API, like toxiproxy-server. SIGINT/SIGTERM stop it.\n"
+          "The API refuses what a web page could send: a Host that is not a loopback name or\n"
+          "address, a foreign Origin, a POST without Content-Type application/json.\n"
+          "--admin-host NAME (repeatable) adds a Host name it answers to; it needs\n"
+          "--admin-token, which every API call must then send as 'Authorization: Bearer'.\n",
           f);
 }
 
@@ -58,11 +66,15 @@ int cli_chaos_proxy(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},
         {"port-file", required_argument, NULL, 'f'},
         {"api-port-file", required_argument, NULL, 'F'},
+        {"admin-token", required_argument, NULL, 'T'},
+        {"admin-host", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *listen = NULL, *upstream = NULL, *api_addr = NULL, *name = "proxy";
-    const char *port_file = NULL, *api_port_file = NULL;
+    const char *port_file = NULL, *api_port_file = NULL, *admin_token = NULL;
+    const char *admin_hosts[ADMINGUARD_MAX_HOSTS];
+    size_t nadmin_hosts = 0;
     unsigned long long seed = 1;
     struct toxic toxics[CLI_MAX_TOXICS];
     size_t ntoxics = 0;
@@ -90,6 +102,22 @@ int cli_chaos_proxy(int argc, char **argv)
         case 'F':
             api_port_file = optarg;
             break;
+        case 'T':
+            if (optarg[0] == '\0')
+                return usage_error("--admin-token", "must not be empty", NULL);
+            admin_token = optarg;
+            break;
+        case 'H':
+            if (!adminguard_valid_name(optarg))
+                return usage_error("--admin-host", "not a host name or address (no scheme, no "
+                                                   "port):", optarg);
+            if (nadmin_hosts == ADMINGUARD_MAX_HOSTS) {
+                fprintf(stderr, "tailgate chaos proxy: --admin-host: at most %d\n",
+                        ADMINGUARD_MAX_HOSTS);
+                return EXIT_USAGE;
+            }
+            admin_hosts[nadmin_hosts++] = optarg;
+            break;
         case 's':
             if (cliutil_parse_u64(optarg, ~0ull, &seed) != 0)
                 return usage_error("--seed", "expected an unsigned integer, got", optarg);
@@ -99,9 +127,14 @@ int cli_chaos_proxy(int argc, char **argv)
                 fprintf(stderr, "tailgate chaos proxy: --toxic: at most %d\n", CLI_MAX_TOXICS);
                 return EXIT_USAGE;
             }
-            cJSON *j = cJSON_Parse(optarg);
-            if (j == NULL)
-                return usage_error("--toxic", "not valid JSON:", optarg);
+            struct jparse_error je;
+            cJSON *j = jparse_text(optarg, strlen(optarg), &je);
+            if (j == NULL) {
+                char where[256], msg[300];
+                jparse_message(&je, NULL, where, sizeof where);
+                snprintf(msg, sizeof msg, "not valid JSON: %s", where);
+                return usage_error("--toxic", msg, NULL);
+            }
             int rc = toxic_parse(j, &toxics[ntoxics], err, sizeof err);
             cJSON_Delete(j);
             if (rc != 0)
@@ -139,6 +172,11 @@ int cli_chaos_proxy(int argc, char **argv)
                            NULL);
     if (api_addr == NULL && api_port_file)
         return usage_error("--api-port-file", "needs --api", NULL);
+    if (api_addr == NULL && (admin_token || nadmin_hosts))
+        return usage_error(admin_token ? "--admin-token" : "--admin-host", "needs --api", NULL);
+    if (nadmin_hosts && admin_token == NULL)
+        return usage_error("--admin-host", "needs --admin-token (an API others can reach must "
+                                           "ask for a token)", NULL);
 
     signal(SIGPIPE, SIG_IGN);
     struct event_base *base = cliutil_new_base();
@@ -174,6 +212,12 @@ int cli_chaos_proxy(int argc, char **argv)
         if (api == NULL) {
             fprintf(stderr, "tailgate chaos proxy: --api: %s\n", err);
             rc = EXIT_ENV;
+            goto done;
+        }
+        if (proxyapi_set_admin(api, admin_token, admin_hosts, nadmin_hosts, err, sizeof err) !=
+            0) {
+            fprintf(stderr, "tailgate chaos proxy: %s\n", err); /* checked above: not reached */
+            rc = EXIT_USAGE;
             goto done;
         }
         if (p) {

@@ -9,6 +9,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "jparse.h"
+
 #define METER_LINE_START 256 /* first allocation; doubles up to METER_LINE_MAX */
 
 void meter_init(struct meter *m)
@@ -75,7 +77,8 @@ static double json_count(const cJSON *o, const char *key)
 int meter_usage_from_json(const char *json, size_t len, int64_t *out, int64_t *in)
 {
     *out = *in = -1;
-    cJSON *o = cJSON_ParseWithLength(json, len);
+    struct jparse_error je;
+    cJSON *o = jparse_text(json, len, &je); /* one event's data: exactly one JSON value */
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         return 0;

@@ -16,6 +16,7 @@
 #include "cliutil.h"
 #include "clock.h"
 #include "fetch.h"
+#include "jparse.h"
 
 static long http(const char *method, const char *url, const char *body, char **out)
 {
@@ -27,7 +28,9 @@ cJSON *mockctl_get(const struct mockctl *m, const char *path)
     char url[512], *body = NULL;
     snprintf(url, sizeof url, "%s%s", m->url, path);
     long st = http("GET", url, NULL, &body);
-    cJSON *j = st == 200 && body ? cJSON_Parse(body) : NULL;
+    /* strict: a reply that is not exactly one JSON value is no answer */
+    struct jparse_error je;
+    cJSON *j = st == 200 && body ? jparse_text(body, strlen(body), &je) : NULL;
     free(body);
     return j;
 }

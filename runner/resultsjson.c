@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "jparse.h"
 #include "results.h"
 
 static cJSON *num_or_null(double v)
@@ -159,6 +160,8 @@ static cJSON *scenario_json(const struct scenario_result *res)
     return o;
 }
 
+#define FLOOR_MAX_BYTES (512u * 1024 * 1024) /* as much as the report reader takes */
+
 /* The harness's own floor beside this run: the close-lag and tail distributions of a --direct
  * run of the same scenarios, by name. */
 static cJSON *floor_json(const struct run_result *r)
@@ -167,19 +170,14 @@ static cJSON *floor_json(const struct run_result *r)
     cJSON_AddStringToObject(o, "source", r->floor_dir);
     char path[1024];
     snprintf(path, sizeof path, "%s/results.json", r->floor_dir);
-    FILE *f = fopen(path, "r");
-    char *text = NULL;
-    size_t cap = 0;
-    if (f == NULL || getdelim(&text, &cap, '\0', f) < 0) {
-        cJSON_AddStringToObject(o, "error", "could not read the floor run's results.json");
-        if (f)
-            fclose(f);
-        free(text);
+    char err[1200];
+    cJSON *fr = jparse_file(path, FLOOR_MAX_BYTES, NULL, NULL, err, sizeof err);
+    if (fr == NULL) {
+        char msg[1300];
+        snprintf(msg, sizeof msg, "could not read the floor run's results.json: %s", err);
+        cJSON_AddStringToObject(o, "error", msg);
         return o;
     }
-    fclose(f);
-    cJSON *fr = cJSON_Parse(text);
-    free(text);
     cJSON *sc = cJSON_AddObjectToObject(o, "scenarios");
     const cJSON *s;
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(fr, "scenarios"))

@@ -477,7 +477,12 @@ static void chaos_proxy_cli_should_exit_2_naming_the_flag(void)
         {{"--api", "127.0.0.1:0", "--seed", "-1", NULL},
          "tailgate chaos proxy: --seed: expected an unsigned integer, got '-1'\n"},
         {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--toxic", "{", NULL},
-         "tailgate chaos proxy: --toxic: not valid JSON: '{'\n"},
+         "tailgate chaos proxy: --toxic: not valid JSON: line 1, column 2 (byte 1): expected "
+         "'\"' to start an object key at end of input\n"},
+        {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--toxic",
+          "{\"type\":\"stall\"} x", NULL},
+         "tailgate chaos proxy: --toxic: not valid JSON: line 1, column 18 (byte 17): unexpected "
+         "text after the JSON value near 'x'\n"},
         {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--toxic",
           "{\"type\":\"latency\",\"attributes\":{\"latency\":-1}}", NULL},
          "tailgate chaos proxy: --toxic: attributes.latency: expected an integer 0..3600000 "
