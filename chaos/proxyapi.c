@@ -18,6 +18,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "adminguard.h"
 #include "proxy.h"
 #include "toxic.h"
 
@@ -33,6 +34,9 @@ struct proxyapi {
     uint64_t seed;
     struct proxy *proxies[PROXYAPI_MAX_PROXIES]; /* in creation order */
     size_t n;
+    const char *token;          /* NULL: none */
+    const char *const *hosts;   /* Host names allowed besides loopback ones */
+    size_t nhosts;
 };
 
 static void request_cb(struct evhttp_request *req, void *arg);
@@ -103,6 +107,29 @@ void proxyapi_free(struct proxyapi *a)
 int proxyapi_port(const struct proxyapi *a)
 {
     return a->port;
+}
+
+int proxyapi_set_admin(struct proxyapi *a, const char *token, const char *const *hosts, size_t n,
+                       char *err, size_t errlen)
+{
+    if (n > 0 && token == NULL) {
+        snprintf(err, errlen, "api: admin hosts need an admin token");
+        return -1;
+    }
+    if (n > ADMINGUARD_MAX_HOSTS) {
+        snprintf(err, errlen, "api: at most %d admin hosts", ADMINGUARD_MAX_HOSTS);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!adminguard_valid_name(hosts[i])) {
+            snprintf(err, errlen, "api: '%s' is not a host name or address", hosts[i]);
+            return -1;
+        }
+    }
+    a->token = token;
+    a->hosts = hosts;
+    a->nhosts = n;
+    return 0;
 }
 
 static int find_index(const struct proxyapi *a, const char *name)
@@ -241,32 +268,47 @@ static cJSON *proxy_json(const struct proxy *p)
 
 /* ---- request bodies ---------------------------------------------------------------------- */
 
+cJSON *proxyapi_parse_json(const char *body, size_t n, int *status, char *err, size_t errlen)
+{
+    if (n > PROXYAPI_MAX_BODY) {
+        *status = 413;
+        snprintf(err, errlen, "bad request body: larger than %d bytes", PROXYAPI_MAX_BODY);
+        return NULL;
+    }
+    if (n == 0) {
+        *status = 400;
+        snprintf(err, errlen, "bad request body: empty (expected JSON)");
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(body, n, &end, 0);
+    if (j == NULL) {
+        size_t at = end && end >= body ? (size_t)(end - body) : 0;
+        *status = 400;
+        snprintf(err, errlen, "bad request body: invalid JSON at byte %zu", at);
+    }
+    return j;
+}
+
 /* The body parsed as JSON; on failure replies (400/413) and returns NULL. */
 static cJSON *read_json(struct evhttp_request *req)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t n = evbuffer_get_length(in);
-    if (n > PROXYAPI_MAX_BODY) {
-        reply_error(req, 413, "bad request body: larger than %d bytes", PROXYAPI_MAX_BODY);
-        return NULL;
-    }
-    if (n == 0) {
-        reply_error(req, 400, "bad request body: empty (expected JSON)");
-        return NULL;
-    }
-    char *s = malloc(n + 1);
-    if (s == NULL) {
+    char *s = n <= PROXYAPI_MAX_BODY ? malloc(n + 1) : NULL;
+    if (s == NULL && n <= PROXYAPI_MAX_BODY) {
         reply_error(req, 500, "out of memory");
         return NULL;
     }
-    evbuffer_copyout(in, s, n);
-    s[n] = '\0';
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
-    if (j == NULL) {
-        size_t at = end && end >= s ? (size_t)(end - s) : 0;
-        reply_error(req, 400, "bad request body: invalid JSON at byte %zu", at);
+    if (s) {
+        evbuffer_copyout(in, s, n);
+        s[n] = '\0';
     }
+    int status = 400;
+    char err[256];
+    cJSON *j = proxyapi_parse_json(s, n, &status, err, sizeof err);
+    if (j == NULL)
+        reply_error(req, status, "%s", err);
     free(s);
     return j;
 }
@@ -282,14 +324,9 @@ static const char *kind_of(const cJSON *v)
                                : "nothing";
 }
 
-struct proxy_body {
-    const char *name, *listen, *upstream;
-    int enabled; /* -1: absent */
-};
-
 /* Reads {"name","listen","upstream","enabled"} ("toxics", sent back by some clients, is
- * ignored). Returns 0, or -1 with err naming the field. */
-static int parse_proxy_body(const cJSON *j, struct proxy_body *b, char *err, size_t errlen)
+ * ignored). */
+int proxyapi_parse_proxy(const cJSON *j, struct proxyapi_body *b, char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
     b->enabled = -1;
@@ -347,7 +384,7 @@ static uint64_t name_hash(const char *s)
 }
 
 /* Creates, seeds and (if asked) disables a proxy. Returns it, or NULL with *status and err. */
-static struct proxy *create_proxy(struct proxyapi *a, const struct proxy_body *b, int *status,
+static struct proxy *create_proxy(struct proxyapi *a, const struct proxyapi_body *b, int *status,
                                   char *err, size_t errlen)
 {
     struct proxy *p = proxy_new(a->base, b->name, b->listen, b->upstream, err, errlen);
@@ -389,9 +426,9 @@ static void h_proxy_create(struct proxyapi *a, struct evhttp_request *req)
     cJSON *j = read_json(req);
     if (j == NULL)
         return;
-    struct proxy_body b;
+    struct proxyapi_body b;
     char err[256];
-    if (parse_proxy_body(j, &b, err, sizeof err) != 0) {
+    if (proxyapi_parse_proxy(j, &b, err, sizeof err) != 0) {
         reply_error(req, 400, "bad request body: %s", err);
     } else if (b.name == NULL || b.name[0] == '\0') {
         reply_error(req, 400, "missing required field: name");
@@ -419,9 +456,9 @@ static void h_proxy_update(struct evhttp_request *req, struct proxy *p)
     cJSON *j = read_json(req);
     if (j == NULL)
         return;
-    struct proxy_body b;
+    struct proxyapi_body b;
     char err[256];
-    if (parse_proxy_body(j, &b, err, sizeof err) != 0) {
+    if (proxyapi_parse_proxy(j, &b, err, sizeof err) != 0) {
         reply_error(req, 400, "bad request body: %s", err);
         cJSON_Delete(j);
         return;
@@ -499,6 +536,45 @@ static void h_reset(struct proxyapi *a, struct evhttp_request *req)
     reply_text(req, 204, NULL, NULL);
 }
 
+int proxyapi_parse_populate(const cJSON *j, struct proxyapi_body *bodies, int *count, char *err,
+                            size_t errlen)
+{
+    int n = cJSON_GetArraySize(j);
+    *count = 0;
+    if (!cJSON_IsArray(j)) {
+        snprintf(err, errlen, "bad request body: expected an array of proxies, got %s",
+                 kind_of(j));
+        return -1;
+    }
+    if (n > PROXYAPI_MAX_PROXIES) {
+        snprintf(err, errlen, "bad request body: at most %d proxies", PROXYAPI_MAX_PROXIES);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        char e[200];
+        if (proxyapi_parse_proxy(cJSON_GetArrayItem(j, i), &bodies[i], e, sizeof e) != 0) {
+            snprintf(err, errlen, "bad request body: %s at proxy %d", e, i + 1);
+            return -1;
+        }
+        if (bodies[i].name == NULL || bodies[i].name[0] == '\0') {
+            snprintf(err, errlen, "missing required field: name at proxy %d", i + 1);
+            return -1;
+        }
+        if (bodies[i].upstream == NULL || bodies[i].upstream[0] == '\0') {
+            snprintf(err, errlen, "missing required field: upstream at proxy %d", i + 1);
+            return -1;
+        }
+        for (int k = 0; k < i; k++) {
+            if (strcmp(bodies[k].name, bodies[i].name) == 0) {
+                snprintf(err, errlen, "duplicate proxy name \"%.64s\"", bodies[i].name);
+                return -1;
+            }
+        }
+    }
+    *count = n;
+    return 0;
+}
+
 /* Toxiproxy's /populate: validate the whole list, then create or replace each proxy whose
  * listen or upstream differs; answer 201 {"proxies":[...]} in the order given. */
 static void h_populate(struct proxyapi *a, struct evhttp_request *req)
@@ -507,39 +583,12 @@ static void h_populate(struct proxyapi *a, struct evhttp_request *req)
     if (j == NULL)
         return;
     char err[256];
-    int status = 0;
-    struct proxy_body bodies[PROXYAPI_MAX_PROXIES];
-    int n = cJSON_GetArraySize(j);
-    if (!cJSON_IsArray(j)) {
-        snprintf(err, sizeof err, "bad request body: expected an array of proxies, got %s",
-                 kind_of(j));
-        status = 400;
-    } else if (n > PROXYAPI_MAX_PROXIES) {
-        snprintf(err, sizeof err, "bad request body: at most %d proxies", PROXYAPI_MAX_PROXIES);
-        status = 400;
-    }
-    for (int i = 0; status == 0 && i < n; i++) {
-        char e[200];
-        if (parse_proxy_body(cJSON_GetArrayItem(j, i), &bodies[i], e, sizeof e) != 0) {
-            snprintf(err, sizeof err, "bad request body: %s at proxy %d", e, i + 1);
-            status = 400;
-        } else if (bodies[i].name == NULL || bodies[i].name[0] == '\0') {
-            snprintf(err, sizeof err, "missing required field: name at proxy %d", i + 1);
-            status = 400;
-        } else if (bodies[i].upstream == NULL || bodies[i].upstream[0] == '\0') {
-            snprintf(err, sizeof err, "missing required field: upstream at proxy %d", i + 1);
-            status = 400;
-        }
-        for (int k = 0; status == 0 && k < i; k++) {
-            if (strcmp(bodies[k].name, bodies[i].name) == 0) {
-                snprintf(err, sizeof err, "duplicate proxy name \"%.64s\"", bodies[i].name);
-                status = 400;
-            }
-        }
-    }
+    struct proxyapi_body bodies[PROXYAPI_MAX_PROXIES];
+    int n = 0;
+    int status = proxyapi_parse_populate(j, bodies, &n, err, sizeof err) != 0 ? 400 : 0;
     cJSON *out = cJSON_CreateArray();
     for (int i = 0; status == 0 && i < n; i++) {
-        struct proxy_body *b = &bodies[i];
+        struct proxyapi_body *b = &bodies[i];
         int at = find_index(a, b->name);
         if (at >= 0) {
             struct proxy *p = a->proxies[at];
@@ -576,14 +625,11 @@ static void h_populate(struct proxyapi *a, struct evhttp_request *req)
     reply_json(req, status ? status : 201, o);
 }
 
-/* tailgate extension: POST /proxies/{name}/drop {"client_port":N,"rst_after_ms":M} */
-static void h_drop(struct evhttp_request *req, struct proxy *p)
+int proxyapi_parse_drop(const cJSON *j, int *port, uint32_t *rst_after_ms, char *err,
+                        size_t errlen)
 {
-    cJSON *j = read_json(req);
-    if (j == NULL)
-        return;
-    const cJSON *port = cJSON_GetObjectItemCaseSensitive(j, "client_port");
-    const cJSON *rst = cJSON_GetObjectItemCaseSensitive(j, "rst_after_ms");
+    const cJSON *pj = cJSON_GetObjectItemCaseSensitive(j, "client_port");
+    const cJSON *rj = cJSON_GetObjectItemCaseSensitive(j, "rst_after_ms");
     const cJSON *it;
     const char *bad = NULL;
     cJSON_ArrayForEach(it, j)
@@ -591,24 +637,46 @@ static void h_drop(struct evhttp_request *req, struct proxy *p)
         if (strcmp(it->string, "client_port") && strcmp(it->string, "rst_after_ms"))
             bad = it->string;
     }
-    double pv = cJSON_IsNumber(port) ? port->valuedouble : -1;
-    double rv = rst == NULL ? 0 : cJSON_IsNumber(rst) ? rst->valuedouble : -1;
+    double pv = cJSON_IsNumber(pj) ? pj->valuedouble : -1;
+    double rv = rj == NULL ? 0 : cJSON_IsNumber(rj) ? rj->valuedouble : -1;
     if (!cJSON_IsObject(j)) {
-        reply_error(req, 400, "bad request body: expected a JSON object, got %s", kind_of(j));
-    } else if (bad) {
-        reply_error(req, 400, "bad request body: %s: unknown field (expected client_port, "
-                              "rst_after_ms)", bad);
-    } else if (pv < 1 || pv > 65535 || pv != (double)(int)pv) {
-        reply_error(req, 400, "bad request body: client_port: expected an integer 1..65535");
-    } else if (rv < 0 || rv > TOXIC_MAX_MS || rv != (double)(int64_t)rv) {
-        reply_error(req, 400, "bad request body: rst_after_ms: expected an integer 0..%d",
-                    TOXIC_MAX_MS);
-    } else if (proxy_drop_connection(p, (int)pv, (uint32_t)rv) != 0) {
-        reply_error(req, 404, "connection not found: no client on port %d", (int)pv);
+        snprintf(err, errlen, "expected a JSON object, got %s", kind_of(j));
+        return -1;
+    }
+    if (bad) {
+        snprintf(err, errlen, "%s: unknown field (expected client_port, rst_after_ms)", bad);
+        return -1;
+    }
+    if (pv < 1 || pv > 65535 || pv != (double)(int)pv) {
+        snprintf(err, errlen, "client_port: expected an integer 1..65535");
+        return -1;
+    }
+    if (rv < 0 || rv > TOXIC_MAX_MS || rv != (double)(int64_t)rv) {
+        snprintf(err, errlen, "rst_after_ms: expected an integer 0..%d", TOXIC_MAX_MS);
+        return -1;
+    }
+    *port = (int)pv;
+    *rst_after_ms = (uint32_t)rv;
+    return 0;
+}
+
+/* tailgate extension: POST /proxies/{name}/drop {"client_port":N,"rst_after_ms":M} */
+static void h_drop(struct evhttp_request *req, struct proxy *p)
+{
+    cJSON *j = read_json(req);
+    if (j == NULL)
+        return;
+    int port;
+    uint32_t rst;
+    char err[256];
+    if (proxyapi_parse_drop(j, &port, &rst, err, sizeof err) != 0) {
+        reply_error(req, 400, "bad request body: %s", err);
+    } else if (proxy_drop_connection(p, port, rst) != 0) {
+        reply_error(req, 404, "connection not found: no client on port %d", port);
     } else {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "client_port", pv);
-        cJSON_AddNumberToObject(o, "rst_after_ms", rv);
+        cJSON_AddNumberToObject(o, "client_port", port);
+        cJSON_AddNumberToObject(o, "rst_after_ms", rst);
         cJSON_AddBoolToObject(o, "dropped", 1);
         reply_json(req, 200, o);
     }
@@ -753,15 +821,37 @@ static void route(struct proxyapi *a, struct evhttp_request *req, char **seg, in
         reply_error(req, 405, "method not allowed");
 }
 
-static void request_cb(struct evhttp_request *req, void *arg)
+/* Returns 1 when the caller may use the API; else 0 after replying 403 or 401. */
+static int admin_allowed(const struct proxyapi *a, struct evhttp_request *req)
 {
-    struct proxyapi *a = arg;
     /* Toxiproxy refuses browsers, so a web page cannot drive the API (DNS rebinding, CSRF) */
     const char *ua = evhttp_find_header(evhttp_request_get_input_headers(req), "User-Agent");
     if (ua && strncmp(ua, "Mozilla/", 8) == 0) {
         reply_error(req, 403, "User agent not allowed");
-        return;
+        return 0;
     }
+    /* a page can hide that it is a browser (fetch from a worker sends its own UA, a plugin
+     * none): its Host, Origin and Content-Type still give it away */
+    struct adminguard_request rq;
+    char msg[256];
+    adminguard_read(req, &rq);
+    if (adminguard_check(&rq, a->hosts, a->nhosts, msg, sizeof msg) != ADMINGUARD_OK) {
+        reply_error(req, 403, "%s", msg);
+        return 0;
+    }
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (a->token && !adminguard_bearer_ok(auth, a->token)) {
+        reply_error(req, 401, "admin API: needs 'Authorization: Bearer <token>'");
+        return 0;
+    }
+    return 1;
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+    struct proxyapi *a = arg;
+    if (!admin_allowed(a, req))
+        return;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     char *seg[PATH_SEGMENTS] = {0};
