@@ -628,6 +628,11 @@ static void h_populate(struct proxyapi *a, struct evhttp_request *req)
 int proxyapi_parse_drop(const cJSON *j, int *port, uint32_t *rst_after_ms, char *err,
                         size_t errlen)
 {
+    /* an object first: the members of an array have no names to compare */
+    if (!cJSON_IsObject(j)) {
+        snprintf(err, errlen, "expected a JSON object, got %s", kind_of(j));
+        return -1;
+    }
     const cJSON *pj = cJSON_GetObjectItemCaseSensitive(j, "client_port");
     const cJSON *rj = cJSON_GetObjectItemCaseSensitive(j, "rst_after_ms");
     const cJSON *it;
@@ -639,10 +644,6 @@ int proxyapi_parse_drop(const cJSON *j, int *port, uint32_t *rst_after_ms, char 
     }
     double pv = cJSON_IsNumber(pj) ? pj->valuedouble : -1;
     double rv = rj == NULL ? 0 : cJSON_IsNumber(rj) ? rj->valuedouble : -1;
-    if (!cJSON_IsObject(j)) {
-        snprintf(err, errlen, "expected a JSON object, got %s", kind_of(j));
-        return -1;
-    }
     if (bad) {
         snprintf(err, errlen, "%s: unknown field (expected client_port, rst_after_ms)", bad);
         return -1;

@@ -197,6 +197,8 @@ static const struct step STEPS[] = {
      ERR("bad request body: rst_after_ms: expected an integer 0..3600000", 400)},
     {"POST", "/proxies/p1/drop", "{\"port\":5}", 400,
      ERR("bad request body: port: unknown field (expected client_port, rst_after_ms)", 400)},
+    {"POST", "/proxies/p1/drop", "[{\"client_port\":1}]", 400,
+     ERR("bad request body: expected a JSON object, got an array", 400)},
     {"GET", "/proxies/p1/connections", NULL, 200, "[]"},
     {"POST", "/reset", NULL, 204, ""},
     {"GET", "/proxies/p1/toxics", NULL, 200, "[]"},
