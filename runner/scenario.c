@@ -493,15 +493,53 @@ void scenario_cleanup(struct scenario *s)
     s->overrides = s->toxics_client = s->toxics_upstream = NULL;
 }
 
+static int parse_scenario(const char *path, const char *text, struct scenario *out, char *err,
+                          size_t errlen);
+static int expand_suite(const char *path, const char *text, char **paths, size_t max, char *err,
+                        size_t errlen);
+
+/* The text as a file holds it: a copy ending in a NUL, since the parsers below read C strings. */
+static char *copy_text(const char *path, const char *data, size_t len, char *err, size_t errlen)
+{
+    char *text = len <= SCENARIO_MAX_FILE ? malloc(len + 1) : NULL;
+    if (text == NULL) {
+        snprintf(err, errlen, "%s: %s", path,
+                 len > SCENARIO_MAX_FILE ? "larger than 1 MiB" : "out of memory");
+        return NULL;
+    }
+    memcpy(text, data, len);
+    text[len] = '\0';
+    return text;
+}
+
 int scenario_load(const char *path, struct scenario *out, char *err, size_t errlen)
+{
+    char *text = read_file(path, err, errlen);
+    if (text == NULL)
+        return -1;
+    int rc = parse_scenario(path, text, out, err, errlen);
+    free(text);
+    return rc;
+}
+
+int scenario_parse_buffer(const char *path, const char *data, size_t len, struct scenario *out,
+                          char *err, size_t errlen)
+{
+    char *text = copy_text(path, data, len, err, errlen);
+    if (text == NULL)
+        return -1;
+    int rc = parse_scenario(path, text, out, err, errlen);
+    free(text);
+    return rc;
+}
+
+static int parse_scenario(const char *path, const char *text, struct scenario *out, char *err,
+                          size_t errlen)
 {
     static const char *const keys[] = {"name",     "description", "api",   "profile",
                                        "schedule", "model",       "traffic", "users",
                                        "network",  "settle_ms",   "price", "requests_per_day",
                                        "gates",    "timeout_ms", "fault"};
-    char *text = read_file(path, err, errlen);
-    if (text == NULL)
-        return -1;
     struct ctx c = {path, text, err, errlen};
     struct scenario s;
     memset(&s, 0, sizeof s);
@@ -675,7 +713,6 @@ int scenario_load(const char *path, struct scenario *out, char *err, size_t errl
 done:
     scenario_cleanup(&s);
     cJSON_Delete(root);
-    free(text);
     return rc;
 }
 
@@ -684,6 +721,25 @@ int suite_expand(const char *path, char **paths, size_t max, char *err, size_t e
     char *text = read_file(path, err, errlen);
     if (text == NULL)
         return -1;
+    int n = expand_suite(path, text, paths, max, err, errlen);
+    free(text);
+    return n;
+}
+
+int suite_expand_buffer(const char *path, const char *data, size_t len, char **paths, size_t max,
+                        char *err, size_t errlen)
+{
+    char *text = copy_text(path, data, len, err, errlen);
+    if (text == NULL)
+        return -1;
+    int n = expand_suite(path, text, paths, max, err, errlen);
+    free(text);
+    return n;
+}
+
+static int expand_suite(const char *path, const char *text, char **paths, size_t max, char *err,
+                        size_t errlen)
+{
     cJSON *root = cJSON_Parse(text);
     int n = -1;
     struct ctx c = {path, text, err, errlen};
@@ -735,6 +791,5 @@ int suite_expand(const char *path, char **paths, size_t max, char *err, size_t e
     n = i;
 done:
     cJSON_Delete(root);
-    free(text);
     return n;
 }

@@ -46,11 +46,18 @@ struct scenario {
 /* Loads and validates. Returns 0, or -1 with err as "FILE:LINE: KEY.PATH: what was wrong".
  * On success the caller must scenario_cleanup(). */
 int scenario_load(const char *path, struct scenario *out, char *err, size_t errlen);
+/* scenario_load on a file's bytes already in memory; 'path' names it in errors and gives the
+ * scenario its default name. Borrows 'data'. */
+int scenario_parse_buffer(const char *path, const char *data, size_t len, struct scenario *out,
+                          char *err, size_t errlen);
 void scenario_cleanup(struct scenario *s);
 
 /* A suite file ({"suite":..,"scenarios":[paths relative to the suite]}) or a single scenario:
  * fills paths (malloc'd strings, caller frees each). Returns the count, or -1 with err. */
 int suite_expand(const char *path, char **paths, size_t max, char *err, size_t errlen);
+/* suite_expand on the file's bytes in memory; the paths are relative to 'path's folder. */
+int suite_expand_buffer(const char *path, const char *data, size_t len, char **paths, size_t max,
+                        char *err, size_t errlen);
 
 /* Metric names the gates and reports know; 1 if 'name' is one. 'scalar' set for per-scenario
  * values (gated with value), else per-request samples. */
