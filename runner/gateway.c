@@ -476,8 +476,46 @@ static void defaults(struct gateway *g)
     snprintf(g->name, sizeof g->name, "gateway");
 }
 
+static int load_text(const char *path, const char *text, const struct gateway_vars *in_vars,
+                     struct gateway *g, char *err, size_t errlen);
+
 int gateway_load(const char *path, const struct gateway_vars *in_vars, struct gateway *g, char *err,
                  size_t errlen)
+{
+    char *text = slurp(path);
+    if (text == NULL) {
+        int e = errno;
+        defaults(g);
+        snprintf(err, errlen, "%s: %s", path, e == EFBIG ? "larger than 256 KiB" : strerror(e));
+        return -1;
+    }
+    int rc = load_text(path, text, in_vars, g, err, errlen);
+    free(text);
+    return rc;
+}
+
+int gateway_parse_buffer(const char *path, const char *data, size_t len,
+                         const struct gateway_vars *vars, struct gateway *g, char *err,
+                         size_t errlen)
+{
+    /* the file's text as slurp hands it over: at most GATEWAY_MAX_FILE bytes, then a NUL */
+    char *text = len <= GATEWAY_MAX_FILE ? malloc(len + 1) : NULL;
+    if (text == NULL) {
+        defaults(g);
+        snprintf(err, errlen, "%s: %s", path,
+                 len > GATEWAY_MAX_FILE ? "larger than 256 KiB" : "out of memory");
+        return -1;
+    }
+    memcpy(text, data, len);
+    text[len] = '\0';
+    int rc = load_text(path, text, vars, g, err, errlen);
+    free(text);
+    return rc;
+}
+
+/* Parses a description's text (NUL-terminated) into 'g'. */
+static int load_text(const char *path, const char *text, const struct gateway_vars *in_vars,
+                     struct gateway *g, char *err, size_t errlen)
 {
     defaults(g);
     /* absolute, so a config file means the same folder whatever the gateway's cwd */
@@ -489,12 +527,6 @@ int gateway_load(const char *path, const struct gateway_vars *in_vars, struct ga
     if (snprintf(g->run_dir, sizeof g->run_dir, "%s", vars->run_dir ? vars->run_dir : ".") >=
         (int)sizeof g->run_dir) {
         snprintf(err, errlen, "%s: the run folder's path is longer than 1023 bytes", path);
-        return -1;
-    }
-    char *text = slurp(path);
-    if (text == NULL) {
-        snprintf(err, errlen, "%s: %s", path,
-                 errno == EFBIG ? "larger than 256 KiB" : strerror(errno));
         return -1;
     }
     struct gctx c = {path, text, err, errlen};
@@ -511,7 +543,6 @@ int gateway_load(const char *path, const struct gateway_vars *in_vars, struct ga
         rc = parse_desc(&c, root, vars, g);
     }
     cJSON_Delete(root);
-    free(text);
     if (rc != 0)
         gateway_cleanup(g);
     return rc;

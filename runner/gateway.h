@@ -64,6 +64,11 @@ struct gateway_vars {
  * "FILE:LINE: key: what was wrong". */
 int gateway_load(const char *path, const struct gateway_vars *vars, struct gateway *g, char *err,
                  size_t errlen);
+/* gateway_load on the description's bytes in memory; 'path' names it in errors and its folder
+ * is where the 'files' templates are read from. Borrows 'data'. */
+int gateway_parse_buffer(const char *path, const char *data, size_t len,
+                         const struct gateway_vars *vars, struct gateway *g, char *err,
+                         size_t errlen);
 /* From command-line flags: cmd is split on spaces (no shell); either may be NULL. */
 int gateway_from_flags(const char *cmd, const char *url, const char *style,
                        const struct gateway_vars *vars, struct gateway *g, char *err,
