@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+static cJSON *parse_run(const char *path, const char *text, char *err, size_t errlen);
+
 cJSON *runfile_load(const char *dir, char *err, size_t errlen)
 {
     char path[4096];
@@ -16,58 +18,83 @@ cJSON *runfile_load(const char *dir, char *err, size_t errlen)
     FILE *f = NULL;
     if (snprintf(path, sizeof path, "%s/results.json", dir) >= (int)sizeof path) {
         snprintf(err, errlen, "%s: path too long", dir);
-        goto fail;
+        goto done;
     }
     f = fopen(path, "rb");
     struct stat st;
     if (f == NULL || fstat(fileno(f), &st) != 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto fail;
+        goto done;
     }
     if (st.st_size > RUNFILE_MAX_BYTES) {
         snprintf(err, errlen, "%s: %lld bytes, more than the %ld a report reads", path,
                  (long long)st.st_size, RUNFILE_MAX_BYTES);
-        goto fail;
+        goto done;
     }
     text = malloc((size_t)st.st_size + 1);
     if (text == NULL) {
         snprintf(err, errlen, "%s: out of memory", path);
-        goto fail;
+        goto done;
     }
     size_t n = fread(text, 1, (size_t)st.st_size, f);
     if (ferror(f)) {
         snprintf(err, errlen, "%s: read failed", path);
-        goto fail;
+        goto done;
     }
     text[n] = '\0';
-    run = cJSON_Parse(text);
+    run = parse_run(path, text, err, errlen);
+done:
+    free(text);
+    if (f)
+        fclose(f);
+    return run;
+}
+
+cJSON *runfile_parse_buffer(const char *path, const char *data, size_t len, char *err,
+                            size_t errlen)
+{
+    if (len > (size_t)RUNFILE_MAX_BYTES) {
+        snprintf(err, errlen, "%s: %zu bytes, more than the %ld a report reads", path, len,
+                 RUNFILE_MAX_BYTES);
+        return NULL;
+    }
+    char *text = malloc(len + 1);
+    if (text == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    memcpy(text, data, len);
+    text[len] = '\0';
+    cJSON *run = parse_run(path, text, err, errlen);
+    free(text);
+    return run;
+}
+
+/* Parses a results.json text (NUL-terminated) and checks the shape the reports rely on. */
+static cJSON *parse_run(const char *path, const char *text, char *err, size_t errlen)
+{
+    cJSON *run = cJSON_Parse(text);
     if (run == NULL) {
         snprintf(err, errlen, "%s: not JSON (near byte %ld)", path,
                  cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - text) : 0L);
-        goto fail;
+        return NULL;
     }
     const cJSON *scs = cJSON_GetObjectItemCaseSensitive(run, "scenarios");
     if (!cJSON_IsArray(scs)) {
         snprintf(err, errlen, "%s: no \"scenarios\" array: not a tailgate results.json", path);
-        goto fail;
+        cJSON_Delete(run);
+        return NULL;
     }
     const cJSON *sc;
     cJSON_ArrayForEach(sc, scs)
     {
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sc, "name"))) {
             snprintf(err, errlen, "%s: a scenario without a \"name\"", path);
-            goto fail;
+            cJSON_Delete(run);
+            return NULL;
         }
     }
-    free(text);
-    fclose(f);
     return run;
-fail:
-    cJSON_Delete(run);
-    free(text);
-    if (f)
-        fclose(f);
-    return NULL;
 }
 
 double runfile_num(const cJSON *o, const char *key)

@@ -12,6 +12,9 @@
 /* Parses DIR/results.json. Returns the tree (caller frees with cJSON_Delete) or NULL with err
  * filled. Checks the shape the reports rely on: a scenarios array whose entries have names. */
 cJSON *runfile_load(const char *dir, char *err, size_t errlen);
+/* The same from a results.json's bytes in memory; 'path' names it in errors. Borrows 'data'. */
+cJSON *runfile_parse_buffer(const char *path, const char *data, size_t len, char *err,
+                            size_t errlen);
 
 /* o[key] as a number; NAN when o is NULL, the key is missing, or the value is not a number. */
 double runfile_num(const cJSON *o, const char *key);
