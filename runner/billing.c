@@ -49,6 +49,12 @@ static void read_metering(const struct gateway *gw, struct scenario_result *res)
     }
     if (text == NULL)
         return;
+    billing_read_metering(res, gw, text);
+    free(text);
+}
+
+void billing_read_metering(struct scenario_result *res, const struct gateway *gw, char *text)
+{
     res->billing.metered = 1;
     cJSON *arr = text[strspn(text, " \t\r\n")] == '[' ? cJSON_Parse(text) : NULL;
     if (arr) {
@@ -64,7 +70,6 @@ static void read_metering(const struct gateway *gw, struct scenario_result *res)
             cJSON_Delete(j);
         }
     }
-    free(text);
 }
 
 /* Invoice against wire and metering, over time in 1-s buckets of request start. */

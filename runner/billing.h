@@ -9,4 +9,8 @@
  * one: invoice and wire only). Borrows gw. */
 void billing_reconcile(struct scenario_result *res, const struct gateway *gw);
 
+/* Adds a metering output already read ('text': JSON lines or one array, NUL-terminated; split
+ * in place) to each request's 'metered', by gw's id and token fields. Borrows both. */
+void billing_read_metering(struct scenario_result *res, const struct gateway *gw, char *text);
+
 #endif
