@@ -2,6 +2,7 @@
  * echoed, so every reply stays valid UTF-8 JSON. */
 #include "utf8.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 size_t utf8_seq(const char *str, size_t n, const char **why)
@@ -83,4 +84,13 @@ size_t utf8_repair(char *dst, size_t dstlen, const char *src)
     }
     dst[o] = '\0';
     return o;
+}
+
+char *utf8_repair_dup(const char *src)
+{
+    size_t n = strlen(src);
+    char *out = malloc(n * 3 + 1); /* each bad byte grows to three */
+    if (out)
+        utf8_repair(out, n * 3 + 1, src);
+    return out;
 }

@@ -17,4 +17,8 @@ size_t utf8_valid_prefix(const char *s, size_t n);
  * NUL-terminated. Returns the bytes written, the NUL not counted. */
 size_t utf8_repair(char *dst, size_t dstlen, const char *src);
 
+/* A malloc'd copy of the C string 'src' with each byte that does not start a valid sequence
+ * replaced by U+FFFD; the caller frees it. NULL: out of memory. */
+char *utf8_repair_dup(const char *src);
+
 #endif

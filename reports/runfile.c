@@ -8,7 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static cJSON *parse_run(const char *path, const char *text, char *err, size_t errlen);
+#include "jparse.h"
+
+static cJSON *parse_run(const char *path, const char *text, size_t len, char *err,
+                        size_t errlen);
 
 cJSON *runfile_load(const char *dir, char *err, size_t errlen)
 {
@@ -41,8 +44,7 @@ cJSON *runfile_load(const char *dir, char *err, size_t errlen)
         snprintf(err, errlen, "%s: read failed", path);
         goto done;
     }
-    text[n] = '\0';
-    run = parse_run(path, text, err, errlen);
+    run = parse_run(path, text, n, err, errlen);
 done:
     free(text);
     if (f)
@@ -58,25 +60,17 @@ cJSON *runfile_parse_buffer(const char *path, const char *data, size_t len, char
                  RUNFILE_MAX_BYTES);
         return NULL;
     }
-    char *text = malloc(len + 1);
-    if (text == NULL) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return NULL;
-    }
-    memcpy(text, data, len);
-    text[len] = '\0';
-    cJSON *run = parse_run(path, text, err, errlen);
-    free(text);
-    return run;
+    return parse_run(path, data, len, err, errlen);
 }
 
-/* Parses a results.json text (NUL-terminated) and checks the shape the reports rely on. */
-static cJSON *parse_run(const char *path, const char *text, char *err, size_t errlen)
+/* Parses a results.json text (exactly one JSON value in len bytes) and checks the shape the
+ * reports rely on. */
+static cJSON *parse_run(const char *path, const char *text, size_t len, char *err, size_t errlen)
 {
-    cJSON *run = cJSON_Parse(text);
+    struct jparse_error je;
+    cJSON *run = jparse_text(text, len, &je);
     if (run == NULL) {
-        snprintf(err, errlen, "%s: not JSON (near byte %ld)", path,
-                 cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - text) : 0L);
+        jparse_message(&je, path, err, errlen);
         return NULL;
     }
     const cJSON *scs = cJSON_GetObjectItemCaseSensitive(run, "scenarios");

@@ -22,6 +22,7 @@
 #include "cliutil.h"
 #include "clock.h"
 #include "fetch.h"
+#include "jparse.h"
 
 #define GATEWAY_MAX_FILE (256 * 1024)
 #define GATEWAY_MAX_OUT 65536 /* one substituted value or rendered template */
@@ -476,20 +477,22 @@ static void defaults(struct gateway *g)
     snprintf(g->name, sizeof g->name, "gateway");
 }
 
-static int load_text(const char *path, const char *text, const struct gateway_vars *in_vars,
-                     struct gateway *g, char *err, size_t errlen);
+static int load_text(const char *path, const char *text, size_t len,
+                     const struct gateway_vars *in_vars, struct gateway *g, char *err,
+                     size_t errlen);
 
 int gateway_load(const char *path, const struct gateway_vars *in_vars, struct gateway *g, char *err,
                  size_t errlen)
 {
-    char *text = slurp(path);
+    size_t len;
+    char *text = jparse_read_file(path, GATEWAY_MAX_FILE,
+                                  "give a gateway description file, e.g. examples/gateways/*.json",
+                                  &len, err, errlen);
     if (text == NULL) {
-        int e = errno;
         defaults(g);
-        snprintf(err, errlen, "%s: %s", path, e == EFBIG ? "larger than 256 KiB" : strerror(e));
         return -1;
     }
-    int rc = load_text(path, text, in_vars, g, err, errlen);
+    int rc = load_text(path, text, len, in_vars, g, err, errlen);
     free(text);
     return rc;
 }
@@ -498,7 +501,8 @@ int gateway_parse_buffer(const char *path, const char *data, size_t len,
                          const struct gateway_vars *vars, struct gateway *g, char *err,
                          size_t errlen)
 {
-    /* the file's text as slurp hands it over: at most GATEWAY_MAX_FILE bytes, then a NUL */
+    /* the file's text as gateway_load reads it: at most GATEWAY_MAX_FILE bytes, then a NUL (the
+     * key locator reads C strings; the parse rejects a NUL inside) */
     char *text = len <= GATEWAY_MAX_FILE ? malloc(len + 1) : NULL;
     if (text == NULL) {
         defaults(g);
@@ -508,14 +512,15 @@ int gateway_parse_buffer(const char *path, const char *data, size_t len,
     }
     memcpy(text, data, len);
     text[len] = '\0';
-    int rc = load_text(path, text, vars, g, err, errlen);
+    int rc = load_text(path, text, len, vars, g, err, errlen);
     free(text);
     return rc;
 }
 
-/* Parses a description's text (NUL-terminated) into 'g'. */
-static int load_text(const char *path, const char *text, const struct gateway_vars *in_vars,
-                     struct gateway *g, char *err, size_t errlen)
+/* Parses a description's text (len bytes, then a NUL) into 'g'. */
+static int load_text(const char *path, const char *text, size_t len,
+                     const struct gateway_vars *in_vars, struct gateway *g, char *err,
+                     size_t errlen)
 {
     defaults(g);
     /* absolute, so a config file means the same folder whatever the gateway's cwd */
@@ -530,14 +535,14 @@ static int load_text(const char *path, const char *text, const struct gateway_va
         return -1;
     }
     struct gctx c = {path, text, err, errlen};
-    cJSON *root = cJSON_Parse(text);
+    struct jparse_error je;
+    cJSON *root = jparse_text(text, len, &je);
     int rc;
-    if (root == NULL || !cJSON_IsObject(root)) {
-        const char *at = cJSON_GetErrorPtr();
-        int line = 1;
-        for (const char *q = text; at && q < at && *q; q++)
-            line += *q == '\n';
-        snprintf(err, errlen, "%s:%d: not a valid JSON object", path, line);
+    if (root == NULL) {
+        jparse_message(&je, path, err, errlen);
+        rc = -1;
+    } else if (!cJSON_IsObject(root)) {
+        snprintf(err, errlen, "%s: expected a JSON object (a gateway description)", path);
         rc = -1;
     } else {
         rc = parse_desc(&c, root, vars, g);

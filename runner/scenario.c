@@ -2,7 +2,6 @@
  * value 'tab_clse'; expected one of ...; did you mean 'tab_close'?" */
 #include "scenario.h"
 
-#include <errno.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "jparse.h"
 #include "profile.h"
 
 static const char *const metrics_sample[] = {
@@ -456,33 +456,24 @@ static int parse_network(const struct ctx *c, const cJSON *o, struct scenario *s
     return 0;
 }
 
-static char *read_file(const char *path, char *err, size_t errlen)
+/* The file's bytes, NUL-terminated, with their count: "PATH: is a directory (...)" for a folder
+ * (tailgate takes files; a shell glob names a folder's), or the system's reason. */
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(SCENARIO_MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, SCENARIO_MAX_FILE + 1, f) : 0;
-    fclose(f);
-    if (buf == NULL || n > SCENARIO_MAX_FILE) {
-        snprintf(err, errlen, "%s: %s", path, buf ? "larger than 1 MiB" : "out of memory");
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
+    char hint[600];
+    snprintf(hint, sizeof hint, "name scenario or suite files, e.g. %.500s/*.json", path);
+    return jparse_read_file(path, SCENARIO_MAX_FILE, hint, len, err, errlen);
 }
 
-/* cJSON reports where parsing stopped; turn it into a line. */
-static void parse_error(const char *file, const char *text, char *err, size_t errlen)
+/* Exactly one JSON value, or NULL with err as "FILE:LINE:COL: what near '...'". */
+static cJSON *parse_json(const char *path, const char *text, size_t len, char *err,
+                         size_t errlen)
 {
-    const char *at = cJSON_GetErrorPtr();
-    int line = 1;
-    for (const char *q = text; at && q < at && *q; q++)
-        line += *q == '\n';
-    snprintf(err, errlen, "%s:%d: not valid JSON near '%.20s'", file, line, at ? at : "");
+    struct jparse_error je;
+    cJSON *root = jparse_text(text, len, &je);
+    if (root == NULL)
+        jparse_message(&je, path, err, errlen);
+    return root;
 }
 
 void scenario_cleanup(struct scenario *s)
@@ -493,12 +484,13 @@ void scenario_cleanup(struct scenario *s)
     s->overrides = s->toxics_client = s->toxics_upstream = NULL;
 }
 
-static int parse_scenario(const char *path, const char *text, struct scenario *out, char *err,
-                          size_t errlen);
-static int expand_suite(const char *path, const char *text, char **paths, size_t max, char *err,
-                        size_t errlen);
+static int parse_scenario(const char *path, const char *text, size_t len, struct scenario *out,
+                          char *err, size_t errlen);
+static int expand_suite(const char *path, const char *text, size_t len, char **paths, size_t max,
+                        char *err, size_t errlen);
 
-/* The text as a file holds it: a copy ending in a NUL, since the parsers below read C strings. */
+/* The text as a file holds it: a copy ending in a NUL, since the key locator reads C strings
+ * (the parse has rejected any NUL inside by then). */
 static char *copy_text(const char *path, const char *data, size_t len, char *err, size_t errlen)
 {
     char *text = len <= SCENARIO_MAX_FILE ? malloc(len + 1) : NULL;
@@ -514,10 +506,11 @@ static char *copy_text(const char *path, const char *data, size_t len, char *err
 
 int scenario_load(const char *path, struct scenario *out, char *err, size_t errlen)
 {
-    char *text = read_file(path, err, errlen);
+    size_t len;
+    char *text = read_file(path, &len, err, errlen);
     if (text == NULL)
         return -1;
-    int rc = parse_scenario(path, text, out, err, errlen);
+    int rc = parse_scenario(path, text, len, out, err, errlen);
     free(text);
     return rc;
 }
@@ -528,13 +521,13 @@ int scenario_parse_buffer(const char *path, const char *data, size_t len, struct
     char *text = copy_text(path, data, len, err, errlen);
     if (text == NULL)
         return -1;
-    int rc = parse_scenario(path, text, out, err, errlen);
+    int rc = parse_scenario(path, text, len, out, err, errlen);
     free(text);
     return rc;
 }
 
-static int parse_scenario(const char *path, const char *text, struct scenario *out, char *err,
-                          size_t errlen)
+static int parse_scenario(const char *path, const char *text, size_t len, struct scenario *out,
+                          char *err, size_t errlen)
 {
     static const char *const keys[] = {"name",     "description", "api",   "profile",
                                        "schedule", "model",       "traffic", "users",
@@ -543,12 +536,10 @@ static int parse_scenario(const char *path, const char *text, struct scenario *o
     struct ctx c = {path, text, err, errlen};
     struct scenario s;
     memset(&s, 0, sizeof s);
-    cJSON *root = cJSON_Parse(text);
+    cJSON *root = parse_json(path, text, len, err, errlen);
     int rc = -1;
-    if (root == NULL) {
-        parse_error(path, text, err, errlen);
+    if (root == NULL)
         goto done;
-    }
     if (!cJSON_IsObject(root)) {
         fail(&c, "(top)", "expected a JSON object");
         goto done;
@@ -718,10 +709,11 @@ done:
 
 int suite_expand(const char *path, char **paths, size_t max, char *err, size_t errlen)
 {
-    char *text = read_file(path, err, errlen);
+    size_t len;
+    char *text = read_file(path, &len, err, errlen);
     if (text == NULL)
         return -1;
-    int n = expand_suite(path, text, paths, max, err, errlen);
+    int n = expand_suite(path, text, len, paths, max, err, errlen);
     free(text);
     return n;
 }
@@ -732,21 +724,19 @@ int suite_expand_buffer(const char *path, const char *data, size_t len, char **p
     char *text = copy_text(path, data, len, err, errlen);
     if (text == NULL)
         return -1;
-    int n = expand_suite(path, text, paths, max, err, errlen);
+    int n = expand_suite(path, text, len, paths, max, err, errlen);
     free(text);
     return n;
 }
 
-static int expand_suite(const char *path, const char *text, char **paths, size_t max, char *err,
-                        size_t errlen)
+static int expand_suite(const char *path, const char *text, size_t len, char **paths, size_t max,
+                        char *err, size_t errlen)
 {
-    cJSON *root = cJSON_Parse(text);
+    cJSON *root = parse_json(path, text, len, err, errlen);
     int n = -1;
     struct ctx c = {path, text, err, errlen};
-    if (root == NULL) {
-        parse_error(path, text, err, errlen);
+    if (root == NULL)
         goto done;
-    }
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "scenarios");
     if (!cJSON_GetObjectItem(root, "suite")) {
         /* a single scenario */
@@ -777,15 +767,15 @@ static int expand_suite(const char *path, const char *text, char **paths, size_t
                 free(paths[k]);
             goto done;
         }
-        size_t len = strlen(dir) + strlen(e->valuestring) + 2;
-        paths[i] = malloc(len);
+        size_t plen = strlen(dir) + strlen(e->valuestring) + 2;
+        paths[i] = malloc(plen);
         if (paths[i] == NULL) {
             for (int k = 0; k < i; k++)
                 free(paths[k]);
             snprintf(err, errlen, "out of memory");
             goto done;
         }
-        snprintf(paths[i], len, "%s/%s", dir, e->valuestring);
+        snprintf(paths[i], plen, "%s/%s", dir, e->valuestring);
         i++;
     }
     n = i;

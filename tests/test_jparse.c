@@ -349,6 +349,10 @@ static void utf8_repair_should_replace_each_bad_byte(void)
     CHECK_EQ_STR(out, "ab\xe2\x82\xac");
     utf8_repair(out, 5, "ab\xe2\x82\xac");
     CHECK_EQ_STR(out, "ab");
+    char *dup = utf8_repair_dup("\xff\xfe");
+    CHECK(dup != NULL);
+    CHECK_EQ_STR(dup, "\xef\xbf\xbd\xef\xbf\xbd");
+    free(dup);
 }
 
 static const struct check_case cases[] = {

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "harness.h"
+#include "jparse.h"
 
 static char tmp[64];
 static const char *bin, *refgw;
@@ -291,7 +292,7 @@ static void runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario(voi
         {"{\"users\":[{\"action\":\"complete\"}],\"network\":{\"client\":[{\"type\":\"latency\","
          "\"attributes\":{\"latency\":-5}}]}}",
          "network.client[0]"},
-        {"{\"users\": [", "not valid JSON"},
+        {"{\"users\": [", ":1:12: expected a JSON value at end of file"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char path[256], args[512];
@@ -307,6 +308,117 @@ static void runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario(voi
         free(err);
         CHECK(ok);
     }
+}
+
+/* Runs `tailgate ARGS`; 1 when it exits 'code' and its stderr is exactly 'want'. */
+static int exits_saying(const char *args, int code, const char *want)
+{
+    int rc = run_tailgate(args);
+    char path[256];
+    snprintf(path, sizeof path, "%s/stderr.txt", tmp);
+    char *err = slurp(path);
+    int ok = rc == code && err && strcmp(err, want) == 0;
+    if (!ok)
+        fprintf(stderr, "  tailgate %s: exit %d, said: %s  wanted: %s", args, rc,
+                err ? err : "(nothing)\n", want);
+    free(err);
+    return ok;
+}
+
+static void runner_should_exit_2_with_a_clear_message_for_unreadable_or_malformed_input(void)
+{
+    char dir[128], path[256], args[1024], want[1024];
+    snprintf(dir, sizeof dir, "%s/scen-dir", tmp);
+    CHECK(mkdir(dir, 0755) == 0 || access(dir, F_OK) == 0);
+
+    /* a folder given where a file belongs */
+    snprintf(args, sizeof args, "run --direct --out %s/bad %s", tmp, dir);
+    snprintf(want, sizeof want,
+             "tailgate run: %s: is a directory (name scenario or suite files, e.g. %s/*.json)\n",
+             dir, dir);
+    CHECK(exits_saying(args, 2, want));
+    snprintf(args, sizeof args, "scenarios %s", dir);
+    snprintf(want, sizeof want,
+             "%s: is a directory (name scenario or suite files, e.g. %s/*.json)\n", dir, dir);
+    CHECK(exits_saying(args, 2, want));
+    snprintf(args, sizeof args, "run --gateway %s --out %s/bad %s/exact.json", dir, tmp, tmp);
+    snprintf(want, sizeof want, "tailgate run: %s: is a directory (give a gateway description "
+                                "file, e.g. examples/gateways/*.json)\n", dir);
+    CHECK(exits_saying(args, 2, want));
+
+    /* a suite naming a folder */
+    snprintf(path, sizeof path, "%s/suite-dir.json", tmp);
+    write_file(path, "{\"suite\":\"s\",\"scenarios\":[\"scen-dir\"]}\n");
+    snprintf(args, sizeof args, "run --direct --out %s/bad %s", tmp, path);
+    snprintf(want, sizeof want,
+             "tailgate run: %s/%s: is a directory (name scenario or suite files, e.g. "
+             "%s/%s/*.json)\n", tmp, "scen-dir", tmp, "scen-dir");
+    CHECK(exits_saying(args, 2, want));
+
+    /* a missing file */
+    snprintf(path, sizeof path, "%s/missing.json", tmp);
+    snprintf(args, sizeof args, "run --direct --out %s/bad %s", tmp, path);
+    snprintf(want, sizeof want, "tailgate run: %s: No such file or directory\n", path);
+    CHECK(exits_saying(args, 2, want));
+
+    /* syntax errors: file, line, column, what, and the text there (or the end of the file) */
+    static const struct {
+        const char *text, *what;
+    } rows[] = {
+        {"{\n  \"name\": \"x\",\n  \"users\": [{\"action\": \"complete\"}]\n  \"gates\": {}\n}\n",
+         "4:3: expected ',' or '}' after an object member near '\"gates\": {}'"},
+        {"{\"users\": [", "1:12: expected a JSON value at end of file"},
+        {"", "1:1: empty document (expected a JSON value) at end of file"},
+        {"{\"users\": [{\"action\": \"complete\"}]}\n{}\n",
+         "2:1: unexpected text after the JSON value near '{}'"},
+        {"{\"users\": [{\"action\": \"complete\",}]}",
+         "1:34: trailing comma before '}' near '}]}'"},
+        {"{\"name\": \"caf\xc3\xa9\xff\"}", "1:15: invalid UTF-8 in a string (byte that never "
+                                          "appears in UTF-8) near '\\xff\"}'"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        snprintf(path, sizeof path, "%s/syntax%zu.json", tmp, i);
+        write_file(path, rows[i].text);
+        snprintf(args, sizeof args, "run --direct --out %s/bad %s", tmp, path);
+        snprintf(want, sizeof want, "tailgate run: %s:%s\n", path, rows[i].what);
+        CHECK(exits_saying(args, 2, want));
+    }
+    /* the same words from `tailgate scenarios`, and for a gateway description */
+    snprintf(path, sizeof path, "%s/syntax0.json", tmp);
+    snprintf(args, sizeof args, "scenarios %s", path);
+    snprintf(want, sizeof want, "%s:%s\n", path, rows[0].what);
+    CHECK(exits_saying(args, 2, want));
+    snprintf(args, sizeof args, "run --gateway %s --out %s/bad %s/exact.json", path, tmp, tmp);
+    snprintf(want, sizeof want, "tailgate run: %s:%s\n", path, rows[0].what);
+    CHECK(exits_saying(args, 2, want));
+    rmdir(dir);
+}
+
+static void runner_should_write_valid_utf8_results_for_a_path_that_is_not_utf8(void)
+{
+    /* the scenario's path reaches results.json ("file"); the report reader is strict */
+    char path[256], args[1024];
+    snprintf(path, sizeof path, "%s/caf\xff.json", tmp);
+    write_file(path, "{\"name\":\"notutf8\",\"model\":{\"ttft_ms\":0,\"tps\":200,\"length\":2},"
+                     "\"traffic\":{\"requests\":1,\"concurrency\":1},"
+                     "\"users\":[{\"action\":\"complete\"}],\"settle_ms\":0}\n");
+    snprintf(args, sizeof args, "run --direct --out %s/notutf8 '%s'", tmp, path);
+    CHECK_EQ_INT(run_tailgate(args), 0);
+    snprintf(path, sizeof path, "%s/notutf8/results.json", tmp);
+    char *text = slurp(path);
+    CHECK(text != NULL);
+    struct jparse_error je;
+    cJSON *r = jparse_text(text, strlen(text), &je);
+    free(text);
+    if (r == NULL)
+        fprintf(stderr, "  results.json: %s near '%s'\n", je.what, je.near);
+    CHECK(r != NULL);
+    const char *file = harness_str(scenario0(r), "file");
+    int ok = file && strstr(file, "/caf\xef\xbf\xbd.json") != NULL;
+    cJSON_Delete(r);
+    CHECK(ok);
+    snprintf(args, sizeof args, "report %s/notutf8", tmp);
+    CHECK_EQ_INT(run_tailgate(args), 0);
 }
 
 static void runner_should_exit_3_when_the_environment_fails(void)
@@ -725,6 +837,8 @@ int main(int argc, char **argv)
         CASE(runner_should_report_the_direct_floor_below_the_gates),
         CASE(runner_should_report_the_floor_beside_a_gateway_run),
         CASE(runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario),
+        CASE(runner_should_exit_2_with_a_clear_message_for_unreadable_or_malformed_input),
+        CASE(runner_should_write_valid_utf8_results_for_a_path_that_is_not_utf8),
         CASE(runner_should_exit_3_when_the_environment_fails),
         CASE(runner_should_reconcile_metering_across_a_billing_change),
         CASE(runner_should_validate_every_shipped_scenario),
