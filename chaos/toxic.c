@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TOXIC_MAX_ATTRS 3
@@ -57,6 +58,7 @@ static int parse_attributes(struct toxic *t, const cJSON *attrs, char *err, size
 static int parse_toxicity(const cJSON *v, double *out, char *err, size_t errlen);
 static int check_name(const char *s, char *err, size_t errlen);
 static const char *json_kind(const cJSON *v);
+static cJSON *add_number(cJSON *o, const char *name, double v);
 
 const char *toxic_type_name(enum toxic_type t)
 {
@@ -242,18 +244,38 @@ cJSON *toxic_to_json(const struct toxic *t)
     const struct type_spec *ts = &TYPES[t->type];
     for (int i = 0; i < ts->nattr; i++) {
         int64_t v = *attr_ptr((struct toxic *)t, &ts->attr[i]);
-        if (cJSON_AddNumberToObject(attrs, ts->attr[i].name, (double)v) == NULL)
+        if (add_number(attrs, ts->attr[i].name, (double)v) == NULL)
             goto fail;
     }
     if (cJSON_AddStringToObject(o, "name", t->name) == NULL ||
         cJSON_AddStringToObject(o, "type", ts->name) == NULL ||
         cJSON_AddStringToObject(o, "stream", toxic_stream_name(t->stream)) == NULL ||
-        cJSON_AddNumberToObject(o, "toxicity", t->toxicity) == NULL)
+        add_number(o, "toxicity", t->toxicity) == NULL)
         goto fail;
     return o;
 fail:
     cJSON_Delete(o);
     return NULL;
+}
+
+/* cJSON prints a number with 15 significant digits whenever those come within an epsilon of
+ * it: limit_data's 2^53 bytes would read 9.00719925474099e+15, no integer for a client and 2
+ * less. Such a number goes out as raw text that reads back exactly (an integer in full); every
+ * other stays a plain cJSON number. */
+static cJSON *add_number(cJSON *o, const char *name, double v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%1.15g", v);
+    if (strtod(buf, NULL) == v)
+        return cJSON_AddNumberToObject(o, name, v);
+    if (v == floor(v) && fabs(v) <= (double)TOXIC_MAX_BYTES) {
+        snprintf(buf, sizeof buf, "%.0f", v);
+    } else {
+        snprintf(buf, sizeof buf, "%.16g", v);
+        if (strtod(buf, NULL) != v)
+            snprintf(buf, sizeof buf, "%.17g", v);
+    }
+    return cJSON_AddRawToObject(o, name, buf);
 }
 
 static int64_t *attr_ptr(struct toxic *t, const struct attr_spec *a)

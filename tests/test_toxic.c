@@ -215,6 +215,7 @@ static void toxic_should_print_toxiproxy_shape(void)
     CHECK(ok);
 }
 
+/* through the text a client reads, not just the tree */
 static void toxic_should_round_trip_every_type(void)
 {
     for (size_t i = 0; i < sizeof GOOD / sizeof GOOD[0]; i++) {
@@ -223,10 +224,44 @@ static void toxic_should_round_trip_every_type(void)
         CHECK_EQ_INT(parse(GOOD[i].json, &a, err, sizeof err), 0);
         cJSON *j = toxic_to_json(&a);
         CHECK(j != NULL);
-        int rc = toxic_parse(j, &b, err, sizeof err);
+        char *s = cJSON_PrintUnformatted(j);
         cJSON_Delete(j);
+        CHECK(s != NULL);
+        int rc = parse(s, &b, err, sizeof err);
+        free(s);
         CHECK_EQ_INT(rc, 0);
         CHECK(memcmp(&a, &b, sizeof a) == 0);
+    }
+}
+
+/* cJSON alone prints 2^53 - 1 as 9.00719925474099e+15 and 0.259007199254740992 to 15 digits */
+static void toxic_should_print_every_number_exactly(void)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"{\"type\":\"limit_data\",\"attributes\":{\"bytes\":9007199254740991}}",
+         "\"bytes\":9007199254740991}"},
+        {"{\"type\":\"limit_data\",\"attributes\":{\"bytes\":9007199254740992}}",
+         "\"bytes\":9007199254740992}"},
+        {"{\"type\":\"limit_data\",\"toxicity\":0.259007199254740992}",
+         "\"toxicity\":0.25900719925474097}"},
+        {"{\"type\":\"limit_data\",\"toxicity\":0.25,\"attributes\":{\"bytes\":4096}}",
+         "\"bytes\":4096}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct toxic t;
+        char err[256];
+        CHECK_EQ_INT(parse(cases[i].in, &t, err, sizeof err), 0);
+        cJSON *j = toxic_to_json(&t);
+        char *s = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        CHECK(s != NULL);
+        int ok = strstr(s, cases[i].want) != NULL;
+        if (!ok)
+            fprintf(stderr, "  got %s, want %s\n", s, cases[i].want);
+        free(s);
+        CHECK(ok);
     }
 }
 
@@ -328,6 +363,7 @@ int main(int argc, char **argv)
         CASE(toxic_should_reject_bad_input_naming_the_field),
         CASE(toxic_should_print_toxiproxy_shape),
         CASE(toxic_should_round_trip_every_type),
+        CASE(toxic_should_print_every_number_exactly),
         CASE(toxic_should_name_every_type),
         CASE(toxic_should_update_attributes_and_toxicity_only),
         CASE(toxic_should_validate_ranges_set_in_code),
