@@ -9,7 +9,9 @@
 #include <event2/event.h>
 
 #include "cli/cli.h"
+#include "common/adminguard.h"
 #include "common/cliutil.h"
+#include "common/httpguard.h"
 #include "mockprov/profile.h"
 #include "mockprov/server.h"
 
@@ -35,10 +37,27 @@ static void mock_usage(FILE *f)
     fputs("usage: tailgate mock [--port N|0] [--host ADDR] [--port-file PATH] [--profile NAME]\n"
           "                     [--schedule SPEC] [--seed N] [--ledger-file PATH]\n"
           "                     [--ledger-max N] [--admin-token TOKEN] [--admin-any]\n"
-          "                     [--max-body BYTES] [--sndbuf BYTES]\n"
+          "                     [--admin-host NAME]... [--max-body BYTES] [--sndbuf BYTES]\n"
+          "                     [--max-pending BYTES] [--header-timeout D] [--body-timeout D]\n"
+          "                     [--idle-timeout D]\n"
           "\n"
-          "Prints its base URL on the first line of stdout. SPEC is '0s:NAME,30s:NAME2'.\n",
+          "Prints its base URL on the first line of stdout. SPEC is '0s:NAME,30s:NAME2'.\n"
+          "The admin API (/_tailgate/, /metrics) answers loopback peers (--admin-any: any) and\n"
+          "refuses what a web page could send: a Host that is not a loopback name or address, a\n"
+          "foreign Origin, a POST without Content-Type application/json. --admin-host NAME\n"
+          "(repeatable) adds a Host name it answers to; it needs --admin-token.\n"
+          "A request head must arrive within --header-timeout of its first byte (60s) and a\n"
+          "body must not pause longer than --body-timeout (60s), or the answer is 408; a\n"
+          "connection with no request in progress closes after --idle-timeout (75s). What a\n"
+          "client sends while its reply streams is held up to --max-pending bytes (262144),\n"
+          "then dropped and the connection closed after that reply. D: 500ms, 30s, 2m.\n",
           f);
+}
+
+static void log_line(const char *line, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "tailgate mock: %s\n", line);
 }
 
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
@@ -61,12 +80,18 @@ static int cmd_mock(int argc, char **argv)
         {"ledger-max", required_argument, NULL, 'L'},
         {"admin-token", required_argument, NULL, 't'},
         {"admin-any", no_argument, NULL, 'a'},
+        {"admin-host", required_argument, NULL, 'A'},
         {"max-body", required_argument, NULL, 'b'},
         {"sndbuf", required_argument, NULL, 'B'},
+        {"header-timeout", required_argument, NULL, 1},
+        {"body-timeout", required_argument, NULL, 2},
+        {"idle-timeout", required_argument, NULL, 3},
+        {"max-pending", required_argument, NULL, 4},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct mock_config cfg = {0};
+    const char *admin_hosts[ADMINGUARD_MAX_HOSTS];
     const char *port_file = NULL;
     unsigned long long v;
     int c;
@@ -122,10 +147,27 @@ static int cmd_mock(int argc, char **argv)
             cfg.ledger_max = (size_t)v;
             break;
         case 't':
+            if (optarg[0] == '\0') {
+                fprintf(stderr, "tailgate mock: --admin-token: must not be empty\n");
+                return EXIT_USAGE;
+            }
             cfg.admin_token = optarg;
             break;
         case 'a':
             cfg.admin_any = 1;
+            break;
+        case 'A':
+            if (!adminguard_valid_name(optarg)) {
+                fprintf(stderr, "tailgate mock: --admin-host: '%s' is not a host name or "
+                                "address (no scheme, no port)\n", optarg);
+                return EXIT_USAGE;
+            }
+            if (cfg.admin_nhosts == ADMINGUARD_MAX_HOSTS) {
+                fprintf(stderr, "tailgate mock: --admin-host: at most %d\n", ADMINGUARD_MAX_HOSTS);
+                return EXIT_USAGE;
+            }
+            admin_hosts[cfg.admin_nhosts++] = optarg;
+            cfg.admin_hosts = admin_hosts;
             break;
         case 'b':
             if (cliutil_parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0 || v == 0) {
@@ -141,6 +183,27 @@ static int cmd_mock(int argc, char **argv)
             }
             cfg.sndbuf = (int)v;
             break;
+        case 1:
+        case 2:
+        case 3: {
+            unsigned ms;
+            static const char *const names[] = {"", "header", "body", "idle"};
+            if (httpguard_parse_ms(optarg, &ms) != 0 || ms == 0) {
+                fprintf(stderr, "tailgate mock: --%s-timeout: expected a duration such as 500ms, "
+                                "30s or 2m, got '%s'\n", names[c], optarg);
+                return EXIT_USAGE;
+            }
+            *(c == 1 ? &cfg.header_timeout_ms : c == 2 ? &cfg.body_timeout_ms
+                                                       : &cfg.idle_timeout_ms) = ms;
+            break;
+        }
+        case 4:
+            if (cliutil_parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0 || v < 1024) {
+                fprintf(stderr, "tailgate mock: --max-pending: expected 1024..67108864 bytes\n");
+                return EXIT_USAGE;
+            }
+            cfg.max_pending = (size_t)v;
+            break;
         case 'h':
             mock_usage(stdout);
             return 0;
@@ -154,6 +217,11 @@ static int cmd_mock(int argc, char **argv)
         mock_usage(stderr);
         return EXIT_USAGE;
     }
+    if (cfg.admin_nhosts > 0 && cfg.admin_token == NULL) {
+        fprintf(stderr, "tailgate mock: --admin-host needs --admin-token (an admin API others "
+                        "can reach must ask for a token)\n");
+        return EXIT_USAGE;
+    }
     cliutil_raise_nofile(); /* best effort: thousands of streams need thousands of fds */
     signal(SIGPIPE, SIG_IGN);
     struct event_base *base = cliutil_new_base();
@@ -161,6 +229,7 @@ static int cmd_mock(int argc, char **argv)
         fprintf(stderr, "tailgate mock: event_base_new failed\n");
         return EXIT_ENV;
     }
+    cfg.log = log_line;
     char err[256];
     struct mock *m = mock_new(base, &cfg, err, sizeof err);
     if (m == NULL) {

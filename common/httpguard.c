@@ -148,9 +148,18 @@ static void arm(struct conn *c, unsigned ms)
     evtimer_add(c->timer, &tv);
 }
 
-static const char *reason_of(int status)
+const char *httpguard_reason(int status)
 {
     switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 401: return "Unauthorized";
+    case 409: return "Conflict";
+    case 429: return "Too Many Requests";
+    case 502: return "Bad Gateway";
+    case 504: return "Gateway Timeout";
+    case 529: return "Overloaded";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -172,7 +181,7 @@ struct httpguard_limits httpguard_defaults(size_t max_body)
     struct httpguard_limits l = {HTTPGUARD_MAX_HEAD,          HTTPGUARD_MAX_HEADERS,
                                  max_body,                    HTTPGUARD_MAX_PENDING,
                                  HTTPGUARD_HEADER_TIMEOUT_MS, HTTPGUARD_BODY_TIMEOUT_MS,
-                                 HTTPGUARD_IDLE_TIMEOUT_MS,   0};
+                                 HTTPGUARD_IDLE_TIMEOUT_MS};
     return l;
 }
 
@@ -206,13 +215,13 @@ static void default_reject(struct evhttp_request *req, int status, const char *m
 {
     struct evbuffer *b = evbuffer_new();
     if (b == NULL) {
-        evhttp_send_reply(req, status, reason_of(status), NULL);
+        evhttp_send_reply(req, status, httpguard_reason(status), NULL);
         return;
     }
     /* our messages are ASCII with no quotes or backslashes */
     evbuffer_add_printf(b, "{\"error\":{\"message\":\"%s\",\"code\":%d}}\n", message, status);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, status, reason_of(status), b);
+    evhttp_send_reply(req, status, httpguard_reason(status), b);
     evbuffer_free(b);
 }
 
@@ -567,8 +576,7 @@ void httpguard_on_complete(struct evhttp_request *req,
 }
 
 /* Framing evhttp accepts but a careful server does not (request smuggling, RFC 9112 6.1). */
-static int framing_problem(const struct httpguard *g, struct evhttp_request *req, char *msg,
-                           size_t n)
+static int framing_problem(struct evhttp_request *req, char *msg, size_t n)
 {
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     const char *te = evhttp_find_header(in, "Transfer-Encoding");
@@ -581,13 +589,14 @@ static int framing_problem(const struct httpguard *g, struct evhttp_request *req
         snprintf(msg, n, "Transfer-Encoding other than chunked is not supported.");
         return 501;
     }
-    enum evhttp_cmd_type t = evhttp_request_get_command(req);
-    if (g->lim.require_length && te == NULL && cl == NULL &&
-        (t == EVHTTP_REQ_POST || t == EVHTTP_REQ_PUT || t == EVHTTP_REQ_PATCH)) {
-        snprintf(msg, n, "A request body needs Content-Length or chunked Transfer-Encoding.");
-        return 411;
-    }
     return 0;
+}
+
+int httpguard_lacks_length(struct evhttp_request *req)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    return evhttp_find_header(in, "Content-Length") == NULL &&
+           evhttp_find_header(in, "Transfer-Encoding") == NULL;
 }
 
 static void dispatch_cb(struct evhttp_request *req, void *arg)
@@ -601,7 +610,7 @@ static void dispatch_cb(struct evhttp_request *req, void *arg)
         c->done_cb = NULL;
         evhttp_request_set_on_complete_cb(req, complete_cb, c);
         char msg[160];
-        int status = framing_problem(g, req, msg, sizeof msg);
+        int status = framing_problem(req, msg, sizeof msg);
         if (status != 0) {
             send_reject(c, req, status, msg);
             return;
@@ -732,4 +741,33 @@ void httpguard_free(struct httpguard *g)
 struct httpguard_stats httpguard_stats(const struct httpguard *g)
 {
     return g->st;
+}
+
+void httpguard_metrics(const struct httpguard *g, const char *prefix, struct evbuffer *out)
+{
+    const struct httpguard_stats *s = &g->st;
+    evbuffer_add_printf(
+        out,
+        "# HELP %s_connections_total Connections accepted.\n"
+        "# TYPE %s_connections_total counter\n%s_connections_total %llu\n"
+        "# TYPE %s_open_connections gauge\n%s_open_connections %llu\n"
+        "# HELP %s_accept_errors_total accept() failures for want of descriptors or memory.\n"
+        "# TYPE %s_accept_errors_total counter\n%s_accept_errors_total %llu\n"
+        "# TYPE %s_accept_pauses_total counter\n%s_accept_pauses_total %llu\n"
+        "# HELP %s_timeouts_total Requests answered 408 (header, body); idle connections closed.\n"
+        "# TYPE %s_timeouts_total counter\n"
+        "%s_timeouts_total{phase=\"header\"} %llu\n"
+        "%s_timeouts_total{phase=\"body\"} %llu\n"
+        "%s_timeouts_total{phase=\"idle\"} %llu\n"
+        "# HELP %s_inputs_capped_total Connections whose input past the pending cap was dropped.\n"
+        "# TYPE %s_inputs_capped_total counter\n%s_inputs_capped_total %llu\n"
+        "# HELP %s_rejected_total Requests rejected before reaching a handler.\n"
+        "# TYPE %s_rejected_total counter\n%s_rejected_total %llu\n",
+        prefix, prefix, prefix, (unsigned long long)s->connections, prefix, prefix,
+        (unsigned long long)s->open, prefix, prefix, prefix, (unsigned long long)s->accept_errors,
+        prefix, prefix, (unsigned long long)s->accept_pauses, prefix, prefix, prefix,
+        (unsigned long long)s->timeouts_header, prefix, (unsigned long long)s->timeouts_body,
+        prefix, (unsigned long long)s->timeouts_idle, prefix, prefix, prefix,
+        (unsigned long long)s->inputs_capped, prefix, prefix, prefix,
+        (unsigned long long)s->rejected);
 }

@@ -11,8 +11,9 @@
  *   request in progress is closed after idle_timeout_ms. A reply in progress has no deadline: a
  *   user who backgrounds the app stalls a stream for as long as the scenario says.
  * - Framing: both Content-Length and Transfer-Encoding, or a Transfer-Encoding other than
- *   chunked, is 400; a malformed head or chunked body is 400; with require_length, a POST, PUT or
- *   PATCH with neither is 411; a method evhttp does not know is 501.
+ *   chunked, is 400 (501 for another coding); a malformed head or chunked body is 400; a method
+ *   evhttp does not know is 501. A route that needs a body answers 411 when
+ *   httpguard_lacks_length says so.
  * - Accept errors (EMFILE, ENFILE, ENOBUFS, ENOMEM) pause the listener and resume it, backing off
  *   from 10 ms to 1 s, instead of spinning; they are counted and logged at most once a second.
  *
@@ -31,6 +32,7 @@ struct evhttp;
 struct evhttp_bound_socket;
 struct evhttp_connection;
 struct evhttp_request;
+struct evbuffer;
 
 /* Defaults, in the range real servers use (nginx: 8 KiB header buffers times 4, 60 s header and
  * body timeouts, 75 s keep-alive; Apache: 100 header fields). */
@@ -49,7 +51,6 @@ struct httpguard_limits {
     unsigned header_timeout_ms; /* from a head's first byte to its end: 408 */
     unsigned body_timeout_ms;   /* longest pause between two reads of a body: 408 */
     unsigned idle_timeout_ms;   /* no request in progress: the connection is closed */
-    int require_length;         /* POST/PUT/PATCH with no Content-Length and not chunked: 411 */
 };
 
 /* The defaults above, with max_body as given. */
@@ -90,10 +91,21 @@ struct httpguard *httpguard_new(struct event_base *base, struct evhttp *http,
 void httpguard_free(struct httpguard *g);
 struct httpguard_stats httpguard_stats(const struct httpguard *g);
 
+/* The stats in Prometheus text, each name starting with 'prefix' (say "tailgate_mock_http"). */
+void httpguard_metrics(const struct httpguard *g, const char *prefix, struct evbuffer *out);
+
 /* Instead of evhttp_request_set_on_complete_cb on a guarded request: the guard needs to see the
  * reply end too (its connection is then idle, or reading the next request). */
 void httpguard_on_complete(struct evhttp_request *req,
                            void (*cb)(struct evhttp_request *, void *), void *arg);
+
+/* 1 when 'req' came with neither Content-Length nor chunked Transfer-Encoding (its body is
+ * empty by the protocol): a route that needs a body answers 411 with 'msg'. */
+int httpguard_lacks_length(struct evhttp_request *req);
+#define HTTPGUARD_LENGTH_REQUIRED "A request body needs Content-Length or chunked Transfer-Encoding."
+
+/* The reason phrase of a status evhttp's own table lacks (431, 429, 529...), or NULL. */
+const char *httpguard_reason(int status);
 
 /* Parses "250ms", "30s", "2m" or a bare number of milliseconds into *ms (at most 24 h).
  * Returns 0, or -1. */

@@ -13,6 +13,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "mock_internal.h"
+#include "adminguard.h"
 #include "clock.h"
 #include "gen.h"
 #include "jparse.h"
@@ -22,23 +23,25 @@
 
 int admin_allowed(struct mock *m, struct evhttp_request *req)
 {
-    if (!m->cfg.admin_any) {
-        char *addr = NULL;
-        ev_uint16_t port = 0;
-        evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
-        if (addr == NULL || (strncmp(addr, "127.", 4) != 0 && strcmp(addr, "::1") != 0 &&
-                             strncmp(addr, "::ffff:127.", 11) != 0)) {
-            reply_error(m, req, API_CHAT, 403, "permission_error", NULL, NULL,
-                        "The admin API answers loopback peers only (start with --admin-any).");
-            return 0;
-        }
+    struct adminguard_request rq;
+    adminguard_read(req, &rq);
+    if (!m->cfg.admin_any && !rq.peer_loopback) {
+        reply_error(m, req, API_CHAT, 403, "permission_error", NULL, NULL,
+                    "The admin API answers loopback peers only (start with --admin-any).");
+        return 0;
+    }
+    /* whatever the token says: the check is about who sent the request (a web page), not what
+     * it knows */
+    char msg[256];
+    if (adminguard_check(&rq, m->cfg.admin_hosts, m->cfg.admin_nhosts, msg, sizeof msg) !=
+        ADMINGUARD_OK) {
+        reply_error(m, req, API_CHAT, 403, "permission_error", NULL, NULL, msg);
+        return 0;
     }
     if (m->cfg.admin_token) {
         const char *auth =
             evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-        size_t tl = strlen(m->cfg.admin_token);
-        if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) != tl ||
-            memcmp(auth + 7, m->cfg.admin_token, tl) != 0) {
+        if (!adminguard_bearer_ok(auth, m->cfg.admin_token)) {
             reply_error(m, req, API_CHAT, 401, "authentication_error", NULL, NULL,
                         "The admin API needs 'Authorization: Bearer <token>'.");
             return 0;

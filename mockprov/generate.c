@@ -74,6 +74,10 @@ void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
         reply_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
         return;
     }
+    if (httpguard_lacks_length(req)) {
+        reply_error(m, req, api, 411, NULL, NULL, NULL, HTTPGUARD_LENGTH_REQUIRED);
+        goto done;
+    }
     if (len > m->cfg.max_body) {
         snprintf(err, sizeof err, "Request body of %zu bytes exceeds the limit of %zu bytes.", len,
                  m->cfg.max_body);

@@ -51,6 +51,7 @@ void metrics_reply(struct mock *m, struct evhttp_request *req)
         (unsigned long long)x->billed_output, m->active, ledger_count(m->ledger),
         (unsigned long long)ledger_dropped(m->ledger),
         (unsigned long long)ledger_file_errors(m->ledger));
+    httpguard_metrics(m->httpd.guard, "tailgate_mock_http", b);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(req, 200, "OK", b);

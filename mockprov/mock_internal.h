@@ -9,8 +9,11 @@
 
 #include <event2/util.h>
 
+#include "httpd.h"
+
 #include "engine.h"
 #include "fault.h"
+#include "httpd.h"
 #include "ledger.h"
 #include "profile.h"
 #include "request.h"
@@ -111,8 +114,8 @@ struct mock {
     struct event_base *base;
     struct profile_set *sets;
     size_t nsets;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
+    struct httpd httpd; /* the guarded server */
+    struct evhttp *http; /* httpd.http */
     int port;
     struct ledger *ledger;
     struct mock_config cfg;

@@ -35,7 +35,7 @@ void reply_json(struct mock *m, struct evhttp_request *req, int code, const char
     evbuffer_drain(m->scratch, evbuffer_get_length(m->scratch));
     evbuffer_add(m->scratch, json, strlen(json));
     evbuffer_add(m->scratch, "\n", 1);
-    const char *reason = code == 200 ? "OK" : code == 429 ? "Too Many Requests" : NULL;
+    const char *reason = httpguard_reason(code);
     evhttp_send_reply(req, code, reason, m->scratch);
 }
 

@@ -22,10 +22,11 @@
 #include "sink.h"
 #include "store.h"
 
-#define MOCK_HARD_MAX_BODY (64u * 1024 * 1024) /* evhttp's own 413 above this */
-#define MOCK_MAX_HEADERS (64u * 1024)
 
 static void handle_cb(struct evhttp_request *req, void *arg);
+static void reject_cb(struct evhttp_request *req, int status, const char *message,
+                      const char *path, void *arg);
+static void log_cb(const char *line, void *arg);
 static void reap_cb(evutil_socket_t fd, short what, void *arg);
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
@@ -33,6 +34,11 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg);
 struct mock *mock_new(struct event_base *base, const struct mock_config *cfg, char *err,
                       size_t errlen)
 {
+    if (cfg->admin_nhosts > 0 && cfg->admin_token == NULL) {
+        /* an admin API reachable by other names is reachable by other people */
+        snprintf(err, errlen, "mock: admin hosts need an admin token");
+        return NULL;
+    }
     struct mock *m = calloc(1, sizeof *m);
     if (m == NULL) {
         snprintf(err, errlen, "mock: out of memory");
@@ -72,10 +78,20 @@ struct mock *mock_new(struct event_base *base, const struct mock_config *cfg, ch
         snprintf(err, errlen, "mock: out of memory");
         goto fail;
     }
-    m->http = httpd_listen(base, m->cfg.host, cfg->port, MOCK_HARD_MAX_BODY, MOCK_MAX_HEADERS,
-                           handle_cb, m, &m->bound, &m->port, err, errlen);
-    if (m->http == NULL)
+    struct httpd_spec hs = {m->cfg.host, cfg->port, httpguard_defaults(m->cfg.max_body),
+                              handle_cb, reject_cb, log_cb, m};
+    if (cfg->header_timeout_ms)
+        hs.limits.header_timeout_ms = cfg->header_timeout_ms;
+    if (cfg->body_timeout_ms)
+        hs.limits.body_timeout_ms = cfg->body_timeout_ms;
+    if (cfg->idle_timeout_ms)
+        hs.limits.idle_timeout_ms = cfg->idle_timeout_ms;
+    if (cfg->max_pending)
+        hs.limits.max_pending = cfg->max_pending;
+    if (httpd_open(base, &hs, &m->httpd, err, errlen) != 0)
         goto fail;
+    m->http = m->httpd.http;
+    m->port = m->httpd.port;
     return m;
 fail:
     mock_free(m);
@@ -106,8 +122,8 @@ void mock_free(struct mock *m)
         gen_free(g);
         g = n;
     }
-    if (m->http)
-        evhttp_free(m->http);
+    httpd_close(&m->httpd); /* the connections, then their guard */
+    m->http = NULL;
     if (m->reap_ev)
         event_free(m->reap_ev);
     if (m->tick)
@@ -161,6 +177,30 @@ const struct profile *mock_current_profile(struct mock *m)
 }
 
 /* ---- routing ----------------------------------------------------------------------------- */
+
+static enum api api_of_path(const char *path)
+{
+    if (path != NULL && strncmp(path, "/v1/messages", 12) == 0)
+        return API_MESSAGES;
+    if (path != NULL && strncmp(path, "/v1/responses", 13) == 0)
+        return API_RESPONSES;
+    return API_CHAT;
+}
+
+/* A request the guard or evhttp would not take: in the shape of the API its path names. */
+static void reject_cb(struct evhttp_request *req, int status, const char *message,
+                      const char *path, void *arg)
+{
+    struct mock *m = arg;
+    reply_error(m, req, api_of_path(path), status, NULL, NULL, NULL, message);
+}
+
+static void log_cb(const char *line, void *arg)
+{
+    struct mock *m = arg;
+    if (m->cfg.log != NULL)
+        m->cfg.log(line, m->cfg.log_arg);
+}
 
 static void handle_cb(struct evhttp_request *req, void *arg)
 {

@@ -18,8 +18,20 @@ struct mock_config {
     size_t ledger_max;       /* 0: LEDGER_DEFAULT_CAPACITY */
     const char *admin_token; /* NULL: none */
     int admin_any;           /* accept admin calls from non-loopback peers */
+    /* Host names the admin API answers besides the loopback ones (adminguard.h); borrowed.
+     * Needs admin_token. */
+    const char *const *admin_hosts;
+    size_t admin_nhosts;
     size_t max_body;         /* 0: MOCK_DEFAULT_MAX_BODY */
     int sndbuf;              /* >0: SO_SNDBUF of each connection; 0: the kernel's autotuning */
+    /* What a peer may make the mock hold (httpguard.h); 0: the guard's default */
+    unsigned header_timeout_ms;
+    unsigned body_timeout_ms;
+    unsigned idle_timeout_ms;
+    size_t max_pending; /* bytes held from a peer while its reply is pending or streaming */
+    /* one line for the log (accept errors); NULL: not logged */
+    void (*log)(const char *line, void *arg);
+    void *log_arg;
 };
 
 #define MOCK_DEFAULT_MAX_BODY (8u * 1024 * 1024)

@@ -235,7 +235,7 @@ struct sink *sink_new(struct gen *g, struct evhttp_request *req, int streaming, 
     s->next = g->sinks;
     g->sinks = s;
     evhttp_connection_set_closecb(s->conn, peer_close_cb, s);
-    evhttp_request_set_on_complete_cb(req, sink_complete_cb, s);
+    httpguard_on_complete(req, sink_complete_cb, s);
     return s;
 }
 

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "cliutil.h"
+#include "httpguard.h"
 #include "relay.h"
 
 #define REFGW_EXIT_USAGE 2 /* as tailgate: usage error */
@@ -24,6 +25,7 @@ static void usage(FILE *f)
     fputs("usage: refgw --mode naive|fixed|slow|retry|strip-headers --upstream http://HOST:PORT\n"
           "             [--listen HOST:PORT] [--port-file PATH] [--slow-ms MS]\n"
           "             [--metering-log FILE] [--metering usage|count]\n"
+          "             [--header-timeout D] [--body-timeout D] [--idle-timeout D]\n"
           "\n"
           "Relays POST /v1/... to the upstream and streams the answer back. When the client\n"
           "leaves mid-stream: naive reads the upstream to its end, fixed aborts it at once,\n"
@@ -31,7 +33,10 @@ static void usage(FILE *f)
           "again, strip-headers is fixed without forwarding X-Request-Id.\n"
           "--listen defaults to 127.0.0.1:0 (any free port). The listen URL is the first line\n"
           "on stdout. --metering-log appends one JSON line per finished request; --metering\n"
-          "usage (default) trusts the usage object on the wire, count counts forwarded tokens.\n",
+          "usage (default) trusts the usage object on the wire, count counts forwarded tokens.\n"
+          "Client requests are guarded as the mock's are: 408 past --header-timeout (60s) or a\n"
+          "body pause over --body-timeout (60s); idle connections close after --idle-timeout\n"
+          "(75s). D: 500ms, 30s, 2m.\n",
           f);
 }
 
@@ -52,6 +57,9 @@ int main(int argc, char **argv)
         {"metering-log", required_argument, NULL, 'L'},
         {"metering", required_argument, NULL, 'M'},
         {"port-file", required_argument, NULL, 'f'},
+        {"header-timeout", required_argument, NULL, 1},
+        {"body-timeout", required_argument, NULL, 2},
+        {"idle-timeout", required_argument, NULL, 3},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -121,6 +129,20 @@ int main(int argc, char **argv)
         case 'f':
             port_file = optarg;
             break;
+        case 1:
+        case 2:
+        case 3: {
+            unsigned ms;
+            static const char *const names[] = {"", "header", "body", "idle"};
+            if (httpguard_parse_ms(optarg, &ms) != 0 || ms == 0) {
+                fprintf(stderr, "refgw: --%s-timeout: expected a duration such as 500ms, 30s or "
+                                "2m, got '%s'\n", names[c], optarg);
+                return REFGW_EXIT_USAGE;
+            }
+            *(c == 1 ? &cfg.header_timeout_ms : c == 2 ? &cfg.body_timeout_ms
+                                                       : &cfg.idle_timeout_ms) = ms;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;

@@ -26,8 +26,7 @@
 #include "meter.h"
 #include "upstream.h"
 
-#define RELAY_MAX_BODY (16u * 1024 * 1024) /* client request bodies; evhttp answers 413 */
-#define RELAY_MAX_HEADERS (64u * 1024)     /* client request headers; evhttp answers 400 */
+#define RELAY_MAX_BODY (16u * 1024 * 1024) /* client request bodies: 413 past it */
 #define RELAY_URL_MAX 8192                 /* upstream URL: base, path and query */
 #define RELAY_PATH_LOG_MAX 512             /* path as written to the metering log */
 #define RELAY_RID_MAX 256                  /* X-Request-Id as written to the metering log */
@@ -80,8 +79,8 @@ struct exchange {
 struct relay {
     struct event_base *base;
     struct relay_config cfg;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
+    struct httpd httpd; /* the guarded client side */
+    struct evhttp *http; /* httpd.http */
     int port;
     struct upstream *up;
     FILE *meterlog;
@@ -98,6 +97,8 @@ static void handle_cb(struct evhttp_request *req, void *arg);
 static void upstream_done_cb(CURL *easy, CURLcode rc, void *arg);
 static void reap_cb(evutil_socket_t fd, short what, void *arg);
 static void exchange_free(struct exchange *ex);
+static void reject_cb(struct evhttp_request *req, int status, const char *message,
+                      const char *path, void *arg);
 
 static const char *const mode_names[] = {"naive", "fixed", "slow", "retry", "strip-headers"};
 
@@ -147,10 +148,18 @@ struct relay *relay_new(struct event_base *base, const struct relay_config *cfg,
         snprintf(err, errlen, "relay: out of memory");
         goto fail;
     }
-    gw->http = httpd_listen(base, gw->cfg.host, cfg->port, RELAY_MAX_BODY, RELAY_MAX_HEADERS,
-                            handle_cb, gw, &gw->bound, &gw->port, err, errlen);
-    if (gw->http == NULL)
+    struct httpd_spec hs = {gw->cfg.host, cfg->port, httpguard_defaults(RELAY_MAX_BODY),
+                            handle_cb, reject_cb, NULL, gw};
+    if (cfg->header_timeout_ms)
+        hs.limits.header_timeout_ms = cfg->header_timeout_ms;
+    if (cfg->body_timeout_ms)
+        hs.limits.body_timeout_ms = cfg->body_timeout_ms;
+    if (cfg->idle_timeout_ms)
+        hs.limits.idle_timeout_ms = cfg->idle_timeout_ms;
+    if (httpd_open(base, &hs, &gw->httpd, err, errlen) != 0)
         goto fail;
+    gw->http = gw->httpd.http;
+    gw->port = gw->httpd.port;
     return gw;
 fail:
     relay_free(gw);
@@ -218,8 +227,8 @@ void relay_free(struct relay *gw)
         }
         exchange_free(ex);
     }
-    if (gw->http)
-        evhttp_free(gw->http);
+    httpd_close(&gw->httpd); /* the connections, then their guard */
+    gw->http = NULL;
     upstream_free(gw->up);
     if (gw->reap_ev)
         event_free(gw->reap_ev);
@@ -260,7 +269,7 @@ static void send_json(struct relay *gw, struct evhttp_request *req, int code, co
     evbuffer_drain(gw->scratch, evbuffer_get_length(gw->scratch));
     evbuffer_add(gw->scratch, json, strlen(json));
     evbuffer_add(gw->scratch, "\n", 1);
-    evhttp_send_reply(req, code, NULL, gw->scratch);
+    evhttp_send_reply(req, code, httpguard_reason(code), gw->scratch);
 }
 
 /* An error in OpenAI's shape: {"error":{"message","type","param","code"}}. */
@@ -280,6 +289,15 @@ static void send_error(struct relay *gw, struct evhttp_request *req, int code,
     cJSON_Delete(o);
     send_json(gw, req, code, s ? s : "{\"error\":{\"message\":\"out of memory\"}}");
     free(s);
+}
+
+/* A request the guard or evhttp would not take, in the same shape. */
+static void reject_cb(struct evhttp_request *req, int status, const char *message,
+                      const char *path, void *arg)
+{
+    (void)path;
+    send_error(arg, req, status, status >= 500 ? "server_error" : "invalid_request_error", NULL,
+               message);
 }
 
 /* ---- the client side ------------------------------------------------------------------------- */

@@ -31,6 +31,10 @@ struct relay_config {
     uint32_t slow_ms;         /* RELAY_SLOW's delay */
     const char *metering_log; /* one JSON line appended per finished request; NULL: none */
     enum relay_metering metering;
+    /* the client side's guard (httpguard.h); 0: its default */
+    unsigned header_timeout_ms;
+    unsigned body_timeout_ms;
+    unsigned idle_timeout_ms;
 };
 
 /* Faults and counts, for the summary line at exit. */
