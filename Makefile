@@ -122,6 +122,70 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 tailgate $(DESTDIR)$(PREFIX)/bin/tailgate
 
+# ---- fuzzing (tests/fuzz/): a libFuzzer target per parser, built by clang with ASan and UBSan
+# in build-fuzz/; `make fuzz` runs each for FUZZ_SECONDS and fails on a crash, leak or timeout
+# (inputs kept in build-fuzz/crashes/NAME/). test-bins also builds each harness with $(CC) and
+# tests/fuzz/replay.c into $(BUILD)/fuzz/, to replay the corpora without libFuzzer. `make test`
+# runs every target briefly (tests/fuzz/run.sh, called by scripts/run-tests.sh).
+FUZZ_BUILD := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -std=c11 -D_GNU_SOURCE $(WARN) -I. -Icommon -Imockprov -Ichaos \
+              -Irunner -Ireports -Irefgw -Itests/fuzz -MMD -MP $(PKG_CFLAGS)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# what the parsers need; an archive, so each target links only the objects it uses
+FUZZ_LIB_SRC := $(COMMON_SRC) $(CHAOS_SRC) $(RUNNER_SRC) $(REPORTS_SRC) mockprov/request.c \
+                mockprov/wire.c mockprov/engine.c mockprov/fault.c mockprov/profile.c
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/refgw/meter.o
+FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+REPLAY_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/refgw-obj/meter.o
+
+.PHONY: fuzz fuzz-bins fuzz-prep fuzz-clean
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory -s -j2 fuzz-bins
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh fuzz
+
+fuzz-bins: $(FUZZ_BIN)
+
+# for `make test`: a toolchain that cannot be installed is a SKIP of the libFuzzer runs, with
+# the reason, not a failure (the replays still run); a harness that does not build fails
+fuzz-prep:
+	@mkdir -p $(FUZZ_BUILD) && rm -f $(FUZZ_BUILD)/.unavailable
+	@if scripts/deps.sh fuzz; then $(MAKE) --no-print-directory -s -j2 fuzz-bins; else \
+	    echo "clang with libFuzzer could not be installed (apt-get install clang libclang-rt-dev)" \
+	        >$(FUZZ_BUILD)/.unavailable; fi
+
+test: fuzz-prep
+test-bins: $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+clean: fuzz-clean
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libfuzz.a: $(FUZZ_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libfuzz.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/fuzz/libreplay.a: $(REPLAY_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libreplay.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Irefgw -Itests/fuzz -o $@ $(filter %.c %.a,$^) $(LDFLAGS) \
+	    $(PKG_LIBS) -lm
+
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+
 clean:
 	rm -rf build build-asan tailgate
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine, or names the one command
-# that would. Usage: deps.sh build|node|demo|conformance
+# that would. Usage: deps.sh build|node|demo|conformance|fuzz
 set -u
 what=${1:-build}
 missing=()
@@ -24,6 +24,20 @@ elif [ "$what" = conformance ]; then
     command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
     command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
     command -v caddy >/dev/null 2>&1 || missing+=(caddy)
+elif [ "$what" = fuzz ]; then
+    # clang and its libFuzzer runtime (tests/fuzz/, `make fuzz`); Debian ships the runtime apart
+    # from clang, in libclang-rt-<version>-dev, which clang does not pull in
+    if ! command -v clang >/dev/null 2>&1; then
+        missing+=(clang libclang-rt-dev)
+    else
+        probe=$(mktemp)
+        printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\n%s\n' \
+            'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }' |
+            clang -x c -fsanitize=fuzzer,address,undefined -o "$probe" - >/dev/null 2>&1 ||
+            missing+=("libclang-rt-$(clang -dumpversion 2>/dev/null | cut -d. -f1)-dev")
+        [ "${missing[*]}" = libclang-rt--dev ] && missing=(libclang-rt-dev)
+        rm -f "$probe"
+    fi
 elif [ "$what" = node ]; then
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)

@@ -79,5 +79,16 @@ if [ -f tests/toxiproxy/run.sh ] && [ "${SKIP_SDK:-0}" != 1 ]; then
     rm -f "$log.err"
 fi
 
+if [ -f tests/fuzz/run.sh ] && [ "${SKIP_FUZZ:-0}" != 1 ]; then
+    # once too: a short libFuzzer run of every parser's target (tests/fuzz/), then each build
+    # folder's replay of the committed corpora
+    timeout -k 5 600 bash tests/fuzz/run.sh short "$@" >"$log" 2>"$log.err"
+    rc=$?
+    count "fuzz" "$log" "$rc"
+    grep -E '^    ' "$log" | head -60
+    [ "$rc" -ne 0 ] && sed 's/^/    /' "$log.err" | tail -40
+    rm -f "$log.err"
+fi
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,63 @@
+/* Fuzz target: mockprov's request body parser (request_parse), for each of the three APIs, with
+ * and without an X-Request-Id header. Checks what a parsed request promises the server. */
+#include <string.h>
+
+#include "fuzz.h"
+#include "request.h"
+
+static void check_ok(const struct request *r, enum api api, const char *rid)
+{
+    FUZZ_CHECK(r->api == api);
+    FUZZ_CHECK(memchr(r->model, '\0', sizeof r->model) != NULL);
+    FUZZ_CHECK(memchr(r->cid, '\0', sizeof r->cid) != NULL);
+    FUZZ_CHECK(r->stream == 0 || r->stream == 1);
+    FUZZ_CHECK(r->background == 0 || r->background == 1);
+    FUZZ_CHECK(r->include_usage == 0 || r->include_usage == 1);
+    FUZZ_CHECK(r->max_tokens == -1 || (r->max_tokens >= 1 && r->max_tokens <= 1000000000));
+    FUZZ_CHECK(r->input_tokens >= 1);
+    FUZZ_CHECK(r->id_source != NULL);
+    static const char *const sources[] = {"header", "user", "metadata", "marker", "none"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        known |= strcmp(r->id_source, sources[i]) == 0;
+    FUZZ_CHECK(known);
+    /* an id is always one the ledger and the wire can carry verbatim */
+    if (strcmp(r->id_source, "none") == 0)
+        FUZZ_CHECK(r->cid[0] == '\0');
+    else
+        FUZZ_CHECK(request_id_ok(r->cid, strlen(r->cid)));
+    /* a usable header wins over everything in the body */
+    if (rid && request_id_ok(rid, strlen(rid))) {
+        FUZZ_CHECK(strcmp(r->id_source, "header") == 0);
+        FUZZ_CHECK(strcmp(r->cid, rid) == 0);
+    }
+    if (api != API_CHAT)
+        FUZZ_CHECK(r->include_usage == 1);
+}
+
+static void check_err(const struct request_error *e)
+{
+    FUZZ_CHECK(e->status == 400);
+    FUZZ_CHECK(e->type != NULL);
+    FUZZ_CHECK(memchr(e->param, '\0', sizeof e->param) != NULL);
+    FUZZ_CHECK(memchr(e->message, '\0', sizeof e->message) != NULL);
+    FUZZ_CHECK(e->message[0] != '\0');
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *body = (const char *)data;
+    static const char *const rids[] = {NULL, "fz-rid-1", "bad id"};
+    for (int api = API_CHAT; api <= API_MESSAGES; api++) {
+        for (size_t h = 0; h < sizeof rids / sizeof rids[0]; h++) {
+            struct request r;
+            struct request_error e;
+            memset(&r, 0, sizeof r);
+            if (request_parse((enum api)api, body, size, rids[h], &r, &e) == 0)
+                check_ok(&r, (enum api)api, rids[h]);
+            else
+                check_err(&e);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,150 @@
+/* Fuzz target: a parsed request (request_parse) rendered into every vendor wire format
+ * (wire.c): stream open, each token event, close, in-stream error, non-stream body, Responses
+ * snapshots and the error body. Every SSE event must frame and every data line must be JSON,
+ * with the request's model echoed exactly. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "engine.h"
+#include "fuzz.h"
+#include "request.h"
+#include "wire.h"
+
+#define FUZZ_WIRE_MAX_TOKENS 24
+
+/* The whole text is one JSON value. Returns it (caller frees). */
+static cJSON *parse_exact(const char *s, size_t n)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
+    FUZZ_CHECK(j != NULL);
+    FUZZ_CHECK(end == s + n);
+    return j;
+}
+
+/* The model named in a JSON object, at "model" or "response.model" or "message.model". */
+static void check_model(const cJSON *j, const char *model)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");
+    if (m == NULL)
+        m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "response"),
+                                             "model");
+    if (m == NULL)
+        m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "message"),
+                                             "model");
+    if (m != NULL) {
+        FUZZ_CHECK(cJSON_IsString(m));
+        FUZZ_CHECK(strcmp(m->valuestring, model) == 0);
+    }
+}
+
+/* SSE as the SDKs read it: events end with a blank line; each line is "event: NAME" or
+ * "data: JSON" ("data: [DONE]" for chat). Returns the number of events. */
+static size_t check_sse(const char *s, const char *model)
+{
+    FUZZ_CHECK(s != NULL);
+    size_t events = 0;
+    const char *p = s;
+    while (*p) {
+        const char *end = strstr(p, "\n\n");
+        FUZZ_CHECK(end != NULL);
+        int data_lines = 0;
+        for (const char *line = p; line < end;) {
+            const char *nl = memchr(line, '\n', (size_t)(end - line));
+            const char *le = nl ? nl : end;
+            if (strncmp(line, "event: ", 7) == 0) {
+                FUZZ_CHECK(le > line + 7);
+            } else {
+                FUZZ_CHECK(strncmp(line, "data: ", 6) == 0);
+                const char *d = line + 6;
+                size_t dn = (size_t)(le - d);
+                if (!(dn == 6 && memcmp(d, "[DONE]", 6) == 0)) {
+                    cJSON *j = parse_exact(d, dn);
+                    check_model(j, model);
+                    cJSON_Delete(j);
+                }
+                data_lines++;
+            }
+            line = le + 1;
+        }
+        FUZZ_CHECK(data_lines == 1);
+        events++;
+        p = end + 2;
+    }
+    return events;
+}
+
+static void check_body(char *s, const char *model)
+{
+    FUZZ_CHECK(s != NULL);
+    cJSON *j = parse_exact(s, strlen(s));
+    check_model(j, model);
+    cJSON_Delete(j);
+    free(s);
+}
+
+static void render(const struct request *rq, uint64_t h)
+{
+    struct wire_gen g;
+    FUZZ_CHECK(wire_gen_init(&g, rq, h & 0xffff, 1700000000) == 0);
+    uint64_t n = (h >> 16) % (FUZZ_WIRE_MAX_TOKENS + 1);
+    enum wire_end end = (enum wire_end)((h >> 24) % 3);
+    int64_t usage = (h >> 28) & 1 ? (int64_t)n : -1;
+    int64_t after = (int64_t)((h >> 32) % (n + 10)) - 1;
+
+    char *open = wire_stream_open(&g, after);
+    check_sse(open, rq->model);
+    free(open);
+    /* every token event fits the buffer the server gives it: a dropped event is a lost token */
+    for (uint64_t i = 0; i < n; i++) {
+        char ev[WIRE_TOKEN_EVENT_MAX];
+        int w = wire_stream_token(&g, i, ev, sizeof ev);
+        FUZZ_CHECK(w > 0 && (size_t)w < sizeof ev && strlen(ev) == (size_t)w);
+        FUZZ_CHECK(check_sse(ev, rq->model) == 1);
+        char tok[32];
+        engine_token_text(i, tok, sizeof tok);
+        FUZZ_CHECK(strstr(ev, tok) != NULL);
+    }
+    char *close = wire_stream_close(&g, n, end, usage, after);
+    check_sse(close, rq->model);
+    free(close);
+    char *err = wire_stream_error(&g, n);
+    FUZZ_CHECK(check_sse(err, rq->model) == 1);
+    free(err);
+    check_body(wire_body(&g, n, end, usage), rq->model);
+    static const char *const statuses[] = {"queued", "in_progress", "completed", "incomplete",
+                                           "cancelled"};
+    if (rq->api == API_RESPONSES)
+        for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+            check_body(wire_response_object(&g, n, statuses[i], usage), rq->model);
+    char *text = wire_text(n);
+    FUZZ_CHECK(text != NULL && strlen(text) == engine_text_len(n));
+    free(text);
+    wire_gen_cleanup(&g);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint64_t h = fuzz_hash(data, size);
+    for (int api = API_CHAT; api <= API_MESSAGES; api++) {
+        struct request rq;
+        struct request_error e;
+        if (request_parse((enum api)api, (const char *)data, size, NULL, &rq, &e) == 0) {
+            render(&rq, h);
+            continue;
+        }
+        /* the 400 the server answers with, in the vendor's shape */
+        char *body = wire_error_body((enum api)api, e.status, e.type, e.code, e.param,
+                                     e.message, "req_fz");
+        FUZZ_CHECK(body != NULL);
+        cJSON *j = parse_exact(body, strlen(body));
+        const cJSON *eo = cJSON_GetObjectItemCaseSensitive(j, "error");
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(eo, "message");
+        FUZZ_CHECK(cJSON_IsString(msg) && strcmp(msg->valuestring, e.message) == 0);
+        cJSON_Delete(j);
+        free(body);
+    }
+    return 0;
+}
