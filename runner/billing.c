@@ -11,6 +11,7 @@
 
 #include "fetch.h"
 #include "jget.h"
+#include "jparse.h"
 #include "profile.h"
 
 static void meter_one(const struct gateway *gw, struct scenario_result *res, const cJSON *j)
@@ -56,7 +57,11 @@ static void read_metering(const struct gateway *gw, struct scenario_result *res)
 void billing_read_metering(struct scenario_result *res, const struct gateway *gw, char *text)
 {
     res->billing.metered = 1;
-    cJSON *arr = text[strspn(text, " \t\r\n")] == '[' ? cJSON_Parse(text) : NULL;
+    /* each document exactly one JSON value: a line with anything after its value, or cut short
+     * (a gateway still writing it), meters nothing rather than something half-read */
+    struct jparse_error je;
+    cJSON *arr = text[strspn(text, " \t\r\n")] == '[' ? jparse_text(text, strlen(text), &je)
+                                                        : NULL;
     if (arr) {
         const cJSON *j;
         cJSON_ArrayForEach(j, arr)
@@ -65,7 +70,7 @@ void billing_read_metering(struct scenario_result *res, const struct gateway *gw
     } else {
         char *save = NULL;
         for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-            cJSON *j = cJSON_Parse(line);
+            cJSON *j = jparse_text(line, strlen(line), &je);
             meter_one(gw, res, j);
             cJSON_Delete(j);
         }

@@ -335,6 +335,86 @@ static void proxyapi_should_reject_every_truncation_of_a_toxic(void)
     fix_stop(&f);
 }
 
+/* A POST of exactly 'len' body bytes (NUL included); the status, and the body into *out. */
+static int raw_post(int port, const char *path, const char *body, size_t len, char **out)
+{
+    *out = NULL;
+    int fd = harness_connect(port, 0);
+    if (fd < 0)
+        return -1;
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     path, len);
+    char *acc = NULL;
+    size_t acc_len = 0;
+    int status = -1;
+    if (send(fd, head, (size_t)n, MSG_NOSIGNAL) == n &&
+        send(fd, body, len, MSG_NOSIGNAL) == (ssize_t)len)
+        harness_read_all(fd, 10000, &acc, &acc_len);
+    close(fd);
+    const char *sep = acc ? strstr(acc, "\r\n\r\n") : NULL;
+    if (sep && sscanf(acc, "HTTP/1.1 %d", &status) == 1)
+        *out = strdup(sep + 4);
+    free(acc);
+    return status;
+}
+
+#define RAW(lit) lit, sizeof lit - 1 /* a literal with its length: NUL bytes count */
+#define BAD_JSON(at) "bad request body: invalid JSON at byte " at
+
+static void proxyapi_should_reject_a_body_that_is_not_exactly_one_json_value(void)
+{
+    static const struct {
+        const char *body;
+        size_t len;
+        const char *expect;
+    } rows[] = {
+        {RAW("{\"name\":\"p\",\"upstream\":\"127.0.0.1:1\"} x"),
+         ERR(BAD_JSON("38 (line 1, column 39): unexpected text after the JSON value near 'x'"),
+             400)},
+        {RAW("{\"name\":\"p\",\"upstream\":\"127.0.0.1:1\"}{}"),
+         ERR(BAD_JSON("37 (line 1, column 38): unexpected text after the JSON value near '{}'"),
+             400)},
+        {RAW("{\"name\":\"p\",\"upstream\":\"127.0.0.1:1\"}\0"),
+         ERR(BAD_JSON("37 (line 1, column 38): NUL byte after the JSON value near '\\\\x00'"),
+             400)},
+        {RAW("{\"name\":\"p\xff\",\"upstream\":\"127.0.0.1:1\"}"),
+         ERR(BAD_JSON("10 (line 1, column 11): invalid UTF-8 in a string (byte that never "
+                      "appears in UTF-8) near '\\\\xff\\\",\\\"upstream\\\":\\\"127.0.0.1'"),
+             400)},
+        {RAW("{\"name\":\"\\ud800\",\"upstream\":\"127.0.0.1:1\"}"),
+         ERR(BAD_JSON("9 (line 1, column 10): lone UTF-16 high surrogate \\\\ud800 in a string "
+                      "(a \\\\udc00-\\\\udfff must follow) near '\\\\ud800\\\",\\\"upstream\\\":"
+                      "\\\"127.'"),
+             400)},
+        {RAW("{\"name\":"), ERR(BAD_JSON("8 (line 1, column 9): expected a JSON value at end of "
+                                         "input"),
+                                400)},
+    };
+    struct fix f;
+    if (fix_start(&f) != 0) {
+        check_failed = 1;
+        fix_stop(&f);
+        return;
+    }
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *got = NULL;
+        int st = raw_post(f.port, "/proxies", rows[i].body, rows[i].len, &got);
+        int ok = st == 400 && got && strcmp(got, rows[i].expect) == 0;
+        if (!ok)
+            fprintf(stderr, "  row %zu: %d %s    want %s", i, st, got ? got : "(null)\n",
+                    rows[i].expect);
+        free(got);
+        if (!ok) {
+            check_failed = 1;
+            break;
+        }
+    }
+    fix_stop(&f);
+}
+
 static void limits(struct fix *f)
 {
     static const char *const browser[] = {"User-Agent: Mozilla/5.0", NULL};
@@ -629,6 +709,7 @@ int main(int argc, char **argv)
     static const struct check_case cases[] = {
         CASE(proxyapi_should_answer_like_toxiproxy),
         CASE(proxyapi_should_reject_every_truncation_of_a_toxic),
+        CASE(proxyapi_should_reject_a_body_that_is_not_exactly_one_json_value),
         CASE(proxyapi_should_refuse_browsers_and_bound_its_input),
         CASE(chaos_proxy_cli_should_exit_2_naming_the_flag),
         CASE(chaos_proxy_cli_should_exit_3_when_the_port_is_taken),
