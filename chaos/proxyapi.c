@@ -19,18 +19,18 @@
 #include <event2/keyvalq_struct.h>
 
 #include "adminguard.h"
+#include "httpd.h"
 #include "jparse.h"
 #include "proxy.h"
 #include "toxic.h"
 
 #define PATH_SEGMENTS 5
 #define CONN_LIST_MAX 1024 /* connections shown by GET .../connections */
-#define EVHTTP_BODY_MAX (1024 * 1024) /* evhttp's own 413 past this; ours (JSON) past the cap */
+#define API_MAX_BODY (1024 * 1024) /* request bodies: 413 past it */
 
 struct proxyapi {
     struct event_base *base;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
+    struct httpd httpd; /* the guarded API server */
     int port;
     uint64_t seed;
     struct proxy *proxies[PROXYAPI_MAX_PROXIES]; /* in creation order */
@@ -41,9 +41,18 @@ struct proxyapi {
 };
 
 static void request_cb(struct evhttp_request *req, void *arg);
+static void reject_cb(struct evhttp_request *req, int status, const char *message,
+                      const char *path, void *arg);
 
 struct proxyapi *proxyapi_new(struct event_base *base, const char *addr, uint64_t seed,
                               char *err, size_t errlen)
+{
+    static const unsigned none[3] = {0, 0, 0};
+    return proxyapi_new_timeouts(base, addr, seed, none, err, errlen);
+}
+
+struct proxyapi *proxyapi_new_timeouts(struct event_base *base, const char *addr, uint64_t seed,
+                                       const unsigned timeouts_ms[3], char *err, size_t errlen)
 {
     struct proxyapi *a = calloc(1, sizeof *a);
     if (a == NULL) {
@@ -63,31 +72,20 @@ struct proxyapi *proxyapi_new(struct event_base *base, const char *addr, uint64_
     }
     memcpy(host, addr, (size_t)(colon - addr));
     host[colon - addr] = '\0';
-    a->http = evhttp_new(base);
-    if (a->http == NULL) {
-        snprintf(err, errlen, "evhttp_new: out of memory");
+    struct httpd_spec hs = {host[0] ? host : "0.0.0.0", (int)port,
+                            httpguard_defaults(API_MAX_BODY), request_cb, reject_cb, NULL, a};
+    if (timeouts_ms[0])
+        hs.limits.header_timeout_ms = timeouts_ms[0];
+    if (timeouts_ms[1])
+        hs.limits.body_timeout_ms = timeouts_ms[1];
+    if (timeouts_ms[2])
+        hs.limits.idle_timeout_ms = timeouts_ms[2];
+    char why[256];
+    if (httpd_open(base, &hs, &a->httpd, why, sizeof why) != 0) {
+        snprintf(err, errlen, "api: listen tcp %s: %s", addr, why);
         goto fail;
     }
-    evhttp_set_max_body_size(a->http, EVHTTP_BODY_MAX);
-    evhttp_set_timeout(a->http, 30);
-    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
-    evhttp_set_gencb(a->http, request_cb, a);
-    a->bound = evhttp_bind_socket_with_handle(a->http, host[0] ? host : "0.0.0.0",
-                                              (ev_uint16_t)port);
-    if (a->bound == NULL) {
-        snprintf(err, errlen, "api: listen tcp %s: %s", addr, strerror(errno));
-        goto fail;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(evhttp_bound_socket_get_fd(a->bound), (struct sockaddr *)&ss, &sl) != 0) {
-        snprintf(err, errlen, "api: getsockname: %s", strerror(errno));
-        goto fail;
-    }
-    a->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    a->port = a->httpd.port;
     return a;
 fail:
     proxyapi_free(a);
@@ -98,8 +96,7 @@ void proxyapi_free(struct proxyapi *a)
 {
     if (a == NULL)
         return;
-    if (a->http)
-        evhttp_free(a->http);
+    httpd_close(&a->httpd);
     for (size_t i = 0; i < a->n; i++)
         proxy_free(a->proxies[i]);
     free(a);
@@ -182,7 +179,7 @@ static void reply_text(struct evhttp_request *req, int code, const char *ctype, 
         evbuffer_add(b, text, strlen(text));
     if (ctype)
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-    evhttp_send_reply(req, code, NULL, b);
+    evhttp_send_reply(req, code, httpguard_reason(code), b);
     evbuffer_free(b);
 }
 
@@ -226,6 +223,15 @@ static void reply_error(struct evhttp_request *req, int code, const char *fmt, .
     reply_text(req, code, "application/json", line ? line : s);
     free(line);
     free(s);
+}
+
+/* A request the guard or evhttp would not take, in Toxiproxy's error shape. */
+static void reject_cb(struct evhttp_request *req, int status, const char *message,
+                      const char *path, void *arg)
+{
+    (void)path;
+    (void)arg;
+    reply_error(req, status, "%s", message);
 }
 
 /* ---- JSON shapes ------------------------------------------------------------------------- */
@@ -837,8 +843,8 @@ static int admin_allowed(const struct proxyapi *a, struct evhttp_request *req)
         reply_error(req, 403, "User agent not allowed");
         return 0;
     }
-    /* a page can hide that it is a browser (fetch from a worker sends its own UA, a plugin
-     * none): its Host, Origin and Content-Type still give it away */
+    /* a User-Agent is only a claim: Host, Origin and Content-Type give a web page's request
+     * away whatever it claims */
     struct adminguard_request rq;
     char msg[256];
     adminguard_read(req, &rq);

@@ -22,6 +22,9 @@ struct proxyapi;
  * from 'seed' and their name. Returns NULL with err filled. Borrows 'base'. */
 struct proxyapi *proxyapi_new(struct event_base *base, const char *addr, uint64_t seed,
                               char *err, size_t errlen);
+/* The same with the API server's timeouts in ms (0: the guard's defaults, httpguard.h). */
+struct proxyapi *proxyapi_new_timeouts(struct event_base *base, const char *addr, uint64_t seed,
+                                       const unsigned timeouts_ms[3], char *err, size_t errlen);
 /* Stops serving and frees every proxy it holds. NULL is fine. */
 void proxyapi_free(struct proxyapi *a);
 int proxyapi_port(const struct proxyapi *a);

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "common/adminguard.h"
 #include "common/cliutil.h"
+#include "common/httpguard.h"
 #include "common/jparse.h"
 
 #define CLI_MAX_TOXICS PROXY_MAX_TOXICS
@@ -24,7 +25,8 @@ static void usage(FILE *f)
     fputs("usage: tailgate chaos proxy --listen ADDR --upstream ADDR [--api ADDR] [--name N]\n"
           "                            [--toxic JSON]... [--seed N] [--port-file PATH]\n"
           "                            [--api-port-file PATH] [--admin-token TOKEN]\n"
-          "                            [--admin-host NAME]...\n"
+          "                            [--admin-host NAME]... [--header-timeout D]\n"
+          "                            [--body-timeout D] [--idle-timeout D]\n"
           "       tailgate chaos proxy --api ADDR [--seed N] [--api-port-file PATH]\n"
           "                            [--admin-token TOKEN] [--admin-host NAME]...\n"
           "\n"
@@ -37,7 +39,10 @@ static void usage(FILE *f)
           "The API refuses what a web page could send: a Host that is not a loopback name or\n"
           "address, a foreign Origin, a POST without Content-Type application/json.\n"
           "--admin-host NAME (repeatable) adds a Host name it answers to; it needs\n"
-          "--admin-token, which every API call must then send as 'Authorization: Bearer'.\n",
+          "--admin-token, which every API call must then send as 'Authorization: Bearer'.\n"
+          "The API's requests are guarded as the mock's: 408 past --header-timeout (60s) or a\n"
+          "body pause over --body-timeout (60s); idle connections close after --idle-timeout\n"
+          "(75s). D: 500ms, 30s, 2m.\n",
           f);
 }
 
@@ -68,10 +73,14 @@ int cli_chaos_proxy(int argc, char **argv)
         {"api-port-file", required_argument, NULL, 'F'},
         {"admin-token", required_argument, NULL, 'T'},
         {"admin-host", required_argument, NULL, 'H'},
+        {"header-timeout", required_argument, NULL, 1},
+        {"body-timeout", required_argument, NULL, 2},
+        {"idle-timeout", required_argument, NULL, 3},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *listen = NULL, *upstream = NULL, *api_addr = NULL, *name = "proxy";
+    unsigned api_timeouts[3] = {0, 0, 0};
     const char *port_file = NULL, *api_port_file = NULL, *admin_token = NULL;
     const char *admin_hosts[ADMINGUARD_MAX_HOSTS];
     size_t nadmin_hosts = 0;
@@ -90,6 +99,16 @@ int cli_chaos_proxy(int argc, char **argv)
         case 'u':
             upstream = optarg;
             break;
+        case 1:
+        case 2:
+        case 3: {
+            static const char *const flags[] = {"", "--header-timeout", "--body-timeout",
+                                                "--idle-timeout"};
+            if (httpguard_parse_ms(optarg, &api_timeouts[c - 1]) != 0 || api_timeouts[c - 1] == 0)
+                return usage_error(flags[c], "expected a duration such as 500ms, 30s or 2m, got",
+                                   optarg);
+            break;
+        }
         case 'a':
             api_addr = optarg;
             break;
@@ -208,7 +227,7 @@ int cli_chaos_proxy(int argc, char **argv)
         }
     }
     if (api_addr) {
-        api = proxyapi_new(base, api_addr, seed, err, sizeof err);
+        api = proxyapi_new_timeouts(base, api_addr, seed, api_timeouts, err, sizeof err);
         if (api == NULL) {
             fprintf(stderr, "tailgate chaos proxy: --api: %s\n", err);
             rc = EXIT_ENV;
