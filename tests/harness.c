@@ -241,6 +241,32 @@ long harness_read_all(int fd, int timeout_ms, char **acc, size_t *acc_len)
     }
 }
 
+int harness_raw_http(int port, const char *request, char **body)
+{
+    if (body)
+        *body = NULL;
+    int fd = harness_connect(port, 0);
+    if (fd < 0)
+        return -1;
+    size_t n = strlen(request);
+    char *acc = NULL;
+    size_t len = 0;
+    int status = -1;
+    if (send(fd, request, n, MSG_NOSIGNAL) == (ssize_t)n && harness_read_all(fd, 10000, &acc,
+                                                                             &len) > 0) {
+        const char *sp = strchr(acc, ' ');
+        const char *head_end = strstr(acc, "\r\n\r\n");
+        if (strncmp(acc, "HTTP/1.", 7) == 0 && sp && head_end) {
+            status = atoi(sp + 1);
+            if (body)
+                *body = strdup(head_end + 4);
+        }
+    }
+    free(acc);
+    close(fd);
+    return status;
+}
+
 void harness_close_fin(int fd)
 {
     /* Unread bytes at close() make the kernel send an RST instead of a FIN: drain first. */

@@ -38,6 +38,10 @@ int harness_post(int fd, const char *path, const char *headers, const char *body
 int harness_read_tokens(int fd, int k, int timeout_ms, char **acc, size_t *acc_len);
 /* Reads to EOF (or timeout); returns bytes read, appends to *acc. */
 long harness_read_all(int fd, int timeout_ms, char **acc, size_t *acc_len);
+/* Sends 'request' (a whole HTTP request, byte for byte: the test picks every header; it should
+ * say Connection: close) to 127.0.0.1:port and reads the answer to EOF (bounded: 10 s). Returns
+ * the status, or -1; *body (if not NULL) receives what follows the head, malloc'd. */
+int harness_raw_http(int port, const char *request, char **body);
 /* Closes with a FIN (after draining what is readable, so the kernel does not send an RST). */
 void harness_close_fin(int fd);
 /* Closes with an RST (SO_LINGER 0). */

@@ -1109,6 +1109,238 @@ static void mockprov_should_guard_the_admin_api_with_a_token(void)
     CHECK_EQ_INT(rc, 0);
 }
 
+/* ---- the admin API against web pages (DNS rebinding, cross-site requests) ----------------- */
+
+#define PERM(msg) "{\"error\":{\"message\":\"" msg "\",\"type\":\"permission_error\",\"param\":null,\"code\":null}}\n"
+#define FOREIGN_HOST(h) PERM("admin API: refused Host '" h "': not a loopback name or address (see --admin-host)")
+#define FOREIGN_ORIGIN(o)                                                                      \
+    PERM("admin API: refused a cross-site request: Origin '" o "' is not a loopback origin (see " \
+         "--admin-host)")
+#define NOT_JSON(got) PERM("admin API: refused POST without Content-Type application/json (got " got ")")
+#define TOKEN "Authorization: Bearer s3cret\r\n"
+
+/* One raw request to the admin API; 'head' is the header lines after the request line (each
+ * ending in CRLF), 'body' may be NULL. Returns the status; *out gets the body. */
+static int admin_raw(int port, const char *method, const char *path, const char *head,
+                     const char *body, char **out)
+{
+    char req[2048];
+    snprintf(req, sizeof req, "%s %s HTTP/1.1\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             method, path, head, body ? strlen(body) : 0, body ? body : "");
+    return harness_raw_http(port, req, out);
+}
+
+/* GET /_tailgate/ledger's "count", or -1. */
+static int ledger_count(int port, const char *const *headers)
+{
+    char *body = NULL;
+    int st = harness_http(port, "GET", "/_tailgate/ledger", headers, NULL, &body, NULL);
+    cJSON *j = st == 200 ? cJSON_Parse(body) : NULL;
+    int n = (int)harness_num(j, "count");
+    cJSON_Delete(j);
+    free(body);
+    return n;
+}
+
+static void mockprov_should_refuse_a_foreign_host_on_the_admin_api(void)
+{
+    char *b0 = NULL, *b1 = NULL, *b2 = NULL;
+    /* what a page at http://evil.example:PORT sends once its name resolves to 127.0.0.1 */
+    int s0 = admin_raw(mock.port, "GET", "/_tailgate/ledger", "Host: evil.example\r\n", NULL, &b0);
+    int s1 = admin_raw(mock.port, "GET", "/metrics", "Host: evil.example:8080\r\n", NULL, &b1);
+    int s2 = admin_raw(mock.port, "GET", "/_tailgate/health", "Host: localhost.evil.example\r\n",
+                       NULL, &b2);
+    /* loopback names and addresses, with or without a port, and no Host at all on HTTP/1.0 */
+    int ok[5];
+    char hosts[4][64];
+    snprintf(hosts[0], sizeof hosts[0], "Host: 127.0.0.1:%d\r\n", mock.port);
+    snprintf(hosts[1], sizeof hosts[1], "Host: localhost:%d\r\n", mock.port);
+    snprintf(hosts[2], sizeof hosts[2], "Host: [::1]:%d\r\n", mock.port);
+    snprintf(hosts[3], sizeof hosts[3], "Host: tailgate.localhost\r\n");
+    for (int i = 0; i < 4; i++)
+        ok[i] = admin_raw(mock.port, "GET", "/_tailgate/ledger", hosts[i], NULL, NULL);
+    ok[4] = harness_raw_http(mock.port, "GET /_tailgate/health HTTP/1.0\r\n\r\n", NULL);
+    CHECK_EQ_INT(s0, 403);
+    CHECK_EQ_STR(b0, FOREIGN_HOST("evil.example"));
+    CHECK_EQ_INT(s1, 403);
+    CHECK_EQ_STR(b1, FOREIGN_HOST("evil.example:8080"));
+    CHECK_EQ_INT(s2, 403);
+    CHECK_EQ_STR(b2, FOREIGN_HOST("localhost.evil.example"));
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_INT(ok[i], 200);
+    free(b0);
+    free(b1);
+    free(b2);
+}
+
+static void mockprov_should_refuse_a_cross_site_post_and_leave_the_fault_unset(void)
+{
+    struct proc p;
+    CHECK(harness_start_mock(&p, NULL) == 0);
+    const char *hdrs[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", "X-Request-Id: xs-1",
+                          NULL};
+    const char *req = "{\"model\":\"m\",\"input\":\"x\"}";
+    int g0 = harness_http(p.port, "POST", "/v1/responses", hdrs, req, NULL, NULL);
+    char *b[4] = {NULL};
+    /* a form or a no-cors fetch from a page: text/plain, the page's Origin */
+    int s0 = admin_raw(p.port, "POST", "/_tailgate/faults",
+                       "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\n"
+                       "Content-Type: text/plain;charset=UTF-8\r\n",
+                       "{\"fault\":\"status=429\",\"count\":5}", &b[0]);
+    int s1 = admin_raw(p.port, "POST", "/_tailgate/reset",
+                       "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\n",
+                       "{}", &b[1]);
+    /* the same without an Origin (an older browser's form), and a "null" one (a sandboxed frame) */
+    int s2 = admin_raw(p.port, "POST", "/_tailgate/faults",
+                       "Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+                       "{\"fault\":\"status=429\",\"count\":5}", &b[2]);
+    int s3 = admin_raw(p.port, "POST", "/_tailgate/faults",
+                       "Host: 127.0.0.1\r\nOrigin: null\r\nContent-Type: application/json\r\n",
+                       "{\"fault\":\"status=429\",\"count\":5}", &b[3]);
+    /* no fault was queued and the ledger was not reset: the next request is answered 200 and
+     * both records are there (the vendor API itself answers any Host) */
+    const char *hdrs2[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", "X-Request-Id: xs-2",
+                           "Host: gateway-upstream.example", NULL};
+    int g1 = harness_http(p.port, "POST", "/v1/responses", hdrs2, req, NULL, NULL);
+    cJSON *r1 = harness_ledger_done(p.port, "xs-1", 5000);
+    cJSON *r2 = harness_ledger_done(p.port, "xs-2", 5000);
+    int count = ledger_count(p.port, NULL);
+    int rc = harness_stop(&p);
+    CHECK_EQ_INT(g0, 200);
+    CHECK_EQ_INT(s0, 403);
+    CHECK_EQ_STR(b[0], FOREIGN_ORIGIN("http://evil.example"));
+    CHECK_EQ_INT(s1, 403);
+    CHECK_EQ_STR(b[1], FOREIGN_ORIGIN("http://evil.example"));
+    CHECK_EQ_INT(s2, 403);
+    CHECK_EQ_STR(b[2], NOT_JSON("'application/x-www-form-urlencoded'"));
+    CHECK_EQ_INT(s3, 403);
+    CHECK_EQ_STR(b[3], FOREIGN_ORIGIN("null"));
+    CHECK_EQ_INT(g1, 200);
+    CHECK(r1 != NULL && r2 != NULL);
+    CHECK_EQ_INT(harness_num(r1, "status"), 200);
+    CHECK_EQ_INT(harness_num(r2, "status"), 200);
+    CHECK(harness_str(r2, "fault") == NULL);
+    CHECK_EQ_INT(count, 2);
+    CHECK_EQ_INT(rc, 0);
+    cJSON_Delete(r1);
+    cJSON_Delete(r2);
+    for (int i = 0; i < 4; i++)
+        free(b[i]);
+}
+
+static void mockprov_should_refuse_web_pages_even_with_a_valid_token(void)
+{
+    struct proc p;
+    const char *args[] = {"--admin-token", "s3cret", NULL};
+    CHECK(harness_start_mock(&p, args) == 0);
+    char *b[3] = {NULL};
+    int s0 = admin_raw(p.port, "GET", "/_tailgate/ledger", "Host: evil.example\r\n" TOKEN, NULL,
+                       &b[0]);
+    int s1 = admin_raw(p.port, "POST", "/_tailgate/faults",
+                       "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\n" TOKEN,
+                       "{\"fault\":\"status=429\"}", &b[1]);
+    int s2 = admin_raw(p.port, "POST", "/_tailgate/faults", "Host: 127.0.0.1\r\n" TOKEN,
+                       "{\"fault\":\"status=429\"}", &b[2]);
+    /* the page's fault did not land: a legitimate call with the token sees the request answered */
+    const char *good[] = {"Authorization: Bearer s3cret", NULL};
+    const char *hdrs[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", NULL};
+    int g0 = harness_http(p.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
+                          NULL, NULL);
+    int s3 = admin_raw(p.port, "POST", "/_tailgate/faults",
+                       "Host: 127.0.0.1\r\nContent-Type: application/json; charset=utf-8\r\n" TOKEN,
+                       "{\"fault\":\"status=429\",\"count\":1}", NULL);
+    int g1 = harness_http(p.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
+                          NULL, NULL);
+    int count = ledger_count(p.port, good);
+    int rc = harness_stop(&p);
+    CHECK_EQ_INT(s0, 403);
+    CHECK_EQ_STR(b[0], FOREIGN_HOST("evil.example"));
+    CHECK_EQ_INT(s1, 403);
+    CHECK_EQ_STR(b[1], FOREIGN_ORIGIN("http://evil.example"));
+    CHECK_EQ_INT(s2, 403);
+    CHECK_EQ_STR(b[2], NOT_JSON("none"));
+    CHECK_EQ_INT(g0, 200);
+    CHECK_EQ_INT(s3, 200);
+    CHECK_EQ_INT(g1, 429);
+    CHECK_EQ_INT(count, 2);
+    CHECK_EQ_INT(rc, 0);
+    for (int i = 0; i < 3; i++)
+        free(b[i]);
+}
+
+static void mockprov_should_answer_an_admin_host_given_with_a_token(void)
+{
+    struct proc p;
+    const char *args[] = {"--admin-token", "s3cret", "--admin-host", "example.test", NULL};
+    CHECK(harness_start_mock(&p, args) == 0);
+    char *b[3] = {NULL};
+    int s0 = admin_raw(p.port, "GET", "/_tailgate/health", "Host: example.test\r\n" TOKEN, NULL,
+                       NULL);
+    int s1 = admin_raw(p.port, "GET", "/_tailgate/health", "Host: example.test:8080\r\n", NULL,
+                       &b[0]);
+    int s2 = admin_raw(p.port, "GET", "/_tailgate/health", "Host: evil.example\r\n" TOKEN, NULL,
+                       &b[1]);
+    int s3 = admin_raw(p.port, "POST", "/_tailgate/faults",
+                       "Host: EXAMPLE.test:8080\r\nOrigin: https://example.test\r\n"
+                       "Content-Type: application/json\r\n" TOKEN,
+                       "{\"fault\":\"status=529\",\"count\":0}", &b[2]);
+    int rc = harness_stop(&p);
+    CHECK_EQ_INT(s0, 200);
+    CHECK_EQ_INT(s1, 401);
+    CHECK_EQ_STR(b[0], "{\"error\":{\"message\":\"The admin API needs 'Authorization: Bearer "
+                       "<token>'.\",\"type\":\"authentication_error\",\"param\":null,\"code\":null}}\n");
+    CHECK_EQ_INT(s2, 403);
+    CHECK_EQ_STR(b[1], FOREIGN_HOST("evil.example"));
+    CHECK_EQ_INT(s3, 200);
+    CHECK_EQ_STR(b[2], "{\"fault\":\"status=529\",\"count\":0}\n");
+    CHECK_EQ_INT(rc, 0);
+    for (int i = 0; i < 3; i++)
+        free(b[i]);
+}
+
+static void mockprov_should_exit_2_on_admin_hosts_without_a_token(void)
+{
+    const char *bin = getenv("TAILGATE_BIN") ? getenv("TAILGATE_BIN") : "./tailgate";
+    static const struct {
+        const char *args, *err;
+    } rows[] = {
+        {"--admin-host example.test",
+         "tailgate mock: --admin-host needs --admin-token (an admin API others can reach must "
+         "ask for a token)\n"},
+        {"--admin-host example.test --admin-any",
+         "tailgate mock: --admin-host needs --admin-token (an admin API others can reach must "
+         "ask for a token)\n"},
+        {"--admin-token t --admin-host http://example.test",
+         "tailgate mock: --admin-host: 'http://example.test' is not a host name or address (no "
+         "scheme, no port)\n"},
+        {"--admin-token t --admin-host example.test:80",
+         "tailgate mock: --admin-host: 'example.test:80' is not a host name or address (no "
+         "scheme, no port)\n"},
+        {"--admin-token ''", "tailgate mock: --admin-token: must not be empty\n"},
+    };
+    char dir[] = "/tmp/tgadmin.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char cmd[512], errf[64], got[512] = "";
+        snprintf(errf, sizeof errf, "%s/err", dir);
+        /* bounded: a mock that wrongly starts is stopped after 10 s */
+        snprintf(cmd, sizeof cmd, "timeout -k 1 10 %s mock --port 0 %s >/dev/null 2>%s", bin,
+                 rows[i].args, errf);
+        int st = system(cmd);
+        FILE *f = fopen(errf, "r");
+        size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
+        got[n] = '\0';
+        if (f)
+            fclose(f);
+        unlink(errf);
+        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 2) || strcmp(got, rows[i].err) != 0)
+            fprintf(stderr, "  '%s' exited %d: %s", rows[i].args, WEXITSTATUS(st), got);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+        CHECK_EQ_STR(got, rows[i].err);
+    }
+    rmdir(dir);
+}
+
 static void mockprov_should_exit_2_on_usage_errors(void)
 {
     const char *bin = getenv("TAILGATE_BIN") ? getenv("TAILGATE_BIN") : "./tailgate";
@@ -1156,6 +1388,11 @@ int main(int argc, char **argv)
         CASE(mockprov_should_apply_profile_overrides_without_request_headers),
         CASE(mockprov_should_write_an_invoice_and_reset),
         CASE(mockprov_should_guard_the_admin_api_with_a_token),
+        CASE(mockprov_should_refuse_a_foreign_host_on_the_admin_api),
+        CASE(mockprov_should_refuse_a_cross_site_post_and_leave_the_fault_unset),
+        CASE(mockprov_should_refuse_web_pages_even_with_a_valid_token),
+        CASE(mockprov_should_answer_an_admin_host_given_with_a_token),
+        CASE(mockprov_should_exit_2_on_admin_hosts_without_a_token),
         CASE(mockprov_should_exit_2_on_usage_errors),
     };
     if (harness_start_mock(&mock, NULL) != 0) {

@@ -47,7 +47,15 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
+static int fix_start_admin(struct fix *f, const char *token, const char *const *hosts, size_t n);
+
 static int fix_start(struct fix *f)
+{
+    return fix_start_admin(f, NULL, NULL, 0);
+}
+
+/* With proxyapi_set_admin(token, hosts) before the loop runs. */
+static int fix_start_admin(struct fix *f, const char *token, const char *const *hosts, size_t n)
 {
     memset(f, 0, sizeof *f);
     f->stop[0] = f->stop[1] = -1;
@@ -61,6 +69,10 @@ static int fix_start(struct fix *f)
         return -1;
     }
     f->port = proxyapi_port(f->api);
+    if (proxyapi_set_admin(f->api, token, hosts, n, err, sizeof err) != 0) {
+        fprintf(stderr, "  proxyapi_set_admin: %s\n", err);
+        return -1;
+    }
     f->stop_ev = event_new(f->base, f->stop[1], EV_READ, stop_cb, f->base);
     if (f->stop_ev == NULL || event_add(f->stop_ev, NULL) != 0)
         return -1;
@@ -463,6 +475,145 @@ static void proxyapi_should_refuse_browsers_and_bound_its_input(void)
     fix_stop(&f);
 }
 
+/* ---- web pages: DNS rebinding and cross-site requests ------------------------------------- */
+
+#define FOREIGN_HOST(h)                                                                        \
+    ERR("admin API: refused Host '" h "': not a loopback name or address (see --admin-host)", 403)
+#define FOREIGN_ORIGIN(o)                                                                      \
+    ERR("admin API: refused a cross-site request: Origin '" o "' is not a loopback origin (see " \
+        "--admin-host)",                                                                       \
+        403)
+#define NOT_JSON(m, got)                                                                       \
+    ERR("admin API: refused " m " without Content-Type application/json (got " got ")", 403)
+#define NEEDS_TOKEN ERR("admin API: needs 'Authorization: Bearer <token>'", 401)
+#define TOKEN "Authorization: Bearer s3cret\r\n"
+#define CREATE_P "{\"name\":\"p\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:1\"}"
+
+/* One raw request; 'head' is the header lines after the request line (each ending in CRLF).
+ * Returns the status; *out gets the body (NULL: not wanted). */
+static int api_raw(int port, const char *method, const char *path, const char *head,
+                   const char *body, char **out)
+{
+    char req[2048];
+    snprintf(req, sizeof req, "%s %s HTTP/1.1\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             method, path, head, body ? strlen(body) : 0, body ? body : "");
+    return harness_raw_http(port, req, out);
+}
+
+/* One raw exchange as a table row: a status and the exact body (a prefix when it ends in '*'). */
+struct raw_step {
+    const char *method, *path, *head, *body;
+    int status;
+    const char *expect;
+};
+
+static void raw_steps(int port, const struct raw_step *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *got = NULL;
+        int st = api_raw(port, rows[i].method, rows[i].path, rows[i].head, rows[i].body, &got);
+        int ok = st == rows[i].status && got && matches(got, rows[i].expect);
+        if (!ok)
+            fprintf(stderr, "  row %zu %s %s: %d %s\n    want %d %s\n", i, rows[i].method,
+                    rows[i].path, st, got ? got : "(null)", rows[i].status, rows[i].expect);
+        free(got);
+        CHECK(ok);
+    }
+}
+
+static const struct raw_step WEB_PAGES[] = {
+    /* a page whose name resolves to 127.0.0.1 (DNS rebinding) reads nothing */
+    {"GET", "/proxies", "Host: evil.example\r\n", NULL, 403, FOREIGN_HOST("evil.example")},
+    {"GET", "/version", "Host: evil.example:8474\r\n", NULL, 403,
+     FOREIGN_HOST("evil.example:8474")},
+    /* a cross-site form or no-cors fetch creates nothing, with or without its Origin */
+    {"POST", "/proxies", "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\n",
+     CREATE_P, 403, FOREIGN_ORIGIN("http://evil.example")},
+    {"POST", "/proxies", "Host: 127.0.0.1\r\nContent-Type: text/plain\r\n", CREATE_P, 403,
+     NOT_JSON("POST", "'text/plain'")},
+    {"POST", "/reset", "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\n", NULL, 403,
+     FOREIGN_ORIGIN("http://evil.example")},
+    {"DELETE", "/proxies/p", "Host: 127.0.0.1\r\nOrigin: null\r\n", NULL, 403,
+     FOREIGN_ORIGIN("null")},
+    {"GET", "/proxies", "Host: 127.0.0.1\r\n", NULL, 200, "{}"},
+    /* what the Toxiproxy clients send passes: loopback Host with its port, JSON bodies, and
+     * body-less POST /reset and DELETE */
+    {"POST", "/proxies", "Host: localhost:8474\r\nContent-Type: application/json\r\n", CREATE_P,
+     201, "{\"name\":\"p\",\"listen\":\"127.0.0.1:*"},
+    {"GET", "/version", "Host: [::1]:8474\r\n", NULL, 200,
+     "{\"version\": \"" PROXYAPI_VERSION "\"}\n"},
+    {"POST", "/reset", "Host: 127.0.0.1:8474\r\n", NULL, 204, ""},
+    {"DELETE", "/proxies/p", "Host: 127.0.0.1:8474\r\n", NULL, 204, ""},
+    {"DELETE", "/proxies/p", "Host: 127.0.0.1:8474\r\n", NULL, 404, ERR("proxy not found", 404)},
+};
+
+static void web_pages(struct fix *f)
+{
+    raw_steps(f->port, WEB_PAGES, sizeof WEB_PAGES / sizeof WEB_PAGES[0]);
+    /* an HTTP/1.0 client from loopback may leave Host out */
+    CHECK_EQ_INT(harness_raw_http(f->port, "GET /version HTTP/1.0\r\n\r\n", NULL), 200);
+}
+
+static void proxyapi_should_refuse_what_a_web_page_sends(void)
+{
+    struct fix f;
+    if (fix_start(&f) == 0)
+        web_pages(&f);
+    else
+        check_failed = 1;
+    fix_stop(&f);
+}
+
+static const struct raw_step GUARDED[] = {
+    {"GET", "/version", "Host: example.test\r\n" TOKEN, NULL, 200,
+     "{\"version\": \"" PROXYAPI_VERSION "\"}\n"},
+    {"GET", "/version", "Host: EXAMPLE.TEST:8474\r\n" TOKEN, NULL, 200,
+     "{\"version\": \"" PROXYAPI_VERSION "\"}\n"},
+    {"GET", "/version", "Host: example.test\r\n", NULL, 401, NEEDS_TOKEN},
+    {"GET", "/version", "Host: example.test\r\nAuthorization: Bearer s3cre\r\n", NULL, 401,
+     NEEDS_TOKEN},
+    {"GET", "/version", "Host: 127.0.0.1\r\n", NULL, 401, NEEDS_TOKEN},
+    /* a valid token does not let a web page in */
+    {"GET", "/proxies", "Host: evil.example\r\n" TOKEN, NULL, 403, FOREIGN_HOST("evil.example")},
+    {"POST", "/proxies",
+     "Host: example.test\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\n" TOKEN,
+     CREATE_P, 403, FOREIGN_ORIGIN("http://evil.example")},
+    {"POST", "/proxies", "Host: example.test\r\n" TOKEN, CREATE_P, 403, NOT_JSON("POST", "none")},
+    {"GET", "/proxies", "Host: example.test\r\n" TOKEN, NULL, 200, "{}"},
+    /* a page on the allowed name itself may call, with the token */
+    {"POST", "/reset",
+     "Host: example.test\r\nOrigin: https://example.test\r\nContent-Type: application/json\r\n" TOKEN,
+     "{}", 204, ""},
+};
+
+static void proxyapi_should_ask_for_its_token_and_answer_its_admin_hosts(void)
+{
+    static const char *const hosts[] = {"example.test"};
+    struct fix f;
+    if (fix_start_admin(&f, "s3cret", hosts, 1) == 0)
+        raw_steps(f.port, GUARDED, sizeof GUARDED / sizeof GUARDED[0]);
+    else
+        check_failed = 1;
+    fix_stop(&f);
+    /* hosts without a token, or a name that is not one, are refused up front */
+    char err[128];
+    struct event_base *base = event_base_new();
+    struct proxyapi *a = base ? proxyapi_new(base, "127.0.0.1:0", 1, err, sizeof err) : NULL;
+    int r0 = a ? proxyapi_set_admin(a, NULL, hosts, 1, err, sizeof err) : 0;
+    char err0[128];
+    snprintf(err0, sizeof err0, "%s", err);
+    static const char *const bad[] = {"example.test:80"};
+    int r1 = a ? proxyapi_set_admin(a, "t", bad, 1, err, sizeof err) : 0;
+    proxyapi_free(a);
+    if (base)
+        event_base_free(base);
+    CHECK(a != NULL);
+    CHECK_EQ_INT(r0, -1);
+    CHECK_EQ_STR(err0, "api: admin hosts need an admin token");
+    CHECK_EQ_INT(r1, -1);
+    CHECK_EQ_STR(err, "api: 'example.test:80' is not a host name or address");
+}
+
 /* ---- the command line ---------------------------------------------------------------------- */
 
 struct run {
@@ -587,6 +738,19 @@ static void chaos_proxy_cli_should_exit_2_naming_the_flag(void)
          "tailgate chaos proxy: --api-port-file: needs --api\n"},
         {{"--api", "127.0.0.1:0", "--toxic", "{\"type\":\"stall\"}", NULL},
          "tailgate chaos proxy: --toxic: needs --listen and --upstream\n"},
+        {{"--api", "127.0.0.1:0", "--admin-host", "example.test", NULL},
+         "tailgate chaos proxy: --admin-host: needs --admin-token (an API others can reach must "
+         "ask for a token)\n"},
+        {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--admin-token", "t", NULL},
+         "tailgate chaos proxy: --admin-token: needs --api\n"},
+        {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--admin-host", "a.test",
+          NULL},
+         "tailgate chaos proxy: --admin-host: needs --api\n"},
+        {{"--api", "127.0.0.1:0", "--admin-token", "t", "--admin-host", "http://a.test", NULL},
+         "tailgate chaos proxy: --admin-host: not a host name or address (no scheme, no port): "
+         "'http://a.test'\n"},
+        {{"--api", "127.0.0.1:0", "--admin-token", "", NULL},
+         "tailgate chaos proxy: --admin-token: must not be empty\n"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct run r;
@@ -703,6 +867,32 @@ static void chaos_proxy_cli_should_run_until_sigterm(void)
     CHECK_EQ_STR(out, want_out);
 }
 
+/* --admin-token and --admin-host reach the API */
+static void chaos_proxy_cli_should_guard_its_api_with_the_admin_flags(void)
+{
+    struct proc p;
+    CHECK(harness_proc_init(&p) == 0);
+    char apf[128];
+    snprintf(apf, sizeof apf, "%s/api", p.dir);
+    const char *args[] = {bin(),           "chaos",         "proxy",       "--api",
+                          "127.0.0.1:0",   "--api-port-file", apf,         "--admin-token",
+                          "s3cret",        "--admin-host",  "example.test", NULL};
+    CHECK(harness_start(&p, args, apf) == 0);
+    char *b[2] = {NULL};
+    int s0 = api_raw(p.port, "GET", "/version", "Host: example.test:1\r\n" TOKEN, NULL, NULL);
+    int s1 = api_raw(p.port, "GET", "/version", "Host: example.test:1\r\n", NULL, &b[0]);
+    int s2 = api_raw(p.port, "GET", "/version", "Host: evil.example\r\n" TOKEN, NULL, &b[1]);
+    int rc = harness_stop(&p);
+    CHECK_EQ_INT(s0, 200);
+    CHECK_EQ_INT(s1, 401);
+    CHECK_EQ_STR(b[0], NEEDS_TOKEN);
+    CHECK_EQ_INT(s2, 403);
+    CHECK_EQ_STR(b[1], FOREIGN_HOST("evil.example"));
+    CHECK_EQ_INT(rc, 0);
+    free(b[0]);
+    free(b[1]);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -711,9 +901,12 @@ int main(int argc, char **argv)
         CASE(proxyapi_should_reject_every_truncation_of_a_toxic),
         CASE(proxyapi_should_reject_a_body_that_is_not_exactly_one_json_value),
         CASE(proxyapi_should_refuse_browsers_and_bound_its_input),
+        CASE(proxyapi_should_refuse_what_a_web_page_sends),
+        CASE(proxyapi_should_ask_for_its_token_and_answer_its_admin_hosts),
         CASE(chaos_proxy_cli_should_exit_2_naming_the_flag),
         CASE(chaos_proxy_cli_should_exit_3_when_the_port_is_taken),
         CASE(chaos_proxy_cli_should_run_until_sigterm),
+        CASE(chaos_proxy_cli_should_guard_its_api_with_the_admin_flags),
     };
     return check_run(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
 }

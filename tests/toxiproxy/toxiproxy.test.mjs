@@ -1,7 +1,8 @@
 // A real Toxiproxy client (npm `toxiproxy-node-client`) against `tailgate chaos proxy --api`:
 // the library's own calls create, list, get, update and delete proxies and toxics, reset,
-// populate and read the version, and its errors surface for bad requests. Data goes through the
-// created proxy to a local echo server, so the toxics are seen to act.
+// populate and read the version, and its errors surface for bad requests; what a web page could
+// send (a text/plain POST, a foreign Origin) is refused. Data goes through the created proxy to a
+// local echo server, so the toxics are seen to act.
 //
 // Usage: node toxiproxy.test.mjs      (TAILGATE_BIN overrides the binary, default ../../tailgate)
 // Output: `PASS <case>` or `FAIL <case> <reason>` per case, then `toxiproxy: N passed, N failed`.
@@ -240,9 +241,21 @@ const cases = [
     await rejectsWith(proxy.addToxic({ type: 'latency', stream: 'sideways' }), 400, 'bad stream');
     await rejectsWith(tp.get('nope'), 404, 'unknown proxy');
     // the error body is Toxiproxy's, read raw
-    const r = await fetch(`${API}/proxies/echo/toxics`, { method: 'POST', body: '{"type":"latency","attributes":{"latency":-1}}' });
+    const r = await fetch(`${API}/proxies/echo/toxics`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"type":"latency","attributes":{"latency":-1}}' });
     eq(r.status, 400, 'status');
     eq(await r.text(), '{"error":"bad request body: attributes.latency: expected an integer 0..3600000 (ms), got -1","status":400}\n', 'error body');
+  }],
+  ['toxiproxy_api_should_refuse_what_a_web_page_sends', async () => {
+    // fetch's default for a string body is text/plain, what a cross-site page can send
+    const body = '{"type":"latency","attributes":{"latency":1}}';
+    const r1 = await fetch(`${API}/proxies/echo/toxics`, { method: 'POST', body });
+    eq(r1.status, 403, 'text/plain status');
+    eq(await r1.text(), '{"error":"admin API: refused POST without Content-Type application/json (got \'text/plain;charset=UTF-8\')","status":403}\n', 'text/plain body');
+    const r2 = await fetch(`${API}/proxies/echo/toxics`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: 'http://evil.example' }, body });
+    eq(r2.status, 403, 'foreign Origin status');
+    eq(await r2.text(), '{"error":"admin API: refused a cross-site request: Origin \'http://evil.example\' is not a loopback origin (see --admin-host)","status":403}\n', 'foreign Origin body');
+    const toxics = (await tp.getApi().get(`${proxy.getPath()}/toxics`)).data;
+    eq(JSON.stringify(toxics), '[]', 'toxics after the refused calls');
   }],
   ['toxiproxy_client_should_drive_the_drop_extension', async () => {
     const s = await connect(proxy.listen);
