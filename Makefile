@@ -35,7 +35,7 @@ REFGW_LIB := $(filter-out $(BUILD)/refgw-obj/main.o,$(REFGW_OBJ))
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-plain asan memcheck bench demo clean install
+.PHONY: all deps test test-plain asan memcheck bench soak demo clean install
 .SECONDARY:
 
 all: deps tailgate $(BUILD)/refgw
@@ -103,7 +103,7 @@ memcheck: deps
 	@$(MAKE) --no-print-directory -s test-bins
 	@MEMCHECK=1 scripts/run-tests.sh build
 
-bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxybench
+bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxybench $(BUILD)/bench/soak
 	@FLOOR_BIN=$(BUILD)/bench/floor LOAD_BIN=$(BUILD)/bench/load TAILGATE_BIN=./tailgate bench/run.sh || true
 	@echo
 	@PROXYBENCH_BIN=$(BUILD)/bench/proxybench TAILGATE_BIN=./tailgate bench/proxy.sh || true
@@ -113,6 +113,13 @@ bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxyben
 	@TAILGATE_BIN=./tailgate bench/ci.sh
 	@echo
 	@TAILGATE_BIN=./tailgate bench/closelag.sh || true
+	@echo
+	@SOAK_BIN=$(BUILD)/bench/soak TAILGATE_BIN=./tailgate bench/soak.sh
+
+# The abort soak alone: 10,000 abandoned requests against the mock and through the proxy; fails on
+# a leaked fd or a request the ledger lost.
+soak: deps all $(BUILD)/bench/soak
+	@SOAK_BIN=$(BUILD)/bench/soak TAILGATE_BIN=./tailgate bench/soak.sh
 
 demo: all
 	@scripts/deps.sh demo
