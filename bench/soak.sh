@@ -6,7 +6,7 @@
 # conservation from the mock's /metrics. Not a timed test: exits non-zero only when conservation
 # fails, an fd leaks (settled > before + SOAK_FD_SLACK) or a run cannot start.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 TAILGATE_BIN=${TAILGATE_BIN:-./tailgate}
 SOAK_BIN=${SOAK_BIN:-build/bench/soak}
