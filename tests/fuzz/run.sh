@@ -30,18 +30,27 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # One target: libFuzzer with a writable corpus first (new inputs land there, never in the
-# committed seeds) and the seeds second. Writes NAME.line (the result) and keeps NAME.log.
+# committed seeds) and the seeds second. Its log and findings start in this run's own folder
+# (another run may share build-fuzz/); findings are then copied to build-fuzz/crashes/NAME/.
+# Writes NAME.line (the result); `make fuzz` keeps the log in build-fuzz/logs/.
 run_one() {
-    local name=$1 corpus=$2 log="$fb/logs/$1.log" dict=() rc units rate found
-    mkdir -p "$corpus" "$fb/crashes/$name" "$fb/logs"
+    local name=$1 corpus=$2 log="$work/$1.log" art="$work/crashes/$1" dict=() rc units rate found
+    mkdir -p "$corpus" "$art" "$fb/crashes/$name"
     [ -f "tests/fuzz/$name.dict" ] && dict=("-dict=tests/fuzz/$name.dict")
     timeout -k 5 $((secs + 120)) "$fb/fuzz_$name" -max_total_time="$secs" -rss_limit_mb=2048 \
-        -timeout=10 -print_final_stats=1 -artifact_prefix="$fb/crashes/$name/" "${dict[@]}" \
+        -timeout=10 -print_final_stats=1 -artifact_prefix="$art/" "${dict[@]}" \
         "$corpus" "tests/fuzz/corpus/$name" >"$log" 2>&1
     rc=$?
     units=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    found=$(find "$fb/crashes/$name" -type f -newer "$work/start" 2>/dev/null | head -3 | tr '\n' ' ')
+    found=""
+    for f in "$art"/*; do
+        [ -f "$f" ] || continue
+        cp "$f" "$fb/crashes/$name/" && found="$found $fb/crashes/$name/${f##*/}"
+    done
+    if [ "$mode" = fuzz ]; then
+        mkdir -p "$fb/logs" && cp "$log" "$fb/logs/$name.log"
+    fi
     local size
     size=$(find "$corpus" "tests/fuzz/corpus/$name" -type f | wc -l)
     if [ "$rc" -eq 0 ] && [ -n "$units" ] && [ -z "$found" ]; then
@@ -49,14 +58,13 @@ run_one() {
             >"$work/$name.line"
     else
         {
-            echo "FAIL fuzz_${name}_should_survive_${secs}s_of_inputs (exit $rc${found:+, kept $found})"
-            grep -E '^(==[0-9]+==|SUMMARY|.*runtime error|    #[0-9])' "$log" | head -30 |
-                sed 's/^/    /'
+            echo "FAIL fuzz_${name}_should_survive_${secs}s_of_inputs (exit $rc${found:+, kept$found})"
+            grep -E '^(==[0-9]+==|SUMMARY|.*runtime error|    #[0-9]+ .* in .*\.c:[0-9])' "$log" |
+                head -30 | sed 's/^/    /'
         } >"$work/$name.line"
     fi
 }
 
-touch "$work/start"
 if [ -f "$fb/.unavailable" ]; then
     reason=$(head -1 "$fb/.unavailable")
     for n in $names; do
