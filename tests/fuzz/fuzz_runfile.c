@@ -51,9 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(strncmp(err, "base/results.json:", 18) == 0);
         return 0;
     }
-    cJSON *cand = nul ? runfile_parse_buffer("cand/results.json", nul + 1, size - n1 - 1, err,
-                                             sizeof err)
-                      : NULL;
+    cJSON *cand =
+        nul ? runfile_parse_buffer("cand/results.json", nul + 1, size - n1 - 1, err, sizeof err)
+            : NULL;
     const cJSON *sc;
     cJSON_ArrayForEach(sc, cJSON_GetObjectItemCaseSensitive(base, "scenarios"))
     {

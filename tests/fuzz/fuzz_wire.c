@@ -136,8 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         /* the 400 the server answers with, in the vendor's shape */
-        char *body = wire_error_body((enum api)api, e.status, e.type, e.code, e.param,
-                                     e.message, "req_fz");
+        char *body =
+            wire_error_body((enum api)api, e.status, e.type, e.code, e.param, e.message, "req_fz");
         FUZZ_CHECK(body != NULL);
         cJSON *j = parse_exact(body, strlen(body));
         const cJSON *eo = cJSON_GetObjectItemCaseSensitive(j, "error");

@@ -27,7 +27,9 @@ static int run_file(const char *path)
     fclose(f);
     if (bad) {
         fprintf(stderr, "replay: %s: %s\n", path,
-                buf == NULL ? "out of memory" : n > REPLAY_MAX_INPUT ? "too large" : "read error");
+                buf == NULL            ? "out of memory"
+                : n > REPLAY_MAX_INPUT ? "too large"
+                                       : "read error");
         free(buf);
         return -1;
     }

@@ -58,7 +58,8 @@ run_one() {
             >"$work/$name.line"
     else
         {
-            echo "FAIL fuzz_${name}_should_survive_${secs}s_of_inputs (exit $rc${found:+, kept$found})"
+            echo "FAIL fuzz_${name}_should_survive_${secs}s_of_inputs" \
+                "(exit $rc${found:+, kept$found})"
             grep -E '^(==[0-9]+==|SUMMARY|.*runtime error|    #[0-9]+ .* in .*\.c:[0-9])' "$log" |
                 head -30 | sed 's/^/    /'
         } >"$work/$name.line"
