@@ -183,11 +183,17 @@ static void chaos_client_should_close_with_a_fin_after_k_tokens_in_every_style(v
         CHECK(col.recs[0].t_abort_ns > col.recs[0].t_first_byte_ns);
         cJSON *r = ledger(col.recs[0].correlation_id);
         CHECK(r != NULL);
-        int ok = strcmp(str(r, "close_kind"), "fin") == 0 && harness_num(r, "written_tokens") == 3;
+        int fin = strcmp(str(r, "close_kind"), "fin") == 0;
+        double written = harness_num(r, "written_tokens");
         const char *src = str(r, "id_source");
         int header = strcmp(src, "header") == 0;
+        if (!fin || written != 3)
+            fprintf(stderr, "  %s: close_kind %s, written_tokens %.0f\n", prefix,
+                    str(r, "close_kind"), written);
         cJSON_Delete(r);
-        CHECK(ok);
+        CHECK(fin);
+        /* the FIN reached the mock before its 4th token, 100 ms after the 3rd */
+        CHECK_TIMING(written == 3);
         CHECK(header);
     }
 }
@@ -285,9 +291,10 @@ static void chaos_client_should_background_then_resume_with_every_token_in_order
     CHECK_EQ_INT(r->duplicates, 0);
     CHECK_EQ_INT(r->reorders, 0);
     CHECK_EQ_INT(r->end, CHAOS_END_COMPLETE);
-    /* while the reader stalled, generation ran ahead of what could be written */
-    CHECK_EQ_INT(p.generated, 400);
-    CHECK(p.written >= 5 && p.written < 300);
+    /* while the reader stalled, generation ran ahead of what could be written; a probe on a
+     * timer, so it says so only when the 400 tokens took the 1 s they are due in */
+    CHECK_TIMING(p.generated == 400);
+    CHECK_TIMING(p.written >= 5 && p.written < 300);
     double stalled = (double)(r->t_end_ns - r->t_abort_ns) / 1e6;
     CHECK(stalled >= 1500);
 }
@@ -409,7 +416,7 @@ static void chaos_client_should_pace_arrivals_at_the_rate(void)
     }
     double span_ms = (double)(last - first) / 1e6;
     /* nine gaps of 50 ms */
-    CHECK(span_ms >= 440 && span_ms < 520);
+    CHECK_TIMING(span_ms >= 440 && span_ms < 520);
 }
 
 static void chaos_client_should_record_http_errors(void)
@@ -515,7 +522,8 @@ static void chaos_client_should_blackhole_then_reset_on_a_network_drop(void)
     int rst = strcmp(str(r, "close_kind"), "rst") == 0;
     cJSON_Delete(r);
     CHECK(rst);
-    CHECK(held_ms >= 790 && held_ms < 1200);
+    CHECK(held_ms >= 790); /* the proxy's RST timer never fires early */
+    CHECK_TIMING(held_ms < 1200);
 }
 
 static void chaos_plan_should_be_reproducible_from_the_seed(void)
@@ -901,8 +909,10 @@ static void chaos_client_should_close_like_a_browser_fin_then_rst_on_the_next_wr
         CHECK(r->t_end_ns >= r->t_abort_ns);
         CHECK_EQ_INT(k->fin, 1);
         CHECK_EQ_INT(k->rst, 0);
-        CHECK_EQ_INT(k->ok_after, 1);
-        CHECK_EQ_INT(k->fail_at, 2);
+        CHECK(k->ok_after <= 1 && k->fail_at == k->ok_after + 1);
+        /* 1, unless a token of the peer's timer left between the FIN's arrival and the
+         * peer's read of it, and drew the RST first */
+        CHECK_TIMING(k->ok_after == 1);
         if (!is_broken_pipe(k->fail_errno))
             fprintf(stderr, "  second write: %s\n", strerror(k->fail_errno));
         CHECK(is_broken_pipe(k->fail_errno));
@@ -972,8 +982,10 @@ static void chaos_client_should_supersede_with_the_new_request_before_the_old_fi
     CHECK(kn->seq_request > 0);
     CHECK(kn->seq_request < ko->seq_fin);
     CHECK_EQ_INT(ko->fin, 1);
-    CHECK_EQ_INT(ko->ok_after, 1);
-    CHECK_EQ_INT(ko->fail_at, 2);
+    CHECK(ko->ok_after <= 1 && ko->fail_at == ko->ok_after + 1);
+    /* 1, unless a token of the peer's 10 ms timer left between the FIN's arrival and the
+     * peer's read of it, and drew the RST first */
+    CHECK_TIMING(ko->ok_after == 1);
 }
 
 static void chaos_client_should_be_killed_in_the_background_with_an_rst(void)

@@ -26,11 +26,12 @@
 static struct proc mock;
 
 /* Under AddressSanitizer freed memory sits in its quarantine and counts in RSS, so RSS says
- * nothing there; the guard's counter in /metrics is checked in both builds. */
+ * nothing there, nor under valgrind (its allocator and its translations of the mock's code);
+ * the guard's counter in /metrics is checked in every build. */
 #if defined(__SANITIZE_ADDRESS__)
 #define RSS_MEANS_HELD 0
 #else
-#define RSS_MEANS_HELD 1
+#define RSS_MEANS_HELD (!check_under_valgrind())
 #endif
 
 static long capped_total(void)
@@ -190,7 +191,8 @@ static int open_stream(const char *cid)
     size_t len = 0;
     int got = harness_read_tokens(fd, 3, 5000, &acc, &len);
     free(acc);
-    return got == 3 ? fd : -1;
+    /* under valgrind a late mock sends overdue tokens together: more than 3 in one read */
+    return got == 3 || (got > 3 && check_under_valgrind()) ? fd : -1;
 }
 
 static void mockguard_should_hold_an_upload_during_a_stream_to_a_bounded_size(void)
@@ -239,12 +241,12 @@ static void mockguard_should_hold_an_upload_during_a_stream_to_a_bounded_size(vo
     snprintf(stop, sizeof stop, "%s", harness_str(r, "stop_reason"));
     double written = harness_num(r, "written_tokens");
     cJSON_Delete(r);
-    CHECK(sent > 16u * 1024 * 1024);
     CHECK_EQ_INT(capped_total() - capped0, 1);
     CHECK(!RSS_MEANS_HELD || rss1 - rss0 < 16 * 1024); /* the upload is not kept */
     CHECK_EQ_STR(close_kind, "fin");
     CHECK_EQ_STR(stop, "disconnect");
     CHECK(written >= 3);
+    CHECK_TIMING(sent > 16u * 1024 * 1024); /* in the 3 s the mock had to read it */
 }
 
 static void mockguard_should_hold_pipelined_requests_during_a_stream_to_a_bounded_size(void)
@@ -285,10 +287,10 @@ static void mockguard_should_hold_pipelined_requests_during_a_stream_to_a_bounde
     char close_kind[16];
     snprintf(close_kind, sizeof close_kind, "%s", harness_str(r, "close_kind"));
     cJSON_Delete(r);
-    CHECK(sent > 16u * 1024 * 1024);
     CHECK_EQ_INT(capped_total() - capped0, 1);
     CHECK(!RSS_MEANS_HELD || rss1 - rss0 < 16 * 1024);
     CHECK_EQ_STR(close_kind, "rst");
+    CHECK_TIMING(sent > 16u * 1024 * 1024); /* in the 3 s the mock had to read it */
 }
 
 /* ---- out of descriptors --------------------------------------------------------------------- */

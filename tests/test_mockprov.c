@@ -60,7 +60,10 @@ static cJSON *abort_after_k(const char *api, const char *profile, const char *ci
         harness_close_rst(fd);
     else
         harness_close_fin(fd);
-    if (got != K)
+    /* Under valgrind a late mock sends overdue tokens in a burst, so more than K can come in
+     * the read that brought the K-th: the record still comes back, and the counts that depend
+     * on when the close came are the callers' CHECK_TIMING. */
+    if (got < K || (got > K && !check_under_valgrind()))
         return NULL;
     return harness_ledger_done(mock.port, cid, 10000);
 }
@@ -93,23 +96,35 @@ static void mockprov_should_bill_each_api_semantic_and_close_kind_exactly(void)
                 if (r == NULL)
                     fprintf(stderr, "  case %s: no finished record\n", cid);
                 CHECK(r != NULL);
-                int ok = harness_num(r, "generated_tokens") == K + 1 &&
-                         harness_num(r, "written_tokens") == K &&
-                         harness_num(r, "tail_tokens") == 1 &&
-                         harness_num(r, "billed_output_tokens") == billing[b].billed &&
+                double gen = harness_num(r, "generated_tokens");
+                double written = harness_num(r, "written_tokens");
+                double billed = harness_num(r, "billed_output_tokens");
+                /* what the semantic bills, whenever the close came */
+                const char *bill = billing[b].bill;
+                double by_semantic = strcmp(bill, "zero") == 0      ? 0
+                                     : strcmp(bill, "emitted") == 0 ? written
+                                                                    : gen;
+                int ok = billed == by_semantic && harness_num(r, "tail_tokens") <= 1 &&
                          harness_num(r, "billed_input_tokens") == 2 &&
-                         strcmp(harness_str(r, "close_kind"), rst ? "rst" : "fin") == 0 &&
+                         (!rst || strcmp(harness_str(r, "close_kind"), "rst") == 0) &&
                          strcmp(harness_str(r, "stop_reason"), "disconnect") == 0 &&
                          strcmp(harness_str(r, "api"), apis[a]) == 0 &&
                          cJSON_IsNull(cJSON_GetObjectItem(r, "usage_reported")) &&
                          harness_num(r, "t_gen_stop_ns") >= harness_num(r, "t_peer_closed_ns");
-                if (!ok) {
+                /* the close came between token K and token K+1, 100 ms later (a FIN with no
+                 * token landing after the drain, so no RST behind it) */
+                int closed_before_token_k1 =
+                    gen == K + 1 && written == K && harness_num(r, "tail_tokens") == 1 &&
+                    billed == billing[b].billed &&
+                    strcmp(harness_str(r, "close_kind"), rst ? "rst" : "fin") == 0;
+                if (!ok || !closed_before_token_k1) {
                     char *s = cJSON_PrintUnformatted(r);
                     fprintf(stderr, "  case %s: %s\n", cid, s);
                     free(s);
                 }
                 cJSON_Delete(r);
                 CHECK(ok);
+                CHECK_TIMING(closed_before_token_k1);
                 n++;
             }
         }
@@ -152,12 +167,14 @@ static void mockprov_should_stop_after_the_profile_lag_in_ms(void)
                              "x-tailgate-ttft-ms: 0\r\nx-tailgate-tps: 6.25\r\n"
                              "x-tailgate-jitter: 0\r\n");
     CHECK(r != NULL);
-    CHECK_EQ_INT(harness_num(r, "tail_tokens"), 12);
-    CHECK_EQ_INT(harness_num(r, "generated_tokens"), K + 12);
-    CHECK_EQ_INT(harness_num(r, "billed_output_tokens"), K + 12);
+    double tail = harness_num(r, "tail_tokens"), gen = harness_num(r, "generated_tokens");
+    double billed = harness_num(r, "billed_output_tokens");
     double lag_ms = (harness_num(r, "t_gen_stop_ns") - harness_num(r, "t_peer_closed_ns")) / 1e6;
-    CHECK(lag_ms >= 1990 && lag_ms < 2200);
     cJSON_Delete(r);
+    CHECK(billed == gen); /* selfhosted-lag bills what it generated */
+    CHECK(lag_ms >= 1990); /* the lag's timer never fires early */
+    /* 12 tokens, not 13: the client closed within the 80 ms margin, the stop came on time */
+    CHECK_TIMING(tail == 12 && gen == K + 12 && lag_ms < 2200);
 }
 
 /* ---- completion and usage on the wire ---------------------------------------------------- */

@@ -19,7 +19,9 @@
 #include "refgw/meter.h"
 
 /* Close after K tokens. At 10 tokens/s the next token is 100 ms away when the client closes,
- * so every count below is exact. Jitter 0 keeps the timing exact. */
+ * so every count below is exact. Jitter 0 keeps the timing exact. Under valgrind 100 ms is no
+ * bound (a late mock sends overdue tokens in a burst, a slow client reads more than K at once):
+ * what depends on it is a CHECK_TIMING. */
 #define K 3
 #define LENGTH 40
 #define TIMING                                                                               \
@@ -212,7 +214,7 @@ static void refgw_naive_should_read_upstream_to_its_end_after_the_client_left(vo
     struct abort_run r;
     CHECK(abort_run("naive", "usage", NULL, "gw-naive-1", 1, &r) == 0);
     const cJSON *rec = cJSON_GetArrayItem(r.records, 0);
-    int ok = r.got == K && cJSON_GetArraySize(r.records) == 1 &&
+    int ok = cJSON_GetArraySize(r.records) == 1 &&
              harness_num(rec, "generated_tokens") == LENGTH &&
              harness_num(rec, "written_tokens") == LENGTH && is_null(rec, "close_kind") &&
              strcmp(harness_str(rec, "stop_reason"), "natural") == 0 &&
@@ -224,15 +226,17 @@ static void refgw_naive_should_read_upstream_to_its_end_after_the_client_left(vo
                   harness_num(r.meter, "upstream_attempts") == 1 &&
                   harness_num(r.meter, "status") == 200 &&
                   strcmp(harness_str(r.meter, "path"), "/v1/chat/completions") == 0;
-    if (!ok || !metered) {
+    if (!ok || !metered || r.got != K) {
+        fprintf(stderr, "  the client read %d tokens\n", r.got);
         print_json("records", r.records);
         print_json("metering", r.meter);
     }
-    int rc = r.exit_status;
+    int rc = r.exit_status, got = r.got;
     abort_run_cleanup(&r);
     CHECK(ok);
     CHECK(metered);
     CHECK_EQ_INT(rc, 0);
+    CHECK_TIMING(got == K);
 }
 
 static void refgw_fixed_should_close_the_upstream_within_a_token(void)
@@ -242,19 +246,24 @@ static void refgw_fixed_should_close_the_upstream_within_a_token(void)
     const cJSON *rec = cJSON_GetArrayItem(r.records, 0);
     double close_lag_ms = (harness_num(rec, "t_peer_closed_ns") - (double)r.t_abort_ns) / 1e6;
     /* the mock's default profile stops one token after the close */
-    int ok = r.got == K && cJSON_GetArraySize(r.records) == 1 && harness_str(rec, "close_kind") &&
-             strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
+    int ok = cJSON_GetArraySize(r.records) == 1 && harness_str(rec, "close_kind") &&
              harness_num(rec, "tail_tokens") <= 1 &&
-             harness_num(rec, "generated_tokens") == K + harness_num(rec, "tail_tokens") &&
              strcmp(harness_str(rec, "stop_reason"), "disconnect") == 0 && close_lag_ms >= 0 &&
-             close_lag_ms < 90 && is_true(rec, "rid_header");
+             is_true(rec, "rid_header");
+    /* the client left with K tokens, the next 100 ms away, and refgw closed the upstream (a FIN:
+     * nothing unread behind it) before that token */
+    int within_a_token = r.got == K && harness_str(rec, "close_kind") &&
+                         strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
+                         harness_num(rec, "generated_tokens") ==
+                             K + harness_num(rec, "tail_tokens") &&
+                         close_lag_ms < 90;
     /* no usage object ever reached it: the usage-trusting gateway meters nothing */
     int metered = r.meter && harness_num(r.meter, "output_tokens") == 0 &&
                   is_true(r.meter, "client_closed") &&
                   harness_num(r.meter, "upstream_attempts") == 1 &&
                   harness_num(r.meter, "status") == 200;
-    if (!ok || !metered) {
-        fprintf(stderr, "  close lag %.1f ms\n", close_lag_ms);
+    if (!ok || !metered || !within_a_token) {
+        fprintf(stderr, "  close lag %.1f ms, the client read %d tokens\n", close_lag_ms, r.got);
         print_json("records", r.records);
         print_json("metering", r.meter);
     }
@@ -263,6 +272,7 @@ static void refgw_fixed_should_close_the_upstream_within_a_token(void)
     CHECK(ok);
     CHECK(metered);
     CHECK_EQ_INT(rc, 0);
+    CHECK_TIMING(within_a_token);
 }
 
 static void refgw_slow_should_close_the_upstream_slow_ms_after_the_client_left(void)
@@ -276,15 +286,18 @@ static void refgw_slow_should_close_the_upstream_slow_ms_after_the_client_left(v
     double lag_ms = (harness_num(rec, "t_peer_closed_ns") - (double)r.t_abort_ns) / 1e6;
     /* K tokens by 200 ms, the close just after; tokens at 300 and 400 ms still come, the abort
      * lands at ~450 ms, then the profile's one lag token */
-    int ok = r.got == K && cJSON_GetArraySize(r.records) == 1 && lag_ms >= SLOW_MS &&
-             lag_ms < SLOW_MS + 45 && strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
-             harness_num(rec, "generated_tokens") == K + 2 + 1 &&
-             harness_num(rec, "tail_tokens") == 1;
-    /* counting what it forwarded: the K tokens the client had when it left */
-    int metered = r.meter && harness_num(r.meter, "output_tokens") == K &&
-                  is_true(r.meter, "client_closed");
-    if (!ok || !metered) {
-        fprintf(stderr, "  lag %.1f ms\n", lag_ms);
+    /* slow mode never closes sooner than SLOW_MS after the client */
+    int ok = cJSON_GetArraySize(r.records) == 1 && lag_ms >= SLOW_MS &&
+             harness_num(rec, "tail_tokens") <= 1;
+    int metered = r.meter && is_true(r.meter, "client_closed");
+    /* ... and no later than a few ms past it: a FIN, tokens at 300 and 400 ms, the lag token;
+     * counting what it forwarded: the K tokens the client had when it left */
+    int on_time = r.got == K && lag_ms < SLOW_MS + 45 && harness_str(rec, "close_kind") &&
+                  strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
+                  harness_num(rec, "generated_tokens") == K + 2 + 1 &&
+                  harness_num(rec, "tail_tokens") == 1 && harness_num(r.meter, "output_tokens") == K;
+    if (!ok || !metered || !on_time) {
+        fprintf(stderr, "  lag %.1f ms, the client read %d tokens\n", lag_ms, r.got);
         print_json("records", r.records);
         print_json("metering", r.meter);
     }
@@ -293,6 +306,7 @@ static void refgw_slow_should_close_the_upstream_slow_ms_after_the_client_left(v
     CHECK(ok);
     CHECK(metered);
     CHECK_EQ_INT(rc, 0);
+    CHECK_TIMING(on_time);
 }
 
 static void refgw_retry_should_send_the_request_again_and_read_it_to_the_end(void)
@@ -306,9 +320,9 @@ static void refgw_retry_should_send_the_request_again_and_read_it_to_the_end(voi
         else if (harness_num(rec, "attempt") == 2)
             second = rec;
     }
-    int ok = r.got == K && cJSON_GetArraySize(r.records) == 2 && first && second &&
-             strcmp(harness_str(first, "close_kind"), "fin") == 0 &&
-             harness_num(first, "tail_tokens") <= 1 && is_null(second, "close_kind") &&
+    int ok = cJSON_GetArraySize(r.records) == 2 && first && second &&
+             harness_str(first, "close_kind") && harness_num(first, "tail_tokens") <= 1 &&
+             is_null(second, "close_kind") &&
              harness_num(second, "generated_tokens") == LENGTH &&
              strcmp(harness_str(second, "stop_reason"), "natural") == 0 &&
              is_true(second, "rid_header") &&
@@ -318,7 +332,11 @@ static void refgw_retry_should_send_the_request_again_and_read_it_to_the_end(voi
                   harness_num(r.meter, "output_tokens") == LENGTH &&
                   harness_num(r.meter, "input_tokens") == INPUT_TOKENS &&
                   is_true(r.meter, "client_closed");
-    if (!ok || !metered) {
+    /* the client left with K tokens and refgw dropped the first attempt with nothing unread */
+    int prompt = r.got == K && first && harness_str(first, "close_kind") &&
+                 strcmp(harness_str(first, "close_kind"), "fin") == 0;
+    if (!ok || !metered || !prompt) {
+        fprintf(stderr, "  the client read %d tokens\n", r.got);
         print_json("records", r.records);
         print_json("metering", r.meter);
     }
@@ -327,6 +345,7 @@ static void refgw_retry_should_send_the_request_again_and_read_it_to_the_end(voi
     CHECK(ok);
     CHECK(metered);
     CHECK_EQ_INT(rc, 0);
+    CHECK_TIMING(prompt);
 }
 
 static void refgw_strip_headers_should_drop_the_request_id_but_not_the_body(void)
@@ -334,15 +353,18 @@ static void refgw_strip_headers_should_drop_the_request_id_but_not_the_body(void
     struct abort_run r;
     CHECK(abort_run("strip-headers", "usage", NULL, "gw-strip-1", 1, &r) == 0);
     const cJSON *rec = cJSON_GetArrayItem(r.records, 0);
-    int ok = r.got == K && cJSON_GetArraySize(r.records) == 1 &&
+    int ok = cJSON_GetArraySize(r.records) == 1 &&
              cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rec, "rid_header")) &&
              strcmp(harness_str(rec, "id_source"), "user") == 0 &&
              strcmp(harness_str(rec, "correlation_id"), "gw-strip-1") == 0 &&
-             strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
-             harness_num(rec, "tail_tokens") <= 1;
+             harness_str(rec, "close_kind") && harness_num(rec, "tail_tokens") <= 1;
     /* refgw itself saw the header: its own log still carries the id */
     int metered = r.meter != NULL && is_true(r.meter, "client_closed");
-    if (!ok || !metered) {
+    /* the client left with K tokens and refgw closed the upstream with nothing unread */
+    int prompt = r.got == K && harness_str(rec, "close_kind") &&
+                 strcmp(harness_str(rec, "close_kind"), "fin") == 0;
+    if (!ok || !metered || !prompt) {
+        fprintf(stderr, "  the client read %d tokens\n", r.got);
         print_json("records", r.records);
         print_json("metering", r.meter);
     }
@@ -351,6 +373,7 @@ static void refgw_strip_headers_should_drop_the_request_id_but_not_the_body(void
     CHECK(ok);
     CHECK(metered);
     CHECK_EQ_INT(rc, 0);
+    CHECK_TIMING(prompt);
 }
 
 /* ---- pass-through ---------------------------------------------------------------------------- */
@@ -748,7 +771,7 @@ static void refgw_should_meter_usage_or_count_for_done_and_cancelled_streams(voi
 /* ---- load and backpressure ------------------------------------------------------------------- */
 
 #define MANY 200
-#define MANY_LENGTH 40 /* at 20 tokens/s: 2 s, far longer than the test needs to react */
+#define MANY_LENGTH 40 /* at 20 tokens/s: 2 s for a stream read to its end */
 
 static void refgw_should_carry_hundreds_of_streams_at_once(void)
 {
@@ -762,10 +785,14 @@ static void refgw_should_carry_hundreds_of_streams_at_once(void)
     for (int i = 0; i < MANY; i++) {
         char cid[32], headers[512], body[512];
         snprintf(cid, sizeof cid, "gw-many-%03d", i);
+        /* A stream to be cut pauses after tok2 until the client has left: however late the
+         * client reads it (200 streams opened one by one, under valgrind too), it cannot run to
+         * its end first. */
         snprintf(headers, sizeof headers,
                  "x-tailgate-ttft-ms: 0\r\nx-tailgate-tps: 20\r\nx-tailgate-jitter: 0\r\n"
-                 "x-tailgate-length: %d\r\nX-Request-Id: %s\r\nConnection: close\r\n",
-                 MANY_LENGTH, cid);
+                 "x-tailgate-length: %d\r\nX-Request-Id: %s\r\nConnection: close\r\n%s",
+                 MANY_LENGTH, cid,
+                 i % 2 == 0 ? "x-tailgate-fault: stall-after=3,stall-ms=60000\r\n" : "");
         chat_body(body, sizeof body, cid);
         acc[i] = NULL;
         len[i] = 0;
