@@ -39,9 +39,19 @@ static int templates_tame(const uint8_t *data, size_t size)
     return ok;
 }
 
+/* relative, and no component empty, "." or ".." (a name such as "a..cfg" is fine) */
 static int inside(const char *p)
 {
-    return p[0] && p[0] != '/' && strstr(p, "..") == NULL;
+    if (p[0] == '\0' || p[0] == '/')
+        return 0;
+    for (;;) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return 0;
+        if (p[n] == '\0')
+            return 1;
+        p += n + 1;
+    }
 }
 
 static void check_gateway(const struct gateway *g)
