@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -65,7 +64,7 @@ struct slot {
     enum kind kind;
     char req[SOAK_MAX_REQUEST_BYTES];
     size_t req_len, sent, send_to;
-    long long due_ns;      /* dwell end, or the cycle's deadline */
+    long long due_ns;      /* SLOT_DWELL: when the close is due */
     long long deadline_ns; /* the cycle fails past this */
     int want, events, head_done;
     size_t head_len;
