@@ -505,12 +505,14 @@ static void measure_receive(struct fix *f, const struct row *w)
     }
     CHECK(end >= w->lo_ms && end <= w->hi_ms);
     if (w->first_hi_ms > 0) {
-        CHECK(r.first_ms >= 0 && r.first_ms <= w->first_hi_ms);
+        CHECK(r.first_ms >= 0);
+        CHECK_TIMING(r.first_ms <= w->first_hi_ms);
     }
     if (w->min_reads) {
         fprintf(stderr, "  %s: %d reads, largest %zu bytes\n", w->name, r.reads, r.max_read);
-        CHECK(r.reads >= w->min_reads);
-        CHECK(r.max_read <= w->max_read);
+        /* slices 3 ms apart stay apart only while this thread reads within 3 ms */
+        CHECK_TIMING(r.reads >= w->min_reads);
+        CHECK_TIMING(r.max_read <= w->max_read);
     }
     if (w->end == 'R') { /* both sides get the RST */
         CHECK_EQ_INT(wait_count(&f->up.resets, 1, 3000), 0);
