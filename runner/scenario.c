@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "jparse.h"
 #include "profile.h"
+#include "request.h"
 
 static const char *const metrics_sample[] = {
     "tail_tokens",       "close_lag_ms",    "stop_lag_ms",     "delivered_tokens",
@@ -571,6 +572,16 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
         get_str(&c, root, "profile", "", s.profile, sizeof s.profile) != 0 ||
         get_str(&c, root, "schedule", "", s.schedule, sizeof s.schedule) != 0)
         goto done;
+    /* the name prefixes every correlation id ("<name>-<i>"): one the mock cannot take (empty, a
+     * space, a quote, a byte outside printable ASCII) matches no ledger record, and the gates
+     * then judge requests that seem to have cost nothing */
+    if (!request_id_ok(s.name, strlen(s.name))) {
+        fail(&c, "name",
+             "'%s' cannot prefix correlation ids: expected printable ASCII without spaces, "
+             "quotes or backslashes%s",
+             s.name, cJSON_GetObjectItem(root, "name") ? "" : " (the file's name is the default)");
+        goto done;
+    }
     int st = chaos_style_parse(api);
     if (st < 0 || st == CHAOS_STYLE_CUSTOM) {
         fail(&c, "api", "expected openai-chat, responses or anthropic");

@@ -293,6 +293,11 @@ static void runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario(voi
          "\"attributes\":{\"latency\":-5}}]}}",
          "network.client[0]"},
         {"{\"users\": [", ":1:12: expected a JSON value at end of file"},
+        /* the name prefixes the correlation ids: the mock must be able to take them */
+        {"{\"name\":\"tab close\",\"users\":[{\"action\":\"complete\"}]}",
+         "name: 'tab close' cannot prefix correlation ids"},
+        {"{\"name\":\"\",\"users\":[{\"action\":\"complete\"}]}",
+         "name: '' cannot prefix correlation ids"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char path[256], args[512];
