@@ -5,6 +5,7 @@
 
 #include "fuzz.h"
 #include "gate.h"
+#include "request.h"
 #include "scenario.h"
 
 #define FUZZ_FILE "scenarios/fuzz.json"
@@ -19,6 +20,8 @@ static void check_scenario(const struct scenario *s)
 {
     FUZZ_CHECK(strcmp(s->file, FUZZ_FILE) == 0);
     FUZZ_CHECK(memchr(s->name, '\0', sizeof s->name) && s->name[0]);
+    /* the name prefixes the correlation ids the mock must accept */
+    FUZZ_CHECK(request_id_ok(s->name, strlen(s->name)));
     FUZZ_CHECK(s->nusers >= 1 && s->nusers <= CHAOS_MAX_USERS);
     FUZZ_CHECK(s->ngates <= SCENARIO_MAX_GATES);
     FUZZ_CHECK(s->requests >= 1 && s->requests <= 1000000);
