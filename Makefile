@@ -165,7 +165,8 @@ fuzz-prep:
 	    echo "clang with libFuzzer could not be installed (apt-get install clang libclang-rt-dev)" \
 	        >$(FUZZ_BUILD)/.unavailable; fi
 
-test: fuzz-prep
+# every target that ends in scripts/run-tests.sh: its short runs use build-fuzz/ as it is
+test test-plain asan memcheck: fuzz-prep
 test-bins: $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 clean: fuzz-clean
 
