@@ -93,21 +93,41 @@ for c in "${cases[@]}"; do
         done
         continue
     fi
-    dir=$out/$name
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    run_bounded 120 python3 "$here/referee_run.py" --gateway "$desc" --out "$dir/referee" \
-        --requests 5 --after-tokens 10 --tokens 100 --interval-ms 20 --ttft-ms 30 \
-        >"$dir/referee.json" 2>"$dir/referee.err"
-    run_bounded 120 "$bin" run --gateway "$desc" --out "$dir/tailgate" \
-        "$here/tab-close.json" "$here/reset.json" >"$dir/tailgate.log" 2>&1
-    rc=$?
-    if [ "$rc" -gt 1 ]; then
-        echo "tailgate run on $name exited with status $rc:" >&2
-        sed 's/^/    /' "$dir/tailgate.log" | tail -n 5 >&2
-    fi
-    python3 "$here/compare.py" --case "$name" --referee "$dir/referee.json" \
-        --results "$dir/tailgate/results.json" --rows "$rows" || status=1
+    # A gateway's own close timing varies from run to run (HAProxy's default mode by several
+    # ms), and the two sides are measured one after the other: a case that disagrees is
+    # measured again, both sides, once. A real difference disagrees both times.
+    for attempt in 1 2; do
+        dir=$out/$name
+        [ "$attempt" -gt 1 ] && dir=$out/$name.attempt$attempt
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        run_bounded 120 python3 "$here/referee_run.py" --gateway "$desc" --out "$dir/referee" \
+            --requests 5 --after-tokens 10 --tokens 100 --interval-ms 20 --ttft-ms 30 \
+            >"$dir/referee.json" 2>"$dir/referee.err"
+        run_bounded 120 "$bin" run --gateway "$desc" --out "$dir/tailgate" \
+            "$here/tab-close.json" "$here/reset.json" >"$dir/tailgate.log" 2>&1
+        rc=$?
+        if [ "$rc" -gt 1 ]; then
+            echo "tailgate run on $name exited with status $rc:" >&2
+            sed 's/^/    /' "$dir/tailgate.log" | tail -n 5 >&2
+        fi
+        : >"$dir/rows.md"
+        python3 "$here/compare.py" --case "$name" --referee "$dir/referee.json" \
+            --results "$dir/tailgate/results.json" --rows "$dir/rows.md" >"$dir/verdict.txt"
+        crc=$?
+        if [ "$crc" -eq 0 ] || [ "$attempt" -eq 2 ]; then
+            cat "$dir/verdict.txt"
+            if [ "$attempt" -gt 1 ]; then
+                sed "s/| \([a-z*]*agree[*]*\) |\$/| \1 (measured twice) |/" "$dir/rows.md" >>"$rows"
+            else
+                cat "$dir/rows.md" >>"$rows"
+            fi
+            [ "$crc" -eq 0 ] || status=1
+            break
+        fi
+        sed "s/^FAIL /note: $name attempt 1 disagreed, measuring again: /" "$dir/verdict.txt" \
+            | grep '^note:' >&2
+    done
 done
 
 wall=$(python3 -c "import sys; print('%.0f' % (float(sys.argv[2]) - float(sys.argv[1])))" \
@@ -116,7 +136,8 @@ wall=$(python3 -c "import sys; print('%.0f' % (float(sys.argv[2]) - float(sys.ar
     echo "Medians of 5 requests per case, one at a time; 20 ms a token from 30 ms in, 100"
     echo "tokens, the action after 10 tokens. Tail: tokens the model generated after the user's"
     echo "action. Close lag: the action -> the model saw its connection close (or the end of a"
-    echo "stream read to the end). Agreement: tail within 1 token, close lag within 5 ms."
+    echo "stream read to the end). Agreement: tail within 1 token, close lag within 5 ms; a"
+    echo "case that disagrees is measured again, both sides, once, and the second verdict counts."
     echo "Suite wall time: ${wall} s."
     echo
     printf '| case | action | referee tail | tailgate tail | referee close lag |'
