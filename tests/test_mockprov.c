@@ -41,9 +41,10 @@ static const char *stream_body(const char *api)
 }
 
 /* Opens a stream with the given profile and length, reads K tokens, closes (FIN or RST), and
- * returns the finished ledger record. */
-static cJSON *abort_after_k(const char *api, const char *profile, const char *cid, int rst,
-                            int length, const char *timing)
+ * returns the finished ledger record; *burst when more than K came in the read that brought
+ * the K-th. */
+static cJSON *abort_once(const char *api, const char *profile, const char *cid, int rst,
+                         int length, const char *timing, int *burst)
 {
     char headers[512];
     snprintf(headers, sizeof headers,
@@ -63,9 +64,27 @@ static cJSON *abort_after_k(const char *api, const char *profile, const char *ci
     /* Under valgrind a late mock sends overdue tokens in a burst, so more than K can come in
      * the read that brought the K-th: the record still comes back, and the counts that depend
      * on when the close came are the callers' CHECK_TIMING. */
+    *burst = got > K;
     if (got < K || (got > K && !check_under_valgrind()))
         return NULL;
     return harness_ledger_done(mock.port, cid, 10000);
+}
+
+/* abort_once, measured again (under a new id) when a late mock timer sent token K+1 in the same
+ * read as token K: the case's premise, a close between two tokens 100 ms apart, did not hold,
+ * so that run cannot judge the exact counts. Twice in a row is a failure. */
+static cJSON *abort_after_k(const char *api, const char *profile, const char *cid, int rst,
+                            int length, const char *timing)
+{
+    int burst = 0;
+    cJSON *r = abort_once(api, profile, cid, rst, length, timing, &burst);
+    if (r != NULL || !burst)
+        return r;
+    char again[96];
+    snprintf(again, sizeof again, "%s-again", cid);
+    fprintf(stderr, "  %s: token %d came with token %d (a late timer); measuring again\n", cid,
+            K + 1, K);
+    return abort_once(api, profile, again, rst, length, timing, &burst);
 }
 
 struct billing_row {
