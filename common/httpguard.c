@@ -63,7 +63,6 @@ struct conn {
 };
 
 struct httpguard {
-    struct event_base *base;
     struct evhttp *http;
     struct evconnlistener *listener;
     struct httpguard_limits lim;
@@ -383,8 +382,10 @@ static void scan_head(struct conn *c, struct evbuffer *buf, size_t from, size_t 
         int nv = evbuffer_peek(buf, (ev_ssize_t)n, &pos, vec, 8);
         if (nv <= 0)
             return;
+        if (nv > 8) /* it says how many the range needs; it filled 8 */
+            nv = 8;
         size_t used = 0;
-        for (int i = 0; i < nv && i < 8 && c->phase == PH_HEAD && used < n; i++) {
+        for (int i = 0; i < nv && c->phase == PH_HEAD && used < n; i++) {
             const unsigned char *p = vec[i].iov_base;
             size_t len = vec[i].iov_len;
             if (len > n - used)
@@ -699,7 +700,6 @@ struct httpguard *httpguard_new(struct event_base *base, struct evhttp *http,
         free(g);
         return NULL;
     }
-    g->base = base;
     g->http = http;
     g->lim = *lim;
     g->cb = cb;

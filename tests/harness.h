@@ -75,6 +75,12 @@ cJSON *harness_ledger_all_done(int port, const char *cid, int n, int timeout_ms)
 double harness_num(const cJSON *o, const char *key);
 /* String field, or NULL. */
 const char *harness_str(const cJSON *o, const char *key);
+/* Writes all n bytes (MSG_NOSIGNAL). Returns 0, or -1 when the peer is gone. */
+int harness_send_all(int fd, const char *p, size_t n);
+/* A process's CPU time so far (user + system) in clock ticks, from /proc; -1 if unreadable. */
+long harness_cpu_ticks(int pid);
+/* A process's VmRSS in KiB, from /proc; -1 if unreadable. */
+long harness_rss_kb(int pid);
 /* Milliseconds to sleep without busy waiting. */
 void harness_sleep_ms(int ms);
 

@@ -44,32 +44,6 @@ static long capped_total(void)
     return v;
 }
 
-static long rss_kb(int pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
-}
-
-static int send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Sends 'req' (len bytes) and reads to the server's close (10 s at most). Returns the status;
  * *body gets the body (malloc'd), *closed whether the mock closed. */
 static int exchange(const char *req, size_t len, char **body, int *closed)
@@ -77,7 +51,7 @@ static int exchange(const char *req, size_t len, char **body, int *closed)
     int fd = harness_connect(mock.port, 0);
     if (fd < 0)
         return -1;
-    send_all(fd, req, len);
+    harness_send_all(fd, req, len);
     char *acc = NULL;
     size_t n = 0;
     uint64_t t0 = clock_now_ns();
@@ -185,7 +159,7 @@ static int open_stream(const char *cid)
     char req[1024];
     int n = snprintf(req, sizeof req, STREAM_HEAD, cid, strlen(STREAM_BODY), STREAM_BODY);
     int fd = harness_connect(mock.port, 0);
-    if (fd < 0 || send_all(fd, req, (size_t)n) != 0)
+    if (fd < 0 || harness_send_all(fd, req, (size_t)n) != 0)
         return -1;
     char *acc = NULL;
     size_t len = 0;
@@ -200,7 +174,7 @@ static void mockguard_should_hold_an_upload_during_a_stream_to_a_bounded_size(vo
     long capped0 = capped_total();
     int fd = open_stream("upload-1");
     CHECK(fd >= 0);
-    long rss0 = rss_kb(mock.pid);
+    long rss0 = harness_rss_kb(mock.pid);
     fcntl(fd, F_SETFL, O_NONBLOCK);
     static char junk[65536];
     memset(junk, 'j', sizeof junk);
@@ -218,7 +192,7 @@ static void mockguard_should_hold_an_upload_during_a_stream_to_a_bounded_size(vo
         while (recv(fd, buf, sizeof buf, 0) > 0) {
         }
     }
-    long rss1 = rss_kb(mock.pid);
+    long rss1 = harness_rss_kb(mock.pid);
     /* let the mock read (and drop) what is in flight, so the FIN is the next thing it reads */
     int queued = 1;
     for (int i = 0; i < 500 && queued > 0; i++) {
@@ -257,7 +231,7 @@ static void mockguard_should_hold_pipelined_requests_during_a_stream_to_a_bounde
     long capped0 = capped_total();
     int fd = open_stream("pipeline-1");
     CHECK(fd >= 0);
-    long rss0 = rss_kb(mock.pid);
+    long rss0 = harness_rss_kb(mock.pid);
     const char *one = "GET /_tailgate/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     size_t ol = strlen(one);
     char *many = malloc(ol * 10000);
@@ -280,7 +254,7 @@ static void mockguard_should_hold_pipelined_requests_during_a_stream_to_a_bounde
         }
     }
     free(many);
-    long rss1 = rss_kb(mock.pid);
+    long rss1 = harness_rss_kb(mock.pid);
     fcntl(fd, F_SETFL, 0);
     harness_close_rst(fd);
     cJSON *r = harness_ledger_done(mock.port, "pipeline-1", 10000);
@@ -297,24 +271,6 @@ static void mockguard_should_hold_pipelined_requests_during_a_stream_to_a_bounde
 }
 
 /* ---- out of descriptors --------------------------------------------------------------------- */
-
-static long cpu_ticks(int pid)
-{
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    fclose(f);
-    line[n] = '\0';
-    const char *p = strrchr(line, ')');
-    unsigned long ut = 0, st = 0;
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-                            &st) != 2)
-        return -1;
-    return (long)(ut + st);
-}
 
 static void mockguard_should_not_spin_or_flood_its_log_when_out_of_descriptors(void)
 {
@@ -350,10 +306,10 @@ static void mockguard_should_not_spin_or_flood_its_log_when_out_of_descriptors(v
     for (int i = 0; i < 120; i++)
         fds[i] = port ? harness_connect(port, 0) : -1;
     long hz = sysconf(_SC_CLK_TCK);
-    long c0 = cpu_ticks(pid);
+    long c0 = harness_cpu_ticks(pid);
     uint64_t t0 = clock_now_ns();
     harness_sleep_ms(3000); /* the measurement: what the mock does with these 3 s */
-    long c1 = cpu_ticks(pid);
+    long c1 = harness_cpu_ticks(pid);
     double wall = (double)(clock_now_ns() - t0) / 1e9;
     /* it still answers once descriptors free up */
     for (int i = 0; i < 120; i++)
