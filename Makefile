@@ -15,7 +15,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 COMMON_SRC := common/clock.c common/curlev.c common/cliutil.c common/fetch.c common/markup.c common/httpd.c \
               common/jget.c common/sockdrain.c common/httpguard.c common/jparse.c common/utf8.c
-COMMON_SRC += common/adminguard.c
+COMMON_SRC += common/adminguard.c common/version.c
 MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/request.c \
             mockprov/wire.c mockprov/fault.c mockprov/wheel.c mockprov/reply.c mockprov/sink.c \
             mockprov/gen.c mockprov/generate.c mockprov/store.c mockprov/admin.c mockprov/metrics.c \
@@ -60,6 +60,21 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
+# the version from VERSION, the revision from git when built in a checkout; the object is rebuilt
+# whenever either changes (the stamp holds both)
+VERSION_NUMBER := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+VERSION_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell \
+    git diff --quiet HEAD -- 2>/dev/null || { git rev-parse HEAD >/dev/null 2>&1 && echo -dirty; })
+VERSION_DEFS := -DTAILGATE_VERSION='"$(VERSION_NUMBER)"' -DTAILGATE_REVISION='"$(VERSION_REV)"'
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION_DEFS)' | cmp -s - $@ || echo '$(VERSION_DEFS)' >$@
+$(BUILD)/common/version.o: common/version.c $(BUILD)/version.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(VERSION_DEFS) -c $< -o $@
+.PHONY: FORCE
+FORCE:
+
 TEST_LIB := $(BUILD)/tests/check.o $(BUILD)/tests/harness.o $(BUILD)/tests/loopthread.o
 
 $(BUILD)/tests/test_%: tests/test_%.c $(TEST_LIB) $(LIB_OBJ)
@@ -85,6 +100,7 @@ test-bins: $(BUILD)/tailgate $(BUILD)/refgw $(TEST_BIN)
 # The suite twice: the plain build, then AddressSanitizer + UBSan. One closing line for both.
 test: deps
 	@scripts/deps.sh node || true # the SDK tests then say what is missing
+	@scripts/deps.sh tools || true # the output-format tests then skip, saying what is missing
 	@$(MAKE) --no-print-directory -s test-bins
 	@$(MAKE) --no-print-directory -s BUILD=build-asan \
 	    OPT="$(SAN)" LDOPT="-fsanitize=address,undefined" test-bins

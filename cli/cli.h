@@ -8,7 +8,8 @@
 
 /* `tailgate chaos proxy ...`: argv[0] is "proxy". Returns the exit code. */
 int cli_chaos_proxy(int argc, char **argv);
-/* `tailgate run ...` and `tailgate scenarios ...`: argv[0] is the command. */
+/* `tailgate run ...` and `tailgate scenarios ...`: argv[0] is the command (cli/run.c,
+ * cli/scenarios.c). */
 int cli_run(int argc, char **argv);
 int cli_scenarios(int argc, char **argv);
 /* `tailgate chaos client ...`: argv[0] is "client". Returns the exit code. */

@@ -1,4 +1,4 @@
-/* `tailgate run` and `tailgate scenarios`: the release gate and the scenario library. */
+/* `tailgate run`: the release gate. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -178,37 +178,4 @@ int cli_run(int argc, char **argv)
     for (size_t j = 0; j < n; j++)
         free(paths[j]);
     return interrupted ? EXIT_ENV : rc;
-}
-
-int cli_scenarios(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: tailgate scenarios FILE... (validates and lists)\n");
-        return EXIT_USAGE;
-    }
-    int bad = 0;
-    for (int i = 1; i < argc; i++) {
-        char *paths[SUITE_MAX_SCENARIOS];
-        char err[1024];
-        int k = suite_expand(argv[i], paths, SUITE_MAX_SCENARIOS, err, sizeof err);
-        if (k < 0) {
-            fprintf(stderr, "%s\n", err);
-            bad = 1;
-            continue;
-        }
-        for (int j = 0; j < k; j++) {
-            struct scenario s;
-            if (scenario_load(paths[j], &s, err, sizeof err) != 0) {
-                fprintf(stderr, "%s\n", err);
-                bad = 1;
-            } else {
-                printf("%-28s %-16s %4u req  %zu gates  %s\n", s.name,
-                       s.schedule[0] ? "(schedule)" : s.profile, s.requests, s.ngates,
-                       s.description);
-                scenario_cleanup(&s);
-            }
-            free(paths[j]);
-        }
-    }
-    return bad ? EXIT_USAGE : 0;
 }

@@ -18,8 +18,7 @@
 #include "gen.h"
 #include "jparse.h"
 #include "reply.h"
-
-#define MOCK_VERSION "0.1.0"
+#include "version.h"
 
 int admin_allowed(struct mock *m, struct evhttp_request *req)
 {
@@ -312,7 +311,7 @@ void admin_handle(struct mock *m, struct evhttp_request *req, const char *path,
     if (strcmp(path, "health") == 0 && get) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
-        cJSON_AddStringToObject(o, "version", MOCK_VERSION);
+        cJSON_AddStringToObject(o, "version", version_number());
         cJSON_AddNumberToObject(o, "active_streams", (double)m->active);
         cJSON_AddNumberToObject(o, "ledger_records", (double)ledger_count(m->ledger));
         cJSON_AddNumberToObject(o, "ledger_dropped", (double)ledger_dropped(m->ledger));

@@ -30,8 +30,7 @@
 #include "results.h"
 #include "scenario.h"
 #include "verdict.h"
-
-#define RUN_VERSION "0.1.0"
+#include "version.h"
 
 struct runner {
     const struct run_config *cfg;
@@ -608,7 +607,7 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
     uint64_t t_start = clock_now_ns();
     time_t now = time(NULL);
     strftime(r.rr.started_utc, sizeof r.rr.started_utc, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    snprintf(r.rr.version, sizeof r.rr.version, "%s", RUN_VERSION);
+    snprintf(r.rr.version, sizeof r.rr.version, "%s", version_number());
     snprintf(r.rr.suite, sizeof r.rr.suite, "%s", cfg->suite_name ? cfg->suite_name : "");
     r.rr.seed = cfg->seed;
     r.rr.floor_dir = cfg->floor_dir;

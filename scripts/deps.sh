@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine, or names the one command
-# that would. Usage: deps.sh build|node|demo|conformance|fuzz
+# that would. Usage: deps.sh build|node|demo|conformance|fuzz|tools
 set -u
 what=${1:-build}
 missing=()
@@ -38,6 +38,13 @@ elif [ "$what" = fuzz ]; then
         [ "${missing[*]}" = libclang-rt--dev ] && missing=(libclang-rt-dev)
         rm -f "$probe"
     fi
+elif [ "$what" = tools ]; then
+    # the checkers the ecosystem tests validate tailgate's outputs with: xmllint (JUnit against
+    # its XSD), promtool (the /metrics exposition), Debian's python3 with jsonschema
+    # (results.json against docs/results.schema.json)
+    command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+    command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+    /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || missing+=(python3-jsonschema)
 elif [ "$what" = node ]; then
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)

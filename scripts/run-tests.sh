@@ -83,6 +83,20 @@ if [ -f tests/toxiproxy/run.sh ] && [ "${SKIP_SDK:-0}" != 1 ]; then
     rm -f "$log.err"
 fi
 
+# the shell tests (tests/test_*.sh: installing, the CI recipes, the output formats against their
+# schemas and checkers), once, against the first build folder
+for t in tests/test_*.sh; do
+    [ -f "$t" ] || continue
+    name=$(basename "$t" .sh)
+    [ "$name" = test_node_gateways ] && continue # above, with the SDK tests
+    TAILGATE_BIN="$PWD/$1/tailgate" REFGW_BIN="$PWD/$1/refgw" BUILD_DIR="$PWD/$1" \
+        timeout -k 5 "$per_test_timeout" bash "$t" >"$log" 2>"$log.err" </dev/null
+    rc=$?
+    count "$name" "$log" "$rc"
+    [ "$rc" -ne 0 ] && sed 's/^/    /' "$log.err" | tail -40
+    rm -f "$log.err"
+done
+
 if [ -f tests/fuzz/run.sh ] && [ "${SKIP_FUZZ:-0}" != 1 ]; then
     # once too: a short libFuzzer run of every parser's target (tests/fuzz/), then each build
     # folder's replay of the committed corpora
