@@ -1,0 +1,43 @@
+/* The state of one run, shared by the run (run.c: starting and stopping the environment,
+ * writing the outputs) and the scenario run (scenariorun.c: one scenario's traffic, settle and
+ * join). Nothing outside the runner sees it. */
+#ifndef RUNNER_RUNNER_H
+#define RUNNER_RUNNER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <event2/event.h>
+
+#include "chaos/client.h"
+#include "chaos/proxy.h"
+#include "gateway.h"
+#include "mockctl.h"
+#include "results.h"
+#include "run.h"
+#include "scenario.h"
+
+struct runner {
+    const struct run_config *cfg;
+    struct event_base *base;
+    struct mockctl mock;          /* mockprov itself */
+    struct proxy *client_proxy;   /* clients -> gateway (or -> mock when direct) */
+    struct proxy *upstream_proxy; /* gateway -> mock; NULL when no scenario needs it */
+    char client_url[128];         /* through the client proxy */
+    char target_url[160];         /* the gateway (or the mock when direct) itself */
+    struct gateway gw;
+    int have_gw;
+    struct run_result rr;
+    FILE *ledger_log, *client_log; /* forensics: every record, JSON lines */
+    /* per scenario */
+    const struct scenario *sc;
+    struct chaos_record *recs;
+    size_t nrecs, caprecs;
+    uint64_t records_lost;        /* client records we could not keep */
+    int client_done;
+    uint64_t done_count, abort_count;
+    uint64_t isolate_since_ns;    /* isolate: when the current wait for an idle mock began */
+    uint64_t isolate_timeouts;    /* waits that ran out (the mock never went idle) */
+};
+
+#endif
