@@ -845,6 +845,24 @@ static int queue_full(const struct link *l)
     return l->q_n >= LINK_MAX_CHUNKS;
 }
 
+/* Starts each reset_peer on the link that has not started: Toxiproxy's RST comes 'timeout' ms
+ * after the first data or the source's close, whichever is first. Returns how many reset_peer
+ * toxics the link has. */
+static int reset_arm(struct link *l, uint64_t now)
+{
+    struct conn *c = l->c;
+    int n = 0;
+    size_t i = 0;
+    for (; next_on(l, TOXIC_RESET_PEER, &i); i++, n++) {
+        struct ctox *x = &c->tx[i];
+        if (!x->fired) {
+            x->fired = 1;
+            x->due_ns = now + (uint64_t)c->p->tox[i].t.a.reset_peer.timeout * MS;
+        }
+    }
+    return n;
+}
+
 /* Moves what the source delivered into the toxic stage (or drops it). */
 static void link_ingest(struct link *l, uint64_t now)
 {
@@ -854,14 +872,7 @@ static void link_ingest(struct link *l, uint64_t now)
     if (n == 0 || l->limit_hit)
         return;
     if (link_dropping(l)) {
-        size_t i = 0;
-        for (; next_on(l, TOXIC_RESET_PEER, &i); i++) {
-            struct ctox *x = &c->tx[i];
-            if (!x->fired) { /* Toxiproxy: the RST comes 'timeout' ms after the first data */
-                x->fired = 1;
-                x->due_ns = now + (uint64_t)c->p->tox[i].t.a.reset_peer.timeout * MS;
-            }
-        }
+        reset_arm(l, now);
         evbuffer_drain(in, n);
         l->bytes_in += n;
         return;
@@ -990,8 +1001,8 @@ static uint64_t link_fin(struct link *l, uint64_t now)
 {
     struct conn *c = l->c;
     if (!l->src_eof || l->fin_sent || l->q_n > 0 ||
-        evbuffer_get_length(bufferevent_get_input(l->src)) > 0)
-        return 0;
+        evbuffer_get_length(bufferevent_get_input(l->src)) > 0 || link_dropping(l))
+        return 0; /* a dropping link (reset_peer) drops the FIN too */
     size_t i = 0;
     int64_t delay = 0;
     for (const struct toxic *t; (t = next_on(l, TOXIC_SLOW_CLOSE, &i)) != NULL; i++)
@@ -1058,6 +1069,11 @@ static void conn_pump(struct conn *c)
     for (int d = 0; d < 2; d++) {
         struct link *l = &c->link[d];
         if (l->src_eof && link_dropping(l) && !frozen) {
+            /* reset_peer drops the FIN like the data: Toxiproxy's reset toxic takes a closed
+             * input as its trigger too, and resets 'timeout' ms later (toxics/reset_peer.go),
+             * so an upstream that answers and closes at once still gives an RST, not an EOF */
+            if (reset_arm(l, now) > 0)
+                continue;
             /* Toxiproxy's timeout passes a close on at once, dropped data and all */
             conn_close(c, CLOSE_FIN, SIDE_CLIENT);
             return;

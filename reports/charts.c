@@ -15,6 +15,7 @@
 #define GATES_PER_CHART 8     /* gates of one metric in one scenario drawn; more are listed */
 #define TIMELINE_PANELS 4     /* sample requests drawn per scenario */
 #define POINTS_MAX 60         /* above this many samples a CDF is a line without markers */
+#define BILLING_BUCKETS_MAX 600 /* 1-s buckets, the runner's cap: it adds later ones to the last */
 
 struct gate_mark {
     double thr;
@@ -346,7 +347,7 @@ static int cdf_chart(const char *dir, const char *name, const char *title, const
         markers |= isfinite(g[k].level);
     for (size_t i = 0; i < ns; i++)
         entries += s[i].denom > 0;
-    key_below(f, entries + (ng > 0) + markers);
+    key_below(f, entries + (int)ng + markers);
     draw_gates(f, g, ng, ns ? &s[ns - 1] : NULL, lo, hi, logx);
     if (markers) {
         fputs("$GATES << EOD\n", f);
@@ -384,9 +385,13 @@ static int cdf_chart(const char *dir, const char *name, const char *title, const
                     s[i].ls);
         first = 0;
     }
-    if (ng)
-        fprintf(f, ", \\\n     NaN with lines ls %d title 'gate threshold (verdict on the line)'",
-                PLOT_LS_GATE);
+    /* one key entry per gate line, in the line's own style: with two gates a single "gate
+     * threshold" entry showed the first gate's dashes only and left the second unexplained */
+    for (size_t k = 0; k < ng; k++) {
+        fprintf(f, ", \\\n     NaN with lines ls %d title ",
+                PLOT_LS_GATE + (int)(k % PLOT_LS_GATE_N));
+        qprintf(f, "gate %s", g[k].text);
+    }
     if (markers)
         fputs(", \\\n     $GATES using 1:2 with points pt 12 ps 2.5 lw 2 lc rgb '#D55E00' "
               "title 'gate quantile: the curve must reach it at or left of the line'", f);
@@ -698,6 +703,11 @@ static void fmt_pct(double v, char *out, size_t len)
         snprintf(out, len, "n/a");
 }
 
+/* One bucket's three counts; a bucket the timeline does not list counted nothing. */
+struct bill_bucket {
+    double inv, wire, met;
+};
+
 static int billing_chart(const char *dir, const cJSON *run, const cJSON *sc, const char *stem,
                          struct chart_set *set, char *err, size_t errlen)
 {
@@ -707,53 +717,76 @@ static int billing_chart(const char *dir, const cJSON *run, const cJSON *sc, con
         return 0;
     const char *name = runfile_str(sc, "name");
     char file[200], chart[160];
-    snprintf(file, sizeof file, "billing-%s.dat", stem);
-    FILE *f = open_in(dir, file, err, errlen);
-    if (f == NULL)
-        return -1;
-    fputs("# output tokens per time bucket, scenario '", f);
-    put_clean(f, name);
-    fputs("': what mockprov invoiced, what the wire's usage told the gateway, what the gateway "
-          "metered (NaN: not known)\n# t_s invoice_output_tokens wire_output_tokens "
-          "metered_output_tokens\n", f);
-    double tlo = INFINITY, thi = -INFINITY, ymax = 1;
+    /* buckets are 1 s of request start from 0; the chart runs to the end of the traffic, so a
+     * quiet last second shows as zero instead of the axis stopping at the last send */
+    double last = -1, ymax = 1;
     int metered = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, tl)
     {
-        double t = runfile_num(e, "t_s"), inv = runfile_num(e, "invoice_output_tokens");
+        double t = runfile_num(e, "t_s");
+        if (isfinite(t) && t >= 0 && t < BILLING_BUCKETS_MAX)
+            last = fmax(last, floor(t));
+        metered |= isfinite(runfile_num(e, "metered_output_tokens"));
+    }
+    if (last < 0)
+        return 0;
+    double traffic = runfile_num(sc, "traffic_s");
+    if (isfinite(traffic) && traffic > 0)
+        last = fmax(last, fmin(ceil(traffic) - 1, BILLING_BUCKETS_MAX - 1));
+    size_t nb = (size_t)last + 1;
+    struct bill_bucket *bk = calloc(nb, sizeof *bk);
+    if (bk == NULL) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return -1;
+    }
+    cJSON_ArrayForEach(e, tl)
+    {
+        double t = runfile_num(e, "t_s");
+        if (!isfinite(t) || t < 0 || t >= (double)nb)
+            continue;
+        struct bill_bucket *q = &bk[(size_t)t];
+        double inv = runfile_num(e, "invoice_output_tokens");
         double wire = runfile_num(e, "wire_output_tokens");
         double met = runfile_num(e, "metered_output_tokens");
-        if (!isfinite(t))
-            continue;
-        put_num(f, t);
-        fputc(' ', f);
-        put_num(f, inv);
-        fputc(' ', f);
-        put_num(f, wire);
-        fputc(' ', f);
-        put_num(f, met);
-        fputc('\n', f);
-        tlo = fmin(tlo, t);
-        thi = fmax(thi, t);
-        ymax = fmax(ymax, fmax(isfinite(inv) ? inv : 0, isfinite(wire) ? wire : 0));
-        if (isfinite(met)) {
-            metered = 1;
-            ymax = fmax(ymax, met);
-        }
+        q->inv += isfinite(inv) ? inv : 0;
+        q->wire += isfinite(wire) ? wire : 0;
+        q->met = isfinite(met) ? q->met + met : NAN; /* listed but not known stays unknown */
     }
+    snprintf(file, sizeof file, "billing-%s.dat", stem);
+    FILE *f = open_in(dir, file, err, errlen);
+    if (f == NULL) {
+        free(bk);
+        return -1;
+    }
+    fputs("# output tokens per 1-s bucket of request start, scenario '", f);
+    put_clean(f, name);
+    fputs("': what mockprov invoiced, what the wire's usage told the gateway, what the gateway "
+          "metered (NaN: not known)\n# every bucket from 0 to the end of the traffic, empty ones "
+          "as 0\n# t_s invoice_output_tokens wire_output_tokens metered_output_tokens\n", f);
+    for (size_t i = 0; i < nb; i++) {
+        struct bill_bucket *q = &bk[i];
+        fprintf(f, "%zu ", i);
+        put_num(f, q->inv);
+        fputc(' ', f);
+        put_num(f, q->wire);
+        fputc(' ', f);
+        put_num(f, metered ? q->met : NAN);
+        fputc('\n', f);
+        ymax = fmax(ymax, fmax(q->inv, q->wire));
+        if (metered && isfinite(q->met))
+            ymax = fmax(ymax, q->met);
+    }
+    free(bk);
     if (close_in(f, dir, file, err, errlen) != 0)
         return -1;
-    if (!isfinite(tlo))
-        return 0;
+    double thi = (double)nb;
     const cJSON *sw = cJSON_GetObjectItemCaseSensitive(bill, "switches_s");
     const cJSON *s;
     cJSON_ArrayForEach(s, sw)
     {
-        if (cJSON_IsNumber(s)) {
-            tlo = fmin(tlo, s->valuedouble);
+        if (cJSON_IsNumber(s))
             thi = fmax(thi, s->valuedouble);
-        }
     }
     char v[32], vb[32], va[32];
     fmt_pct(runfile_num(bill, "variance_pct"), v, sizeof v);
@@ -773,17 +806,21 @@ static int billing_chart(const char *dir, const cJSON *run, const cJSON *sc, con
     else
         qprintf(o, "invoice vs metering: %s over the run", v);
     fputs(" font ',13'\n", o);
-    fprintf(o, "set xrange [%.10g:%.10g]\nset yrange [0:%.10g]\n", tlo - 0.5, thi + 0.5,
-            ymax * 1.15);
-    fputs("set xlabel 'time in the scenario (s, 1-s buckets)'\n"
-          "set ylabel 'output tokens per bucket'\n", o);
-    if (thi - tlo <= 20)
+    fprintf(o, "set xrange [0:%.10g]\nset yrange [0:%.10g]\n", thi, ymax * 1.15);
+    fputs("set xlabel 'time in the scenario (s): one group of bars per 1-s bucket of request "
+          "start'\nset ylabel 'output tokens per bucket'\n", o);
+    if (thi <= 20)
         fputs("set xtics 1\n", o);
-    /* when the three agree their lines coincide: a wide dark band under a dashed light line
-     * under a dotted one, markers nested by size, keeps all three visible */
-    fputs("set style line 41 lc rgb '#000000' lw 7 dt 1 pt 7 ps 2.4\n"
-          "set style line 42 lc rgb '#56B4E9' lw 3 dt (7,4) pt 5 ps 1.5\n"
-          "set style line 43 lc rgb '#E69F00' lw 2.5 dt (2,3) pt 9 ps 1.0\n", o);
+    /* a count per interval is a bar over the interval, not a point on a curve: lines joined
+     * through an empty bucket drew a V that read as billing dropping to zero. The series stand
+     * side by side in each bucket, so equal counts show as equal bars instead of hiding each
+     * other; fill patterns differ too, for greyscale prints. */
+    int ns = 2 + metered;
+    double w = 0.84 / ns;
+    fprintf(o, "set boxwidth %.4f absolute\n", w);
+    fputs("set style line 41 lc rgb '#000000' lw 1\n"
+          "set style line 42 lc rgb '#0072B2' lw 1.5\n"
+          "set style line 43 lc rgb '#E69F00' lw 1.5\n", o);
     int k = 0;
     cJSON_ArrayForEach(s, sw)
     {
@@ -797,16 +834,16 @@ static int billing_chart(const char *dir, const cJSON *run, const cJSON *sc, con
                    "90 left offset -1.1,0 front tc ls %d font ',11'\n", k, s->valuedouble,
                 s->valuedouble, k % 2 ? 0.03 : 0.5, PLOT_LS_GATE + 1);
     }
-    int k_sw = 0;
-    cJSON_ArrayForEach(s, sw)
-        k_sw += cJSON_IsNumber(s);
-    key_below(o, 2 + metered + (k_sw > 0));
-    fprintf(o, "plot '%s' using 1:2 with linespoints ls 41 title 'invoice (what mockprov "
-               "bills)', \\\n     '' using 1:3 with linespoints ls 42 title 'wire usage (what "
-               "the gateway was told)'", file);
+    key_below(o, ns + (k > 0));
+    fprintf(o, "plot '%s' using ($1+%.4f):2 with boxes ls 41 fs solid 0.85 border lc rgb "
+               "'#000000' title 'invoice (what mockprov bills): left bar', \\\n"
+               "     '' using ($1+%.4f):3 with boxes ls 42 fs pattern 4 border lc rgb '#0072B2' "
+               "title 'wire usage (what the gateway was told): %s bar'", file, 0.08 + w / 2,
+            0.08 + w * 1.5, metered ? "middle" : "right");
     if (metered)
-        fputs(", \\\n     '' using 1:4 with linespoints ls 43 title 'gateway metering (what "
-              "it would charge)'", o);
+        fprintf(o, ", \\\n     '' using ($1+%.4f):4 with boxes ls 43 fs pattern 5 border lc rgb "
+                   "'#E69F00' title 'gateway metering (what it would charge): right bar'",
+                0.08 + w * 2.5);
     if (k)
         fprintf(o, ", \\\n     NaN with lines ls %d title 'vendor profile switch'",
                 PLOT_LS_GATE + 1);
@@ -814,7 +851,8 @@ static int billing_chart(const char *dir, const cJSON *run, const cJSON *sc, con
     snprintf(chart, sizeof chart, "billing-%s", stem);
     return body_write(&b, dir, chart, 1000, 600, err, errlen) ||
            add_chart(set, chart, name, CHART_BILLING, err, errlen,
-                     "Output tokens per second as invoiced and as the wire reported them%s; %s.",
+                     "Output tokens per 1-s bucket of request start, as invoiced and as the wire "
+                     "reported them%s, side by side; %s.",
                      metered ? ", and as the gateway metered them" : "",
                      k == 0 ? "no vendor profile switch during this scenario"
                      : k == 1 ? "the vendor profile switch is marked"

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -200,8 +201,18 @@ static void up_stop(struct upsrv *s)
 
 /* ---- the fixture: the proxy and the upstream on one loop thread ---------------------------- */
 
+/* The proxy's upstream is the fixture's server, or 'up_port' when that is not 0. */
+static int fix_start_to(struct fix *f, enum up_mode mode, size_t send_n, int send_fin,
+                        uint64_t seed, int up_port);
+
 static int fix_start(struct fix *f, enum up_mode mode, size_t send_n, int send_fin,
                      uint64_t seed)
+{
+    return fix_start_to(f, mode, send_n, send_fin, seed, 0);
+}
+
+static int fix_start_to(struct fix *f, enum up_mode mode, size_t send_n, int send_fin,
+                        uint64_t seed, int up_port)
 {
     memset(f, 0, sizeof *f);
     f->up.mode = mode;
@@ -214,7 +225,7 @@ static int fix_start(struct fix *f, enum up_mode mode, size_t send_n, int send_f
     if (up_start(&f->up, base) != 0)
         return -1;
     char up[64], err[256];
-    snprintf(up, sizeof up, "127.0.0.1:%d", f->up.port);
+    snprintf(up, sizeof up, "127.0.0.1:%d", up_port ? up_port : f->up.port);
     f->p = proxy_new(base, "test", "127.0.0.1:0", up, err, sizeof err);
     if (f->p == NULL) {
         fprintf(stderr, "  proxy_new: %s\n", err);
@@ -604,6 +615,87 @@ static void proxy_should_close_after_limit_data(void)
 static void proxy_should_reset_peer(void)
 {
     run_row("reset_peer");
+}
+
+/* A raw-socket upstream for one connection: reads the request head, answers and closes at
+ * once, as an HTTP/1.0 server does. */
+struct rawup {
+    int lfd;
+    _Atomic uint64_t answered_ns; /* just before the answer was written */
+    _Atomic int done;
+};
+
+static void *rawup_main(void *arg)
+{
+    struct rawup *u = arg;
+    struct pollfd pfd = {u->lfd, POLLIN, 0};
+    if (poll(&pfd, 1, 5000) == 1) {
+        int fd = accept(u->lfd, NULL, NULL);
+        char buf[2048];
+        size_t n = 0;
+        uint64_t deadline = clock_now_ns() + 5000 * 1000000ull;
+        while (fd >= 0 && !harness_request_complete(buf, n) && n < sizeof buf &&
+               clock_now_ns() < deadline) {
+            struct pollfd q = {fd, POLLIN, 0};
+            if (poll(&q, 1, 100) != 1)
+                continue;
+            ssize_t r = recv(fd, buf + n, sizeof buf - n, 0);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+        }
+        static const char answer[] = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        atomic_store(&u->answered_ns, clock_now_ns());
+        if (fd >= 0) {
+            harness_send_all(fd, answer, sizeof answer - 1);
+            close(fd);
+        }
+    }
+    atomic_store(&u->done, 1);
+    return NULL;
+}
+
+/* Toxiproxy's reset toxic waits for data or the input's close, then 'timeout' ms, then closes
+ * with SO_LINGER 0 (toxics/reset_peer.go): the FIN the upstream sends right after its answer is
+ * dropped like the answer, and the client's recv fails with ECONNRESET after the timeout. It used
+ * to get recv() == 0 at once. */
+static void proxy_should_reset_peer_after_the_timeout_when_the_upstream_closed_at_once(void)
+{
+    struct rawup u = {.lfd = -1};
+    int raw_port = 0;
+    u.lfd = harness_listen(&raw_port);
+    CHECK(u.lfd >= 0);
+    pthread_t th;
+    if (pthread_create(&th, NULL, rawup_main, &u) != 0) {
+        close(u.lfd);
+        CHECK(0);
+    }
+    struct fix f;
+    int ok = fix_start_to(&f, UP_ECHO, 0, 0, 1, raw_port) == 0 &&
+             add_toxic(&f, "{\"type\":\"reset_peer\",\"attributes\":{\"timeout\":300}}") == 0;
+    struct rx r = {0};
+    uint64_t t_end = 0;
+    int fd = ok ? client(&f, 0) : -1;
+    static const char req[] = "GET / HTTP/1.0\r\nHost: up\r\n\r\n";
+    if (fd >= 0 && harness_send_all(fd, req, sizeof req - 1) == 0) {
+        uint64_t t0 = clock_now_ns();
+        receive(fd, (size_t)-1, 6000, t0, &r);
+        t_end = t0 + (uint64_t)(r.end_ms * 1e6);
+    }
+    fix_stop(&f);
+    pthread_join(th, NULL);
+    close(u.lfd);
+    uint64_t answered = atomic_load(&u.answered_ns);
+    fprintf(stderr, "  %zu bytes, eof %d, err %d, end %.1f ms after the upstream answered\n",
+            r.bytes, r.eof, r.err, answered && t_end ? (double)(t_end - answered) / 1e6 : -1.0);
+    CHECK(ok && fd >= 0);
+    CHECK(atomic_load(&u.done) && answered > 0);
+    CHECK_EQ_INT(r.bytes, 0); /* the answer is dropped */
+    CHECK_EQ_INT(r.eof, 0);   /* no FIN */
+    CHECK_EQ_INT(r.err, ECONNRESET);
+    /* the RST comes no earlier than the timeout after the answer left the upstream (a lower
+     * bound: a loaded machine only makes it later) */
+    CHECK(r.end_ms >= 0 && t_end >= answered + 300 * 1000000ull);
 }
 
 static void proxy_should_time_out(void)
@@ -1106,6 +1198,7 @@ int main(int argc, char **argv)
         CASE(proxy_should_slice_into_small_reads),
         CASE(proxy_should_close_after_limit_data),
         CASE(proxy_should_reset_peer),
+        CASE(proxy_should_reset_peer_after_the_timeout_when_the_upstream_closed_at_once),
         CASE(proxy_should_time_out),
         CASE(proxy_should_slow_the_close),
         CASE(proxy_should_stall_reading),

@@ -224,6 +224,118 @@ static void reports_should_chart_billing_with_each_switch_only_when_present(void
     CHECK(!exists(d, "charts/billing-tab-close.dat"));
 }
 
+/* A run folder holding the base fixture changed by 'edit', which gets the parsed results. */
+static const char *edited(const char *name, void (*edit)(cJSON *root))
+{
+    const char *d = fresh("base", name);
+    char path[512];
+    snprintf(path, sizeof path, "%s/results.json", d ? d : "");
+    char *text = d ? slurp(path) : NULL;
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (root == NULL)
+        return NULL;
+    edit(root);
+    char *out = cJSON_Print(root);
+    cJSON_Delete(root);
+    FILE *f = out ? fopen(path, "w") : NULL;
+    int ok = f && fputs(out, f) >= 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    free(out);
+    return ok ? d : NULL;
+}
+
+static cJSON *scenario_named(cJSON *root, const char *name)
+{
+    cJSON *sc;
+    cJSON_ArrayForEach(sc, cJSON_GetObjectItemCaseSensitive(root, "scenarios"))
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(sc, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+            return sc;
+    }
+    return NULL;
+}
+
+/* The billing switch scenario as a sparse timeline: an empty second 1 listed as zeros, second 2
+ * not listed at all, traffic to 5.5 s after the last send in second 3. */
+static void sparse_billing(cJSON *root)
+{
+    cJSON *sc = scenario_named(root, "billing switch");
+    cJSON *bill = cJSON_GetObjectItemCaseSensitive(sc, "billing");
+    cJSON_ReplaceItemInObjectCaseSensitive(sc, "traffic_s", cJSON_CreateNumber(5.5));
+    cJSON *tl = cJSON_Parse("[{\"t_s\": 0, \"invoice_output_tokens\": 40, \"wire_output_tokens\": "
+                            "40, \"metered_output_tokens\": 40},"
+                            "{\"t_s\": 1, \"invoice_output_tokens\": 0, \"wire_output_tokens\": 0, "
+                            "\"metered_output_tokens\": 0},"
+                            "{\"t_s\": 3, \"invoice_output_tokens\": 20, \"wire_output_tokens\": "
+                            "15, \"metered_output_tokens\": 15}]");
+    cJSON_ReplaceItemInObjectCaseSensitive(bill, "timeline", tl);
+}
+
+static void reports_should_chart_every_billing_bucket_as_bars_to_the_end_of_the_traffic(void)
+{
+    const char *d = edited("billing-buckets", sparse_billing);
+    CHECK(d != NULL);
+    CHECK_EQ_INT(rendered(d), 0);
+    /* every bucket from 0 to the one holding 5.5 s, the unlisted and the empty ones as zeros */
+    char *r = rows(d, "billing-billing_switch.dat");
+    int ok = r && strcmp(r, "0 40 40 40\n1 0 0 0\n2 0 0 0\n3 20 15 15\n4 0 0 0\n5 0 0 0\n") == 0;
+    if (!ok)
+        fprintf(stderr, "  got:\n%s", r ? r : "(none)");
+    free(r);
+    CHECK(ok);
+    char path[512];
+    snprintf(path, sizeof path, "%s/charts/billing-billing_switch.gp", d);
+    char *gp = slurp(path);
+    CHECK(gp != NULL);
+    /* a count per bucket is a bar, never a line through the buckets; three bars side by side
+     * (0.28 wide from 0.08 into the second), so equal counts do not hide each other */
+    ok = strstr(gp, "with lines ls 4") == NULL && strstr(gp, "linespoints") == NULL &&
+         strstr(gp, "set xrange [0:6]") && strstr(gp, "set boxwidth 0.2800 absolute") &&
+         strstr(gp, "using ($1+0.2200):2 with boxes") &&
+         strstr(gp, "using ($1+0.5000):3 with boxes") &&
+         strstr(gp, "using ($1+0.7800):4 with boxes") && strstr(gp, ": left bar'") &&
+         strstr(gp, ": middle bar'") && strstr(gp, ": right bar'");
+    if (!ok)
+        fprintf(stderr, "  got:\n%s", gp);
+    free(gp);
+    CHECK(ok);
+}
+
+/* tab-close with a second tail_tokens gate */
+static void second_tail_gate(cJSON *root)
+{
+    cJSON *gates = cJSON_GetObjectItemCaseSensitive(scenario_named(root, "tab-close"), "gates");
+    cJSON_AddItemToArray(gates, cJSON_Parse("{\"metric\": \"tail_tokens\", \"expr\": "
+                                            "\"max<=4\", \"observed\": 5, \"threshold\": 4, "
+                                            "\"samples\": 4, \"verdict\": \"fail\"}"));
+}
+
+static void reports_should_key_every_gate_line_of_a_cdf_in_its_own_style(void)
+{
+    const char *d = edited("cdf-gates", second_tail_gate);
+    CHECK(d != NULL);
+    CHECK_EQ_INT(rendered(d), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/charts/tail-cdf-tab-close.gp", d);
+    char *gp = slurp(path);
+    CHECK(gp != NULL);
+    /* each gate's line (ls 10, ls 11) is drawn and has its own key entry; the key has room for
+     * the series, both gates and the quantile markers */
+    /* gate texts are pretty-printed: "\xe2\x89\xa4" is U+2264, less-than or equal to */
+    const char *want10 = "NaN with lines ls 10 title 'gate p(95) \xe2\x89\xa4 8: pass (4.7)'";
+    const char *want11 = "NaN with lines ls 11 title 'gate max \xe2\x89\xa4 4: FAIL (5)'";
+    int ok = strstr(gp, "graph 1 nohead ls 10 front") && strstr(gp, "graph 1 nohead ls 11 front") &&
+             strstr(gp, want10) && strstr(gp, want11) && strstr(gp, "maxrows 4\n") &&
+             strstr(gp, "gate threshold (verdict on the line)") == NULL;
+    if (!ok)
+        fprintf(stderr, "  want %s and %s in:\n%s", want10, want11, gp);
+    free(gp);
+    CHECK(ok);
+}
+
 static void reports_should_run_every_script_through_gnuplot(void)
 {
     const char *d = fresh("base", "gnuplot");
@@ -478,6 +590,8 @@ int main(int argc, char **argv)
         CASE(reports_should_write_delivered_billed_and_ptdr_per_scenario),
         CASE(reports_should_write_wasted_cost_and_its_monthly_projection),
         CASE(reports_should_chart_billing_with_each_switch_only_when_present),
+        CASE(reports_should_chart_every_billing_bucket_as_bars_to_the_end_of_the_traffic),
+        CASE(reports_should_key_every_gate_line_of_a_cdf_in_its_own_style),
         CASE(reports_should_run_every_script_through_gnuplot),
         CASE(reports_should_list_every_scenario_verdict_and_chart_in_the_index),
         CASE(reports_should_write_data_scripts_and_index_without_gnuplot),
