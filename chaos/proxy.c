@@ -845,6 +845,19 @@ static int queue_full(const struct link *l)
     return l->q_n >= LINK_MAX_CHUNKS;
 }
 
+/* The link's and the proxy's byte counters: plain additions on the data path. */
+static void count_in(struct link *l, size_t n)
+{
+    l->bytes_in += n;
+    l->c->p->st.received_bytes[l->dir] += n;
+}
+
+static void count_out(struct link *l, size_t n)
+{
+    l->bytes_out += n;
+    l->c->p->st.sent_bytes[l->dir] += n;
+}
+
 /* Starts each reset_peer on the link that has not started: Toxiproxy's RST comes 'timeout' ms
  * after the first data or the source's close, whichever is first. Returns how many reset_peer
  * toxics the link has. */
@@ -874,7 +887,7 @@ static void link_ingest(struct link *l, uint64_t now)
     if (link_dropping(l)) {
         reset_arm(l, now);
         evbuffer_drain(in, n);
-        l->bytes_in += n;
+        count_in(l, n);
         return;
     }
     if (link_stalled(l) || queue_full(l))
@@ -902,13 +915,13 @@ static void link_ingest(struct link *l, uint64_t now)
         if (queue_push(l, take, now + (uint64_t)latency_ns(l), now) != 0)
             return;
         evbuffer_remove_buffer(in, l->held, take);
-        l->bytes_in += take;
+        count_in(l, take);
         i = 0;
         while (next_on(l, TOXIC_LIMIT_DATA, &i))
             c->tx[i++].count += take;
     }
     if (l->limit_hit) { /* the rest would never be sent: the connection closes once flushed */
-        l->bytes_in += evbuffer_get_length(in);
+        count_in(l, evbuffer_get_length(in));
         evbuffer_drain(in, evbuffer_get_length(in));
     }
 }
@@ -971,7 +984,7 @@ static uint64_t link_release(struct link *l, uint64_t now)
             int w = evbuffer_write_atmost(l->held, bufferevent_getfd(l->dst), (ev_ssize_t)n);
             if (w > 0) {
                 direct = (size_t)w;
-                l->bytes_out += direct;
+                count_out(l, direct);
             }
         }
         if (n > direct)
@@ -1207,7 +1220,7 @@ static void out_count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *in
 {
     (void)buf;
     struct link *l = arg;
-    l->bytes_out += info->n_deleted;
+    count_out(l, info->n_deleted);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)

@@ -37,6 +37,11 @@ struct proxy_stats {
                             * watches): an idle connection, half-closed or not, adds none */
     uint64_t watch_errors; /* a socket could not join the close watch: an RST on that side
                             * is seen only on the proxy's next write to it */
+    /* Toxiproxy's byte counters, by enum toxic_stream (UPSTREAM: client -> upstream), every
+     * connection since the proxy was made: received is what the proxy took from the source
+     * socket (including what a toxic dropped), sent is what it handed to the destination's. */
+    uint64_t received_bytes[2];
+    uint64_t sent_bytes[2];
 };
 
 /* Resolves 'upstream', binds 'listen' ("127.0.0.1:0" picks a free port) and starts accepting.

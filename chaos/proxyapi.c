@@ -23,6 +23,7 @@
 #include "jparse.h"
 #include "proxy.h"
 #include "toxic.h"
+#include "version.h"
 
 #define PATH_SEGMENTS 5
 #define CONN_LIST_MAX 1024 /* connections shown by GET .../connections */
@@ -416,6 +417,73 @@ static void h_version(struct evhttp_request *req)
 {
     reply_text(req, 200, "application/json;charset=utf-8",
                "{\"version\": \"" PROXYAPI_VERSION "\"}\n");
+}
+
+/* A Prometheus label value: backslash, double quote and newline escaped (exposition format). */
+static void label_value(struct evbuffer *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            evbuffer_add_printf(b, "\\%c", *v);
+        else if (*v == '\n')
+            evbuffer_add(b, "\\n", 2);
+        else
+            evbuffer_add(b, v, 1);
+    }
+}
+
+/* Toxiproxy's proxy byte counters (its METRICS.md: families, labels and the meaning of
+ * direction), one series per proxy and direction; a deleted proxy's series go with it. */
+static void byte_family(struct evbuffer *b, const struct proxyapi *a, int sent)
+{
+    const char *name = sent ? "toxiproxy_proxy_sent_bytes_total"
+                            : "toxiproxy_proxy_received_bytes_total";
+    evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name,
+                        sent ? "Bytes the proxy sent on its link in a direction (after toxics)."
+                             : "Bytes the proxy received on its link in a direction (before "
+                               "toxics).",
+                        name);
+    for (size_t i = 0; i < a->n; i++) {
+        const struct proxy *p = a->proxies[i];
+        struct proxy_stats st;
+        proxy_get_stats(p, &st);
+        for (int d = 0; d < 2; d++) {
+            evbuffer_add_printf(b, "%s{direction=\"%s\",listener=\"", name,
+                                toxic_stream_name((enum toxic_stream)d));
+            label_value(b, proxy_listen(p));
+            evbuffer_add_printf(b, "\",proxy=\"");
+            label_value(b, proxy_name(p));
+            evbuffer_add_printf(b, "\",upstream=\"");
+            label_value(b, proxy_upstream(p));
+            evbuffer_add_printf(b, "\"} %llu\n",
+                                (unsigned long long)(sent ? st.sent_bytes[d]
+                                                          : st.received_bytes[d]));
+        }
+    }
+}
+
+static void h_metrics(struct proxyapi *a, struct evhttp_request *req)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL) {
+        reply_error(req, 500, "out of memory");
+        return;
+    }
+    evbuffer_add_printf(b,
+                        "# HELP tailgate_build_info The build's version (VERSION) and source "
+                        "revision; always 1.\n"
+                        "# TYPE tailgate_build_info gauge\n"
+                        "tailgate_build_info{version=\"");
+    label_value(b, version_number());
+    evbuffer_add_printf(b, "\",revision=\"");
+    label_value(b, version_revision());
+    evbuffer_add_printf(b, "\"} 1\n");
+    byte_family(b, a, 0);
+    byte_family(b, a, 1);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
 }
 
 static void h_proxy_index(struct proxyapi *a, struct evhttp_request *req)
@@ -815,6 +883,8 @@ static void route(struct proxyapi *a, struct evhttp_request *req, char **seg, in
     int wrong_method = 0;
     if (n == 1 && is(seg[0], "version") && get)
         h_version(req);
+    else if (n == 1 && is(seg[0], "metrics") && get)
+        h_metrics(a, req);
     else if (n == 1 && is(seg[0], "reset") && post)
         h_reset(a, req);
     else if (n == 1 && is(seg[0], "populate") && post)
@@ -823,7 +893,7 @@ static void route(struct proxyapi *a, struct evhttp_request *req, char **seg, in
         h_proxy_index(a, req);
     else if (n == 1 && is(seg[0], "proxies") && post)
         h_proxy_create(a, req);
-    else if (n == 1 && (is(seg[0], "version") || is(seg[0], "reset") ||
+    else if (n == 1 && (is(seg[0], "version") || is(seg[0], "metrics") || is(seg[0], "reset") ||
                         is(seg[0], "populate") || is(seg[0], "proxies")))
         wrong_method = 1;
     else if (n >= 2 && n <= 4 && is(seg[0], "proxies"))

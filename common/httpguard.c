@@ -750,9 +750,11 @@ void httpguard_metrics(const struct httpguard *g, const char *prefix, struct evb
         out,
         "# HELP %s_connections_total Connections accepted.\n"
         "# TYPE %s_connections_total counter\n%s_connections_total %llu\n"
+        "# HELP %s_open_connections Connections open now.\n"
         "# TYPE %s_open_connections gauge\n%s_open_connections %llu\n"
         "# HELP %s_accept_errors_total accept() failures for want of descriptors or memory.\n"
         "# TYPE %s_accept_errors_total counter\n%s_accept_errors_total %llu\n"
+        "# HELP %s_accept_pauses_total Accept pauses (a backoff) after such a failure.\n"
         "# TYPE %s_accept_pauses_total counter\n%s_accept_pauses_total %llu\n"
         "# HELP %s_timeouts_total Requests answered 408 (header, body); idle connections closed.\n"
         "# TYPE %s_timeouts_total counter\n"
@@ -763,9 +765,9 @@ void httpguard_metrics(const struct httpguard *g, const char *prefix, struct evb
         "# TYPE %s_inputs_capped_total counter\n%s_inputs_capped_total %llu\n"
         "# HELP %s_rejected_total Requests rejected before reaching a handler.\n"
         "# TYPE %s_rejected_total counter\n%s_rejected_total %llu\n",
-        prefix, prefix, prefix, (unsigned long long)s->connections, prefix, prefix,
+        prefix, prefix, prefix, (unsigned long long)s->connections, prefix, prefix, prefix,
         (unsigned long long)s->open, prefix, prefix, prefix, (unsigned long long)s->accept_errors,
-        prefix, prefix, (unsigned long long)s->accept_pauses, prefix, prefix, prefix,
+        prefix, prefix, prefix, (unsigned long long)s->accept_pauses, prefix, prefix, prefix,
         (unsigned long long)s->timeouts_header, prefix, (unsigned long long)s->timeouts_body,
         prefix, (unsigned long long)s->timeouts_idle, prefix, prefix, prefix,
         (unsigned long long)s->inputs_capped, prefix, prefix, prefix,

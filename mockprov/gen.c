@@ -102,6 +102,9 @@ void gen_stop(struct gen *g, enum ledger_stop reason)
     if (g->rec) {
         g->rec->t_gen_stop_ns = clock_now_ns();
         g->rec->stop_reason = reason;
+        if (g->cancelled && g->rec->t_peer_closed_ns)
+            metrics_observe(&g->m->mx.hist[METRICS_STOP_LAG][g->rq.api], METRICS_STOP_LAG,
+                            g->rec->t_gen_stop_ns - g->rec->t_peer_closed_ns);
     }
 }
 
@@ -256,6 +259,12 @@ void gen_arm(struct gen *g, uint64_t delay_ns)
 void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
 {
     struct mock *m = g->m;
+    if (!g->cancelled) {
+        /* what the mock can time of the gateway's reaction: it never sees the client leave */
+        uint64_t from = g->t_written_ns ? g->t_written_ns : g->rec ? g->rec->t_accept_ns : now;
+        metrics_observe(&m->mx.hist[METRICS_CLOSE_DETECT][g->rq.api], METRICS_CLOSE_DETECT,
+                        now > from ? now - from : 0);
+    }
     g->cancelled = 1;
     if (g->rec) {
         g->rec->t_peer_closed_ns = now;
@@ -310,6 +319,9 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     g->generated++;
     g->m->mx.tokens_generated++;
+    if (i == 0 && g->rec)
+        metrics_observe(&g->m->mx.hist[METRICS_TTFT][g->rq.api], METRICS_TTFT,
+                        now - g->rec->t_accept_ns);
     if (!g->terminal) {
         char ev[WIRE_TOKEN_EVENT_MAX];
         int n = wire_stream_token(&g->w, i, ev, sizeof ev);

@@ -1,11 +1,34 @@
-/* mockprov's Prometheus /metrics (text format 0.0.4). */
+/* mockprov's Prometheus /metrics (text format 0.0.4): the counters every piece keeps in struct
+ * mock_metrics, and three latency histograms with fixed buckets, one series per API. */
 #ifndef MP_METRICS_H
 #define MP_METRICS_H
+
+#include <stdint.h>
+
+#define METRICS_APIS 3         /* chat, responses, messages: enum api's order */
+#define METRICS_BUCKETS_MAX 16 /* finite bucket bounds per histogram; +Inf comes on top */
 
 struct mock;
 struct evhttp_request;
 
-/* Replies 200 with every counter and gauge. The caller checked admin_allowed. */
+enum metrics_hist {
+    METRICS_TTFT,         /* request accepted -> first token generated (and written) */
+    METRICS_CLOSE_DETECT, /* last token written to the peer -> the peer's leaving noticed */
+    METRICS_STOP_LAG,     /* the peer's leaving noticed -> generation stopped */
+    METRICS_NHIST,
+};
+
+/* One series: fixed size whatever the traffic. */
+struct metrics_histogram {
+    uint64_t bucket[METRICS_BUCKETS_MAX + 1]; /* per bucket, not cumulative; the last is +Inf */
+    uint64_t count;
+    uint64_t sum_ns;
+};
+
+/* Adds one observation of 'ns' to h (a histogram of kind 'kind'). */
+void metrics_observe(struct metrics_histogram *h, enum metrics_hist kind, uint64_t ns);
+
+/* Replies 200 with every counter, gauge and histogram. The caller checked admin_allowed. */
 void metrics_reply(struct mock *m, struct evhttp_request *req);
 
 #endif

@@ -15,6 +15,7 @@
 #include "fault.h"
 #include "httpd.h"
 #include "ledger.h"
+#include "metrics.h"
 #include "profile.h"
 #include "request.h"
 #include "server.h"
@@ -72,6 +73,7 @@ struct gen {
     int limit_is_cap;
     uint64_t generated;
     uint64_t written_max;
+    uint64_t t_written_ns;     /* when written_max last grew (close detection) */
     uint64_t next_due_ns;      /* when the pending token timer fires */
     int stalled;               /* the pending token is held back by a stall fault */
     int stopping;              /* peer gone or cancelled: the profile's stop policy runs */
@@ -100,6 +102,7 @@ struct mock_metrics {
     uint64_t closes_fin, closes_rst, closes_cancel;
     uint64_t billed_output;
     uint64_t bad_requests;
+    struct metrics_histogram hist[METRICS_NHIST][METRICS_APIS]; /* by enum api */
 };
 
 /* Profiles with per-run overrides. Kept until the mock ends: running generations point at them. */

@@ -30,6 +30,7 @@ static void sink_note_written(struct sink *s)
     struct gen *g = s->g;
     if (g && s->written > g->written_max) {
         g->written_max = s->written;
+        g->t_written_ns = clock_now_ns();
         if (g->rec)
             g->rec->written_tokens = g->written_max;
     }
