@@ -31,6 +31,7 @@ struct scenario {
     int isolate;            /* closed model: the next request waits until the mock finished */
     struct chaos_user users[CHAOS_MAX_USERS];
     size_t nusers;
+    char user_kind[CHAOS_MAX_USERS][GATE_MAX_TAG_VALUE]; /* users[i].kind, "" none: a tag */
     cJSON *toxics_client;   /* Toxiproxy-shaped toxics per leg; owned, may be NULL */
     cJSON *toxics_upstream;
     uint32_t settle_ms;
@@ -53,8 +54,10 @@ int scenario_parse_buffer(const char *path, const char *data, size_t len, struct
 void scenario_cleanup(struct scenario *s);
 
 /* A suite file ({"suite":..,"scenarios":[paths relative to the suite]}) or a single scenario:
- * fills paths (malloc'd strings, caller frees each). Returns the count, or -1 with err. */
-int suite_expand(const char *path, char **paths, size_t max, char *err, size_t errlen);
+ * fills paths (malloc'd strings, caller frees each). Returns the count, or -1 with err. A name
+ * that is not a file is looked up in the scenario library (library.h), and so is a member not
+ * found beside its suite. */
+int suite_expand(const char *name, char **paths, size_t max, char *err, size_t errlen);
 /* suite_expand on the file's bytes in memory; the paths are relative to 'path's folder. */
 int suite_expand_buffer(const char *path, const char *data, size_t len, char **paths, size_t max,
                         char *err, size_t errlen);
@@ -62,6 +65,8 @@ int suite_expand_buffer(const char *path, const char *data, size_t len, char **p
 /* Metric names the gates and reports know; 1 if 'name' is one. 'scalar' set for per-scenario
  * values (gated with value), else per-request samples. */
 int scenario_metric_known(const char *name, int *scalar);
+/* k6's type of a known metric (gauge for a scalar): which aggregations its gates take. */
+enum gate_type scenario_metric_type(const char *name);
 /* Index of the metric in its list (samples or scalars), or -1. */
 int scenario_metric_index(const char *name, int *scalar);
 /* Name of sample (scalar 0) or scalar (1) metric i, or NULL past the end. The order is the
