@@ -158,7 +158,7 @@ void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
         snprintf(rq.cid, sizeof rq.cid, "%s", r->request_id);
     ledger_set_correlation(m->ledger, r, rq.cid);
     r->id_source = rq.id_source;
-    r->rid_header = rid != NULL;
+    r->rid_propagated = rid != NULL;
     r->api = request_api_name(api);
     r->profile = prof->name;
     snprintf(r->model, sizeof r->model, "%s", rq.model);

@@ -38,7 +38,7 @@ struct ledger_record {
     char request_id[48];
     char correlation_id[LEDGER_ID_MAX];
     const char *id_source; /* header, user, metadata, marker, none */
-    int rid_header;
+    int rid_propagated; /* the request carried X-Request-Id */
     const char *api; /* chat, responses, messages */
     const char *profile;
     char model[LEDGER_ID_MAX];

@@ -147,6 +147,7 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             res->http_errors++;
         if (c->attempt == 1) {
             q->action = chaos_action_name(c->action);
+            q->index = c->index;
             q->end = chaos_end_name(c->end);
             q->http_status = c->http_status;
             q->t_send_ns = (double)c->t_send_ns;
@@ -180,7 +181,9 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             attempts++;
             gen += jget_num(rec, "generated_tokens");
             billed += jget_num(rec, "billed_output_tokens");
-            rid = rid || cJSON_IsTrue(cJSON_GetObjectItem(rec, "rid_header"));
+            /* "rid_header": the old name of the same fact, in older runs' ledgers */
+            rid = rid || cJSON_IsTrue(cJSON_GetObjectItem(rec, "rid_propagated")) ||
+                  cJSON_IsTrue(cJSON_GetObjectItem(rec, "rid_header"));
             const char *state = jget_str(rec, "state");
             int active = state && strcmp(state, "active") == 0;
             orphan = orphan || active;

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "ledger.h"
+#include "runner/join.h"
 
 static struct ledger *new_ledger(size_t capacity)
 {
@@ -342,7 +343,7 @@ static void record_json_should_give_null_for_events_that_did_not_happen(void)
     CHECK_EQ_STR(str(j, "request_id"), "req_tg0000000000000001");
     CHECK_EQ_STR(str(j, "correlation_id"), "");
     CHECK_EQ_STR(str(j, "id_source"), "none");
-    CHECK(is_bool(j, "rid_header", 0));
+    CHECK(is_bool(j, "rid_propagated", 0));
     CHECK(is_null(j, "max_tokens"));
     CHECK(is_null(j, "fault"));
     CHECK_EQ_INT(num(j, "t_accept_ns"), 5000);
@@ -367,7 +368,7 @@ static void record_json_should_carry_every_field(void)
     struct ledger_record *r = ledger_open(l, 1000);
     ledger_set_correlation(l, r, "job-7");
     r->id_source = "header";
-    r->rid_header = 1;
+    r->rid_propagated = 1;
     r->api = "chat";
     r->profile = "vendor-b-post";
     snprintf(r->model, sizeof r->model, "gpt-test");
@@ -397,7 +398,7 @@ static void record_json_should_carry_every_field(void)
     CHECK(j != NULL);
     CHECK_EQ_STR(str(j, "correlation_id"), "job-7");
     CHECK_EQ_STR(str(j, "id_source"), "header");
-    CHECK(is_bool(j, "rid_header", 1));
+    CHECK(is_bool(j, "rid_propagated", 1));
     CHECK_EQ_STR(str(j, "api"), "chat");
     CHECK_EQ_STR(str(j, "profile"), "vendor-b-post");
     CHECK_EQ_STR(str(j, "model"), "gpt-test");
@@ -668,6 +669,65 @@ static void ledger_free_should_accept_null(void)
     ledger_free(NULL);
 }
 
+/* The runner reads the header fact under its name and under the one ledgers of older runs used
+ * ("rid_header"): both mean the request carried X-Request-Id. */
+static void join_should_read_rid_propagated_under_its_old_name_too(void)
+{
+    cJSON *ledger = cJSON_Parse(
+        "{\"records\":[{\"correlation_id\":\"new\",\"rid_propagated\":true},"
+        "{\"correlation_id\":\"old\",\"rid_header\":true},"
+        "{\"correlation_id\":\"none\",\"rid_propagated\":false}],\"dropped\":0}");
+    CHECK(ledger != NULL);
+    static const char *ids[] = {"new", "old", "none"};
+    struct chaos_record recs[3];
+    memset(recs, 0, sizeof recs);
+    for (int i = 0; i < 3; i++) {
+        snprintf(recs[i].correlation_id, sizeof recs[i].correlation_id, "%s", ids[i]);
+        recs[i].attempt = 1;
+        recs[i].index = (uint32_t)i;
+        recs[i].end = CHAOS_END_COMPLETE;
+        recs[i].http_status = 200;
+        recs[i].t_send_ns = 1000000000ull;
+        recs[i].t_end_ns = 2000000000ull;
+    }
+    struct scenario_result res;
+    memset(&res, 0, sizeof res);
+    join_requests(&res, recs, 3, ledger, 3e9, 0);
+    cJSON_Delete(ledger);
+    double got[3] = {-1, -1, -1};
+    for (size_t k = 0; k < res.nreqs; k++) {
+        for (int i = 0; i < 3; i++)
+            if (strcmp(res.reqs[k].cid, ids[i]) == 0)
+                got[i] = res.reqs[k].sample[M_RID_PROPAGATED];
+        free(res.reqs[k].gen_ms);
+        free(res.reqs[k].del_ms);
+        free(res.reqs[k].delivery_ms);
+    }
+    size_t n = res.nreqs;
+    free(res.reqs);
+    CHECK_EQ_INT(n, 3);
+    CHECK(got[0] == 1 && got[1] == 1 && got[2] == 0);
+}
+
+/* The ledger writes the fact as "rid_propagated", the runner's name, and no longer as
+ * "rid_header". */
+static void record_json_should_name_the_header_fact_rid_propagated(void)
+{
+    struct ledger *l = new_ledger(4);
+    CHECK(l != NULL);
+    struct ledger_record *r = ledger_open(l, 1000);
+    CHECK(r != NULL);
+    ledger_set_correlation(l, r, "cid-rid");
+    r->rid_propagated = 1;
+    cJSON *j = ledger_record_json(r);
+    int ok = j && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "rid_propagated")) &&
+             cJSON_GetObjectItemCaseSensitive(j, "rid_header") == NULL;
+    cJSON_Delete(j);
+    ledger_finish(l, r);
+    ledger_free(l);
+    CHECK(ok);
+}
+
 static const struct check_case cases[] = {
     CASE(ledger_should_open_finish_and_query),
     CASE(ledger_should_filter_query_by_correlation_id),
@@ -692,6 +752,8 @@ static const struct check_case cases[] = {
     CASE(ledger_new_should_fail_on_unwritable_path),
     CASE(reset_should_clear_finished_records_and_attempts),
     CASE(ledger_free_should_accept_null),
+    CASE(join_should_read_rid_propagated_under_its_old_name_too),
+    CASE(record_json_should_name_the_header_fact_rid_propagated),
 };
 
 int main(int argc, char **argv)

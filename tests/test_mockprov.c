@@ -387,7 +387,7 @@ static void mockprov_should_take_the_correlation_id_from_each_source_and_count_a
                  harness_num(cJSON_GetArrayItem(recs, 1), "attempt") == 2 &&
                  strcmp(harness_str(cJSON_GetArrayItem(recs, 0), "id_source"), rows[i].source) ==
                      0 &&
-                 cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 0), "rid_header")) ==
+                 cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 0), "rid_propagated")) ==
                      (rows[i].hdr != NULL);
         if (!ok)
             fprintf(stderr, "  row %zu (%s) wrong\n", i, rows[i].cid);

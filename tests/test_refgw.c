@@ -249,7 +249,7 @@ static void refgw_fixed_should_close_the_upstream_within_a_token(void)
     int ok = cJSON_GetArraySize(r.records) == 1 && harness_str(rec, "close_kind") &&
              harness_num(rec, "tail_tokens") <= 1 &&
              strcmp(harness_str(rec, "stop_reason"), "disconnect") == 0 && close_lag_ms >= 0 &&
-             is_true(rec, "rid_header");
+             is_true(rec, "rid_propagated");
     /* the client left with K tokens, the next 100 ms away, and refgw closed the upstream (a FIN:
      * nothing unread behind it) before that token */
     int within_a_token = r.got == K && harness_str(rec, "close_kind") &&
@@ -325,7 +325,7 @@ static void refgw_retry_should_send_the_request_again_and_read_it_to_the_end(voi
              is_null(second, "close_kind") &&
              harness_num(second, "generated_tokens") == LENGTH &&
              strcmp(harness_str(second, "stop_reason"), "natural") == 0 &&
-             is_true(second, "rid_header") &&
+             is_true(second, "rid_propagated") &&
              harness_num(second, "t_accept_ns") >= harness_num(first, "t_peer_closed_ns");
     /* the second answer's usage is metered though nobody received it */
     int metered = r.meter && harness_num(r.meter, "upstream_attempts") == 2 &&
@@ -354,7 +354,7 @@ static void refgw_strip_headers_should_drop_the_request_id_but_not_the_body(void
     CHECK(abort_run("strip-headers", "usage", NULL, "gw-strip-1", 1, &r) == 0);
     const cJSON *rec = cJSON_GetArrayItem(r.records, 0);
     int ok = cJSON_GetArraySize(r.records) == 1 &&
-             cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rec, "rid_header")) &&
+             cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rec, "rid_propagated")) &&
              strcmp(harness_str(rec, "id_source"), "user") == 0 &&
              strcmp(harness_str(rec, "correlation_id"), "gw-strip-1") == 0 &&
              harness_str(rec, "close_kind") && harness_num(rec, "tail_tokens") <= 1;
@@ -577,7 +577,7 @@ static void refgw_should_forward_the_allowed_headers_only(void)
     int plain_200 = b2 && strncmp(b2, "HTTP/1.1 200 ", 13) == 0 &&
                     strstr(b2, "Content-Type: application/json") != NULL &&
                     strstr(b2, " tok0 tok1") != NULL;
-    int via_header = rec && is_true(rec, "rid_header") &&
+    int via_header = rec && is_true(rec, "rid_propagated") &&
                      harness_num(rec, "generated_tokens") == 2;
     if (!relayed_400 || !plain_200 || !via_header)
         fprintf(stderr, "  b1: %s\n  b2: %s\n", b1 ? b1 : "(none)", b2 ? b2 : "(none)");
