@@ -8,6 +8,7 @@
 #include "cliutil.h"
 #include "junit.h"
 #include "results.h"
+#include "promfile.h"
 #include "resultsjson.h"
 #include "utf8.h"
 
@@ -57,7 +58,8 @@ int report_write_run(const char *dir, const struct run_result *r, char *err, siz
     }
     if (cliutil_write_text(dir, "results.json", json, err, errlen) != 0 ||
         cliutil_write_text(dir, "junit.xml", xml, err, errlen) != 0 ||
-        cliutil_write_text(dir, "summary.md", md, err, errlen) != 0)
+        cliutil_write_text(dir, "summary.md", md, err, errlen) != 0 ||
+        promfile_write(dir, r, err, errlen) != 0)
         goto done;
     rc = 0;
 done:

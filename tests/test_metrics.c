@@ -2,6 +2,7 @@
  * bucket a value on a bound falls in), HELP and TYPE for every family, tailgate_build_info on
  * the mock and the chaos proxy, and the proxy's Toxiproxy byte counters equal to the bytes
  * sent through it. Real processes over loopback; a fresh mock per case, so counts start at 0. */
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include "check.h"
 #include "harness.h"
 #include "metrics.h"
+#include "promfile.h"
+#include "results.h"
 #include "version.h"
 
 #define TTFT "tailgate_mock_time_to_first_token_seconds"
@@ -389,6 +392,72 @@ static void metrics_should_count_the_proxy_bytes_exactly(void)
     CHECK(described);
 }
 
+static void promfile_should_write_each_scenario_histogram_exactly(void)
+{
+    /* 3 requests: close lag 5 ms, 400 ms and none (a completed one); tail 0, 3, none */
+    static struct scenario sc;
+    snprintf(sc.name, sizeof sc.name, "tab\"close");
+    struct req_result reqs[3];
+    memset(reqs, 0, sizeof reqs);
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < M_N_SAMPLE; k++)
+            reqs[i].sample[k] = NAN;
+    reqs[0].sample[M_CLOSE_LAG_MS] = 5;
+    reqs[1].sample[M_CLOSE_LAG_MS] = 400;
+    reqs[0].sample[M_TAIL_TOKENS] = 0;
+    reqs[1].sample[M_TAIL_TOKENS] = 3;
+    for (int i = 0; i < 3; i++)
+        reqs[i].sample[M_TTFT_MS] = 10;
+    struct scenario_result sr;
+    memset(&sr, 0, sizeof sr);
+    sr.sc = &sc;
+    sr.reqs = reqs;
+    sr.nreqs = 3;
+    sr.pass = 1;
+    struct run_result r;
+    memset(&r, 0, sizeof r);
+    r.sr = &sr;
+    r.n = 1;
+    char *t = promfile_build(&r);
+    CHECK(t != NULL);
+    char why[256] = "";
+    int described = every_family_described(t, why, sizeof why);
+    const char *L = "{scenario=\"tab\\\"close\"";
+    char s1[256];
+    double v[12];
+    int k = 0;
+#define AT(fmt, ...) (snprintf(s1, sizeof s1, fmt, __VA_ARGS__), sample(t, s1))
+    v[k++] = AT("tailgate_run_scenario_pass%s}", L);
+    v[k++] = AT("tailgate_run_close_lag_seconds_bucket%s,le=\"0.005\"}", L);
+    v[k++] = AT("tailgate_run_close_lag_seconds_bucket%s,le=\"0.25\"}", L);
+    v[k++] = AT("tailgate_run_close_lag_seconds_bucket%s,le=\"0.5\"}", L);
+    v[k++] = AT("tailgate_run_close_lag_seconds_bucket%s,le=\"+Inf\"}", L);
+    v[k++] = AT("tailgate_run_close_lag_seconds_count%s}", L);
+    v[k++] = AT("tailgate_run_close_lag_seconds_sum%s}", L);
+    v[k++] = AT("tailgate_run_tail_tokens_bucket%s,le=\"0\"}", L);
+    v[k++] = AT("tailgate_run_tail_tokens_bucket%s,le=\"4\"}", L);
+    v[k++] = AT("tailgate_run_tail_tokens_count%s}", L);
+    v[k++] = AT("tailgate_run_time_to_first_token_seconds_count%s}", L);
+    v[k++] = AT("tailgate_run_time_to_first_token_seconds_bucket%s,le=\"0.01\"}", L);
+#undef AT
+    free(t);
+    if (!described)
+        fprintf(stderr, "  %s\n", why);
+    CHECK(described);
+    CHECK_EQ_INT(v[0], 1);
+    CHECK_EQ_INT(v[1], 1);
+    CHECK_EQ_INT(v[2], 1);
+    CHECK_EQ_INT(v[3], 2);
+    CHECK_EQ_INT(v[4], 2);
+    CHECK_EQ_INT(v[5], 2);
+    CHECK(fabs(v[6] - 0.405) < 1e-9);
+    CHECK_EQ_INT(v[7], 1);
+    CHECK_EQ_INT(v[8], 2);
+    CHECK_EQ_INT(v[9], 2);
+    CHECK_EQ_INT(v[10], 3);
+    CHECK_EQ_INT(v[11], 3);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -397,6 +466,7 @@ int main(int argc, char **argv)
         CASE(metrics_should_describe_every_family_and_carry_build_info),
         CASE(metrics_should_count_each_histogram_exactly_after_known_requests),
         CASE(metrics_should_count_the_proxy_bytes_exactly),
+        CASE(promfile_should_write_each_scenario_histogram_exactly),
     };
     return check_run(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
 }

@@ -2,20 +2,23 @@
 # The Prometheus pages pass `promtool check metrics` (Debian's prometheus package; scripts/deps.sh
 # tools installs it): the mock's /metrics and the chaos proxy API's /metrics, each after a couple
 # of requests (a stream read to its end, one left early, both through the proxy), so every
-# family, histograms included, has samples. Prints PASS/FAIL/SKIP lines. TAILGATE_BIN may point
-# at the binary (default: ./tailgate).
+# family, histograms included, has samples; and a run folder's metrics.prom. Prints PASS/FAIL/SKIP
+# lines. TAILGATE_BIN may point at the binary (default: ./tailgate).
 set -u
 cd "$(dirname "$0")/.."
 bin=${TAILGATE_BIN:-$PWD/tailgate}
 
 if ! command -v promtool >/dev/null 2>&1; then
-    echo "SKIP promtool_should_accept_the_mock_metrics: promtool not found (scripts/deps.sh tools)"
-    echo "SKIP promtool_should_accept_the_proxy_metrics: promtool not found (scripts/deps.sh tools)"
+    why="promtool not found (scripts/deps.sh tools installs Debian's prometheus)"
+    echo "SKIP promtool_should_accept_the_mock_metrics: $why"
+    echo "SKIP promtool_should_accept_the_proxy_metrics: $why"
+    echo "SKIP promtool_should_accept_the_run_metrics_file: $why"
     exit 0
 fi
 if ! command -v curl >/dev/null 2>&1; then
     echo "SKIP promtool_should_accept_the_mock_metrics: curl not found"
     echo "SKIP promtool_should_accept_the_proxy_metrics: curl not found"
+    echo "SKIP promtool_should_accept_the_run_metrics_file: curl not found"
     exit 0
 fi
 
@@ -92,4 +95,21 @@ check() {
 }
 check promtool_should_accept_the_mock_metrics "http://127.0.0.1:$mock_port/metrics"
 check promtool_should_accept_the_proxy_metrics "http://127.0.0.1:$api_port/metrics"
+
+# the run folder's metrics.prom (node_exporter's textfile format), from a --direct control run
+if ! timeout -k 5 120 "$bin" run --direct scenarios/control.json --out "$tmp/run" \
+    >"$tmp/run.log" 2>&1; then
+    echo "FAIL promtool_should_accept_the_run_metrics_file: tailgate run failed:" \
+        "$(tail -n 1 "$tmp/run.log")"
+    status=1
+elif [ ! -f "$tmp/run/metrics.prom" ]; then
+    echo "FAIL promtool_should_accept_the_run_metrics_file: no metrics.prom in the run folder"
+    status=1
+elif out=$(promtool check metrics <"$tmp/run/metrics.prom" 2>&1); then
+    n=$(grep -c '^# TYPE' "$tmp/run/metrics.prom")
+    echo "PASS promtool_should_accept_the_run_metrics_file ($n families)"
+else
+    echo "FAIL promtool_should_accept_the_run_metrics_file: $(echo "$out" | tr '\n' ';')"
+    status=1
+fi
 exit $status
