@@ -12,6 +12,7 @@
 #include "common/adminguard.h"
 #include "common/cliutil.h"
 #include "common/httpguard.h"
+#include "common/version.h"
 #include "mockprov/profile.h"
 #include "mockprov/server.h"
 
@@ -27,8 +28,10 @@ static void usage(FILE *f)
           "  chaos      proxy: a Toxiproxy-compatible fault proxy; client: misbehaving users\n"
           "  report     redraw a run folder's charts and index.html from its results.json\n"
           "  compare    compare a baseline run with a candidate; exit 1 when a gate regressed\n"
+          "  version    print the version (also --version)\n"
           "\n"
-          "'tailgate <command> --help' describes a command's options.\n",
+          "'tailgate <command> --help' (or 'tailgate help <command>') describes a command's\n"
+          "options. A usage error exits 2.\n",
           f);
 }
 
@@ -96,12 +99,12 @@ static int cmd_mock(int argc, char **argv)
     unsigned long long v;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0; /* one line per error, ours */
+    while ((c = getopt_long(argc, argv, CLI_OPTSTRING, opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             if (cliutil_parse_u64(optarg, 65535, &v) != 0) {
-                fprintf(stderr, "tailgate mock: --port: expected 0..65535, got '%s'\n", optarg);
-                return EXIT_USAGE;
+                return cli_usage_error("mock", "--port: expected 0..65535, got '%s'", optarg);
             }
             cfg.port = (int)v;
             break;
@@ -113,9 +116,10 @@ static int cmd_mock(int argc, char **argv)
             break;
         case 'P':
             if (profile_find(optarg) == NULL) {
-                fprintf(stderr, "tailgate mock: --profile: unknown profile '%s' (see 'tailgate "
-                                "profiles')\n", optarg);
-                return EXIT_USAGE;
+                return cli_usage_error("mock",
+                                       "--profile: unknown profile '%s' ('tailgate profiles' "
+                                       "lists them)",
+                                       optarg);
             }
             cfg.profile = optarg;
             break;
@@ -123,16 +127,14 @@ static int cmd_mock(int argc, char **argv)
             struct schedule s;
             char err[256];
             if (schedule_parse(optarg, &s, err, sizeof err) != 0) {
-                fprintf(stderr, "tailgate mock: --schedule: %s\n", err);
-                return EXIT_USAGE;
+                return cli_usage_error("mock", "--schedule: %s", err);
             }
             cfg.schedule = optarg;
             break;
         }
         case 'S':
             if (cliutil_parse_u64(optarg, ~0ull, &v) != 0) {
-                fprintf(stderr, "tailgate mock: --seed: expected an unsigned integer\n");
-                return EXIT_USAGE;
+                return cli_usage_error("mock", "--seed: expected an unsigned integer");
             }
             cfg.seed = v;
             break;
@@ -141,15 +143,13 @@ static int cmd_mock(int argc, char **argv)
             break;
         case 'L':
             if (cliutil_parse_u64(optarg, 100000000ull, &v) != 0 || v == 0) {
-                fprintf(stderr, "tailgate mock: --ledger-max: expected 1..100000000\n");
-                return EXIT_USAGE;
+                return cli_usage_error("mock", "--ledger-max: expected 1..100000000");
             }
             cfg.ledger_max = (size_t)v;
             break;
         case 't':
             if (optarg[0] == '\0') {
-                fprintf(stderr, "tailgate mock: --admin-token: must not be empty\n");
-                return EXIT_USAGE;
+                return cli_usage_error("mock", "--admin-token: must not be empty");
             }
             cfg.admin_token = optarg;
             break;
@@ -158,28 +158,26 @@ static int cmd_mock(int argc, char **argv)
             break;
         case 'A':
             if (!adminguard_valid_name(optarg)) {
-                fprintf(stderr, "tailgate mock: --admin-host: '%s' is not a host name or "
-                                "address (no scheme, no port)\n", optarg);
-                return EXIT_USAGE;
+                return cli_usage_error("mock",
+                                       "--admin-host: '%s' is not a host name or "
+                                       "address (no scheme, no port)",
+                                       optarg);
             }
             if (cfg.admin_nhosts == ADMINGUARD_MAX_HOSTS) {
-                fprintf(stderr, "tailgate mock: --admin-host: at most %d\n", ADMINGUARD_MAX_HOSTS);
-                return EXIT_USAGE;
+                return cli_usage_error("mock", "--admin-host: at most %d", ADMINGUARD_MAX_HOSTS);
             }
             admin_hosts[cfg.admin_nhosts++] = optarg;
             cfg.admin_hosts = admin_hosts;
             break;
         case 'b':
             if (cliutil_parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0 || v == 0) {
-                fprintf(stderr, "tailgate mock: --max-body: expected 1..67108864 bytes\n");
-                return EXIT_USAGE;
+                return cli_usage_error("mock", "--max-body: expected 1..67108864 bytes");
             }
             cfg.max_body = (size_t)v;
             break;
         case 'B':
             if (cliutil_parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0) {
-                fprintf(stderr, "tailgate mock: --sndbuf: expected 0..67108864 bytes\n");
-                return EXIT_USAGE;
+                return cli_usage_error("mock", "--sndbuf: expected 0..67108864 bytes");
             }
             cfg.sndbuf = (int)v;
             break;
@@ -189,9 +187,10 @@ static int cmd_mock(int argc, char **argv)
             unsigned ms;
             static const char *const names[] = {"", "header", "body", "idle"};
             if (httpguard_parse_ms(optarg, &ms) != 0 || ms == 0) {
-                fprintf(stderr, "tailgate mock: --%s-timeout: expected a duration such as 500ms, "
-                                "30s or 2m, got '%s'\n", names[c], optarg);
-                return EXIT_USAGE;
+                return cli_usage_error("mock",
+                                       "--%s-timeout: expected a duration such as 500ms, "
+                                       "30s or 2m, got '%s'",
+                                       names[c], optarg);
             }
             *(c == 1 ? &cfg.header_timeout_ms : c == 2 ? &cfg.body_timeout_ms
                                                        : &cfg.idle_timeout_ms) = ms;
@@ -199,8 +198,7 @@ static int cmd_mock(int argc, char **argv)
         }
         case 4:
             if (cliutil_parse_u64(optarg, 64ull * 1024 * 1024, &v) != 0 || v < 1024) {
-                fprintf(stderr, "tailgate mock: --max-pending: expected 1024..67108864 bytes\n");
-                return EXIT_USAGE;
+                return cli_usage_error("mock", "--max-pending: expected 1024..67108864 bytes");
             }
             cfg.max_pending = (size_t)v;
             break;
@@ -208,19 +206,14 @@ static int cmd_mock(int argc, char **argv)
             mock_usage(stdout);
             return 0;
         default:
-            mock_usage(stderr);
-            return EXIT_USAGE;
+            return cli_bad_option("mock", c, argv);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "tailgate mock: unexpected argument '%s'\n", argv[optind]);
-        mock_usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (optind < argc)
+        return cli_usage_error("mock", "unexpected argument '%s'", argv[optind]);
     if (cfg.admin_nhosts > 0 && cfg.admin_token == NULL) {
-        fprintf(stderr, "tailgate mock: --admin-host needs --admin-token (an admin API others "
-                        "can reach must ask for a token)\n");
-        return EXIT_USAGE;
+        return cli_usage_error("mock", "--admin-host needs --admin-token (an admin API others "
+                                       "can reach must ask for a token)");
     }
     cliutil_raise_nofile(); /* best effort: thousands of streams need thousands of fds */
     signal(SIGPIPE, SIG_IGN);
@@ -258,13 +251,33 @@ static int cmd_mock(int argc, char **argv)
     return rc;
 }
 
+static void profiles_usage(FILE *f)
+{
+    fputs("usage: tailgate profiles\n"
+          "\n"
+          "Lists the vendor profile presets the mock takes (--profile NAME, a scenario's\n"
+          "\"profile\"): what each does when the client disconnects, how it bills and what usage\n"
+          "it reports.\n",
+          f);
+}
+
 static int cmd_profiles(int argc, char **argv)
 {
-    (void)argv;
-    if (argc > 1) {
-        fprintf(stderr, "usage: tailgate profiles\n");
-        return EXIT_USAGE;
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, CLI_OPTSTRING, opts, NULL)) != -1) {
+        if (c != 'h')
+            return cli_bad_option("profiles", c, argv);
+        profiles_usage(stdout);
+        return 0;
     }
+    if (optind < argc)
+        return cli_usage_error("profiles", "unexpected argument '%s'", argv[optind]);
     for (size_t i = 0; i < profile_count(); i++) {
         const struct profile *p = profile_at(i);
         char lag[32];
@@ -282,38 +295,109 @@ static int cmd_profiles(int argc, char **argv)
     return 0;
 }
 
-int main(int argc, char **argv)
+static int is_help(const char *s)
+{
+    return strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0 || strcmp(s, "help") == 0;
+}
+
+static void chaos_usage(FILE *f)
+{
+    fputs(
+        "usage: tailgate chaos proxy [options]   a Toxiproxy-compatible fault proxy\n"
+        "       tailgate chaos client [options]  misbehaving users against a gateway or the mock\n"
+        "\n"
+        "'tailgate chaos proxy --help' and 'tailgate chaos client --help' describe the options.\n",
+        f);
+}
+
+static int cmd_chaos(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error("chaos", "name a subcommand, proxy or client");
+    const char *sub = argv[1];
+    if (strcmp(sub, "proxy") == 0)
+        return cli_chaos_proxy(argc - 1, argv + 1);
+    if (strcmp(sub, "client") == 0)
+        return cli_chaos_client(argc - 1, argv + 1);
+    if (is_help(sub)) {
+        chaos_usage(stdout);
+        return 0;
+    }
+    if (sub[0] == '-')
+        return cli_usage_error("chaos", "unknown option '%s'", sub);
+    return cli_usage_error("chaos", "unknown subcommand '%s' (proxy or client)", sub);
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    if (argc == 2 && is_help(argv[1])) {
+        fputs("usage: tailgate version\n       tailgate --version\n\n"
+              "Prints 'tailgate VERSION (revision REV)': VERSION from the source's VERSION file,\n"
+              "REV the git revision it was built from ('-dirty' with local changes).\n",
+              stdout);
+        return 0;
+    }
+    if (argc > 1)
+        return cli_usage_error("", "%s takes no argument, got '%s'", argv[0], argv[1]);
+    printf("tailgate %s (revision %s)\n", version_number(), version_revision());
+    return 0;
+}
+
+static int dispatch(int argc, char **argv);
+
+/* `tailgate help CMD [SUB]` is `tailgate CMD [SUB] --help`, as git and go have it. */
+static int cmd_help(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "mock") == 0)
-        return cmd_mock(argc - 1, argv + 1);
-    if (strcmp(cmd, "profiles") == 0)
-        return cmd_profiles(argc - 1, argv + 1);
-    if (strcmp(cmd, "run") == 0)
-        return cli_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "scenarios") == 0)
-        return cli_scenarios(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0)
-        return cli_report(argc - 1, argv + 1);
-    if (strcmp(cmd, "compare") == 0)
-        return cli_compare(argc - 1, argv + 1);
-    if (strcmp(cmd, "chaos") == 0) {
-        if (argc >= 3 && strcmp(argv[2], "proxy") == 0)
-            return cli_chaos_proxy(argc - 2, argv + 2);
-        if (argc >= 3 && strcmp(argv[2], "client") == 0)
-            return cli_chaos_client(argc - 2, argv + 2);
-        fprintf(stderr, "usage: tailgate chaos proxy|client [options] (--help for each)\n");
-        return EXIT_USAGE;
-    }
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "tailgate: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return EXIT_USAGE;
+    char *args[8];
+    if (argc > 4)
+        return cli_usage_error("", "help takes a command (and a subcommand), got '%s'", argv[4]);
+    int n = 0;
+    for (int i = 1; i < argc; i++)
+        args[n++] = argv[i];
+    args[n++] = "--help";
+    args[n] = NULL;
+    return dispatch(n, args);
+}
+
+/* argv[0] is the command. */
+static int dispatch(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    if (strcmp(cmd, "mock") == 0)
+        return cmd_mock(argc, argv);
+    if (strcmp(cmd, "profiles") == 0)
+        return cmd_profiles(argc, argv);
+    if (strcmp(cmd, "run") == 0)
+        return cli_run(argc, argv);
+    if (strcmp(cmd, "scenarios") == 0)
+        return cli_scenarios(argc, argv);
+    if (strcmp(cmd, "report") == 0)
+        return cli_report(argc, argv);
+    if (strcmp(cmd, "compare") == 0)
+        return cli_compare(argc, argv);
+    if (strcmp(cmd, "chaos") == 0)
+        return cmd_chaos(argc, argv);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0)
+        return cmd_version(argc, argv);
+    if (strcmp(cmd, "help") == 0)
+        return cmd_help(argc, argv);
+    if (is_help(cmd)) {
+        usage(stdout);
+        return 0;
+    }
+    if (cmd[0] == '-')
+        return cli_usage_error("", "unknown option '%s'", cmd);
+    return cli_usage_error("", "unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error("", "name a command (run, scenarios, mock, profiles, chaos, "
+                                   "report, compare)");
+    return dispatch(argc - 1, argv + 1);
 }

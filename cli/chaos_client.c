@@ -141,7 +141,7 @@ static int parse_user(const char *spec, struct chaos_user *u, char *err, size_t 
             bad = parse_u32(v, 1, &x);
             u->retry_new_key = (int)x;
         } else {
-            snprintf(err, errlen, "--user: unknown key '%s' (see --help)", k);
+            snprintf(err, errlen, "--user: unknown key '%s'", k);
             return -1;
         }
         if (bad) {
@@ -228,7 +228,8 @@ int cli_chaos_client(int argc, char **argv)
     uint32_t v;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0; /* one line per error, ours */
+    while ((c = getopt_long(argc, argv, CLI_OPTSTRING, opts, NULL)) != -1) {
         int bad = 0;
         const char *flag = NULL;
         switch (c) {
@@ -268,14 +269,10 @@ int cli_chaos_client(int argc, char **argv)
             cfg.req.body_template = optarg;
             break;
         case 'U':
-            if (cfg.nusers >= CHAOS_MAX_USERS) {
-                fprintf(stderr, "tailgate chaos client: --user: at most %d\n", CHAOS_MAX_USERS);
-                return EXIT_USAGE;
-            }
-            if (parse_user(optarg, &cfg.users[cfg.nusers], err, sizeof err) != 0) {
-                fprintf(stderr, "tailgate chaos client: %s\n", err);
-                return EXIT_USAGE;
-            }
+            if (cfg.nusers >= CHAOS_MAX_USERS)
+                return cli_usage_error("chaos client", "--user: at most %d", CHAOS_MAX_USERS);
+            if (parse_user(optarg, &cfg.users[cfg.nusers], err, sizeof err) != 0)
+                return cli_usage_error("chaos client", "%s", err);
             cfg.nusers++;
             break;
         case 'n':
@@ -330,22 +327,15 @@ int cli_chaos_client(int argc, char **argv)
             usage(stdout);
             return 0;
         default:
-            usage(stderr);
-            return EXIT_USAGE;
+            return cli_bad_option("chaos client", c, argv);
         }
-        if (bad) {
-            fprintf(stderr, "tailgate chaos client: bad value '%s' for %s\n", optarg, flag);
-            return EXIT_USAGE;
-        }
+        if (bad)
+            return cli_usage_error("chaos client", "bad value '%s' for %s", optarg, flag);
     }
-    if (optind < argc) {
-        fprintf(stderr, "tailgate chaos client: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
-    }
-    if (cfg.req.url == NULL) {
-        fprintf(stderr, "tailgate chaos client: --url is required\n");
-        return EXIT_USAGE;
-    }
+    if (optind < argc)
+        return cli_usage_error("chaos client", "unexpected argument '%s'", argv[optind]);
+    if (cfg.req.url == NULL)
+        return cli_usage_error("chaos client", "--url is required");
     if (cfg.nusers == 0) {
         cfg.users[0].action = CHAOS_COMPLETE;
         cfg.users[0].weight = 1;
@@ -372,8 +362,12 @@ int cli_chaos_client(int argc, char **argv)
     struct chaos_client *cl = run.base ? chaos_client_new(run.base, &cfg, err, sizeof err) : NULL;
     int rc = 0;
     if (cl == NULL) {
-        fprintf(stderr, "tailgate chaos client: %s\n", run.base ? err : "event base failed");
-        rc = EXIT_USAGE;
+        if (run.base)
+            rc = cli_usage_error("chaos client", "%s", err); /* the config named the field */
+        else {
+            fprintf(stderr, "tailgate chaos client: event base failed\n");
+            rc = EXIT_ENV;
+        }
         goto done;
     }
     struct event *sigint = evsignal_new(run.base, SIGINT, stop_cb, run.base);

@@ -55,9 +55,8 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
 
 static int usage_error(const char *flag, const char *msg, const char *arg)
 {
-    fprintf(stderr, "tailgate chaos proxy: %s: %s%s%s%s\n", flag, msg, arg ? " '" : "",
-            arg ? arg : "", arg ? "'" : "");
-    return EXIT_USAGE;
+    return cli_usage_error("chaos proxy", "%s: %s%s%s%s", flag, msg, arg ? " '" : "",
+                           arg ? arg : "", arg ? "'" : "");
 }
 
 int cli_chaos_proxy(int argc, char **argv)
@@ -91,7 +90,7 @@ int cli_chaos_proxy(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0; /* our own one-line messages name the flag */
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, CLI_OPTSTRING, opts, NULL)) != -1) {
         switch (c) {
         case 'l':
             listen = optarg;
@@ -130,11 +129,9 @@ int cli_chaos_proxy(int argc, char **argv)
             if (!adminguard_valid_name(optarg))
                 return usage_error("--admin-host", "not a host name or address (no scheme, no "
                                                    "port):", optarg);
-            if (nadmin_hosts == ADMINGUARD_MAX_HOSTS) {
-                fprintf(stderr, "tailgate chaos proxy: --admin-host: at most %d\n",
-                        ADMINGUARD_MAX_HOSTS);
-                return EXIT_USAGE;
-            }
+            if (nadmin_hosts == ADMINGUARD_MAX_HOSTS)
+                return cli_usage_error("chaos proxy", "--admin-host: at most %d",
+                                       ADMINGUARD_MAX_HOSTS);
             admin_hosts[nadmin_hosts++] = optarg;
             break;
         case 's':
@@ -142,10 +139,8 @@ int cli_chaos_proxy(int argc, char **argv)
                 return usage_error("--seed", "expected an unsigned integer, got", optarg);
             break;
         case 't': {
-            if (ntoxics >= CLI_MAX_TOXICS) {
-                fprintf(stderr, "tailgate chaos proxy: --toxic: at most %d\n", CLI_MAX_TOXICS);
-                return EXIT_USAGE;
-            }
+            if (ntoxics >= CLI_MAX_TOXICS)
+                return cli_usage_error("chaos proxy", "--toxic: at most %d", CLI_MAX_TOXICS);
             struct jparse_error je;
             cJSON *j = jparse_text(optarg, strlen(optarg), &je);
             if (j == NULL) {
@@ -167,19 +162,12 @@ int cli_chaos_proxy(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
-        case ':':
-            fprintf(stderr, "tailgate chaos proxy: %s: needs a value\n", argv[optind - 1]);
-            return EXIT_USAGE;
         default:
-            fprintf(stderr, "tailgate chaos proxy: unknown option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return EXIT_USAGE;
+            return cli_bad_option("chaos proxy", c, argv);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "tailgate chaos proxy: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
-    }
+    if (optind < argc)
+        return cli_usage_error("chaos proxy", "unexpected argument '%s'", argv[optind]);
     if (listen && upstream == NULL)
         return usage_error("--upstream", "required with --listen", NULL);
     if (upstream && listen == NULL)
@@ -213,15 +201,17 @@ int cli_chaos_proxy(int argc, char **argv)
             /* a bad address or name is the caller's; a port taken is the environment's */
             int bad = strncmp(err, "name:", 5) == 0 || strncmp(err, "listen:", 7) == 0 ||
                       strncmp(err, "upstream:", 9) == 0;
-            fprintf(stderr, "tailgate chaos proxy: %s%s\n", bad ? "--" : "", err);
+            if (bad)
+                cli_usage_error("chaos proxy", "--%s", err);
+            else
+                fprintf(stderr, "tailgate chaos proxy: %s\n", err);
             rc = bad ? EXIT_USAGE : EXIT_ENV;
             goto done;
         }
         proxy_set_seed(p, seed);
         for (size_t i = 0; i < ntoxics; i++) {
             if (proxy_add_toxic(p, &toxics[i], err, sizeof err) != 0) {
-                fprintf(stderr, "tailgate chaos proxy: --toxic: %s\n", err);
-                rc = EXIT_USAGE;
+                rc = cli_usage_error("chaos proxy", "--toxic: %s", err);
                 goto done;
             }
         }

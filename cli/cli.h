@@ -6,6 +6,17 @@
 #define EXIT_USAGE 2 /* usage or scenario error */
 #define EXIT_ENV 3   /* environment failure: port taken, gateway did not start */
 
+/* Every getopt loop takes this optstring with opterr 0: -h as --help, and ':' so that an
+ * option missing its value comes back as ':' rather than '?' (cli_bad_option words both). */
+#define CLI_OPTSTRING ":h"
+
+/* A usage error: prints one line, "tailgate CMD: WHAT; see 'tailgate CMD --help'", and returns
+ * EXIT_USAGE. cmd: "run", "chaos proxy", or "" for tailgate itself. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getopt_long returned '?' (an unknown option) or ':' (an option without its value): names it
+ * in one line. Returns EXIT_USAGE. */
+int cli_bad_option(const char *cmd, int c, char **argv);
+
 /* `tailgate chaos proxy ...`: argv[0] is "proxy". Returns the exit code. */
 int cli_chaos_proxy(int argc, char **argv);
 /* `tailgate run ...` and `tailgate scenarios ...`: argv[0] is the command (cli/run.c,

@@ -44,7 +44,8 @@ int cli_report(int argc, char **argv)
     const char *floor_dir = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0; /* one line per error, ours */
+    while ((c = getopt_long(argc, argv, CLI_OPTSTRING, opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             floor_dir = optarg;
@@ -53,14 +54,13 @@ int cli_report(int argc, char **argv)
             report_usage(stdout);
             return 0;
         default:
-            fprintf(stderr, "usage: tailgate report RUN_DIR [--floor DIRECT_RUN_DIR]\n");
-            return EXIT_USAGE;
+            return cli_bad_option("report", c, argv);
         }
     }
-    if (argc - optind != 1) {
-        fprintf(stderr, "usage: tailgate report RUN_DIR [--floor DIRECT_RUN_DIR]\n");
-        return EXIT_USAGE;
-    }
+    if (argc - optind < 1)
+        return cli_usage_error("report", "name the run folder (RUN_DIR)");
+    if (argc - optind > 1)
+        return cli_usage_error("report", "one run folder, got also '%s'", argv[optind + 1]);
     const char *dir = argv[optind];
     char note[4096];
     int rc = reports_render(dir, floor_dir, note, sizeof note);
@@ -90,7 +90,8 @@ int cli_compare(int argc, char **argv)
     const char *out = NULL;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0; /* one line per error, ours */
+    while ((c = getopt_long(argc, argv, CLI_OPTSTRING, opts, NULL)) != -1) {
         switch (c) {
         case 'o':
             out = optarg;
@@ -99,14 +100,13 @@ int cli_compare(int argc, char **argv)
             compare_usage(stdout);
             return 0;
         default:
-            fprintf(stderr, "usage: tailgate compare BASE_DIR CAND_DIR [--out DIR]\n");
-            return EXIT_USAGE;
+            return cli_bad_option("compare", c, argv);
         }
     }
-    if (argc - optind != 2) {
-        fprintf(stderr, "usage: tailgate compare BASE_DIR CAND_DIR [--out DIR]\n");
-        return EXIT_USAGE;
-    }
+    if (argc - optind < 2)
+        return cli_usage_error("compare", "name two run folders, BASE_DIR and CAND_DIR");
+    if (argc - optind > 2)
+        return cli_usage_error("compare", "two run folders, got also '%s'", argv[optind + 2]);
     const char *base = argv[optind], *cand = argv[optind + 1];
     char def[4200];
     if (out == NULL) {

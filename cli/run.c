@@ -32,21 +32,71 @@ static void run_usage(FILE *f)
           "routes both legs through the chaos proxies anyway (the harness's own cost).\n"
           "\n"
           "Exit codes: 0 every gate passed, 1 a gate failed, 2 usage or scenario error,\n"
-          "3 environment failure (gateway did not start or died, mockprov unreachable).\n",
+          "3 environment failure (gateway did not start or died, mockprov unreachable).\n"
+          "\n"
+          "Progress goes to stderr: a live line on a terminal, redrawn each second, and one line\n"
+          "per scenario. CI set (to anything but '', 'false' or '0') or TERM=dumb: no live line,\n"
+          "plain lines only. NO_COLOR set: no colour.\n",
           f);
 }
 
 struct progress {
-    int tty;
+    int ticker; /* redraw a live line in place */
+    int colour; /* PASS/FAIL/ERROR in colour */
     int live_shown;
 };
+
+/* CI=true (GitHub Actions, GitLab CI, and most others set it) means a log, even when the runner
+ * gives the job a pseudo-terminal: a ticker there is a wall of \r-joined lines. */
+static int env_ci(void)
+{
+    const char *ci = getenv("CI");
+    return ci != NULL && ci[0] != '\0' && strcmp(ci, "false") != 0 && strcmp(ci, "0") != 0;
+}
+
+/* https://no-color.org: present and not empty */
+static int env_no_colour(void)
+{
+    const char *nc = getenv("NO_COLOR");
+    return nc != NULL && nc[0] != '\0';
+}
+
+static void progress_init(struct progress *p)
+{
+    const char *term = getenv("TERM");
+    int dumb = term != NULL && strcmp(term, "dumb") == 0;
+    int tty = isatty(2) && !env_ci() && !dumb;
+    p->ticker = tty;
+    p->colour = tty && !env_no_colour();
+    p->live_shown = 0;
+}
+
+/* Prints a scenario line with its verdict word coloured: the name (which has no space, the
+ * scenario loader sees to it), padding, then PASS, FAIL or ERROR. */
+static void print_coloured(const char *line)
+{
+    static const struct {
+        const char *word, *sgr;
+    } verdicts[] = {{"PASS", "32"}, {"FAIL", "1;31"}, {"ERROR", "1;33"}};
+    const char *sp = strchr(line, ' ');
+    const char *w = sp ? sp + strspn(sp, " ") : NULL;
+    for (size_t i = 0; w && i < sizeof verdicts / sizeof verdicts[0]; i++) {
+        size_t n = strlen(verdicts[i].word);
+        if (strncmp(w, verdicts[i].word, n) == 0 && w[n] == ' ') {
+            fprintf(stderr, "%.*s\033[%sm%s\033[0m%s\n", (int)(w - line), line, verdicts[i].sgr,
+                    verdicts[i].word, w + n);
+            return;
+        }
+    }
+    fprintf(stderr, "%s\n", line);
+}
 
 static void progress_cb(void *arg, const char *line, int live)
 {
     struct progress *p = arg;
     if (live) {
-        if (!p->tty)
-            return; /* CI logs get one line per scenario, not a ticker */
+        if (!p->ticker)
+            return; /* logs get one line per scenario, not a ticker */
         fprintf(stderr, "\r\033[K%s", line);
         p->live_shown = 1;
         return;
@@ -54,7 +104,10 @@ static void progress_cb(void *arg, const char *line, int live)
     if (p->live_shown)
         fprintf(stderr, "\r\033[K");
     p->live_shown = 0;
-    fprintf(stderr, "%s\n", line);
+    if (p->colour)
+        print_coloured(line);
+    else
+        fprintf(stderr, "%s\n", line);
 }
 
 int cli_run(int argc, char **argv)
@@ -78,7 +131,8 @@ int cli_run(int argc, char **argv)
     }
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0; /* one line per error, ours */
+    while ((c = getopt_long(argc, argv, CLI_OPTSTRING, opts, NULL)) != -1) {
         switch (c) {
         case 'g':
             cfg.gateway_file = optarg;
@@ -111,31 +165,25 @@ int cli_run(int argc, char **argv)
             char *end;
             errno = 0;
             cfg.seed = strtoull(optarg, &end, 10);
-            if (*optarg == '\0' || *optarg == '-' || *end || errno) {
-                fprintf(stderr, "tailgate run: --seed: expected an unsigned integer\n");
-                return EXIT_USAGE;
-            }
+            if (*optarg == '\0' || *optarg == '-' || *end || errno)
+                return cli_usage_error("run", "--seed: expected an unsigned integer, got '%s'",
+                                       optarg);
             break;
         }
         case 'h':
             run_usage(stdout);
             return 0;
         default:
-            run_usage(stderr);
-            return EXIT_USAGE;
+            return cli_bad_option("run", c, argv);
         }
     }
     int modes = (cfg.gateway_file != NULL) + (cfg.gateway_url != NULL || cfg.gateway_cmd != NULL) +
                 cfg.direct;
-    if (modes != 1) {
-        fprintf(stderr, "tailgate run: give exactly one of --gateway FILE, --gateway-url URL "
-                        "(with --gateway-cmd CMD to start it), or --direct\n");
-        return EXIT_USAGE;
-    }
-    if (optind >= argc) {
-        fprintf(stderr, "tailgate run: name at least one scenario or suite file\n");
-        return EXIT_USAGE;
-    }
+    if (modes != 1)
+        return cli_usage_error("run", "give exactly one of --gateway FILE, --gateway-url URL "
+                                      "(with --gateway-cmd CMD to start it), or --direct");
+    if (optind >= argc)
+        return cli_usage_error("run", "name at least one scenario or suite");
     char *paths[SCENARIO_MAX_PER_RUN];
     size_t n = 0;
     char err[1024];
@@ -164,7 +212,8 @@ int cli_run(int argc, char **argv)
     }
     self[sl] = '\0';
     cfg.self_exe = self;
-    struct progress prog = {isatty(2), 0};
+    struct progress prog;
+    progress_init(&prog);
     cfg.progress = progress_cb;
     cfg.progress_arg = &prog;
     cfg.interrupted = &interrupted;

@@ -12,6 +12,7 @@
 #include "cliutil.h"
 #include "httpguard.h"
 #include "relay.h"
+#include "version.h"
 
 #define REFGW_EXIT_USAGE 2 /* as tailgate: usage error */
 #define REFGW_EXIT_ENV 3   /* as tailgate: environment failure (port taken, file not writable) */
@@ -26,6 +27,7 @@ static void usage(FILE *f)
           "             [--listen HOST:PORT] [--port-file PATH] [--slow-ms MS]\n"
           "             [--metering-log FILE] [--metering usage|count]\n"
           "             [--header-timeout D] [--body-timeout D] [--idle-timeout D]\n"
+          "       refgw --help | --version\n"
           "\n"
           "Relays POST /v1/... to the upstream and streams the answer back. When the client\n"
           "leaves mid-stream: naive reads the upstream to its end, fixed aborts it at once,\n"
@@ -61,6 +63,7 @@ int main(int argc, char **argv)
         {"body-timeout", required_argument, NULL, 2},
         {"idle-timeout", required_argument, NULL, 3},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct relay_config cfg = {0};
@@ -72,7 +75,8 @@ int main(int argc, char **argv)
     int c;
     cfg.slow_ms = REFGW_SLOW_MS_DEFAULT;
     opterr = 0; /* our one line per error, not getopt's */
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    /* ':' first: an option without its value comes back as ':', not '?' */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': {
             int m = relay_mode_parse(optarg);
@@ -146,9 +150,15 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'V':
+            printf("refgw %s (revision %s)\n", version_number(), version_revision());
+            return 0;
+        case ':':
+            fprintf(stderr, "refgw: %s: missing its value (see --help)\n", argv[optind - 1]);
+            return REFGW_EXIT_USAGE;
         default:
-            if (optopt && strchr("mlusLMf", optopt))
-                fprintf(stderr, "refgw: %s: missing its value (see --help)\n", argv[optind - 1]);
+            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
+                fprintf(stderr, "refgw: -%c: unknown option (see --help)\n", optopt);
             else
                 fprintf(stderr, "refgw: %s: unknown option (see --help)\n", argv[optind - 1]);
             return REFGW_EXIT_USAGE;

@@ -13,6 +13,7 @@
 #include "chaos/proxy.h"
 #include "gateway.h"
 #include "mockctl.h"
+#include "progress.h"
 #include "results.h"
 #include "run.h"
 #include "scenario.h"
@@ -35,7 +36,7 @@ struct runner {
     size_t nrecs, caprecs;
     uint64_t records_lost;        /* client records we could not keep */
     int client_done;
-    uint64_t done_count, abort_count;
+    struct progress_counts counts; /* users done, aborted, retries: the live line */
     uint64_t isolate_since_ns;    /* isolate: when the current wait for an idle mock began */
     uint64_t isolate_timeouts;    /* waits that ran out (the mock never went idle) */
 };

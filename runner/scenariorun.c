@@ -50,9 +50,7 @@ static void on_record(void *arg, const struct chaos_record *rec)
             cJSON_Delete(j);
         }
     }
-    r->done_count++;
-    if (rec->t_abort_ns)
-        r->abort_count++;
+    progress_count(&r->counts, rec);
 }
 
 static void on_done(void *arg)
@@ -62,12 +60,13 @@ static void on_done(void *arg)
     event_base_loopbreak(r->base);
 }
 
-/* Forgets the previous scenario's client records. */
+/* Forgets the previous scenario's client records and counts. */
 void scenariorun_clear(struct runner *r)
 {
     for (size_t i = 0; i < r->nrecs; i++)
         free(r->recs[i].trace_us);
     r->nrecs = 0;
+    progress_counts_cleanup(&r->counts);
 }
 
 static cJSON *admin_ledger(struct runner *r)
@@ -125,7 +124,7 @@ static void progress_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct progress_ctx *p = arg;
-    progress_live(p->r->cfg, p->sc, p->r->done_count, p->r->abort_count);
+    progress_live(p->r->cfg, p->sc, &p->r->counts);
 }
 
 /* Is the environment still whole? Fills why and returns 0 when the mock or the gateway died. */
@@ -275,7 +274,8 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     scenariorun_clear(r);
     r->records_lost = 0;
     r->client_done = 0;
-    r->done_count = r->abort_count = 0;
+    /* without memory for its bitmap a supersede's replacement counts as a user: a live line */
+    progress_counts_init(&r->counts, sc->requests);
     r->isolate_since_ns = 0;
     r->isolate_timeouts = 0;
     struct chaos_client *cl = chaos_client_new(r->base, &cc, err, errlen);
@@ -305,6 +305,7 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
             break;
     }
     event_free(prog);
+    progress_live(r->cfg, sc, &r->counts); /* the last count stands until the verdict line */
     int interrupted = r->cfg->interrupted && *r->cfg->interrupted;
     if (interrupted)
         snprintf(res->error, sizeof res->error, "interrupted before the scenario finished");
