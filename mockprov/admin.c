@@ -302,6 +302,32 @@ static void admin_reset(struct mock *m, struct evhttp_request *req)
     send_cjson(m, req, o);
 }
 
+/* The ledger's filter from its query: correlation_id=CID, or id=CID (its first name). Anything
+ * else is refused by name rather than ignored: an ignored filter answers with every record, which
+ * reads as the filter having matched. Returns 0, or -1 with *bad (the parameter) and msg set. */
+static int query_cid(const struct evkeyvalq *q, const char **cid, const char **bad, char *msg,
+                     size_t len)
+{
+    const struct evkeyval *kv;
+    TAILQ_FOREACH(kv, q, next)
+    {
+        if (strcmp(kv->key, "correlation_id") != 0 && strcmp(kv->key, "id") != 0) {
+            *bad = kv->key;
+            snprintf(msg, len, "Unknown query parameter '%.64s': the ledger takes correlation_id "
+                     "(or its older name id).", kv->key);
+            return -1;
+        }
+        if (*cid && strcmp(*cid, kv->value) != 0) {
+            *bad = kv->key;
+            snprintf(msg, len, "Query parameter '%s' names a second correlation id: the ledger "
+                     "filters by one.", kv->key);
+            return -1;
+        }
+        *cid = kv->value;
+    }
+    return 0;
+}
+
 void admin_handle(struct mock *m, struct evhttp_request *req, const char *path,
                   enum evhttp_cmd_type method)
 {
@@ -330,7 +356,14 @@ void admin_handle(struct mock *m, struct evhttp_request *req, const char *path,
             reply_error(m, req, API_CHAT, 400, NULL, NULL, NULL, "Malformed query string.");
             return;
         }
-        cJSON *o = ledger_query_json(m->ledger, evhttp_find_header(&q, "id"));
+        const char *cid = NULL, *bad = NULL;
+        char msg[256];
+        if (query_cid(&q, &cid, &bad, msg, sizeof msg) != 0) {
+            reply_error(m, req, API_CHAT, 400, NULL, NULL, bad, msg);
+            evhttp_clear_headers(&q);
+            return;
+        }
+        cJSON *o = ledger_query_json(m->ledger, cid);
         evhttp_clear_headers(&q);
         send_cjson(m, req, o);
     } else if (strcmp(path, "profile") == 0 && get) {

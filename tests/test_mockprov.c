@@ -1035,6 +1035,83 @@ static void mockprov_should_bound_the_ledger_and_count_drops(void)
     CHECK_EQ_INT(lines, 5);
 }
 
+/* GET 'path' on the ledger: the status, and into ids the correlation ids listed ("a,b"), or the
+ * error's param and message when it was refused. */
+static int ledger_get(int port, const char *path, char *ids, size_t len, char *param, size_t plen,
+                      char *msg, size_t mlen)
+{
+    char *body = NULL;
+    int st = harness_http(port, "GET", path, NULL, NULL, &body, NULL);
+    cJSON *j = cJSON_Parse(body ? body : "");
+    free(body);
+    ids[0] = param[0] = msg[0] = '\0';
+    size_t off = 0;
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, cJSON_GetObjectItem(j, "records"))
+    {
+        const char *cid = harness_str(rec, "correlation_id");
+        int n = snprintf(ids + off, len - off, "%s%s", off ? "," : "", cid ? cid : "?");
+        if (n > 0 && (size_t)n < len - off)
+            off += (size_t)n;
+    }
+    const cJSON *e = cJSON_GetObjectItem(j, "error");
+    const char *p = harness_str(e, "param"), *m = harness_str(e, "message");
+    const char *t = harness_str(e, "type");
+    snprintf(param, plen, "%s", p ? p : "");
+    snprintf(msg, mlen, "%s|%s", t ? t : "", m ? m : "");
+    cJSON_Delete(j);
+    return st;
+}
+
+/* The ledger filters by ?correlation_id= (and by ?id=, its older name); a parameter it does not
+ * know is a 400 naming it, not a filter silently ignored (which answered with every record). */
+static void mockprov_should_filter_the_ledger_by_correlation_id_and_refuse_unknown_parameters(void)
+{
+    struct proc own;
+    CHECK(harness_start_mock(&own, NULL) == 0);
+    const char *ids[] = {"flt-a", "flt-b"};
+    int sent = 0;
+    for (int i = 0; i < 2; i++) {
+        char rid[64];
+        snprintf(rid, sizeof rid, "X-Request-Id: %s", ids[i]);
+        const char *hdrs[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", rid, NULL};
+        sent += harness_http(own.port, "POST", "/v1/responses", hdrs,
+                             "{\"model\":\"m\",\"input\":\"x\"}", NULL, NULL) == 200;
+    }
+    char got[6][128], param[6][64], msg[6][256];
+    int st[6];
+    static const char *paths[] = {
+        "/_tailgate/ledger?correlation_id=flt-a",
+        "/_tailgate/ledger?id=flt-b",
+        "/_tailgate/ledger?correlation_id=flt-b&id=flt-b",
+        "/_tailgate/ledger",
+        "/_tailgate/ledger?cid=flt-a",
+        "/_tailgate/ledger?correlation_id=flt-a&id=flt-b",
+    };
+    for (int i = 0; i < 6; i++)
+        st[i] = ledger_get(own.port, paths[i], got[i], sizeof got[i], param[i], sizeof param[i],
+                           msg[i], sizeof msg[i]);
+    harness_stop(&own);
+    CHECK_EQ_INT(sent, 2);
+    CHECK_EQ_INT(st[0], 200);
+    CHECK_EQ_STR(got[0], "flt-a");
+    CHECK_EQ_INT(st[1], 200);
+    CHECK_EQ_STR(got[1], "flt-b");
+    CHECK_EQ_INT(st[2], 200);
+    CHECK_EQ_STR(got[2], "flt-b");
+    CHECK_EQ_INT(st[3], 200);
+    CHECK_EQ_STR(got[3], "flt-a,flt-b");
+    CHECK_EQ_INT(st[4], 400);
+    CHECK_EQ_STR(got[4], "");
+    CHECK_EQ_STR(param[4], "cid");
+    CHECK_EQ_STR(msg[4], "invalid_request_error|Unknown query parameter 'cid': the ledger takes "
+                         "correlation_id (or its older name id).");
+    CHECK_EQ_INT(st[5], 400);
+    CHECK_EQ_STR(param[5], "id");
+    CHECK_EQ_STR(msg[5], "invalid_request_error|Query parameter 'id' names a second correlation "
+                         "id: the ledger filters by one.");
+}
+
 static void mockprov_should_switch_profiles_by_admin_call_and_schedule(void)
 {
     char *body = NULL;
@@ -1342,17 +1419,18 @@ static void mockprov_should_exit_2_on_admin_hosts_without_a_token(void)
     } rows[] = {
         {"--admin-host example.test",
          "tailgate mock: --admin-host needs --admin-token (an admin API others can reach must "
-         "ask for a token)\n"},
+         "ask for a token); see 'tailgate mock --help'\n"},
         {"--admin-host example.test --admin-any",
          "tailgate mock: --admin-host needs --admin-token (an admin API others can reach must "
-         "ask for a token)\n"},
+         "ask for a token); see 'tailgate mock --help'\n"},
         {"--admin-token t --admin-host http://example.test",
          "tailgate mock: --admin-host: 'http://example.test' is not a host name or address (no "
-         "scheme, no port)\n"},
+         "scheme, no port); see 'tailgate mock --help'\n"},
         {"--admin-token t --admin-host example.test:80",
          "tailgate mock: --admin-host: 'example.test:80' is not a host name or address (no "
-         "scheme, no port)\n"},
-        {"--admin-token ''", "tailgate mock: --admin-token: must not be empty\n"},
+         "scheme, no port); see 'tailgate mock --help'\n"},
+        {"--admin-token ''", "tailgate mock: --admin-token: must not be empty; see 'tailgate mock "
+                             "--help'\n"},
     };
     char dir[] = "/tmp/tgadmin.XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -1420,6 +1498,7 @@ int main(int argc, char **argv)
         CASE(mockprov_should_keep_replies_valid_utf8_when_echoing_raw_bytes),
         CASE(mockprov_should_reject_a_body_over_the_cap_with_413),
         CASE(mockprov_should_bound_the_ledger_and_count_drops),
+        CASE(mockprov_should_filter_the_ledger_by_correlation_id_and_refuse_unknown_parameters),
         CASE(mockprov_should_switch_profiles_by_admin_call_and_schedule),
         CASE(mockprov_should_apply_profile_overrides_without_request_headers),
         CASE(mockprov_should_write_an_invoice_and_reset),
