@@ -571,7 +571,8 @@ static void reports_should_exit_by_verdict_from_the_report_and_compare_commands(
     CHECK_EQ_INT(run_cmd(cmd), 2);
     snprintf(path, sizeof path, "%s/usage.txt", tmp);
     txt = slurp(path);
-    ok = txt && strncmp(txt, "usage: tailgate compare", 23) == 0 &&
+    ok = txt && strncmp(txt, "tailgate compare: ", 18) == 0 &&
+         strstr(txt, "see 'tailgate compare --help'") != NULL &&
          strchr(txt, '\n') == txt + strlen(txt) - 1;
     free(txt);
     CHECK(ok);
