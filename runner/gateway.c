@@ -657,6 +657,16 @@ static int write_files(const struct gateway *g, char *err, size_t errlen)
     return 0;
 }
 
+/* " (see LOG)" when the log exists: a gateway we did not start (no command) has none, and a
+ * message must not send anyone to a file that is not there. */
+static void log_note(const struct gateway *g, const char *log_path, char *out, size_t len)
+{
+    if (g->argv[0] && log_path && access(log_path, F_OK) == 0)
+        snprintf(out, len, " (see %s)", log_path);
+    else
+        out[0] = '\0';
+}
+
 int gateway_start(struct gateway *g, const char *log_path, char *err, size_t errlen)
 {
     if (write_files(g, err, errlen) != 0)
@@ -706,8 +716,9 @@ int gateway_start(struct gateway *g, const char *log_path, char *err, size_t err
             return -1;
         }
         if (!gateway_alive(g)) {
-            snprintf(err, errlen, "gateway '%s' exited before it was ready (see %s)", g->name,
-                     log_path);
+            char note[1100];
+            log_note(g, log_path, note, sizeof note);
+            snprintf(err, errlen, "gateway '%s' exited before it was ready%s", g->name, note);
             return -1;
         }
         if (probe(g))
@@ -715,8 +726,10 @@ int gateway_start(struct gateway *g, const char *log_path, char *err, size_t err
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    snprintf(err, errlen, "gateway '%s' not ready at %s%s within %u ms (see %s)", g->name, g->url,
-             g->ready_path, g->ready_timeout_ms, log_path);
+    char note[1100];
+    log_note(g, log_path, note, sizeof note);
+    snprintf(err, errlen, "gateway '%s' not ready at %s%s within %u ms%s", g->name, g->url,
+             g->ready_path, g->ready_timeout_ms, note);
     gateway_stop(g);
     return -1;
 }

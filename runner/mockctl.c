@@ -42,6 +42,15 @@ long mockctl_post(const struct mockctl *m, const char *path, const char *json, c
     return http("POST", url, json, out);
 }
 
+/* " (see LOG)" when the mock's log exists (the child creates it before it runs the mock). */
+static void log_note(const char *log_path, char *out, size_t len)
+{
+    if (access(log_path, F_OK) == 0)
+        snprintf(out, len, " (see %s)", log_path);
+    else
+        out[0] = '\0';
+}
+
 int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
                   const char *out_dir, char *err, size_t errlen)
 {
@@ -87,7 +96,9 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
             int st;
             if (port < 0 && waitpid(pid, &st, WNOHANG) == pid) {
                 m->pid = 0;
-                snprintf(err, errlen, "mockprov exited at start (see %s)", log);
+                char note[640];
+                log_note(log, note, sizeof note);
+                snprintf(err, errlen, "mockprov exited at start%s", note);
                 return -1;
             }
             if (port < 0) {
@@ -96,7 +107,9 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
             }
         }
         if (port < 0) {
-            snprintf(err, errlen, "mockprov did not start within 5 s (see %s)", log);
+            char note[640];
+            log_note(log, note, sizeof note);
+            snprintf(err, errlen, "mockprov did not start within 5 s%s", note);
             return -1;
         }
         snprintf(m->url, sizeof m->url, "http://127.0.0.1:%d", port);

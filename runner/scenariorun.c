@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -127,18 +128,30 @@ static void progress_cb(evutil_socket_t fd, short what, void *arg)
     progress_live(p->r->cfg, p->sc, &p->r->counts);
 }
 
+/* " (see DIR/NAME)" when that log exists, else "": a message names only a file that is there. */
+static void log_note(const struct runner *r, const char *name, char *out, size_t len)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", r->cfg->out_dir, name);
+    if (access(path, F_OK) == 0)
+        snprintf(out, len, " (see %s)", path);
+    else
+        out[0] = '\0';
+}
+
 /* Is the environment still whole? Fills why and returns 0 when the mock or the gateway died. */
 static int env_alive(struct runner *r, char *why, size_t len)
 {
+    char note[1200];
     if (!mockctl_alive(&r->mock)) {
-        snprintf(why, len, "mockprov exited during the scenario (see %s/mock.log)",
-                 r->cfg->out_dir);
+        log_note(r, "mock.log", note, sizeof note);
+        snprintf(why, len, "mockprov exited during the scenario%s", note);
         return 0;
     }
     /* always alive for a gateway we did not start: its users' errors tell */
     if (r->have_gw && !gateway_alive(&r->gw)) {
-        snprintf(why, len, "the gateway exited during the scenario (see %s/gateway.log)",
-                 r->cfg->out_dir);
+        log_note(r, "gateway.log", note, sizeof note);
+        snprintf(why, len, "the gateway exited during the scenario%s", note);
         return 0;
     }
     return 1;
