@@ -181,7 +181,10 @@ int ledger_add_token(struct ledger_record *r, uint64_t t_ns)
     if (r->generated_tokens == 0)
         r->t_first_token_ns = t_ns;
     r->token_t_ns[r->generated_tokens++] = t_ns;
-    if (r->t_peer_closed_ns != LEDGER_NO_TIME && t_ns > r->t_peer_closed_ns)
+    /* a background response generates on after its stream drops, by design and for a resume:
+     * its tail starts at a cancel, not at that close */
+    if (r->t_peer_closed_ns != LEDGER_NO_TIME && t_ns > r->t_peer_closed_ns &&
+        (!r->background || r->close_kind == LEDGER_CLOSE_CANCEL_API))
         r->tail_tokens++;
     return 0;
 }

@@ -55,6 +55,7 @@ struct sink {
     uint64_t *tok_end; /* cumulative end offset of each token written, oldest first */
     size_t tok_head, tok_n, tok_cap;
     uint64_t written;              /* tokens whose last byte left our buffer for the kernel */
+    uint64_t written_noted;        /* of those, already added to the ledger record */
     struct evhttp_request *orphan; /* detached by evhttp after a peer close; freed by reap */
     struct sink *reap_next;
 };

@@ -24,16 +24,21 @@
 
 #define MOCK_TOKEN_QUEUE_MAX LEDGER_MAX_TOKENS
 
-/* Publishes the sink's written count to its generation and ledger record. */
+/* Publishes the sink's written count to its generation and ledger record. The record adds up
+ * every sink's tokens: a background response's first stream and each stream that resumed it
+ * wrote their own (the largest one alone undercounted a resumed response). */
 static void sink_note_written(struct sink *s)
 {
     struct gen *g = s->g;
-    if (g && s->written > g->written_max) {
+    if (g == NULL)
+        return;
+    if (s->written > g->written_max) {
         g->written_max = s->written;
         g->t_written_ns = clock_now_ns();
-        if (g->rec)
-            g->rec->written_tokens = g->written_max;
     }
+    if (g->rec && s->written > s->written_noted)
+        g->rec->written_tokens += s->written - s->written_noted;
+    s->written_noted = s->written;
 }
 
 static void drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
@@ -216,6 +221,13 @@ static void peer_close_cb(struct evhttp_connection *conn, void *arg)
         return;
     if (s->creator && !g->cancelled)
         gen_peer_gone(g, now, (enum ledger_close)kind);
+    else if (s->streaming && g->rq.background && !g->cancelled && g->rec &&
+             g->rec->t_peer_closed_ns == LEDGER_NO_TIME) {
+        /* a background response's stream dropped: generation goes on for a later resume (or
+         * cancel), but the record keeps the first close, as it does for any other stream */
+        g->rec->t_peer_closed_ns = now;
+        g->rec->close_kind = (enum ledger_close)kind;
+    }
     gen_maybe_finish(g);
 }
 

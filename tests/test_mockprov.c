@@ -628,6 +628,106 @@ static void mockprov_should_create_resume_and_cancel_a_background_response(void)
     CHECK(ok);
 }
 
+static int count_of(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = s ? strstr(s, what) : NULL; p; p = strstr(p + strlen(what), what))
+        n++;
+    return n;
+}
+
+struct bg_probe {
+    double generated_at_least;
+};
+
+static int bg_generated(const cJSON *records, void *arg)
+{
+    const struct bg_probe *p = arg;
+    const cJSON *r = cJSON_GetArrayItem(records, 0);
+    return r && harness_str(r, "close_kind") &&
+           harness_num(r, "generated_tokens") >= p->generated_at_least;
+}
+
+/* A background stream read for 5 tokens and dropped, then resumed after the 5th (sequence 8):
+ * the record keeps the drop (close_kind, its time), generation goes on meanwhile without being
+ * written (nor counted as a tail), and written_tokens adds the first stream's 5 to the resumed
+ * stream's 115. It used to show no close at all and the resumed stream's count alone. */
+static void mockprov_should_count_every_stream_of_a_resumed_background_response(void)
+{
+    /* the stall holds the 6th token for 600 ms: the drop comes before it, so the first stream
+     * wrote exactly 5; 120 tokens at 50/s then take 2.4 s, time enough to resume mid-way */
+    const char *hdrs = "x-tailgate-length: 120\r\nx-tailgate-tps: 50\r\nx-tailgate-ttft-ms: 0\r\n"
+                       "x-tailgate-jitter: 0\r\nx-tailgate-profile: vendor-b-post\r\n"
+                       "x-tailgate-fault: stall-after=5,stall-ms=600\r\n"
+                       "X-Request-Id: bg-resume-count\r\n";
+    int fd = harness_connect(mock.port, 0);
+    CHECK(fd >= 0);
+    int posted = harness_post(fd, "/v1/responses", hdrs,
+                              "{\"model\":\"m\",\"background\":true,\"stream\":true,"
+                              "\"input\":\"x\"}") == 0;
+    char *first = NULL;
+    size_t flen = 0;
+    int got = posted ? harness_read_tokens(fd, 5, 5000, &first, &flen) : -1;
+    char *id = NULL;
+    const char *at = first ? strstr(first, "\"id\":\"resp_") : NULL;
+    if (at) {
+        at += 6;
+        id = strndup(at, strcspn(at, "\""));
+    }
+    free(first);
+    harness_close_fin(fd);
+    CHECK_EQ_INT(got, 5);
+    CHECK(id != NULL);
+
+    /* dropped and generating on: the close is recorded, nothing more is written */
+    struct bg_probe p = {12};
+    cJSON *mid = harness_ledger_wait(mock.port, "bg-resume-count", bg_generated, &p, 5000);
+    const cJSON *m0 = cJSON_GetArrayItem(mid, 0);
+    int mid_ok = m0 && strcmp(harness_str(m0, "close_kind"), "fin") == 0 &&
+                 harness_num(m0, "t_peer_closed_ns") > 0 && harness_num(m0, "written_tokens") == 5 &&
+                 harness_num(m0, "generated_tokens") >= 12 && harness_num(m0, "tail_tokens") == 0 &&
+                 strcmp(harness_str(m0, "state"), "active") == 0;
+    if (!mid_ok) {
+        char *txt = mid ? cJSON_PrintUnformatted(mid) : NULL;
+        fprintf(stderr, "  while detached: %s\n", txt ? txt : "(no record)");
+        free(txt);
+    }
+    cJSON_Delete(mid);
+
+    /* resume after token 4 (sequence 8) and read to the end */
+    int rfd = harness_connect(mock.port, 0);
+    char req[256];
+    snprintf(req, sizeof req, "GET /v1/responses/%s?stream=true&starting_after=8 HTTP/1.1\r\n"
+                              "Host: x\r\nConnection: close\r\n\r\n", id);
+    free(id);
+    char *rest = NULL;
+    size_t rlen = 0;
+    if (rfd >= 0 && harness_send_all(rfd, req, strlen(req)) == 0)
+        harness_read_all(rfd, 10000, &rest, &rlen);
+    if (rfd >= 0)
+        close(rfd);
+    int deltas = count_of(rest, "event: response.output_text.delta");
+    int from_5 = rest && strstr(rest, "\"sequence_number\":9,") &&
+                 !strstr(rest, "\"sequence_number\":8,") &&
+                 strstr(rest, "event: response.completed");
+    free(rest);
+    CHECK(mid_ok);
+    CHECK_EQ_INT(deltas, 115);
+    CHECK(from_5);
+    cJSON *r = harness_ledger_done(mock.port, "bg-resume-count", 5000);
+    CHECK(r != NULL);
+    int gen = (int)harness_num(r, "generated_tokens"), wr = (int)harness_num(r, "written_tokens");
+    int tail = (int)harness_num(r, "tail_tokens");
+    const char *ck = harness_str(r, "close_kind"), *sr = harness_str(r, "stop_reason");
+    int kept = ck && strcmp(ck, "fin") == 0 && harness_num(r, "t_peer_closed_ns") > 0 && sr &&
+               strcmp(sr, "natural") == 0;
+    cJSON_Delete(r);
+    CHECK_EQ_INT(gen, 120);
+    CHECK_EQ_INT(wr, 120); /* 5 on the first stream + 115 on the resumed one */
+    CHECK_EQ_INT(tail, 0);
+    CHECK(kept);
+}
+
 static void mockprov_should_send_the_emitted_count_as_a_trailer_on_cancel(void)
 {
     const char *hdrs[] = {"x-tailgate-length: 1000", "x-tailgate-tps: 50", "x-tailgate-ttft-ms: 0",
@@ -1489,6 +1589,7 @@ int main(int argc, char **argv)
         CASE(mockprov_should_stall_mid_stream_and_delay_the_first_token),
         CASE(mockprov_should_apply_queued_admin_faults_to_the_next_requests),
         CASE(mockprov_should_create_resume_and_cancel_a_background_response),
+        CASE(mockprov_should_count_every_stream_of_a_resumed_background_response),
         CASE(mockprov_should_send_the_emitted_count_as_a_trailer_on_cancel),
         CASE(mockprov_should_answer_404_for_unknown_responses_and_400_for_bad_cursor),
         CASE(mockprov_should_generate_ahead_of_a_stalled_reader_without_blocking_others),
