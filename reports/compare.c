@@ -59,11 +59,14 @@ static struct cmp_row *add_row(struct compare *c)
     return r;
 }
 
+/* What a cell without a figure reads, as summary.md has it: an en dash, never nan or inf. */
+#define COMPARE_NONE "–"
+
 /* Numbers for people: four significant digits, whole numbers past ten thousand. */
 static void fmt_num(double v, char *out, size_t len)
 {
     if (!isfinite(v))
-        snprintf(out, len, "-");
+        snprintf(out, len, "%s", COMPARE_NONE);
     else if (fabs(v) >= 1e4)
         snprintf(out, len, "%.0f", v);
     else
@@ -73,7 +76,7 @@ static void fmt_num(double v, char *out, size_t len)
 static void fmt_change(double b, double c, char *out, size_t len)
 {
     if (!isfinite(b) || !isfinite(c)) {
-        snprintf(out, len, "-");
+        snprintf(out, len, "%s", COMPARE_NONE);
         return;
     }
     double d = c - b;
@@ -92,7 +95,7 @@ static void fmt_change(double b, double c, char *out, size_t len)
 static void fmt_gate(const cJSON *g, char *out, size_t len)
 {
     if (g == NULL) {
-        snprintf(out, len, "-");
+        snprintf(out, len, "%s", COMPARE_NONE);
         return;
     }
     double obs = runfile_num(g, "observed");
@@ -298,21 +301,43 @@ static void cells(const struct cmp_row *r, const char *out[NCOLS])
     out[5] = status_text[r->status];
 }
 
+/* Columns a cell takes on a terminal: its UTF-8 characters, not its bytes (the en dash is 3). */
+static size_t width(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Prints "| cell " padded to w columns, numbers right-aligned. */
+static void md_cell(FILE *f, const char *cell, size_t w, int right)
+{
+    size_t pad = w > width(cell) ? w - width(cell) : 0;
+    fputs("| ", f);
+    for (size_t j = 0; right && j < pad; j++)
+        fputc(' ', f);
+    fputs(cell, f);
+    for (size_t j = 0; !right && j < pad; j++)
+        fputc(' ', f);
+    fputc(' ', f);
+}
+
 /* One padded Markdown table of the rows with gate == want. */
 static void md_table(FILE *f, const struct compare *c, int want, const char *const head[],
                      size_t ncols)
 {
     size_t w[NCOLS];
     for (size_t k = 0; k < ncols; k++)
-        w[k] = strlen(head[k]);
+        w[k] = width(head[k]);
     for (size_t i = 0; i < c->n; i++) {
         if (c->rows[i].gate != want)
             continue;
         const char *cell[NCOLS];
         cells(&c->rows[i], cell);
         for (size_t k = 0; k < ncols; k++)
-            if (strlen(cell[k]) > w[k])
-                w[k] = strlen(cell[k]);
+            if (width(cell[k]) > w[k])
+                w[k] = width(cell[k]);
     }
     for (size_t k = 0; k < ncols; k++)
         fprintf(f, "| %-*s ", (int)w[k], head[k]);
@@ -333,7 +358,7 @@ static void md_table(FILE *f, const struct compare *c, int want, const char *con
         const char *cell[NCOLS];
         cells(&c->rows[i], cell);
         for (size_t k = 0; k < ncols; k++)
-            fprintf(f, k >= 2 && k <= 4 ? "| %*s " : "| %-*s ", (int)w[k], cell[k]);
+            md_cell(f, cell[k], w[k], k >= 2 && k <= 4);
         fputs("|\n", f);
     }
 }

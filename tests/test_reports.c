@@ -541,7 +541,7 @@ static void reports_should_count_a_vanished_gate_as_a_regression(void)
     char err[1024];
     CHECK_EQ_INT(reports_compare(b, c, NULL, table, sizeof table, err, sizeof err), 1);
     CHECK(strstr(table, "REGRESSED: 3 gates") != NULL);
-    CHECK(strstr(table, "tab-close: upstream_attempts max<=1 (baseline pass 1, candidate -)") !=
+    CHECK(strstr(table, "tab-close: upstream_attempts max<=1 (baseline pass 1, candidate –)") !=
           NULL);
 }
 
