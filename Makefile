@@ -141,9 +141,57 @@ demo: all
 	@scripts/deps.sh demo
 	@scripts/demo.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 tailgate $(DESTDIR)$(PREFIX)/bin/tailgate
+# ---- install: the program, refgw, the scenario library, the example gateways, man pages and
+# shell completion under $(DESTDIR)$(PREFIX). Installs $(BUILD)'s binaries (built there when
+# missing or stale, never copied to ./tailgate): `make install BUILD=build-x PREFIX=$HOME/.local`.
+# refgw is a helper the shipped gateway descriptions start (${TAILGATE_REFGW}, which `tailgate
+# run` sets from PREFIX/libexec/tailgate/refgw), not a command of its own on PATH.
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+LIBEXECDIR = $(DESTDIR)$(PREFIX)/libexec/tailgate
+SHAREDIR = $(DESTDIR)$(PREFIX)/share/tailgate
+MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+BASHCOMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+MAN_PAGES := $(wildcard docs/man/*.1)
+# what `tailgate run` finds by name; the example gateways as tracked (no node_modules, no logs)
+EXAMPLE_FILES = $(shell find examples/gateways -name node_modules -prune -o -type f \
+                    ! -name '*.log' -print | LC_ALL=C sort)
+.PHONY: uninstall image image-push
+
+install: $(BUILD)/tailgate $(BUILD)/refgw
+	install -d $(BINDIR) $(LIBEXECDIR) $(SHAREDIR)/scenarios $(MAN1DIR) $(BASHCOMPDIR) \
+	    $(ZSHCOMPDIR)
+	install -m 755 $(BUILD)/tailgate $(BINDIR)/tailgate
+	install -m 755 $(BUILD)/refgw $(LIBEXECDIR)/refgw
+	install -m 644 scenarios/*.json $(SHAREDIR)/scenarios/
+	for f in $(EXAMPLE_FILES); do \
+	    install -D -m $$(test -x "$$f" && echo 755 || echo 644) "$$f" "$(SHAREDIR)/$$f" || exit 1; \
+	done
+	install -m 644 $(MAN_PAGES) $(MAN1DIR)/
+	install -m 644 scripts/completion/tailgate.bash $(BASHCOMPDIR)/tailgate
+	install -m 644 scripts/completion/_tailgate $(ZSHCOMPDIR)/_tailgate
+
+# removes the files install put there, share/tailgate and libexec/tailgate; nothing else
+uninstall:
+	rm -f $(BINDIR)/tailgate $(LIBEXECDIR)/refgw $(BASHCOMPDIR)/tailgate $(ZSHCOMPDIR)/_tailgate
+	rm -f $(addprefix $(MAN1DIR)/,$(notdir $(MAN_PAGES)))
+	rm -rf $(SHAREDIR)
+	if [ -d $(LIBEXECDIR) ]; then rmdir $(LIBEXECDIR); fi
+
+# ---- the container image (Dockerfile): `make image` builds it and tags it IMAGE:VERSION and
+# IMAGE:latest; `make image-push IMAGE=ghcr.io/OWNER/tailgate` builds, tags and pushes both (log
+# in to the registry first). CONTAINER=podman works too.
+CONTAINER ?= docker
+IMAGE ?= tailgate
+image:
+	$(CONTAINER) build --build-arg REVISION=$(VERSION_REV) -t $(IMAGE):$(VERSION_NUMBER) \
+	    -t $(IMAGE):latest .
+
+image-push:
+	@case "$(IMAGE)" in */*) ;; *) echo "image-push: set IMAGE=REGISTRY/OWNER/NAME" >&2; exit 2;; esac
+	@$(MAKE) --no-print-directory image IMAGE=$(IMAGE) CONTAINER=$(CONTAINER)
+	$(CONTAINER) push $(IMAGE):$(VERSION_NUMBER)
+	$(CONTAINER) push $(IMAGE):latest
 
 # ---- fuzzing (tests/fuzz/): a libFuzzer target per parser, built by clang with ASan and UBSan
 # in build-fuzz/; `make fuzz` runs each for FUZZ_SECONDS and fails on a crash, leak or timeout

@@ -42,7 +42,8 @@ int cli_scenarios(int argc, char **argv)
     int names_only = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* one line per error, ours */
+    while ((c = getopt_long(argc, argv, CLI_OPTSTRING, opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             names_only = 1;
@@ -51,16 +52,12 @@ int cli_scenarios(int argc, char **argv)
             scenarios_usage(stdout);
             return 0;
         default:
-            scenarios_usage(stderr);
-            return EXIT_USAGE;
+            return cli_bad_option("scenarios", c, argv);
         }
     }
     if (optind < argc) {
-        if (names_only) {
-            fprintf(stderr, "tailgate scenarios: --names takes no file\n");
-            scenarios_usage(stderr);
-            return EXIT_USAGE;
-        }
+        if (names_only)
+            return cli_usage_error("scenarios", "--names takes no file, got '%s'", argv[optind]);
         return validate(argc - optind, argv + optind);
     }
     return list_library(names_only);

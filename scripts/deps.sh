@@ -45,6 +45,8 @@ elif [ "$what" = tools ]; then
     command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
     command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
     /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || missing+=(python3-jsonschema)
+    # and python3-yaml: tests/test_ci_recipes.sh reads action.yml and the GitLab example
+    /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
 elif [ "$what" = node ]; then
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)
