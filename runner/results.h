@@ -61,6 +61,8 @@ struct req_result {
     char close_kind[16];  /* first upstream close seen by the mock */
     char stop_reason[24]; /* last upstream record's */
     char profile[64];     /* the vendor profile that answered the first upstream attempt */
+    uint32_t index;       /* the user request's number (retries and follow-ups share it) */
+    int user;             /* which of the scenario's users[] made it (the seeded plan), -1 unknown */
     /* token counter around the abort, for charts (sample requests only): when each token was
      * generated (mock) and delivered (client), in ms relative to the abort */
     double *gen_ms, *del_ms;
@@ -110,6 +112,7 @@ struct gate_result {
 
 struct scenario_result {
     struct scenario *sc;
+    uint64_t seed;        /* the scenario's: with a request's index it says which user made it */
     struct req_result *reqs;
     size_t nreqs;
     struct stats m[M_N_SAMPLE];
@@ -152,6 +155,10 @@ struct run_result {
     const char *not_run[SCENARIO_MAX_PER_RUN]; /* did not run because of it (names) */
     size_t nnot_run;
     int via_proxies;       /* every leg went through the chaos proxies (--via-proxies) */
+    /* "aborted: gate M E failed in scenario S" when an abortOnFail gate stopped the run ("" when
+     * none did): the scenarios in not_run did not run for that reason, not an environment
+     * failure; the verdict is "fail" and the exit code 1 */
+    char aborted[320];
 };
 
 /* "pass", "fail" or "error" (could not judge). */

@@ -21,6 +21,7 @@
 #include "reports/report.h"
 #include "runner.h"
 #include "scenariorun.h"
+#include "verdict.h"
 #include "version.h"
 
 static int host_port(const char *url, char *out, size_t len)
@@ -199,6 +200,7 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
         }
         uint64_t seed = cfg->seed ^ (0x9e3779b97f4a7c15ull * (i + 1));
         struct scenario_result *res = &r.rr.sr[r.rr.n++];
+        res->seed = seed;
         int src = scenariorun_execute(&r, &scs[i], seed, res, err, errlen);
         if (src == RUN_USAGE) {
             rc = src;
@@ -209,6 +211,14 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
         if (src == RUN_ENV) {
             snprintf(err, errlen, "%s: %s", scs[i].name, res->error);
             rc = RUN_ENV;
+        }
+        /* an abortOnFail gate that failed stops the run once its delay has passed; the
+         * artifacts are written as for any failed run, with the rest listed as not run */
+        if (rc == RUN_PASS && i + 1 < nsc &&
+            verdict_abort(&r.rr, clock_now_ns() - t_start, r.rr.aborted, sizeof r.rr.aborted)) {
+            for (size_t k = i + 1; k < nsc && r.rr.nnot_run < SCENARIO_MAX_PER_RUN; k++)
+                r.rr.not_run[r.rr.nnot_run++] = scs[k].name;
+            break;
         }
     }
     if (tick)

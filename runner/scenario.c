@@ -2,6 +2,7 @@
  * value 'tab_clse'; expected one of ...; did you mean 'tab_close'?" */
 #include "scenario.h"
 
+#include <ctype.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,6 +22,12 @@ static const char *const metrics_sample[] = {
     "generated_tokens",  "billed_output_tokens", "usage_reported", "upstream_attempts",
     "rid_propagated",    "orphaned",        "ttft_ms",         "delivery_ms",
     "tokens_per_arrival",
+};
+/* k6's types of the per-request metrics: 0/1 samples are rates, the rest trends */
+static const enum gate_type types_sample[] = {
+    GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
+    GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_RATE,
+    GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
 };
 static const char *const metrics_scalar[] = {
     "ptdr", "wasted_tokens", "wasted_cost_usd", "monthly_wasted_usd", "billing_variance_pct",
@@ -42,6 +49,15 @@ int scenario_metric_index(const char *name, int *scalar)
             return (int)i;
         }
     return -1;
+}
+
+_Static_assert(sizeof types_sample / sizeof types_sample[0] == N_SAMPLE, "a type per metric");
+
+enum gate_type scenario_metric_type(const char *name)
+{
+    int scalar;
+    int i = scenario_metric_index(name, &scalar);
+    return i < 0 || scalar ? GATE_TYPE_GAUGE : types_sample[i];
 }
 
 int scenario_metric_known(const char *name, int *scalar)
@@ -281,12 +297,26 @@ static size_t action_list(const char **names, char *text, size_t textlen)
     return n;
 }
 
-static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chaos_user *u)
+/* A kind tags a user's requests for sub-metric gates (tail_tokens{kind:mobile}): a name that
+ * reads unambiguously inside the braces and in a key path. */
+static int kind_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n >= GATE_MAX_TAG_VALUE)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)k[i]) && k[i] != '_' && k[i] != '-')
+            return 0;
+    return 1;
+}
+
+static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chaos_user *u,
+                      char *kind)
 {
     static const char *const keys[] = {
         "action",     "weight",          "after_tokens",   "after_ms", "at_first_byte",
         "background_ms", "kill",         "drop_rst_after_ms", "give_up_ms", "cancel",
-        "retries",    "retry_delay_ms",  "new_key",        "note"};
+        "retries",    "retry_delay_ms",  "new_key",        "note",     "kind"};
     char path[32];
     snprintf(path, sizeof path, "users[%zu]", i);
     if (!cJSON_IsObject(o))
@@ -313,6 +343,16 @@ static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chao
                     dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "", list);
     }
     u->action = (enum chaos_action)act;
+    kind[0] = '\0';
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    if (k && !(cJSON_IsString(k) && kind_ok(k->valuestring))) {
+        char kpath[48];
+        snprintf(kpath, sizeof kpath, "%s.kind", path);
+        return fail(c, kpath, "expected a name of 1 to %d letters, digits, '_' or '-'",
+                    GATE_MAX_TAG_VALUE - 1);
+    }
+    if (k)
+        snprintf(kind, GATE_MAX_TAG_VALUE, "%s", k->valuestring);
     int has_tokens = 0, has_ms = 0, first = 0;
     if (get_num(c, o, "weight", path, 0, 1e9, &u->weight) != 0 ||
         get_range(c, o, "after_tokens", path, &u->at, &has_tokens) != 0)
@@ -378,48 +418,173 @@ static int parse_model(const struct ctx *c, const cJSON *o, struct scenario *s)
     return 0;
 }
 
+/* The distinct values users of 's' have for tag 'key', "a, b" into out; 1 if 'value' is one. */
+static int tag_values(const struct scenario *s, enum gate_tag_key key, const char *value,
+                      char *out, size_t outlen)
+{
+    int found = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < s->nusers; i++) {
+        const char *v = key == GATE_TAG_ACTION ? chaos_action_name(s->users[i].action)
+                                               : s->user_kind[i];
+        if (v == NULL || v[0] == '\0')
+            continue;
+        found |= strcmp(v, value) == 0;
+        size_t j = 0;
+        while (j < i && strcmp(v, key == GATE_TAG_ACTION ? chaos_action_name(s->users[j].action)
+                                                        : s->user_kind[j]) != 0)
+            j++;
+        if (j == i)
+            snprintf(out + strlen(out), outlen - strlen(out), "%s%s", out[0] ? ", " : "", v);
+    }
+    return found;
+}
+
+/* A sub-metric's tags must name what some user of this scenario has: a gate over requests
+ * that cannot exist measures nothing and would only ever fail for want of samples. */
+static int check_tags(const struct ctx *c, const char *path, const struct gate *g,
+                      const struct scenario *s)
+{
+    for (size_t t = 0; t < g->ntags; t++) {
+        const struct gate_tag *tag = &g->tags[t];
+        char have[400];
+        if (tag_values(s, tag->key, tag->value, have, sizeof have))
+            continue;
+        if (tag->key == GATE_TAG_ACTION && chaos_action_parse(tag->value) < 0) {
+            const char *names[CHAOS_ACTION_COUNT];
+            char list[256];
+            size_t n = action_list(names, list, sizeof list);
+            const char *dym = scenario_did_you_mean(tag->value, names, n);
+            return fail(c, path, "unknown action '%s'%s%s%s; expected one of %s", tag->value,
+                        dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "", list);
+        }
+        if (have[0] == '\0')
+            return fail(c, path, "no user of this scenario has a kind: give users[i].kind "
+                                 "\"%s\" to gate its requests", tag->value);
+        return fail(c, path, "no user of this scenario has %s '%s' (its users have: %s)",
+                    gate_tag_key_text(tag->key), tag->value, have);
+    }
+    if (g->ntags < 2)
+        return 0;
+    for (size_t i = 0; i < s->nusers; i++) {
+        size_t t = 0;
+        while (t < g->ntags &&
+               strcmp(g->tags[t].value, g->tags[t].key == GATE_TAG_ACTION
+                                            ? chaos_action_name(s->users[i].action)
+                                            : s->user_kind[i]) == 0)
+            t++;
+        if (t == g->ntags)
+            return 0;
+    }
+    return fail(c, path, "no user of this scenario has all of these tags at once");
+}
+
+/* One threshold of an array: a string, or k6's object form. Fills expr, abort and delay. */
+static int parse_threshold(const struct ctx *c, const cJSON *e, const char *epath,
+                           const char **expr, int *abort, uint64_t *delay)
+{
+    static const char *const okeys[] = {"threshold", "abortOnFail", "delayAbortEval"};
+    *abort = 0;
+    *delay = 0;
+    if (cJSON_IsString(e)) {
+        *expr = e->valuestring;
+        return 0;
+    }
+    if (!cJSON_IsObject(e))
+        return fail(c, epath, "expected a threshold: a string like \"p(95)<=16\" or an object "
+                              "like {\"threshold\": \"p(95)<=16\", \"abortOnFail\": true, "
+                              "\"delayAbortEval\": \"10s\"}");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, e)
+    {
+        size_t i = 0;
+        while (i < 3 && strcmp(it->string, okeys[i]) != 0)
+            i++;
+        if (i < 3)
+            continue;
+        char full[240];
+        snprintf(full, sizeof full, "%s.%s", epath, it->string);
+        const char *dym = scenario_did_you_mean(it->string, okeys, 3);
+        return fail(c, full, "unsupported threshold option%s%s%s; supported: threshold, "
+                             "abortOnFail, delayAbortEval",
+                    dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
+    }
+    char tpath[176];
+    snprintf(tpath, sizeof tpath, "%s.threshold", epath);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "threshold");
+    if (!cJSON_IsString(t))
+        return fail(c, t ? tpath : epath, "%s: an expression like \"p(95)<=16\"",
+                    t ? "expected a string" : "required: threshold");
+    *expr = t->valuestring;
+    if (get_bool(c, e, "abortOnFail", epath, abort) != 0)
+        return -1;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "delayAbortEval");
+    if (d) {
+        char dpath[176], derr[200];
+        snprintf(dpath, sizeof dpath, "%s.delayAbortEval", epath);
+        if (!cJSON_IsString(d))
+            return fail(c, dpath, "expected a duration string, e.g. \"10s\", \"1m30s\" or "
+                                  "\"500ms\"");
+        if (gate_parse_duration(d->valuestring, delay, derr, sizeof derr) != 0)
+            return fail(c, dpath, "%s", derr);
+    }
+    return 0;
+}
+
 static int parse_gates(const struct ctx *c, const cJSON *o, struct scenario *s)
 {
     if (!cJSON_IsObject(o))
-        return fail(c, "gates", "expected an object of metric: [expressions]");
+        return fail(c, "gates", "expected an object of metric: [thresholds]");
     const cJSON *m;
     cJSON_ArrayForEach(m, o)
     {
-        char path[96];
+        char path[128], gerr[400];
         snprintf(path, sizeof path, "gates.%s", m->string);
+        struct gate key;
+        memset(&key, 0, sizeof key);
+        if (gate_parse_metric(m->string, &key, gerr, sizeof gerr) != 0)
+            return fail(c, path, "%s", gerr);
         int scalar;
-        if (!scenario_metric_known(m->string, &scalar)) {
+        if (!scenario_metric_known(key.base, &scalar)) {
             const char *all[N_SAMPLE + N_SCALAR];
             for (size_t i = 0; i < N_SAMPLE; i++)
                 all[i] = metrics_sample[i];
             for (size_t i = 0; i < N_SCALAR; i++)
                 all[N_SAMPLE + i] = metrics_scalar[i];
-            const char *dym = scenario_did_you_mean(m->string, all, N_SAMPLE + N_SCALAR);
+            const char *dym = scenario_did_you_mean(key.base, all, N_SAMPLE + N_SCALAR);
             return fail(c, path, "unknown metric%s%s%s (see docs/runner.md for the list)",
                         dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "");
         }
+        if (scalar && key.ntags)
+            return fail(c, path, "'%s' is one number per scenario: it has no sub-metrics (tags "
+                                 "go on per-request metrics, e.g. tail_tokens{action:tab_close})",
+                        key.base);
+        if (check_tags(c, path, &key, s) != 0)
+            return -1;
         if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) == 0)
-            return fail(c, path, "expected a non-empty array of expressions like \"p(95)<=16\"");
+            return fail(c, path, "expected a non-empty array of thresholds like \"p(95)<=16\" "
+                                 "or {\"threshold\": \"p(95)<=16\", \"abortOnFail\": true}");
+        enum gate_type type = scenario_metric_type(key.base);
         const cJSON *e;
         int k = 0;
         cJSON_ArrayForEach(e, m)
         {
-            char epath[112];
+            char epath[160], tpath[176];
             snprintf(epath, sizeof epath, "%s[%d]", path, k++);
-            if (!cJSON_IsString(e))
-                return fail(c, epath, "expected a string like \"p(95)<=16\"");
+            snprintf(tpath, sizeof tpath, "%s%s", epath, cJSON_IsObject(e) ? ".threshold" : "");
+            const char *expr = NULL;
+            int abort;
+            uint64_t delay;
+            if (parse_threshold(c, e, epath, &expr, &abort, &delay) != 0)
+                return -1;
             if (s->ngates == SCENARIO_MAX_GATES)
                 return fail(c, epath, "more than %d gates", SCENARIO_MAX_GATES);
             struct gate *g = &s->gates[s->ngates];
-            char gerr[200];
-            if (gate_parse(m->string, e->valuestring, g, gerr, sizeof gerr) != 0)
-                return fail(c, epath, "%s", gerr);
-            if (scalar && g->agg != GATE_VALUE)
-                return fail(c, epath, "'%s' is one number per scenario: gate it with value, "
-                                      "e.g. \"value<=1.1\"", m->string);
-            if (!scalar && g->agg == GATE_VALUE)
-                return fail(c, epath, "'%s' has a sample per request: use p(N), avg, min, max, "
-                                      "med, count or rate", m->string);
+            if (gate_parse(m->string, expr, g, gerr, sizeof gerr) != 0 ||
+                gate_check_type(g, type, gerr, sizeof gerr) != 0)
+                return fail(c, tpath, "%s", gerr);
+            g->abort_on_fail = abort;
+            g->delay_abort_ns = delay;
             s->ngates++;
         }
     }
@@ -678,7 +843,7 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     const cJSON *u;
     cJSON_ArrayForEach(u, users)
     {
-        if (parse_user(&c, u, s.nusers, &s.users[s.nusers]) != 0)
+        if (parse_user(&c, u, s.nusers, &s.users[s.nusers], s.user_kind[s.nusers]) != 0)
             goto done;
         s.nusers++;
     }

@@ -31,6 +31,7 @@ struct scenario {
     int isolate;            /* closed model: the next request waits until the mock finished */
     struct chaos_user users[CHAOS_MAX_USERS];
     size_t nusers;
+    char user_kind[CHAOS_MAX_USERS][GATE_MAX_TAG_VALUE]; /* users[i].kind, "" none: a tag */
     cJSON *toxics_client;   /* Toxiproxy-shaped toxics per leg; owned, may be NULL */
     cJSON *toxics_upstream;
     uint32_t settle_ms;
@@ -64,6 +65,8 @@ int suite_expand_buffer(const char *path, const char *data, size_t len, char **p
 /* Metric names the gates and reports know; 1 if 'name' is one. 'scalar' set for per-scenario
  * values (gated with value), else per-request samples. */
 int scenario_metric_known(const char *name, int *scalar);
+/* k6's type of a known metric (gauge for a scalar): which aggregations its gates take. */
+enum gate_type scenario_metric_type(const char *name);
 /* Index of the metric in its list (samples or scalars), or -1. */
 int scenario_metric_index(const char *name, int *scalar);
 /* Name of sample (scalar 0) or scalar (1) metric i, or NULL past the end. The order is the

@@ -5,8 +5,61 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chaos/client.h"
+
+/* Which user entry made each request: the client's plan, a pure function of the scenario's
+ * seed and the request's index (chaos_plan), so the runner needs no record of it. */
+static void assign_users(struct scenario_result *res)
+{
+    struct chaos_config cc;
+    memset(&cc, 0, sizeof cc);
+    memcpy(cc.users, res->sc->users, sizeof cc.users);
+    cc.nusers = res->sc->nusers;
+    cc.seed = res->seed;
+    for (size_t k = 0; k < res->nreqs; k++) {
+        int64_t at;
+        res->reqs[k].user = cc.nusers ? (int)chaos_plan(&cc, res->reqs[k].index, &at) : -1;
+    }
+}
+
+/* 1 when the request's user has every tag of g */
+static int tagged(const struct scenario_result *res, const struct req_result *q,
+                  const struct gate *g)
+{
+    if (q->user < 0 || (size_t)q->user >= res->sc->nusers)
+        return g->ntags == 0;
+    for (size_t t = 0; t < g->ntags; t++) {
+        const char *v = g->tags[t].key == GATE_TAG_ACTION
+                            ? chaos_action_name(res->sc->users[q->user].action)
+                            : res->sc->user_kind[q->user];
+        if (v == NULL || strcmp(v, g->tags[t].value) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The samples of metric m over the requests a sub-metric's tags select, into s (initialised
+ * here; the caller cleans it up). */
+static void sub_metric(const struct scenario_result *res, const struct gate *g, int m,
+                       struct stats *s)
+{
+    stats_init(s);
+    for (size_t k = 0; k < res->nreqs; k++) {
+        const struct req_result *q = &res->reqs[k];
+        if (!tagged(res, q, g))
+            continue;
+        if (m == M_DELIVERY_MS) {
+            for (size_t i = 0; i < q->ndelivery; i++)
+                stats_add(s, q->delivery_ms[i]);
+        } else if (!isnan(q->sample[m])) {
+            stats_add(s, q->sample[m]);
+        }
+    }
+}
+
 void verdict_compute(struct scenario_result *res)
 {
+    assign_users(res);
     double billed = 0, delivered = 0, orphans = 0;
     for (int m = 0; m < M_N_SAMPLE; m++)
         stats_init(&res->m[m]);
@@ -37,15 +90,21 @@ void verdict_compute(struct scenario_result *res)
     for (size_t i = 0; i < res->sc->ngates; i++) {
         const struct gate *g = &res->sc->gates[i];
         int scalar;
-        int idx = scenario_metric_index(g->metric, &scalar);
+        int idx = scenario_metric_index(g->base, &scalar);
         struct gate_result *gr = &res->gates[res->ngates++];
         gr->gate = g;
         if (scalar) {
             gr->observed = gate_observe(g, NULL, res->scalar[idx]);
             gr->samples = isnan(res->scalar[idx]) ? 0 : 1;
-        } else {
+        } else if (g->ntags == 0) {
             gr->observed = gate_observe(g, &res->m[idx], NAN);
             gr->samples = stats_count(&res->m[idx]);
+        } else {
+            struct stats sub;
+            sub_metric(res, g, idx, &sub);
+            gr->observed = sub.oom ? NAN : gate_observe(g, &sub, NAN);
+            gr->samples = stats_count(&sub);
+            stats_cleanup(&sub);
         }
         gr->pass = gate_check(g, gr->observed); /* no samples: NAN: fails closed */
         res->pass &= gr->pass;
@@ -63,4 +122,20 @@ void verdict_compute(struct scenario_result *res)
                  what);
         res->pass = 0;
     }
+}
+
+int verdict_abort(const struct run_result *rr, uint64_t run_ns, char *why, size_t len)
+{
+    for (size_t i = 0; i < rr->n; i++) {
+        const struct scenario_result *res = &rr->sr[i];
+        for (size_t k = 0; k < res->ngates; k++) {
+            const struct gate_result *gr = &res->gates[k];
+            if (gr->pass || !gr->gate->abort_on_fail || run_ns < gr->gate->delay_abort_ns)
+                continue;
+            snprintf(why, len, "aborted: gate %s %s failed in scenario %s", gr->gate->metric,
+                     gr->gate->expr, res->sc->name);
+            return 1;
+        }
+    }
+    return 0;
 }

@@ -7,4 +7,9 @@
 /* Fills res->m, res->scalar, res->gates and res->pass. Needs res->reqs joined. */
 void verdict_compute(struct scenario_result *res);
 
+/* 1 when the run must stop: a gate with abortOnFail failed in a scenario of rr that ran, and
+ * run_ns (time since the run began) has reached the gate's delayAbortEval. 'why' then reads
+ * "aborted: gate METRIC EXPR failed in scenario NAME" for the first such gate. */
+int verdict_abort(const struct run_result *rr, uint64_t run_ns, char *why, size_t len);
+
 #endif

@@ -279,7 +279,7 @@ static void runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario(voi
         {"{\"users\":[{\"action\":\"complete\"}],\n\"gates\":{\"ptdr\":[\"p(95)<=1\"]}}",
          "gates.ptdr[0]: 'ptdr' is one number per scenario"},
         {"{\"users\":[{\"action\":\"complete\"}],\"gates\":{\"tail_tokens\":[\"p(95)=<1\"]}}",
-         "expected an operator"},
+         "unsupported operator '=<'; supported: <, <=, >, >=, ==, === or !="},
         {"{\"users\":[{\"action\":\"complete\"}],\n\n\"trafic\":{}}",
          ":3: trafic: unknown key; did you mean 'traffic'"},
         {"{\"users\":[{\"action\":\"complete\"}],\"profile\":\"vendor-b-pots\"}",

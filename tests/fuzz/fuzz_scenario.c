@@ -42,7 +42,7 @@ static void check_scenario(const struct scenario *s)
     for (size_t i = 0; i < s->ngates; i++) {
         const struct gate *g = &s->gates[i];
         int scalar;
-        FUZZ_CHECK(scenario_metric_known(g->metric, &scalar));
+        FUZZ_CHECK(scenario_metric_known(g->base, &scalar));
         FUZZ_CHECK(scalar == (g->agg == GATE_VALUE));
         FUZZ_CHECK(isfinite(g->threshold));
     }
