@@ -63,6 +63,44 @@ cJSON *runfile_parse_buffer(const char *path, const char *data, size_t len, char
     return parse_run(path, data, len, err, errlen);
 }
 
+/* schema_version is "MAJOR.MINOR.PATCH" (an integer MAJOR is taken too). A major this reader
+ * does not know is refused by name: its fields may mean something else. Absent: a file written
+ * before the field existed, the 1.0 format. */
+static int check_schema_version(const char *path, const cJSON *run, char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(run, "schema_version");
+    if (v == NULL)
+        return 0;
+    long major = -1;
+    char shown[40];
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e9 &&
+        v->valuedouble == floor(v->valuedouble)) {
+        major = (long)v->valuedouble;
+        snprintf(shown, sizeof shown, "%ld", major);
+    } else if (cJSON_IsString(v) && v->valuestring) {
+        const char *s = v->valuestring;
+        snprintf(shown, sizeof shown, "'%.30s'", s);
+        size_t digits = strspn(s, "0123456789");
+        if (digits > 0 && digits < 10 && (s[digits] == '\0' || s[digits] == '.'))
+            major = strtol(s, NULL, 10);
+    } else {
+        snprintf(shown, sizeof shown, "of JSON type %s", cJSON_IsNull(v) ? "null" : "other");
+    }
+    if (major < 0) {
+        snprintf(err, errlen, "%s: schema_version %s is not MAJOR.MINOR.PATCH", path, shown);
+        return -1;
+    }
+    if (major != RUNFILE_SCHEMA_MAJOR) {
+        snprintf(err, errlen,
+                 "%s: schema_version %s: this tailgate reads results.json major %d only "
+                 "(%s); use the tailgate that wrote it",
+                 path, shown, RUNFILE_SCHEMA_MAJOR,
+                 major > RUNFILE_SCHEMA_MAJOR ? "a newer format" : "an older format");
+        return -1;
+    }
+    return 0;
+}
+
 /* Parses a results.json text (exactly one JSON value in len bytes) and checks the shape the
  * reports rely on. */
 static cJSON *parse_run(const char *path, const char *text, size_t len, char *err, size_t errlen)
@@ -71,6 +109,10 @@ static cJSON *parse_run(const char *path, const char *text, size_t len, char *er
     cJSON *run = jparse_text(text, len, &je);
     if (run == NULL) {
         jparse_message(&je, path, err, errlen);
+        return NULL;
+    }
+    if (check_schema_version(path, run, err, errlen) != 0) {
+        cJSON_Delete(run);
         return NULL;
     }
     const cJSON *scs = cJSON_GetObjectItemCaseSensitive(run, "scenarios");

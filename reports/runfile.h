@@ -8,9 +8,13 @@
 #include <cjson/cJSON.h>
 
 #define RUNFILE_MAX_BYTES (512L * 1024 * 1024) /* a million requests_detail rows fit */
+/* The results.json format major this reader knows (docs/results.schema.json): any 1.x, whose
+ * minors only add fields, and a file from before schema_version existed (the same format). */
+#define RUNFILE_SCHEMA_MAJOR 1
 
 /* Parses DIR/results.json. Returns the tree (caller frees with cJSON_Delete) or NULL with err
- * filled. Checks the shape the reports rely on: a scenarios array whose entries have names. */
+ * filled. Checks the shape the reports rely on: a schema_version whose major this reader knows
+ * (or none), a scenarios array whose entries have names. */
 cJSON *runfile_load(const char *dir, char *err, size_t errlen);
 /* The same from a results.json's bytes in memory; 'path' names it in errors. Borrows 'data'. */
 cJSON *runfile_parse_buffer(const char *path, const char *data, size_t len, char *err,

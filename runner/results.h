@@ -121,6 +121,7 @@ struct scenario_result {
     size_t ngates;
     int pass;
     double duration_s;
+    char started_utc[32]; /* when the scenario began, "YYYY-MM-DDTHH:MM:SSZ" */
     double traffic_s;     /* from the first send to the last client record */
     double schedule_lead_s; /* profile schedule start to the first send */
     uint64_t client_errors, http_errors;
@@ -152,6 +153,8 @@ struct run_result {
     double total_s;
     const char *floor_dir; /* a --direct run to report beside this one, or NULL */
     char env_error[512];   /* the run could not judge (environment failure): what failed */
+    char env_kind[16];     /* with env_error: "environment" (exit 3) or "usage" (exit 2) */
+    char hostname[64];     /* where the run ran (junit.xml); "" reads as localhost */
     const char *not_run[SCENARIO_MAX_PER_RUN]; /* did not run because of it (names) */
     size_t nnot_run;
     int via_proxies;       /* every leg went through the chaos proxies (--via-proxies) */
@@ -166,9 +169,16 @@ const char *results_verdict(int pass, const char *error);
 /* "2 x http_500, 1 x truncated" into out ("" when there were none). */
 void results_error_text(const struct scenario_result *res, char *out, size_t len);
 
+/* The version of results.json's format (docs/results.schema.json): MAJOR.MINOR.PATCH; a field
+ * added bumps MINOR, a field removed, renamed or retyped bumps MAJOR. */
+#define RESULTS_SCHEMA_VERSION "1.0.0"
+#define RESULTS_SCHEMA_MAJOR 1
+
 /* Writes results.json, junit.xml, summary.md into dir. Returns 0, or -1 with err. */
 int report_write_run(const char *dir, const struct run_result *r, char *err, size_t errlen);
 /* The summary table as markdown; malloc'd, NULL on OOM. */
 char *report_summary_md(const struct run_result *r);
+/* One figure as summary.md writes it everywhere: "194.1", "1.69", "0.004", "3"; "–" for none. */
+void report_summary_figure(char *out, size_t len, double v);
 
 #endif

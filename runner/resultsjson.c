@@ -80,6 +80,7 @@ static cJSON *scenario_json(const struct scenario_result *res)
     cJSON_AddNumberToObject(o, "client_errors", (double)res->client_errors);
     cJSON_AddNumberToObject(o, "http_errors", (double)res->http_errors);
     cJSON_AddNumberToObject(o, "ledger_dropped", (double)res->ledger_dropped);
+    cJSON_AddStringToObject(o, "started_utc", res->started_utc);
     cJSON_AddNumberToObject(o, "duration_s", res->duration_s);
     cJSON_AddNumberToObject(o, "traffic_s", res->traffic_s);
     cJSON *price = cJSON_AddObjectToObject(o, "price_per_mtok");
@@ -199,8 +200,11 @@ static cJSON *floor_json(const struct run_result *r)
 cJSON *resultsjson_build(const struct run_result *r)
 {
     cJSON *o = cJSON_CreateObject();
+    /* first, so a reader can refuse a format it does not know before reading anything else */
+    cJSON_AddStringToObject(o, "schema_version", RESULTS_SCHEMA_VERSION);
     cJSON_AddStringToObject(o, "tailgate_version", r->version);
     cJSON_AddStringToObject(o, "started_utc", r->started_utc);
+    cJSON_AddStringToObject(o, "hostname", r->hostname);
     cJSON_AddStringToObject(o, "gateway", r->gateway);
     cJSON_AddBoolToObject(o, "direct", r->direct);
     cJSON_AddStringToObject(o, "suite", r->suite);
@@ -210,8 +214,12 @@ cJSON *resultsjson_build(const struct run_result *r)
     cJSON_AddNumberToObject(clock, "offset_ns", r->clock_offset_ns);
     cJSON_AddItemToObject(clock, "uncertainty_ns", num_or_null(r->clock_uncertainty_ns));
     cJSON_AddStringToObject(o, "verdict", results_verdict(r->pass, r->env_error));
-    if (r->env_error[0])
+    if (r->env_error[0]) {
         cJSON_AddStringToObject(o, "error", r->env_error);
+        cJSON_AddStringToObject(o, "error_kind", r->env_kind[0] ? r->env_kind : "environment");
+    }
+    if (r->aborted[0])
+        cJSON_AddStringToObject(o, "aborted", r->aborted);
     cJSON *nr = cJSON_AddArrayToObject(o, "not_run");
     for (size_t i = 0; i < r->nnot_run; i++)
         cJSON_AddItemToArray(nr, cJSON_CreateString(r->not_run[i]));

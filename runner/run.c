@@ -173,6 +173,9 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
     r.rr.floor_dir = cfg->floor_dir;
     r.rr.direct = cfg->direct;
     r.rr.via_proxies = cfg->via_proxies;
+    if (gethostname(r.rr.hostname, sizeof r.rr.hostname) != 0)
+        r.rr.hostname[0] = '\0'; /* junit.xml then says localhost */
+    r.rr.hostname[sizeof r.rr.hostname - 1] = '\0';
     snprintf(r.rr.gateway, sizeof r.rr.gateway, "%s",
              cfg->direct ? "direct (no gateway)" : "the gateway");
     struct event_config *ec = event_config_new();
@@ -200,9 +203,20 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
         }
         uint64_t seed = cfg->seed ^ (0x9e3779b97f4a7c15ull * (i + 1));
         struct scenario_result *res = &r.rr.sr[r.rr.n++];
+        time_t began = time(NULL);
+        strftime(res->started_utc, sizeof res->started_utc, "%Y-%m-%dT%H:%M:%SZ",
+                 gmtime(&began));
         res->seed = seed;
         int src = scenariorun_execute(&r, &scs[i], seed, res, err, errlen);
         if (src == RUN_USAGE) {
+            /* a bad toxic found mid-run: this scenario could not be judged; the artifacts
+             * still say what ran */
+            res->sc = &scs[i];
+            snprintf(res->error, sizeof res->error, "%s", err);
+            for (int m = 0; m < S_N_SCALAR; m++)
+                res->scalar[m] = NAN; /* nothing was measured */
+            res->pass = 0;
+            r.rr.pass = 0;
             rc = src;
             break;
         }
@@ -224,19 +238,24 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
     if (tick)
         event_free(tick);
     r.rr.total_s = (double)(clock_now_ns() - t_start) / 1e9;
-    if (rc == RUN_ENV) {
+    if (rc == RUN_ENV || rc == RUN_USAGE) {
         /* a run that could not judge says so in every artifact, and names what did not run */
         snprintf(r.rr.env_error, sizeof r.rr.env_error, "%s", err);
+        snprintf(r.rr.env_kind, sizeof r.rr.env_kind, "%s",
+                 rc == RUN_ENV ? "environment" : "usage");
         r.rr.pass = 0;
         for (size_t i = r.rr.n; i < nsc && r.rr.nnot_run < SCENARIO_MAX_PER_RUN; i++)
             r.rr.not_run[r.rr.nnot_run++] = scs[i].name;
     }
-    if (rc == RUN_PASS || rc == RUN_ENV) {
+    /* every exit from here on writes the artifacts, a usage error found once things started
+     * (a gateway description, a toxic) included: CI then shows the error, not "no tests" */
+    {
         char werr[256];
         if (report_write_run(cfg->out_dir, &r.rr, werr, sizeof werr) != 0) {
             if (rc == RUN_PASS)
                 snprintf(err, errlen, "%s", werr);
-            rc = RUN_ENV;
+            if (rc != RUN_USAGE)
+                rc = RUN_ENV;
         } else {
             /* charts and index.html; without gnuplot everything else is still there */
             char note[1024];

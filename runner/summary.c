@@ -6,12 +6,40 @@
 
 #include "results.h"
 
-static void cell(FILE *f, double v, const char *fmt)
+/* Every figure in the summary at one precision, so the same number reads the same in its column
+ * and in the failed gate that names it: whole numbers as such, others with one decimal from 100,
+ * two from 1, two significant digits below 1 (a small rate is not shown as 0.00), trailing
+ * zeros dropped; '–' (an en dash) when there is no figure (no samples, nan, inf). */
+void report_summary_figure(char *out, size_t len, double v)
 {
-    if (isfinite(v))
-        fprintf(f, fmt, v);
+    if (!isfinite(v)) {
+        snprintf(out, len, "–");
+        return;
+    }
+    if (fabs(v - round(v)) < 1e-9) {
+        snprintf(out, len, "%.0f", v == 0 ? 0.0 : round(v));
+        return;
+    }
+    if (fabs(v) >= 100)
+        snprintf(out, len, "%.1f", v);
+    else if (fabs(v) >= 1)
+        snprintf(out, len, "%.2f", v);
     else
-        fputs("–", f);
+        snprintf(out, len, "%.2g", v);
+    if (strchr(out, '.') && !strchr(out, 'e')) {
+        size_t n = strlen(out);
+        while (n > 0 && out[n - 1] == '0')
+            out[--n] = '\0';
+        if (n > 0 && out[n - 1] == '.')
+            out[--n] = '\0';
+    }
+}
+
+static void cell(FILE *f, double v)
+{
+    char s[48];
+    report_summary_figure(s, sizeof s, v);
+    fputs(s, f);
 }
 
 char *report_summary_md(const struct run_result *r)
@@ -26,12 +54,19 @@ char *report_summary_md(const struct run_result *r)
         errored += r->sr[i].error[0] != 0;
         failed += !r->sr[i].pass && r->sr[i].error[0] == 0;
     }
-    const char *head = r->env_error[0] ? "ERROR: the run could not judge"
-                       : r->pass       ? "all gates pass"
-                                       : "gates FAILED";
-    fprintf(f, "### tailgate: %s against %s\n\n", head, r->gateway);
+    /* the first line is what a job summary or a PR comment shows at a glance: red or green */
     if (r->env_error[0])
-        fprintf(f, "**Environment failure:** %s\n\n", r->env_error);
+        fprintf(f, "### 🔴 ERROR: tailgate could not judge the run against %s\n\n", r->gateway);
+    else if (r->pass)
+        fprintf(f, "### 🟢 PASS: tailgate, every gate passed against %s\n\n", r->gateway);
+    else
+        fprintf(f, "### 🔴 FAIL: tailgate, %zu of %zu scenarios failed against %s\n\n", failed,
+                r->n, r->gateway);
+    if (r->env_error[0])
+        fprintf(f, "**%s failure:** %s\n\n",
+                strcmp(r->env_kind, "usage") == 0 ? "Usage" : "Environment", r->env_error);
+    if (r->aborted[0])
+        fprintf(f, "**Stopped early:** %s\n\n", r->aborted);
     fprintf(f, "%zu scenarios run, %zu failed, %zu could not be judged", r->n, failed, errored);
     if (r->nnot_run)
         fprintf(f, ", %zu did not run", r->nnot_run);
@@ -52,35 +87,35 @@ char *report_summary_md(const struct run_result *r)
                 : strcmp(v, "fail") == 0 ? "**FAIL**"
                                          : "**ERROR**",
                 res->nreqs, errs[0] ? errs : "0");
-        cell(f, stats_pct(&res->m[M_TAIL_TOKENS], 95), "%.0f");
+        cell(f, stats_pct(&res->m[M_TAIL_TOKENS], 95));
         fputs(" | ", f);
-        cell(f, stats_pct(&res->m[M_CLOSE_LAG_MS], 99), "%.1f");
+        cell(f, stats_pct(&res->m[M_CLOSE_LAG_MS], 99));
         fputs(" | ", f);
-        cell(f, stats_max(&res->m[M_UPSTREAM_ATTEMPTS]), "%.0f");
+        cell(f, stats_max(&res->m[M_UPSTREAM_ATTEMPTS]));
         fputs(" | ", f);
-        cell(f, res->scalar[S_PTDR], "%.2f");
+        cell(f, res->scalar[S_PTDR]);
         fputs(" | ", f);
-        cell(f, res->scalar[S_MONTHLY_WASTED_USD], "%.2f");
+        cell(f, res->scalar[S_MONTHLY_WASTED_USD]);
         fputs(" | ", f);
         int any = 0;
-        for (size_t g = 0; g < res->ngates; g++) {
+        /* a scenario that could not be judged has no failed gates: what it measured proves
+         * nothing either way */
+        for (size_t g = 0; g < res->ngates && !res->error[0]; g++) {
             const struct gate_result *gr = &res->gates[g];
             if (gr->pass)
                 continue;
-            if (gr->samples)
-                fprintf(f, "%s`%s %s` (%.4g)", any ? ", " : "", gr->gate->metric, gr->gate->expr,
-                        gr->observed);
-            else
-                fprintf(f, "%s`%s %s` (no samples)", any ? ", " : "", gr->gate->metric,
-                        gr->gate->expr);
+            char obs[48];
+            report_summary_figure(obs, sizeof obs, gr->observed);
+            fprintf(f, "%s`%s %s` (%s)", any ? ", " : "", gr->gate->metric, gr->gate->expr,
+                    gr->samples ? obs : "no samples");
             any = 1;
         }
-        if (res->fail_reason[0]) {
+        if (res->fail_reason[0] && !res->error[0]) {
             fprintf(f, "%s%s", any ? "; " : "", res->fail_reason);
             any = 1;
         }
         if (res->error[0])
-            fprintf(f, "%scould not judge: %s", any ? "; " : "", res->error);
+            fprintf(f, "could not judge: %s", res->error);
         fputs(" |\n", f);
     }
     if (r->nnot_run) {
