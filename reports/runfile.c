@@ -83,8 +83,11 @@ static int check_schema_version(const char *path, const cJSON *run, char *err, s
         size_t digits = strspn(s, "0123456789");
         if (digits > 0 && digits < 10 && (s[digits] == '\0' || s[digits] == '.'))
             major = strtol(s, NULL, 10);
+    } else if (cJSON_IsNumber(v)) {
+        snprintf(shown, sizeof shown, "%g", v->valuedouble);
     } else {
-        snprintf(shown, sizeof shown, "of JSON type %s", cJSON_IsNull(v) ? "null" : "other");
+        snprintf(shown, sizeof shown, "of JSON type %s",
+                 cJSON_IsNull(v) ? "null" : cJSON_IsBool(v) ? "boolean" : "array or object");
     }
     if (major < 0) {
         snprintf(err, errlen, "%s: schema_version %s is not MAJOR.MINOR.PATCH", path, shown);

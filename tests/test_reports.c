@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "reports/report.h"
+#include "reports/runfile.h"
 
 #define FIXTURES "tests/fixtures/reports"
 
@@ -582,6 +583,50 @@ static void reports_should_exit_by_verdict_from_the_report_and_compare_commands(
     CHECK_EQ_INT(run_cmd(cmd), 2);
 }
 
+/* results.json's schema_version as the reader takes it: any 1.x, none (a file from before the
+ * field), and an unknown major or a malformed value refused with a message naming it. */
+static void runfile_should_accept_major_1_and_refuse_an_unknown_major(void)
+{
+    static const struct {
+        const char *version; /* the JSON text of the value, NULL: no schema_version */
+        const char *err;     /* NULL: accepted; else a part of the message */
+    } rows[] = {
+        {NULL, NULL},
+        {"\"1.0.0\"", NULL},
+        {"\"1.7.2\"", NULL},
+        {"1", NULL},
+        {"\"2.0.0\"", "schema_version '2.0.0': this tailgate reads results.json major 1 only "
+                      "(a newer format)"},
+        {"\"0.9.0\"", "(an older format)"},
+        {"3", "schema_version 3: this tailgate reads results.json major 1 only"},
+        {"\"v1\"", "schema_version 'v1' is not MAJOR.MINOR.PATCH"},
+        {"\"\"", "is not MAJOR.MINOR.PATCH"},
+        {"1.5", "schema_version 1.5 is not MAJOR.MINOR.PATCH"},
+        {"true", "schema_version of JSON type boolean is not"},
+        {"null", "schema_version of JSON type null is not MAJOR.MINOR.PATCH"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char text[256], err[512] = "";
+        if (rows[i].version)
+            snprintf(text, sizeof text,
+                     "{\"schema_version\": %s, \"scenarios\": [{\"name\": \"a\"}]}",
+                     rows[i].version);
+        else
+            snprintf(text, sizeof text, "{\"scenarios\": [{\"name\": \"a\"}]}");
+        cJSON *run = runfile_parse_buffer("x/results.json", text, strlen(text), err, sizeof err);
+        if (rows[i].err == NULL) {
+            CHECK(run != NULL);
+        } else {
+            CHECK(run == NULL);
+            CHECK(strncmp(err, "x/results.json: ", 16) == 0);
+            CHECK(strstr(err, rows[i].err) != NULL);
+            if (strstr(err, rows[i].err) == NULL)
+                fprintf(stderr, "row %zu: %s\n", i, err);
+        }
+        cJSON_Delete(run);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -601,6 +646,7 @@ int main(int argc, char **argv)
         CASE(reports_should_pass_a_candidate_identical_to_the_baseline),
         CASE(reports_should_count_a_vanished_gate_as_a_regression),
         CASE(reports_should_exit_by_verdict_from_the_report_and_compare_commands),
+        CASE(runfile_should_accept_major_1_and_refuse_an_unknown_major),
     };
     bin = getenv("TAILGATE_BIN") ? getenv("TAILGATE_BIN") : "./tailgate";
     snprintf(tmp, sizeof tmp, "/tmp/tgreports.XXXXXX");

@@ -14,6 +14,9 @@
 #include "check.h"
 #include "harness.h"
 #include "jparse.h"
+#include "junit.h"
+#include "results.h"
+#include "resultsjson.h"
 
 static char tmp[64];
 static const char *bin, *refgw;
@@ -529,6 +532,212 @@ static void runner_should_validate_every_shipped_scenario(void)
     CHECK(has_ci);
 }
 
+/* ---- the outputs from a run_result built by hand: exact attributes ------------------------ */
+
+/* One scenario 's1' with two gates, the second failed at 194.1; 's2' not run. */
+struct fake_run {
+    struct scenario sc;
+    struct gate g[2];
+    struct scenario_result res;
+    struct run_result rr;
+};
+
+static struct fake_run *fake_run_new(void)
+{
+    struct fake_run *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return NULL;
+    snprintf(f->sc.name, sizeof f->sc.name, "s1");
+    snprintf(f->g[0].metric, sizeof f->g[0].metric, "upstream_attempts");
+    snprintf(f->g[0].expr, sizeof f->g[0].expr, "max<=1");
+    f->g[0].threshold = 1;
+    snprintf(f->g[1].metric, sizeof f->g[1].metric, "tail_tokens");
+    snprintf(f->g[1].expr, sizeof f->g[1].expr, "p(95)<=8");
+    f->g[1].threshold = 8;
+    f->res.sc = &f->sc;
+    f->res.gates[0] = (struct gate_result){&f->g[0], 1, 1, 16};
+    f->res.gates[1] = (struct gate_result){&f->g[1], 194.1, 0, 16};
+    f->res.ngates = 2;
+    f->res.duration_s = 2;
+    snprintf(f->res.started_utc, sizeof f->res.started_utc, "2026-01-31T12:00:05Z");
+    for (int m = 0; m < S_N_SCALAR; m++)
+        f->res.scalar[m] = NAN;
+    f->rr.sr = &f->res;
+    f->rr.n = 1;
+    snprintf(f->rr.started_utc, sizeof f->rr.started_utc, "2026-01-31T12:00:00Z");
+    snprintf(f->rr.hostname, sizeof f->rr.hostname, "ci-host");
+    snprintf(f->rr.gateway, sizeof f->rr.gateway, "gw");
+    snprintf(f->rr.version, sizeof f->rr.version, "9.9.9");
+    f->rr.seed = 7;
+    f->rr.total_s = 5;
+    f->rr.not_run[f->rr.nnot_run++] = "s2";
+    snprintf(f->rr.aborted, sizeof f->rr.aborted, "aborted: gate tail_tokens p(95)<=8 failed");
+    return f;
+}
+
+static void totals(const struct run_result *r, size_t want_t, size_t want_f, size_t want_e,
+                   size_t want_s)
+{
+    size_t t, f, e, s;
+    junit_totals(r, &t, &f, &e, &s);
+    CHECK_EQ_INT(t, want_t);
+    CHECK_EQ_INT(f, want_f);
+    CHECK_EQ_INT(e, want_e);
+    CHECK_EQ_INT(s, want_s);
+}
+
+static void junit_should_write_exact_attributes_for_a_failed_gate_and_a_scenario_not_run(void)
+{
+    struct fake_run *f = fake_run_new();
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    char *xml = junit_build(&f->rr);
+    CHECK(xml != NULL);
+    const char *want[] = {
+        "<testsuites>\n",
+        "<testsuite name=\"s1\" package=\"tailgate\" id=\"0\" tests=\"2\" failures=\"1\" "
+        "errors=\"0\" skipped=\"0\" time=\"2.000\" timestamp=\"2026-01-31T12:00:05\" "
+        "hostname=\"ci-host\">",
+        "<property name=\"seed\" value=\"7\"/>",
+        "<testcase classname=\"s1\" name=\"upstream_attempts max&lt;=1\" time=\"1.000\"/>",
+        "<testcase classname=\"s1\" name=\"tail_tokens p(95)&lt;=8\" time=\"1.000\">\n"
+        "      <failure type=\"gate\" message=\"tail_tokens p(95)&lt;=8: observed 194.1 vs "
+        "threshold 8\">",
+        "<testsuite name=\"s2\" package=\"tailgate\" id=\"1\" tests=\"1\" failures=\"0\" "
+        "errors=\"0\" skipped=\"1\" time=\"0.000\" timestamp=\"2026-01-31T12:00:00\"",
+        "<skipped message=\"did not run: the run stopped early: aborted: gate tail_tokens "
+        "p(95)&lt;=8 failed\">",
+        "<system-out></system-out>\n    <system-err></system-err>\n  </testsuite>",
+    };
+    for (size_t i = 0; xml && i < sizeof want / sizeof want[0]; i++)
+        CHECK(strstr(xml, want[i]) != NULL);
+    CHECK(xml && strstr(xml, "name=\"environment\"") == NULL); /* no environment failure */
+    totals(&f->rr, 3, 1, 0, 1);
+    free(xml);
+    free(f);
+}
+
+static void junit_should_skip_the_gates_of_a_scenario_that_could_not_be_judged(void)
+{
+    struct fake_run *f = fake_run_new();
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    f->rr.aborted[0] = '\0';
+    snprintf(f->res.error, sizeof f->res.error, "mockprov exited during the scenario");
+    snprintf(f->rr.env_error, sizeof f->rr.env_error, "s1: mockprov exited during the scenario");
+    snprintf(f->rr.env_kind, sizeof f->rr.env_kind, "environment");
+    char *xml = junit_build(&f->rr);
+    CHECK(xml && strstr(xml, "<testsuite name=\"s1\" package=\"tailgate\" id=\"0\" tests=\"3\" "
+                             "failures=\"0\" errors=\"1\" skipped=\"2\" time=\"2.000\""));
+    CHECK(xml && strstr(xml, "<skipped message=\"not judged: mockprov exited during the "
+                             "scenario\">"));
+    CHECK(xml && strstr(xml, "<testcase classname=\"s1\" name=\"scenario could be judged\" "
+                             "time=\"0.667\">\n      <error type=\"environment\" "
+                             "message=\"mockprov exited during the scenario\">"));
+    CHECK(xml && strstr(xml, "<skipped message=\"did not run: the run stopped: s1: mockprov "
+                             "exited during the scenario\">"));
+    /* the scenario holds the error: no second, run-level testcase for it */
+    CHECK(xml && strstr(xml, "name=\"environment\"") == NULL);
+    totals(&f->rr, 4, 0, 1, 3);
+    free(xml);
+    free(f);
+}
+
+static void junit_should_name_an_environment_failure_in_its_own_error_testcase(void)
+{
+    struct fake_run *f = fake_run_new();
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    f->rr.n = 0; /* the gateway never started: nothing ran */
+    f->rr.aborted[0] = '\0';
+    f->rr.hostname[0] = '\0';
+    /* a path from the command line: a control byte and a byte that is not UTF-8 */
+    snprintf(f->rr.env_error, sizeof f->rr.env_error, "mockprov unreachable at x\x01y\xff");
+    snprintf(f->rr.env_kind, sizeof f->rr.env_kind, "environment");
+    char *xml = junit_build(&f->rr);
+    CHECK(xml && strstr(xml, "<testsuite name=\"tailgate\" package=\"tailgate\" id=\"1\" "
+                             "tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" "
+                             "time=\"5.000\" timestamp=\"2026-01-31T12:00:00\" "
+                             "hostname=\"localhost\">"));
+    CHECK(xml && strstr(xml, "<testcase classname=\"tailgate\" name=\"environment\" "
+                             "time=\"5.000\">\n      <error type=\"environment\" "
+                             "message=\"mockprov unreachable at x?y\xef\xbf\xbd\">"));
+    totals(&f->rr, 2, 0, 1, 1);
+    free(xml);
+    free(f);
+}
+
+static void summary_should_write_every_figure_at_one_precision(void)
+{
+    static const struct {
+        double v;
+        const char *want;
+    } rows[] = {
+        {194.1, "194.1"}, {1953.46, "1953.5"}, {1.689, "1.69"}, {2.10, "2.1"},
+        {0.004, "0.004"}, {0.5, "0.5"},       {3, "3"},         {0, "0"},
+        {-0.0, "0"},      {NAN, "–"},         {INFINITY, "–"},  {-INFINITY, "–"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char out[48];
+        report_summary_figure(out, sizeof out, rows[i].v);
+        CHECK_EQ_STR(out, rows[i].want);
+    }
+}
+
+static void summary_should_start_red_or_green_and_match_the_gate_figure(void)
+{
+    struct fake_run *f = fake_run_new();
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    for (int m = 0; m < M_N_SAMPLE; m++)
+        stats_init(&f->res.m[m]);
+    stats_add(&f->res.m[M_TAIL_TOKENS], 194.1);
+    char *md = report_summary_md(&f->rr);
+    CHECK(md && strncmp(md, "### 🔴 FAIL: tailgate, 1 of 1 scenarios failed against gw\n", 60) == 0);
+    /* the p95 column and the failed gate show 194.1 alike */
+    CHECK(md && strstr(md, "| s1 | **FAIL** | 0 | 0 | 194.1 | – | – | – | – | "
+                           "`tail_tokens p(95)<=8` (194.1) |"));
+    CHECK(md && strstr(md, "**Stopped early:** aborted: gate tail_tokens p(95)<=8 failed"));
+    CHECK(md && strstr(md, "nan") == NULL && strstr(md, "lock offset") == NULL);
+    free(md);
+    f->res.gates[1].pass = 1;
+    f->res.pass = 1;
+    f->rr.pass = 1;
+    f->rr.nnot_run = 0;
+    f->rr.aborted[0] = '\0';
+    md = report_summary_md(&f->rr);
+    CHECK(md && strncmp(md, "### 🟢 PASS: tailgate, every gate passed against gw\n", 50) == 0);
+    free(md);
+    stats_cleanup(&f->res.m[M_TAIL_TOKENS]);
+    free(f);
+}
+
+static void results_should_start_with_the_schema_version(void)
+{
+    struct fake_run *f = fake_run_new();
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    snprintf(f->sc.file, sizeof f->sc.file, "s1.json");
+    snprintf(f->rr.env_error, sizeof f->rr.env_error, "usage: bad toxic");
+    snprintf(f->rr.env_kind, sizeof f->rr.env_kind, "usage");
+    cJSON *o = resultsjson_build(&f->rr);
+    CHECK(o && o->child && strcmp(o->child->string, "schema_version") == 0);
+    CHECK_EQ_STR(harness_str(o, "schema_version"), RESULTS_SCHEMA_VERSION);
+    CHECK_EQ_STR(harness_str(o, "hostname"), "ci-host");
+    CHECK_EQ_STR(harness_str(o, "verdict"), "error");
+    CHECK_EQ_STR(harness_str(o, "error_kind"), "usage");
+    CHECK_EQ_STR(harness_str(o, "aborted"), "aborted: gate tail_tokens p(95)<=8 failed");
+    const cJSON *sc = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "scenarios"), 0);
+    CHECK_EQ_STR(harness_str(sc, "started_utc"), "2026-01-31T12:00:05Z");
+    cJSON_Delete(o);
+    free(f);
+}
+
 /* ---- a run that could not judge never says pass ------------------------------------------ */
 
 static void write_badgw(const char *mode)
@@ -672,8 +881,8 @@ static void check_error_artifacts(const char *out, int two_scenarios)
         CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(r, "not_run")), 1);
     cJSON_Delete(r);
     CHECK(file_has(out, "junit.xml", "<error"));
-    CHECK(!file_has(out, "junit.xml", "errors=\"0\" time"));
-    CHECK(file_has(out, "summary.md", "ERROR"));
+    CHECK(file_has(out, "junit.xml", "errors=\"1\" skipped="));
+    CHECK(file_has(out, "summary.md", "### 🔴 ERROR"));
     CHECK(!file_has(out, "summary.md", "all gates pass"));
     CHECK(file_has(out, "index.html", "ERROR"));
 }
@@ -867,6 +1076,12 @@ int main(int argc, char **argv)
         CASE(runner_should_report_error_when_the_gateway_dies_mid_run),
         CASE(runner_should_report_error_when_interrupted),
         CASE(runner_should_write_artifacts_when_the_gateway_never_starts),
+        CASE(junit_should_write_exact_attributes_for_a_failed_gate_and_a_scenario_not_run),
+        CASE(junit_should_skip_the_gates_of_a_scenario_that_could_not_be_judged),
+        CASE(junit_should_name_an_environment_failure_in_its_own_error_testcase),
+        CASE(summary_should_write_every_figure_at_one_precision),
+        CASE(summary_should_start_red_or_green_and_match_the_gate_figure),
+        CASE(results_should_start_with_the_schema_version),
         CASE(runner_should_keep_both_sides_records_as_json_lines),
         CASE(runner_should_isolate_requests_at_concurrency_1),
     };
