@@ -147,6 +147,7 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             res->http_errors++;
         if (c->attempt == 1) {
             q->action = chaos_action_name(c->action);
+            q->index = c->index;
             q->end = chaos_end_name(c->end);
             q->http_status = c->http_status;
             q->t_send_ns = (double)c->t_send_ns;
