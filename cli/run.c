@@ -125,10 +125,8 @@ int cli_run(int argc, char **argv)
     cfg.out_dir = "tailgate-run";
     cfg.seed = 1;
     char env_err[256];
-    if (runenv_apply(&cfg, argc, argv, env_err, sizeof env_err) != 0) {
-        fprintf(stderr, "tailgate run: %s\n", env_err);
-        return EXIT_USAGE;
-    }
+    if (runenv_apply(&cfg, argc, argv, env_err, sizeof env_err) != 0)
+        return cli_usage_error("run", "%s", env_err);
     int c;
     optind = 1;
     opterr = 0; /* one line per error, ours */
@@ -192,7 +190,8 @@ int cli_run(int argc, char **argv)
         int k = suite_expand(argv[i], paths + n, sizeof paths / sizeof paths[0] - n, err,
                              sizeof err);
         if (k < 0) {
-            fprintf(stderr, "tailgate run: %s\n", err);
+            fprintf(stderr, "tailgate run: %s%s%s\n", interrupted ? "interrupted (" : "", err,
+                interrupted ? ")" : "");
             for (size_t j = 0; j < n; j++)
                 free(paths[j]);
             return EXIT_USAGE;
@@ -225,12 +224,16 @@ int cli_run(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int rc = run_execute(&cfg, err, sizeof err);
     if (rc == EXIT_USAGE || rc == EXIT_ENV)
-        fprintf(stderr, "tailgate run: %s\n", interrupted ? "interrupted" : err);
+        fprintf(stderr, "tailgate run: %s%s%s\n", interrupted ? "interrupted (" : "", err,
+                interrupted ? ")" : "");
     else
         fprintf(stderr, "tailgate run: %s; report in %s/index.html (and results.json, "
                         "junit.xml, summary.md)\n", rc == 0 ? "every gate passed" : "a gate FAILED",
                 cfg.out_dir);
     for (size_t j = 0; j < n; j++)
         free(paths[j]);
-    return interrupted ? EXIT_ENV : rc;
+    /* the exit code is the artifacts' verdict: an interruption that stopped a scenario is
+     * already an environment failure in them (exit 3); one that came after the last scenario
+     * was judged, while the outputs were written, changes nothing they say */
+    return rc;
 }

@@ -169,7 +169,7 @@ while IFS='|' read -r var val mode msg; do
     # shellcheck disable=SC2086
     out=$(env "$var=$val" timeout -k 5 30 tailgate run $mode --out badenv quick 2>&1)
     rc=$?
-    if [ "$rc" != 2 ] || [ "$out" != "tailgate run: $msg" ]; then
+    if [ "$rc" != 2 ] || [ "$out" != "tailgate run: $msg; see 'tailgate run --help'" ]; then
         bad=1
         said="$said [$var=$val: exit $rc, '$out']"
     fi
