@@ -9,43 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
-
-/* XML 1.0 text: escaped, each byte that is not UTF-8 as U+FFFD, and the C0 controls XML
- * forbids even as references (all but tab, LF, CR) as '?'. */
-static void xml_text(FILE *f, const char *s)
-{
-    char *fixed = utf8_repair_dup(s);
-    for (const char *p = fixed ? fixed : s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        switch (c) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&apos;", f);
-            break;
-        case '\t':
-        case '\n':
-        case '\r':
-            /* in an attribute a raw newline is normalized to a space: keep it a reference */
-            fprintf(f, "&#%d;", c);
-            break;
-        default:
-            fputc(c < 0x20 ? '?' : (int)c, f);
-        }
-    }
-    free(fixed);
-}
+#include "markup.h"
 
 /* Ant's schema takes xs:decimal: never an exponent, never nan */
 static void decimal(FILE *f, double v)
@@ -61,7 +25,7 @@ static void timestamp(FILE *f, const char *utc)
     size_t n = strlen(t);
     if (n > 0 && t[n - 1] == 'Z')
         t[n - 1] = '\0';
-    xml_text(f, t);
+    markup_escape(f, t);
 }
 
 static void figure(char *out, size_t len, double v)
@@ -94,7 +58,7 @@ static void suite_open(FILE *f, const struct run_result *r, size_t id, const cha
                        const struct suite_counts *c, double time_s, const char *started)
 {
     fputs("  <testsuite name=\"", f);
-    xml_text(f, name);
+    markup_escape(f, name);
     fprintf(f, "\" package=\"tailgate\" id=\"%zu\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
                "skipped=\"%zu\" time=\"",
             id, c->tests, c->failures, c->errors, c->skipped);
@@ -102,7 +66,7 @@ static void suite_open(FILE *f, const struct run_result *r, size_t id, const cha
     fputs("\" timestamp=\"", f);
     timestamp(f, started);
     fputs("\" hostname=\"", f);
-    xml_text(f, r->hostname[0] ? r->hostname : "localhost");
+    markup_escape(f, r->hostname[0] ? r->hostname : "localhost");
     fputs("\">\n    <properties>\n", f);
     const char *props[][2] = {
         {"gateway", r->gateway},
@@ -113,7 +77,7 @@ static void suite_open(FILE *f, const struct run_result *r, size_t id, const cha
     for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
         fprintf(f, "      <property name=\"%s\" value=\"", props[i][0]);
         if (props[i][1])
-            xml_text(f, props[i][1]);
+            markup_escape(f, props[i][1]);
         else
             fprintf(f, "%llu", (unsigned long long)r->seed);
         fputs("\"/>\n", f);
@@ -132,9 +96,9 @@ static void testcase(FILE *f, const char *classname, const char *name, double ti
                      const char *kind, const char *type, const char *message)
 {
     fputs("    <testcase classname=\"", f);
-    xml_text(f, classname);
+    markup_escape(f, classname);
     fputs("\" name=\"", f);
-    xml_text(f, name);
+    markup_escape(f, name);
     fputs("\" time=\"", f);
     decimal(f, time_s);
     if (kind == NULL) {
@@ -145,9 +109,9 @@ static void testcase(FILE *f, const char *classname, const char *name, double ti
     if (type)
         fprintf(f, " type=\"%s\"", type);
     fputs(" message=\"", f);
-    xml_text(f, message);
+    markup_escape(f, message);
     fputs("\">", f);
-    xml_text(f, message);
+    markup_escape(f, message);
     fprintf(f, "</%s>\n    </testcase>\n", kind);
 }
 

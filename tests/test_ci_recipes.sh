@@ -9,31 +9,15 @@ cd "$(dirname "$0")/.."
 root=$PWD
 build=${BUILD_DIR:-$root/build}
 py=/usr/bin/python3
-status=0
-pass() { echo "PASS $1"; }
-fail() {
-    echo "FAIL $1: $2"
-    status=1
-}
-skip() { echo "SKIP $1: $2"; }
+. tests/lib.sh
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for v in TAILGATE_SCENARIOS TAILGATE_OUT TAILGATE_SEED TAILGATE_MOCK_URL TAILGATE_GATEWAY \
-    TAILGATE_GATEWAY_URL TAILGATE_FLOOR TAILGATE_REFGW GITHUB_ACTIONS; do
-    unset "$v"
-done
+tg_clear_env GITHUB_ACTIONS
 mkdir -p "$tmp/lib" "$tmp/bin"
 ln -s "$build/tailgate" "$tmp/bin/tailgate"
 # short scenarios: one whose gate holds, one whose gate cannot
-cat >"$tmp/lib/quick.json" <<'EOF'
-{"name": "quick", "description": "Four users read a short answer to the end.",
- "api": "openai-chat", "profile": "vendor-b-post",
- "model": {"ttft_ms": 10, "tps": 500, "length": 20},
- "traffic": {"requests": 4, "concurrency": 4},
- "users": [{"action": "complete", "weight": 1}], "settle_ms": 300,
- "gates": {"delivered_tokens": ["min>=20"]}}
-EOF
+tg_quick_scenario "$tmp/lib/quick.json"
 sed 's/"quick"/"strict"/; s/min>=20/min>=21/' "$tmp/lib/quick.json" >"$tmp/lib/strict.json"
 
 have_yaml=1

@@ -8,32 +8,16 @@ set -u
 cd "$(dirname "$0")/.."
 root=$PWD
 build=${BUILD_DIR:-$root/build}
-status=0
-pass() { echo "PASS $1"; }
-fail() {
-    echo "FAIL $1: $2"
-    status=1
-}
-skip() { echo "SKIP $1: $2"; }
+. tests/lib.sh
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
 mkdir -p "$tmp/elsewhere" "$tmp/lib"
-for v in TAILGATE_SCENARIOS TAILGATE_OUT TAILGATE_SEED TAILGATE_MOCK_URL TAILGATE_GATEWAY \
-    TAILGATE_GATEWAY_URL TAILGATE_FLOOR TAILGATE_REFGW; do
-    unset "$v"
-done
+tg_clear_env
 
 # a short scenario for the runs that check a setting, not the suite
-cat >"$tmp/lib/quick.json" <<'EOF'
-{"name": "quick", "description": "Four users read a short answer to the end.",
- "api": "openai-chat", "profile": "vendor-b-post",
- "model": {"ttft_ms": 10, "tps": 500, "length": 20},
- "traffic": {"requests": 4, "concurrency": 4},
- "users": [{"action": "complete", "weight": 1}], "settle_ms": 300,
- "gates": {"delivered_tokens": ["min>=20"]}}
-EOF
+tg_quick_scenario "$tmp/lib/quick.json"
 
 stamp() { stat -c '%i %Y %s' "$1" 2>/dev/null || echo absent; }
 

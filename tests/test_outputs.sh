@@ -11,16 +11,10 @@ set -u
 cd "$(dirname "$0")/.."
 bin=${TAILGATE_BIN:-$PWD/tailgate}
 py=/usr/bin/python3
-status=0
+. tests/lib.sh
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-pass() { echo "PASS $1"; }
-fail() {
-    echo "FAIL $1: $2"
-    status=1
-}
 
 have_xmllint=1
 command -v xmllint >/dev/null 2>&1 || have_xmllint=0
