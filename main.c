@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "mockprov/profile.h"
 #include "mockprov/server.h"
+#include "common/tls.h"
 
 static void usage(FILE *f)
 {
@@ -42,9 +43,14 @@ static void mock_usage(FILE *f)
           "                     [--ledger-max N] [--admin-token TOKEN] [--admin-any]\n"
           "                     [--admin-host NAME]... [--max-body BYTES] [--sndbuf BYTES]\n"
           "                     [--max-pending BYTES] [--header-timeout D] [--body-timeout D]\n"
-          "                     [--idle-timeout D]\n"
+          "                     [--idle-timeout D] [--tls [--cert FILE --key FILE]]\n"
+          "                     [--ca-file PATH]\n"
           "\n"
           "Prints its base URL on the first line of stdout. SPEC is '0s:NAME,30s:NAME2'.\n"
+          "--tls serves HTTPS (ALPN http/1.1): with a certificate and key from --cert/--key\n"
+          "(PEM), or else a throwaway CA made at start and a certificate for 127.0.0.1 and\n"
+          "localhost it signed; --ca-file writes what a client should trust (that CA, or the\n"
+          "--cert certificate) as PEM before the port file.\n"
           "The admin API (/_tailgate/, /metrics) answers loopback peers (--admin-any: any) and\n"
           "refuses what a web page could send: a Host that is not a loopback name or address, a\n"
           "foreign Origin, a POST without Content-Type application/json. --admin-host NAME\n"
@@ -90,12 +96,18 @@ static int cmd_mock(int argc, char **argv)
         {"body-timeout", required_argument, NULL, 2},
         {"idle-timeout", required_argument, NULL, 3},
         {"max-pending", required_argument, NULL, 4},
+        {"tls", no_argument, NULL, 5},
+        {"cert", required_argument, NULL, 6},
+        {"key", required_argument, NULL, 7},
+        {"ca-file", required_argument, NULL, 8},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct mock_config cfg = {0};
     const char *admin_hosts[ADMINGUARD_MAX_HOSTS];
     const char *port_file = NULL;
+    int tls = 0;
+    const char *tls_cert = NULL, *tls_key = NULL, *ca_file = NULL;
     unsigned long long v;
     int c;
     optind = 1;
@@ -202,6 +214,18 @@ static int cmd_mock(int argc, char **argv)
             }
             cfg.max_pending = (size_t)v;
             break;
+        case 5:
+            tls = 1;
+            break;
+        case 6:
+            tls_cert = optarg;
+            break;
+        case 7:
+            tls_key = optarg;
+            break;
+        case 8:
+            ca_file = optarg;
+            break;
         case 'h':
             mock_usage(stdout);
             return 0;
@@ -215,6 +239,10 @@ static int cmd_mock(int argc, char **argv)
         return cli_usage_error("mock", "--admin-host needs --admin-token (an admin API others "
                                        "can reach must ask for a token)");
     }
+    if (!tls && (tls_cert || tls_key || ca_file))
+        return cli_usage_error("mock", "--cert, --key and --ca-file need --tls");
+    if ((tls_cert == NULL) != (tls_key == NULL))
+        return cli_usage_error("mock", "--cert and --key go together");
     cliutil_raise_nofile(); /* best effort: thousands of streams need thousands of fds */
     signal(SIGPIPE, SIG_IGN);
     struct event_base *base = cliutil_new_base();
@@ -223,10 +251,22 @@ static int cmd_mock(int argc, char **argv)
         return EXIT_ENV;
     }
     cfg.log = log_line;
-    char err[256];
+    char err[512];
+    struct tls_server *ts = NULL;
+    if (tls) {
+        ts = tls_server_new(tls_cert, tls_key, err, sizeof err);
+        if (ts == NULL || (ca_file && tls_server_write_ca(ts, ca_file, err, sizeof err) != 0)) {
+            fprintf(stderr, "tailgate mock: %s\n", err);
+            tls_server_free(ts);
+            event_base_free(base);
+            return EXIT_ENV;
+        }
+        cfg.tls = ts;
+    }
     struct mock *m = mock_new(base, &cfg, err, sizeof err);
     if (m == NULL) {
         fprintf(stderr, "tailgate mock: %s\n", err);
+        tls_server_free(ts);
         event_base_free(base);
         return EXIT_ENV;
     }
@@ -234,7 +274,7 @@ static int cmd_mock(int argc, char **argv)
     struct event *sigterm = evsignal_new(base, SIGTERM, stop_cb, base);
     evsignal_add(sigint, NULL);
     evsignal_add(sigterm, NULL);
-    printf("http://%s:%d\n", cfg.host ? cfg.host : "127.0.0.1", mock_port(m));
+    printf("%s://%s:%d\n", tls ? "https" : "http", cfg.host ? cfg.host : "127.0.0.1", mock_port(m));
     fflush(stdout);
     int rc = 0;
     if (port_file && cliutil_write_port_file(port_file, mock_port(m)) != 0) {
@@ -247,6 +287,7 @@ static int cmd_mock(int argc, char **argv)
     event_free(sigint);
     event_free(sigterm);
     mock_free(m);
+    tls_server_free(ts);
     event_base_free(base);
     return rc;
 }

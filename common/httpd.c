@@ -12,6 +12,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "tls.h"
+
 struct evhttp *httpd_listen(struct event_base *base, const char *host, int port,
                             size_t max_body, size_t max_headers,
                             void (*cb)(struct evhttp_request *, void *), void *arg,
@@ -67,6 +69,21 @@ int httpd_open(struct event_base *base, const struct httpd_spec *spec, struct ht
         return -1;
     }
     return 0;
+}
+
+static struct bufferevent *tls_bev_cb(struct event_base *base, void *arg)
+{
+    return tls_server_bev(arg, base);
+}
+
+void httpd_set_tls(struct httpd *h, struct tls_server *t)
+{
+    httpguard_set_bev(h->guard, t != NULL ? tls_bev_cb : NULL, t);
+}
+
+int httpd_direct_fd(struct bufferevent *bev)
+{
+    return bev == NULL || tls_bev_is_tls(bev) ? -1 : bufferevent_getfd(bev);
 }
 
 void httpd_close(struct httpd *h)

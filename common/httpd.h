@@ -7,6 +7,7 @@
 
 #include "httpguard.h"
 
+struct bufferevent;
 struct event_base;
 struct evhttp;
 struct evhttp_bound_socket;
@@ -44,6 +45,13 @@ struct httpd {
  * err filled and *h zeroed. */
 int httpd_open(struct event_base *base, const struct httpd_spec *spec, struct httpd *h,
                char *err, size_t errlen);
+/* Serves TLS (tls.h) on every connection accepted from now on; 't' is borrowed and must outlive
+ * the server. Call before the loop runs. */
+struct tls_server;
+void httpd_set_tls(struct httpd *h, struct tls_server *t);
+/* The descriptor a response may write to directly, bypassing the bufferevent: -1 for a TLS
+ * connection, whose bufferevent holds plaintext. */
+int httpd_direct_fd(struct bufferevent *bev);
 /* Closes the server and every connection it has, then its guard. Safe on a zeroed one. */
 void httpd_close(struct httpd *h);
 

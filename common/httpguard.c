@@ -76,6 +76,8 @@ struct httpguard {
     uint64_t last_log_ns;
     uint64_t unlogged;
     struct httpguard_stats st;
+    httpguard_bev_fn make_bev;
+    void *make_bev_arg;
     struct httpguard *next;
 };
 
@@ -629,7 +631,9 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 {
     struct httpguard *g = arg;
     g->backoff_ms = 0; /* accept works again */
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = g->make_bev != NULL
+                                  ? g->make_bev(base, g->make_bev_arg)
+                                  : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         return NULL; /* evhttp makes its own: that connection goes unguarded */
     struct conn *c = calloc(1, sizeof *c);
@@ -736,6 +740,12 @@ void httpguard_free(struct httpguard *g)
     pthread_mutex_unlock(&reg_lock);
     event_free(g->resume_ev);
     free(g);
+}
+
+void httpguard_set_bev(struct httpguard *g, httpguard_bev_fn fn, void *arg)
+{
+    g->make_bev = fn;
+    g->make_bev_arg = arg;
 }
 
 struct httpguard_stats httpguard_stats(const struct httpguard *g)

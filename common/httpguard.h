@@ -89,6 +89,11 @@ struct httpguard *httpguard_new(struct event_base *base, struct evhttp *http,
                                 void (*cb)(struct evhttp_request *, void *), void *cb_arg,
                                 httpguard_reject_cb reject, httpguard_log_cb log, void *arg);
 void httpguard_free(struct httpguard *g);
+/* Where accepted connections get their bufferevent (a TLS one, tls.h); NULL: a plain socket
+ * one. The guard keys connections by the bufferevent evhttp holds, so whatever 'fn' makes must
+ * be the one evhttp reads and writes. */
+typedef struct bufferevent *(*httpguard_bev_fn)(struct event_base *base, void *arg);
+void httpguard_set_bev(struct httpguard *g, httpguard_bev_fn fn, void *arg);
 struct httpguard_stats httpguard_stats(const struct httpguard *g);
 
 /* The stats in Prometheus text, each name starting with 'prefix' (say "tailgate_mock_http"). */

@@ -90,6 +90,8 @@ struct mock *mock_new(struct event_base *base, const struct mock_config *cfg, ch
         hs.limits.max_pending = cfg->max_pending;
     if (httpd_open(base, &hs, &m->httpd, err, errlen) != 0)
         goto fail;
+    if (cfg->tls != NULL)
+        httpd_set_tls(&m->httpd, cfg->tls);
     m->http = m->httpd.http;
     m->port = m->httpd.port;
     return m;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct tls_server;
 
 struct mock_config {
     const char *host;        /* default 127.0.0.1 */
@@ -32,6 +33,8 @@ struct mock_config {
     /* one line for the log (accept errors); NULL: not logged */
     void (*log)(const char *line, void *arg);
     void *log_arg;
+    /* TLS on the port (tls.h), borrowed for the mock's lifetime; NULL: plain HTTP */
+    struct tls_server *tls;
 };
 
 #define MOCK_DEFAULT_MAX_BODY (8u * 1024 * 1024)

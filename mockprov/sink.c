@@ -20,6 +20,7 @@
 #include "mock_internal.h"
 #include "clock.h"
 #include "gen.h"
+#include "httpd.h"
 #include "reply.h"
 
 #define MOCK_TOKEN_QUEUE_MAX LEDGER_MAX_TOKENS
@@ -187,8 +188,10 @@ static int peer_close_kind(struct evhttp_connection *conn)
     socklen_t len = sizeof ti;
     if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
         return LEDGER_CLOSE_RST;
-    /* After a FIN our side sits in CLOSE_WAIT. */
-    if (ti.tcpi_state == TCP_CLOSE_WAIT)
+    /* After a FIN our side sits in CLOSE_WAIT. Under TLS a peer's close_notify ends the session
+     * before its FIN may have arrived: an orderly close all the same. */
+    if (ti.tcpi_state == TCP_CLOSE_WAIT ||
+        (ti.tcpi_state == TCP_ESTABLISHED && httpd_direct_fd(bev) < 0))
         return LEDGER_CLOSE_FIN;
     /* CLOSED: either the peer reset, or it sent a FIN and a token we wrote after it drew an RST
      * from its kernel. In the second case our read saw the end of stream first and left the
@@ -271,7 +274,7 @@ void sink_start_stream(struct sink *s, const struct gen *g)
     req->chunked = 0;
     struct bufferevent *bev = evhttp_connection_get_bufferevent(s->conn);
     s->out = bufferevent_get_output(bev);
-    s->fd = bufferevent_getfd(bev);
+    s->fd = httpd_direct_fd(bev); /* -1 under TLS: every byte goes through the session */
     s->queued_bytes = evbuffer_get_length(s->out);
     s->drain = evbuffer_add_cb(s->out, drain_cb, s);
 }

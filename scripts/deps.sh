@@ -12,8 +12,11 @@ if [ "$what" = build ]; then
         pkg-config --exists libevent || missing+=(libevent-dev)
         pkg-config --exists libcurl || missing+=(libcurl4-openssl-dev)
         pkg-config --exists libcjson || missing+=(libcjson-dev)
+        # TLS on the mock's port: libevent's OpenSSL bufferevents (in libevent-dev) and OpenSSL
+        pkg-config --exists libevent_openssl || missing+=(libevent-dev)
+        pkg-config --exists openssl || missing+=(libssl-dev)
     else
-        missing+=(libevent-dev libcurl4-openssl-dev libcjson-dev)
+        missing+=(libevent-dev libcurl4-openssl-dev libcjson-dev libssl-dev)
     fi
     command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
 elif [ "$what" = demo ]; then
