@@ -16,8 +16,9 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 COMMON_SRC := common/clock.c common/curlev.c common/cliutil.c common/fetch.c common/markup.c common/httpd.c \
               common/jget.c common/sockdrain.c common/httpguard.c common/jparse.c common/utf8.c
 COMMON_SRC += common/adminguard.c common/version.c common/tls.c
+COMMON_SRC += common/sink.c common/h1sink.c
 MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/request.c \
-            mockprov/wire.c mockprov/fault.c mockprov/wheel.c mockprov/reply.c mockprov/sink.c \
+            mockprov/wire.c mockprov/fault.c mockprov/wheel.c mockprov/reply.c \
             mockprov/gen.c mockprov/generate.c mockprov/store.c mockprov/admin.c mockprov/metrics.c \
             mockprov/server.c
 CHAOS_SRC := $(wildcard chaos/*.c)

@@ -1,13 +1,14 @@
 /* A generation ("gen"): one request's tokens on a timer, independent of whether any peer reads;
  * the profile's stop policy once the peer left; the ending (finish, stop, fail, terminate) sent
- * to every sink attached to it. The timers live on the mock's wheel, driven by gen_tick_cb. */
+ * to every reader attached to it. The timers live on the mock's wheel, driven by gen_tick_cb.
+ * Readers write through a sink (common/sink.h), which reports closes and drains back here. */
 #include "gen.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "mock_internal.h"
 #include "clock.h"
@@ -22,15 +23,12 @@ void gen_free(struct gen *g)
 {
     if (g == NULL)
         return;
-    struct sink *s = g->sinks;
-    while (s) {
-        struct sink *n = s->next;
-        sink_detach(s);
-        if (s->orphan)
-            evhttp_send_reply_end(s->orphan); /* frees a request evhttp let go of */
-        free(s->tok_end);
-        free(s);
-        s = n;
+    struct reader *r = g->readers;
+    while (r) {
+        struct reader *n = r->next;
+        sink_free(r->sink); /* with a request the peer's close left to us */
+        free(r);
+        r = n;
     }
     wheel_remove(&g->m->wheel, &g->timer);
     wire_gen_cleanup(&g->w);
@@ -62,8 +60,8 @@ void gen_maybe_finish(struct gen *g)
 {
     if (!g->stopped || g->finished)
         goto reap;
-    for (struct sink *s = g->sinks; s; s = s->next)
-        if (s->live || s->req)
+    for (struct reader *rd = g->readers; rd; rd = rd->next)
+        if (sink_state(rd->sink) != SINK_DONE)
             return;
     struct ledger_record *r = g->rec;
     if (r) {
@@ -83,8 +81,8 @@ void gen_maybe_finish(struct gen *g)
     g->m->active--;
 reap:
     if (g->finished && !g->stored && !g->reaping) {
-        for (struct sink *s = g->sinks; s; s = s->next)
-            if (s->live || s->req)
+        for (struct reader *rd = g->readers; rd; rd = rd->next)
+            if (sink_state(rd->sink) != SINK_DONE)
                 return;
         g->reaping = 1;
         g->reap_next = g->m->reap_gens;
@@ -124,25 +122,23 @@ void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t trai
         rec_set_usage(g, usage, "usage");
     else if (trailer >= 0)
         rec_set_usage(g, trailer, "trailer");
-    for (struct sink *s = g->sinks; s; s = s->next) {
-        if (!s->live)
+    for (struct reader *r = g->readers; r; r = r->next) {
+        if (sink_state(r->sink) != SINK_OPEN)
             continue;
-        if (s->streaming) {
+        if (r->streaming) {
             int64_t wire_usage = usage;
             if (g->rq.api == API_CHAT && !g->rq.include_usage)
                 wire_usage = -1;
-            char *tail = wire_stream_close(&g->w, g->final_n, end, wire_usage, s->starting_after);
+            char *tail = wire_stream_close(&g->w, g->final_n, end, wire_usage, r->starting_after);
             if (tail)
-                sink_write(s, tail, strlen(tail), 0);
+                sink_write(r->sink, tail, strlen(tail), 0);
             free(tail);
-            sink_end(s, trailer);
+            gen_stream_end(r, trailer);
         } else {
             char *body = wire_body(&g->w, g->final_n, end, usage);
-            reply_headers(s->req, g->rq.api, g->rec ? g->rec->request_id : g->w.id,
-                          "application/json");
-            s->live = 0;
-            s->handed = 1;
-            reply_json(g->m, s->req, 200, body ? body : "{}");
+            reply_sink_headers(r->sink, g->rq.api, g->rec ? g->rec->request_id : g->w.id,
+                               "application/json");
+            reply_sink_json(r->sink, 200, body ? body : "{}");
             free(body);
         }
     }
@@ -164,35 +160,28 @@ static void gen_fail(struct gen *g, enum ledger_stop why)
     gen_stop(g, why);
     g->terminal = 1;
     g->final_n = g->generated;
-    for (struct sink *s = g->sinks; s; s = s->next) {
-        if (!s->live)
+    for (struct reader *r = g->readers; r; r = r->next) {
+        if (sink_state(r->sink) != SINK_OPEN)
             continue;
-        if (why == LEDGER_STOP_TRUNCATE_FAULT && s->streaming) {
+        if (why == LEDGER_STOP_TRUNCATE_FAULT && r->streaming) {
             /* no terminal event and no last chunk: the connection just ends (Connection: close) */
-            s->chunked = 0;
-            s->live = 0;
-            s->handed = 1;
-            evhttp_send_reply_end(s->req);
+            sink_cut(r->sink);
         } else if (why == LEDGER_STOP_TRUNCATE_FAULT) {
-            /* nothing was sent: drop the connection (it frees the request with it) */
-            struct evhttp_connection *conn = s->conn;
-            sink_detach(s);
-            s->req = NULL;
-            evhttp_connection_free(conn);
-        } else if (s->streaming) {
+            /* nothing was sent: drop the connection */
+            sink_abort(r->sink);
+        } else if (r->streaming) {
             char *e = wire_stream_error(&g->w, g->generated);
             if (e)
-                sink_write(s, e, strlen(e), 0);
+                sink_write(r->sink, e, strlen(e), 0);
             free(e);
-            sink_end(s, -1);
+            gen_stream_end(r, -1);
         } else {
-            s->live = 0;
-            s->handed = 1;
             char *body = wire_error_body(g->rq.api, 500, NULL, NULL, NULL,
                                          "The server had an error while processing your "
                                          "request.",
                                          g->w.id);
-            reply_json(g->m, s->req, 500, body ? body : "{}");
+            sink_header(r->sink, "Content-Type", "application/json");
+            reply_sink_json(r->sink, 500, body ? body : "{}");
             free(body);
         }
     }
@@ -325,12 +314,12 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (!g->terminal) {
         char ev[WIRE_TOKEN_EVENT_MAX];
         int n = wire_stream_token(&g->w, i, ev, sizeof ev);
-        for (struct sink *s = g->sinks; s && n > 0; s = s->next) {
-            if (s->live && s->streaming && s->next_index == i) {
+        for (struct reader *r = g->readers; r && n > 0; r = r->next) {
+            if (r->streaming && r->next_index == i && sink_state(r->sink) == SINK_OPEN) {
                 /* a reader that resumed ahead of generation skips what it already has */
-                if ((int64_t)(i + WIRE_RESP_FIRST_DELTA) > s->starting_after)
-                    sink_write(s, ev, (size_t)n, 1);
-                s->next_index = i + 1;
+                if ((int64_t)(i + WIRE_RESP_FIRST_DELTA) > r->starting_after)
+                    sink_write(r->sink, ev, (size_t)n, 1);
+                r->next_index = i + 1;
             }
         }
     }
@@ -370,4 +359,116 @@ const char *gen_status(const struct gen *g)
     if (g->final_end == WIRE_END_CANCELLED)
         return "cancelled";
     return g->final_end == WIRE_END_LENGTH ? "incomplete" : "completed";
+}
+
+/* ---- readers: the sink's callbacks ------------------------------------------------------- */
+
+/* Publishes the reader's written count to its generation and ledger record. The record adds up
+ * every reader's tokens: a background response's first stream and each stream that resumed it
+ * wrote their own (the largest one alone undercounted a resumed response). */
+static void reader_drain_cb(struct sink *sk, void *arg)
+{
+    struct reader *r = arg;
+    struct gen *g = r->g;
+    uint64_t written = sink_marks_done(sk);
+    if (written > g->written_max) {
+        g->written_max = written;
+        g->t_written_ns = clock_now_ns();
+    }
+    if (g->rec && written > r->written_noted)
+        g->rec->written_tokens += written - r->written_noted;
+    r->written_noted = written;
+}
+
+static void reader_complete_cb(struct sink *sk, void *arg)
+{
+    (void)sk;
+    struct reader *r = arg;
+    gen_maybe_finish(r->g);
+}
+
+/* From inside the transport's teardown: record, then defer every free. */
+static void reader_close_cb(struct sink *sk, enum sink_close kind, uint32_t code, void *arg)
+{
+    (void)sk;
+    (void)code;
+    struct reader *r = arg;
+    struct gen *g = r->g;
+    struct mock *m = g->m;
+    uint64_t now = clock_now_ns();
+    enum ledger_close lk = kind == SINK_CLOSE_FIN ? LEDGER_CLOSE_FIN : LEDGER_CLOSE_RST;
+    if (!r->reaping) {
+        r->reaping = 1;
+        r->reap_next = m->reap_readers;
+        m->reap_readers = r;
+        mock_schedule_reap(m);
+    }
+    if (r->creator && !g->cancelled)
+        gen_peer_gone(g, now, lk);
+    else if (r->streaming && g->rq.background && !g->cancelled && g->rec &&
+             g->rec->t_peer_closed_ns == LEDGER_NO_TIME) {
+        /* a background response's stream dropped: generation goes on for a later resume (or
+         * cancel), but the record keeps the first close, as it does for any other stream */
+        g->rec->t_peer_closed_ns = now;
+        g->rec->close_kind = lk;
+    }
+    gen_maybe_finish(g);
+}
+
+struct reader *gen_attach(struct gen *g, struct sink *sk, int streaming, int creator)
+{
+    struct reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->g = g;
+    r->sink = sk;
+    r->streaming = streaming;
+    r->creator = creator;
+    r->starting_after = -1;
+    r->next = g->readers;
+    g->readers = r;
+    const struct sink_callbacks cbs = {reader_drain_cb, reader_close_cb, reader_complete_cb, r};
+    sink_set_callbacks(sk, &cbs);
+    return r;
+}
+
+void gen_stream_start(struct reader *r)
+{
+    const struct gen *g = r->g;
+    struct sink *sk = r->sink;
+    reply_sink_headers(sk, g->rq.api, g->rec ? g->rec->request_id : g->w.id,
+                       "text/event-stream; charset=utf-8");
+    sink_header(sk, "Cache-Control", "no-cache");
+    if (g->prof->report == PROFILE_REPORT_TRAILER)
+        sink_header(sk, "Trailer", MOCK_TRAILER_NAME);
+    if (g->fault.truncate_after >= 0)
+        sink_header(sk, "Connection", "close"); /* so ending early really drops the link */
+    sink_start(sk, 200);
+}
+
+void gen_stream_end(struct reader *r, int64_t trailer)
+{
+    char v[32];
+    if (trailer >= 0) {
+        snprintf(v, sizeof v, "%lld", (long long)trailer);
+        sink_end(r->sink, MOCK_TRAILER_NAME, v);
+    } else {
+        sink_end(r->sink, NULL, NULL);
+    }
+}
+
+/* A reader whose peer left has nothing more to do: it leaves its gen's list. */
+void gen_reap_readers(struct mock *m)
+{
+    while (m->reap_readers) {
+        struct reader *r = m->reap_readers;
+        m->reap_readers = r->reap_next;
+        struct reader **pp = &r->g->readers;
+        while (*pp && *pp != r) /* linear: a gen has a handful of readers */
+            pp = &(*pp)->next;
+        if (*pp)
+            *pp = r->next;
+        sink_free(r->sink);
+        free(r);
+    }
 }

@@ -11,8 +11,21 @@
 #include "wire.h"
 
 struct gen;
+struct mock;
+struct reader;
+struct sink;
 
-/* Frees 'g', its sinks and orphaned requests; NULL is fine. The caller unlinked it. */
+/* Attaches a response on 'sk' to 'g' (newest first) and takes its callbacks over. creator: its
+ * close cancels the gen. The gen owns the reader and the sink from here. NULL: out of memory
+ * (the sink is still the caller's). */
+struct reader *gen_attach(struct gen *g, struct sink *sk, int streaming, int creator);
+/* Sends a stream's status and headers on the reader's sink. */
+void gen_stream_start(struct reader *r);
+/* Ends a stream, with the trailer if trailer >= 0. */
+void gen_stream_end(struct reader *r, int64_t trailer);
+/* Frees the readers whose peer left (queued by their close), outside the transport's callbacks. */
+void gen_reap_readers(struct mock *m);
+/* Frees 'g', its readers and their sinks; NULL is fine. The caller unlinked it. */
 void gen_free(struct gen *g);
 /* Removes 'g' from its mock's list of gens. */
 void gen_unlink(struct gen *g);

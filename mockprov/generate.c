@@ -1,6 +1,6 @@
 /* The vendor generation endpoints (Chat Completions, Responses, Messages): parse the request and
  * its x-tailgate-* headers, open its ledger record, then answer with an injected HTTP fault, a
- * queued background response, or a gen with its first sink. */
+ * queued background response, or a gen with its first reader (an HTTP/1.1 sink, h1sink.h). */
 #include "generate.h"
 
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "mock_internal.h"
 #include "clock.h"
 #include "gen.h"
+#include "h1sink.h"
 #include "httpd.h"
 #include "reply.h"
 #include "sink.h"
@@ -200,8 +201,10 @@ void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
         reply_json(m, req, 200, obj ? obj : "{}");
         free(obj);
     } else {
-        struct sink *s = sink_new(g, req, rq.stream, !rq.background);
-        if (s == NULL) {
+        struct sink *sk = h1sink_new(req, m->scratch);
+        struct reader *rd = sk ? gen_attach(g, sk, rq.stream, !rq.background) : NULL;
+        if (rd == NULL) {
+            sink_free(sk);
             reply_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
             gen_stop(g, LEDGER_STOP_HTTP_ERROR);
             gen_maybe_finish(g);
@@ -209,10 +212,10 @@ void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
         }
         httpd_tune(req, m->cfg.sndbuf, !rq.stream);
         if (rq.stream) {
-            sink_start_stream(s, g);
+            gen_stream_start(rd);
             char *open = wire_stream_open(&g->w, -1);
             if (open)
-                sink_write(s, open, strlen(open), 0);
+                sink_write(sk, open, strlen(open), 0);
             free(open);
         }
     }

@@ -1,6 +1,6 @@
-/* mockprov's private state, shared by its pieces (server, sink, gen, generate, store, admin,
- * metrics): one loop's mock, its generations ("gen") and the HTTP responses attached to them
- * ("sink"). Not for other components: they use server.h or the admin API. */
+/* mockprov's private state, shared by its pieces (server, gen, generate, store, admin, metrics):
+ * one loop's mock, its generations ("gen") and the responses following them ("reader", each on a
+ * transport's sink, common/sink.h). Not for other components: they use server.h or the API. */
 #ifndef MP_MOCK_INTERNAL_H
 #define MP_MOCK_INTERNAL_H
 
@@ -8,8 +8,6 @@
 #include <stdint.h>
 
 #include <event2/util.h>
-
-#include "httpd.h"
 
 #include "engine.h"
 #include "fault.h"
@@ -24,10 +22,7 @@
 
 #define MOCK_TRAILER_NAME "x-emitted-tokens-on-cancel"
 
-struct evhttp_request;
-struct evhttp_connection;
 struct evbuffer;
-struct evbuffer_cb_entry;
 struct event;
 struct evhttp;
 struct evhttp_bound_socket;
@@ -35,29 +30,19 @@ struct event_base;
 
 struct gen;
 
-struct sink {
-    struct mock *m;
+/* One response following a gen: the first stream, a resumed stream, or a JSON body. The sink is
+ * its transport (sink.h); the gen neither knows nor asks which one. */
+struct reader {
     struct gen *g;
-    struct sink *next;
-    struct evhttp_request *req;
-    struct evhttp_connection *conn;
-    struct evbuffer *out;            /* the connection's output buffer, for drain counting */
-    evutil_socket_t fd;              /* for direct writes while that buffer is empty */
-    struct evbuffer_cb_entry *drain; /* NULL once detached */
-    int streaming;                   /* SSE; else a JSON body at the end */
-    int creator;                     /* its close cancels the gen */
-    int chunked;                     /* we frame chunks ourselves, so we can send a trailer */
-    int live;                        /* HTTP response still open to the peer */
-    int handed;                      /* reply ended: evhttp owns and frees the request */
-    int64_t starting_after;          /* Responses: replay cursor */
-    uint64_t next_index;             /* next token index to write */
-    uint64_t queued_bytes, drained_bytes;
-    uint64_t *tok_end; /* cumulative end offset of each token written, oldest first */
-    size_t tok_head, tok_n, tok_cap;
-    uint64_t written;              /* tokens whose last byte left our buffer for the kernel */
-    uint64_t written_noted;        /* of those, already added to the ledger record */
-    struct evhttp_request *orphan; /* detached by evhttp after a peer close; freed by reap */
-    struct sink *reap_next;
+    struct reader *next;
+    struct sink *sink;
+    int streaming;          /* SSE; else a JSON body at the end */
+    int creator;            /* its close cancels the gen */
+    int64_t starting_after; /* Responses: replay cursor */
+    uint64_t next_index;    /* next token index to write */
+    uint64_t written_noted; /* of the sink's written tokens, those added to the ledger record */
+    int reaping;            /* queued for reaping after the peer left */
+    struct reader *reap_next;
 };
 
 struct gen {
@@ -91,7 +76,7 @@ struct gen {
     int stored;            /* background: kept for retrieve/cancel */
     int finished;          /* ledger record finished */
     int reaping;
-    struct sink *sinks;
+    struct reader *readers; /* newest first */
     struct gen *reap_next;
 };
 
@@ -136,7 +121,7 @@ struct mock {
     struct event *tick;      /* drives the token wheel while it holds timers */
     struct event *tick_more; /* the rest of a batch that did not fit one pass */
     struct wheel wheel;
-    struct sink *reap_sinks;
+    struct reader *reap_readers;
     struct gen *reap_gens;
     struct evbuffer *scratch;
     struct mock_metrics mx;
@@ -144,7 +129,8 @@ struct mock {
 
 /* The profile in force now, by the schedule. */
 const struct profile *mock_current_profile(struct mock *m);
-/* Frees orphaned requests and finished gens on the next loop pass, outside evhttp's callbacks. */
+/* Frees closed readers and finished gens on the next loop pass, outside the transport's
+ * callbacks. */
 void mock_schedule_reap(struct mock *m);
 
 #endif

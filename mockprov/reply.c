@@ -1,5 +1,6 @@
 /* What mockprov sends back outside a stream: a JSON body, an error in each API's shape, the
- * vendor's common headers; and the request body it answers. */
+ * vendor's common headers (on an evhttp request, or on a sink); and the request body it
+ * answers. */
 #include "reply.h"
 
 #include <stdio.h>
@@ -11,20 +12,42 @@
 #include <event2/keyvalq_struct.h>
 
 #include "mock_internal.h"
+#include "sink.h"
 #include "utf8.h"
+
+/* The one list of common headers, for either way of adding them. */
+static void put_headers(void (*add)(void *, const char *, const char *), void *arg, enum api api,
+                        const char *rid, const char *content_type)
+{
+    add(arg, "Content-Type", content_type);
+    if (api == API_MESSAGES) {
+        add(arg, "request-id", rid);
+    } else {
+        add(arg, "x-request-id", rid);
+        add(arg, "openai-version", "2020-10-01");
+        add(arg, "openai-processing-ms", "1");
+    }
+}
+
+static void add_evhttp(void *arg, const char *name, const char *value)
+{
+    evhttp_add_header(arg, name, value);
+}
+
+static void add_sink(void *arg, const char *name, const char *value)
+{
+    sink_header(arg, name, value);
+}
 
 void reply_headers(struct evhttp_request *req, enum api api, const char *rid,
                    const char *content_type)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", content_type);
-    if (api == API_MESSAGES) {
-        evhttp_add_header(h, "request-id", rid);
-    } else {
-        evhttp_add_header(h, "x-request-id", rid);
-        evhttp_add_header(h, "openai-version", "2020-10-01");
-        evhttp_add_header(h, "openai-processing-ms", "1");
-    }
+    put_headers(add_evhttp, evhttp_request_get_output_headers(req), api, rid, content_type);
+}
+
+void reply_sink_headers(struct sink *sk, enum api api, const char *rid, const char *content_type)
+{
+    put_headers(add_sink, sk, api, rid, content_type);
 }
 
 void reply_json(struct mock *m, struct evhttp_request *req, int code, const char *json)
@@ -37,6 +60,20 @@ void reply_json(struct mock *m, struct evhttp_request *req, int code, const char
     evbuffer_add(m->scratch, "\n", 1);
     const char *reason = httpguard_reason(code);
     evhttp_send_reply(req, code, reason, m->scratch);
+}
+
+void reply_sink_json(struct sink *sk, int code, const char *json)
+{
+    size_t n = strlen(json);
+    char *b = malloc(n + 1);
+    if (b == NULL) {
+        sink_abort(sk); /* no memory for the body: the peer sees the connection drop */
+        return;
+    }
+    memcpy(b, json, n);
+    b[n] = '\n';
+    sink_reply(sk, code, b, n + 1);
+    free(b);
 }
 
 /* An HTTP error in the API's shape. */

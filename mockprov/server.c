@@ -1,6 +1,6 @@
 /* mockprov's HTTP server: the mock's lifecycle (config, listen, free, deferred reaping) and the
  * routing of each request to the vendor endpoints (generate.c, store.c) or the admin API
- * (admin.c, metrics.c). Generations and their responses live in gen.c and sink.c. */
+ * (admin.c, metrics.c). Generations and their readers live in gen.c, transports in common/. */
 #include "server.h"
 
 #include <stdio.h>
@@ -19,7 +19,6 @@
 #include "httpd.h"
 #include "metrics.h"
 #include "reply.h"
-#include "sink.h"
 #include "store.h"
 
 
@@ -109,18 +108,11 @@ void mock_free(struct mock *m)
 {
     if (m == NULL)
         return;
-    /* evhttp_free closes live connections and calls their close callbacks: unhook ours first */
-    for (struct gen *g = m->gens; g; g = g->next)
-        for (struct sink *s = g->sinks; s; s = s->next)
-            if (s->conn)
-                evhttp_connection_set_closecb(s->conn, NULL, NULL);
+    /* evhttp_free closes live connections and calls their close callbacks: freeing the gens
+     * frees their sinks, which unhooks ours first (and leaves live requests to evhttp_free) */
     struct gen *g = m->gens;
     while (g) {
         struct gen *n = g->next;
-        for (struct sink *s = g->sinks; s; s = s->next) {
-            sink_detach(s);
-            s->req = NULL; /* evhttp_free owns them */
-        }
         gen_free(g);
         g = n;
     }
@@ -148,21 +140,13 @@ void mock_schedule_reap(struct mock *m)
     event_active(m->reap_ev, EV_TIMEOUT, 0);
 }
 
-/* Frees what evhttp callbacks could not: orphaned requests and finished gens. */
+/* Frees what transport callbacks could not: closed readers and finished gens. */
 static void reap_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct mock *m = arg;
-    while (m->reap_sinks) {
-        struct sink *s = m->reap_sinks;
-        m->reap_sinks = s->reap_next;
-        s->reap_next = NULL;
-        if (s->orphan) {
-            evhttp_send_reply_end(s->orphan);
-            s->orphan = NULL;
-        }
-    }
+    gen_reap_readers(m);
     while (m->reap_gens) {
         struct gen *g = m->reap_gens;
         m->reap_gens = g->reap_next;

@@ -13,6 +13,7 @@
 #include "mock_internal.h"
 #include "clock.h"
 #include "gen.h"
+#include "h1sink.h"
 #include "reply.h"
 #include "sink.h"
 
@@ -85,16 +86,18 @@ void store_retrieve(struct mock *m, struct evhttp_request *req, const char *id)
         free(obj);
         return;
     }
-    struct sink *s = sink_new(g, req, 1, 0);
-    if (s == NULL) {
+    struct sink *sk = h1sink_new(req, m->scratch);
+    struct reader *rd = sk ? gen_attach(g, sk, 1, 0) : NULL;
+    if (rd == NULL) {
+        sink_free(sk);
         reply_error(m, req, API_RESPONSES, 500, NULL, NULL, NULL, "out of memory");
         return;
     }
-    s->starting_after = starting_after;
-    sink_start_stream(s, g);
+    rd->starting_after = starting_after;
+    gen_stream_start(rd);
     char *open = wire_stream_open(&g->w, starting_after);
     if (open)
-        sink_write(s, open, strlen(open), 0);
+        sink_write(sk, open, strlen(open), 0);
     free(open);
     /* replay the deltas after the cursor, then follow live */
     uint64_t upto = g->terminal ? g->final_n : g->generated;
@@ -104,16 +107,16 @@ void store_retrieve(struct mock *m, struct evhttp_request *req, const char *id)
             continue;
         int n = wire_stream_token(&g->w, i, ev, sizeof ev);
         if (n > 0)
-            sink_write(s, ev, (size_t)n, 1);
+            sink_write(sk, ev, (size_t)n, 1);
     }
-    s->next_index = upto;
+    rd->next_index = upto;
     if (g->terminal) {
         char *tail =
             wire_stream_close(&g->w, g->final_n, g->final_end, g->final_usage, starting_after);
         if (tail)
-            sink_write(s, tail, strlen(tail), 0);
+            sink_write(sk, tail, strlen(tail), 0);
         free(tail);
-        sink_end(s, g->trailer_value);
+        gen_stream_end(rd, g->trailer_value);
     }
 }
 
