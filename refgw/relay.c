@@ -1,29 +1,28 @@
 /* refgw's relay: evhttp serves the clients, libcurl (refgw/upstream.c) talks to the upstream,
- * both on one libevent loop. Each client request is an "exchange": one client side, one or two
- * upstream attempts, one metering line once all of it is over. */
+ * both on one libevent loop. Each client request is an "exchange": one client side (a sink,
+ * common/sink.h, the same transport the mock streams through), one or two upstream attempts,
+ * one metering line once all of it is over. */
 #include "httpd.h"
 #include "relay.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
-#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
 #include "clock.h"
+#include "h1sink.h"
 #include "meter.h"
+#include "sink.h"
 #include "upstream.h"
 
 #define RELAY_MAX_BODY (16u * 1024 * 1024) /* client request bodies: 413 past it */
@@ -38,7 +37,7 @@
 
 enum client_state {
     CLIENT_LIVE,  /* the reply is ours to write */
-    CLIENT_ENDED, /* we ended the reply (or dropped it); evhttp owns the request */
+    CLIENT_ENDED, /* we ended the reply (or dropped it); the sink only flushes */
     CLIENT_GONE,  /* the client left first */
 };
 
@@ -46,11 +45,7 @@ struct exchange {
     struct relay *gw;
     struct exchange *prev, *next; /* live exchanges */
     enum client_state client;
-    struct evhttp_request *req;     /* while CLIENT_LIVE */
-    struct evhttp_connection *conn; /* while CLIENT_LIVE */
-    struct evbuffer *out;           /* the connection's output buffer, once the reply started */
-    struct evbuffer_cb_entry *drain;
-    struct evhttp_request *orphan; /* detached by evhttp when the client left; freed by reap */
+    struct sink *sk; /* the client side; freed early by reap once the client left */
     int reply_started;
     int client_closed;
     /* the upstream request, kept whole so a retry sends it again unchanged */
@@ -71,9 +66,9 @@ struct exchange {
     char rid[RELAY_RID_MAX];
     char path[RELAY_PATH_LOG_MAX];
     int finished;
-    int orphan_queued;
-    struct exchange *orphan_next; /* reap list of orphans */
-    struct exchange *reap_next;   /* reap list of finished exchanges */
+    int sink_queued;
+    struct exchange *sink_next; /* reap list of sinks whose client left */
+    struct exchange *reap_next; /* reap list of finished exchanges */
 };
 
 struct relay {
@@ -86,7 +81,7 @@ struct relay {
     FILE *meterlog;
     uint64_t t_start_ns;
     struct exchange *exchanges;
-    struct exchange *reap_orphans;
+    struct exchange *reap_sinks;
     struct exchange *reap_dead;
     struct event *reap_ev;
     struct evbuffer *scratch;
@@ -176,21 +171,17 @@ struct relay_stats relay_stats(const struct relay *gw)
     return gw->st;
 }
 
-static void client_detach(struct exchange *ex);
-
-/* Frees what callbacks could not free in place: orphaned requests first (an exchange may sit
- * in both lists), then finished exchanges. */
+/* Frees what callbacks could not free in place: the sinks of clients that left first (with
+ * the request evhttp let go of; an exchange may sit in both lists), then finished exchanges. */
 static void reap(struct relay *gw)
 {
-    while (gw->reap_orphans) {
-        struct exchange *ex = gw->reap_orphans;
-        gw->reap_orphans = ex->orphan_next;
-        ex->orphan_next = NULL;
-        ex->orphan_queued = 0;
-        if (ex->orphan) {
-            evhttp_request_free(ex->orphan);
-            ex->orphan = NULL;
-        }
+    while (gw->reap_sinks) {
+        struct exchange *ex = gw->reap_sinks;
+        gw->reap_sinks = ex->sink_next;
+        ex->sink_next = NULL;
+        ex->sink_queued = 0;
+        sink_free(ex->sk);
+        ex->sk = NULL;
     }
     while (gw->reap_dead) {
         struct exchange *ex = gw->reap_dead;
@@ -216,15 +207,11 @@ void relay_free(struct relay *gw)
     if (gw == NULL)
         return;
     reap(gw);
-    /* evhttp_free closes live connections and calls their close callbacks: unhook ours, and
-     * leave their requests to evhttp_free */
+    /* evhttp_free closes live connections and calls their close callbacks: freeing a sink
+     * unhooks ours, and leaves live requests to evhttp_free */
     while (gw->exchanges) {
         struct exchange *ex = gw->exchanges;
         gw->exchanges = ex->next;
-        if (ex->client == CLIENT_LIVE) {
-            client_detach(ex);
-            ex->req = NULL;
-        }
         exchange_free(ex);
     }
     httpd_close(&gw->httpd); /* the connections, then their guard */
@@ -247,8 +234,7 @@ static void exchange_free(struct exchange *ex)
         upstream_remove(ex->gw->up, ex->easy);
         curl_easy_cleanup(ex->easy);
     }
-    if (ex->orphan)
-        evhttp_request_free(ex->orphan);
+    sink_free(ex->sk);
     if (ex->wake_ev)
         event_free(ex->wake_ev);
     if (ex->slow_ev)
@@ -262,19 +248,9 @@ static void exchange_free(struct exchange *ex)
 
 /* ---- replies we make ourselves --------------------------------------------------------------- */
 
-static void send_json(struct relay *gw, struct evhttp_request *req, int code, const char *json)
-{
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "application/json");
-    evbuffer_drain(gw->scratch, evbuffer_get_length(gw->scratch));
-    evbuffer_add(gw->scratch, json, strlen(json));
-    evbuffer_add(gw->scratch, "\n", 1);
-    evhttp_send_reply(req, code, httpguard_reason(code), gw->scratch);
-}
-
-/* An error in OpenAI's shape: {"error":{"message","type","param","code"}}. */
-static void send_error(struct relay *gw, struct evhttp_request *req, int code,
-                       const char *type, const char *ecode, const char *msg)
+/* An error in OpenAI's shape: {"error":{"message","type","param","code"}}, and a newline.
+ * NULL: out of memory. */
+static char *error_json(const char *type, const char *ecode, const char *msg)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *e = cJSON_AddObjectToObject(o, "error");
@@ -287,7 +263,26 @@ static void send_error(struct relay *gw, struct evhttp_request *req, int code,
         cJSON_AddNullToObject(e, "code");
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    send_json(gw, req, code, s ? s : "{\"error\":{\"message\":\"out of memory\"}}");
+    return s;
+}
+
+#define OOM_JSON "{\"error\":{\"message\":\"out of memory\"}}"
+
+static void send_json(struct relay *gw, struct evhttp_request *req, int code, const char *json)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evbuffer_drain(gw->scratch, evbuffer_get_length(gw->scratch));
+    evbuffer_add(gw->scratch, json, strlen(json));
+    evbuffer_add(gw->scratch, "\n", 1);
+    evhttp_send_reply(req, code, httpguard_reason(code), gw->scratch);
+}
+
+static void send_error(struct relay *gw, struct evhttp_request *req, int code,
+                       const char *type, const char *ecode, const char *msg)
+{
+    char *s = error_json(type, ecode, msg);
+    send_json(gw, req, code, s ? s : OOM_JSON);
     free(s);
 }
 
@@ -302,68 +297,58 @@ static void reject_cb(struct evhttp_request *req, int status, const char *messag
 
 /* ---- the client side ------------------------------------------------------------------------- */
 
-/* Stops listening to the client's connection; the request pointer is the caller's to drop. */
-static void client_detach(struct exchange *ex)
-{
-    if (ex->drain && ex->out)
-        evbuffer_remove_cb_entry(ex->out, ex->drain);
-    ex->drain = NULL;
-    ex->out = NULL;
-    if (ex->conn)
-        evhttp_connection_set_closecb(ex->conn, NULL, NULL);
-    ex->conn = NULL;
-}
-
-static void out_drain_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+/* The client drained below the low mark: a transfer paused for it may go on. */
+static void client_drain_cb(struct sink *sk, void *arg)
 {
     struct exchange *ex = arg;
-    if (info->n_deleted > 0 && ex->paused && evbuffer_get_length(buf) <= RELAY_OUT_LOW)
+    if (ex->paused && sink_unsent(sk) <= RELAY_OUT_LOW)
         event_active(ex->wake_ev, EV_TIMEOUT, 0);
 }
 
 /* Relays the upstream's status line and Content-Type; the body follows chunk by chunk. */
 static void reply_start(struct exchange *ex, long code, const char *content_type)
 {
-    struct evhttp_request *req = ex->req;
     if (content_type && *content_type)
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
-    /* no Content-Length: evhttp frames the body as chunks for HTTP/1.1, or closes after it */
-    evhttp_send_reply_start(req, (int)code, NULL);
+        sink_header(ex->sk, "Content-Type", content_type);
+    /* no Content-Length: the sink frames the body as chunks for HTTP/1.1, or closes after it */
+    sink_start(ex->sk, (int)code);
     ex->reply_started = 1;
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(ex->conn);
-    ex->out = bufferevent_get_output(bev);
-    ex->drain = evbuffer_add_cb(ex->out, out_drain_cb, ex);
 }
 
+/* From here the sink only flushes; a close it reports now is no client leaving early. */
 static void reply_end(struct exchange *ex)
 {
-    struct evhttp_request *req = ex->req;
-    client_detach(ex);
-    ex->req = NULL;
     ex->client = CLIENT_ENDED;
     meter_count_end(&ex->meter);
-    evhttp_send_reply_end(req); /* evhttp owns the request from here */
+    sink_end(ex->sk, NULL, NULL);
 }
 
 static void reply_error(struct exchange *ex, int code, const char *msg)
 {
-    struct evhttp_request *req = ex->req;
-    client_detach(ex);
-    ex->req = NULL;
     ex->client = CLIENT_ENDED;
-    send_error(ex->gw, req, code, "upstream_error", code == 502 ? "bad_gateway" : NULL, msg);
+    char *s = error_json("upstream_error", code == 502 ? "bad_gateway" : NULL, msg);
+    const char *json = s ? s : OOM_JSON;
+    size_t n = strlen(json);
+    char *body = malloc(n + 1);
+    if (body == NULL) {
+        sink_abort(ex->sk); /* no memory for the body: the client sees the connection drop */
+    } else {
+        memcpy(body, json, n);
+        body[n] = '\n';
+        sink_header(ex->sk, "Content-Type", "application/json");
+        sink_reply(ex->sk, code, body, n + 1);
+    }
+    free(body);
+    free(s);
 }
 
 /* The upstream failed mid-stream: no last chunk, the connection just ends, so the client sees
  * a truncated body rather than a complete one. */
 static void reply_drop(struct exchange *ex)
 {
-    struct evhttp_connection *conn = ex->conn;
-    client_detach(ex);
-    ex->req = NULL;
     ex->client = CLIENT_ENDED;
     meter_count_end(&ex->meter);
-    evhttp_connection_free(conn); /* frees the request with it */
+    sink_abort(ex->sk); /* drops the connection, and the request with it */
 }
 
 /* ---- upstream attempts ----------------------------------------------------------------------- */
@@ -412,19 +397,16 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct exchange *ex = arg;
-    struct relay *gw = ex->gw;
     size_t len = size * nmemb;
     if (len == 0)
         return 0; /* an empty chunk would read as the body's last one */
     if (ex->client == CLIENT_LIVE && ex->reply_started) {
-        if (evbuffer_get_length(ex->out) > RELAY_OUT_HIGH) {
+        if (sink_unsent(ex->sk) > RELAY_OUT_HIGH) {
             ex->paused = 1;
             return CURL_WRITEFUNC_PAUSE; /* curl hands the same bytes over again on resume */
         }
         /* one upstream read, one chunk, flushed as soon as the socket takes it */
-        evbuffer_add(gw->scratch, data, len);
-        evhttp_send_reply_chunk(ex->req, gw->scratch);
-        evbuffer_drain(gw->scratch, evbuffer_get_length(gw->scratch));
+        sink_write(ex->sk, data, len, 0);
         meter_count(&ex->meter, data, len);
     }
     /* after the client left the bytes are read and dropped: only the meter sees them */
@@ -527,24 +509,24 @@ static void slow_cb(evutil_socket_t fd, short what, void *arg)
     exchange_maybe_finish(ex);
 }
 
-/* evhttp calls this from inside its connection teardown: act, then defer every free. */
-static void client_close_cb(struct evhttp_connection *conn, void *arg)
+/* The sink calls this from inside its connection teardown: act, then defer every free. */
+static void client_close_cb(struct sink *sk, enum sink_close kind, uint32_t code, void *arg)
 {
-    (void)conn;
+    (void)sk;
+    (void)kind;
+    (void)code;
     struct exchange *ex = arg;
     struct relay *gw = ex->gw;
-    /* a request whose reply we had not ended was detached by evhttp and is ours to free */
-    ex->orphan = ex->req;
-    ex->req = NULL;
-    client_detach(ex);
+    if (ex->client != CLIENT_LIVE)
+        return; /* the reply was ours to end and we ended it */
     ex->client = CLIENT_GONE;
     ex->client_closed = 1;
     gw->st.client_closes++;
     meter_count_end(&ex->meter);
-    if (ex->orphan && !ex->orphan_queued) {
-        ex->orphan_queued = 1;
-        ex->orphan_next = gw->reap_orphans;
-        gw->reap_orphans = ex;
+    if (!ex->sink_queued) {
+        ex->sink_queued = 1;
+        ex->sink_next = gw->reap_sinks;
+        gw->reap_sinks = ex;
         schedule_reap(gw);
     }
     switch (gw->cfg.mode) {
@@ -722,11 +704,16 @@ static void exchange_start(struct relay *gw, struct evhttp_request *req, const c
                    "refgw: could not start the upstream request.");
         goto fail;
     }
+    ex->sk = h1sink_new(req, gw->scratch);
+    if (ex->sk == NULL) {
+        attempt_abort(ex);
+        send_error(gw, req, 500, "server_error", NULL, "refgw: out of memory");
+        goto fail;
+    }
+    const struct sink_callbacks cbs = {client_drain_cb, client_close_cb, NULL, ex};
+    sink_set_callbacks(ex->sk, &cbs);
     gw->st.requests++;
-    ex->req = req;
-    ex->conn = evhttp_request_get_connection(req);
     httpd_tune(req, 0, 1);
-    evhttp_connection_set_closecb(ex->conn, client_close_cb, ex);
     ex->next = gw->exchanges;
     if (gw->exchanges)
         gw->exchanges->prev = ex;

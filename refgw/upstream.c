@@ -4,10 +4,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "curlev.h"
+#include "sockdrain.h"
 
 #define UPSTREAM_CONNECT_TIMEOUT_MS 10000L
 #define UPSTREAM_DRAIN_MAX (256 * 1024) /* bytes read off a socket before closing it */
@@ -59,13 +59,7 @@ static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
 static int close_socket_cb(void *arg, curl_socket_t fd)
 {
     (void)arg;
-    char buf[16384];
-    for (size_t drained = 0; drained < UPSTREAM_DRAIN_MAX;) {
-        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n <= 0)
-            break;
-        drained += (size_t)n;
-    }
+    sockdrain(fd, UPSTREAM_DRAIN_MAX);
     return close(fd);
 }
 
