@@ -24,6 +24,7 @@ struct action_row {
     enum chaos_end kill_end;
     /* the docs table's cells */
     const char *sends, *when, *reads_after, *t_abort;
+    const char *h2; /* what it sends over HTTP/2 (http "2" or "h2c"), where users share */
 };
 
 /* The row of 'a'; NULL if 'a' is out of range. Rows live as long as the program. */

@@ -32,6 +32,7 @@ enum fire_result {
     FIRE_GO_ON, /* keep the chunk */
     FIRE_FAIL,  /* fail the transfer: curl closes the socket through our hook */
     FIRE_PAUSE, /* stop reading; curl keeps the chunk, which nobody will ask for */
+    FIRE_DISCARD, /* HTTP/2: take the chunk uncounted, and drop what follows until the abort */
 };
 
 struct xfer {
@@ -50,6 +51,8 @@ struct xfer {
     int fired;                /* the action happened */
     int pause_pending;        /* background: pause on the next chunk */
     int removed;              /* taken out of the multi handle by us */
+    int abort_pending;        /* HTTP/2: the action's abort runs from the loop (trigger_ev) */
+    int discard;              /* HTTP/2: gone from the user's view; what still comes is dropped */
     int is_cancel_call;       /* a stop_button cancel request, not a user */
     int is_follow_up;         /* a supersede replacement: holds no slot of its own for think */
     struct xfer *owner;       /* for a cancel call: the user request it belongs to */
@@ -95,6 +98,8 @@ struct chaos_client {
     int started, done_reported;
     struct chaos_stats stats;
     double weight_total;
+    curl_socket_t *shared; /* HTTP/2: the open connections' sockets, to find one by its port */
+    size_t nshared, shared_cap;
 };
 
 struct retry {
@@ -155,6 +160,18 @@ static int find_name(const char *const *names, int n, const char *s)
         if (strcmp(names[i], s) == 0)
             return i;
     return -1;
+}
+
+static const char *const http_names[] = {"1.1", "2", "h2c"};
+
+const char *chaos_http_name(enum chaos_http h)
+{
+    return (unsigned)h < 3 ? http_names[h] : "?";
+}
+
+int chaos_http_parse(const char *s)
+{
+    return find_name(http_names, 3, s);
 }
 
 int chaos_style_parse(const char *s)
@@ -405,8 +422,37 @@ cJSON *chaos_record_json(const struct chaos_record *r)
 
 static int validate(const struct chaos_config *cfg, char *err, size_t errlen)
 {
-    if (cfg->req.url == NULL || strncmp(cfg->req.url, "http://", 7) != 0) {
+    if ((unsigned)cfg->http > CHAOS_HTTP_H2C) {
+        snprintf(err, errlen, "http: expected 1.1, 2 or h2c");
+        return -1;
+    }
+    int tls = cfg->req.url && strncmp(cfg->req.url, "https://", 8) == 0;
+    if (cfg->req.url == NULL || (!tls && strncmp(cfg->req.url, "http://", 7) != 0)) {
         snprintf(err, errlen, "request.url: expected http://HOST:PORT");
+        return -1;
+    }
+    if (cfg->http == CHAOS_HTTP_2 && !tls) {
+        /* curl would quietly speak HTTP/1.1 to an http:// URL: a run would test the wrong leg */
+        snprintf(err, errlen, "http: 2 is HTTP/2 over TLS and needs an https:// URL (h2c is "
+                              "HTTP/2 in cleartext)");
+        return -1;
+    }
+    if (cfg->http == CHAOS_HTTP_H2C && tls) {
+        snprintf(err, errlen, "http: h2c is HTTP/2 in cleartext and needs an http:// URL (2 is "
+                              "HTTP/2 over TLS)");
+        return -1;
+    }
+    if (cfg->http == CHAOS_HTTP_H2C && curl_version_info(CURLVERSION_NOW)->version_num < 0x080000) {
+        /* curl before 8.0.0 fails every stream after the first on a prior-knowledge connection
+         * ("Error in the HTTP2 framing layer", curl issue 10634): shared connections would
+         * measure libcurl, not the gateway */
+        snprintf(err, errlen, "http: h2c needs libcurl 8.0.0 or later (this is %s, whose "
+                 "prior-knowledge connections fail a second stream); use 2 (HTTP/2 over TLS)",
+                 curl_version_info(CURLVERSION_NOW)->version);
+        return -1;
+    }
+    if (cfg->users_per_connection > 1000) {
+        snprintf(err, errlen, "users_per_connection: expected 1 to 1000");
         return -1;
     }
     if ((unsigned)cfg->req.style > CHAOS_STYLE_CUSTOM) {
@@ -477,6 +523,12 @@ static int validate(const struct chaos_config *cfg, char *err, size_t errlen)
             snprintf(err, errlen, "users[%zu].retries: expected 0 to 100", i);
             return -1;
         }
+        if (u->action == CHAOS_HALF_CLOSE && cfg->http != CHAOS_HTTP_1_1) {
+            /* a stream's half-close is the END_STREAM every request already sends */
+            snprintf(err, errlen, "users[%zu].action: half_close is HTTP/1.1 only (over HTTP/2 "
+                                  "every request half-closes its stream already)", i);
+            return -1;
+        }
         if (u->action == CHAOS_STOP_BUTTON && u->cancel_call && cfg->req.cancel_url == NULL) {
             snprintf(err, errlen, "users[%zu].cancel_call: needs request.cancel_url", i);
             return -1;
@@ -513,6 +565,19 @@ struct chaos_client *chaos_client_new(struct event_base *base, const struct chao
     c->cv = curlev_new(base, &cbs, err, errlen);
     if (c->cv == NULL)
         goto fail;
+    if (c->cfg.http != CHAOS_HTTP_1_1) {
+        /* streams share a connection up to the limit, past it curl opens another, as tabs on
+         * one origin share the browser's (CLIENTS.md) */
+        if (c->cfg.users_per_connection == 0)
+            c->cfg.users_per_connection = CHAOS_USERS_PER_CONNECTION;
+        CURLM *m = curlev_multi(c->cv);
+        if (curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) != CURLM_OK ||
+            curl_multi_setopt(m, CURLMOPT_MAX_CONCURRENT_STREAMS,
+                              (long)c->cfg.users_per_connection) != CURLM_OK) {
+            snprintf(err, errlen, "http: this libcurl cannot multiplex HTTP/2 streams");
+            goto fail;
+        }
+    }
     c->reap = event_new(base, -1, 0, reap_cb, c);
     c->pace = evtimer_new(base, pace_cb, c);
     c->ask = evtimer_new(base, pace_cb, c);
@@ -582,7 +647,8 @@ void chaos_client_free(struct chaos_client *c)
         think_free(c->thinking);
         c->thinking = n;
     }
-    curlev_free(c->cv);
+    curlev_free(c->cv); /* closes the pooled connections through close_shared_cb */
+    free(c->shared);
     if (c->reap)
         event_free(c->reap);
     if (c->pace)
@@ -610,6 +676,57 @@ static curl_socket_t open_socket_cb(void *arg, curlsocktype purpose, struct curl
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &x->c->cfg.rcvbuf, sizeof x->c->cfg.rcvbuf);
     x->fd = fd;
     return fd;
+}
+
+/* HTTP/2: a connection outlives the transfer that opened it, so its socket hooks point at the
+ * client, which keeps the open sockets (curl has no way to name a running transfer's). */
+static curl_socket_t open_shared_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct chaos_client *c = arg;
+    (void)purpose;
+    if (c->nshared == c->shared_cap) {
+        size_t cap = c->shared_cap ? c->shared_cap * 2 : 16;
+        curl_socket_t *tmp = realloc(c->shared, cap * sizeof *tmp);
+        if (tmp == NULL)
+            return CURL_SOCKET_BAD;
+        c->shared = tmp;
+        c->shared_cap = cap;
+    }
+    curl_socket_t fd = socket(addr->family, addr->socktype, addr->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    if (c->cfg.rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &c->cfg.rcvbuf, sizeof c->cfg.rcvbuf);
+    c->shared[c->nshared++] = fd;
+    return fd;
+}
+
+static int close_shared_cb(void *arg, curl_socket_t fd)
+{
+    struct chaos_client *c = arg;
+    for (size_t i = 0; i < c->nshared; i++)
+        if (c->shared[i] == fd) {
+            c->shared[i] = c->shared[--c->nshared];
+            break;
+        }
+    return close(fd);
+}
+
+static int local_port(curl_socket_t fd);
+
+/* The socket under the transfer: ours over HTTP/1.1; over HTTP/2 its connection's, the open
+ * one whose local port curl reports for the transfer. -1 before it connected. */
+static curl_socket_t xfer_fd(const struct xfer *x)
+{
+    if (x->c->cfg.http == CHAOS_HTTP_1_1)
+        return x->fd;
+    long port = 0;
+    if (curl_easy_getinfo(x->easy, CURLINFO_LOCAL_PORT, &port) != CURLE_OK || port <= 0)
+        return -1;
+    for (size_t i = 0; i < x->c->nshared; i++)
+        if (local_port(x->c->shared[i]) == port)
+            return x->c->shared[i];
+    return -1;
 }
 
 static void half_closed_cb(evutil_socket_t fd, short what, void *arg)
@@ -708,9 +825,39 @@ static int local_port(curl_socket_t fd)
                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/* HTTP/2, before the transfer leaves curl. A FIN-kind close is this stream's RST_STREAM: curl
+ * resets a stream taken out before its end and keeps the connection for the others. An
+ * RST-kind one drops the whole connection, as a killed browser does: connect(AF_UNSPEC) makes
+ * the kernel reset it (Linux's tcp_disconnect) and curl then ends every stream on it. */
+static void h2_teardown(struct xfer *x, enum action_close how)
+{
+    const struct action_row *row = x->fired ? action_row(x->user->action) : NULL;
+    if (how == ACTION_CLOSE_RST || how == ACTION_CLOSE_SILENT) {
+        curl_socket_t fd = xfer_fd(x);
+        struct sockaddr sa = {.sa_family = AF_UNSPEC};
+        if (fd >= 0)
+            (void)connect(fd, &sa, sizeof sa);
+    }
+    if (row && row->close_is_abort && row->teardown == how)
+        x->rec.t_abort_ns = clock_now_ns();
+}
+
 /* Takes the transfer out of curl and ends its record; safe outside curl callbacks only. */
 static void abort_now(struct xfer *x, enum action_close how, enum chaos_end end)
 {
+    if (x->c->cfg.http != CHAOS_HTTP_1_1) {
+        h2_teardown(x, how);
+        if ((how == ACTION_CLOSE_RST || how == ACTION_CLOSE_SILENT) && xfer_fd(x) >= 0) {
+            /* the dead connection fails every transfer on it, this one too, in curl's own
+             * order (transfer_done_cb ends this one as its action says) */
+            x->teardown = how;
+            x->abort_end = end;
+            x->pause_pending = 0;
+            curl_easy_pause(x->easy, CURLPAUSE_CONT); /* a paused transfer would wait */
+            curlev_check(x->c->cv);
+            return;
+        }
+    }
     x->teardown = how;
     x->removed = 1;
     curlev_remove(x->c->cv, x->easy); /* closes the socket through our callback */
@@ -805,6 +952,14 @@ static enum fire_result fire(struct xfer *x, int in_write)
     case CHAOS_RESET:
     case CHAOS_HALF_CLOSE:
     case CHAOS_STOP_BUTTON:
+        if (in_write && c->cfg.http != CHAOS_HTTP_1_1) {
+            /* a failed write would end the connection with the stream: take the stream out
+             * from the loop instead, at once */
+            x->abort_pending = 1;
+            x->discard = 1;
+            arm(x, 0);
+            return FIRE_DISCARD;
+        }
         if (in_write) {
             x->teardown = row->teardown;
             return FIRE_FAIL;
@@ -819,13 +974,19 @@ static enum fire_result fire(struct xfer *x, int in_write)
                  x->rec.correlation_id, x->rec.attempt);
         defer_start(x, 0);
         arm(x, CLIENT_SUPERSEDE_WAIT_MS);
+        if (c->cfg.http != CHAOS_HTTP_1_1) {
+            /* dropped, not paused: libcurl 7.88 leaks what a paused HTTP/2 stream holds when
+             * the stream is then taken out */
+            x->discard = 1;
+            return in_write ? FIRE_DISCARD : FIRE_GO_ON;
+        }
         if (in_write)
             return FIRE_PAUSE;
         curl_easy_pause(x->easy, CURLPAUSE_RECV);
         return FIRE_GO_ON;
     case CHAOS_NETWORK_DROP: {
         char err[128];
-        if (c->cfg.drop(c->cfg.drop_arg, local_port(x->fd), u->drop_rst_after_ms, err,
+        if (c->cfg.drop(c->cfg.drop_arg, local_port(xfer_fd(x)), u->drop_rst_after_ms, err,
                         sizeof err) != 0) {
             c->stats.drops_failed++;
             snprintf(x->rec.error, sizeof x->rec.error, "drop: %.100s", err);
@@ -860,7 +1021,8 @@ static void trigger_ev_cb(evutil_socket_t fd, short what, void *arg)
         fire(x, 0);
         return;
     }
-    if (u->action == CHAOS_NETWORK_DROP || u->action == CHAOS_SUPERSEDE) {
+    if (x->abort_pending || u->action == CHAOS_NETWORK_DROP || u->action == CHAOS_SUPERSEDE) {
+        x->abort_pending = 0;
         abort_now(x, row->teardown, row->end);
     } else if (u->action == CHAOS_BACKGROUND && u->background_kill) {
         abort_now(x, row->kill, row->kill_end);
@@ -926,6 +1088,8 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
     size_t len = size * nmemb;
     if (x->is_cancel_call)
         return len;
+    if (x->discard || x->teardown == ACTION_CLOSE_RST || x->teardown == ACTION_CLOSE_SILENT)
+        return len; /* HTTP/2: read by nobody (a stream about to be reset, a dead connection) */
     if (x->pause_pending) {
         x->pause_pending = 0;
         return CURL_WRITEFUNC_PAUSE; /* curl keeps this chunk and hands it over on resume */
@@ -941,7 +1105,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 static size_t fire_return(enum fire_result f, size_t len)
 {
     /* FIRE_FAIL: curl fails the transfer and closes the socket through our hook */
-    return f == FIRE_FAIL ? 0 : f == FIRE_PAUSE ? CURL_WRITEFUNC_PAUSE : len;
+    return f == FIRE_FAIL ? 0 : f == FIRE_PAUSE ? CURL_WRITEFUNC_PAUSE : len; /* DISCARD: len */
 }
 
 /* Counts the chunk's tokens, acting at the trigger. Returns what write_cb returns. */
@@ -949,7 +1113,7 @@ static size_t take(struct xfer *x, char *data, size_t len)
 {
     if (x->rec.t_first_byte_ns == 0) {
         x->rec.t_first_byte_ns = clock_now_ns();
-        x->rec.local_port = local_port(x->fd);
+        x->rec.local_port = local_port(xfer_fd(x));
         if (!x->fired && x->user->action != CHAOS_COMPLETE &&
             x->user->trigger == CHAOS_AT_FIRST_BYTE) {
             enum fire_result f = fire(x, 1);
@@ -1146,7 +1310,7 @@ static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
     /* the port before the removal: that can close the socket */
     if (x->rec.local_port == 0)
-        x->rec.local_port = local_port(x->fd);
+        x->rec.local_port = local_port(xfer_fd(x));
     x->removed = 1;
     curlev_remove(x->c->cv, x->easy);
     long status = 0;
@@ -1201,14 +1365,30 @@ static struct xfer *xfer_new(struct chaos_client *c, const char *url, const char
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x);
-    /* one connection per attempt: what a close or a reset does must hit this request only */
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    if (c->cfg.http == CHAOS_HTTP_1_1) {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x);
+        /* one connection per attempt: what a close or a reset does must hit this request only */
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                         c->cfg.http == CHAOS_HTTP_2 ? (long)CURL_HTTP_VERSION_2TLS
+                                                     : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_shared_cb);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_shared_cb);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
+        /* wait for a connection being set up rather than open one beside it: users starting
+         * together share it, as a browser's tabs do */
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    }
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    if (c->cfg.req.ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg.req.ca_file);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->cfg.timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);

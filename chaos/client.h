@@ -32,6 +32,15 @@ enum chaos_action {
     CHAOS_ACTION_COUNT
 };
 
+/* The protocol the users speak to the gateway (see "Socket semantics" in docs/runner.md). */
+enum chaos_http {
+    CHAOS_HTTP_1_1, /* a connection per attempt, as a browser abandons one on a close */
+    CHAOS_HTTP_2,   /* HTTP/2 over TLS by ALPN (an https:// URL); users share connections */
+    CHAOS_HTTP_H2C, /* HTTP/2 in cleartext with prior knowledge (an http:// URL) */
+};
+
+#define CHAOS_USERS_PER_CONNECTION 6 /* HTTP/2: streams one connection carries by default */
+
 enum chaos_trigger {
     CHAOS_AT_TOKENS,     /* after K delivered tokens */
     CHAOS_AT_MS,         /* T ms after the request was sent */
@@ -92,6 +101,7 @@ struct chaos_request_spec {
     const char *body_template; /* custom: {{prompt}}, {{id}}, {{max_tokens}} */
     const char *headers[CHAOS_MAX_HEADERS]; /* "Name: value" */
     size_t nheaders;
+    const char *ca_file; /* https://: trust this CA file (PEM) instead of the system's */
     const char *cancel_method;   /* stop_button cancel call; default POST */
     const char *cancel_url;      /* template with {{id}} */
     const char *cancel_body;     /* template with {{id}}, or NULL */
@@ -138,6 +148,10 @@ struct chaos_config {
     const char *id_prefix; /* correlation ids are <prefix>-<index> */
     uint32_t timeout_ms;  /* per attempt; 0: 60 s */
     int rcvbuf;           /* >0: SO_RCVBUF of each socket (small ones make backpressure visible) */
+    enum chaos_http http;
+    /* HTTP/2: at most this many streams share a connection (a new one opens past it), as tabs
+     * on one origin share the browser's; 0: CHAOS_USERS_PER_CONNECTION */
+    uint32_t users_per_connection;
     /* Closed model only: a slot waits this long (drawn per request with the seed) after a user
      * request finishes before it starts the next; 0 = none. */
     struct chaos_range think_ms;
@@ -181,6 +195,8 @@ const char *chaos_style_name(enum chaos_style s);
 const char *chaos_action_name(enum chaos_action a);
 const char *chaos_trigger_name(enum chaos_trigger t);
 const char *chaos_end_name(enum chaos_end e);
+const char *chaos_http_name(enum chaos_http h); /* "1.1", "2", "h2c" */
+int chaos_http_parse(const char *s);            /* -1 if unknown */
 /* Name to value; -1 if unknown. */
 int chaos_style_parse(const char *s);
 int chaos_action_parse(const char *s);

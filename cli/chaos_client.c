@@ -37,6 +37,9 @@ static void usage(FILE *f)
         "      background-ms=D kill=1 drop-rst-after-ms=H give-up-ms=G cancel=1\n"
         "      retries=N retry-delay-ms=D new-key=1\n"
         "  --requests N --concurrency C --seed S --id-prefix P --timeout-ms T --rcvbuf BYTES\n"
+        "  --http 1.1|2|h2c --users-per-connection N   HTTP/1.1 (default), HTTP/2 over TLS\n"
+        "                                       (https://), HTTP/2 cleartext; N streams share\n"
+        "                                       a connection over HTTP/2 (default 6)\n"
         "  --cancel-url TEMPLATE --cancel-method M --cancel-body TEMPLATE   stop_button call\n"
         "  --proxy-api URL --proxy-name NAME    where network_drop asks the chaos proxy\n"
         "  --out FILE                           JSON lines (default stdout)\n",
@@ -215,6 +218,8 @@ int cli_chaos_client(int argc, char **argv)
         {"cancel-body", required_argument, NULL, 'B'},
         {"proxy-api", required_argument, NULL, 'a'},  {"proxy-name", required_argument, NULL, 'N'},
         {"out", required_argument, NULL, 'o'},        {"help", no_argument, NULL, 'h'},
+        {"http", required_argument, NULL, 'V'},
+        {"users-per-connection", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     struct chaos_config cfg;
@@ -304,6 +309,18 @@ int cli_chaos_client(int argc, char **argv)
             bad = parse_u32(optarg, 64 * 1024 * 1024, &v);
             cfg.rcvbuf = (int)v;
             flag = "--rcvbuf";
+            break;
+        case 'V': {
+            int h = chaos_http_parse(optarg);
+            bad = h < 0;
+            cfg.http = h < 0 ? CHAOS_HTTP_1_1 : (enum chaos_http)h;
+            flag = "--http (1.1, 2 or h2c)";
+            break;
+        }
+        case 'E':
+            bad = parse_u32(optarg, 1000, &cfg.users_per_connection) ||
+                  cfg.users_per_connection == 0;
+            flag = "--users-per-connection (1 to 1000)";
             break;
         case 'C':
             cfg.req.cancel_url = optarg;

@@ -160,3 +160,8 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
     event_add(w->ev, NULL);
     return 0;
 }
+
+CURLM *curlev_multi(struct curlev *cv)
+{
+    return cv->multi;
+}

@@ -33,6 +33,8 @@ int curlev_add(struct curlev *cv, CURL *easy, char *err, size_t errlen);
 /* Takes a transfer out of the multi handle; an unfinished one's connection is closed now. Never
  * from inside a curl callback. */
 void curlev_remove(struct curlev *cv, CURL *easy);
+/* The multi handle, for its options (HTTP/2 multiplexing); owned by 'cv'. */
+CURLM *curlev_multi(struct curlev *cv);
 /* Runs the pass over finished transfers now: needed after curl_easy_pause(CURLPAUSE_CONT), which
  * can finish a transfer outside any socket action. */
 void curlev_check(struct curlev *cv);

@@ -327,7 +327,7 @@ static const char *const gw_keys[] = {"name",    "command",     "cwd",         "
                                       "url",     "ready",       "style",       "path",
                                       "headers", "cancel",      "metering",    "body_template",
                                       "method",  "description", "passthrough", "files",
-                                      "terminal_marker"};
+                                      "terminal_marker", "http"};
 
 static int parse_desc(const struct gctx *c, const cJSON *root, const struct gateway_vars *vars,
                       struct gateway *g)
@@ -340,7 +340,7 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
             i++;
         if (i == sizeof gw_keys / sizeof gw_keys[0])
             return gfail(c, it->string,
-                         "unknown key (expected name, command, cwd, env, url, "
+                         "unknown key (expected name, command, cwd, env, url, http, "
                          "ready, style, path, headers, cancel, metering, "
                          "body_template, method, passthrough, files, terminal_marker)");
     }
@@ -356,6 +356,11 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         return -1;
     if (g->url[0] == '\0' || strncmp(g->url, "http://", 7) != 0)
         return gfail(c, "url", "required: the gateway's base URL, http://HOST:PORT");
+    const cJSON *http = cJSON_GetObjectItemCaseSensitive(root, "http");
+    int hv = http ? chaos_http_parse(cJSON_GetStringValue(http)) : CHAOS_HTTP_1_1;
+    if (hv < 0)
+        return gfail(c, "http", "expected \"1.1\", \"2\" (HTTP/2 over TLS) or \"h2c\"");
+    g->http = (enum chaos_http)hv;
     const cJSON *style = cJSON_GetObjectItemCaseSensitive(root, "style");
     if (style && (!cJSON_IsString(style) || set_style(g, style->valuestring) != 0))
         return gfail(c, "style", "expected openai-chat, responses, anthropic or custom");

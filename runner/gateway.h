@@ -32,6 +32,7 @@ struct gateway {
     unsigned ready_timeout_ms;
     enum chaos_style style;
     int passthrough; /* forwards every vendor API: scenarios pick the style */
+    enum chaos_http http; /* what the users speak to it ("http"); a scenario's wins */
     char path[256];
     char *headers[CHAOS_MAX_HEADERS]; /* "Name: value" */
     size_t nheaders;

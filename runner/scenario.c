@@ -700,7 +700,8 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     static const char *const keys[] = {"name",     "description", "api",   "profile",
                                        "schedule", "model",       "traffic", "users",
                                        "network",  "settle_ms",   "price", "requests_per_day",
-                                       "gates",    "timeout_ms", "fault"};
+                                       "gates",    "timeout_ms", "fault", "http",
+                                       "users_per_connection"};
     struct ctx c = {path, text, err, errlen};
     struct scenario s;
     memset(&s, 0, sizeof s);
@@ -871,8 +872,16 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     }
     if (get_u32(&c, root, "settle_ms", "", 0, 600000, &s.settle_ms) != 0 ||
         get_num(&c, root, "requests_per_day", "", 0, 1e12, &s.requests_per_day) != 0 ||
-        get_u32(&c, root, "timeout_ms", "", 100, 3600000, &s.timeout_ms) != 0)
+        get_u32(&c, root, "timeout_ms", "", 100, 3600000, &s.timeout_ms) != 0 ||
+        get_u32(&c, root, "users_per_connection", "", 1, 1000, &s.users_per_connection) != 0)
         goto done;
+    /* the scenario's "http" wins over the gateway description's, which is the default */
+    const cJSON *http = cJSON_GetObjectItemCaseSensitive(root, "http");
+    s.http = http ? chaos_http_parse(cJSON_GetStringValue(http)) : -1;
+    if (http && s.http < 0) {
+        fail(&c, "http", "expected \"1.1\", \"2\" (HTTP/2 over TLS) or \"h2c\"");
+        goto done;
+    }
     const cJSON *gates = cJSON_GetObjectItemCaseSensitive(root, "gates");
     if (gates && parse_gates(&c, gates, &s) != 0)
         goto done;

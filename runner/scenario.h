@@ -40,6 +40,8 @@ struct scenario {
     uint32_t timeout_ms;
     char fault[128];        /* server-side fault for every request ("" none) */
     int api_given;          /* "api" was set: a pass-through gateway is spoken to in it */
+    int http;               /* enum chaos_http the users speak; -1: the gateway's (default 1.1) */
+    uint32_t users_per_connection; /* HTTP/2: streams per connection; 0 the client's default */
     struct gate gates[SCENARIO_MAX_GATES];
     size_t ngates;
 };

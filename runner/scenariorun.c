@@ -246,6 +246,10 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     struct chaos_config cc;
     memset(&cc, 0, sizeof cc);
     cc.req.url = proxied ? r->client_url : r->target_url;
+    cc.http = sc->http >= 0 ? (enum chaos_http)sc->http
+              : r->have_gw  ? r->gw.http
+                            : CHAOS_HTTP_1_1;
+    cc.users_per_connection = sc->users_per_connection;
     if (r->cfg->direct) {
         cc.req.style = sc->api;
     } else {
