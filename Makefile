@@ -102,6 +102,7 @@ test-bins: $(BUILD)/tailgate $(BUILD)/refgw $(TEST_BIN)
 test: deps
 	@scripts/deps.sh node || true # the SDK tests then say what is missing
 	@scripts/deps.sh tools || true # the output-format tests then skip, saying what is missing
+	@scripts/deps.sh h2 || true # tests/test_chaos_h2.c then skips, saying what is missing
 	@$(MAKE) --no-print-directory -s test-bins
 	@$(MAKE) --no-print-directory -s BUILD=build-asan \
 	    OPT="$(SAN)" LDOPT="-fsanitize=address,undefined" test-bins
