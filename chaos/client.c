@@ -1389,6 +1389,10 @@ static struct xfer *xfer_new(struct chaos_client *c, const char *url, const char
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     if (c->cfg.req.ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg.req.ca_file);
+    if (c->cfg.req.tls_insecure) { /* the description's "tls": {"insecure": true} */
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->cfg.timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);

@@ -102,6 +102,7 @@ struct chaos_request_spec {
     const char *headers[CHAOS_MAX_HEADERS]; /* "Name: value" */
     size_t nheaders;
     const char *ca_file; /* https://: trust this CA file (PEM) instead of the system's */
+    int tls_insecure;    /* https://: no certificate verification at all */
     const char *cancel_method;   /* stop_button cancel call; default POST */
     const char *cancel_url;      /* template with {{id}} */
     const char *cancel_body;     /* template with {{id}}, or NULL */

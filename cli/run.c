@@ -26,8 +26,10 @@ static void run_usage(FILE *f)
     fputs("usage: tailgate run (--gateway FILE | --gateway-url URL [--gateway-cmd CMD]\n"
           "                     [--style S] | --direct) [--mock-url URL] [--out DIR]\n"
           "                     [--seed N] [--floor DIRECT_RUN_DIR] [--via-proxies]\n"
-          "                     SCENARIO|SUITE...\n"
+          "                     [--mock-tls] SCENARIO|SUITE...\n"
           "\n"
+          "--mock-tls (or \"mock_tls\": true in the gateway description) starts the mock with\n"
+          "HTTPS and writes its CA to OUT/mock-ca.pem ({{MOCK_CA_FILE}}).\n"
           "A leg with no toxics (and no network_drop users) connects directly; --via-proxies\n"
           "routes both legs through the chaos proxies anyway (the harness's own cost).\n"
           "\n"
@@ -118,6 +120,7 @@ int cli_run(int argc, char **argv)
         {"direct", no_argument, NULL, 'd'},          {"mock-url", required_argument, NULL, 'm'},
         {"out", required_argument, NULL, 'o'},       {"seed", required_argument, NULL, 'S'},
         {"floor", required_argument, NULL, 'f'},      {"via-proxies", no_argument, NULL, 'P'},
+        {"mock-tls", no_argument, NULL, 1},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     struct run_config cfg;
@@ -146,6 +149,9 @@ int cli_run(int argc, char **argv)
             break;
         case 'd':
             cfg.direct = 1;
+            break;
+        case 1:
+            cfg.mock_tls = 1;
             break;
         case 'm':
             cfg.mock_url = optarg;

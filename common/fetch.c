@@ -38,6 +38,12 @@ static void hand_over(struct membuf *b, char **out)
 long fetch(const char *method, const char *url, const char *const *headers, const char *body,
            long timeout_ms, char **body_out, char **headers_out)
 {
+    return fetch_ca(method, url, headers, body, timeout_ms, NULL, body_out, headers_out);
+}
+
+long fetch_ca(const char *method, const char *url, const char *const *headers, const char *body,
+              long timeout_ms, const char *ca_file, char **body_out, char **headers_out)
+{
     struct membuf b = {NULL, 0}, h = {NULL, 0};
     long status = -1;
     CURL *e = curl_easy_init();
@@ -61,6 +67,11 @@ long fetch(const char *method, const char *url, const char *const *headers, cons
     }
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    if (ca_file != NULL) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    }
     if (curl_easy_perform(e) == CURLE_OK)
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 done:

@@ -11,5 +11,9 @@
  * empty; the caller frees them. */
 long fetch(const char *method, const char *url, const char *const *headers, const char *body,
            long timeout_ms, char **body_out, char **headers_out);
+/* fetch, trusting the CA certificates (PEM) in ca_file alone for an https URL, verification
+ * on; ca_file NULL: the system's store, as fetch does. */
+long fetch_ca(const char *method, const char *url, const char *const *headers, const char *body,
+              long timeout_ms, const char *ca_file, char **body_out, char **headers_out);
 
 #endif

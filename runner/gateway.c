@@ -101,6 +101,10 @@ char *gateway_subst(const char *in, const struct gateway_vars *vars, const char 
     snprintf(port, sizeof port, "%d", vars->port);
     url_host_port(vars->mock_url, mock_host, sizeof mock_host, &mport);
     snprintf(mock_port, sizeof mock_port, "%d", mport);
+    /* where a mock serving TLS writes its CA (mockctl.h), whether or not this run's does */
+    char ca_file[PATH_MAX + 32];
+    snprintf(ca_file, sizeof ca_file, "%s/" GATEWAY_MOCK_CA_NAME,
+             vars->run_dir ? vars->run_dir : ".");
     if (put(&out, &len, &cap, "", 0) != 0)
         return NULL;
     for (const char *p = in; *p;) {
@@ -122,6 +126,9 @@ char *gateway_subst(const char *in, const struct gateway_vars *vars, const char 
         } else if (strncmp(p, "{{GATEWAY_URL}}", 15) == 0) {
             val = gateway_url ? gateway_url : "";
             skip = 15;
+        } else if (strncmp(p, "{{MOCK_CA_FILE}}", 16) == 0) {
+            val = ca_file;
+            skip = 16;
         } else if (strncmp(p, "{{RUN_DIR}}", 11) == 0) {
             val = vars->run_dir ? vars->run_dir : ".";
             skip = 11;
@@ -327,7 +334,7 @@ static const char *const gw_keys[] = {"name",    "command",     "cwd",         "
                                       "url",     "ready",       "style",       "path",
                                       "headers", "cancel",      "metering",    "body_template",
                                       "method",  "description", "passthrough", "files",
-                                      "terminal_marker", "http"};
+                                      "terminal_marker", "mock_tls", "tls", "http"};
 
 static int parse_desc(const struct gctx *c, const cJSON *root, const struct gateway_vars *vars,
                       struct gateway *g)
@@ -342,7 +349,8 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
             return gfail(c, it->string,
                          "unknown key (expected name, command, cwd, env, url, http, "
                          "ready, style, path, headers, cancel, metering, "
-                         "body_template, method, passthrough, files, terminal_marker)");
+                         "body_template, method, mock_tls, tls, passthrough, files, "
+                         "terminal_marker)");
     }
     if (copy_str(c, root, "name", g->name, sizeof g->name, vars, NULL) != 0 ||
         copy_str(c, root, "url", g->url, sizeof g->url, vars, NULL) != 0 ||
@@ -354,8 +362,22 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         copy_str(c, root, "terminal_marker", g->terminal_marker, sizeof g->terminal_marker, vars,
                  NULL) != 0)
         return -1;
-    if (g->url[0] == '\0' || strncmp(g->url, "http://", 7) != 0)
-        return gfail(c, "url", "required: the gateway's base URL, http://HOST:PORT");
+    if (g->url[0] == '\0' ||
+        (strncmp(g->url, "http://", 7) != 0 && strncmp(g->url, "https://", 8) != 0))
+        return gfail(c, "url", "required: the gateway's base URL, http://HOST:PORT or https://");
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "mock_tls");
+    if (mt && !cJSON_IsBool(mt))
+        return gfail(c, "mock_tls", "expected true or false");
+    g->mock_tls = cJSON_IsTrue(mt);
+    const cJSON *tls = cJSON_GetObjectItemCaseSensitive(root, "tls");
+    if (tls) {
+        const cJSON *ins = cJSON_GetObjectItemCaseSensitive(tls, "insecure");
+        if (!cJSON_IsObject(tls) || (ins && !cJSON_IsBool(ins)))
+            return gfail(c, "tls", "expected {\"ca_file\": PATH, \"insecure\": false}");
+        if (copy_str(c, tls, "ca_file", g->tls_ca_file, sizeof g->tls_ca_file, vars, NULL) != 0)
+            return -1;
+        g->tls_insecure = cJSON_IsTrue(ins);
+    }
     const cJSON *http = cJSON_GetObjectItemCaseSensitive(root, "http");
     int hv = http ? chaos_http_parse(cJSON_GetStringValue(http)) : CHAOS_HTTP_1_1;
     if (hv < 0)
@@ -604,7 +626,8 @@ static int probe(const struct gateway *g)
     if (g->ready_path[0] == '\0') {
         char host[256];
         int port = 0;
-        if (sscanf(g->url, "http://%255[^:/]:%d", host, &port) != 2)
+        url_host_port(g->url, host, sizeof host, &port);
+        if (host[0] == '\0')
             return 0;
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = {0};
@@ -620,8 +643,21 @@ static int probe(const struct gateway *g)
     }
     char url[1024];
     snprintf(url, sizeof url, "%s%s", g->url, g->ready_path);
-    long status = fetch("GET", url, NULL, NULL, 1000, NULL, NULL);
+    long status = fetch_ca("GET", url, NULL, NULL, 1000,
+                           g->tls_ca_file[0] ? g->tls_ca_file : NULL, NULL, NULL);
     return status >= 200 && status < 300;
+}
+
+int gateway_file_mock_tls(const char *path)
+{
+    size_t len;
+    char err[64];
+    char *text = jparse_read_file(path, GATEWAY_MAX_FILE, "", &len, err, sizeof err);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    int on = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "mock_tls"));
+    cJSON_Delete(j);
+    free(text);
+    return on;
 }
 
 int gateway_alive(struct gateway *g)

@@ -48,6 +48,9 @@ struct gateway {
     char run_dir[1024]; /* where 'files' go: {{RUN_DIR}} */
     struct gateway_file files[GATEWAY_MAX_FILES];
     size_t nfiles;
+    int mock_tls;           /* the gateway reaches the mock over TLS: the runner starts it so */
+    char tls_ca_file[1024]; /* the client leg trusts this CA (PEM) for an https:// url */
+    int tls_insecure;       /* or no verification at all */
     pid_t pid;                          /* running process group leader, or 0 */
     volatile sig_atomic_t *interrupted; /* set by a signal handler: stop waiting for readiness */
 };
@@ -85,11 +88,19 @@ int gateway_alive(struct gateway *g);
 /* SIGTERM to the whole group, SIGKILL after 3 s. Safe to call twice and with no process. */
 void gateway_stop(struct gateway *g);
 
+/* 1 when the description at 'path' says "mock_tls": true (read before the mock starts; errors
+ * are gateway_load's to report). */
+int gateway_file_mock_tls(const char *path);
+
 /* A free loopback port (bind to 0 and release), or -1. */
 int gateway_free_port(void);
 
-/* Replaces {{PORT}}, {{MOCK_URL}}, {{MOCK_HOST}}, {{MOCK_PORT}}, {{GATEWAY_URL}}, {{RUN_DIR}}
- * and ${ENV}; malloc'd, or NULL past 64 KiB or out of memory. */
+/* The file a mock serving TLS writes its CA certificate to, in the run folder */
+#define GATEWAY_MOCK_CA_NAME "mock-ca.pem"
+
+/* Replaces {{PORT}}, {{MOCK_URL}}, {{MOCK_HOST}}, {{MOCK_PORT}}, {{MOCK_CA_FILE}} (RUN_DIR/
+ * mock-ca.pem), {{GATEWAY_URL}}, {{RUN_DIR}} and ${ENV}; malloc'd, or NULL past 64 KiB or out
+ * of memory. */
 char *gateway_subst(const char *in, const struct gateway_vars *vars, const char *gateway_url);
 
 #endif

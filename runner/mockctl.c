@@ -18,16 +18,17 @@
 #include "fetch.h"
 #include "jparse.h"
 
-static long http(const char *method, const char *url, const char *body, char **out)
+static long http(const struct mockctl *m, const char *method, const char *url, const char *body,
+                 char **out)
 {
-    return fetch(method, url, NULL, body, 30000, out, NULL);
+    return fetch_ca(method, url, NULL, body, 30000, m->tls ? m->ca_file : NULL, out, NULL);
 }
 
 cJSON *mockctl_get(const struct mockctl *m, const char *path)
 {
     char url[512], *body = NULL;
     snprintf(url, sizeof url, "%s%s", m->url, path);
-    long st = http("GET", url, NULL, &body);
+    long st = http(m, "GET", url, NULL, &body);
     /* strict: a reply that is not exactly one JSON value is no answer */
     struct jparse_error je;
     cJSON *j = st == 200 && body ? jparse_text(body, strlen(body), &je) : NULL;
@@ -39,7 +40,7 @@ long mockctl_post(const struct mockctl *m, const char *path, const char *json, c
 {
     char url[512];
     snprintf(url, sizeof url, "%s%s", m->url, path);
-    return http("POST", url, json, out);
+    return http(m, "POST", url, json, out);
 }
 
 /* " (see LOG)" when the mock's log exists (the child creates it before it runs the mock). */
@@ -65,6 +66,8 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
         char port_file[128], log[600];
         snprintf(port_file, sizeof port_file, "%s/port", m->dir);
         snprintf(log, sizeof log, "%s/mock.log", out_dir);
+        if (m->tls)
+            snprintf(m->ca_file, sizeof m->ca_file, "%s/mock-ca.pem", out_dir);
         pid_t parent = getpid();
         fflush(NULL);
         pid_t pid = fork();
@@ -80,8 +83,12 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
             FILE *f = freopen(log, "a", stdout);
             if (f)
                 dup2(fileno(f), 2);
-            execl(self_exe, self_exe, "mock", "--port", "0", "--port-file",
-                  port_file, (char *)NULL);
+            if (m->tls)
+                execl(self_exe, self_exe, "mock", "--port", "0", "--port-file", port_file,
+                      "--tls", "--ca-file", m->ca_file, (char *)NULL);
+            else
+                execl(self_exe, self_exe, "mock", "--port", "0", "--port-file", port_file,
+                      (char *)NULL);
             _exit(127);
         }
         m->pid = pid;
@@ -112,7 +119,7 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
             snprintf(err, errlen, "mockprov did not start within 5 s%s", note);
             return -1;
         }
-        snprintf(m->url, sizeof m->url, "http://127.0.0.1:%d", port);
+        snprintf(m->url, sizeof m->url, "%s://127.0.0.1:%d", m->tls ? "https" : "http", port);
     }
     cJSON *h = mockctl_get(m, "/_tailgate/health");
     int ok = h != NULL;

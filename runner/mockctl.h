@@ -14,6 +14,10 @@ struct mockctl {
     char url[128]; /* base URL of mockprov */
     pid_t pid;     /* the child we started, or 0 */
     char dir[64];  /* its port-file folder, or "" */
+    /* Set before mockctl_start: the child serves TLS and writes its CA to out_dir/mock-ca.pem
+     * (ca_file), which the admin calls trust. */
+    int tls;
+    char ca_file[640];
 };
 
 /* Reaches mock_url, or (NULL) starts `self_exe mock` with its log in out_dir/mock.log, and checks

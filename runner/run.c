@@ -77,6 +77,7 @@ static int any_upstream_toxics(struct scenario *scs, size_t n)
 static int setup(struct runner *r, struct scenario *scs, size_t nsc, char *err, size_t errlen)
 {
     const struct run_config *cfg = r->cfg;
+    r->mock.tls = cfg->mock_tls || (cfg->gateway_file && gateway_file_mock_tls(cfg->gateway_file));
     if (mockctl_start(&r->mock, cfg->mock_url, cfg->self_exe, cfg->out_dir, err, errlen) != 0)
         return RUN_ENV;
     mockctl_clock(&r->mock, &r->rr.clock_offset_ns, &r->rr.clock_uncertainty_ns);
@@ -90,8 +91,8 @@ static int setup(struct runner *r, struct scenario *scs, size_t nsc, char *err, 
         r->upstream_proxy = proxy_new(r->base, "upstream", "127.0.0.1:0", mock_hp, err, errlen);
         if (r->upstream_proxy == NULL)
             return RUN_ENV;
-        snprintf(upstream_url, sizeof upstream_url, "http://127.0.0.1:%d",
-                 proxy_listen_port(r->upstream_proxy));
+        snprintf(upstream_url, sizeof upstream_url, "%s://127.0.0.1:%d",
+                 r->mock.tls ? "https" : "http", proxy_listen_port(r->upstream_proxy));
     }
     if (!cfg->direct) {
         char log[600];
@@ -111,7 +112,8 @@ static int setup(struct runner *r, struct scenario *scs, size_t nsc, char *err, 
         if (gateway_start(&r->gw, log, err, errlen) != 0)
             return RUN_ENV;
         host_port(r->gw.url, gw_hp, sizeof gw_hp);
-        snprintf(r->target_url, sizeof r->target_url, "http://%s", gw_hp);
+        snprintf(r->target_url, sizeof r->target_url, "%s://%s",
+                 strncmp(r->gw.url, "https://", 8) == 0 ? "https" : "http", gw_hp);
     } else {
         snprintf(r->rr.gateway, sizeof r->rr.gateway, "direct (no gateway)");
         snprintf(gw_hp, sizeof gw_hp, "%s", mock_hp);
@@ -120,7 +122,9 @@ static int setup(struct runner *r, struct scenario *scs, size_t nsc, char *err, 
     r->client_proxy = proxy_new(r->base, "client", "127.0.0.1:0", gw_hp, err, errlen);
     if (r->client_proxy == NULL)
         return RUN_ENV;
-    snprintf(r->client_url, sizeof r->client_url, "http://127.0.0.1:%d",
+    /* the proxy passes TLS through untouched: the client speaks the target's scheme to it */
+    snprintf(r->client_url, sizeof r->client_url, "%s://127.0.0.1:%d",
+             strncmp(r->target_url, "https://", 8) == 0 ? "https" : "http",
              proxy_listen_port(r->client_proxy));
     return RUN_PASS;
 }

@@ -246,6 +246,12 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     struct chaos_config cc;
     memset(&cc, 0, sizeof cc);
     cc.req.url = proxied ? r->client_url : r->target_url;
+    /* an https target: the gateway's certificate by its description, or the mock's own CA */
+    if (r->have_gw && r->gw.tls_ca_file[0])
+        cc.req.ca_file = r->gw.tls_ca_file;
+    else if (!r->have_gw && r->mock.tls)
+        cc.req.ca_file = r->mock.ca_file;
+    cc.req.tls_insecure = r->have_gw && r->gw.tls_insecure;
     cc.http = sc->http >= 0 ? (enum chaos_http)sc->http
               : r->have_gw  ? r->gw.http
                             : CHAOS_HTTP_1_1;
