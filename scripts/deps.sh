@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine, or names the one command
-# that would. Usage: deps.sh build|node|demo|conformance|fuzz|tools
+# that would. Usage: deps.sh build|node|demo|conformance|fuzz|tools|h2
 set -u
 what=${1:-build}
 missing=()
@@ -50,6 +50,11 @@ elif [ "$what" = tools ]; then
     /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || missing+=(python3-jsonschema)
     # and python3-yaml: tests/test_ci_recipes.sh reads action.yml and the GitLab example
     /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
+elif [ "$what" = h2 ]; then
+    # nghttpd, the independent HTTP/2 peer whose frame log tests/test_chaos_h2.c reads, and
+    # openssl for the throwaway certificate of its TLS leg
+    command -v nghttpd >/dev/null 2>&1 || missing+=(nghttp2-server)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 elif [ "$what" = node ]; then
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)
