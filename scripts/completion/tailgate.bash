@@ -56,7 +56,7 @@ _tailgate()
     case $cmd in
     run)
         opts="--gateway --gateway-url --gateway-cmd --style --direct --mock-url --out --seed
-              --floor --via-proxies --help"
+              --floor --via-proxies --mock-tls --help"
         case $prev in
         --gateway) _tailgate_files "$cur" '*.json'; return 0 ;;
         --style) _tailgate_words "openai-chat responses anthropic custom" "$cur"; return 0 ;;
@@ -68,11 +68,12 @@ _tailgate()
     mock)
         opts="--port --host --port-file --profile --schedule --seed --ledger-file --ledger-max
               --admin-token --admin-any --admin-host --max-body --sndbuf --max-pending
-              --header-timeout --body-timeout --idle-timeout --help"
+              --header-timeout --body-timeout --idle-timeout --tls --cert --key --ca-file --help"
         case $prev in
         --profile) _tailgate_words "$("$tg" profiles 2>/dev/null | cut -d' ' -f1)" "$cur"
             return 0 ;;
-        --port-file | --ledger-file) _tailgate_files "$cur" ''; return 0 ;;
+        --port-file | --ledger-file | --cert | --key | --ca-file) _tailgate_files "$cur" ''
+            return 0 ;;
         --port | --host | --schedule | --seed | --ledger-max | --admin-token | --admin-host | \
             --max-body | --sndbuf | --max-pending | --*-timeout) return 0 ;;
         esac
@@ -91,9 +92,10 @@ _tailgate()
         opts="--url --style --path --model --prompt --max-tokens --header --method
               --body-template --user --requests --concurrency --seed --id-prefix --timeout-ms
               --rcvbuf --cancel-url --cancel-method --cancel-body --proxy-api --proxy-name --out
-              --help"
+              --http --users-per-connection --help"
         case $prev in
         --style) _tailgate_words "openai-chat responses anthropic custom" "$cur"; return 0 ;;
+        --http) _tailgate_words "1.1 2 h2c" "$cur"; return 0 ;;
         --user) _tailgate_words "action=complete action=tab_close action=half_close action=reset
                 action=network_drop action=background action=stop_button action=supersede" "$cur"
             return 0 ;;
