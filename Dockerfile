@@ -6,7 +6,7 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update -q \
     && apt-get install -y -q --no-install-recommends build-essential pkg-config \
-        libevent-dev libcurl4-openssl-dev libcjson-dev libssl-dev \
+        libevent-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -22,7 +22,7 @@ LABEL org.opencontainers.image.title="tailgate" \
       org.opencontainers.image.revision="$REVISION"
 RUN apt-get update -q \
     && apt-get install -y -q --no-install-recommends libevent-2.1-7 libevent-openssl-2.1-7 \
-        libssl3 libcurl4 libcjson1 \
+        libssl3 libcurl4 libcjson1 libnghttp2-14 \
         gnuplot-nox fonts-dejavu-core ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /staging/usr/local/ /usr/local/

@@ -11,11 +11,13 @@
 
 struct sink;
 
-/* How the peer left. An HTTP/2 transport adds a stream reset (code: its RST_STREAM error code)
- * and a GOAWAY or a TCP close for every stream on the connection. */
+/* How the peer left. Over HTTP/2 a stream reset ends one stream and leaves the connection to the
+ * others; a GOAWAY, FIN or RST of the connection ends every stream still on it. */
 enum sink_close {
     SINK_CLOSE_FIN, /* the connection ended in order */
     SINK_CLOSE_RST, /* the connection was reset */
+    SINK_CLOSE_RST_STREAM, /* HTTP/2: the peer reset this stream (code: its error code) */
+    SINK_CLOSE_GOAWAY,     /* HTTP/2: the peer's GOAWAY left this stream out (code: its code) */
 };
 
 enum sink_state {

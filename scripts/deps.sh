@@ -15,8 +15,10 @@ if [ "$what" = build ]; then
         # TLS on the mock's port: libevent's OpenSSL bufferevents (in libevent-dev) and OpenSSL
         pkg-config --exists libevent_openssl || missing+=(libevent-dev)
         pkg-config --exists openssl || missing+=(libssl-dev)
+        # HTTP/2 framing on the servers' side (the mock's and refgw's port)
+        pkg-config --exists libnghttp2 || missing+=(libnghttp2-dev)
     else
-        missing+=(libevent-dev libcurl4-openssl-dev libcjson-dev libssl-dev)
+        missing+=(libevent-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev)
     fi
     command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
 elif [ "$what" = demo ]; then
@@ -55,6 +57,10 @@ elif [ "$what" = h2 ]; then
     # openssl for the throwaway certificate of its TLS leg
     command -v nghttpd >/dev/null 2>&1 || missing+=(nghttp2-server)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    # nghttp and h2load (HTTP/2 clients with their own framing, for tests and bench/), and
+    # python3-h2 for the conformance referee's HTTP/2 client
+    command -v nghttp >/dev/null 2>&1 || missing+=(nghttp2-client)
+    /usr/bin/python3 -c 'import h2' >/dev/null 2>&1 || missing+=(python3-h2)
 elif [ "$what" = node ]; then
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)
