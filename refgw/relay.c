@@ -1,7 +1,8 @@
-/* refgw's relay: evhttp serves the clients, libcurl (refgw/upstream.c) talks to the upstream,
- * both on one libevent loop. Each client request is an "exchange": one client side (a sink,
- * common/sink.h, the same transport the mock streams through), one or two upstream attempts,
- * one metering line once all of it is over. */
+/* refgw's relay: the client side arrives as exchanges (common/exchange.h; HTTP/1.1 from evhttp
+ * through the guard), libcurl (refgw/upstream.c) talks to the upstream, both on one libevent
+ * loop. Each client request is a "flow": one client side (a sink, common/sink.h, the same
+ * transport the mock streams through), one or two upstream attempts, one metering line once
+ * all of it is over. Only the adapter at the end of this file knows evhttp. */
 #include "httpd.h"
 #include "relay.h"
 
@@ -17,10 +18,10 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "clock.h"
-#include "h1sink.h"
+#include "exchange.h"
+#include "h1exchange.h"
 #include "meter.h"
 #include "sink.h"
 #include "upstream.h"
@@ -41,9 +42,9 @@ enum client_state {
     CLIENT_GONE,  /* the client left first */
 };
 
-struct exchange {
+struct flow {
     struct relay *gw;
-    struct exchange *prev, *next; /* live exchanges */
+    struct flow *prev, *next; /* live flows */
     enum client_state client;
     struct sink *sk; /* the client side; freed early by reap once the client left */
     int reply_started;
@@ -67,8 +68,8 @@ struct exchange {
     char path[RELAY_PATH_LOG_MAX];
     int finished;
     int sink_queued;
-    struct exchange *sink_next; /* reap list of sinks whose client left */
-    struct exchange *reap_next; /* reap list of finished exchanges */
+    struct flow *sink_next; /* reap list of sinks whose client left */
+    struct flow *reap_next; /* reap list of finished flows */
 };
 
 struct relay {
@@ -80,20 +81,20 @@ struct relay {
     struct upstream *up;
     FILE *meterlog;
     uint64_t t_start_ns;
-    struct exchange *exchanges;
-    struct exchange *reap_sinks;
-    struct exchange *reap_dead;
+    struct flow *flows;
+    struct flow *reap_sinks;
+    struct flow *reap_dead;
     struct event *reap_ev;
     struct evbuffer *scratch;
     struct relay_stats st;
 };
 
-static void handle_cb(struct evhttp_request *req, void *arg);
+static void h1_request_cb(struct evhttp_request *req, void *arg);
+static void h1_reject_cb(struct evhttp_request *req, int status, const char *message,
+                         const char *path, void *arg);
 static void upstream_done_cb(CURL *easy, CURLcode rc, void *arg);
 static void reap_cb(evutil_socket_t fd, short what, void *arg);
-static void exchange_free(struct exchange *ex);
-static void reject_cb(struct evhttp_request *req, int status, const char *message,
-                      const char *path, void *arg);
+static void flow_free(struct flow *fl);
 
 static const char *const mode_names[] = {"naive", "fixed", "slow", "retry", "strip-headers"};
 
@@ -144,7 +145,7 @@ struct relay *relay_new(struct event_base *base, const struct relay_config *cfg,
         goto fail;
     }
     struct httpd_spec hs = {gw->cfg.host, cfg->port, httpguard_defaults(RELAY_MAX_BODY),
-                            handle_cb, reject_cb, NULL, gw};
+                            h1_request_cb, h1_reject_cb, NULL, gw};
     if (cfg->header_timeout_ms)
         hs.limits.header_timeout_ms = cfg->header_timeout_ms;
     if (cfg->body_timeout_ms)
@@ -172,21 +173,21 @@ struct relay_stats relay_stats(const struct relay *gw)
 }
 
 /* Frees what callbacks could not free in place: the sinks of clients that left first (with
- * the request evhttp let go of; an exchange may sit in both lists), then finished exchanges. */
+ * the request the transport let go of; a flow may sit in both lists), then finished flows. */
 static void reap(struct relay *gw)
 {
     while (gw->reap_sinks) {
-        struct exchange *ex = gw->reap_sinks;
-        gw->reap_sinks = ex->sink_next;
-        ex->sink_next = NULL;
-        ex->sink_queued = 0;
-        sink_free(ex->sk);
-        ex->sk = NULL;
+        struct flow *fl = gw->reap_sinks;
+        gw->reap_sinks = fl->sink_next;
+        fl->sink_next = NULL;
+        fl->sink_queued = 0;
+        sink_free(fl->sk);
+        fl->sk = NULL;
     }
     while (gw->reap_dead) {
-        struct exchange *ex = gw->reap_dead;
-        gw->reap_dead = ex->reap_next;
-        exchange_free(ex);
+        struct flow *fl = gw->reap_dead;
+        gw->reap_dead = fl->reap_next;
+        flow_free(fl);
     }
 }
 
@@ -209,10 +210,10 @@ void relay_free(struct relay *gw)
     reap(gw);
     /* evhttp_free closes live connections and calls their close callbacks: freeing a sink
      * unhooks ours, and leaves live requests to evhttp_free */
-    while (gw->exchanges) {
-        struct exchange *ex = gw->exchanges;
-        gw->exchanges = ex->next;
-        exchange_free(ex);
+    while (gw->flows) {
+        struct flow *fl = gw->flows;
+        gw->flows = fl->next;
+        flow_free(fl);
     }
     httpd_close(&gw->httpd); /* the connections, then their guard */
     gw->http = NULL;
@@ -226,24 +227,24 @@ void relay_free(struct relay *gw)
     free(gw);
 }
 
-static void exchange_free(struct exchange *ex)
+static void flow_free(struct flow *fl)
 {
-    if (ex == NULL)
+    if (fl == NULL)
         return;
-    if (ex->easy) {
-        upstream_remove(ex->gw->up, ex->easy);
-        curl_easy_cleanup(ex->easy);
+    if (fl->easy) {
+        upstream_remove(fl->gw->up, fl->easy);
+        curl_easy_cleanup(fl->easy);
     }
-    sink_free(ex->sk);
-    if (ex->wake_ev)
-        event_free(ex->wake_ev);
-    if (ex->slow_ev)
-        event_free(ex->slow_ev);
-    curl_slist_free_all(ex->headers);
-    free(ex->url);
-    free(ex->body);
-    meter_cleanup(&ex->meter);
-    free(ex);
+    sink_free(fl->sk);
+    if (fl->wake_ev)
+        event_free(fl->wake_ev);
+    if (fl->slow_ev)
+        event_free(fl->slow_ev);
+    curl_slist_free_all(fl->headers);
+    free(fl->url);
+    free(fl->body);
+    meter_cleanup(&fl->meter);
+    free(fl);
 }
 
 /* ---- replies we make ourselves --------------------------------------------------------------- */
@@ -268,30 +269,34 @@ static char *error_json(const char *type, const char *ecode, const char *msg)
 
 #define OOM_JSON "{\"error\":{\"message\":\"out of memory\"}}"
 
-static void send_json(struct relay *gw, struct evhttp_request *req, int code, const char *json)
+/* The JSON and its newline as the whole reply. */
+static void send_json(struct exchange *x, int code, const char *json)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "application/json");
-    evbuffer_drain(gw->scratch, evbuffer_get_length(gw->scratch));
-    evbuffer_add(gw->scratch, json, strlen(json));
-    evbuffer_add(gw->scratch, "\n", 1);
-    evhttp_send_reply(req, code, httpguard_reason(code), gw->scratch);
+    size_t n = strlen(json);
+    char *body = malloc(n + 1);
+    exchange_add_header(x, "Content-Type", "application/json");
+    if (body == NULL) {
+        exchange_reply(x, code, json, n); /* without its newline rather than not at all */
+        return;
+    }
+    memcpy(body, json, n);
+    body[n] = '\n';
+    exchange_reply(x, code, body, n + 1);
+    free(body);
 }
 
-static void send_error(struct relay *gw, struct evhttp_request *req, int code,
-                       const char *type, const char *ecode, const char *msg)
+static void send_error(struct exchange *x, int code, const char *type, const char *ecode,
+                       const char *msg)
 {
     char *s = error_json(type, ecode, msg);
-    send_json(gw, req, code, s ? s : OOM_JSON);
+    send_json(x, code, s ? s : OOM_JSON);
     free(s);
 }
 
-/* A request the guard or evhttp would not take, in the same shape. */
-static void reject_cb(struct evhttp_request *req, int status, const char *message,
-                      const char *path, void *arg)
+/* A request the guard (or a transport) would not take, in the same shape. */
+static void reject(struct exchange *x, int status, const char *message)
 {
-    (void)path;
-    send_error(arg, req, status, status >= 500 ? "server_error" : "invalid_request_error", NULL,
+    send_error(x, status, status >= 500 ? "server_error" : "invalid_request_error", NULL,
                message);
 }
 
@@ -300,43 +305,43 @@ static void reject_cb(struct evhttp_request *req, int status, const char *messag
 /* The client drained below the low mark: a transfer paused for it may go on. */
 static void client_drain_cb(struct sink *sk, void *arg)
 {
-    struct exchange *ex = arg;
-    if (ex->paused && sink_unsent(sk) <= RELAY_OUT_LOW)
-        event_active(ex->wake_ev, EV_TIMEOUT, 0);
+    struct flow *fl = arg;
+    if (fl->paused && sink_unsent(sk) <= RELAY_OUT_LOW)
+        event_active(fl->wake_ev, EV_TIMEOUT, 0);
 }
 
 /* Relays the upstream's status line and Content-Type; the body follows chunk by chunk. */
-static void reply_start(struct exchange *ex, long code, const char *content_type)
+static void reply_start(struct flow *fl, long code, const char *content_type)
 {
     if (content_type && *content_type)
-        sink_header(ex->sk, "Content-Type", content_type);
+        sink_header(fl->sk, "Content-Type", content_type);
     /* no Content-Length: the sink frames the body as chunks for HTTP/1.1, or closes after it */
-    sink_start(ex->sk, (int)code);
-    ex->reply_started = 1;
+    sink_start(fl->sk, (int)code);
+    fl->reply_started = 1;
 }
 
 /* From here the sink only flushes; a close it reports now is no client leaving early. */
-static void reply_end(struct exchange *ex)
+static void reply_end(struct flow *fl)
 {
-    ex->client = CLIENT_ENDED;
-    meter_count_end(&ex->meter);
-    sink_end(ex->sk, NULL, NULL);
+    fl->client = CLIENT_ENDED;
+    meter_count_end(&fl->meter);
+    sink_end(fl->sk, NULL, NULL);
 }
 
-static void reply_error(struct exchange *ex, int code, const char *msg)
+static void reply_error(struct flow *fl, int code, const char *msg)
 {
-    ex->client = CLIENT_ENDED;
+    fl->client = CLIENT_ENDED;
     char *s = error_json("upstream_error", code == 502 ? "bad_gateway" : NULL, msg);
     const char *json = s ? s : OOM_JSON;
     size_t n = strlen(json);
     char *body = malloc(n + 1);
     if (body == NULL) {
-        sink_abort(ex->sk); /* no memory for the body: the client sees the connection drop */
+        sink_abort(fl->sk); /* no memory for the body: the client sees the connection drop */
     } else {
         memcpy(body, json, n);
         body[n] = '\n';
-        sink_header(ex->sk, "Content-Type", "application/json");
-        sink_reply(ex->sk, code, body, n + 1);
+        sink_header(fl->sk, "Content-Type", "application/json");
+        sink_reply(fl->sk, code, body, n + 1);
     }
     free(body);
     free(s);
@@ -344,73 +349,73 @@ static void reply_error(struct exchange *ex, int code, const char *msg)
 
 /* The upstream failed mid-stream: no last chunk, the connection just ends, so the client sees
  * a truncated body rather than a complete one. */
-static void reply_drop(struct exchange *ex)
+static void reply_drop(struct flow *fl)
 {
-    ex->client = CLIENT_ENDED;
-    meter_count_end(&ex->meter);
-    sink_abort(ex->sk); /* drops the connection, and the request with it */
+    fl->client = CLIENT_ENDED;
+    meter_count_end(&fl->meter);
+    sink_abort(fl->sk); /* drops the connection, and the request with it */
 }
 
 /* ---- upstream attempts ----------------------------------------------------------------------- */
 
-static void exchange_maybe_finish(struct exchange *ex);
+static void flow_maybe_finish(struct flow *fl);
 
 /* Takes the attempt out of curl now: its connection closes, the upstream sees a FIN. */
-static void attempt_abort(struct exchange *ex)
+static void attempt_abort(struct flow *fl)
 {
-    if (ex->easy == NULL)
+    if (fl->easy == NULL)
         return;
-    upstream_remove(ex->gw->up, ex->easy);
-    curl_easy_cleanup(ex->easy);
-    ex->easy = NULL;
-    ex->paused = 0;
-    meter_end(&ex->meter);
+    upstream_remove(fl->gw->up, fl->easy);
+    curl_easy_cleanup(fl->easy);
+    fl->easy = NULL;
+    fl->paused = 0;
+    meter_end(&fl->meter);
 }
 
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
-    struct exchange *ex = arg;
+    struct flow *fl = arg;
     size_t len = size * nitems;
-    if (ex->headers_done || len > 2 || (len > 0 && buf[0] != '\r' && buf[0] != '\n'))
+    if (fl->headers_done || len > 2 || (len > 0 && buf[0] != '\r' && buf[0] != '\n'))
         return len; /* a header line, or a trailer after the body */
     long code = 0;
     char *ct = NULL;
-    curl_easy_getinfo(ex->easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(fl->easy, CURLINFO_RESPONSE_CODE, &code);
     if (code < 200)
         return len; /* an interim 1xx block: the final one follows */
-    ex->headers_done = 1;
-    curl_easy_getinfo(ex->easy, CURLINFO_CONTENT_TYPE, &ct);
+    fl->headers_done = 1;
+    curl_easy_getinfo(fl->easy, CURLINFO_CONTENT_TYPE, &ct);
     if (code >= 500) {
-        ex->upstream_5xx = 1;
-        if (ex->attempts == 1 && ex->status == 0)
-            ex->status = 502;
+        fl->upstream_5xx = 1;
+        if (fl->attempts == 1 && fl->status == 0)
+            fl->status = 502;
         return 0; /* abort: a 5xx body is not relayed, the client gets our 502 */
     }
-    if (ex->attempts == 1 && ex->status == 0)
-        ex->status = (int)code;
-    meter_begin(&ex->meter, ct);
-    if (ex->client == CLIENT_LIVE && !ex->reply_started)
-        reply_start(ex, code, ct);
+    if (fl->attempts == 1 && fl->status == 0)
+        fl->status = (int)code;
+    meter_begin(&fl->meter, ct);
+    if (fl->client == CLIENT_LIVE && !fl->reply_started)
+        reply_start(fl, code, ct);
     return len;
 }
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
-    struct exchange *ex = arg;
+    struct flow *fl = arg;
     size_t len = size * nmemb;
     if (len == 0)
         return 0; /* an empty chunk would read as the body's last one */
-    if (ex->client == CLIENT_LIVE && ex->reply_started) {
-        if (sink_unsent(ex->sk) > RELAY_OUT_HIGH) {
-            ex->paused = 1;
+    if (fl->client == CLIENT_LIVE && fl->reply_started) {
+        if (sink_unsent(fl->sk) > RELAY_OUT_HIGH) {
+            fl->paused = 1;
             return CURL_WRITEFUNC_PAUSE; /* curl hands the same bytes over again on resume */
         }
         /* one upstream read, one chunk, flushed as soon as the socket takes it */
-        sink_write(ex->sk, data, len, 0);
-        meter_count(&ex->meter, data, len);
+        sink_write(fl->sk, data, len, 0);
+        meter_count(&fl->meter, data, len);
     }
     /* after the client left the bytes are read and dropped: only the meter sees them */
-    meter_feed(&ex->meter, data, len);
+    meter_feed(&fl->meter, data, len);
     return len;
 }
 
@@ -418,39 +423,39 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct exchange *ex = arg;
-    if (ex->paused && ex->easy) {
-        ex->paused = 0;
-        upstream_resume(ex->gw->up, ex->easy);
+    struct flow *fl = arg;
+    if (fl->paused && fl->easy) {
+        fl->paused = 0;
+        upstream_resume(fl->gw->up, fl->easy);
     }
 }
 
-static int attempt_start(struct exchange *ex)
+static int attempt_start(struct flow *fl)
 {
-    struct relay *gw = ex->gw;
+    struct relay *gw = fl->gw;
     char err[128];
     CURL *e = curl_easy_init();
     if (e == NULL)
         return -1;
     upstream_prepare(gw->up, e);
-    curl_easy_setopt(e, CURLOPT_URL, ex->url);
+    curl_easy_setopt(e, CURLOPT_URL, fl->url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)ex->body_len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, ex->body);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, ex->headers);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)fl->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, fl->body);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, fl->headers);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, ex);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, fl);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, ex);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, ex);
-    ex->easy = e;
-    ex->headers_done = 0;
-    ex->upstream_5xx = 0;
-    ex->paused = 0;
-    ex->attempts++; /* before the add: the callbacks look at it */
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, fl);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, fl);
+    fl->easy = e;
+    fl->headers_done = 0;
+    fl->upstream_5xx = 0;
+    fl->paused = 0;
+    fl->attempts++; /* before the add: the callbacks look at it */
     if (upstream_add(gw->up, e, err, sizeof err) != 0) {
-        ex->attempts--;
-        ex->easy = NULL;
+        fl->attempts--;
+        fl->easy = NULL;
         curl_easy_cleanup(e);
         return -1;
     }
@@ -461,41 +466,41 @@ static int attempt_start(struct exchange *ex)
 static void upstream_done_cb(CURL *easy, CURLcode rc, void *arg)
 {
     struct relay *gw = arg;
-    struct exchange *ex = NULL;
-    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&ex);
-    if (ex == NULL || ex->easy != easy) {
+    struct flow *fl = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&fl);
+    if (fl == NULL || fl->easy != easy) {
         curl_easy_cleanup(easy);
         return;
     }
-    int failed = rc != CURLE_OK || ex->upstream_5xx || !ex->headers_done;
+    int failed = rc != CURLE_OK || fl->upstream_5xx || !fl->headers_done;
     char msg[256];
-    if (ex->upstream_5xx) {
+    if (fl->upstream_5xx) {
         long code = 0;
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
         snprintf(msg, sizeof msg, "The upstream answered HTTP %ld.", code);
     } else {
         snprintf(msg, sizeof msg, "The upstream failed: %s.", curl_easy_strerror(rc));
     }
-    ex->easy = NULL;
-    ex->paused = 0;
+    fl->easy = NULL;
+    fl->paused = 0;
     curl_easy_cleanup(easy);
-    meter_end(&ex->meter);
-    if (ex->slow_ev)
-        evtimer_del(ex->slow_ev); /* it ended before the delayed abort */
+    meter_end(&fl->meter);
+    if (fl->slow_ev)
+        evtimer_del(fl->slow_ev); /* it ended before the delayed abort */
     if (failed) {
         gw->st.upstream_errors++;
-        if (ex->attempts == 1 && ex->status == 0)
-            ex->status = 502;
+        if (fl->attempts == 1 && fl->status == 0)
+            fl->status = 502;
     }
-    if (ex->client == CLIENT_LIVE) {
-        if (failed && !ex->reply_started)
-            reply_error(ex, 502, msg);
+    if (fl->client == CLIENT_LIVE) {
+        if (failed && !fl->reply_started)
+            reply_error(fl, 502, msg);
         else if (failed)
-            reply_drop(ex);
+            reply_drop(fl);
         else
-            reply_end(ex);
+            reply_end(fl);
     }
-    exchange_maybe_finish(ex);
+    flow_maybe_finish(fl);
 }
 
 /* ---- the client leaves: the behaviour under test --------------------------------------------- */
@@ -504,9 +509,9 @@ static void slow_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct exchange *ex = arg;
-    attempt_abort(ex);
-    exchange_maybe_finish(ex);
+    struct flow *fl = arg;
+    attempt_abort(fl);
+    flow_maybe_finish(fl);
 }
 
 /* The sink calls this from inside its connection teardown: act, then defer every free. */
@@ -515,68 +520,68 @@ static void client_close_cb(struct sink *sk, enum sink_close kind, uint32_t code
     (void)sk;
     (void)kind;
     (void)code;
-    struct exchange *ex = arg;
-    struct relay *gw = ex->gw;
-    if (ex->client != CLIENT_LIVE)
+    struct flow *fl = arg;
+    struct relay *gw = fl->gw;
+    if (fl->client != CLIENT_LIVE)
         return; /* the reply was ours to end and we ended it */
-    ex->client = CLIENT_GONE;
-    ex->client_closed = 1;
+    fl->client = CLIENT_GONE;
+    fl->client_closed = 1;
     gw->st.client_closes++;
-    meter_count_end(&ex->meter);
-    if (!ex->sink_queued) {
-        ex->sink_queued = 1;
-        ex->sink_next = gw->reap_sinks;
-        gw->reap_sinks = ex;
+    meter_count_end(&fl->meter);
+    if (!fl->sink_queued) {
+        fl->sink_queued = 1;
+        fl->sink_next = gw->reap_sinks;
+        gw->reap_sinks = fl;
         schedule_reap(gw);
     }
     switch (gw->cfg.mode) {
     case RELAY_NAIVE:
         /* reads on to the natural end; a transfer paused for the client must go on */
-        if (ex->paused)
-            event_active(ex->wake_ev, EV_TIMEOUT, 0);
+        if (fl->paused)
+            event_active(fl->wake_ev, EV_TIMEOUT, 0);
         break;
     case RELAY_SLOW: {
-        if (ex->paused)
-            event_active(ex->wake_ev, EV_TIMEOUT, 0);
+        if (fl->paused)
+            event_active(fl->wake_ev, EV_TIMEOUT, 0);
         struct timeval tv = {gw->cfg.slow_ms / 1000, (suseconds_t)(gw->cfg.slow_ms % 1000) * 1000};
-        if (ex->easy)
-            evtimer_add(ex->slow_ev, &tv);
+        if (fl->easy)
+            evtimer_add(fl->slow_ev, &tv);
         break;
     }
     case RELAY_RETRY:
         /* the classic bug: a downstream failure taken for an upstream one, paid twice */
-        if (ex->easy && ex->attempts == 1) {
-            attempt_abort(ex);
-            if (attempt_start(ex) != 0)
+        if (fl->easy && fl->attempts == 1) {
+            attempt_abort(fl);
+            if (attempt_start(fl) != 0)
                 gw->st.upstream_errors++;
         }
         break;
     case RELAY_FIXED:
     case RELAY_STRIP_HEADERS:
-        attempt_abort(ex);
+        attempt_abort(fl);
         break;
     }
-    exchange_maybe_finish(ex);
+    flow_maybe_finish(fl);
 }
 
 /* ---- metering log ---------------------------------------------------------------------------- */
 
-static void metering_write(struct exchange *ex)
+static void metering_write(struct flow *fl)
 {
-    struct relay *gw = ex->gw;
-    gw->st.meter_skipped += ex->meter.oversized;
+    struct relay *gw = fl->gw;
+    gw->st.meter_skipped += fl->meter.oversized;
     if (gw->meterlog == NULL)
         return;
-    uint64_t out = gw->cfg.metering == RELAY_METER_COUNT ? ex->meter.tokens
-                                                           : ex->meter.output_tokens;
+    uint64_t out = gw->cfg.metering == RELAY_METER_COUNT ? fl->meter.tokens
+                                                           : fl->meter.output_tokens;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "request_id", ex->rid);
-    cJSON_AddStringToObject(o, "path", ex->path);
-    cJSON_AddNumberToObject(o, "status", ex->status);
-    cJSON_AddBoolToObject(o, "client_closed", ex->client_closed);
-    cJSON_AddNumberToObject(o, "upstream_attempts", ex->attempts);
+    cJSON_AddStringToObject(o, "request_id", fl->rid);
+    cJSON_AddStringToObject(o, "path", fl->path);
+    cJSON_AddNumberToObject(o, "status", fl->status);
+    cJSON_AddBoolToObject(o, "client_closed", fl->client_closed);
+    cJSON_AddNumberToObject(o, "upstream_attempts", fl->attempts);
     cJSON_AddNumberToObject(o, "output_tokens", (double)out);
-    cJSON_AddNumberToObject(o, "input_tokens", (double)ex->meter.input_tokens);
+    cJSON_AddNumberToObject(o, "input_tokens", (double)fl->meter.input_tokens);
     cJSON_AddNumberToObject(o, "t_ms", (double)((clock_now_ns() - gw->t_start_ns) / 1000000ull));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -587,40 +592,35 @@ static void metering_write(struct exchange *ex)
 }
 
 /* Done once the client side is over, no attempt runs and no delayed abort is pending. */
-static void exchange_maybe_finish(struct exchange *ex)
+static void flow_maybe_finish(struct flow *fl)
 {
-    if (ex->finished || ex->client == CLIENT_LIVE || ex->easy ||
-        (ex->slow_ev && evtimer_pending(ex->slow_ev, NULL)))
+    if (fl->finished || fl->client == CLIENT_LIVE || fl->easy ||
+        (fl->slow_ev && evtimer_pending(fl->slow_ev, NULL)))
         return;
-    ex->finished = 1;
-    metering_write(ex);
-    struct relay *gw = ex->gw;
-    if (ex->prev)
-        ex->prev->next = ex->next;
+    fl->finished = 1;
+    metering_write(fl);
+    struct relay *gw = fl->gw;
+    if (fl->prev)
+        fl->prev->next = fl->next;
     else
-        gw->exchanges = ex->next;
-    if (ex->next)
-        ex->next->prev = ex->prev;
-    ex->prev = ex->next = NULL;
-    ex->reap_next = gw->reap_dead;
-    gw->reap_dead = ex;
+        gw->flows = fl->next;
+    if (fl->next)
+        fl->next->prev = fl->prev;
+    fl->prev = fl->next = NULL;
+    fl->reap_next = gw->reap_dead;
+    gw->reap_dead = fl;
     schedule_reap(gw);
 }
 
 /* ---- a new client request -------------------------------------------------------------------- */
 
-static int forwarded_header(const char *name, int strip_rid)
-{
-    static const char *const names[] = {"Content-Type",      "Authorization",
-                                        "x-api-key",         "anthropic-version",
-                                        "Idempotency-Key",   "X-Request-Id"};
-    if (strncasecmp(name, "x-tailgate-", 11) == 0)
-        return 1;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcasecmp(name, names[i]) == 0)
-            return !(strip_rid && strcasecmp(name, "X-Request-Id") == 0);
-    return 0;
-}
+/* What reaches the upstream: the vendors' headers, and the mock's x-tailgate-* controls. */
+static const char *const forwarded_names[] = {
+    "Content-Type",       "Authorization",       "x-api-key",          "anthropic-version",
+    "Idempotency-Key",    "X-Request-Id",        "x-tailgate-fault",   "x-tailgate-jitter",
+    "x-tailgate-length",  "x-tailgate-profile",  "x-tailgate-seed",    "x-tailgate-tps",
+    "x-tailgate-ttft-ms",
+};
 
 static int slist_add(struct curl_slist **list, const char *line)
 {
@@ -631,123 +631,151 @@ static int slist_add(struct curl_slist **list, const char *line)
     return 0;
 }
 
-/* The upstream request's headers: the allow-list above, nothing curl would add on its own. */
-static int build_headers(struct exchange *ex, struct evhttp_request *req)
+/* One forwarded header, "Name: value" ("Name;" for an empty value: "Name:" alone would tell
+ * curl to drop it). */
+static int header_add(struct curl_slist **list, const char *name, const char *value)
 {
-    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-    int strip = ex->gw->cfg.mode == RELAY_STRIP_HEADERS;
-    int have_ct = 0;
-    struct evkeyval *kv;
-    TAILQ_FOREACH(kv, in, next) {
-        if (!forwarded_header(kv->key, strip))
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *line = malloc(n);
+    if (line == NULL)
+        return -1;
+    if (*value)
+        snprintf(line, n, "%s: %s", name, value);
+    else
+        snprintf(line, n, "%s;", name);
+    int rc = slist_add(list, line);
+    free(line);
+    return rc;
+}
+
+/* The upstream request's headers: the allow-list above, nothing curl would add on its own.
+ * Looked up by name (an exchange has no header walk), the first of each. */
+static int build_headers(struct flow *fl, const struct exchange *x)
+{
+    int strip = fl->gw->cfg.mode == RELAY_STRIP_HEADERS;
+    for (size_t i = 0; i < sizeof forwarded_names / sizeof forwarded_names[0]; i++) {
+        const char *name = forwarded_names[i];
+        const char *value = exchange_header(x, name);
+        if (value == NULL || (strip && strcasecmp(name, "X-Request-Id") == 0))
             continue;
-        have_ct |= strcasecmp(kv->key, "Content-Type") == 0;
-        size_t n = strlen(kv->key) + strlen(kv->value) + 3;
-        char *line = malloc(n);
-        if (line == NULL)
-            return -1;
-        /* "Name:" alone would tell curl to drop the header; "Name;" sends it empty */
-        if (*kv->value)
-            snprintf(line, n, "%s: %s", kv->key, kv->value);
-        else
-            snprintf(line, n, "%s;", kv->key);
-        int rc = slist_add(&ex->headers, line);
-        free(line);
-        if (rc != 0)
+        if (header_add(&fl->headers, name, value) != 0)
             return -1;
     }
     /* curl would add a form Content-Type to a POST, and "Expect: 100-continue" to a large one
      * (a round trip the client did not ask for) */
-    if (!have_ct && slist_add(&ex->headers, "Content-Type:") != 0)
+    if (exchange_header(x, "Content-Type") == NULL &&
+        slist_add(&fl->headers, "Content-Type:") != 0)
         return -1;
-    return slist_add(&ex->headers, "Expect:");
+    return slist_add(&fl->headers, "Expect:");
 }
 
-static void exchange_start(struct relay *gw, struct evhttp_request *req, const char *path,
-                           const char *query)
+static void flow_start(struct relay *gw, struct exchange *x)
 {
-    struct exchange *ex = calloc(1, sizeof *ex);
-    if (ex == NULL) {
-        send_error(gw, req, 500, "server_error", NULL, "refgw: out of memory");
+    struct flow *fl = calloc(1, sizeof *fl);
+    if (fl == NULL) {
+        send_error(x, 500, "server_error", NULL, "refgw: out of memory");
         return;
     }
-    ex->gw = gw;
-    ex->client = CLIENT_LIVE;
-    meter_init(&ex->meter);
-    snprintf(ex->path, sizeof ex->path, "%s", path);
-    const char *rid = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
-    snprintf(ex->rid, sizeof ex->rid, "%s", rid ? rid : "");
+    const char *path = x->path, *query = x->query;
+    fl->gw = gw;
+    fl->client = CLIENT_LIVE;
+    meter_init(&fl->meter);
+    snprintf(fl->path, sizeof fl->path, "%s", path);
+    const char *rid = exchange_header(x, "X-Request-Id");
+    snprintf(fl->rid, sizeof fl->rid, "%s", rid ? rid : "");
     size_t ul = strlen(gw->cfg.upstream) + strlen(path) + (query ? strlen(query) + 1 : 0) + 1;
     if (ul > RELAY_URL_MAX) {
-        send_error(gw, req, 414, "invalid_request_error", NULL, "The request URI is too long.");
+        send_error(x, 414, "invalid_request_error", NULL, "The request URI is too long.");
         goto fail;
     }
-    ex->url = malloc(ul);
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    ex->body_len = evbuffer_get_length(in);
-    ex->body = malloc(ex->body_len + 1);
-    ex->wake_ev = event_new(gw->base, -1, 0, wake_cb, ex);
+    fl->url = malloc(ul);
+    fl->body_len = x->body_len;
+    fl->body = malloc(fl->body_len + 1);
+    fl->wake_ev = event_new(gw->base, -1, 0, wake_cb, fl);
     if (gw->cfg.mode == RELAY_SLOW)
-        ex->slow_ev = evtimer_new(gw->base, slow_cb, ex);
-    if (ex->url == NULL || ex->body == NULL || ex->wake_ev == NULL ||
-        (gw->cfg.mode == RELAY_SLOW && ex->slow_ev == NULL) || build_headers(ex, req) != 0) {
-        send_error(gw, req, 500, "server_error", NULL, "refgw: out of memory");
+        fl->slow_ev = evtimer_new(gw->base, slow_cb, fl);
+    if (fl->url == NULL || fl->body == NULL || fl->wake_ev == NULL ||
+        (gw->cfg.mode == RELAY_SLOW && fl->slow_ev == NULL) || build_headers(fl, x) != 0) {
+        send_error(x, 500, "server_error", NULL, "refgw: out of memory");
         goto fail;
     }
-    snprintf(ex->url, ul, "%s%s%s%s", gw->cfg.upstream, path, query ? "?" : "",
+    snprintf(fl->url, ul, "%s%s%s%s", gw->cfg.upstream, path, query ? "?" : "",
              query ? query : "");
-    evbuffer_copyout(in, ex->body, ex->body_len);
-    ex->body[ex->body_len] = '\0';
-    if (attempt_start(ex) != 0) {
+    memcpy(fl->body, x->body, fl->body_len);
+    fl->body[fl->body_len] = '\0';
+    if (attempt_start(fl) != 0) {
         gw->st.upstream_errors++;
-        send_error(gw, req, 502, "upstream_error", "bad_gateway",
+        send_error(x, 502, "upstream_error", "bad_gateway",
                    "refgw: could not start the upstream request.");
         goto fail;
     }
-    ex->sk = h1sink_new(req, gw->scratch);
-    if (ex->sk == NULL) {
-        attempt_abort(ex);
-        send_error(gw, req, 500, "server_error", NULL, "refgw: out of memory");
+    fl->sk = exchange_take_sink(x);
+    if (fl->sk == NULL) {
+        attempt_abort(fl);
+        send_error(x, 500, "server_error", NULL, "refgw: out of memory");
         goto fail;
     }
-    const struct sink_callbacks cbs = {client_drain_cb, client_close_cb, NULL, ex};
-    sink_set_callbacks(ex->sk, &cbs);
+    const struct sink_callbacks cbs = {client_drain_cb, client_close_cb, NULL, fl};
+    sink_set_callbacks(fl->sk, &cbs);
     gw->st.requests++;
-    httpd_tune(req, 0, 1);
-    ex->next = gw->exchanges;
-    if (gw->exchanges)
-        gw->exchanges->prev = ex;
-    gw->exchanges = ex;
+    exchange_tune(x, 0, 1);
+    fl->next = gw->flows;
+    if (gw->flows)
+        gw->flows->prev = fl;
+    gw->flows = fl;
     return;
 fail:
-    exchange_free(ex);
+    flow_free(fl);
 }
 
-static void handle_cb(struct evhttp_request *req, void *arg)
+/* One client request, whatever carried it. */
+static void serve(struct relay *gw, struct exchange *x)
 {
-    struct relay *gw = arg;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
-    enum evhttp_cmd_type method = evhttp_request_get_command(req);
-    if (path == NULL || *path == '\0')
-        path = "/";
+    const char *path = x->path;
+    int get = strcmp(x->method, "GET") == 0, post = strcmp(x->method, "POST") == 0;
     if (strcmp(path, "/healthz") == 0) {
-        if (method == EVHTTP_REQ_GET)
-            send_json(gw, req, 200, "{\"status\":\"ok\"}");
+        if (get)
+            send_json(x, 200, "{\"status\":\"ok\"}");
         else
-            send_error(gw, req, 405, "invalid_request_error", NULL, "Use GET /healthz.");
+            send_error(x, 405, "invalid_request_error", NULL, "Use GET /healthz.");
         return;
     }
     if (strncmp(path, "/v1/", 4) == 0) {
-        if (method == EVHTTP_REQ_POST)
-            exchange_start(gw, req, path, query);
+        if (post)
+            flow_start(gw, x);
         else
-            send_error(gw, req, 405, "invalid_request_error", NULL,
-                       "refgw relays POST requests only.");
+            send_error(x, 405, "invalid_request_error", NULL, "refgw relays POST requests only.");
         return;
     }
     char msg[200];
     snprintf(msg, sizeof msg, "Unknown request URL: %.120s.", path);
-    send_error(gw, req, 404, "invalid_request_error", "unknown_url", msg);
+    send_error(x, 404, "invalid_request_error", "unknown_url", msg);
+}
+
+/* ---- HTTP/1.1: evhttp's requests as exchanges ------------------------------------------------ */
+
+static void h1_request_cb(struct evhttp_request *req, void *arg)
+{
+    struct relay *gw = arg;
+    struct h1exchange hx;
+    if (h1exchange_init(&hx, req, gw->scratch) != 0) {
+        evhttp_send_error(req, 500, "out of memory");
+        return;
+    }
+    serve(gw, &hx.x);
+    h1exchange_done(&hx);
+}
+
+static void h1_reject_cb(struct evhttp_request *req, int status, const char *message,
+                         const char *path, void *arg)
+{
+    (void)path;
+    struct relay *gw = arg;
+    struct h1exchange hx;
+    if (h1exchange_init(&hx, req, gw->scratch) != 0) {
+        evhttp_send_error(req, status, message);
+        return;
+    }
+    reject(&hx.x, status, message);
+    h1exchange_done(&hx);
 }
