@@ -15,17 +15,26 @@
 #include "mock_internal.h"
 #include "adminguard.h"
 #include "clock.h"
+#include "exchange.h"
 #include "gen.h"
+#include "h1exchange.h"
 #include "jparse.h"
 #include "reply.h"
 #include "version.h"
 
-int admin_allowed(struct mock *m, struct evhttp_request *req)
+int admin_allowed(struct mock *m, struct exchange *x)
 {
+    struct evhttp_request *req = h1exchange_request(x);
+    if (req == NULL) {
+        /* who sent it (the peer address, a page's Origin) is read off the HTTP/1.1 request */
+        reply_error(m, x, API_CHAT, 403, "permission_error", NULL, NULL,
+                    "The admin API answers HTTP/1.1 only.");
+        return 0;
+    }
     struct adminguard_request rq;
     adminguard_read(req, &rq);
     if (!m->cfg.admin_any && !rq.peer_loopback) {
-        reply_error(m, req, API_CHAT, 403, "permission_error", NULL, NULL,
+        reply_error(m, x, API_CHAT, 403, "permission_error", NULL, NULL,
                     "The admin API answers loopback peers only (start with --admin-any).");
         return 0;
     }
@@ -34,14 +43,13 @@ int admin_allowed(struct mock *m, struct evhttp_request *req)
     char msg[256];
     if (adminguard_check(&rq, m->cfg.admin_hosts, m->cfg.admin_nhosts, msg, sizeof msg) !=
         ADMINGUARD_OK) {
-        reply_error(m, req, API_CHAT, 403, "permission_error", NULL, NULL, msg);
+        reply_error(m, x, API_CHAT, 403, "permission_error", NULL, NULL, msg);
         return 0;
     }
     if (m->cfg.admin_token) {
-        const char *auth =
-            evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+        const char *auth = exchange_header(x, "Authorization");
         if (!adminguard_bearer_ok(auth, m->cfg.admin_token)) {
-            reply_error(m, req, API_CHAT, 401, "authentication_error", NULL, NULL,
+            reply_error(m, x, API_CHAT, 401, "authentication_error", NULL, NULL,
                         "The admin API needs 'Authorization: Bearer <token>'.");
             return 0;
         }
@@ -49,15 +57,15 @@ int admin_allowed(struct mock *m, struct evhttp_request *req)
     return 1;
 }
 
-static void send_cjson(struct mock *m, struct evhttp_request *req, cJSON *o)
+static void send_cjson(struct mock *m, struct exchange *x, cJSON *o)
 {
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (s == NULL) {
-        reply_error(m, req, API_CHAT, 500, NULL, NULL, NULL, "out of memory");
+        reply_error(m, x, API_CHAT, 500, NULL, NULL, NULL, "out of memory");
         return;
     }
-    reply_json(m, req, 200, s);
+    reply_json(x, 200, s);
     free(s);
 }
 
@@ -99,27 +107,20 @@ static cJSON *profile_state_json(struct mock *m)
     return o;
 }
 
-static cJSON *parse_admin_body(struct mock *m, struct evhttp_request *req)
+static cJSON *parse_admin_body(struct mock *m, struct exchange *x)
 {
-    size_t len;
-    char *body = reply_request_body(req, &len);
-    if (body == NULL) {
-        reply_error(m, req, API_CHAT, 500, NULL, NULL, NULL, "out of memory");
-        return NULL;
-    }
     struct jparse_error je;
-    cJSON *j = jparse_text(body, len, &je);
-    free(body);
+    cJSON *j = jparse_text(x->body, x->body_len, &je);
     if (j == NULL) {
         char where[320], msg[512];
         jparse_message(&je, NULL, where, sizeof where);
         snprintf(msg, sizeof msg, "%s Problem at %s", REQUEST_MSG_BAD_JSON, where);
-        reply_error(m, req, API_CHAT, 400, NULL, NULL, NULL, msg);
+        reply_error(m, x, API_CHAT, 400, NULL, NULL, NULL, msg);
         return NULL;
     }
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
-        reply_error(m, req, API_CHAT, 400, NULL, NULL, NULL,
+        reply_error(m, x, API_CHAT, 400, NULL, NULL, NULL,
                     "The request body must be a JSON object.");
         return NULL;
     }
@@ -191,9 +192,9 @@ static int apply_overrides(const cJSON *o, struct profile *p, char *err, size_t 
     return 0;
 }
 
-static void admin_profile_post(struct mock *m, struct evhttp_request *req)
+static void admin_profile_post(struct mock *m, struct exchange *x)
 {
-    cJSON *j = parse_admin_body(m, req);
+    cJSON *j = parse_admin_body(m, x);
     if (j == NULL)
         return;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
@@ -245,17 +246,17 @@ static void admin_profile_post(struct mock *m, struct evhttp_request *req)
     cJSON_Delete(j);
     m->sched = s;
     m->sched_start_ns = clock_now_ns();
-    send_cjson(m, req, profile_state_json(m));
+    send_cjson(m, x, profile_state_json(m));
     return;
 fail:
     free(set);
     cJSON_Delete(j);
-    reply_error(m, req, API_CHAT, 400, NULL, NULL, bad_param, err);
+    reply_error(m, x, API_CHAT, 400, NULL, NULL, bad_param, err);
 }
 
-static void admin_faults_post(struct mock *m, struct evhttp_request *req)
+static void admin_faults_post(struct mock *m, struct exchange *x)
 {
-    cJSON *j = parse_admin_body(m, req);
+    cJSON *j = parse_admin_body(m, x);
     if (j == NULL)
         return;
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "fault");
@@ -266,13 +267,13 @@ static void admin_faults_post(struct mock *m, struct evhttp_request *req)
         if (!cJSON_IsString(f))
             snprintf(err, sizeof err, "Expected {\"fault\":\"status=429\",\"count\":N}.");
         cJSON_Delete(j);
-        reply_error(m, req, API_CHAT, 400, NULL, NULL, "fault", err);
+        reply_error(m, x, API_CHAT, 400, NULL, NULL, "fault", err);
         return;
     }
     double count = cJSON_IsNumber(c) ? c->valuedouble : (c == NULL ? 1 : -1);
     if (count < 0 || count > 1e9 || count != (double)(uint64_t)count) {
         cJSON_Delete(j);
-        reply_error(m, req, API_CHAT, 400, NULL, NULL, "count",
+        reply_error(m, x, API_CHAT, 400, NULL, NULL, "count",
                     "Invalid 'count': expected an integer from 0 to 1000000000.");
         return;
     }
@@ -282,10 +283,10 @@ static void admin_faults_post(struct mock *m, struct evhttp_request *req)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "fault", m->queued_fault);
     cJSON_AddNumberToObject(o, "count", (double)m->queued_fault_count);
-    send_cjson(m, req, o);
+    send_cjson(m, x, o);
 }
 
-static void admin_reset(struct mock *m, struct evhttp_request *req)
+static void admin_reset(struct mock *m, struct exchange *x)
 {
     ledger_reset(m->ledger);
     m->queued_fault_count = 0;
@@ -299,7 +300,7 @@ static void admin_reset(struct mock *m, struct evhttp_request *req)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "reset", 1);
-    send_cjson(m, req, o);
+    send_cjson(m, x, o);
 }
 
 /* The ledger's filter from its query: correlation_id=CID, or id=CID (its first name). Anything
@@ -328,12 +329,11 @@ static int query_cid(const struct evkeyvalq *q, const char **cid, const char **b
     return 0;
 }
 
-void admin_handle(struct mock *m, struct evhttp_request *req, const char *path,
-                  enum evhttp_cmd_type method)
+void admin_handle(struct mock *m, struct exchange *x, const char *path)
 {
-    if (!admin_allowed(m, req))
+    if (!admin_allowed(m, x))
         return;
-    int get = method == EVHTTP_REQ_GET, post = method == EVHTTP_REQ_POST;
+    int get = strcmp(x->method, "GET") == 0, post = strcmp(x->method, "POST") == 0;
     if (strcmp(path, "health") == 0 && get) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
@@ -343,48 +343,46 @@ void admin_handle(struct mock *m, struct evhttp_request *req, const char *path,
         cJSON_AddNumberToObject(o, "ledger_dropped", (double)ledger_dropped(m->ledger));
         cJSON_AddNumberToObject(o, "uptime_ms",
                                 (double)((clock_now_ns() - m->t_start_ns) / 1000000ull));
-        send_cjson(m, req, o);
+        send_cjson(m, x, o);
     } else if (strcmp(path, "clock") == 0 && get) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "mono_ns", (double)clock_now_ns());
-        send_cjson(m, req, o);
+        send_cjson(m, x, o);
     } else if (strcmp(path, "ledger") == 0 && get) {
         struct evkeyvalq q;
         TAILQ_INIT(&q);
-        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+        const char *query = x->query;
         if (query && evhttp_parse_query_str(query, &q) != 0) {
-            reply_error(m, req, API_CHAT, 400, NULL, NULL, NULL, "Malformed query string.");
+            reply_error(m, x, API_CHAT, 400, NULL, NULL, NULL, "Malformed query string.");
             return;
         }
         const char *cid = NULL, *bad = NULL;
         char msg[256];
         if (query_cid(&q, &cid, &bad, msg, sizeof msg) != 0) {
-            reply_error(m, req, API_CHAT, 400, NULL, NULL, bad, msg);
+            reply_error(m, x, API_CHAT, 400, NULL, NULL, bad, msg);
             evhttp_clear_headers(&q);
             return;
         }
         cJSON *o = ledger_query_json(m->ledger, cid);
         evhttp_clear_headers(&q);
-        send_cjson(m, req, o);
+        send_cjson(m, x, o);
     } else if (strcmp(path, "profile") == 0 && get) {
-        send_cjson(m, req, profile_state_json(m));
+        send_cjson(m, x, profile_state_json(m));
     } else if (strcmp(path, "profile") == 0 && post) {
-        admin_profile_post(m, req);
+        admin_profile_post(m, x);
     } else if (strcmp(path, "faults") == 0 && post) {
-        admin_faults_post(m, req);
+        admin_faults_post(m, x);
     } else if (strcmp(path, "reset") == 0 && post) {
-        admin_reset(m, req);
+        admin_reset(m, x);
     } else if (strcmp(path, "invoice.csv") == 0 && get) {
         char *csv = ledger_invoice_csv(m->ledger);
         if (csv == NULL) {
-            reply_error(m, req, API_CHAT, 500, NULL, NULL, NULL, "out of memory");
+            reply_error(m, x, API_CHAT, 500, NULL, NULL, NULL, "out of memory");
             return;
         }
-        evbuffer_drain(m->scratch, evbuffer_get_length(m->scratch));
-        evbuffer_add(m->scratch, csv, strlen(csv));
+        exchange_add_header(x, "Content-Type", "text/csv");
+        exchange_reply(x, 200, csv, strlen(csv));
         free(csv);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/csv");
-        evhttp_send_reply(req, 200, "OK", m->scratch);
     } else {
         int known = strcmp(path, "health") == 0 || strcmp(path, "clock") == 0 ||
                     strcmp(path, "ledger") == 0 || strcmp(path, "profile") == 0 ||
@@ -395,6 +393,6 @@ void admin_handle(struct mock *m, struct evhttp_request *req, const char *path,
                  known ? "Method not allowed for /_tailgate/%.64s."
                        : "Unknown admin route /_tailgate/%.64s.",
                  path);
-        reply_error(m, req, API_CHAT, known ? 405 : 404, NULL, NULL, NULL, msg);
+        reply_error(m, x, API_CHAT, known ? 405 : 404, NULL, NULL, NULL, msg);
     }
 }

@@ -263,6 +263,10 @@ void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
         m->mx.closes_fin++;
     else if (kind == LEDGER_CLOSE_RST)
         m->mx.closes_rst++;
+    else if (kind == LEDGER_CLOSE_RST_STREAM)
+        m->mx.closes_rst_stream++;
+    else if (kind == LEDGER_CLOSE_GOAWAY)
+        m->mx.closes_goaway++;
     else
         m->mx.closes_cancel++;
     g->emitted = kind == LEDGER_CLOSE_CANCEL_API ? g->generated : g->written_max;
@@ -387,30 +391,49 @@ static void reader_complete_cb(struct sink *sk, void *arg)
     gen_maybe_finish(r->g);
 }
 
+static enum ledger_close ledger_kind(enum sink_close kind)
+{
+    switch (kind) {
+    case SINK_CLOSE_FIN:
+        return LEDGER_CLOSE_FIN;
+    case SINK_CLOSE_RST:
+        return LEDGER_CLOSE_RST;
+    case SINK_CLOSE_RST_STREAM:
+        return LEDGER_CLOSE_RST_STREAM;
+    case SINK_CLOSE_GOAWAY:
+        return LEDGER_CLOSE_GOAWAY;
+    }
+    return LEDGER_CLOSE_RST;
+}
+
 /* From inside the transport's teardown: record, then defer every free. */
 static void reader_close_cb(struct sink *sk, enum sink_close kind, uint32_t code, void *arg)
 {
     (void)sk;
-    (void)code;
     struct reader *r = arg;
     struct gen *g = r->g;
     struct mock *m = g->m;
     uint64_t now = clock_now_ns();
-    enum ledger_close lk = kind == SINK_CLOSE_FIN ? LEDGER_CLOSE_FIN : LEDGER_CLOSE_RST;
+    enum ledger_close lk = ledger_kind(kind);
+    int has_code = kind == SINK_CLOSE_RST_STREAM || kind == SINK_CLOSE_GOAWAY;
     if (!r->reaping) {
         r->reaping = 1;
         r->reap_next = m->reap_readers;
         m->reap_readers = r;
         mock_schedule_reap(m);
     }
-    if (r->creator && !g->cancelled)
+    if (r->creator && !g->cancelled) {
         gen_peer_gone(g, now, lk);
-    else if (r->streaming && g->rq.background && !g->cancelled && g->rec &&
+        if (g->rec && has_code)
+            g->rec->close_code = code;
+    } else if (r->streaming && g->rq.background && !g->cancelled && g->rec &&
              g->rec->t_peer_closed_ns == LEDGER_NO_TIME) {
         /* a background response's stream dropped: generation goes on for a later resume (or
          * cancel), but the record keeps the first close, as it does for any other stream */
         g->rec->t_peer_closed_ns = now;
         g->rec->close_kind = lk;
+        if (has_code)
+            g->rec->close_code = code;
     }
     gen_maybe_finish(g);
 }

@@ -1,6 +1,7 @@
 /* The vendor generation endpoints (Chat Completions, Responses, Messages): parse the request and
  * its x-tailgate-* headers, open its ledger record, then answer with an injected HTTP fault, a
- * queued background response, or a gen with its first reader (an HTTP/1.1 sink, h1sink.h). */
+ * queued background response, or a gen with its first reader (the exchange's sink, over
+ * whichever transport carried the request). */
 #include "generate.h"
 
 #include <stdio.h>
@@ -8,48 +9,44 @@
 #include <string.h>
 #include <time.h>
 
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-
 #include "mock_internal.h"
 #include "clock.h"
+#include "exchange.h"
 #include "gen.h"
-#include "h1sink.h"
-#include "httpd.h"
+#include "httpguard.h"
 #include "reply.h"
 #include "sink.h"
 #include "store.h"
 
-static int header_num(struct evkeyvalq *h, const char *name, double lo, double hi, double *out,
-                      char *err, size_t errlen)
+static int header_num(const struct exchange *x, const char *name, double lo, double hi,
+                      double *out, char *err, size_t errlen)
 {
-    const char *v = evhttp_find_header(h, name);
+    const char *v = exchange_header(x, name);
     if (v == NULL)
         return 0;
     char *end;
-    double x = strtod(v, &end);
-    if (*v == '\0' || *end != '\0' || !(x >= lo && x <= hi)) {
+    double d = strtod(v, &end);
+    if (*v == '\0' || *end != '\0' || !(d >= lo && d <= hi)) {
         snprintf(err, errlen, "Invalid header '%s': '%s' (expected a number from %g to %g).", name,
                  v, lo, hi);
         return -1;
     }
-    *out = x;
+    *out = d;
     return 1;
 }
 
-static void http_fault_reply(struct mock *m, struct evhttp_request *req, struct gen *g)
+static void http_fault_reply(struct mock *m, struct exchange *x, struct gen *g)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     const struct fault *f = &g->fault;
     char v[32];
     if (f->retry_after >= 0) {
         snprintf(v, sizeof v, "%lld", (long long)f->retry_after);
-        evhttp_add_header(h, "retry-after", v);
+        exchange_add_header(x, "retry-after", v);
         snprintf(v, sizeof v, "%lld", (long long)f->retry_after * 1000);
-        evhttp_add_header(h, "retry-after-ms", v);
+        exchange_add_header(x, "retry-after-ms", v);
     }
     if (f->should_retry >= 0)
-        evhttp_add_header(h, "x-should-retry", f->should_retry ? "true" : "false");
+        exchange_add_header(x, "x-should-retry", f->should_retry ? "true" : "false");
     const char *msg = f->status == 429   ? "Rate limit reached for requests (tailgate fault)."
                       : f->status == 529 ? "Overloaded"
                                          : "Injected server error (tailgate fault).";
@@ -57,43 +54,38 @@ static void http_fault_reply(struct mock *m, struct evhttp_request *req, struct 
                        : f->status == 429        ? "rate_limit_exceeded"
                                                  : NULL;
     char *body = wire_error_body(g->rq.api, f->status, NULL, code, NULL, msg, g->rec->request_id);
-    evhttp_add_header(h, g->rq.api == API_MESSAGES ? "request-id" : "x-request-id",
-                      g->rec->request_id);
+    exchange_add_header(x, g->rq.api == API_MESSAGES ? "request-id" : "x-request-id",
+                        g->rec->request_id);
     m->mx.http_errors++;
-    reply_json(m, req, f->status, body ? body : "{}");
+    reply_json(x, f->status, body ? body : "{}");
     free(body);
 }
 
-void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
+void generate_handle(struct mock *m, struct exchange *x, enum api api)
 {
-    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     char err[256];
     struct gen *g = NULL;
-    size_t len;
-    char *body = reply_request_body(req, &len);
-    if (body == NULL) {
-        reply_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
-        return;
-    }
-    if (httpguard_lacks_length(req)) {
-        reply_error(m, req, api, 411, NULL, NULL, NULL, HTTPGUARD_LENGTH_REQUIRED);
+    size_t len = x->body_len;
+    const char *body = x->body;
+    if (x->lacks_length) {
+        reply_error(m, x, api, 411, NULL, NULL, NULL, HTTPGUARD_LENGTH_REQUIRED);
         goto done;
     }
     if (len > m->cfg.max_body) {
         snprintf(err, sizeof err, "Request body of %zu bytes exceeds the limit of %zu bytes.", len,
                  m->cfg.max_body);
-        reply_error(m, req, api, 413, NULL, NULL, NULL, err);
+        reply_error(m, x, api, 413, NULL, NULL, NULL, err);
         goto done;
     }
-    const char *rid = evhttp_find_header(in, "X-Request-Id");
+    const char *rid = exchange_header(x, "X-Request-Id");
     struct request rq;
     struct request_error rerr;
     if (request_parse(api, body, len, rid, &rq, &rerr) != 0) {
-        reply_error(m, req, api, rerr.status, rerr.type, rerr.code, rerr.param, rerr.message);
+        reply_error(m, x, api, rerr.status, rerr.type, rerr.code, rerr.param, rerr.message);
         goto done;
     }
     const struct profile *prof = mock_current_profile(m);
-    const char *pname = evhttp_find_header(in, "x-tailgate-profile");
+    const char *pname = exchange_header(x, "x-tailgate-profile");
     if (pname) {
         prof = profile_find(pname);
         if (prof == NULL) {
@@ -101,29 +93,29 @@ void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
                      "Unknown x-tailgate-profile '%.64s' (see 'tailgate "
                      "profiles').",
                      pname);
-            reply_error(m, req, api, 400, NULL, NULL, "x-tailgate-profile", err);
+            reply_error(m, x, api, 400, NULL, NULL, "x-tailgate-profile", err);
             goto done;
         }
     }
     double ttft = prof->ttft_ms, tps = prof->tps, jit = prof->jitter, nat = prof->natural_length;
     double seed = -1;
-    if (header_num(in, "x-tailgate-ttft-ms", 0, 3600000, &ttft, err, sizeof err) < 0 ||
-        header_num(in, "x-tailgate-tps", 0.01, 1e6, &tps, err, sizeof err) < 0 ||
-        header_num(in, "x-tailgate-jitter", 0, 1, &jit, err, sizeof err) < 0 ||
-        header_num(in, "x-tailgate-length", 1, LEDGER_MAX_TOKENS, &nat, err, sizeof err) < 0 ||
-        header_num(in, "x-tailgate-seed", 0, 9007199254740991.0, &seed, err, sizeof err) < 0) {
-        reply_error(m, req, api, 400, NULL, NULL, NULL, err);
+    if (header_num(x, "x-tailgate-ttft-ms", 0, 3600000, &ttft, err, sizeof err) < 0 ||
+        header_num(x, "x-tailgate-tps", 0.01, 1e6, &tps, err, sizeof err) < 0 ||
+        header_num(x, "x-tailgate-jitter", 0, 1, &jit, err, sizeof err) < 0 ||
+        header_num(x, "x-tailgate-length", 1, LEDGER_MAX_TOKENS, &nat, err, sizeof err) < 0 ||
+        header_num(x, "x-tailgate-seed", 0, 9007199254740991.0, &seed, err, sizeof err) < 0) {
+        reply_error(m, x, api, 400, NULL, NULL, NULL, err);
         goto done;
     }
     struct fault fault;
     fault_init(&fault);
-    const char *fspec = evhttp_find_header(in, "x-tailgate-fault");
+    const char *fspec = exchange_header(x, "x-tailgate-fault");
     if (fspec == NULL && m->queued_fault_count > 0) {
         fspec = m->queued_fault;
         m->queued_fault_count--;
     }
     if (fspec && fault_parse(fspec, &fault, err, sizeof err) != 0) {
-        reply_error(m, req, api, 400, NULL, NULL, "x-tailgate-fault", err);
+        reply_error(m, x, api, 400, NULL, NULL, "x-tailgate-fault", err);
         goto done;
     }
     if (fault.slow_first_ms >= 0)
@@ -131,7 +123,7 @@ void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
 
     g = calloc(1, sizeof *g);
     if (g == NULL) {
-        reply_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
+        reply_error(m, x, api, 500, NULL, NULL, NULL, "out of memory");
         goto done;
     }
     g->m = m;
@@ -141,7 +133,7 @@ void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
     g->trailer_value = -1;
     g->rec = ledger_open(m->ledger, clock_now_ns());
     if (g->rec == NULL || wire_gen_init(&g->w, &rq, g->rec->seq, (int64_t)time(NULL)) != 0) {
-        reply_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
+        reply_error(m, x, api, 500, NULL, NULL, NULL, "out of memory");
         goto fail;
     }
     m->nreq++;
@@ -161,6 +153,7 @@ void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
     r->id_source = rq.id_source;
     r->rid_propagated = rid != NULL;
     r->api = request_api_name(api);
+    r->protocol = strcmp(x->protocol, "h2") == 0 ? "h2" : "http/1.1";
     r->profile = prof->name;
     snprintf(r->model, sizeof r->model, "%s", rq.model);
     r->stream = rq.stream;
@@ -185,7 +178,7 @@ void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
         g->stopped = 1;
         r->t_gen_stop_ns = clock_now_ns();
         r->stop_reason = LEDGER_STOP_HTTP_ERROR;
-        http_fault_reply(m, req, g);
+        http_fault_reply(m, x, g);
         gen_maybe_finish(g);
         goto done;
     }
@@ -197,20 +190,22 @@ void generate_handle(struct mock *m, struct evhttp_request *req, enum api api)
     }
     if (rq.background && !rq.stream) {
         char *obj = wire_response_object(&g->w, 0, "queued", -1);
-        reply_headers(req, api, r->request_id, "application/json");
-        reply_json(m, req, 200, obj ? obj : "{}");
+        reply_headers(x, api, r->request_id, NULL);
+        reply_json(x, 200, obj ? obj : "{}");
         free(obj);
     } else {
-        struct sink *sk = h1sink_new(req, m->scratch);
+        struct sink *sk = exchange_take_sink(x);
         struct reader *rd = sk ? gen_attach(g, sk, rq.stream, !rq.background) : NULL;
         if (rd == NULL) {
+            if (sk != NULL)
+                sink_abort(sk); /* the exchange is the sink's now: the peer sees a drop */
             sink_free(sk);
-            reply_error(m, req, api, 500, NULL, NULL, NULL, "out of memory");
+            reply_error(m, x, api, 500, NULL, NULL, NULL, "out of memory"); /* when no sink */
             gen_stop(g, LEDGER_STOP_HTTP_ERROR);
             gen_maybe_finish(g);
             goto done;
         }
-        httpd_tune(req, m->cfg.sndbuf, !rq.stream);
+        exchange_tune(x, m->cfg.sndbuf, !rq.stream);
         if (rq.stream) {
             gen_stream_start(rd);
             char *open = wire_stream_open(&g->w, -1);
@@ -229,6 +224,5 @@ fail:
         g->rec = NULL;
     }
     gen_free(g);
-done:
-    free(body);
+done:;
 }

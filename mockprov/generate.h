@@ -5,9 +5,9 @@
 #include "request.h"
 
 struct mock;
-struct evhttp_request;
+struct exchange;
 
 /* Answers one generation request in 'api''s shape; every outcome replies to 'req'. */
-void generate_handle(struct mock *m, struct evhttp_request *req, enum api api);
+void generate_handle(struct mock *m, struct exchange *x, enum api api);
 
 #endif

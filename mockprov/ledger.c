@@ -114,6 +114,7 @@ struct ledger_record *ledger_open(struct ledger *l, uint64_t now_ns)
     r->profile = "?";
     r->max_tokens = LEDGER_NONE;
     r->usage_reported = LEDGER_NONE;
+    r->close_code = LEDGER_NONE;
     r->usage_via = "none";
     r->attempt = 1;
     r->status = 200;
@@ -261,6 +262,10 @@ const char *ledger_close_name(enum ledger_close c)
         return "rst";
     case LEDGER_CLOSE_CANCEL_API:
         return "cancel_api";
+    case LEDGER_CLOSE_RST_STREAM:
+        return "rst_stream";
+    case LEDGER_CLOSE_GOAWAY:
+        return "goaway";
     }
     return NULL;
 }
@@ -332,6 +337,11 @@ cJSON *ledger_record_json(const struct ledger_record *r)
         cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)r->token_t_ns[i]));
     add_time(o, "t_peer_closed_ns", r->t_peer_closed_ns);
     add_str_or_null(o, "close_kind", ledger_close_name(r->close_kind));
+    if (r->close_code >= 0)
+        cJSON_AddNumberToObject(o, "close_code", (double)r->close_code);
+    else
+        cJSON_AddNullToObject(o, "close_code");
+    add_str_or_null(o, "protocol", r->protocol);
     add_time(o, "t_gen_stop_ns", r->t_gen_stop_ns);
     add_str_or_null(o, "stop_reason", ledger_stop_name(r->stop_reason));
     cJSON_AddNumberToObject(o, "generated_tokens", (double)r->generated_tokens);

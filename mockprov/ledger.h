@@ -20,6 +20,8 @@ enum ledger_close {
     LEDGER_CLOSE_FIN,
     LEDGER_CLOSE_RST,
     LEDGER_CLOSE_CANCEL_API,
+    LEDGER_CLOSE_RST_STREAM, /* HTTP/2: the peer reset the stream; the connection stayed */
+    LEDGER_CLOSE_GOAWAY,     /* HTTP/2: the connection ended after the peer's GOAWAY */
 };
 
 enum ledger_stop {
@@ -59,6 +61,8 @@ struct ledger_record {
     uint64_t emitted_at_close; /* written_tokens when the peer left */
     uint64_t t_peer_closed_ns;
     enum ledger_close close_kind;
+    int64_t close_code;   /* HTTP/2 error code of a rst_stream or goaway close; else LEDGER_NONE */
+    const char *protocol; /* how the request came: "http/1.1", "h2" (static) */
     uint64_t t_gen_stop_ns;
     enum ledger_stop stop_reason;
     uint64_t tail_tokens; /* generated after t_peer_closed_ns */

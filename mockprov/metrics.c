@@ -8,6 +8,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "exchange.h"
 #include "mock_internal.h"
 #include "version.h"
 
@@ -100,10 +101,14 @@ static void histogram_text(struct evbuffer *b, const struct mock_metrics *x, enu
     }
 }
 
-void metrics_reply(struct mock *m, struct evhttp_request *req)
+void metrics_reply(struct mock *m, struct exchange *req)
 {
-    struct evbuffer *b = m->scratch;
-    evbuffer_drain(b, evbuffer_get_length(b));
+    /* its own buffer: the exchange's reply may use the mock's scratch one */
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL) {
+        exchange_reply(req, 500, "", 0);
+        return;
+    }
     const struct mock_metrics *x = &m->mx;
     evbuffer_add_printf(
         b,
@@ -134,12 +139,14 @@ void metrics_reply(struct mock *m, struct evhttp_request *req)
         "peer left.\n"
         "# TYPE tailgate_mock_tail_tokens_total counter\n"
         "tailgate_mock_tail_tokens_total %llu\n"
-        "# HELP tailgate_mock_peer_closes_total Generations whose peer left, by how: FIN, RST "
-        "or the cancel API.\n"
+        "# HELP tailgate_mock_peer_closes_total Generations whose peer left, by how: FIN, RST, "
+        "the cancel API, an HTTP/2 stream reset or GOAWAY.\n"
         "# TYPE tailgate_mock_peer_closes_total counter\n"
         "tailgate_mock_peer_closes_total{kind=\"fin\"} %llu\n"
         "tailgate_mock_peer_closes_total{kind=\"rst\"} %llu\n"
         "tailgate_mock_peer_closes_total{kind=\"cancel_api\"} %llu\n"
+        "tailgate_mock_peer_closes_total{kind=\"rst_stream\"} %llu\n"
+        "tailgate_mock_peer_closes_total{kind=\"goaway\"} %llu\n"
         "# HELP tailgate_mock_billed_output_tokens_total Output tokens billed by the vendor "
         "profile, finished requests.\n"
         "# TYPE tailgate_mock_billed_output_tokens_total counter\n"
@@ -164,13 +171,15 @@ void metrics_reply(struct mock *m, struct evhttp_request *req)
         (unsigned long long)x->http_errors, (unsigned long long)x->tokens_generated,
         (unsigned long long)x->tokens_tail, (unsigned long long)x->closes_fin,
         (unsigned long long)x->closes_rst, (unsigned long long)x->closes_cancel,
+        (unsigned long long)x->closes_rst_stream, (unsigned long long)x->closes_goaway,
         (unsigned long long)x->billed_output, m->active, ledger_count(m->ledger),
         (unsigned long long)ledger_dropped(m->ledger),
         (unsigned long long)ledger_file_errors(m->ledger));
     for (int k = 0; k < METRICS_NHIST; k++)
         histogram_text(b, x, (enum metrics_hist)k);
     httpguard_metrics(m->httpd.guard, "tailgate_mock_http", b);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; version=0.0.4");
-    evhttp_send_reply(req, 200, "OK", b);
+    exchange_add_header(req, "Content-Type", "text/plain; version=0.0.4");
+    size_t n = evbuffer_get_length(b);
+    exchange_reply(req, 200, (const char *)evbuffer_pullup(b, -1), n);
+    evbuffer_free(b);
 }

@@ -9,7 +9,7 @@
 #define METRICS_BUCKETS_MAX 16 /* finite bucket bounds per histogram; +Inf comes on top */
 
 struct mock;
-struct evhttp_request;
+struct exchange;
 
 enum metrics_hist {
     METRICS_TTFT,         /* request accepted -> first token generated (and written) */
@@ -29,6 +29,6 @@ struct metrics_histogram {
 void metrics_observe(struct metrics_histogram *h, enum metrics_hist kind, uint64_t ns);
 
 /* Replies 200 with every counter, gauge and histogram. The caller checked admin_allowed. */
-void metrics_reply(struct mock *m, struct evhttp_request *req);
+void metrics_reply(struct mock *m, struct exchange *req);
 
 #endif

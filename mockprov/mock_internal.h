@@ -85,7 +85,7 @@ struct mock_metrics {
     uint64_t http_errors;
     uint64_t tokens_generated;
     uint64_t tokens_tail;
-    uint64_t closes_fin, closes_rst, closes_cancel;
+    uint64_t closes_fin, closes_rst, closes_cancel, closes_rst_stream, closes_goaway;
     uint64_t billed_output;
     uint64_t bad_requests;
     struct metrics_histogram hist[METRICS_NHIST][METRICS_APIS]; /* by enum api */

@@ -1,16 +1,12 @@
 /* What mockprov sends back outside a stream: a JSON body, an error in each API's shape, the
- * vendor's common headers (on an evhttp request, or on a sink); and the request body it
- * answers. */
+ * vendor's common headers (on an exchange, or on a sink). */
 #include "reply.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-
+#include "exchange.h"
 #include "mock_internal.h"
 #include "sink.h"
 #include "utf8.h"
@@ -19,7 +15,8 @@
 static void put_headers(void (*add)(void *, const char *, const char *), void *arg, enum api api,
                         const char *rid, const char *content_type)
 {
-    add(arg, "Content-Type", content_type);
+    if (content_type != NULL)
+        add(arg, "Content-Type", content_type);
     if (api == API_MESSAGES) {
         add(arg, "request-id", rid);
     } else {
@@ -29,9 +26,9 @@ static void put_headers(void (*add)(void *, const char *, const char *), void *a
     }
 }
 
-static void add_evhttp(void *arg, const char *name, const char *value)
+static void add_exchange(void *arg, const char *name, const char *value)
 {
-    evhttp_add_header(arg, name, value);
+    exchange_add_header(arg, name, value);
 }
 
 static void add_sink(void *arg, const char *name, const char *value)
@@ -39,10 +36,9 @@ static void add_sink(void *arg, const char *name, const char *value)
     sink_header(arg, name, value);
 }
 
-void reply_headers(struct evhttp_request *req, enum api api, const char *rid,
-                   const char *content_type)
+void reply_headers(struct exchange *x, enum api api, const char *rid, const char *content_type)
 {
-    put_headers(add_evhttp, evhttp_request_get_output_headers(req), api, rid, content_type);
+    put_headers(add_exchange, x, api, rid, content_type);
 }
 
 void reply_sink_headers(struct sink *sk, enum api api, const char *rid, const char *content_type)
@@ -50,16 +46,19 @@ void reply_sink_headers(struct sink *sk, enum api api, const char *rid, const ch
     put_headers(add_sink, sk, api, rid, content_type);
 }
 
-void reply_json(struct mock *m, struct evhttp_request *req, int code, const char *json)
+void reply_json(struct exchange *x, int code, const char *json)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    if (evhttp_find_header(h, "Content-Type") == NULL)
-        evhttp_add_header(h, "Content-Type", "application/json");
-    evbuffer_drain(m->scratch, evbuffer_get_length(m->scratch));
-    evbuffer_add(m->scratch, json, strlen(json));
-    evbuffer_add(m->scratch, "\n", 1);
-    const char *reason = httpguard_reason(code);
-    evhttp_send_reply(req, code, reason, m->scratch);
+    size_t n = strlen(json);
+    char *b = malloc(n + 1);
+    exchange_add_header(x, "Content-Type", "application/json");
+    if (b == NULL) {
+        exchange_reply(x, 500, "", 0);
+        return;
+    }
+    memcpy(b, json, n);
+    b[n] = '\n';
+    exchange_reply(x, code, b, n + 1);
+    free(b);
 }
 
 void reply_sink_json(struct sink *sk, int code, const char *json)
@@ -77,8 +76,8 @@ void reply_sink_json(struct sink *sk, int code, const char *json)
 }
 
 /* An HTTP error in the API's shape. */
-void reply_error(struct mock *m, struct evhttp_request *req, enum api api, int code,
-                 const char *type, const char *ecode, const char *param, const char *msg)
+void reply_error(struct mock *m, struct exchange *x, enum api api, int code, const char *type,
+                 const char *ecode, const char *param, const char *msg)
 {
     char rid[48];
     snprintf(rid, sizeof rid, "req_tgerr%08llx", (unsigned long long)++m->nreq);
@@ -89,22 +88,9 @@ void reply_error(struct mock *m, struct evhttp_request *req, enum api api, int c
     if (param)
         utf8_repair(safe_param, sizeof safe_param, param);
     char *body = wire_error_body(api, code, type, ecode, param ? safe_param : NULL, safe_msg, rid);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, api == API_MESSAGES ? "request-id" : "x-request-id", rid);
+    exchange_add_header(x, api == API_MESSAGES ? "request-id" : "x-request-id", rid);
     if (code >= 400 && code < 500)
         m->mx.bad_requests++;
-    reply_json(m, req, code, body ? body : "{}");
+    reply_json(x, code, body ? body : "{}");
     free(body);
-}
-
-char *reply_request_body(struct evhttp_request *req, size_t *len)
-{
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    *len = evbuffer_get_length(in);
-    char *s = malloc(*len + 1);
-    if (s == NULL)
-        return NULL;
-    evbuffer_copyout(in, s, *len);
-    s[*len] = '\0';
-    return s;
 }

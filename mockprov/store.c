@@ -13,7 +13,7 @@
 #include "mock_internal.h"
 #include "clock.h"
 #include "gen.h"
-#include "h1sink.h"
+#include "exchange.h"
 #include "reply.h"
 #include "sink.h"
 
@@ -40,25 +40,25 @@ struct gen *store_find(struct mock *m, const char *id)
     return NULL;
 }
 
-static void not_found_response(struct mock *m, struct evhttp_request *req, const char *id)
+static void not_found_response(struct mock *m, struct exchange *x, const char *id)
 {
     char msg[200];
     snprintf(msg, sizeof msg, "No response found with id '%.100s'.", id);
-    reply_error(m, req, API_RESPONSES, 404, NULL, NULL, NULL, msg);
+    reply_error(m, x, API_RESPONSES, 404, NULL, NULL, NULL, msg);
 }
 
-void store_retrieve(struct mock *m, struct evhttp_request *req, const char *id)
+void store_retrieve(struct mock *m, struct exchange *x, const char *id)
 {
     struct gen *g = store_find(m, id);
     if (g == NULL) {
-        not_found_response(m, req, id);
+        not_found_response(m, x, id);
         return;
     }
     struct evkeyvalq q;
     TAILQ_INIT(&q);
-    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    const char *query = x->query;
     if (query && evhttp_parse_query_str(query, &q) != 0) {
-        reply_error(m, req, API_RESPONSES, 400, NULL, NULL, NULL, "Malformed query string.");
+        reply_error(m, x, API_RESPONSES, 400, NULL, NULL, NULL, "Malformed query string.");
         return;
     }
     const char *stream = evhttp_find_header(&q, "stream");
@@ -67,30 +67,32 @@ void store_retrieve(struct mock *m, struct evhttp_request *req, const char *id)
     int64_t starting_after = -1;
     if (after) {
         char *end;
-        long long x = strtoll(after, &end, 10);
-        if (*after == '\0' || *end != '\0' || x < -1) {
+        long long v = strtoll(after, &end, 10);
+        if (*after == '\0' || *end != '\0' || v < -1) {
             evhttp_clear_headers(&q);
-            reply_error(m, req, API_RESPONSES, 400, NULL, "invalid_value", "starting_after",
+            reply_error(m, x, API_RESPONSES, 400, NULL, "invalid_value", "starting_after",
                         "Invalid 'starting_after': expected a non-negative integer.");
             return;
         }
-        starting_after = x;
+        starting_after = v;
     }
     evhttp_clear_headers(&q);
     if (!want_stream) {
         int64_t usage = g->terminal ? g->final_usage : -1;
         char *obj = wire_response_object(&g->w, g->terminal ? g->final_n : g->generated,
                                          gen_status(g), usage);
-        reply_headers(req, API_RESPONSES, g->w.id, "application/json");
-        reply_json(m, req, 200, obj ? obj : "{}");
+        reply_headers(x, API_RESPONSES, g->w.id, NULL);
+        reply_json(x, 200, obj ? obj : "{}");
         free(obj);
         return;
     }
-    struct sink *sk = h1sink_new(req, m->scratch);
+    struct sink *sk = exchange_take_sink(x);
     struct reader *rd = sk ? gen_attach(g, sk, 1, 0) : NULL;
     if (rd == NULL) {
+        if (sk != NULL)
+            sink_abort(sk); /* the exchange is the sink's now: the peer sees a drop */
         sink_free(sk);
-        reply_error(m, req, API_RESPONSES, 500, NULL, NULL, NULL, "out of memory");
+        reply_error(m, x, API_RESPONSES, 500, NULL, NULL, NULL, "out of memory");
         return;
     }
     rd->starting_after = starting_after;
@@ -120,11 +122,11 @@ void store_retrieve(struct mock *m, struct evhttp_request *req, const char *id)
     }
 }
 
-void store_cancel(struct mock *m, struct evhttp_request *req, const char *id)
+void store_cancel(struct mock *m, struct exchange *x, const char *id)
 {
     struct gen *g = store_find(m, id);
     if (g == NULL) {
-        not_found_response(m, req, id);
+        not_found_response(m, x, id);
         return;
     }
     if (!g->terminal) {
@@ -141,11 +143,11 @@ void store_cancel(struct mock *m, struct evhttp_request *req, const char *id)
         /* the cancel call's own reply is a plain JSON body: it carries the count as a header */
         char v[32];
         snprintf(v, sizeof v, "%lld", (long long)g->trailer_value);
-        evhttp_add_header(evhttp_request_get_output_headers(req), MOCK_TRAILER_NAME, v);
+        exchange_add_header(x, MOCK_TRAILER_NAME, v);
     }
     char *obj = wire_response_object(&g->w, g->final_n, gen_status(g), g->final_usage);
-    reply_headers(req, API_RESPONSES, g->w.id, "application/json");
-    reply_json(m, req, 200, obj ? obj : "{}");
+    reply_headers(x, API_RESPONSES, g->w.id, NULL);
+    reply_json(x, 200, obj ? obj : "{}");
     free(obj);
     gen_maybe_finish(g);
 }

@@ -6,15 +6,15 @@
 
 struct mock;
 struct gen;
-struct evhttp_request;
+struct exchange;
 
 /* The stored response with id 'id', or NULL. */
 struct gen *store_find(struct mock *m, const char *id);
 /* Forgets the oldest finished background response; running ones stay. */
 void store_evict_oldest(struct mock *m);
 /* GET /v1/responses/{id}[?stream=true&starting_after=N]; every outcome replies to 'req'. */
-void store_retrieve(struct mock *m, struct evhttp_request *req, const char *id);
+void store_retrieve(struct mock *m, struct exchange *x, const char *id);
 /* POST /v1/responses/{id}/cancel; every outcome replies to 'req'. */
-void store_cancel(struct mock *m, struct evhttp_request *req, const char *id);
+void store_cancel(struct mock *m, struct exchange *x, const char *id);
 
 #endif
