@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -12,7 +13,13 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "h2conn.h"
 #include "tls.h"
+
+struct httpd_side {
+    struct tls_server *tls;
+    struct h2server *h2;
+};
 
 struct evhttp *httpd_listen(struct event_base *base, const char *host, int port,
                             size_t max_body, size_t max_headers,
@@ -55,12 +62,19 @@ int httpd_open(struct event_base *base, const struct httpd_spec *spec, struct ht
                char *err, size_t errlen)
 {
     memset(h, 0, sizeof *h);
+    h->side = calloc(1, sizeof *h->side);
+    if (h->side == NULL) {
+        snprintf(err, errlen, "httpd: out of memory");
+        return -1;
+    }
     /* the guard replaces the callback at once; evhttp_set_gencb needs one to start with */
     h->http = httpd_listen(base, spec->host, spec->port, spec->limits.max_body,
                            spec->limits.max_head, spec->cb, spec->arg, &h->bound, &h->port, err,
                            errlen);
-    if (h->http == NULL)
+    if (h->http == NULL) {
+        httpd_close(h);
         return -1;
+    }
     h->guard = httpguard_new(base, h->http, h->bound, &spec->limits, spec->cb, spec->arg,
                              spec->reject, spec->log, spec->arg);
     if (h->guard == NULL) {
@@ -73,12 +87,38 @@ int httpd_open(struct event_base *base, const struct httpd_spec *spec, struct ht
 
 static struct bufferevent *tls_bev_cb(struct event_base *base, void *arg)
 {
-    return tls_server_bev(arg, base);
+    struct httpd_side *side = arg;
+    return tls_server_bev_alpn(side->tls, base, side->h2 != NULL);
 }
 
 void httpd_set_tls(struct httpd *h, struct tls_server *t)
 {
-    httpguard_set_bev(h->guard, t != NULL ? tls_bev_cb : NULL, t);
+    h->side->tls = t;
+    httpguard_set_bev(h->guard, t != NULL ? tls_bev_cb : NULL, h->side);
+}
+
+int httpd_set_h2(struct httpd *h, const struct h2server_spec *spec, char *err, size_t errlen)
+{
+    if (h->side->h2 != NULL) {
+        snprintf(err, errlen, "httpd: HTTP/2 is already on");
+        return -1;
+    }
+    h->side->h2 = h2server_new(spec);
+    if (h->side->h2 == NULL) {
+        snprintf(err, errlen, "httpd: out of memory");
+        return -1;
+    }
+    httpguard_set_h2(h->guard, h2server_take, h2server_gone, h->side->h2);
+    return 0;
+}
+
+struct h2server_stats httpd_h2_stats(const struct httpd *h)
+{
+    struct h2server_stats st;
+    memset(&st, 0, sizeof st);
+    if (h->side != NULL && h->side->h2 != NULL)
+        st = h2server_stats(h->side->h2);
+    return st;
 }
 
 int httpd_direct_fd(struct bufferevent *bev)
@@ -89,8 +129,11 @@ int httpd_direct_fd(struct bufferevent *bev)
 void httpd_close(struct httpd *h)
 {
     if (h->http != NULL)
-        evhttp_free(h->http); /* its connections' guards go with them */
+        evhttp_free(h->http); /* its connections' guards go with them, HTTP/2 ones too */
     httpguard_free(h->guard);
+    if (h->side != NULL)
+        h2server_free(h->side->h2);
+    free(h->side);
     memset(h, 0, sizeof *h);
 }
 

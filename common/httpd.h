@@ -34,10 +34,13 @@ struct httpd_spec {
     void *arg;                  /* for all three */
 };
 
+struct httpd_side; /* TLS and HTTP/2 settings the accept path reads (httpd.c) */
+
 struct httpd {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct httpguard *guard;
+    struct httpd_side *side;
     int port;
 };
 
@@ -49,6 +52,14 @@ int httpd_open(struct event_base *base, const struct httpd_spec *spec, struct ht
  * the server. Call before the loop runs. */
 struct tls_server;
 void httpd_set_tls(struct httpd *h, struct tls_server *t);
+/* Serves HTTP/2 (h2conn.h) on this server's port too: by prior knowledge in cleartext, and
+ * by ALPN h2 over TLS (httpd_set_tls, before or after this call). Requests reach spec's
+ * callbacks as exchanges. Call before the loop runs. Returns 0, or -1 with err filled. */
+struct h2server_spec;
+struct h2server_stats;
+int httpd_set_h2(struct httpd *h, const struct h2server_spec *spec, char *err, size_t errlen);
+/* The HTTP/2 side's counts (all zero when HTTP/2 is off), for /metrics. */
+struct h2server_stats httpd_h2_stats(const struct httpd *h);
 /* The descriptor a response may write to directly, bypassing the bufferevent: -1 for a TLS
  * connection, whose bufferevent holds plaintext. */
 int httpd_direct_fd(struct bufferevent *bev);

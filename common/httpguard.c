@@ -37,6 +37,7 @@ enum phase {
     PH_BODY,       /* head complete, body arriving */
     PH_DISPATCHED, /* the server has the request; its reply is pending or streaming */
     PH_CLOSING,    /* rejected: the error reply is on its way, then the connection closes */
+    PH_H2,         /* handed to HTTP/2 (httpguard_set_h2): only its end concerns the guard */
 };
 
 struct conn {
@@ -56,6 +57,8 @@ struct conn {
     int discarding;
     int forcing; /* inside force(): a free must leave the struct to it */
     int dead;
+    int sniff;  /* HTTP/2 is on and the first bytes may still be its preface */
+    void *h2;   /* PH_H2: what httpguard_h2_take_fn returned */
     struct evhttp_request *req; /* while dispatched */
     void (*done_cb)(struct evhttp_request *, void *);
     void *done_arg;
@@ -78,6 +81,9 @@ struct httpguard {
     struct httpguard_stats st;
     httpguard_bev_fn make_bev;
     void *make_bev_arg;
+    httpguard_h2_take_fn h2_take;
+    httpguard_h2_gone_fn h2_gone;
+    void *h2_arg;
     struct httpguard *next;
 };
 
@@ -343,6 +349,8 @@ void evhttp_connection_free(struct evhttp_connection *evcon)
 {
     pthread_once(&real_once, resolve_real);
     struct conn *c = reg_find(evhttp_connection_get_bufferevent(evcon), 1);
+    if (c != NULL && c->phase == PH_H2 && c->h2 != NULL && c->g->h2_gone != NULL)
+        c->g->h2_gone(c->h2); /* evhttp_free, or the HTTP/2 side's own close (it knows) */
     if (c != NULL)
         conn_release(c);
     if (real_conn_free != NULL)
@@ -472,6 +480,36 @@ static int bind_evcon(struct conn *c)
     return 0;
 }
 
+/* The HTTP/2 client preface (RFC 9113 3.4), which no HTTP/1.1 request line starts with. */
+static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define H2_SNIFF_MIN 4 /* "PRI ": no method evhttp knows starts so */
+
+/* 1: the preface (or enough of it), 0: not HTTP/2, -1: too few bytes to tell. */
+static int sniff_h2(struct evbuffer *buf)
+{
+    size_t want = sizeof h2_preface - 1;
+    size_t len = evbuffer_get_length(buf);
+    size_t n = len < want ? len : want;
+    char head[sizeof h2_preface];
+    if (evbuffer_copyout(buf, head, n) != (ev_ssize_t)n || memcmp(head, h2_preface, n) != 0)
+        return 0;
+    return n >= H2_SNIFF_MIN ? 1 : -1;
+}
+
+/* Hands the connection to HTTP/2: the guard's timers and input watch stop (its deadlines are
+ * HTTP/1.1's), the registry keeps the entry only so evhttp_connection_free can tell the HTTP/2
+ * side. 'c' stays allocated until then. */
+static void hand_off_h2(struct conn *c, struct evbuffer *buf)
+{
+    evtimer_del(c->timer);
+    evbuffer_remove_cb(buf, input_cb, c);
+    c->phase = PH_H2;
+    c->sniff = 0;
+    c->h2 = c->g->h2_take(c->bev, c->evcon, c->g->h2_arg);
+    if (c->h2 == NULL) /* out of memory: evhttp reads the preface as a bad request line */
+        c->phase = PH_CLOSING;
+}
+
 static void input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     struct conn *c = arg;
@@ -480,6 +518,15 @@ static void input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     if (c->evcon == NULL && bind_evcon(c) != 0) {
         evbuffer_remove_cb(buf, input_cb, c); /* not an evhttp connection after all */
         return;
+    }
+    if (c->sniff) {
+        int v = sniff_h2(buf);
+        if (v == 1) {
+            hand_off_h2(c, buf);
+            return;
+        }
+        if (v == 0)
+            c->sniff = 0;
     }
     size_t len = evbuffer_get_length(buf);
     if (c->discarding) {
@@ -501,6 +548,8 @@ static void input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
         return;
     case PH_BODY:
         arm(c, c->g->lim.body_timeout_ms);
+        return;
+    case PH_H2: /* no longer watched */
         return;
     }
 }
@@ -646,6 +695,7 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
     c->g = g;
     c->bev = bev;
     c->phase = PH_IDLE;
+    c->sniff = g->h2_take != NULL;
     evbuffer_add_cb(bufferevent_get_input(bev), input_cb, c);
     /* before its first byte a connection has no guard timer: evhttp's read timeout closes a
      * silent one, as real servers do, without a reply */
@@ -740,6 +790,14 @@ void httpguard_free(struct httpguard *g)
     pthread_mutex_unlock(&reg_lock);
     event_free(g->resume_ev);
     free(g);
+}
+
+void httpguard_set_h2(struct httpguard *g, httpguard_h2_take_fn take, httpguard_h2_gone_fn gone,
+                      void *arg)
+{
+    g->h2_take = take;
+    g->h2_gone = gone;
+    g->h2_arg = arg;
 }
 
 void httpguard_set_bev(struct httpguard *g, httpguard_bev_fn fn, void *arg)

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct bufferevent;
 struct event_base;
 struct evhttp;
 struct evhttp_bound_socket;
@@ -95,6 +96,21 @@ void httpguard_free(struct httpguard *g);
 typedef struct bufferevent *(*httpguard_bev_fn)(struct event_base *base, void *arg);
 void httpguard_set_bev(struct httpguard *g, httpguard_bev_fn fn, void *arg);
 struct httpguard_stats httpguard_stats(const struct httpguard *g);
+
+/* HTTP/2 on the same port (h2conn.h): a connection whose first bytes are the HTTP/2 client
+ * preface (in cleartext, or inside TLS) goes to 'take' from inside the bufferevent's input
+ * callback, before evhttp reads a byte of it: the guard's timers stop and 'take' sets the
+ * bufferevent's callbacks, so evhttp never reads from or times out that connection again. evhttp
+ * keeps its idle evhttp_connection, which the HTTP/2 side frees (evhttp_connection_free) when it
+ * is done. 'take' returns a handle (NULL: refused, evhttp answers 400). 'gone' gets the handle
+ * whenever that evhttp_connection is freed, by the HTTP/2 side itself or by evhttp_free; the
+ * bufferevent goes right after it returns. Connections accepted before this call are not
+ * sniffed. */
+typedef void *(*httpguard_h2_take_fn)(struct bufferevent *bev, struct evhttp_connection *evcon,
+                                      void *arg);
+typedef void (*httpguard_h2_gone_fn)(void *handle);
+void httpguard_set_h2(struct httpguard *g, httpguard_h2_take_fn take, httpguard_h2_gone_fn gone,
+                      void *arg);
 
 /* The stats in Prometheus text, each name starting with 'prefix' (say "tailgate_mock_http"). */
 void httpguard_metrics(const struct httpguard *g, const char *prefix, struct evbuffer *out);

@@ -105,17 +105,22 @@ fail:
     return NULL;
 }
 
-/* ALPN: http/1.1 when the client offers it; no ALPN at all otherwise (the client then speaks
- * HTTP/1.1 by default, RFC 7301 3.2 leaves that to the server). */
+/* Marks a session whose server also speaks HTTP/2 (SSL_set_app_data). */
+static char offer_h2_mark;
+
+/* ALPN: h2 when the server speaks it and the client offers it, else http/1.1 when the client
+ * offers that; no ALPN at all otherwise (the client then speaks HTTP/1.1 by default, RFC 7301
+ * 3.2 leaves that to the server). */
 static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                    const unsigned char *in, unsigned int inlen, void *arg)
 {
-    (void)ssl;
     (void)arg;
-    static const unsigned char ours[] = "\x08http/1.1";
+    static const unsigned char h1[] = "\x08http/1.1";
+    static const unsigned char both[] = "\x02h2\x08http/1.1"; /* ours first: h2 wins */
+    int h2 = SSL_get_app_data(ssl) == &offer_h2_mark;
     unsigned char *sel = NULL;
-    if (SSL_select_next_proto(&sel, outlen, ours, sizeof ours - 1, in, inlen) !=
-        OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&sel, outlen, h2 ? both : h1, h2 ? sizeof both - 1 : sizeof h1 - 1,
+                              in, inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
     *out = sel;
     return SSL_TLSEXT_ERR_OK;
@@ -246,11 +251,19 @@ int tls_server_write_ca(const struct tls_server *t, const char *path, char *err,
 
 struct bufferevent *tls_server_bev(struct tls_server *t, struct event_base *base)
 {
+    return tls_server_bev_alpn(t, base, 0);
+}
+
+struct bufferevent *tls_server_bev_alpn(struct tls_server *t, struct event_base *base,
+                                        int offer_h2)
+{
     SSL *ssl = SSL_new(t->ctx);
     if (ssl == NULL) {
         ERR_clear_error();
         return NULL;
     }
+    if (offer_h2)
+        SSL_set_app_data(ssl, &offer_h2_mark);
     /* CLOSE_ON_FREE frees the SSL with the bufferevent, and closes the socket */
     struct bufferevent *bev =
         bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -263,4 +276,14 @@ struct bufferevent *tls_server_bev(struct tls_server *t, struct event_base *base
 int tls_bev_is_tls(struct bufferevent *bev)
 {
     return bev != NULL && bufferevent_openssl_get_ssl(bev) != NULL;
+}
+
+int tls_bev_alpn_h2(struct bufferevent *bev)
+{
+    SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+    const unsigned char *p = NULL;
+    unsigned int n = 0;
+    if (ssl != NULL)
+        SSL_get0_alpn_selected(ssl, &p, &n);
+    return n == 2 && memcmp(p, "h2", 2) == 0;
 }

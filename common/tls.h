@@ -14,7 +14,8 @@ struct tls_server;
 
 /* With cert_file and key_file NULL: a new EC P-256 CA and a certificate for IP:127.0.0.1 and
  * DNS:localhost signed by it, both valid from an hour ago for 30 days. Otherwise the PEM
- * certificate (chain) and key from the files. ALPN offers http/1.1 only. Returns NULL with
+ * certificate (chain) and key from the files. ALPN selects http/1.1, or h2 on a session made by
+ * tls_server_bev_alpn with offer_h2. Returns NULL with
  * err filled. */
 struct tls_server *tls_server_new(const char *cert_file, const char *key_file, char *err,
                                   size_t errlen);
@@ -28,6 +29,12 @@ int tls_server_write_ca(const struct tls_server *t, const char *path, char *err,
 /* A bufferevent for one accepted connection: the server side of a TLS session over the socket
  * evhttp sets later (fd -1 now). NULL when out of memory. */
 struct bufferevent *tls_server_bev(struct tls_server *t, struct event_base *base);
+/* The same, ALPN selecting h2 when offer_h2 and the client offers it (the server speaks
+ * HTTP/2 on this port, httpd_set_h2). */
+struct bufferevent *tls_server_bev_alpn(struct tls_server *t, struct event_base *base,
+                                        int offer_h2);
+/* 1 when the TLS session of 'bev' agreed on h2 by ALPN. */
+int tls_bev_alpn_h2(struct bufferevent *bev);
 
 /* Whether bev is a TLS one: its output is plaintext, so bytes sent to its fd directly would
  * bypass the session. */
