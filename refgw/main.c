@@ -23,7 +23,8 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: refgw --mode naive|fixed|slow|retry|strip-headers --upstream http://HOST:PORT\n"
+    fputs("usage: refgw --mode naive|fixed|slow|retry|strip-headers --upstream http[s]://HOST:PORT\n"
+          "             [--upstream-http 1.1|2] [--upstream-ca FILE] [--ignore-stream-reset]\n"
           "             [--listen HOST:PORT] [--port-file PATH] [--slow-ms MS]\n"
           "             [--metering-log FILE] [--metering usage|count]\n"
           "             [--header-timeout D] [--body-timeout D] [--idle-timeout D]\n"
@@ -33,6 +34,13 @@ static void usage(FILE *f)
           "leaves mid-stream: naive reads the upstream to its end, fixed aborts it at once,\n"
           "slow aborts it --slow-ms later (default 1500), retry aborts it and sends the request\n"
           "again, strip-headers is fixed without forwarding X-Request-Id.\n"
+          "--upstream-http 2 speaks HTTP/2 to an https:// upstream (ALPN), its transfers\n"
+          "multiplexed on shared connections: an abort resets the stream (RST_STREAM) and\n"
+          "leaves the connection to the others. Default 1.1. --upstream-ca trusts a CA file\n"
+          "(such as the one `tailgate mock --tls --ca-file F` writes).\n"
+          "--ignore-stream-reset (fixed, slow, retry): a client's HTTP/2 stream reset is read\n"
+          "on to the end as naive does; a closed connection is handled as the mode says. The\n"
+          "gateway that passes over HTTP/1.1 and leaks over HTTP/2.\n"
           "--listen defaults to 127.0.0.1:0 (any free port). The listen URL is the first line\n"
           "on stdout. --metering-log appends one JSON line per finished request; --metering\n"
           "usage (default) trusts the usage object on the wire, count counts forwarded tokens.\n"
@@ -62,6 +70,9 @@ int main(int argc, char **argv)
         {"header-timeout", required_argument, NULL, 1},
         {"body-timeout", required_argument, NULL, 2},
         {"idle-timeout", required_argument, NULL, 3},
+        {"upstream-http", required_argument, NULL, 4},
+        {"upstream-ca", required_argument, NULL, 5},
+        {"ignore-stream-reset", no_argument, NULL, 6},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -98,17 +109,36 @@ int main(int argc, char **argv)
             break;
         case 'u': {
             size_t n = strlen(optarg);
-            if ((strncmp(optarg, "http://", 7) != 0 || n <= 7) || n >= sizeof upstream) {
-                fprintf(stderr, "refgw: --upstream: expected http://HOST:PORT, got '%s'\n",
+            size_t scheme = strncmp(optarg, "http://", 7) == 0    ? 7
+                            : strncmp(optarg, "https://", 8) == 0 ? 8
+                                                                  : 0;
+            if (scheme == 0 || n <= scheme || n >= sizeof upstream) {
+                fprintf(stderr, "refgw: --upstream: expected http[s]://HOST:PORT, got '%s'\n",
                         optarg);
                 return REFGW_EXIT_USAGE;
             }
             memcpy(upstream, optarg, n + 1);
-            while (n > 7 && upstream[n - 1] == '/')
+            while (n > scheme && upstream[n - 1] == '/')
                 upstream[--n] = '\0'; /* request paths bring their own slash */
             have_upstream = 1;
             break;
         }
+        case 4:
+            if (strcmp(optarg, "1.1") == 0) {
+                cfg.upstream_http2 = 0;
+            } else if (strcmp(optarg, "2") == 0) {
+                cfg.upstream_http2 = 1;
+            } else {
+                fprintf(stderr, "refgw: --upstream-http: expected 1.1|2, got '%s'\n", optarg);
+                return REFGW_EXIT_USAGE;
+            }
+            break;
+        case 5:
+            cfg.upstream_ca = optarg;
+            break;
+        case 6:
+            cfg.ignore_stream_reset = 1;
+            break;
         case 's':
             if (cliutil_parse_u64(optarg, REFGW_SLOW_MS_MAX, &v) != 0) {
                 fprintf(stderr, "refgw: --slow-ms: expected 0..%llu, got '%s'\n",
@@ -173,7 +203,22 @@ int main(int argc, char **argv)
         return REFGW_EXIT_USAGE;
     }
     if (!have_upstream) {
-        fprintf(stderr, "refgw: --upstream: required (http://HOST:PORT)\n");
+        fprintf(stderr, "refgw: --upstream: required (http[s]://HOST:PORT)\n");
+        return REFGW_EXIT_USAGE;
+    }
+    if (cfg.ignore_stream_reset && cfg.mode != RELAY_FIXED && cfg.mode != RELAY_SLOW &&
+        cfg.mode != RELAY_RETRY) {
+        fprintf(stderr, "refgw: --ignore-stream-reset: only with --mode fixed, slow or retry, "
+                        "not %s\n", relay_mode_name(cfg.mode));
+        return REFGW_EXIT_USAGE;
+    }
+    int https = strncmp(upstream, "https://", 8) == 0;
+    if (cfg.upstream_http2 && !https) {
+        fprintf(stderr, "refgw: --upstream-http: 2 needs an https:// upstream (HTTP/2 by ALPN)\n");
+        return REFGW_EXIT_USAGE;
+    }
+    if (cfg.upstream_ca && !https) {
+        fprintf(stderr, "refgw: --upstream-ca: only for an https:// upstream\n");
         return REFGW_EXIT_USAGE;
     }
     cfg.host = host;

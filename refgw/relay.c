@@ -59,7 +59,11 @@ struct flow {
     uint32_t attempts;
     int headers_done; /* the final header block arrived (later blocks are trailers) */
     int upstream_5xx;
-    int paused; /* the write callback returned CURL_WRITEFUNC_PAUSE */
+    int paused;   /* the write callback returned CURL_WRITEFUNC_PAUSE */
+    int aborting; /* inside upstream_remove: the write callback drops what it gets */
+    int leave_pending; /* the client left inside a curl callback: wake_cb acts for it */
+    enum relay_mode leave_mode;
+    const char *close_kind; /* how the client left ("fin", "rst", "rst_stream", "goaway") */
     int status; /* for the log: what the client got, or would have got, from attempt 1 */
     struct event *wake_ev; /* resumes a paused transfer, outside curl's callbacks */
     struct event *slow_ev; /* RELAY_SLOW: the delayed abort */
@@ -87,6 +91,7 @@ struct relay {
     struct event *reap_ev;
     struct evbuffer *scratch;
     struct relay_stats st;
+    int in_curl; /* inside a curl callback: no transfer may leave curl now */
 };
 
 static void h1_request_cb(struct evhttp_request *req, void *arg);
@@ -135,7 +140,8 @@ struct relay *relay_new(struct event_base *base, const struct relay_config *cfg,
         }
     }
     struct upstream_callbacks cbs = {upstream_done_cb, gw};
-    gw->up = upstream_new(base, &cbs, err, errlen);
+    struct upstream_options uo = {cfg->upstream_http2, cfg->upstream_ca};
+    gw->up = upstream_new(base, &uo, &cbs, err, errlen);
     if (gw->up == NULL)
         goto fail;
     gw->scratch = evbuffer_new();
@@ -232,7 +238,8 @@ static void flow_free(struct flow *fl)
     if (fl == NULL)
         return;
     if (fl->easy) {
-        upstream_remove(fl->gw->up, fl->easy);
+        fl->aborting = 1;
+        upstream_remove(fl->gw->up, fl->easy, fl->paused);
         curl_easy_cleanup(fl->easy);
     }
     sink_free(fl->sk);
@@ -359,13 +366,17 @@ static void reply_drop(struct flow *fl)
 /* ---- upstream attempts ----------------------------------------------------------------------- */
 
 static void flow_maybe_finish(struct flow *fl);
+static void client_leave(struct flow *fl, enum relay_mode mode);
 
-/* Takes the attempt out of curl now: its connection closes, the upstream sees a FIN. */
+/* Takes the attempt out of curl now: over HTTP/1.1 its connection closes (the upstream sees a
+ * FIN), over HTTP/2 its stream is reset (RST_STREAM) and the connection stays. */
 static void attempt_abort(struct flow *fl)
 {
     if (fl->easy == NULL)
         return;
-    upstream_remove(fl->gw->up, fl->easy);
+    fl->aborting = 1; /* what a resumed transfer hands over now is dropped */
+    upstream_remove(fl->gw->up, fl->easy, fl->paused);
+    fl->aborting = 0;
     curl_easy_cleanup(fl->easy);
     fl->easy = NULL;
     fl->paused = 0;
@@ -394,8 +405,11 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
     if (fl->attempts == 1 && fl->status == 0)
         fl->status = (int)code;
     meter_begin(&fl->meter, ct);
-    if (fl->client == CLIENT_LIVE && !fl->reply_started)
+    if (fl->client == CLIENT_LIVE && !fl->reply_started) {
+        fl->gw->in_curl++;
         reply_start(fl, code, ct);
+        fl->gw->in_curl--;
+    }
     return len;
 }
 
@@ -405,13 +419,15 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
     size_t len = size * nmemb;
     if (len == 0)
         return 0; /* an empty chunk would read as the body's last one */
-    if (fl->client == CLIENT_LIVE && fl->reply_started) {
+    if (fl->client == CLIENT_LIVE && fl->reply_started && !fl->aborting) {
         if (sink_unsent(fl->sk) > RELAY_OUT_HIGH) {
             fl->paused = 1;
             return CURL_WRITEFUNC_PAUSE; /* curl hands the same bytes over again on resume */
         }
         /* one upstream read, one chunk, flushed as soon as the socket takes it */
+        fl->gw->in_curl++;
         sink_write(fl->sk, data, len, 0);
+        fl->gw->in_curl--;
         meter_count(&fl->meter, data, len);
     }
     /* after the client left the bytes are read and dropped: only the meter sees them */
@@ -424,6 +440,11 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct flow *fl = arg;
+    if (fl->leave_pending) {
+        fl->leave_pending = 0;
+        client_leave(fl, fl->leave_mode);
+        return;
+    }
     if (fl->paused && fl->easy) {
         fl->paused = 0;
         upstream_resume(fl->gw->up, fl->easy);
@@ -514,27 +535,11 @@ static void slow_cb(evutil_socket_t fd, short what, void *arg)
     flow_maybe_finish(fl);
 }
 
-/* The sink calls this from inside its connection teardown: act, then defer every free. */
-static void client_close_cb(struct sink *sk, enum sink_close kind, uint32_t code, void *arg)
+/* What the mode does about the attempt once the client left. */
+static void client_leave(struct flow *fl, enum relay_mode mode)
 {
-    (void)sk;
-    (void)kind;
-    (void)code;
-    struct flow *fl = arg;
     struct relay *gw = fl->gw;
-    if (fl->client != CLIENT_LIVE)
-        return; /* the reply was ours to end and we ended it */
-    fl->client = CLIENT_GONE;
-    fl->client_closed = 1;
-    gw->st.client_closes++;
-    meter_count_end(&fl->meter);
-    if (!fl->sink_queued) {
-        fl->sink_queued = 1;
-        fl->sink_next = gw->reap_sinks;
-        gw->reap_sinks = fl;
-        schedule_reap(gw);
-    }
-    switch (gw->cfg.mode) {
+    switch (mode) {
     case RELAY_NAIVE:
         /* reads on to the natural end; a transfer paused for the client must go on */
         if (fl->paused)
@@ -564,6 +569,53 @@ static void client_close_cb(struct sink *sk, enum sink_close kind, uint32_t code
     flow_maybe_finish(fl);
 }
 
+static const char *close_kind_name(enum sink_close kind)
+{
+    switch (kind) {
+    case SINK_CLOSE_FIN: return "fin";
+    case SINK_CLOSE_RST: return "rst";
+    case SINK_CLOSE_RST_STREAM: return "rst_stream";
+    case SINK_CLOSE_GOAWAY: return "goaway";
+    }
+    return "?";
+}
+
+/* The sink calls this from inside its connection teardown: act, then defer every free. A
+ * transport may also report a close from inside sink_write, so from inside curl's callbacks:
+ * there the mode's action (which takes transfers out of curl) waits for wake_cb. */
+static void client_close_cb(struct sink *sk, enum sink_close kind, uint32_t code, void *arg)
+{
+    (void)sk;
+    (void)code;
+    struct flow *fl = arg;
+    struct relay *gw = fl->gw;
+    if (fl->client != CLIENT_LIVE)
+        return; /* the reply was ours to end and we ended it */
+    fl->client = CLIENT_GONE;
+    fl->client_closed = 1;
+    fl->close_kind = close_kind_name(kind);
+    gw->st.client_closes++;
+    meter_count_end(&fl->meter);
+    if (!fl->sink_queued) {
+        fl->sink_queued = 1;
+        fl->sink_next = gw->reap_sinks;
+        gw->reap_sinks = fl;
+        schedule_reap(gw);
+    }
+    /* the HTTP/2-only leak: a reset stream taken for a tab still open, while a closed
+     * connection is handled as the mode says */
+    enum relay_mode mode = gw->cfg.mode;
+    if (kind == SINK_CLOSE_RST_STREAM && gw->cfg.ignore_stream_reset)
+        mode = RELAY_NAIVE;
+    if (gw->in_curl) {
+        fl->leave_pending = 1;
+        fl->leave_mode = mode;
+        event_active(fl->wake_ev, EV_TIMEOUT, 0);
+        return;
+    }
+    client_leave(fl, mode);
+}
+
 /* ---- metering log ---------------------------------------------------------------------------- */
 
 static void metering_write(struct flow *fl)
@@ -579,6 +631,10 @@ static void metering_write(struct flow *fl)
     cJSON_AddStringToObject(o, "path", fl->path);
     cJSON_AddNumberToObject(o, "status", fl->status);
     cJSON_AddBoolToObject(o, "client_closed", fl->client_closed);
+    if (fl->close_kind)
+        cJSON_AddStringToObject(o, "client_close", fl->close_kind);
+    else
+        cJSON_AddNullToObject(o, "client_close");
     cJSON_AddNumberToObject(o, "upstream_attempts", fl->attempts);
     cJSON_AddNumberToObject(o, "output_tokens", (double)out);
     cJSON_AddNumberToObject(o, "input_tokens", (double)fl->meter.input_tokens);

@@ -27,8 +27,14 @@ struct relay_config {
     enum relay_mode mode;
     const char *host;         /* listen address; NULL: 127.0.0.1 */
     int port;                 /* 0: any free port */
-    const char *upstream;     /* base URL, "http://HOST:PORT" without a trailing slash */
+    const char *upstream;     /* base URL, "http[s]://HOST:PORT" without a trailing slash */
+    int upstream_http2;       /* HTTP/2 to the upstream (https only, by ALPN); 0: HTTP/1.1 */
+    const char *upstream_ca;  /* CA file for an https upstream; NULL: the system's */
     uint32_t slow_ms;         /* RELAY_SLOW's delay */
+    /* A client's stream reset (SINK_CLOSE_RST_STREAM, HTTP/2) is handled as RELAY_NAIVE; a
+     * closed connection (FIN, RST, GOAWAY) as 'mode' says. The gateway that passes every
+     * HTTP/1.1 test and leaks over HTTP/2. */
+    int ignore_stream_reset;
     const char *metering_log; /* one JSON line appended per finished request; NULL: none */
     enum relay_metering metering;
     /* the client side's guard (httpguard.h); 0: its default */

@@ -13,25 +13,36 @@
 #define UPSTREAM_DRAIN_MAX (256 * 1024) /* bytes read off a socket before closing it */
 
 struct upstream {
+    struct upstream_options opts;
     struct upstream_callbacks cbs;
     struct curlev *cv;
 };
 
 static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc);
 
-struct upstream *upstream_new(struct event_base *base, const struct upstream_callbacks *cbs,
-                              char *err, size_t errlen)
+struct upstream *upstream_new(struct event_base *base, const struct upstream_options *opts,
+                              const struct upstream_callbacks *cbs, char *err, size_t errlen)
 {
     struct upstream *u = calloc(1, sizeof *u);
     if (u == NULL) {
         snprintf(err, errlen, "upstream: out of memory");
         return NULL;
     }
+    u->opts = *opts;
     u->cbs = *cbs;
     const struct curlev_callbacks ccbs = {.done_cb = transfer_done_cb, .arg = u};
     u->cv = curlev_new(base, &ccbs, err, errlen);
     if (u->cv == NULL) {
         free(u);
+        return NULL;
+    }
+    /* libcurl's default since 7.62, said here because the design rests on it: streams to one
+     * upstream share its connections */
+    if (opts->http2 &&
+        curl_multi_setopt(curlev_multi(u->cv), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) !=
+            CURLM_OK) {
+        snprintf(err, errlen, "upstream: this libcurl cannot multiplex HTTP/2");
+        upstream_free(u);
         return NULL;
     }
     return u;
@@ -71,6 +82,17 @@ void upstream_prepare(struct upstream *u, CURL *easy)
     /* one small write per token: Nagle would hold each behind the last ACK */
     curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, UPSTREAM_CONNECT_TIMEOUT_MS);
+    if (u->opts.ca_file)
+        curl_easy_setopt(easy, CURLOPT_CAINFO, u->opts.ca_file);
+    if (u->opts.http2) {
+        curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        /* wait for a connection being set up to say whether it multiplexes rather than open
+         * one more beside it */
+        curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+    } else {
+        /* libcurl would offer h2 to an https upstream by itself */
+        curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    }
 }
 
 int upstream_add(struct upstream *u, CURL *easy, char *err, size_t errlen)
@@ -78,9 +100,15 @@ int upstream_add(struct upstream *u, CURL *easy, char *err, size_t errlen)
     return curlev_add(u->cv, easy, err, errlen);
 }
 
-void upstream_remove(struct upstream *u, CURL *easy)
+void upstream_remove(struct upstream *u, CURL *easy, int paused)
 {
-    /* an unfinished transfer's connection cannot be reused: curl closes it now */
+    /* Resuming hands what curl held back to the write callback now, so nothing is left in the
+     * transfer for remove to forget. Over HTTP/1.1 there is no such cache, but resuming costs
+     * nothing there either. */
+    if (paused)
+        curl_easy_pause(easy, CURLPAUSE_CONT);
+    /* HTTP/1.1: an unfinished transfer's connection cannot be reused, curl closes it now.
+     * HTTP/2: curl resets the stream and the connection goes on carrying the others. */
     curlev_remove(u->cv, easy);
 }
 

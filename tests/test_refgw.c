@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "check.h"
 #include "clock.h"
 #include "harness.h"
@@ -951,6 +953,116 @@ static void refgw_should_hold_back_the_upstream_for_a_slow_reader_and_lose_nothi
 
 /* ---- the command line ------------------------------------------------------------------------ */
 
+/* Over HTTP/1.1 a client leaving is a TCP close, never a stream reset: the leak mode cancels
+ * exactly as fixed does, which is why every HTTP/1.1 test passes it. */
+static void refgw_ignore_stream_reset_should_still_cancel_on_a_tcp_close(void)
+{
+    const char *const args[] = {"--ignore-stream-reset", NULL};
+    struct abort_run r;
+    CHECK(abort_run("fixed", "usage", args, "gw-isr-1", 1, &r) == 0);
+    const cJSON *rec = cJSON_GetArrayItem(r.records, 0);
+    int ok = cJSON_GetArraySize(r.records) == 1 && harness_str(rec, "close_kind") &&
+             strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
+             strcmp(harness_str(rec, "stop_reason"), "disconnect") == 0 &&
+             harness_num(rec, "tail_tokens") <= 1 && harness_num(rec, "generated_tokens") < LENGTH;
+    int metered = r.meter && is_true(r.meter, "client_closed") &&
+                  harness_str(r.meter, "client_close") &&
+                  strcmp(harness_str(r.meter, "client_close"), "fin") == 0 &&
+                  harness_num(r.meter, "upstream_attempts") == 1;
+    if (!ok || !metered) {
+        print_json("records", r.records);
+        print_json("metering", r.meter);
+    }
+    int rc = r.exit_status;
+    abort_run_cleanup(&r);
+    CHECK(ok);
+    CHECK(metered);
+    CHECK_EQ_INT(rc, 0);
+}
+
+/* An https:// upstream over HTTP/1.1 (the default even where libcurl would offer h2): the mock
+ * with --tls, trusted through the CA file it wrote; an abort is still a FIN under the session. */
+static void refgw_should_relay_an_https_upstream_and_abort_it_with_a_fin(void)
+{
+    struct proc tm;
+    char ca[160], url[96], port_file[160];
+    CHECK(harness_proc_init(&tm) == 0);
+    snprintf(ca, sizeof ca, "%s/ca.pem", tm.dir);
+    snprintf(port_file, sizeof port_file, "%s/port", tm.dir);
+    const char *tb = getenv("TAILGATE_BIN") ? getenv("TAILGATE_BIN") : "./tailgate";
+    const char *margv[] = {tb, "mock", "--port", "0", "--port-file", port_file, "--tls",
+                           "--ca-file", ca, NULL};
+    if (harness_start(&tm, margv, port_file) != 0) {
+        CHECK(!"the TLS mock started");
+        return;
+    }
+    snprintf(url, sizeof url, "https://127.0.0.1:%d", tm.port);
+    const char *const args[] = {"--upstream-ca", ca, NULL};
+    struct proc gw;
+    int started = start_refgw(&gw, "fixed", url, "usage", args) == 0;
+    CHECK(started);
+    int got = -1;
+    cJSON *recs = NULL, *line = NULL;
+    if (started) {
+        char headers[512], body[512];
+        snprintf(headers, sizeof headers, "%sX-Request-Id: gw-tls-1\r\n", TIMING);
+        chat_body(body, sizeof body, "gw-tls-1");
+        int fd = harness_connect(gw.port, 0);
+        if (fd >= 0 && harness_post(fd, "/v1/chat/completions", headers, body) == 0) {
+            char *acc = NULL;
+            size_t len = 0;
+            got = harness_read_tokens(fd, K, 5000, &acc, &len);
+            free(acc);
+            harness_close_fin(fd);
+        } else if (fd >= 0) {
+            close(fd);
+        }
+        line = metering_line(&gw, "gw-tls-1", 15000);
+    }
+    int rc = started ? harness_stop(&gw) : -1;
+    /* the mock's ledger over its TLS admin API, trusting its CA (the harness's ledger helpers
+     * speak plain HTTP) */
+    for (int i = 0; i < 150 && recs == NULL; i++) {
+        CURL *c = curl_easy_init();
+        char lurl[160];
+        snprintf(lurl, sizeof lurl, "%s/_tailgate/ledger?id=gw-tls-1", url);
+        struct { char *p; size_t n; } buf = {NULL, 0};
+        FILE *mem = open_memstream(&buf.p, &buf.n);
+        curl_easy_setopt(c, CURLOPT_URL, lurl);
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, mem);
+        CURLcode cc = curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        fclose(mem);
+        cJSON *j = cc == CURLE_OK ? cJSON_Parse(buf.p) : NULL;
+        free(buf.p);
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "records");
+        const cJSON *rec = cJSON_GetArrayItem(arr, 0);
+        if (rec && harness_str(rec, "state") && strcmp(harness_str(rec, "state"), "done") == 0)
+            recs = cJSON_Duplicate(arr, 1);
+        cJSON_Delete(j);
+        if (recs == NULL)
+            harness_sleep_ms(100);
+    }
+    harness_stop(&tm);
+    const cJSON *rec = cJSON_GetArrayItem(recs, 0);
+    int ok = cJSON_GetArraySize(recs) == 1 && harness_str(rec, "close_kind") &&
+             strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
+             harness_num(rec, "tail_tokens") <= 1 && harness_num(rec, "generated_tokens") < LENGTH;
+    int metered = line && harness_num(line, "status") == 200 && is_true(line, "client_closed");
+    if (!ok || !metered) {
+        fprintf(stderr, "  the client read %d tokens\n", got);
+        print_json("records", recs);
+        print_json("metering", line);
+    }
+    cJSON_Delete(recs);
+    cJSON_Delete(line);
+    CHECK(ok);
+    CHECK(metered);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_TIMING(got == K);
+}
+
 static void refgw_should_exit_2_with_one_line_naming_the_flag(void)
 {
     const char *bin = getenv("REFGW_BIN") ? getenv("REFGW_BIN") : "build/refgw";
@@ -968,6 +1080,13 @@ static void refgw_should_exit_2_with_one_line_naming_the_flag(void)
         {"--mode naive --upstream http://127.0.0.1:1 --bogus", "--bogus"},
         {"--mode naive --upstream http://127.0.0.1:1 extra", "extra"},
         {"--upstream http://127.0.0.1:1 --mode", "--mode"},
+        {"--mode fixed --upstream http://127.0.0.1:1 --upstream-http 3", "--upstream-http"},
+        {"--mode fixed --upstream http://127.0.0.1:1 --upstream-http 2", "--upstream-http"},
+        {"--mode fixed --upstream http://127.0.0.1:1 --upstream-ca ca.pem", "--upstream-ca"},
+        {"--mode naive --upstream http://127.0.0.1:1 --ignore-stream-reset",
+         "--ignore-stream-reset"},
+        {"--mode strip-headers --upstream http://127.0.0.1:1 --ignore-stream-reset",
+         "--ignore-stream-reset"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char cmd[512];
@@ -1205,6 +1324,8 @@ int main(int argc, char **argv)
         CASE(refgw_should_meter_usage_or_count_for_done_and_cancelled_streams),
         CASE(refgw_should_carry_hundreds_of_streams_at_once),
         CASE(refgw_should_hold_back_the_upstream_for_a_slow_reader_and_lose_nothing),
+        CASE(refgw_ignore_stream_reset_should_still_cancel_on_a_tcp_close),
+        CASE(refgw_should_relay_an_https_upstream_and_abort_it_with_a_fin),
         CASE(refgw_should_exit_2_with_one_line_naming_the_flag),
     };
     if (harness_start_mock(&mock, NULL) != 0) {
