@@ -4,7 +4,7 @@ nghttp cannot (reset one of two streams mid-body, a tiny window never updated, a
 close, a silent connection) and prints one line per fact, which the C test compares exactly.
 
 usage: h2client.py MODE PORT [ARG] ; MODE is reply, cancel, close, rst, goaway, stall, upload,
-idle or tls. Exit status 0 when the exchange went as the mode expects it to go on the wire."""
+idle, get, bighead, tls or h1tls. Exit status 0 when the exchange went as the mode expects it to go on the wire."""
 import socket
 import ssl
 import struct
@@ -210,6 +210,25 @@ def mode_idle(port):
     sock.close()
 
 
+def mode_get(port, path, extra=None):
+    """One request; prints what came back: status, body pieces, trailer, reset code, end."""
+    sock, conn = connect(port)
+    s = Stream()
+    sid = conn.get_next_available_stream_id()
+    headers = [(":method", "GET"), (":path", path), (":scheme", "http"),
+               (":authority", "127.0.0.1")]
+    if extra:
+        headers += extra
+    conn.send_headers(sid, headers, end_stream=True)
+    sock.sendall(conn.data_to_send())
+    pump(sock, conn, {sid: s}, lambda: s.ended or s.reset is not None)
+    print("status %s pieces %d trailer %s reset %s ended %s" %
+          (s.status, s.body.count(b"\n"), (s.trailers or {}).get("x-tail"), s.reset, s.ended))
+    if s.status and s.status != "200":
+        print("body %s" % s.body.decode())
+    sock.close()
+
+
 def mode_h1_tls(port):
     """HTTP/1.1 over TLS on the same port: ALPN http/1.1."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -253,6 +272,10 @@ def main():
         mode_upload(port, arg)
     elif mode == "idle":
         mode_idle(port)
+    elif mode == "get":
+        mode_get(port, arg)
+    elif mode == "bighead":
+        mode_get(port, "/reply", [("x-big", "a" * int(arg))])
     else:
         sys.exit("unknown mode " + mode)
 

@@ -41,6 +41,8 @@ struct slot {
     struct sink *sk;
     struct event *tick;
     int n, written, ms;
+    int cut;        /* after n pieces: sink_cut instead of the end */
+    int free_after; /* > 0: the owner frees the sink mid-stream, after this many pieces */
     int closes, completes;
     enum sink_close kind;
     uint32_t code;
@@ -66,14 +68,22 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct slot *s = arg;
-    if (sink_state(s->sk) != SINK_OPEN)
+    if (s->sk == NULL || sink_state(s->sk) != SINK_OPEN)
         return;
     char piece[PIECE_LEN + 1];
     snprintf(piece, sizeof piece, "tok%06d\n", s->written);
     s->written++;
     sink_write(s->sk, piece, PIECE_LEN, 1);
+    if (s->written == s->free_after) {
+        sink_free(s->sk); /* from the owner's own timer: the stream is reset (CANCEL) */
+        s->sk = NULL;
+        return;
+    }
     if (s->written == s->n) {
-        sink_end(s->sk, "x-tail", "done");
+        if (s->cut)
+            sink_cut(s->sk);
+        else
+            sink_end(s->sk, "x-tail", "done");
         return;
     }
     struct timeval tv = {0, s->ms * 1000};
@@ -113,6 +123,8 @@ static void handle(struct exchange *x, void *arg)
         s->c = c;
         s->n = query_int(x->query, "n", 3);
         s->ms = query_int(x->query, "ms", 5);
+        s->cut = query_int(x->query, "cut", 0);
+        s->free_after = query_int(x->query, "free", 0);
         s->sk = exchange_take_sink(x);
         s->tick = evtimer_new(c->base, tick_cb, s);
         struct sink_callbacks cb = {NULL, close_cb, complete_cb, s};
@@ -549,6 +561,49 @@ static void h2_should_leave_http1_on_the_same_plain_port(void)
     CHECK_EQ_INT(st.connections, 0);
 }
 
+static void h2_should_reset_a_cut_stream_after_its_last_byte(void)
+{
+    NEED_PYTHON();
+    CHECK(srv_open(&C, 0, 0) == 0);
+    int rc = py(&C, "get", "/stream?n=4&ms=2&cut=1", out, sizeof out, NULL);
+    struct slot s = C.slots[0];
+    uint64_t marks = C.nslots ? sink_marks_done(s.sk) : 0;
+    srv_close(&C);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_STR(out, "status 200 pieces 4 trailer None reset 2 ended False\n"); /* INTERNAL_ERROR */
+    CHECK_EQ_INT(s.completes, 1);
+    CHECK_EQ_INT(s.closes, 0);
+    CHECK_EQ_INT(marks, 4);
+}
+
+static void h2_should_reset_a_stream_whose_sink_is_freed(void)
+{
+    NEED_PYTHON();
+    CHECK(srv_open(&C, 0, 0) == 0);
+    int rc = py(&C, "get", "/stream?n=100&ms=2&free=5", out, sizeof out, NULL);
+    srv_close(&C);
+    CHECK_EQ_INT(rc, 0);
+    /* CANCEL; the 5th piece was still in the stream's buffer, dropped with it */
+    CHECK_EQ_STR(out, "status 200 pieces 4 trailer None reset 8 ended False\n");
+}
+
+static void h2_should_refuse_a_header_list_over_32k_with_431(void)
+{
+    NEED_PYTHON();
+    CHECK(srv_open(&C, 0, 0) == 0);
+    char port[16];
+    snprintf(port, sizeof port, "%d", C.h.port);
+    char *argv[] = {PYTHON, (char *)client_script, "bighead", port, "40000", NULL};
+    int rc = run_client(&C, argv, out, sizeof out, NULL);
+    struct h2server_stats st = httpd_h2_stats(&C.h);
+    srv_close(&C);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_STR(out, "status 431 pieces 0 trailer None reset None ended True\n"
+                      "body {\"error\":\"The request header list is larger than 32768 bytes.\","
+                      "\"status\":431}\n");
+    CHECK_EQ_INT(st.rejected, 1);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -570,6 +625,9 @@ int main(int argc, char **argv)
         CASE(h2_should_close_every_stream_with_goaway_before_the_close),
         CASE(h2_should_stall_a_stream_at_its_flow_control_window),
         CASE(h2_should_refuse_a_body_over_max_body_with_413),
+        CASE(h2_should_refuse_a_header_list_over_32k_with_431),
+        CASE(h2_should_reset_a_cut_stream_after_its_last_byte),
+        CASE(h2_should_reset_a_stream_whose_sink_is_freed),
         CASE(h2_should_close_an_idle_connection_with_goaway),
         CASE(h2_should_serve_alpn_h2_and_http1_on_one_tls_port),
         CASE(h2_should_leave_http1_on_the_same_plain_port),
