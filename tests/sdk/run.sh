@@ -10,7 +10,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 
-if [ ! -d node_modules/openai ] || [ ! -d node_modules/@anthropic-ai/sdk ]; then
+if [ ! -d node_modules/openai ] || [ ! -d node_modules/@anthropic-ai/sdk ] || [ ! -d node_modules/undici ]; then
   if ! npm ci --no-audit --no-fund >npm-ci.log 2>&1; then
     echo "FAIL sdk_npm_ci npm ci failed (tests/sdk/npm-ci.log):"
     tail -n 20 npm-ci.log >&2
