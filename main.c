@@ -44,10 +44,12 @@ static void mock_usage(FILE *f)
           "                     [--admin-host NAME]... [--max-body BYTES] [--sndbuf BYTES]\n"
           "                     [--max-pending BYTES] [--header-timeout D] [--body-timeout D]\n"
           "                     [--idle-timeout D] [--tls [--cert FILE --key FILE]]\n"
-          "                     [--ca-file PATH]\n"
+          "                     [--ca-file PATH] [--no-h2]\n"
           "\n"
           "Prints its base URL on the first line of stdout. SPEC is '0s:NAME,30s:NAME2'.\n"
-          "--tls serves HTTPS (ALPN http/1.1): with a certificate and key from --cert/--key\n"
+          "The port serves HTTP/1.1 and HTTP/2 (prior knowledge in cleartext, ALPN h2 over\n"
+          "TLS); --no-h2 serves HTTP/1.1 only, as a vendor without HTTP/2 would.\n"
+          "--tls serves HTTPS (ALPN h2, http/1.1): with a certificate and key from --cert/--key\n"
           "(PEM), or else a throwaway CA made at start and a certificate for 127.0.0.1 and\n"
           "localhost it signed; --ca-file writes what a client should trust (that CA, or the\n"
           "--cert certificate) as PEM before the port file.\n"
@@ -100,6 +102,7 @@ static int cmd_mock(int argc, char **argv)
         {"cert", required_argument, NULL, 6},
         {"key", required_argument, NULL, 7},
         {"ca-file", required_argument, NULL, 8},
+        {"no-h2", no_argument, NULL, 9},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -225,6 +228,9 @@ static int cmd_mock(int argc, char **argv)
             break;
         case 8:
             ca_file = optarg;
+            break;
+        case 9:
+            cfg.no_h2 = 1;
             break;
         case 'h':
             mock_usage(stdout);

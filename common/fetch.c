@@ -67,6 +67,9 @@ long fetch_ca(const char *method, const char *url, const char *const *headers, c
     }
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* the mock's admin API answers HTTP/1.1 only (it reads who sent a call off that request),
+     * and libcurl would pick HTTP/2 by ALPN on an https:// URL */
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     if (ca_file != NULL) {
         curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);

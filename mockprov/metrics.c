@@ -9,6 +9,8 @@
 #include <event2/keyvalq_struct.h>
 
 #include "exchange.h"
+#include "h2conn.h"
+#include "httpd.h"
 #include "mock_internal.h"
 #include "version.h"
 
@@ -178,6 +180,27 @@ void metrics_reply(struct mock *m, struct exchange *req)
     for (int k = 0; k < METRICS_NHIST; k++)
         histogram_text(b, x, (enum metrics_hist)k);
     httpguard_metrics(m->httpd.guard, "tailgate_mock_http", b);
+    struct h2server_stats h2 = httpd_h2_stats(&m->httpd);
+    evbuffer_add_printf(
+        b,
+        "# HELP tailgate_mock_h2_connections_total Connections served over HTTP/2.\n"
+        "# TYPE tailgate_mock_h2_connections_total counter\n"
+        "tailgate_mock_h2_connections_total %llu\n"
+        "# HELP tailgate_mock_h2_connections_open HTTP/2 connections open now.\n"
+        "# TYPE tailgate_mock_h2_connections_open gauge\n"
+        "tailgate_mock_h2_connections_open %llu\n"
+        "# HELP tailgate_mock_h2_streams_total HTTP/2 requests begun.\n"
+        "# TYPE tailgate_mock_h2_streams_total counter\n"
+        "tailgate_mock_h2_streams_total %llu\n"
+        "# HELP tailgate_mock_h2_rst_stream_received_total RST_STREAM frames from peers.\n"
+        "# TYPE tailgate_mock_h2_rst_stream_received_total counter\n"
+        "tailgate_mock_h2_rst_stream_received_total %llu\n"
+        "# HELP tailgate_mock_h2_goaway_received_total GOAWAY frames from peers.\n"
+        "# TYPE tailgate_mock_h2_goaway_received_total counter\n"
+        "tailgate_mock_h2_goaway_received_total %llu\n",
+        (unsigned long long)h2.connections, (unsigned long long)h2.open,
+        (unsigned long long)h2.streams, (unsigned long long)h2.rst_received,
+        (unsigned long long)h2.goaway_received);
     exchange_add_header(req, "Content-Type", "text/plain; version=0.0.4");
     size_t n = evbuffer_get_length(b);
     exchange_reply(req, 200, (const char *)evbuffer_pullup(b, -1), n);

@@ -98,6 +98,16 @@ void route_request(struct mock *m, struct exchange *x)
     reply_error(m, x, api, 404, NULL, api == API_MESSAGES ? NULL : "unknown_url", NULL, msg);
 }
 
+void route_h2_cb(struct exchange *x, void *arg)
+{
+    route_request(arg, x);
+}
+
+void route_h2_reject_cb(struct exchange *x, int status, const char *message, void *arg)
+{
+    route_reject(arg, x, status, message, NULL);
+}
+
 /* ---- HTTP/1.1 entry points ------------------------------------------------------------------ */
 
 void route_reject_cb(struct evhttp_request *req, int status, const char *message,

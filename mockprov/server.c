@@ -13,6 +13,7 @@
 #include "mock_internal.h"
 #include "clock.h"
 #include "gen.h"
+#include "h2conn.h"
 #include "httpd.h"
 #include "route.h"
 
@@ -83,6 +84,12 @@ struct mock *mock_new(struct event_base *base, const struct mock_config *cfg, ch
         goto fail;
     if (cfg->tls != NULL)
         httpd_set_tls(&m->httpd, cfg->tls);
+    if (!cfg->no_h2) {
+        struct h2server_spec h2 = {route_h2_cb, route_h2_reject_cb, m, m->cfg.max_body, 0,
+                                   cfg->idle_timeout_ms};
+        if (httpd_set_h2(&m->httpd, &h2, err, errlen) != 0)
+            goto fail;
+    }
     m->http = m->httpd.http;
     m->port = m->httpd.port;
     return m;

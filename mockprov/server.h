@@ -35,6 +35,7 @@ struct mock_config {
     void *log_arg;
     /* TLS on the port (tls.h), borrowed for the mock's lifetime; NULL: plain HTTP */
     struct tls_server *tls;
+    int no_h2; /* HTTP/1.1 only; else HTTP/2 too (h2conn.h) on the same port */
 };
 
 #define MOCK_DEFAULT_MAX_BODY (8u * 1024 * 1024)

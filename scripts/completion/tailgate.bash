@@ -68,7 +68,7 @@ _tailgate()
     mock)
         opts="--port --host --port-file --profile --schedule --seed --ledger-file --ledger-max
               --admin-token --admin-any --admin-host --max-body --sndbuf --max-pending
-              --header-timeout --body-timeout --idle-timeout --tls --cert --key --ca-file --help"
+              --header-timeout --body-timeout --idle-timeout --tls --cert --key --ca-file --no-h2 --help"
         case $prev in
         --profile) _tailgate_words "$("$tg" profiles 2>/dev/null | cut -d' ' -f1)" "$cur"
             return 0 ;;

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# mockprov over every transport: each vendor API x {HTTP/1.1, HTTP/2 over TLS, h2c} x
+# {tab_close, reset}, driven by tests/mock_h2_client.py (its own wire code: python3-h2, raw
+# sockets), and both ledger records read back with exact values: a stream reset is close_kind
+# rst_stream with CANCEL's code 8 on that stream alone while its sibling on the same connection
+# runs to its end; a dropped connection is an rst for every stream on it; HTTP/1.1's tab close
+# is a fin of that tab's own connection.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+tg_clear_env
+TG=${TAILGATE_BIN:?}
+if ! /usr/bin/python3 -c 'import h2' 2>/dev/null; then
+    skip mock_h2_matrix "python3-h2 is missing (scripts/deps.sh h2 installs it)"
+    exit 0
+fi
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_mock NAME ARGS...: a mock on a free port, its port in $work/NAME.port
+start_mock() {
+    local name=$1
+    shift
+    "$TG" mock --port 0 --port-file "$work/$name.port" "$@" >"$work/$name.out" \
+        2>"$work/$name.err" &
+    pids+=($!)
+    for _ in $(seq 1 400); do
+        [ -s "$work/$name.port" ] && return 0
+        kill -0 "${pids[-1]}" 2>/dev/null || break
+        sleep 0.05
+    done
+    return 1
+}
+
+if ! start_mock plain || ! start_mock tls --tls --ca-file "$work/ca.pem"; then
+    fail mock_h2_should_start "$(cat "$work"/*.err)"
+    exit 1
+fi
+plain=$(cat "$work/plain.port")
+tls=$(cat "$work/tls.port")
+
+for proto in h1 h2 h2c; do
+    port=$plain ca=()
+    [ "$proto" = h2 ] && port=$tls ca=("$work/ca.pem")
+    want_proto=h2
+    [ "$proto" = h1 ] && want_proto=http/1.1
+    for api in chat responses messages; do
+        for action in tab_close reset; do
+            name="mock_${proto}_${api}_should_record_${action}"
+            case "$proto/$action" in
+            h1/tab_close) want_a="a: fin None $want_proto disconnect"
+                want_b="b: None None $want_proto natural 40 40" ;;
+            */tab_close) want_a="a: rst_stream 8 $want_proto disconnect"
+                want_b="b: None None $want_proto natural 40 40" ;;
+            */reset) want_a="a: rst None $want_proto disconnect"
+                want_b="b: rst None $want_proto disconnect 0 0" ;;
+            esac
+            out=$(timeout 90 /usr/bin/python3 "$here/mock_h2_client.py" "$proto" "$port" "$api" \
+                "$action" "$proto-$api-$action" "${ca[@]}" 2>&1)
+            got_a=$(grep '^a: ' <<<"$out")
+            got_b=$(grep '^b: ' <<<"$out")
+            if [ "$action" = reset ]; then
+                got_b=$(cut -d' ' -f1-5 <<<"$got_b")
+                want_b=$(cut -d' ' -f1-5 <<<"$want_b")
+            fi
+            if [ "$got_a" = "$want_a" ] && [ "$got_b" = "$want_b" ]; then
+                pass "$name"
+            else
+                fail "$name" "want '$want_a' / '$want_b', got: $(tr '\n' '|' <<<"$out")"
+            fi
+        done
+    done
+done
+exit $status
