@@ -38,7 +38,8 @@ start_mock() {
     return 1
 }
 
-if ! start_mock plain || ! start_mock tls --tls --ca-file "$work/ca.pem"; then
+if ! start_mock plain || ! start_mock tls --tls --ca-file "$work/ca.pem" ||
+    ! start_mock h1only --no-h2 --tls --ca-file "$work/ca1.pem"; then
     fail mock_h2_should_start "$(cat "$work"/*.err)"
     exit 1
 fi
@@ -77,4 +78,19 @@ for proto in h1 h2 h2c; do
         done
     done
 done
+# --no-h2: a client offering h2 and http/1.1 gets http/1.1, as from a vendor without HTTP/2
+alpn=$(/usr/bin/python3 - "$(cat "$work/h1only.port")" "$work/ca1.pem" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.set_alpn_protocols(["h2", "http/1.1"])
+with ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10),
+                     server_hostname="127.0.0.1") as s:
+    print(s.selected_alpn_protocol())
+PY
+)
+if [ "$alpn" = http/1.1 ]; then
+    pass mock_should_serve_http11_only_with_no_h2
+else
+    fail mock_should_serve_http11_only_with_no_h2 "ALPN chose '$alpn'"
+fi
 exit $status

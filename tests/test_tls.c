@@ -148,8 +148,11 @@ static void tconn_free(struct tconn *t)
     t->ctx = NULL;
 }
 
+/* What tconn_open offers by ALPN: http/1.1 alone, as the HTTP/1.1 clients these tests play. */
+static const char *tconn_offer = "\x08http/1.1";
+
 /* Connects to 127.0.0.1:port (plain TCP, or through a proxy on that port), verifies the mock's
- * certificate against ca_file for IP 127.0.0.1, offers ALPN h2 and http/1.1. 0 or -1. */
+ * certificate against ca_file for IP 127.0.0.1, offers ALPN tconn_offer. 0 or -1. */
 static int tconn_open(struct tconn *t, int port, const char *ca_file)
 {
     memset(t, 0, sizeof *t);
@@ -164,8 +167,8 @@ static int tconn_open(struct tconn *t, int port, const char *ca_file)
     if (t->ssl == NULL)
         goto fail;
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), "127.0.0.1");
-    static const unsigned char alpn[] = "\x02h2\x08http/1.1";
-    SSL_set_alpn_protos(t->ssl, alpn, sizeof alpn - 1);
+    SSL_set_alpn_protos(t->ssl, (const unsigned char *)tconn_offer,
+                        (unsigned)strlen(tconn_offer));
     SSL_set_fd(t->ssl, t->fd);
     if (SSL_connect(t->ssl) != 1 || SSL_get_verify_result(t->ssl) != X509_V_OK)
         goto fail;
@@ -299,14 +302,22 @@ static void tls_should_fail_verification_without_the_mock_ca(void)
     CHECK_EQ_INT(st, -(int)CURLE_PEER_FAILED_VERIFICATION);
 }
 
-static void tls_should_choose_http11_by_alpn(void)
+/* h2 when the client offers it (the mock serves HTTP/2 too), http/1.1 when that is all it
+ * offers */
+static void tls_should_choose_the_protocol_by_alpn(void)
 {
-    struct tconn t;
-    CHECK(tconn_open(&t, mock.port, ca) == 0);
-    char proto[32];
-    tconn_alpn(&t, proto, sizeof proto);
-    tconn_close(&t, CLOSE_NOTIFY_FIN);
-    CHECK_EQ_STR(proto, "http/1.1");
+    static const char *const offers[] = {"\x02h2\x08http/1.1", "\x08http/1.1"};
+    static const char *const chosen[] = {"h2", "http/1.1"};
+    for (int i = 0; i < 2; i++) {
+        struct tconn t;
+        tconn_offer = offers[i];
+        CHECK(tconn_open(&t, mock.port, ca) == 0);
+        char proto[32];
+        tconn_alpn(&t, proto, sizeof proto);
+        tconn_close(&t, CLOSE_NOTIFY_FIN);
+        CHECK_EQ_STR(proto, chosen[i]);
+    }
+    tconn_offer = offers[1];
 }
 
 /* One stream closed after K tokens the given way; the finished record, or NULL. */
@@ -654,7 +665,7 @@ int main(int argc, char **argv)
     static const struct check_case cases[] = {
         CASE(tls_should_stream_verified_https_with_exact_tokens_and_ledger),
         CASE(tls_should_fail_verification_without_the_mock_ca),
-        CASE(tls_should_choose_http11_by_alpn),
+        CASE(tls_should_choose_the_protocol_by_alpn),
         CASE(tls_should_record_fin_and_rst_mid_stream_exactly),
         CASE(tls_should_refuse_plain_http_on_the_tls_port_cleanly),
         CASE(tls_should_serve_a_certificate_and_key_from_files),
