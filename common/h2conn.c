@@ -9,12 +9,14 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <nghttp2/nghttp2.h>
 
 #include "h2sink.h"
@@ -493,9 +495,10 @@ struct h2server_stats h2server_stats(const struct h2server *s)
     return s->st;
 }
 
-void *h2server_take(struct bufferevent *bev, struct evhttp_connection *evcon, void *arg)
+/* A session on 'bev' with our SETTINGS queued; not yet reading. NULL when out of memory. */
+static struct h2conn *conn_new(struct h2server *s, struct bufferevent *bev,
+                               struct evhttp_connection *evcon)
 {
-    struct h2server *s = arg;
     struct h2conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
@@ -512,8 +515,7 @@ void *h2server_take(struct bufferevent *bev, struct evhttp_connection *evcon, vo
     };
     if (c->kick_ev == NULL || c->idle_ev == NULL ||
         nghttp2_session_server_new(&c->ng, s->cbs, c) != 0 ||
-        nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) != 0 ||
-        (c->out_cb = evbuffer_add_cb(c->out, out_cb, c)) == NULL) {
+        nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) != 0) {
         if (c->ng != NULL)
             nghttp2_session_del(c->ng);
         if (c->kick_ev != NULL)
@@ -523,19 +525,165 @@ void *h2server_take(struct bufferevent *bev, struct evhttp_connection *evcon, vo
         free(c);
         return NULL;
     }
-    /* from now on no evhttp callback runs for this bufferevent: evhttp's idle connection only
-     * owns it, and has no timer of its own on it (the guard cleared the timeouts) */
-    bufferevent_setcb(bev, read_cb, NULL, event_cb, c);
-    bufferevent_set_timeouts(bev, NULL, NULL);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
-    evutil_socket_t fd = bufferevent_getfd(bev);
+    return c;
+}
+
+static void conn_free_unstarted(struct h2conn *c)
+{
+    nghttp2_session_del(c->ng);
+    event_free(c->kick_ev);
+    event_free(c->idle_ev);
+    free(c);
+}
+
+/* Takes the bufferevent: from now on no evhttp callback runs for it (evhttp's idle connection
+ * only owns it, and has no timer on it: the guard cleared the timeouts). */
+static int conn_start(struct h2conn *c)
+{
+    c->out_cb = evbuffer_add_cb(c->out, out_cb, c);
+    if (c->out_cb == NULL)
+        return -1;
+    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+    bufferevent_set_timeouts(c->bev, NULL, NULL);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
     int one = 1;
     if (fd >= 0) /* one small DATA frame per token: Nagle would hold each behind an ACK */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    s->st.connections++;
-    s->st.open++;
-    arm_idle(c);
+    c->srv->st.connections++;
+    c->srv->st.open++;
+    if (c->open_streams == 0)
+        arm_idle(c);
     h2conn_kick(c); /* our SETTINGS, and the preface already read */
+    return 0;
+}
+
+void *h2server_take(struct bufferevent *bev, struct evhttp_connection *evcon, void *arg)
+{
+    struct h2conn *c = conn_new(arg, bev, evcon);
+    if (c != NULL && conn_start(c) != 0) {
+        conn_free_unstarted(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/* base64url without padding (RFC 7540 3.2.1's HTTP2-Settings); returns the length, or -1. */
+static long b64url_decode(const char *in, unsigned char *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (const char *p = in; *p && *p != '='; p++) {
+        int v;
+        if (*p >= 'A' && *p <= 'Z')
+            v = *p - 'A';
+        else if (*p >= 'a' && *p <= 'z')
+            v = *p - 'a' + 26;
+        else if (*p >= '0' && *p <= '9')
+            v = *p - '0' + 52;
+        else if (*p == '-' || *p == '+')
+            v = 62;
+        else if (*p == '_' || *p == '/')
+            v = 63;
+        else
+            return -1;
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n == cap)
+                return -1;
+            out[n++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    return (long)n;
+}
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    }
+    return "OTHER";
+}
+
+/* The HTTP/1.1 request as stream 1's: pseudo-headers from its line and Host, its fields
+ * without the hop-by-hop ones of the upgrade, its body. */
+static int upgrade_stream(struct h2stream *st, struct evhttp_request *req)
+{
+    const char *m = method_name(evhttp_request_get_command(req));
+    const char *uri = evhttp_request_get_uri(req);
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *host = evhttp_find_header(in, "Host");
+    if (h2stream_header(st, (const uint8_t *)":method", 7, (const uint8_t *)m, strlen(m),
+                        HTTPGUARD_MAX_HEAD) != 0 ||
+        h2stream_header(st, (const uint8_t *)":path", 5, (const uint8_t *)uri, strlen(uri),
+                        HTTPGUARD_MAX_HEAD) != 0 ||
+        (host != NULL && h2stream_header(st, (const uint8_t *)":authority", 10,
+                                         (const uint8_t *)host, strlen(host),
+                                         HTTPGUARD_MAX_HEAD) != 0))
+        return -1;
+    static const char *const hop[] = {"connection", "upgrade", "http2-settings", "keep-alive",
+                                      "transfer-encoding", "host", "te", "proxy-connection"};
+    for (struct evkeyval *kv = in->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+        int skip = 0;
+        for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+            skip |= strcasecmp(kv->key, hop[i]) == 0;
+        if (!skip && h2stream_header(st, (const uint8_t *)kv->key, strlen(kv->key),
+                                     (const uint8_t *)kv->value, strlen(kv->value),
+                                     HTTPGUARD_MAX_HEAD) != 0)
+            return -1;
+    }
+    return evbuffer_add_buffer(st->body, evhttp_request_get_input_buffer(req));
+}
+
+void *h2server_upgrade(struct bufferevent *bev, struct evhttp_connection *evcon,
+                       struct evhttp_request *req, void *arg)
+{
+    struct h2server *s = arg;
+    const char *hs = evhttp_find_header(evhttp_request_get_input_headers(req), "HTTP2-Settings");
+    unsigned char settings[256];
+    long n = hs != NULL ? b64url_decode(hs, settings, sizeof settings) : -1;
+    if (n < 0 || n % 6 != 0 || tls_bev_is_tls(bev)) /* h2c is cleartext only (RFC 7540 3.2) */
+        return NULL;
+    struct h2conn *c = conn_new(s, bev, evcon);
+    if (c == NULL)
+        return NULL;
+    struct h2stream *st = h2stream_new(c, c->ng, 1);
+    int head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+    if (st == NULL || upgrade_stream(st, req) != 0 ||
+        nghttp2_session_upgrade2(c->ng, settings, (size_t)n, head, NULL) != 0 ||
+        /* upgrade2 keeps its stream_user_data for clients only */
+        nghttp2_session_set_stream_user_data(c->ng, 1, st) != 0) {
+        h2stream_destroy(st);
+        conn_free_unstarted(c);
+        return NULL;
+    }
+    st->next = c->streams;
+    c->streams = st;
+    c->open_streams++;
+    if (conn_start(c) != 0) {
+        h2stream_destroy(st);
+        conn_free_unstarted(c);
+        return NULL;
+    }
+    s->st.streams++;
+    /* before any frame: conn_start only scheduled the first send */
+    static const char switching[] = "HTTP/1.1 101 Switching Protocols\r\n"
+                                    "Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+    evbuffer_add(c->out, switching, sizeof switching - 1);
+    fifo_push(c, NULL, sizeof switching - 1, 0, 0);
+    deliver(c, st);
     return c;
 }
 

@@ -59,6 +59,12 @@ struct h2server_stats h2server_stats(const struct h2server *s);
 /* The guard's hand-off (httpguard_set_h2 with arg = the h2server): starts a session on 'bev'
  * (its input may already hold the preface). Returns the connection, or NULL. */
 void *h2server_take(struct bufferevent *bev, struct evhttp_connection *evcon, void *arg);
+/* The guard's h2c upgrade (RFC 7540 3.2): a cleartext HTTP/1.1 request with 'Upgrade: h2c' and
+ * HTTP2-Settings is answered 101 and becomes stream 1 of a new session (half-closed: its
+ * response goes out as HTTP/2). NULL: declined (TLS, no or bad HTTP2-Settings). */
+struct evhttp_request;
+void *h2server_upgrade(struct bufferevent *bev, struct evhttp_connection *evcon,
+                       struct evhttp_request *req, void *arg);
 /* The guard's 'gone': evhttp is freeing the connection (evhttp_free): every stream's sink is
  * unhooked without a callback and the session ends. */
 void h2server_gone(void *conn);

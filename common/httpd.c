@@ -108,7 +108,7 @@ int httpd_set_h2(struct httpd *h, const struct h2server_spec *spec, char *err, s
         snprintf(err, errlen, "httpd: out of memory");
         return -1;
     }
-    httpguard_set_h2(h->guard, h2server_take, h2server_gone, h->side->h2);
+    httpguard_set_h2(h->guard, h2server_take, h2server_upgrade, h2server_gone, h->side->h2);
     return 0;
 }
 

@@ -82,6 +82,7 @@ struct httpguard {
     httpguard_bev_fn make_bev;
     void *make_bev_arg;
     httpguard_h2_take_fn h2_take;
+    httpguard_h2_upgrade_fn h2_upgrade;
     httpguard_h2_gone_fn h2_gone;
     void *h2_arg;
     struct httpguard *next;
@@ -651,6 +652,21 @@ int httpguard_lacks_length(struct evhttp_request *req)
            evhttp_find_header(in, "Transfer-Encoding") == NULL;
 }
 
+/* 'Upgrade: h2c' among the request's upgrade tokens (RFC 9110 7.8; RFC 7540 3.2). */
+static int wants_h2c(struct evhttp_request *req)
+{
+    const char *up = evhttp_find_header(evhttp_request_get_input_headers(req), "Upgrade");
+    for (const char *p = up; p != NULL && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t n = strcspn(p, " \t,");
+        if (n == 3 && strncasecmp(p, "h2c", 3) == 0)
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
 static void dispatch_cb(struct evhttp_request *req, void *arg)
 {
     struct httpguard *g = arg;
@@ -670,6 +686,19 @@ static void dispatch_cb(struct evhttp_request *req, void *arg)
         struct evbuffer *in = bufferevent_get_input(c->bev);
         if (evbuffer_get_length(in) > g->lim.max_pending)
             trip_pending(c, in);
+        if (g->h2_upgrade != NULL && !c->discarding && wants_h2c(req)) {
+            evhttp_request_set_on_complete_cb(req, NULL, NULL);
+            c->phase = PH_H2;
+            c->req = NULL;
+            evbuffer_remove_cb(in, input_cb, c);
+            c->h2 = g->h2_upgrade(c->bev, c->evcon, req, g->h2_arg);
+            if (c->h2 != NULL)
+                return; /* answered 101; the request is stream 1 */
+            c->phase = PH_DISPATCHED; /* declined: an HTTP/1.1 request after all */
+            c->req = req;
+            evhttp_request_set_on_complete_cb(req, complete_cb, c);
+            evbuffer_add_cb(in, input_cb, c);
+        }
     }
     g->cb(req, g->cb_arg);
 }
@@ -792,10 +821,11 @@ void httpguard_free(struct httpguard *g)
     free(g);
 }
 
-void httpguard_set_h2(struct httpguard *g, httpguard_h2_take_fn take, httpguard_h2_gone_fn gone,
-                      void *arg)
+void httpguard_set_h2(struct httpguard *g, httpguard_h2_take_fn take,
+                      httpguard_h2_upgrade_fn upgrade, httpguard_h2_gone_fn gone, void *arg)
 {
     g->h2_take = take;
+    g->h2_upgrade = upgrade;
     g->h2_gone = gone;
     g->h2_arg = arg;
 }

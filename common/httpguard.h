@@ -108,9 +108,15 @@ struct httpguard_stats httpguard_stats(const struct httpguard *g);
  * sniffed. */
 typedef void *(*httpguard_h2_take_fn)(struct bufferevent *bev, struct evhttp_connection *evcon,
                                       void *arg);
+/* 'upgrade' (may be NULL) gets a complete HTTP/1.1 request that asks for 'Upgrade: h2c', before
+ * the server's callback: it answers 101 and takes the connection with the request as stream 1
+ * (the request stays evhttp's, freed with the connection), or returns NULL to leave it an
+ * HTTP/1.1 request. */
+typedef void *(*httpguard_h2_upgrade_fn)(struct bufferevent *bev, struct evhttp_connection *evcon,
+                                         struct evhttp_request *req, void *arg);
 typedef void (*httpguard_h2_gone_fn)(void *handle);
-void httpguard_set_h2(struct httpguard *g, httpguard_h2_take_fn take, httpguard_h2_gone_fn gone,
-                      void *arg);
+void httpguard_set_h2(struct httpguard *g, httpguard_h2_take_fn take,
+                      httpguard_h2_upgrade_fn upgrade, httpguard_h2_gone_fn gone, void *arg);
 
 /* The stats in Prometheus text, each name starting with 'prefix' (say "tailgate_mock_http"). */
 void httpguard_metrics(const struct httpguard *g, const char *prefix, struct evbuffer *out);

@@ -297,6 +297,17 @@ static int py(struct ctx *c, const char *mode, const char *arg, char *out, size_
     return run_client(c, argv, out, outlen, on_ready);
 }
 
+static int nghttp_opts(struct ctx *c, const char *opts, const char *url_path, int tls, char *out,
+                       size_t outlen)
+{
+    char url[200];
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d%s", tls ? "https" : "http", c->h.port, url_path);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "nghttp %s '%s' 2>&1", opts, url);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    return run_client(c, argv, out, outlen, NULL);
+}
+
 static int nghttp(struct ctx *c, const char *url_path, int tls, char *out, size_t outlen)
 {
     char url[200];
@@ -604,6 +615,50 @@ static void h2_should_refuse_a_header_list_over_32k_with_431(void)
     CHECK_EQ_INT(st.rejected, 1);
 }
 
+static void h2_should_upgrade_an_http1_request_with_h2c(void)
+{
+    NEED_NGHTTP();
+    CHECK(srv_open(&C, 0, 0) == 0);
+    int rc = nghttp_opts(&C, "-uv", "/stream?n=3&ms=2", 0, out, sizeof out);
+    struct slot s = C.slots[0];
+    int n = C.nslots;
+    uint64_t marks = n ? sink_marks_done(s.sk) : 0;
+    struct h2server_stats st = httpd_h2_stats(&C.h);
+    srv_close(&C);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(strstr(out, "HTTP Upgrade response") != NULL);
+    CHECK(strstr(out, "HTTP Upgrade success") != NULL);
+    /* the request went as HTTP/1.1; its response comes on stream 1 */
+    CHECK(strstr(out, "recv (stream_id=1) x-tail: done") != NULL);
+    CHECK(strstr(out, "tok000000\n") && strstr(out, "tok000002\n"));
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(s.completes, 1);
+    CHECK_EQ_INT(marks, 3);
+    CHECK_EQ_INT(st.connections, 1);
+    CHECK_EQ_INT(st.streams, 1);
+}
+
+static void h2_should_upgrade_a_request_with_a_body(void)
+{
+    if (system("command -v curl >/dev/null 2>&1") != 0) {
+        check_skip("curl is missing");
+        return;
+    }
+    CHECK(srv_open(&C, 0, 0) == 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd,
+             "curl -sv --http2 --data-binary hello http://127.0.0.1:%d/echo 2>&1; echo", C.h.port);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int rc = run_client(&C, argv, out, sizeof out, NULL);
+    struct h2server_stats st = httpd_h2_stats(&C.h);
+    srv_close(&C);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(strstr(out, "< HTTP/1.1 101 Switching Protocols") != NULL);
+    CHECK(strstr(out, "< HTTP/2 200") != NULL);
+    CHECK(strstr(out, "\ngot 5\n") != NULL);
+    CHECK_EQ_INT(st.streams, 1);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -631,6 +686,8 @@ int main(int argc, char **argv)
         CASE(h2_should_close_an_idle_connection_with_goaway),
         CASE(h2_should_serve_alpn_h2_and_http1_on_one_tls_port),
         CASE(h2_should_leave_http1_on_the_same_plain_port),
+        CASE(h2_should_upgrade_an_http1_request_with_h2c),
+        CASE(h2_should_upgrade_a_request_with_a_body),
     };
     return check_run(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
 }
