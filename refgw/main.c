@@ -12,6 +12,7 @@
 #include "cliutil.h"
 #include "httpguard.h"
 #include "relay.h"
+#include "tls.h"
 #include "version.h"
 
 #define REFGW_EXIT_USAGE 2 /* as tailgate: usage error */
@@ -26,6 +27,7 @@ static void usage(FILE *f)
     fputs("usage: refgw --mode naive|fixed|slow|retry|strip-headers --upstream http[s]://HOST:PORT\n"
           "             [--upstream-http 1.1|2] [--upstream-ca FILE] [--ignore-stream-reset]\n"
           "             [--listen HOST:PORT] [--port-file PATH] [--slow-ms MS]\n"
+          "             [--tls [--cert FILE --key FILE]] [--ca-file PATH]\n"
           "             [--metering-log FILE] [--metering usage|count]\n"
           "             [--header-timeout D] [--body-timeout D] [--idle-timeout D]\n"
           "       refgw --help | --version\n"
@@ -42,7 +44,10 @@ static void usage(FILE *f)
           "on to the end as naive does; a closed connection is handled as the mode says. The\n"
           "gateway that passes over HTTP/1.1 and leaks over HTTP/2.\n"
           "--listen defaults to 127.0.0.1:0 (any free port). The listen URL is the first line\n"
-          "on stdout. --metering-log appends one JSON line per finished request; --metering\n"
+          "on stdout. Clients may speak HTTP/1.1 or HTTP/2 on it: h2 by prior knowledge in\n"
+          "cleartext, by ALPN under --tls. --tls serves HTTPS with --cert/--key (PEM), or a\n"
+          "throwaway CA made at start and a certificate for 127.0.0.1 and localhost it signed;\n"
+          "--ca-file writes what a client should trust before the port file. --metering-log appends one JSON line per finished request; --metering\n"
           "usage (default) trusts the usage object on the wire, count counts forwarded tokens.\n"
           "Client requests are guarded as the mock's are: 408 past --header-timeout (60s) or a\n"
           "body pause over --body-timeout (60s); idle connections close after --idle-timeout\n"
@@ -73,6 +78,10 @@ int main(int argc, char **argv)
         {"upstream-http", required_argument, NULL, 4},
         {"upstream-ca", required_argument, NULL, 5},
         {"ignore-stream-reset", no_argument, NULL, 6},
+        {"tls", no_argument, NULL, 7},
+        {"cert", required_argument, NULL, 8},
+        {"key", required_argument, NULL, 9},
+        {"ca-file", required_argument, NULL, 10},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -81,6 +90,8 @@ int main(int argc, char **argv)
     char host[REFGW_HOST_MAX] = "127.0.0.1";
     char upstream[REFGW_UPSTREAM_MAX];
     const char *port_file = NULL;
+    const char *tls_cert = NULL, *tls_key = NULL, *ca_file = NULL;
+    int tls = 0;
     int have_mode = 0, have_upstream = 0;
     unsigned long long v;
     int c;
@@ -138,6 +149,18 @@ int main(int argc, char **argv)
             break;
         case 6:
             cfg.ignore_stream_reset = 1;
+            break;
+        case 7:
+            tls = 1;
+            break;
+        case 8:
+            tls_cert = optarg;
+            break;
+        case 9:
+            tls_key = optarg;
+            break;
+        case 10:
+            ca_file = optarg;
             break;
         case 's':
             if (cliutil_parse_u64(optarg, REFGW_SLOW_MS_MAX, &v) != 0) {
@@ -221,6 +244,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "refgw: --upstream-ca: only for an https:// upstream\n");
         return REFGW_EXIT_USAGE;
     }
+    if (!tls && (tls_cert || tls_key || ca_file)) {
+        fprintf(stderr, "refgw: --cert, --key and --ca-file need --tls\n");
+        return REFGW_EXIT_USAGE;
+    }
+    if ((tls_cert == NULL) != (tls_key == NULL)) {
+        fprintf(stderr, "refgw: --cert and --key go together\n");
+        return REFGW_EXIT_USAGE;
+    }
     cfg.host = host;
     cfg.upstream = upstream;
     cliutil_raise_nofile(); /* best effort: hundreds of streams hold two fds each */
@@ -230,10 +261,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "refgw: event_base_new failed\n");
         return REFGW_EXIT_ENV;
     }
-    char err[256];
+    char err[512];
+    struct tls_server *ts = NULL;
+    if (tls) {
+        ts = tls_server_new(tls_cert, tls_key, err, sizeof err);
+        if (ts == NULL || (ca_file && tls_server_write_ca(ts, ca_file, err, sizeof err) != 0)) {
+            fprintf(stderr, "refgw: %s\n", err);
+            tls_server_free(ts);
+            event_base_free(base);
+            return REFGW_EXIT_ENV;
+        }
+        cfg.tls = ts;
+    }
     struct relay *gw = relay_new(base, &cfg, err, sizeof err);
     if (gw == NULL) {
         fprintf(stderr, "refgw: %s\n", err);
+        tls_server_free(ts);
         event_base_free(base);
         return REFGW_EXIT_ENV;
     }
@@ -247,11 +290,13 @@ int main(int argc, char **argv)
         if (sigterm)
             event_free(sigterm);
         relay_free(gw);
+        tls_server_free(ts);
         event_base_free(base);
         return REFGW_EXIT_ENV;
     }
     int v6 = strchr(host, ':') != NULL;
-    printf("http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", relay_port(gw));
+    printf("%s://%s%s%s:%d\n", ts ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "",
+           relay_port(gw));
     fflush(stdout);
     int rc = 0;
     if (port_file && cliutil_write_port_file(port_file, relay_port(gw)) != 0) {
@@ -263,14 +308,16 @@ int main(int argc, char **argv)
     struct relay_stats st = relay_stats(gw);
     fprintf(stderr,
             "refgw: %s: %llu requests, %llu upstream attempts, %llu client closes, "
-            "%llu upstream errors, %llu metering errors, %llu lines not metered\n",
+            "%llu upstream errors, %llu metering errors, %llu lines not metered, "
+            "%llu HTTP/2 connections\n",
             relay_mode_name(cfg.mode), (unsigned long long)st.requests,
             (unsigned long long)st.upstream_attempts, (unsigned long long)st.client_closes,
             (unsigned long long)st.upstream_errors, (unsigned long long)st.metering_errors,
-            (unsigned long long)st.meter_skipped);
+            (unsigned long long)st.meter_skipped, (unsigned long long)st.h2_connections);
     event_free(sigint);
     event_free(sigterm);
     relay_free(gw);
+    tls_server_free(ts);
     event_base_free(base);
     return rc;
 }

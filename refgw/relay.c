@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "exchange.h"
 #include "h1exchange.h"
+#include "h2conn.h"
 #include "meter.h"
 #include "sink.h"
 #include "upstream.h"
@@ -95,6 +96,8 @@ struct relay {
 };
 
 static void h1_request_cb(struct evhttp_request *req, void *arg);
+static void h2_request_cb(struct exchange *x, void *arg);
+static void h2_reject_cb(struct exchange *x, int status, const char *message, void *arg);
 static void h1_reject_cb(struct evhttp_request *req, int status, const char *message,
                          const char *path, void *arg);
 static void upstream_done_cb(CURL *easy, CURLcode rc, void *arg);
@@ -160,6 +163,14 @@ struct relay *relay_new(struct event_base *base, const struct relay_config *cfg,
         hs.limits.idle_timeout_ms = cfg->idle_timeout_ms;
     if (httpd_open(base, &hs, &gw->httpd, err, errlen) != 0)
         goto fail;
+    /* HTTP/2 on the same port: a connection that opens with the client preface (or agrees on h2
+     * by ALPN) is the h2 transport's, and its requests arrive here as exchanges too */
+    const struct h2server_spec h2 = {h2_request_cb, h2_reject_cb, gw, RELAY_MAX_BODY, 0,
+                                     hs.limits.idle_timeout_ms};
+    if (httpd_set_h2(&gw->httpd, &h2, err, errlen) != 0)
+        goto fail;
+    if (cfg->tls != NULL)
+        httpd_set_tls(&gw->httpd, cfg->tls);
     gw->http = gw->httpd.http;
     gw->port = gw->httpd.port;
     return gw;
@@ -175,7 +186,9 @@ int relay_port(const struct relay *gw)
 
 struct relay_stats relay_stats(const struct relay *gw)
 {
-    return gw->st;
+    struct relay_stats st = gw->st;
+    st.h2_connections = httpd_h2_stats(&gw->httpd).connections;
+    return st;
 }
 
 /* Frees what callbacks could not free in place: the sinks of clients that left first (with
@@ -834,4 +847,17 @@ static void h1_reject_cb(struct evhttp_request *req, int status, const char *mes
     }
     reject(&hx.x, status, message);
     h1exchange_done(&hx);
+}
+
+/* ---- HTTP/2: the h2 transport hands exchanges over as they are ------------------------------- */
+
+static void h2_request_cb(struct exchange *x, void *arg)
+{
+    serve(arg, x);
+}
+
+static void h2_reject_cb(struct exchange *x, int status, const char *message, void *arg)
+{
+    (void)arg;
+    reject(x, status, message);
 }

@@ -9,6 +9,7 @@
 
 struct event_base;
 struct relay;
+struct tls_server;
 
 enum relay_mode {
     RELAY_NAIVE,         /* keeps reading upstream to its end after the client left */
@@ -35,6 +36,9 @@ struct relay_config {
      * closed connection (FIN, RST, GOAWAY) as 'mode' says. The gateway that passes every
      * HTTP/1.1 test and leaks over HTTP/2. */
     int ignore_stream_reset;
+    /* the client side serves HTTP/2 beside HTTP/1.1 on its port: prior knowledge in cleartext,
+     * ALPN h2 under TLS */
+    struct tls_server *tls; /* NULL: cleartext; borrowed, outlives the relay */
     const char *metering_log; /* one JSON line appended per finished request; NULL: none */
     enum relay_metering metering;
     /* the client side's guard (httpguard.h); 0: its default */
@@ -45,6 +49,7 @@ struct relay_config {
 
 /* Faults and counts, for the summary line at exit. */
 struct relay_stats {
+    uint64_t h2_connections;    /* client connections that spoke HTTP/2 */
     uint64_t requests;          /* client requests relayed */
     uint64_t upstream_attempts; /* upstream requests sent (a retry is a second one) */
     uint64_t client_closes;     /* clients that left before their response ended */
