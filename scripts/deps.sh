@@ -29,6 +29,10 @@ elif [ "$what" = conformance ]; then
     command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
     command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
     command -v caddy >/dev/null 2>&1 || missing+=(caddy)
+    # the HTTP/2 cases: the referee's HTTP/2 client (Debian's python3 with python3-h2) and
+    # openssl for their throwaway certificate
+    /usr/bin/python3 -c 'import h2' >/dev/null 2>&1 || missing+=(python3-h2)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 elif [ "$what" = fuzz ]; then
     # clang and its libFuzzer runtime (tests/fuzz/, `make fuzz`); Debian ships the runtime apart
     # from clang, in libclang-rt-<version>-dev, which clang does not pull in

@@ -4,7 +4,11 @@ gateway description (placeholders and 'files' rendered here, independently of ta
 requests, one at a time, for each action. Prints one JSON object: per action, every request's
 referee tail (tokens the upstream generated after t_abort) and close lag (the close the upstream
 saw, or the end of a stream read to the end, minus t_abort), and their medians.
-Standard library only; shares no code with tailgate.
+A description with "http": "2" (an https:// url, "tls": {"ca_file": ...}) is measured over
+HTTP/2 and TLS by referee_h2client.py (the h2 package): the tab_close requests are streams of one
+connection, followed by one stream on it read to its end ("h2_connection" in the output); each
+reset request drops its own connection. Otherwise standard library only; shares no code with
+tailgate.
 """
 import argparse
 import json
@@ -12,6 +16,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -61,6 +66,8 @@ class Gateway:
              "GATEWAY_URL": ""}
         self.url = subst(d["url"], v)
         v["GATEWAY_URL"] = self.url
+        self.http = d.get("http", "1.1")
+        self.ca_file = subst(d.get("tls", {}).get("ca_file", ""), v) or None
         base = os.path.dirname(os.path.abspath(desc_path))
         for f in d.get("files", []):
             with open(os.path.join(base, f["template"])) as t:
@@ -85,14 +92,19 @@ class Gateway:
         if self.proc.poll() is not None:
             raise RuntimeError("gateway exited with status %s before it was ready"
                                % self.proc.returncode)
-        m = re.match(r"http://([^:/]+):(\d+)", self.url)
+        m = re.match(r"(https?)://([^:/]+):(\d+)", self.url)
         try:
-            s = socket.create_connection((m.group(1), int(m.group(2))), timeout=1)
+            s = socket.create_connection((m.group(2), int(m.group(3))), timeout=1)
         except OSError:
             return False
         try:
             if not self.ready_path:
                 return True
+            if m.group(1) == "https":
+                # the probe verifies the certificate as the measured client will
+                ctx = ssl.create_default_context(cafile=self.ca_file)
+                ctx.set_alpn_protocols(["http/1.1"])
+                s = ctx.wrap_socket(s, server_hostname=m.group(2))
             s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                        % self.ready_path).encode())
             head = s.recv(64)
@@ -150,6 +162,7 @@ def main():
             os.remove(p)
     procs = []
     gw = None
+    h2c = None
     try:
         up = subprocess.Popen([sys.executable, os.path.join(HERE, "referee_upstream.py"),
                                "--port-file", portf, "--log", ulog, "--tokens", str(a.tokens),
@@ -163,13 +176,28 @@ def main():
         result = {"gateway": a.gateway, "actions": {}}
         # the end of a stream nobody stops, plus room for a loaded machine
         stream_s = a.tokens * a.interval_ms / 1000.0 + 5
+        scheme, host, port = re.match(r"(https?)://([^:/]+):(\d+)", gw.url).groups()
+        port = int(port)
+        h2c = None  # HTTP/2: the connection the next stream goes on
+        if gw.http == "2":
+            import referee_h2client  # the h2 package: only these cases need it
+        elif gw.http != "1.1":
+            raise RuntimeError("http %r: the referee speaks 1.1 and 2 (over TLS)" % gw.http)
         for action in a.actions.split(","):
             rows = []
             for n in range(a.requests):
                 rid = "ref-%s-%d-%d" % (action, os.getpid(), n)
-                host, port = re.match(r"http://([^:/]+):(\d+)", gw.url).groups()
-                c = referee_client.run_one(host, int(port), "/v1/chat/completions", action,
-                                           a.after_tokens, rid, 10)
+                if gw.http == "2":
+                    if h2c is None:
+                        h2c = referee_h2client.H2Client(host, port, gw.ca_file, 10)
+                    c = referee_h2client.run_one(h2c, "/v1/chat/completions", action,
+                                                 a.after_tokens, rid, 10)
+                    if "error" in c or action == "reset":
+                        h2c.close()  # a reset dropped it; after an error it is not trusted
+                        h2c = None
+                else:
+                    c = referee_client.run_one(host, port, "/v1/chat/completions", action,
+                                               a.after_tokens, rid, 10)
                 if "error" in c:
                     # kept and shown, left out of the medians: a gateway that hangs a request
                     # once in a while is a finding, not a reason to measure nothing
@@ -190,10 +218,24 @@ def main():
                                  (c["t_k"] - u["tokens"][a.after_tokens - 1]["gen"]) * 1e3, 3),
                              "close_detail": u.get("close_detail", ""),
                              "tokens_seen_by_client": c["tokens_seen"]})
+                if "connection" in c:
+                    rows[-1].update(connection=c["connection"], stream_id=c["stream_id"])
             ok = [r for r in rows if "error" not in r]
             if len(ok) * 2 <= len(rows):
                 raise RuntimeError("%s: %d of %d requests failed: %s" % (
                     action, len(rows) - len(ok), len(rows), rows))
+            if h2c is not None and action == "tab_close":
+                # the streams cancelled above shared one connection: one more stream on it, read
+                # to its end, shows the gateway kept it for the other tabs (shared/CLIENTS.md)
+                rid = "ref-%s-%d-end" % (action, os.getpid())
+                e = referee_h2client.run_to_end(h2c, "/v1/chat/completions", rid, stream_s)
+                e["connections_for_the_cancels"] = len({r["connection"] for r in ok})
+                e["streams_on_it"] = len([r for r in ok if r["connection"] == e["connection"]]) + 1
+                e["kept"] = bool(e["ended"] and e["done_marker"] and e["reset_by_peer"] is None
+                                 and e["tokens_seen"] == a.tokens)
+                result["h2_connection"] = e
+                h2c.close()
+                h2c = None
             result["actions"][action] = {
                 "requests": rows,
                 "failed_requests": len(rows) - len(ok),
@@ -201,10 +243,12 @@ def main():
                 "median_close_lag_ms": statistics.median(r["close_lag_ms"] for r in ok)}
         print(json.dumps(result, indent=1))
         return 0
-    except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
+    except Exception as e:  # noqa: BLE001 (the h2 package's errors too): one JSON error
         print(json.dumps({"gateway": a.gateway, "error": str(e)}))
         return 1
     finally:
+        if h2c is not None:
+            h2c.close()
         if gw:
             gw.stop()
         for p in procs:
