@@ -307,12 +307,17 @@ static ssize_t send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int
     (void)ng;
     (void)flags;
     struct h2conn *c = user;
-    if (evbuffer_get_length(c->out) >= H2CONN_OUTPUT_CAP) {
+    size_t have = evbuffer_get_length(c->out);
+    if (have >= H2CONN_OUTPUT_CAP) {
+        if (!c->blocked)
+            c->srv->st.output_capped++;
         c->blocked = 1;
         return NGHTTP2_ERR_WOULDBLOCK;
     }
     if (evbuffer_add(c->out, data, len) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (have + len > c->srv->st.output_peak)
+        c->srv->st.output_peak = have + len;
     c->unframed += len;
     return (ssize_t)len;
 }

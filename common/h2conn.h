@@ -45,6 +45,8 @@ struct h2server_stats {
     uint64_t goaway_received; /* GOAWAY frames from peers */
     uint64_t rejected;        /* 413, 431, 400 */
     uint64_t idle_closed;     /* connections closed by the idle timeout */
+    uint64_t output_capped;   /* times a connection's output buffer reached H2CONN_OUTPUT_CAP */
+    uint64_t output_peak;     /* the most bytes one connection's output buffer held */
 };
 
 /* The HTTP/2 side of one server: the spec and the stats of its connections. */

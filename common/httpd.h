@@ -52,8 +52,8 @@ int httpd_open(struct event_base *base, const struct httpd_spec *spec, struct ht
  * the server. Call before the loop runs. */
 struct tls_server;
 void httpd_set_tls(struct httpd *h, struct tls_server *t);
-/* Serves HTTP/2 (h2conn.h) on this server's port too: by prior knowledge in cleartext, and
- * by ALPN h2 over TLS (httpd_set_tls, before or after this call). Requests reach spec's
+/* Serves HTTP/2 (h2conn.h) on this server's port too: by prior knowledge or the h2c upgrade in
+ * cleartext, and by ALPN h2 over TLS (httpd_set_tls, before or after this call). Requests reach spec's
  * callbacks as exchanges. Call before the loop runs. Returns 0, or -1 with err filled. */
 struct h2server_spec;
 struct h2server_stats;

@@ -4,7 +4,7 @@ nghttp cannot (reset one of two streams mid-body, a tiny window never updated, a
 close, a silent connection) and prints one line per fact, which the C test compares exactly.
 
 usage: h2client.py MODE PORT [ARG] ; MODE is reply, cancel, close, rst, goaway, stall, upload,
-idle, get, bighead, tls or h1tls. Exit status 0 when the exchange went as the mode expects it to go on the wire."""
+idle, get, hog, bighead, tls or h1tls. Exit status 0 when the exchange went as the mode expects it to go on the wire."""
 import socket
 import ssl
 import struct
@@ -177,6 +177,22 @@ def mode_stall(port, window):
     sock.close()
 
 
+def mode_hog(port, path):
+    """Opens every window as wide as it goes, then never reads: only the server's own cap
+    bounds what it holds for us. Holds the connection until stdin closes."""
+    sock, conn = connect(port, window=2**31 - 1)
+    conn.increment_flow_control_window(2**31 - 1 - 65535)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s = Stream()
+    sid = request(sock, conn, path)
+    pump(sock, conn, {sid: s}, lambda: s.status is not None, acked=False)
+    print("READY")
+    sys.stdout.flush()
+    sys.stdin.read()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
 def mode_upload(port, size):
     sock, conn = connect(port)
     s = Stream()
@@ -272,6 +288,8 @@ def main():
         mode_upload(port, arg)
     elif mode == "idle":
         mode_idle(port)
+    elif mode == "hog":
+        mode_hog(port, arg)
     elif mode == "get":
         mode_get(port, arg)
     elif mode == "bighead":

@@ -32,6 +32,7 @@
 #define WAIT_MS 20000
 #define MAX_BODY 1024
 #define PIECE_LEN 10 /* "tok000000\n" */
+#define BIG_PIECE 65536
 #define PYTHON "/usr/bin/python3"
 
 struct ctx;
@@ -41,6 +42,7 @@ struct slot {
     struct sink *sk;
     struct event *tick;
     int n, written, ms;
+    int size;       /* bytes per piece (PIECE_LEN) */
     int cut;        /* after n pieces: sink_cut instead of the end */
     int free_after; /* > 0: the owner frees the sink mid-stream, after this many pieces */
     int closes, completes;
@@ -70,10 +72,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     struct slot *s = arg;
     if (s->sk == NULL || sink_state(s->sk) != SINK_OPEN)
         return;
-    char piece[PIECE_LEN + 1];
-    snprintf(piece, sizeof piece, "tok%06d\n", s->written);
+    static char piece[BIG_PIECE + 1];
+    snprintf(piece, PIECE_LEN + 1, "tok%06d\n", s->written);
     s->written++;
-    sink_write(s->sk, piece, PIECE_LEN, 1);
+    sink_write(s->sk, piece, (size_t)s->size, 1);
     if (s->written == s->free_after) {
         sink_free(s->sk); /* from the owner's own timer: the stream is reset (CANCEL) */
         s->sk = NULL;
@@ -124,6 +126,9 @@ static void handle(struct exchange *x, void *arg)
         s->n = query_int(x->query, "n", 3);
         s->ms = query_int(x->query, "ms", 5);
         s->cut = query_int(x->query, "cut", 0);
+        s->size = query_int(x->query, "size", PIECE_LEN);
+        if (s->size < PIECE_LEN || s->size > BIG_PIECE)
+            s->size = PIECE_LEN;
         s->free_after = query_int(x->query, "free", 0);
         s->sk = exchange_take_sink(x);
         s->tick = evtimer_new(c->base, tick_cb, s);
@@ -659,6 +664,45 @@ static void h2_should_upgrade_a_request_with_a_body(void)
     CHECK_EQ_INT(st.streams, 1);
 }
 
+static struct h2server_stats hog_stats;
+static uint64_t hog_unsent;
+#define HOG_PIECES 512 /* of 64 KiB: 32 MiB, far past the cap and the loopback socket buffers */
+
+static int hog_ready(struct ctx *c)
+{
+    int rc = pump_until(c, stream_written, WAIT_MS);
+    for (int i = 0; i < 20; i++)
+        pump(c, 2);
+    hog_stats = httpd_h2_stats(&c->h);
+    hog_unsent = c->nslots ? sink_unsent(c->slots[0].sk) : 0;
+    return rc;
+}
+
+static void h2_should_cap_the_output_held_for_a_peer_that_never_reads(void)
+{
+    NEED_PYTHON();
+    CHECK(srv_open(&C, 0, 0) == 0);
+    char path[80];
+    snprintf(path, sizeof path, "/stream?n=%d&ms=1&size=%d", HOG_PIECES, BIG_PIECE);
+    memset(&hog_stats, 0, sizeof hog_stats);
+    int rc = py(&C, "hog", path, out, sizeof out, hog_ready);
+    int waited = pump_until(&C, all_closed, WAIT_MS);
+    struct slot s = C.slots[0];
+    srv_close(&C);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_STR(out, "READY\n");
+    CHECK_EQ_INT(s.written, HOG_PIECES);
+    CHECK(hog_stats.output_capped >= 1);
+    /* at most one frame (9 + 16384 bytes) past the cap: a frame goes whole or waits */
+    CHECK(hog_stats.output_peak >= H2CONN_OUTPUT_CAP);
+    CHECK(hog_stats.output_peak < H2CONN_OUTPUT_CAP + 9 + 16384);
+    /* the rest waits, unpacked, in the stream's own buffer, and counts unsent */
+    CHECK(hog_unsent > (uint64_t)HOG_PIECES * BIG_PIECE / 2);
+    CHECK_EQ_INT(waited, 0);
+    CHECK_EQ_INT(s.closes, 1);
+    CHECK_EQ_INT(s.kind, SINK_CLOSE_RST);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -679,6 +723,7 @@ int main(int argc, char **argv)
         CASE(h2_should_close_every_stream_with_rst_on_tcp_reset),
         CASE(h2_should_close_every_stream_with_goaway_before_the_close),
         CASE(h2_should_stall_a_stream_at_its_flow_control_window),
+        CASE(h2_should_cap_the_output_held_for_a_peer_that_never_reads),
         CASE(h2_should_refuse_a_body_over_max_body_with_413),
         CASE(h2_should_refuse_a_header_list_over_32k_with_431),
         CASE(h2_should_reset_a_cut_stream_after_its_last_byte),
