@@ -10,9 +10,11 @@ same plus generated_tokens and written_tokens.
 
 usage: mock_h2_client.py PROTO PORT API ACTION PREFIX [CA_FILE]
   PROTO h1|h2c|h2 (h2: TLS with ALPN h2; its admin calls trust CA_FILE), API
-  chat|responses|messages, ACTION tab_close|reset; correlation ids are PREFIX-a and PREFIX-b
-  (X-Request-Id)."""
+  chat|responses|messages, ACTION tab_close|reset|goaway|stall; correlation ids are PREFIX-a
+  and PREFIX-b (X-Request-Id). goaway: the connection ends in order after a GOAWAY. stall (h2c):
+  one 200-token stream under a window never given back, then given back."""
 import json
+import re
 import socket
 import ssl
 import struct
@@ -25,12 +27,93 @@ import h2client
 PATHS = {"chat": "/v1/chat/completions", "responses": "/v1/responses",
          "messages": "/v1/messages"}
 LONG, SHORT = 2000, 40
+WINDOW = 2000
 
 
 def short(action):
     """B's length: short enough to end within the test when it reads to its end, long enough
-    to be still streaming when a reset drops it."""
+    to be still streaming when the connection goes."""
     return SHORT if action == "tab_close" else LONG
+
+
+def tokens_in(api, body):
+    """Complete token events in an SSE body: what the mock counts as written."""
+    key = {"chat": rb'"content":"[^"]', "responses": rb'"type":"response\.output_text\.delta"',
+           "messages": rb'"type":"text_delta"'}[api]  # chat's first chunk: role, content ""
+    events = body.split(b"\n\n")[:-1]  # the last piece is cut off or empty
+    return sum(1 for e in events if re.search(key, e))
+
+
+def h2_stall(port, api, prefix):
+    """One stream read under a window of WINDOW bytes never given back: the mock can send that
+    much and no more. Prints the token events that arrived, then waits for the ledger to say
+    generation ended, gives the window back and reads to the end."""
+    sock, conn = h2client.connect(port, False, window=WINDOW)
+    b = body(api)
+    sid = conn.get_next_available_stream_id()
+    hs = [(":method", "POST"), (":path", PATHS[api]), (":scheme", "http"),
+          (":authority", "127.0.0.1"), ("content-length", str(len(b)))] + \
+        headers(api, prefix + "-a", 200)
+    conn.send_headers(sid, hs)
+    conn.send_data(sid, b, end_stream=True)
+    sock.sendall(conn.data_to_send())
+    st = h2client.Stream()
+    h2client.pump(sock, conn, {sid: st}, lambda: len(st.body) >= WINDOW, acked=False)
+    print("stalled tokens %d" % tokens_in(api, st.body))
+    sys.stdout.flush()
+    return sock, conn, sid, st
+
+
+def h2_trailer(port, prefix):
+    """A background Responses stream of a vendor that tells a cancelled stream's count only in
+    an HTTP trailer (vendor-a-post), cancelled through POST /v1/responses/{id}/cancel on the
+    same connection: over HTTP/2 the trailer is a HEADERS frame after the last DATA. Prints it
+    and the record's view of the same count."""
+    sock, conn = h2client.connect(port, False)
+    b = json.dumps({"model": "gpt-4o-mini", "stream": True, "background": True,
+                    "input": "hi"}).encode()
+    sid = conn.get_next_available_stream_id()
+    hs = [(":method", "POST"), (":path", "/v1/responses"), (":scheme", "http"),
+          (":authority", "127.0.0.1"), ("content-length", str(len(b))),
+          ("x-tailgate-profile", "vendor-a-post")] + headers("responses", prefix + "-a", LONG)
+    conn.send_headers(sid, hs)
+    conn.send_data(sid, b, end_stream=True)
+    sock.sendall(conn.data_to_send())
+    st = h2client.Stream()
+    streams = {sid: st}
+    h2client.pump(sock, conn, streams, lambda: tokens_in("responses", st.body) >= 3)
+    rid = re.search(rb'"id":"(resp_[^"]+)"', st.body).group(1).decode()
+    cid = conn.get_next_available_stream_id()
+    conn.send_headers(cid, [(":method", "POST"), (":path", "/v1/responses/%s/cancel" % rid),
+                            (":scheme", "http"), (":authority", "127.0.0.1"),
+                            ("content-length", "0")], end_stream=True)
+    sock.sendall(conn.data_to_send())
+    cancel = h2client.Stream()
+    streams[cid] = cancel
+    h2client.pump(sock, conn, streams, lambda: st.ended and cancel.ended)
+    sock.close()
+    print("cancel status %s trailer %s" % (cancel.status, (st.trailers or {}).get(
+        "x-emitted-tokens-on-cancel")))
+    url = "http://127.0.0.1:%d/_tailgate/ledger?correlation_id=%s-a" % (port, prefix)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(url, timeout=5) as f:
+            r = json.load(f)["records"][0]
+        if r["state"] == "done":
+            break
+        time.sleep(0.02)
+    print("ledger %s %s usage_via %s usage_reported %s billed %s" % (
+        r["close_kind"], r["protocol"], r["usage_via"], r["usage_reported"],
+        r["billed_output_tokens"]))
+
+
+def h2_unstall(sock, conn, sid, st, api):
+    conn.increment_flow_control_window(1 << 20, stream_id=sid)
+    conn.increment_flow_control_window(1 << 20)
+    sock.sendall(conn.data_to_send())
+    h2client.pump(sock, conn, {sid: st}, lambda: st.ended)
+    print("unstalled tokens %d" % tokens_in(api, st.body))
+    sock.close()
 
 
 def body(api):
@@ -78,6 +161,13 @@ def h2_run(port, tls, api, action, prefix):
     h2client.pump(sock, conn, streams, lambda: len(a.body) > 0)
     if action == "reset":
         rst_close(sock)
+        print("done")
+        return
+    if action == "goaway":  # a browser closing the connection in order: GOAWAY, then FIN
+        conn.close_connection(error_code=0)
+        sock.sendall(conn.data_to_send())
+        sock.shutdown(socket.SHUT_WR)
+        sock.close()
         print("done")
         return
     conn.reset_stream(ids[0], error_code=8)
@@ -148,12 +238,39 @@ def records(port, prefix, ca):
         print(line)
 
 
+def stalled(port, prefix):
+    """The stalled stream's record once its generation stopped (it goes on while the stream
+    waits: the tokens queue in the mock), or once it is done."""
+    deadline = time.monotonic() + 20
+    r = None
+    while time.monotonic() < deadline:
+        url = "http://127.0.0.1:%d/_tailgate/ledger?correlation_id=%s-a" % (port, prefix)
+        with urllib.request.urlopen(url, timeout=5) as f:
+            rs = json.load(f)["records"]
+        r = rs[0] if len(rs) == 1 else None
+        if r and r["t_gen_stop_ns"] is not None:
+            break
+        time.sleep(0.02)
+    print("ledger %s generated %s written %s" % (r and r["state"], r and r["generated_tokens"],
+                                                 r and r["written_tokens"]))
+    sys.stdout.flush()
+
+
 def main():
     if len(sys.argv) not in (6, 7):
         sys.exit(__doc__)
     proto, port, api, action, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
         sys.argv[4], sys.argv[5]
     ca = sys.argv[6] if len(sys.argv) == 7 else None
+    if action == "trailer":
+        h2_trailer(port, prefix)
+        return
+    if action == "stall":
+        held = h2_stall(port, api, prefix)
+        stalled(port, prefix)
+        h2_unstall(*held, api)
+        stalled(port, prefix)
+        return
     if proto == "h1":
         h1_run(port, api, action, prefix)
     else:

@@ -78,6 +78,54 @@ for proto in h1 h2 h2c; do
         done
     done
 done
+# goaway: the connection ends in order after the client's GOAWAY; both streams record it
+for proto in h2 h2c; do
+    port=$plain ca=()
+    [ "$proto" = h2 ] && port=$tls ca=("$work/ca.pem")
+    for api in chat responses messages; do
+        name="mock_${proto}_${api}_should_record_goaway"
+        out=$(timeout 90 /usr/bin/python3 "$here/mock_h2_client.py" "$proto" "$port" "$api" \
+            goaway "$proto-$api-goaway" "${ca[@]}" 2>&1)
+        got=$(grep -E '^(a|b): ' <<<"$out" | cut -d' ' -f1-5 | tr '\n' '|')
+        if [ "$got" = "a: goaway 0 h2 disconnect|b: goaway 0 h2 disconnect|" ]; then
+            pass "$name"
+        else
+            fail "$name" "got: $(tr '\n' '|' <<<"$out")"
+        fi
+    done
+done
+
+# flow control: under a 2,000-byte window never given back the stream stalls; written_tokens
+# is exactly the token events that reached the client while generation runs to its end, and
+# once the window is given back the rest arrives and written_tokens reaches 200
+for api in chat responses messages; do
+    name="mock_h2c_${api}_should_count_written_tokens_by_the_window"
+    out=$(timeout 90 /usr/bin/python3 "$here/mock_h2_client.py" h2c "$plain" "$api" stall \
+        "stall-$api" 2>&1)
+    n=$(sed -n 's/^stalled tokens \([0-9]*\)$/\1/p' <<<"$out")
+    want="stalled tokens $n|ledger active generated 200 written $n|unstalled tokens 200|"
+    want+="ledger done generated 200 written 200|"
+    if [ -n "$n" ] && [ "$n" -lt 200 ] && [ "$(tr '\n' '|' <<<"$out")" = "$want" ]; then
+        pass "$name"
+    else
+        fail "$name" "got: $(tr '\n' '|' <<<"$out")"
+    fi
+done
+
+# trailers: a vendor that tells a cancelled stream's count only in a trailer (vendor-a-post);
+# over HTTP/2 the trailer is a HEADERS frame, and it carries what the ledger bills
+name=mock_h2c_should_send_the_cancel_count_as_an_http2_trailer
+out=$(timeout 90 /usr/bin/python3 "$here/mock_h2_client.py" h2c "$plain" responses trailer \
+    trailer 2>&1)
+n=$(sed -n 's/^cancel status 200 trailer \([0-9]*\)$/\1/p' <<<"$out")
+want="cancel status 200 trailer $n|ledger cancel_api h2 usage_via trailer usage_reported $n "
+want+="billed $n|"
+if [ -n "$n" ] && [ "$n" -ge 3 ] && [ "$(tr '\n' '|' <<<"$out")" = "$want" ]; then
+    pass "$name"
+else
+    fail "$name" "got: $(tr '\n' '|' <<<"$out")"
+fi
+
 # --no-h2: a client offering h2 and http/1.1 gets http/1.1, as from a vendor without HTTP/2
 alpn=$(/usr/bin/python3 - "$(cat "$work/h1only.port")" "$work/ca1.pem" <<'PY'
 import socket, ssl, sys
