@@ -265,4 +265,10 @@ if [[ -s $tmp/busy ]]; then
     done <"$tmp/busy"
 fi
 
+# HTTP/2 and TLS (bench/h2.sh): the same floor and mock under h2load; BENCH_H2=0 skips it
+if [[ ${BENCH_H2:-1} == 1 && $have_mock -eq 1 ]]; then
+    echo
+    FLOOR_BIN=$FLOOR_BIN TAILGATE_BIN=$TAILGATE_BIN bench/h2.sh || failed=1
+fi
+
 exit "$failed"
