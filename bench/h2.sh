@@ -162,10 +162,16 @@ run_case() {
         ((tls)) && h2opts+=(--npn-list=h2)
     fi
     if ((H2BENCH_RAMP_MS > 0)); then
-        # h2load opens 'r' connections every 'rate-period'; 100 ms periods across the ramp
+        # h2load opens 'r' connections every 'rate-period': 100 ms periods across the ramp, or
+        # one connection a period when there are fewer connections than 100 ms periods
         local periods=$(((H2BENCH_RAMP_MS + 99) / 100)) r
-        r=$(((conns + periods - 1) / periods))
-        rate=(--rate="$r" --rate-period=100ms)
+        if ((conns >= periods)); then
+            r=$(((conns + periods - 1) / periods))
+            rate=(--rate="$r" --rate-period=100ms)
+        elif ((conns > 1)); then
+            # the last connection opens when the 100 ms batches' last one does
+            rate=(--rate=1 --rate-period="$(((H2BENCH_RAMP_MS - 100) / (conns - 1)))ms")
+        fi
     fi
 
     local out=$tmp/$kase.$rep
@@ -188,7 +194,8 @@ run_case() {
         port=$(tr -d '[:space:]' <"$tmp/port")
         if ((tls)); then
             url="https://127.0.0.1:$port"
-            curl_tls=(--cacert "$tmp/ca.pem")
+            # the admin API and /metrics answer over HTTP/1.1 only
+            curl_tls=(--http1.1 --cacert "$tmp/ca.pem")
         else
             url="http://127.0.0.1:$port"
         fi
@@ -292,7 +299,10 @@ def metrics(path):
             if line.startswith("#") or not line.strip():
                 continue
             k, _, v = line.rpartition(" ")
-            vals[k] = float(v)
+            try:
+                vals[k] = float(v)
+            except ValueError:
+                return {}
     except OSError:
         pass
     return vals
