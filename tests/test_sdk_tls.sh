@@ -6,7 +6,7 @@
 # Needs node and tests/sdk/node_modules (tests/sdk/run.sh installs it); SKIP without them.
 # TAILGATE_BIN may point at the binary (default: ./tailgate).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 bin=${TAILGATE_BIN:-$PWD/tailgate}
 sdk=$PWD/tests/sdk/node_modules/openai/index.mjs
@@ -64,4 +64,4 @@ case "$got" in
 'error UNABLE_TO_VERIFY_LEAF_SIGNATURE') pass sdk_tls_should_refuse_the_mock_without_its_ca ;;
 *) fail sdk_tls_should_refuse_the_mock_without_its_ca "got $got" ;;
 esac
-exit $status
+exit "$status"

@@ -1,7 +1,9 @@
 // Real clients on the mock's transports: the official openai and @anthropic-ai/sdk SDKs over HTTPS
 // (Node's https, HTTP/1.1) trusting the mock's throwaway CA through NODE_EXTRA_CA_CERTS, and
 // HTTP/2 clients (undici with allowH2, the openai SDK on undici's fetch, Node's own http2) whose
-// AbortController abort resets one stream while the other streams of that connection run on.
+// AbortController abort resets one stream while the other streams of that connection run on. The
+// reset's code is the client's: undici closes the stream with NO_ERROR (0), Node's http2 with
+// CANCEL (8), and the ledger's close_code shows which.
 //
 // Usage: node transport.test.mjs GROUP [--tls URL] [--h2c URL]
 //   GROUP https: the HTTPS cases (needs --tls https://127.0.0.1:PORT of `tailgate mock --tls`)
@@ -194,10 +196,11 @@ const chatHeaders = (gh, id) => ({ 'content-type': 'application/json',
   authorization: 'Bearer sk-tailgate-test', 'x-request-id': id, ...gh });
 
 // An undici Client is one connection; with allowH2 its requests are streams of that connection.
-// `connects` counts the connections it opened.
+// It still runs one request at a time unless `pipelining` allows more (its default is 1 whatever
+// the protocol). `connects` counts the connections it opened.
 function h2Client(base) {
   const c = new undici.m.Client(base, { allowH2: true, useH2c: base.startsWith('http:'),
-    bodyTimeout: 15_000, headersTimeout: 15_000 });
+    pipelining: 8, bodyTimeout: 15_000, headersTimeout: 15_000 });
   const st = { c, connects: 0 };
   c.on('connect', () => { st.connects++; });
   return st;
@@ -205,7 +208,9 @@ function h2Client(base) {
 
 // one streamed chat completion through an undici Client; onText(snapshot) sees the text so far
 async function undiciChat(c, gh, id, { signal, onText } = {}) {
-  const r = await c.request({ path: '/v1/chat/completions', method: 'POST',
+  // undici holds a non-idempotent request (a POST) back while another runs, HTTP/2 or not:
+  // `idempotent` lets the two streams share the connection at once
+  const r = await c.request({ path: '/v1/chat/completions', method: 'POST', idempotent: true,
     headers: chatHeaders(gh, id), body: chatBody(), signal });
   eq(r.statusCode, 200, `${id} status`);
   let t = '';
