@@ -9,8 +9,10 @@ A check can name the referee's action it compares with and the one tailgate scen
 requests count (--check LABEL=REFEREE_ACTION@SCENARIO, for the HTTP/2 cases, where tailgate
 measures tab_close twice: with streams sharing the connection and with each stream alone on it).
 --known-limit LABEL=REASON turns that check's disagreement into a SKIP line that gives the
-reason and both sides' numbers (a limit of tailgate's own client, said out loud, never a PASS);
-an agreement there is still a PASS.
+reason and both sides' numbers (a limit of tailgate's own client, said out loud, never a PASS),
+but only with that limit's signature: every one of tailgate's requests there ran to its end
+(close_kind "none": the gateway never learnt of the reset). Any other disagreement is a FAIL,
+an agreement a PASS.
 Standard library only; reads tailgate's output as plain JSON.
 """
 import argparse
@@ -107,7 +109,9 @@ def main():
                          if "error" not in q else q["error"] for q in ra["requests"]],
                         t_tail, t_lag, list(zip(tails, lags, kinds)))
         verdict = "agree" if why is None else ("**disagree**" if t_tail is not None else "error")
-        limit = known.get(label) if why is not None and t_tail is not None else None
+        limit = None
+        if why is not None and t_tail is not None and all(k == "none" for k in kinds):
+            limit = known.get(label)
         if limit:
             verdict = "known limit"
         rows.write("| %s | %s | %s | %s | %s | %s | %s |\n" % (
