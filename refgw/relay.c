@@ -72,6 +72,7 @@ struct flow {
     char rid[RELAY_RID_MAX];
     char path[RELAY_PATH_LOG_MAX];
     int finished;
+    int await_flush; /* finished, but its sink still sends our end: freed once it is sent */
     int sink_queued;
     struct flow *sink_next; /* reap list of sinks whose client left */
     struct flow *reap_next; /* reap list of finished flows */
@@ -93,6 +94,7 @@ struct relay {
     struct evbuffer *scratch;
     struct relay_stats st;
     int in_curl; /* inside a curl callback: no transfer may leave curl now */
+    char flush_url[RELAY_URL_MAX]; /* the upstream's "/", see upstream_remove */
 };
 
 static void h1_request_cb(struct evhttp_request *req, void *arg);
@@ -143,7 +145,8 @@ struct relay *relay_new(struct event_base *base, const struct relay_config *cfg,
         }
     }
     struct upstream_callbacks cbs = {upstream_done_cb, gw};
-    struct upstream_options uo = {cfg->upstream_http2, cfg->upstream_ca};
+    snprintf(gw->flush_url, sizeof gw->flush_url, "%s/", cfg->upstream);
+    struct upstream_options uo = {cfg->upstream_http2, cfg->upstream_ca, gw->flush_url};
     gw->up = upstream_new(base, &uo, &cbs, err, errlen);
     if (gw->up == NULL)
         goto fail;
@@ -380,6 +383,7 @@ static void reply_drop(struct flow *fl)
 
 static void flow_maybe_finish(struct flow *fl);
 static void client_leave(struct flow *fl, enum relay_mode mode);
+static void flow_retire(struct flow *fl);
 
 /* Takes the attempt out of curl now: over HTTP/1.1 its connection closes (the upstream sees a
  * FIN), over HTTP/2 its stream is reset (RST_STREAM) and the connection stays. */
@@ -582,6 +586,15 @@ static void client_leave(struct flow *fl, enum relay_mode mode)
     flow_maybe_finish(fl);
 }
 
+/* Our end of the response left the transport: a finished flow waiting for it may go. */
+static void client_complete_cb(struct sink *sk, void *arg)
+{
+    (void)sk;
+    struct flow *fl = arg;
+    if (fl->await_flush)
+        flow_retire(fl);
+}
+
 static const char *close_kind_name(enum sink_close kind)
 {
     switch (kind) {
@@ -602,8 +615,12 @@ static void client_close_cb(struct sink *sk, enum sink_close kind, uint32_t code
     (void)code;
     struct flow *fl = arg;
     struct relay *gw = fl->gw;
-    if (fl->client != CLIENT_LIVE)
-        return; /* the reply was ours to end and we ended it */
+    if (fl->client != CLIENT_LIVE) {
+        /* the reply was ours to end and we ended it; the sink is done now */
+        if (fl->await_flush)
+            flow_retire(fl);
+        return;
+    }
     fl->client = CLIENT_GONE;
     fl->client_closed = 1;
     fl->close_kind = close_kind_name(kind);
@@ -668,7 +685,20 @@ static void flow_maybe_finish(struct flow *fl)
         return;
     fl->finished = 1;
     metering_write(fl);
+    /* A sink still sending our end is freed once it is sent: freeing it now would cut the
+     * response (over HTTP/2 a reset of the stream with its last tokens unsent). */
+    if (fl->sk != NULL && sink_state(fl->sk) == SINK_FLUSHING) {
+        fl->await_flush = 1;
+        return;
+    }
+    flow_retire(fl);
+}
+
+/* Off the live list and onto the reap list. */
+static void flow_retire(struct flow *fl)
+{
     struct relay *gw = fl->gw;
+    fl->await_flush = 0;
     if (fl->prev)
         fl->prev->next = fl->next;
     else
@@ -784,7 +814,7 @@ static void flow_start(struct relay *gw, struct exchange *x)
         send_error(x, 500, "server_error", NULL, "refgw: out of memory");
         goto fail;
     }
-    const struct sink_callbacks cbs = {client_drain_cb, client_close_cb, NULL, fl};
+    const struct sink_callbacks cbs = {client_drain_cb, client_close_cb, client_complete_cb, fl};
     sink_set_callbacks(fl->sk, &cbs);
     gw->st.requests++;
     exchange_tune(x, 0, 1);

@@ -16,7 +16,11 @@ struct upstream {
     struct upstream_options opts;
     struct upstream_callbacks cbs;
     struct curlev *cv;
+    CURL *flush;     /* the GET carrying queued resets out, while it runs */
+    int flush_again; /* an abort came after that GET went out: one more */
 };
+
+static void flush_start(struct upstream *u);
 
 static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc);
 
@@ -52,6 +56,10 @@ void upstream_free(struct upstream *u)
 {
     if (u == NULL)
         return;
+    if (u->flush != NULL) {
+        curlev_remove(u->cv, u->flush);
+        curl_easy_cleanup(u->flush);
+    }
     curlev_free(u->cv); /* closes pooled connections through close_socket_cb */
     free(u);
 }
@@ -60,6 +68,13 @@ static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
 {
     struct upstream *u = arg;
     curlev_remove(u->cv, easy);
+    if (easy == u->flush) {
+        curl_easy_cleanup(easy);
+        u->flush = NULL;
+        if (u->flush_again)
+            flush_start(u);
+        return;
+    }
     if (u->cbs.done_cb)
         u->cbs.done_cb(easy, rc, u->cbs.arg);
 }
@@ -110,6 +125,39 @@ void upstream_remove(struct upstream *u, CURL *easy, int paused)
     /* HTTP/1.1: an unfinished transfer's connection cannot be reused, curl closes it now.
      * HTTP/2: curl resets the stream and the connection goes on carrying the others. */
     curlev_remove(u->cv, easy);
+    if (u->opts.http2 && u->opts.flush_url != NULL)
+        flush_start(u);
+}
+
+static size_t discard_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return size * nmemb;
+}
+
+/* A GET whose request goes out on the connection an abort just left its RST_STREAM queued on
+ * (PIPEWAIT and multiplexing put it there), flushing both. Its answer, whatever it is, is read
+ * to the end and dropped: a stream ended in order needs no reset of its own. */
+static void flush_start(struct upstream *u)
+{
+    if (u->flush != NULL) {
+        u->flush_again = 1; /* its request may be out already: the new reset needs another */
+        return;
+    }
+    u->flush_again = 0;
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        return;
+    upstream_prepare(u, e);
+    curl_easy_setopt(e, CURLOPT_URL, u->opts.flush_url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
+    char err[128];
+    if (curlev_add(u->cv, e, err, sizeof err) != 0) {
+        curl_easy_cleanup(e);
+        return;
+    }
+    u->flush = e;
 }
 
 void upstream_resume(struct upstream *u, CURL *easy)

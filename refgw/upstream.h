@@ -22,6 +22,9 @@ struct upstream_options {
     int http2;           /* 0: HTTP/1.1 (also over https); 1: HTTP/2 over TLS by ALPN, the
                           * transfers to one upstream multiplexed on shared connections */
     const char *ca_file; /* PEM file to trust for an https upstream; NULL: the system's */
+    /* HTTP/2: a URL on the upstream a small GET may go to after an abort, to carry the abort's
+     * RST_STREAM out (see upstream_remove); NULL: none */
+    const char *flush_url;
 };
 
 /* Returns NULL with err filled. Borrows 'base' and the options' strings. Calls
@@ -37,7 +40,10 @@ void upstream_prepare(struct upstream *u, CURL *easy);
 int upstream_add(struct upstream *u, CURL *easy, char *err, size_t errlen);
 /* Aborts a transfer at once. Over HTTP/1.1 curl closes its connection (a FIN to the upstream);
  * over HTTP/2 it resets the transfer's stream (RST_STREAM) and keeps the connection for the
- * others. 'paused': the transfer's write callback last returned CURL_WRITEFUNC_PAUSE; it is
+ * others. libcurl 7.88 only queues a frame that small, to go out with the connection's next
+ * send, which never comes on a connection nothing else uses: so after an HTTP/2 abort a GET of
+ * flush_url follows on the same connection (one at a time, again after it if more aborts came
+ * meanwhile), its request carrying the reset out with it. 'paused': the transfer's write callback last returned CURL_WRITEFUNC_PAUSE; it is
  * resumed first, and must then take (and may drop) whatever curl held back, since libcurl 7.88
  * leaks a paused HTTP/2 transfer's held data when it is removed (curl issue 10971). Never call
  * it from inside a curl callback. No done_cb follows. */
