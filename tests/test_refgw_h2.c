@@ -2,7 +2,7 @@
  * nghttpd (nghttp2-server, scripts/deps.sh h2) over TLS with a throwaway certificate made here,
  * whose -v frame log is what refgw's libcurl put on the wire. The client leg is HTTP/1.1 over
  * raw sockets, so a client leaving is a TCP close. nghttpd serves a file and does not pace it:
- * the long one (about 8 MB of " tok<i>") is far from its end when its client leaves, and since
+ * the long one (about 37 MB of " tok<i>") is far from its end when its client leaves, and since
  * that client reads nothing, refgw has paused the transfer for it by then (the sink's 256 KB
  * mark), which is the removal libcurl 7.88 must not leak (an ASan build fails on exit if it
  * does). The binary is $REFGW_BIN (default build/refgw). */
@@ -23,7 +23,8 @@
 #include "clock.h"
 #include "harness.h"
 
-#define LONG_TOKENS 1000000 /* the long file: its client leaves near its start */
+#define LONG_TOKENS 4000000 /* the long file (37 MB, past the 32 MB stream window libcurl
+                             * opens): its client leaves near its start, its stream unended */
 #define SHORT_TOKENS 2000   /* the short one: read to its end */
 /* DATA frames (16 KB each by nghttpd's default) sent on the long stream before its client
  * leaves: 2 MB, well past the 256 KB refgw holds for a client before pausing */
