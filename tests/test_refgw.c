@@ -1030,6 +1030,8 @@ static void refgw_should_relay_an_https_upstream_and_abort_it_with_a_fin(void)
         FILE *mem = open_memstream(&buf.p, &buf.n);
         curl_easy_setopt(c, CURLOPT_URL, lurl);
         curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+        /* the admin API answers HTTP/1.1 only; ALPN would pick h2 */
+        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, mem);
         CURLcode cc = curl_easy_perform(c);
         curl_easy_cleanup(c);
