@@ -12,6 +12,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "h1exchange.h"
+
 /* The host part of a Host value or an Origin's authority: no port, no brackets. */
 struct authority {
     char name[ADMINGUARD_MAX_NAME + 1];
@@ -251,35 +253,13 @@ enum adminguard_verdict adminguard_check(const struct adminguard_request *rq,
     return ADMINGUARD_OK;
 }
 
-static const char *method_name(enum evhttp_cmd_type c)
-{
-    switch (c) {
-    case EVHTTP_REQ_GET:
-        return "GET";
-    case EVHTTP_REQ_HEAD:
-        return "HEAD";
-    case EVHTTP_REQ_OPTIONS:
-        return "OPTIONS";
-    case EVHTTP_REQ_POST:
-        return "POST";
-    case EVHTTP_REQ_PUT:
-        return "PUT";
-    case EVHTTP_REQ_PATCH:
-        return "PATCH";
-    case EVHTTP_REQ_DELETE:
-        return "DELETE";
-    default:
-        return NULL; /* TRACE, CONNECT: counted as state-changing */
-    }
-}
-
 void adminguard_read(struct evhttp_request *req, struct adminguard_request *rq)
 {
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     char *addr = NULL;
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
-    rq->method = method_name(evhttp_request_get_command(req));
+    rq->method = h1exchange_method_name(evhttp_request_get_command(req));
     rq->host = evhttp_find_header(in, "Host");
     rq->origin = evhttp_find_header(in, "Origin");
     rq->content_type = evhttp_find_header(in, "Content-Type");

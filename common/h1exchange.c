@@ -11,9 +11,9 @@
 #include "httpd.h"
 #include "httpguard.h"
 
-static const char *method_name(enum evhttp_cmd_type t)
+const char *h1exchange_method_name(int type)
 {
-    switch (t) {
+    switch ((enum evhttp_cmd_type)type) {
     case EVHTTP_REQ_GET: return "GET";
     case EVHTTP_REQ_POST: return "POST";
     case EVHTTP_REQ_HEAD: return "HEAD";
@@ -83,7 +83,7 @@ int h1exchange_init(struct h1exchange *hx, struct evhttp_request *req, struct ev
     }
     hx->x.ops = &h1_ops;
     hx->x.protocol = "http/1.1";
-    hx->x.method = method_name(evhttp_request_get_command(req));
+    hx->x.method = h1exchange_method_name(evhttp_request_get_command(req));
     hx->x.path = hx->path;
     hx->x.query = uri ? evhttp_uri_get_query(uri) : NULL;
     hx->x.body = hx->body;

@@ -20,6 +20,9 @@ struct h1exchange {
 int h1exchange_init(struct h1exchange *hx, struct evhttp_request *req, struct evbuffer *scratch);
 /* Frees the copies; the request itself stays evhttp's (or the sink's). */
 void h1exchange_done(struct h1exchange *hx);
+/* evhttp's method as its name ("POST"); "OTHER" for one evhttp has no name for. 'type' is an
+ * enum evhttp_cmd_type (an int here, so callers need no evhttp header). */
+const char *h1exchange_method_name(int type);
 /* The request, for what only HTTP/1.1 has (the admin API's origin checks). */
 struct evhttp_request *h1exchange_request(const struct exchange *x);
 

@@ -19,6 +19,7 @@
 #include <event2/keyvalq_struct.h>
 #include <nghttp2/nghttp2.h>
 
+#include "h1exchange.h"
 #include "h2sink.h"
 #include "httpguard.h"
 #include "tls.h"
@@ -606,27 +607,11 @@ static long b64url_decode(const char *in, unsigned char *out, size_t cap)
     return (long)n;
 }
 
-static const char *method_name(enum evhttp_cmd_type t)
-{
-    switch (t) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE: return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
-    }
-    return "OTHER";
-}
-
 /* The HTTP/1.1 request as stream 1's: pseudo-headers from its line and Host, its fields
  * without the hop-by-hop ones of the upgrade, its body. */
 static int upgrade_stream(struct h2stream *st, struct evhttp_request *req)
 {
-    const char *m = method_name(evhttp_request_get_command(req));
+    const char *m = h1exchange_method_name(evhttp_request_get_command(req));
     const char *uri = evhttp_request_get_uri(req);
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     const char *host = evhttp_find_header(in, "Host");
