@@ -77,7 +77,8 @@ $(BUILD)/common/version.o: common/version.c $(BUILD)/version.stamp
 .PHONY: FORCE
 FORCE:
 
-TEST_LIB := $(BUILD)/tests/check.o $(BUILD)/tests/harness.o $(BUILD)/tests/loopthread.o
+TEST_LIB := $(BUILD)/tests/check.o $(BUILD)/tests/harness.o $(BUILD)/tests/loopthread.o \
+            $(BUILD)/tests/h2peer.o
 
 $(BUILD)/tests/test_%: tests/test_%.c $(TEST_LIB) $(LIB_OBJ)
 	@mkdir -p $(dir $@)

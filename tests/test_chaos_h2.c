@@ -21,6 +21,7 @@
 
 #include "chaos/client.h"
 #include "check.h"
+#include "h2peer.h"
 
 #define TOKENS 1000000
 /* tab_close acts at this token, a tenth into its stream: the users start together and nghttpd
@@ -102,100 +103,14 @@ static int run(struct chaos_config *cfg, struct collected *out)
 
 /* ---- the peer ------------------------------------------------------------------------------ */
 
-struct peer {
-    pid_t pid;
-    int port;
-    char log[128];
-};
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static int port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-/* nghttpd -v on 127.0.0.1 over TLS (ALPN h2), its frame log in peer->log. 0 or -1. */
-static int peer_start(struct peer *p, const char *name)
-{
-    /* a free port found by binding port 0 and letting go: nghttpd does not report the port it
-     * got for 0; it comes up on it within the bounded wait below */
-    for (int attempt = 0; attempt < 3; attempt++) {
-        p->port = free_port();
-        snprintf(p->log, sizeof p->log, "%s/%s.log", dir, name);
-        char port_s[16], htdocs[96], key[96], cert[96];
-        snprintf(port_s, sizeof port_s, "%d", p->port);
-        snprintf(htdocs, sizeof htdocs, "%s/htdocs", dir);
-        snprintf(key, sizeof key, "%s/key.pem", dir);
-        snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-        p->pid = fork();
-        if (p->pid == 0) {
-            int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            int null = open("/dev/null", O_RDONLY);
-            if (fd < 0 || null < 0)
-                _exit(127);
-            dup2(null, 0);
-            dup2(fd, 1);
-            dup2(fd, 2);
-            execlp("nghttpd", "nghttpd", "-v", "-a", "127.0.0.1", "-d", htdocs, port_s, key,
-                   cert, (char *)NULL);
-            _exit(127);
-        }
-        if (p->pid < 0)
-            return -1;
-        for (int i = 0; i < 200; i++) { /* 10 s */
-            if (port_open(p->port))
-                return 0;
-            if (waitpid(p->pid, NULL, WNOHANG) == p->pid)
-                break;
-            struct timespec ts = {0, 50000000};
-            nanosleep(&ts, NULL);
-        }
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, NULL, 0);
-    }
-    return -1;
-}
-
 static char *last_log; /* the latest peer log: freed by the next peer_stop, or at the end */
 
 /* Stops the peer; returns its log (kept until the next call; NULL if unreadable). */
-static char *peer_stop(struct peer *p)
+static char *peer_stop(struct h2peer *p)
 {
     free(last_log);
-    last_log = NULL;
-    kill(p->pid, SIGTERM);
-    waitpid(p->pid, NULL, 0);
-    FILE *f = fopen(p->log, "r");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s)
-        s[fread(s, 1, (size_t)n, f)] = '\0';
-    fclose(f);
-    last_log = s;
-    return s;
+    last_log = h2peer_stop(p);
+    return last_log;
 }
 
 static int count(const char *log, const char *needle)
@@ -208,7 +123,7 @@ static int count(const char *log, const char *needle)
 
 /* Waits (at most 10 s) until the peer has logged 'needle' n times: what it does after the
  * client has gone (a connection's close) comes a moment later. */
-static void wait_logged(const struct peer *p, const char *needle, int n)
+static void wait_logged(const struct h2peer *p, const char *needle, int n)
 {
     for (int i = 0; i < 200; i++) {
         FILE *f = fopen(p->log, "r");
@@ -225,20 +140,12 @@ static void wait_logged(const struct peer *p, const char *needle, int n)
     }
 }
 
-/* The session ("[id=N]": a TCP connection) on this line, 0 if none. */
-static int session_at(const char *log, const char *p)
-{
-    while (p > log && p[-1] != '\n')
-        p--;
-    return strncmp(p, "[id=", 4) == 0 ? atoi(p + 4) : 0;
-}
-
 /* How many connections carried a request (the readiness probe's carries none). */
 static int connections(const char *log)
 {
     int seen[64] = {0}, n = 0;
     for (const char *p = log; (p = strstr(p, "recv HEADERS frame")) != NULL; p++) {
-        int id = session_at(log, p);
+        int id = h2peer_session_at(log, p);
         if (id > 0 && id < 64 && !seen[id]++)
             n++;
     }
@@ -251,7 +158,7 @@ static int session_of(const char *log, const char *cid)
     char tail[128];
     snprintf(tail, sizeof tail, ") x-request-id: %s\n", cid);
     const char *p = strstr(log, tail);
-    return p ? session_at(log, p) : 0;
+    return p ? h2peer_session_at(log, p) : 0;
 }
 
 /* The stream id nghttpd gave the request with this X-Request-Id on session 'sid'; -1 none. */
@@ -287,7 +194,7 @@ static int ended_at(const char *log, int sess, int id, const char **first)
         while (line > log && line[-1] != '\n')
             line--;
         const char *d = strstr(line, "send DATA frame");
-        if (d != NULL && d < p && session_at(log, line) == sess && n++ == 0 && first)
+        if (d != NULL && d < p && h2peer_session_at(log, line) == sess && n++ == 0 && first)
             *first = line;
     }
     return n;
@@ -323,7 +230,7 @@ static int early_resets(const char *log, int sess, int id)
     snprintf(head, sizeof head, "recv RST_STREAM frame <length=4, flags=0x00, stream_id=%d>", id);
     int n = 0;
     for (const char *p = log; (p = strstr(p, head)) != NULL; p += strlen(head))
-        n += session_at(log, p) == sess && (end == NULL || p < end);
+        n += h2peer_session_at(log, p) == sess && (end == NULL || p < end);
     return n;
 }
 
@@ -335,7 +242,7 @@ static const struct chaos_record *rec_of(const struct collected *c, const char *
     return NULL;
 }
 
-static void config(struct chaos_config *cfg, const struct peer *p, uint32_t users,
+static void config(struct chaos_config *cfg, const struct h2peer *p, uint32_t users,
                    uint32_t per_conn)
 {
     static char url[64];
@@ -382,7 +289,7 @@ static void one_acting(struct chaos_config *cfg, enum chaos_action a, uint32_t a
  * their response HEADERS): curl may send a request's body late while it reads the streams
  * already running, and an action before the others were answered would meet no stream. */
 struct hold {
-    const struct peer *p;
+    const struct h2peer *p;
     uint32_t acting, others;
 };
 
@@ -417,8 +324,8 @@ static struct collected col;
 static void chaos_client_should_reset_only_its_stream_on_tab_close_over_h2(void)
 {
     SKIP_WITHOUT_PEER();
-    struct peer p;
-    CHECK(peer_start(&p, "tab_close") == 0);
+    struct h2peer p;
+    CHECK(h2peer_start(&p, dir, "tab_close") == 0);
     struct chaos_config cfg;
     config(&cfg, &p, 3, 3);
     cfg.id_prefix = "tc";
@@ -464,8 +371,8 @@ static void chaos_client_should_reset_only_its_stream_on_tab_close_over_h2(void)
 static void chaos_client_should_open_a_second_connection_past_n_users_over_h2(void)
 {
     SKIP_WITHOUT_PEER();
-    struct peer p;
-    CHECK(peer_start(&p, "share") == 0);
+    struct h2peer p;
+    CHECK(h2peer_start(&p, dir, "share") == 0);
     struct chaos_config cfg;
     config(&cfg, &p, 3, 2); /* N = 2: three users need two connections */
     cfg.id_prefix = "sh";
@@ -498,8 +405,8 @@ static void chaos_client_should_open_a_second_connection_past_n_users_over_h2(vo
 static void chaos_client_should_drop_the_whole_connection_on_reset_over_h2(void)
 {
     SKIP_WITHOUT_PEER();
-    struct peer p;
-    CHECK(peer_start(&p, "reset") == 0);
+    struct h2peer p;
+    CHECK(h2peer_start(&p, dir, "reset") == 0);
     struct chaos_config cfg;
     config(&cfg, &p, 3, 3);
     cfg.id_prefix = "rs";
@@ -542,7 +449,7 @@ static void chaos_client_should_drop_the_whole_connection_on_reset_over_h2(void)
 static void chaos_client_should_name_what_http2_cannot_do(void)
 {
     struct chaos_config cfg;
-    struct peer p = {.port = 1};
+    struct h2peer p = {.port = 1};
     char err[256];
     struct event_base *base = event_base_new();
     config(&cfg, &p, 1, 6);

@@ -21,6 +21,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "h2peer.h"
 #include "harness.h"
 
 #define LONG_TOKENS 4000000 /* the long file (37 MB, past the 32 MB stream window libcurl
@@ -35,77 +36,6 @@ static char ca_file[128];
 static const char *skip_reason; /* set: every case is SKIP with this */
 
 /* ---- the peer -------------------------------------------------------------------------------- */
-
-struct peer {
-    pid_t pid;
-    int port;
-    char log[128];
-};
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static int port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-/* nghttpd -v on 127.0.0.1 over TLS (ALPN h2), its frame log in p->log. 0 or -1. */
-static int peer_start(struct peer *p, const char *name)
-{
-    /* nghttpd does not report the port it got for 0: a free one, retried if taken meanwhile */
-    for (int attempt = 0; attempt < 3; attempt++) {
-        p->port = free_port();
-        snprintf(p->log, sizeof p->log, "%s/%s.log", dir, name);
-        char port_s[16], htdocs[96], key[96], cert[96];
-        snprintf(port_s, sizeof port_s, "%d", p->port);
-        snprintf(htdocs, sizeof htdocs, "%s/htdocs", dir);
-        snprintf(key, sizeof key, "%s/key.pem", dir);
-        snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-        p->pid = fork();
-        if (p->pid == 0) {
-            int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            int null = open("/dev/null", O_RDONLY);
-            if (fd < 0 || null < 0)
-                _exit(127);
-            dup2(null, 0);
-            dup2(fd, 1);
-            dup2(fd, 2);
-            execlp("nghttpd", "nghttpd", "-v", "-a", "127.0.0.1", "-d", htdocs, port_s, key,
-                   cert, (char *)NULL);
-            _exit(127);
-        }
-        if (p->pid < 0)
-            return -1;
-        for (int i = 0; i < 200; i++) { /* 10 s */
-            if (port_open(p->port))
-                return 0;
-            if (waitpid(p->pid, NULL, WNOHANG) == p->pid)
-                break;
-            harness_sleep_ms(50);
-        }
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, NULL, 0);
-    }
-    return -1;
-}
 
 static char *slurp(const char *path)
 {
@@ -122,28 +52,13 @@ static char *slurp(const char *path)
     return s;
 }
 
-/* Stops the peer; returns its log (caller frees; NULL if unreadable). */
-static char *peer_stop(struct peer *p)
-{
-    kill(p->pid, SIGTERM);
-    waitpid(p->pid, NULL, 0);
-    return slurp(p->log);
-}
-
-/* The session ("[id=N]": one TCP connection) on the line holding p, 0 if none. */
-static int session_at(const char *log, const char *p)
-{
-    while (p > log && p[-1] != '\n')
-        p--;
-    return strncmp(p, "[id=", 4) == 0 ? atoi(p + 4) : 0;
-}
 
 /* How many connections carried a request. */
 static int connections(const char *log)
 {
     int seen[64] = {0}, n = 0;
     for (const char *p = log; (p = strstr(p, "recv HEADERS frame")) != NULL; p++) {
-        int id = session_at(log, p);
+        int id = h2peer_session_at(log, p);
         if (id > 0 && id < 64 && !seen[id]++)
             n++;
     }
@@ -162,7 +77,7 @@ static int stream_of(const char *log, const char *rid, int *session)
     const char *open = p;
     while (open > log && strncmp(open, "(stream_id=", 11) != 0)
         open--;
-    *session = session_at(log, p);
+    *session = h2peer_session_at(log, p);
     return atoi(open + 11);
 }
 
@@ -210,7 +125,7 @@ static int resets(const char *log, int id, char *code, size_t codelen)
 }
 
 /* Polls until nghttpd sent 'frames' DATA frames on the stream of request 'rid'. */
-static void wait_sent(const struct peer *p, const char *rid, int frames)
+static void wait_sent(const struct h2peer *p, const char *rid, int frames)
 {
     for (int i = 0; i < 200; i++) {
         char *log = slurp(p->log);
@@ -226,7 +141,7 @@ static void wait_sent(const struct peer *p, const char *rid, int frames)
 
 /* ---- refgw ----------------------------------------------------------------------------------- */
 
-static int start_refgw(struct proc *gw, const char *mode, const struct peer *p,
+static int start_refgw(struct proc *gw, const char *mode, const struct h2peer *p,
                        const char *extra)
 {
     if (harness_proc_init(gw) != 0)
@@ -315,7 +230,7 @@ static void leave_run_cleanup(struct leave_run *r)
  * stops reading at once, and leaves with a TCP reset once nghttpd has sent SENT_FRAMES on its stream;
  * once refgw has dealt with that (a reset, or the stream's end for naive), a second client
  * asks for the short file and reads it to its end. */
-static int reset_logged(const struct peer *p, const char *rid)
+static int reset_logged(const struct h2peer *p, const char *rid)
 {
     char *log = slurp(p->log);
     int sess;
@@ -329,12 +244,12 @@ static int reset_logged(const struct peer *p, const char *rid)
 static void leave_run(const char *mode, const char *extra, const char *tag, struct leave_run *r)
 {
     memset(r, 0, sizeof *r);
-    struct peer p;
+    struct h2peer p;
     struct proc gw;
-    if (peer_start(&p, tag) != 0)
+    if (h2peer_start(&p, dir, tag) != 0)
         return;
     if (start_refgw(&gw, mode, &p, extra) != 0) {
-        free(peer_stop(&p));
+        free(h2peer_stop(&p));
         return;
     }
     r->started = 1;
@@ -379,7 +294,7 @@ static void leave_run(const char *mode, const char *extra, const char *tag, stru
     free(body);
     r->after_meter = metering_line(&gw, rid_after);
     r->exit_status = harness_stop(&gw);
-    r->log = peer_stop(&p);
+    r->log = h2peer_stop(&p);
     r->leave_id = stream_of(r->log, rid_leave, &r->leave_sess);
     r->after_id = stream_of(r->log, rid_after, &r->after_sess);
     r->leave_frames = r->leave_id ? data_frames(r->log, r->leave_id, &r->leave_ended) : 0;
