@@ -16,8 +16,11 @@
 #include <event2/event.h>
 
 #include "action.h"
+#include "body.h"
 #include "clock.h"
+#include "config.h"
 #include "curlev.h"
+#include "plan.h"
 #include "scanner.h"
 #include "sockdrain.h"
 
@@ -25,7 +28,6 @@
 #define CLIENT_HALF_MAX_MS 30000   /* half_close: the longest wait for the peer's FIN in all */
 #define CLIENT_DRAIN_MAX (1 << 20) /* a close drains at most this much the kernel holds */
 #define CLIENT_SUPERSEDE_WAIT_MS 2000 /* the old stream closes by then if its successor stalls */
-#define CLIENT_BODY_MAX (1 << 20)  /* request bodies we build */
 
 /* What fire() asks of the write callback it was called from. */
 enum fire_result {
@@ -125,421 +127,7 @@ static void finish_xfer(struct xfer *x, enum chaos_end end, long status, const c
 static void slot_free(struct chaos_client *c, const struct chaos_record *rec);
 static void think_free(struct think *t);
 
-/* ---- names ---------------------------------------------------------------------------- */
-
-static const char *const style_names[] = {"openai-chat", "responses", "anthropic", "custom"};
-static const char *const end_names[] = {"complete",   "fin",        "rst",   "drop",
-                                        "killed",     "superseded", "http_error", "error",
-                                        "timeout",    "truncated"};
-_Static_assert(sizeof end_names / sizeof end_names[0] == CHAOS_END_COUNT, "one name per end");
-
-const char *chaos_style_name(enum chaos_style s)
-{
-    return (unsigned)s < 4 ? style_names[s] : "?";
-}
-
-const char *chaos_action_name(enum chaos_action a)
-{
-    const struct action_row *row = action_row(a);
-    return row ? row->name : "?";
-}
-
-const char *chaos_trigger_name(enum chaos_trigger t)
-{
-    return t == CHAOS_AT_TOKENS ? "tokens" : t == CHAOS_AT_MS ? "ms" : "first_byte";
-}
-
-const char *chaos_end_name(enum chaos_end e)
-{
-    return (unsigned)e < CHAOS_END_COUNT ? end_names[e] : "?";
-}
-
-static int find_name(const char *const *names, int n, const char *s)
-{
-    for (int i = 0; s && i < n; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
-
-static const char *const http_names[] = {"1.1", "2", "h2c"};
-
-const char *chaos_http_name(enum chaos_http h)
-{
-    return (unsigned)h < 3 ? http_names[h] : "?";
-}
-
-int chaos_http_parse(const char *s)
-{
-    return find_name(http_names, 3, s);
-}
-
-int chaos_style_parse(const char *s)
-{
-    return find_name(style_names, 4, s);
-}
-
-int chaos_action_parse(const char *s)
-{
-    const struct action_row *row;
-    for (size_t i = 0; s && (row = action_at(i)) != NULL; i++)
-        if (strcmp(row->name, s) == 0)
-            return (int)row->action;
-    return -1;
-}
-
-/* ---- plans ------------------------------------------------------------------------------ */
-
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double unit(uint64_t z)
-{
-    return (double)(z >> 11) / (double)(1ull << 53);
-}
-
-static uint32_t draw(const struct chaos_range *r, uint64_t z);
-
-size_t chaos_plan(const struct chaos_config *cfg, uint32_t index, int64_t *trigger_at)
-{
-    /* two independent draws per request from (seed, index): timing never changes the plan */
-    uint64_t a = mix64(cfg->seed ^ mix64((uint64_t)index * 2 + 1));
-    uint64_t b = mix64(a ^ 0xa5a5a5a5a5a5a5a5ull);
-    double total = 0;
-    for (size_t i = 0; i < cfg->nusers; i++)
-        total += cfg->users[i].weight;
-    double pick = unit(a) * total, acc = 0;
-    size_t u = cfg->nusers - 1;
-    for (size_t i = 0; i < cfg->nusers; i++) {
-        acc += cfg->users[i].weight;
-        if (pick < acc) {
-            u = i;
-            break;
-        }
-    }
-    const struct chaos_user *user = &cfg->users[u];
-    if (user->action == CHAOS_COMPLETE || user->trigger == CHAOS_AT_FIRST_BYTE)
-        *trigger_at = user->action == CHAOS_COMPLETE ? -1 : 0;
-    else
-        *trigger_at = draw(&user->at, b);
-    return u;
-}
-
-static uint32_t draw(const struct chaos_range *r, uint64_t z)
-{
-    uint64_t span = (uint64_t)r->hi - r->lo + 1;
-    uint64_t v = r->lo + (uint64_t)(unit(z) * (double)span);
-    return v > r->hi ? r->hi : (uint32_t)v;
-}
-
-/* The think time after user request 'index': a third draw from (seed, index). */
-static uint32_t think_draw(const struct chaos_config *cfg, uint32_t index)
-{
-    uint64_t a = mix64(cfg->seed ^ mix64((uint64_t)index * 2 + 1));
-    return draw(&cfg->think_ms, mix64(a ^ 0x5a5a5a5a5a5a5a5aull));
-}
-
-/* ---- request bodies --------------------------------------------------------------------- */
-
-static const char *default_path(enum chaos_style s)
-{
-    switch (s) {
-    case CHAOS_STYLE_OPENAI_CHAT:
-        return "/v1/chat/completions";
-    case CHAOS_STYLE_RESPONSES:
-        return "/v1/responses";
-    case CHAOS_STYLE_ANTHROPIC:
-        return "/v1/messages";
-    case CHAOS_STYLE_CUSTOM:
-        return "/";
-    }
-    return "/";
-}
-
-/* Replaces {{name}} placeholders; values are inserted JSON-escaped when 'json' (without the
- * quotes the template already has). malloc'd, NULL past CLIENT_BODY_MAX or on OOM. */
-static char *fill_template(const char *tmpl, const char *prompt, const char *cid,
-                           uint32_t max_tokens, int json)
-{
-    char num[16];
-    snprintf(num, sizeof num, "%u", max_tokens);
-    char *esc_prompt = NULL;
-    if (json) {
-        cJSON *s = cJSON_CreateString(prompt);
-        char *q = s ? cJSON_PrintUnformatted(s) : NULL;
-        cJSON_Delete(s);
-        if (q == NULL)
-            return NULL;
-        size_t ql = strlen(q);
-        memmove(q, q + 1, ql - 2); /* drop the quotes */
-        q[ql - 2] = '\0';
-        esc_prompt = q;
-    }
-    const char *vals[3] = {json ? esc_prompt : prompt, cid, num};
-    const char *keys[3] = {"{{prompt}}", "{{id}}", "{{max_tokens}}"};
-    size_t cap = strlen(tmpl) + 1;
-    for (const char *p = tmpl; (p = strstr(p, "{{")) != NULL; p += 2)
-        cap += strlen(vals[0]) + strlen(cid) + 16;
-    char *out = cap <= CLIENT_BODY_MAX ? malloc(cap) : NULL;
-    if (out == NULL) {
-        free(esc_prompt);
-        return NULL;
-    }
-    size_t o = 0;
-    for (const char *p = tmpl; *p;) {
-        int hit = 0;
-        for (int k = 0; k < 3; k++) {
-            size_t kl = strlen(keys[k]);
-            if (strncmp(p, keys[k], kl) == 0) {
-                size_t vl = strlen(vals[k]);
-                memcpy(out + o, vals[k], vl);
-                o += vl;
-                p += kl;
-                hit = 1;
-                break;
-            }
-        }
-        if (!hit)
-            out[o++] = *p++;
-    }
-    out[o] = '\0';
-    free(esc_prompt);
-    return out;
-}
-
-char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, char *err,
-                         size_t errlen)
-{
-    const char *prompt = req->prompt ? req->prompt : "Tell me a long story.";
-    if (req->style == CHAOS_STYLE_CUSTOM) {
-        if (req->body_template == NULL) {
-            snprintf(err, errlen, "request.body_template: required for the custom style");
-            return NULL;
-        }
-        char *b = fill_template(req->body_template, prompt, cid, req->max_tokens, 1);
-        if (b == NULL)
-            snprintf(err, errlen, "request.body_template: too large or out of memory");
-        return b;
-    }
-    /* the correlation id rides in the body too: gateways drop headers, all pass the prompt */
-    char text[4096];
-    snprintf(text, sizeof text, "%.3900s [tg:%s]", prompt, cid);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "model", req->model ? req->model : "tailgate-mock");
-    cJSON_AddBoolToObject(o, "stream", 1);
-    cJSON *msg = cJSON_CreateObject();
-    cJSON_AddStringToObject(msg, "role", "user");
-    cJSON_AddStringToObject(msg, "content", text);
-    cJSON *msgs = cJSON_CreateArray();
-    cJSON_AddItemToArray(msgs, msg);
-    switch (req->style) {
-    case CHAOS_STYLE_OPENAI_CHAT:
-        cJSON_AddItemToObject(o, "messages", msgs);
-        cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "stream_options"), "include_usage", 1);
-        if (req->max_tokens)
-            cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens);
-        cJSON_AddStringToObject(o, "user", cid);
-        break;
-    case CHAOS_STYLE_RESPONSES:
-        cJSON_AddItemToObject(o, "input", msgs);
-        if (req->max_tokens)
-            cJSON_AddNumberToObject(o, "max_output_tokens", req->max_tokens);
-        cJSON_AddStringToObject(o, "user", cid);
-        break;
-    case CHAOS_STYLE_ANTHROPIC:
-        cJSON_AddItemToObject(o, "messages", msgs);
-        cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens ? req->max_tokens : 1024);
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "metadata"), "user_id", cid);
-        break;
-    case CHAOS_STYLE_CUSTOM:
-        cJSON_Delete(msgs);
-        break;
-    }
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (s == NULL)
-        snprintf(err, errlen, "request body: out of memory");
-    return s;
-}
-
-cJSON *chaos_record_json(const struct chaos_record *r)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
-        return NULL;
-    cJSON_AddStringToObject(o, "correlation_id", r->correlation_id);
-    cJSON_AddStringToObject(o, "style", chaos_style_name(r->style));
-    cJSON_AddStringToObject(o, "action", chaos_action_name(r->action));
-    if (r->action == CHAOS_COMPLETE)
-        cJSON_AddNullToObject(o, "trigger");
-    else
-        cJSON_AddStringToObject(o, "trigger", chaos_trigger_name(r->trigger));
-    cJSON_AddNumberToObject(o, "index", r->index);
-    cJSON_AddNumberToObject(o, "attempt", r->attempt);
-    if (r->trigger_at < 0)
-        cJSON_AddNullToObject(o, "trigger_at");
-    else
-        cJSON_AddNumberToObject(o, "trigger_at", (double)r->trigger_at);
-    const char *tk[] = {"t_send_ns", "t_first_byte_ns", "t_abort_ns", "t_end_ns"};
-    uint64_t tv[] = {r->t_send_ns, r->t_first_byte_ns, r->t_abort_ns, r->t_end_ns};
-    for (int i = 0; i < 4; i++) {
-        if (tv[i])
-            cJSON_AddNumberToObject(o, tk[i], (double)tv[i]);
-        else
-            cJSON_AddNullToObject(o, tk[i]);
-    }
-    cJSON_AddNumberToObject(o, "delivered_tokens", (double)r->delivered_tokens);
-    cJSON_AddNumberToObject(o, "total_tokens", (double)r->total_tokens);
-    cJSON_AddNumberToObject(o, "gaps", (double)r->gaps);
-    cJSON_AddNumberToObject(o, "duplicates", (double)r->duplicates);
-    cJSON_AddNumberToObject(o, "reorders", (double)r->reorders);
-    cJSON_AddNumberToObject(o, "arrivals", r->arrivals);
-    cJSON_AddBoolToObject(o, "terminal_seen", r->terminal_seen);
-    cJSON_AddStringToObject(o, "end", chaos_end_name(r->end));
-    cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
-    if (r->error[0])
-        cJSON_AddStringToObject(o, "error", r->error);
-    else
-        cJSON_AddNullToObject(o, "error");
-    cJSON_AddNumberToObject(o, "local_port", r->local_port);
-    if (r->cancel_status)
-        cJSON_AddNumberToObject(o, "cancel_status", (double)r->cancel_status);
-    else
-        cJSON_AddNullToObject(o, "cancel_status");
-    if (r->superseded_by[0])
-        cJSON_AddStringToObject(o, "superseded_by", r->superseded_by);
-    else
-        cJSON_AddNullToObject(o, "superseded_by");
-    return o;
-}
-
 /* ---- lifecycle -------------------------------------------------------------------------- */
-
-static int validate(const struct chaos_config *cfg, char *err, size_t errlen)
-{
-    if ((unsigned)cfg->http > CHAOS_HTTP_H2C) {
-        snprintf(err, errlen, "http: expected 1.1, 2 or h2c");
-        return -1;
-    }
-    int tls = cfg->req.url && strncmp(cfg->req.url, "https://", 8) == 0;
-    if (cfg->req.url == NULL || (!tls && strncmp(cfg->req.url, "http://", 7) != 0)) {
-        snprintf(err, errlen, "request.url: expected http://HOST:PORT");
-        return -1;
-    }
-    if (cfg->http == CHAOS_HTTP_2 && !tls) {
-        /* curl would quietly speak HTTP/1.1 to an http:// URL: a run would test the wrong leg */
-        snprintf(err, errlen, "http: 2 is HTTP/2 over TLS and needs an https:// URL (h2c is "
-                              "HTTP/2 in cleartext)");
-        return -1;
-    }
-    if (cfg->http == CHAOS_HTTP_H2C && tls) {
-        snprintf(err, errlen, "http: h2c is HTTP/2 in cleartext and needs an http:// URL (2 is "
-                              "HTTP/2 over TLS)");
-        return -1;
-    }
-    if (cfg->http == CHAOS_HTTP_H2C && curl_version_info(CURLVERSION_NOW)->version_num < 0x080000) {
-        /* curl before 8.0.0 fails every stream after the first on a prior-knowledge connection
-         * ("Error in the HTTP2 framing layer", curl issue 10634): shared connections would
-         * measure libcurl, not the gateway */
-        snprintf(err, errlen, "http: h2c needs libcurl 8.0.0 or later (this is %s, whose "
-                 "prior-knowledge connections fail a second stream); use 2 (HTTP/2 over TLS)",
-                 curl_version_info(CURLVERSION_NOW)->version);
-        return -1;
-    }
-    if (cfg->users_per_connection > 1000) {
-        snprintf(err, errlen, "users_per_connection: expected 1 to 1000");
-        return -1;
-    }
-    if ((unsigned)cfg->req.style > CHAOS_STYLE_CUSTOM) {
-        snprintf(err, errlen, "request.style: unknown");
-        return -1;
-    }
-    if (cfg->req.style == CHAOS_STYLE_CUSTOM && cfg->req.body_template == NULL) {
-        snprintf(err, errlen, "request.body_template: required for the custom style");
-        return -1;
-    }
-    if (cfg->nusers == 0 || cfg->nusers > CHAOS_MAX_USERS) {
-        snprintf(err, errlen, "users: expected 1 to %d kinds of user", CHAOS_MAX_USERS);
-        return -1;
-    }
-    if (cfg->requests == 0 || cfg->requests > 10000000) {
-        snprintf(err, errlen, "requests: expected 1 to 10000000");
-        return -1;
-    }
-    if (!(cfg->rate_per_s >= 0 && cfg->rate_per_s <= 100000)) {
-        snprintf(err, errlen, "traffic.rate_per_s: expected 0 to 100000");
-        return -1;
-    }
-    if (cfg->concurrency == 0 || cfg->concurrency > 100000) {
-        snprintf(err, errlen, "concurrency: expected 1 to 100000");
-        return -1;
-    }
-    if (cfg->req.terminal_marker &&
-        (cfg->req.terminal_marker[0] == '\0' ||
-         strlen(cfg->req.terminal_marker) > SCANNER_MARKER_MAX)) {
-        snprintf(err, errlen, "request.terminal_marker: expected 1 to %d bytes",
-                 SCANNER_MARKER_MAX);
-        return -1;
-    }
-    if (cfg->think_ms.lo > cfg->think_ms.hi) {
-        snprintf(err, errlen, "traffic.think_ms: low end above high end");
-        return -1;
-    }
-    if (cfg->req.nheaders > CHAOS_MAX_HEADERS) {
-        snprintf(err, errlen, "request.headers: at most %d", CHAOS_MAX_HEADERS);
-        return -1;
-    }
-    double total = 0;
-    for (size_t i = 0; i < cfg->nusers; i++) {
-        const struct chaos_user *u = &cfg->users[i];
-        if ((unsigned)u->action >= CHAOS_ACTION_COUNT) {
-            snprintf(err, errlen, "users[%zu].action: unknown", i);
-            return -1;
-        }
-        if (!(u->weight >= 0 && u->weight <= 1e9)) {
-            snprintf(err, errlen, "users[%zu].weight: expected 0 to 1e9", i);
-            return -1;
-        }
-        total += u->weight;
-        if (u->at.lo > u->at.hi) {
-            snprintf(err, errlen, "users[%zu].at: low end above high end", i);
-            return -1;
-        }
-        if (u->action == CHAOS_NETWORK_DROP && cfg->drop == NULL) {
-            snprintf(err, errlen, "users[%zu].action: network_drop needs the chaos proxy in "
-                                  "front of the gateway (no drop hook configured)", i);
-            return -1;
-        }
-        if (u->action == CHAOS_BACKGROUND && u->background_ms == 0) {
-            snprintf(err, errlen, "users[%zu].background_ms: required for background", i);
-            return -1;
-        }
-        if (u->retries > 100) {
-            snprintf(err, errlen, "users[%zu].retries: expected 0 to 100", i);
-            return -1;
-        }
-        if (u->action == CHAOS_HALF_CLOSE && cfg->http != CHAOS_HTTP_1_1) {
-            /* a stream's half-close is the END_STREAM every request already sends */
-            snprintf(err, errlen, "users[%zu].action: half_close is HTTP/1.1 only (over HTTP/2 "
-                                  "every request half-closes its stream already)", i);
-            return -1;
-        }
-        if (u->action == CHAOS_STOP_BUTTON && u->cancel_call && cfg->req.cancel_url == NULL) {
-            snprintf(err, errlen, "users[%zu].cancel_call: needs request.cancel_url", i);
-            return -1;
-        }
-    }
-    if (total <= 0) {
-        snprintf(err, errlen, "users: the weights add up to 0");
-        return -1;
-    }
-    return 0;
-}
 
 static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc);
 static void curl_pass_cb(void *arg);
@@ -547,7 +135,7 @@ static void curl_pass_cb(void *arg);
 struct chaos_client *chaos_client_new(struct event_base *base, const struct chaos_config *cfg,
                                       char *err, size_t errlen)
 {
-    if (validate(cfg, err, errlen) != 0)
+    if (chaos_config_validate(cfg, err, errlen) != 0)
         return NULL;
     struct chaos_client *c = calloc(1, sizeof *c);
     if (c == NULL) {
@@ -1284,7 +872,7 @@ static void slot_free(struct chaos_client *c, const struct chaos_record *rec)
     uint32_t ms = 0;
     if (rec && c->cfg.rate_per_s <= 0 && c->cfg.think_ms.hi > 0 &&
         c->next_index < c->cfg.requests)
-        ms = think_draw(&c->cfg, rec->index);
+        ms = plan_think_draw(&c->cfg, rec->index);
     struct think *t = ms ? calloc(1, sizeof *t) : NULL;
     if (t) {
         t->c = c;
@@ -1407,7 +995,7 @@ static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const 
 {
     const struct chaos_request_spec *req = &c->cfg.req;
     char url[2048];
-    snprintf(url, sizeof url, "%s%s", req->url, req->path ? req->path : default_path(req->style));
+    snprintf(url, sizeof url, "%s%s", req->url, req->path ? req->path : body_default_path(req->style));
     const char *method = req->style == CHAOS_STYLE_CUSTOM && req->method ? req->method : "POST";
     struct xfer *x = xfer_new(c, url, method);
     if (x == NULL)
@@ -1493,7 +1081,7 @@ static void start_cancel_call(struct xfer *x)
 {
     struct chaos_client *c = x->c;
     const struct chaos_request_spec *req = &c->cfg.req;
-    char *url = fill_template(req->cancel_url, "", x->rec.correlation_id, 0, 0);
+    char *url = body_fill(req->cancel_url, "", x->rec.correlation_id, 0, 0);
     struct xfer *k = url ? xfer_new(c, url, req->cancel_method ? req->cancel_method : "POST")
                          : NULL;
     free(url);
@@ -1503,7 +1091,7 @@ static void start_cancel_call(struct xfer *x)
         k->is_cancel_call = 1;
         k->owner = x;
         if (req->cancel_body) {
-            k->body = fill_template(req->cancel_body, "", x->rec.correlation_id, 0, 1);
+            k->body = body_fill(req->cancel_body, "", x->rec.correlation_id, 0, 1);
             curl_easy_setopt(k->easy, CURLOPT_POSTFIELDS, k->body ? k->body : "");
         }
         char h[256];

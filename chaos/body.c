@@ -1,0 +1,128 @@
+/* Request bodies: what each vendor style puts on the wire, and the templates of the custom style
+ * and the cancel call. */
+#include "body.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BODY_MAX (1 << 20) /* request bodies we build */
+
+const char *body_default_path(enum chaos_style s)
+{
+    switch (s) {
+    case CHAOS_STYLE_OPENAI_CHAT:
+        return "/v1/chat/completions";
+    case CHAOS_STYLE_RESPONSES:
+        return "/v1/responses";
+    case CHAOS_STYLE_ANTHROPIC:
+        return "/v1/messages";
+    case CHAOS_STYLE_CUSTOM:
+        return "/";
+    }
+    return "/";
+}
+
+char *body_fill(const char *tmpl, const char *prompt, const char *cid, uint32_t max_tokens,
+                int json)
+{
+    char num[16];
+    snprintf(num, sizeof num, "%u", max_tokens);
+    char *esc_prompt = NULL;
+    if (json) {
+        cJSON *s = cJSON_CreateString(prompt);
+        char *q = s ? cJSON_PrintUnformatted(s) : NULL;
+        cJSON_Delete(s);
+        if (q == NULL)
+            return NULL;
+        size_t ql = strlen(q);
+        memmove(q, q + 1, ql - 2); /* drop the quotes */
+        q[ql - 2] = '\0';
+        esc_prompt = q;
+    }
+    const char *vals[3] = {json ? esc_prompt : prompt, cid, num};
+    const char *keys[3] = {"{{prompt}}", "{{id}}", "{{max_tokens}}"};
+    size_t cap = strlen(tmpl) + 1;
+    for (const char *p = tmpl; (p = strstr(p, "{{")) != NULL; p += 2)
+        cap += strlen(vals[0]) + strlen(cid) + 16;
+    char *out = cap <= BODY_MAX ? malloc(cap) : NULL;
+    if (out == NULL) {
+        free(esc_prompt);
+        return NULL;
+    }
+    size_t o = 0;
+    for (const char *p = tmpl; *p;) {
+        int hit = 0;
+        for (int k = 0; k < 3; k++) {
+            size_t kl = strlen(keys[k]);
+            if (strncmp(p, keys[k], kl) == 0) {
+                size_t vl = strlen(vals[k]);
+                memcpy(out + o, vals[k], vl);
+                o += vl;
+                p += kl;
+                hit = 1;
+                break;
+            }
+        }
+        if (!hit)
+            out[o++] = *p++;
+    }
+    out[o] = '\0';
+    free(esc_prompt);
+    return out;
+}
+
+char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, char *err,
+                         size_t errlen)
+{
+    const char *prompt = req->prompt ? req->prompt : "Tell me a long story.";
+    if (req->style == CHAOS_STYLE_CUSTOM) {
+        if (req->body_template == NULL) {
+            snprintf(err, errlen, "request.body_template: required for the custom style");
+            return NULL;
+        }
+        char *b = body_fill(req->body_template, prompt, cid, req->max_tokens, 1);
+        if (b == NULL)
+            snprintf(err, errlen, "request.body_template: too large or out of memory");
+        return b;
+    }
+    /* the correlation id rides in the body too: gateways drop headers, all pass the prompt */
+    char text[4096];
+    snprintf(text, sizeof text, "%.3900s [tg:%s]", prompt, cid);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", req->model ? req->model : "tailgate-mock");
+    cJSON_AddBoolToObject(o, "stream", 1);
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddStringToObject(msg, "role", "user");
+    cJSON_AddStringToObject(msg, "content", text);
+    cJSON *msgs = cJSON_CreateArray();
+    cJSON_AddItemToArray(msgs, msg);
+    switch (req->style) {
+    case CHAOS_STYLE_OPENAI_CHAT:
+        cJSON_AddItemToObject(o, "messages", msgs);
+        cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "stream_options"), "include_usage", 1);
+        if (req->max_tokens)
+            cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens);
+        cJSON_AddStringToObject(o, "user", cid);
+        break;
+    case CHAOS_STYLE_RESPONSES:
+        cJSON_AddItemToObject(o, "input", msgs);
+        if (req->max_tokens)
+            cJSON_AddNumberToObject(o, "max_output_tokens", req->max_tokens);
+        cJSON_AddStringToObject(o, "user", cid);
+        break;
+    case CHAOS_STYLE_ANTHROPIC:
+        cJSON_AddItemToObject(o, "messages", msgs);
+        cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens ? req->max_tokens : 1024);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "metadata"), "user_id", cid);
+        break;
+    case CHAOS_STYLE_CUSTOM:
+        cJSON_Delete(msgs);
+        break;
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (s == NULL)
+        snprintf(err, errlen, "request body: out of memory");
+    return s;
+}
