@@ -17,8 +17,8 @@ static const struct action_row rows[] = {
      "close(); the kernel answers any later data with an RST, so the gateway's second write "
      "after the FIN fails (EPIPE)",
      "at the trigger", "no", "the close()",
-     "RST_STREAM on its own stream (libcurl 7.88 says STREAM_CLOSED where Chromium says "
-     "CANCEL); the connection stays open and keeps carrying the others"},
+     "RST_STREAM(CANCEL) on its own stream, as Chromium sends it, on the socket at the "
+     "trigger; the connection stays open and keeps carrying the others"},
     {CHAOS_RESET, "reset", ACTION_CLOSE_RST, 1, CHAOS_END_RST, ACTION_CLOSE_NONE, CHAOS_END_RST,
      "an RST at once: SO_LINGER 0 + close() (a killed browser, a lost NAT entry)", "at the trigger",
      "no", "the close()",
@@ -40,8 +40,8 @@ static const struct action_row rows[] = {
      "at the trigger; resume or kill background_ms later",
      "after background_ms (resume: every token, in order); kill: no",
      "the moment it stopped reading",
-     "its stream stops being read (curl pauses it: its window fills, the others flow); kill "
-     "resets the whole connection like reset"},
+     "its stream stops being read (no WINDOW_UPDATE for it: its 6 MiB window fills, the "
+     "others flow); kill resets the whole connection like reset"},
     {CHAOS_STOP_BUTTON, "stop_button", ACTION_CLOSE_FIN, 1, CHAOS_END_FIN, ACTION_CLOSE_NONE,
      CHAOS_END_FIN,
      "a FIN exactly like tab_close; with cancel, the cancel call then goes out on a new "

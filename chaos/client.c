@@ -1,7 +1,10 @@
-/* The chaos client. libcurl multi-socket on libevent (common/curlev, after curl's hiperfifo
- * example): curl tells us which sockets to watch and when to wake it; libevent runs its actions.
- * We open and close every socket ourselves (CURLOPT_OPENSOCKETFUNCTION/CLOSESOCKETFUNCTION) so
- * an abort can be a clean FIN, an RST, or nothing at all, exactly as the action says. */
+/* The chaos client. HTTP/1.1 runs on libcurl multi-socket on libevent (common/curlev, after
+ * curl's hiperfifo example): curl tells us which sockets to watch and when to wake it; libevent
+ * runs its actions. We open and close every socket ourselves (CURLOPT_OPENSOCKETFUNCTION and
+ * CLOSESOCKETFUNCTION) so an abort can be a clean FIN, an RST, or nothing at all, exactly as the
+ * action says. HTTP/2 runs on nghttp2 (h2pool.c), whose streams we reset ourselves: libcurl 7.88
+ * holds a lone stream's RST_STREAM back until its connection's next frame (curl issue 17611),
+ * which would make a gateway look slow to cancel when it is not. */
 #include "client.h"
 
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include "clock.h"
 #include "config.h"
 #include "curlev.h"
+#include "h2pool.h"
 #include "plan.h"
 #include "scanner.h"
 #include "sockdrain.h"
@@ -34,12 +38,15 @@ enum fire_result {
     FIRE_GO_ON, /* keep the chunk */
     FIRE_FAIL,  /* fail the transfer: curl closes the socket through our hook */
     FIRE_PAUSE, /* stop reading; curl keeps the chunk, which nobody will ask for */
-    FIRE_DISCARD, /* HTTP/2: take the chunk uncounted, and drop what follows until the abort */
+    FIRE_DISCARD, /* HTTP/2: take the chunk, count no more of it (the attempt ended or stopped
+                   * reading) */
 };
 
 struct xfer {
     struct chaos_client *c;
-    CURL *easy;
+    CURL *easy;               /* HTTP/1.1, and cancel calls to another origin */
+    struct h2stream *hs;      /* HTTP/2: the stream, until it ends */
+    long h2_status;
     struct curl_slist *headers;
     char *body;
     struct chaos_record rec;
@@ -53,7 +60,6 @@ struct xfer {
     int fired;                /* the action happened */
     int pause_pending;        /* background: pause on the next chunk */
     int removed;              /* taken out of the multi handle by us */
-    int abort_pending;        /* HTTP/2: the action's abort runs from the loop (trigger_ev) */
     int discard;              /* HTTP/2: gone from the user's view; what still comes is dropped */
     int is_cancel_call;       /* a stop_button cancel request, not a user */
     int is_follow_up;         /* a supersede replacement: holds no slot of its own for think */
@@ -100,8 +106,7 @@ struct chaos_client {
     int started, done_reported;
     struct chaos_stats stats;
     double weight_total;
-    curl_socket_t *shared; /* HTTP/2: the open connections' sockets, to find one by its port */
-    size_t nshared, shared_cap;
+    struct h2pool *h2;     /* HTTP/2: the connections users share */
 };
 
 struct retry {
@@ -154,17 +159,21 @@ struct chaos_client *chaos_client_new(struct event_base *base, const struct chao
     if (c->cv == NULL)
         goto fail;
     if (c->cfg.http != CHAOS_HTTP_1_1) {
-        /* streams share a connection up to the limit, past it curl opens another, as tabs on
-         * one origin share the browser's (CLIENTS.md) */
+        /* streams share a connection up to the limit, past it another opens, as tabs on one
+         * origin share the browser's (CLIENTS.md) */
         if (c->cfg.users_per_connection == 0)
             c->cfg.users_per_connection = CHAOS_USERS_PER_CONNECTION;
-        CURLM *m = curlev_multi(c->cv);
-        if (curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) != CURLM_OK ||
-            curl_multi_setopt(m, CURLMOPT_MAX_CONCURRENT_STREAMS,
-                              (long)c->cfg.users_per_connection) != CURLM_OK) {
-            snprintf(err, errlen, "http: this libcurl cannot multiplex HTTP/2 streams");
+        const struct h2pool_config hc = {
+            .url = c->cfg.req.url,
+            .ca_file = c->cfg.req.ca_file,
+            .tls_insecure = c->cfg.req.tls_insecure,
+            .streams_per_conn = c->cfg.users_per_connection,
+            .rcvbuf = c->cfg.rcvbuf,
+            .timeout_ms = c->cfg.timeout_ms,
+        };
+        c->h2 = h2pool_new(base, &hc, err, errlen);
+        if (c->h2 == NULL)
             goto fail;
-        }
     }
     c->reap = event_new(base, -1, 0, reap_cb, c);
     c->pace = evtimer_new(base, pace_cb, c);
@@ -214,6 +223,7 @@ void chaos_client_free(struct chaos_client *c)
 {
     if (c == NULL)
         return;
+    h2pool_free(c->h2); /* every stream, without a callback */
     struct xfer *lists[2] = {c->xfers, c->dead};
     for (int i = 0; i < 2; i++) {
         struct xfer *x = lists[i];
@@ -235,8 +245,7 @@ void chaos_client_free(struct chaos_client *c)
         think_free(c->thinking);
         c->thinking = n;
     }
-    curlev_free(c->cv); /* closes the pooled connections through close_shared_cb */
-    free(c->shared);
+    curlev_free(c->cv);
     if (c->reap)
         event_free(c->reap);
     if (c->pace)
@@ -266,55 +275,12 @@ static curl_socket_t open_socket_cb(void *arg, curlsocktype purpose, struct curl
     return fd;
 }
 
-/* HTTP/2: a connection outlives the transfer that opened it, so its socket hooks point at the
- * client, which keeps the open sockets (curl has no way to name a running transfer's). */
-static curl_socket_t open_shared_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-    struct chaos_client *c = arg;
-    (void)purpose;
-    if (c->nshared == c->shared_cap) {
-        size_t cap = c->shared_cap ? c->shared_cap * 2 : 16;
-        curl_socket_t *tmp = realloc(c->shared, cap * sizeof *tmp);
-        if (tmp == NULL)
-            return CURL_SOCKET_BAD;
-        c->shared = tmp;
-        c->shared_cap = cap;
-    }
-    curl_socket_t fd = socket(addr->family, addr->socktype, addr->protocol);
-    if (fd < 0)
-        return CURL_SOCKET_BAD;
-    if (c->cfg.rcvbuf > 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &c->cfg.rcvbuf, sizeof c->cfg.rcvbuf);
-    c->shared[c->nshared++] = fd;
-    return fd;
-}
-
-static int close_shared_cb(void *arg, curl_socket_t fd)
-{
-    struct chaos_client *c = arg;
-    for (size_t i = 0; i < c->nshared; i++)
-        if (c->shared[i] == fd) {
-            c->shared[i] = c->shared[--c->nshared];
-            break;
-        }
-    return close(fd);
-}
-
 static int local_port(curl_socket_t fd);
 
-/* The socket under the transfer: ours over HTTP/1.1; over HTTP/2 its connection's, the open
- * one whose local port curl reports for the transfer. -1 before it connected. */
-static curl_socket_t xfer_fd(const struct xfer *x)
+/* The local port under the attempt: its socket's, or over HTTP/2 its connection's. */
+static int xfer_local_port(const struct xfer *x)
 {
-    if (x->c->cfg.http == CHAOS_HTTP_1_1)
-        return x->fd;
-    long port = 0;
-    if (curl_easy_getinfo(x->easy, CURLINFO_LOCAL_PORT, &port) != CURLE_OK || port <= 0)
-        return -1;
-    for (size_t i = 0; i < x->c->nshared; i++)
-        if (local_port(x->c->shared[i]) == port)
-            return x->c->shared[i];
-    return -1;
+    return x->easy ? local_port(x->fd) : h2stream_local_port(x->hs);
 }
 
 static void half_closed_cb(evutil_socket_t fd, short what, void *arg)
@@ -413,38 +379,37 @@ static int local_port(curl_socket_t fd)
                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-/* HTTP/2, before the transfer leaves curl. A FIN-kind close is this stream's RST_STREAM: curl
- * resets a stream taken out before its end and keeps the connection for the others. An
- * RST-kind one drops the whole connection, as a killed browser does: connect(AF_UNSPEC) makes
- * the kernel reset it (Linux's tcp_disconnect) and curl then ends every stream on it. */
-static void h2_teardown(struct xfer *x, enum action_close how)
+/* HTTP/2: a FIN-kind close is this stream's RST_STREAM(CANCEL), which leaves the connection
+ * to the others; an RST-kind one resets the whole connection, as a killed browser does, and
+ * every stream on it ends (this one in h2_end_cb, as its action says). */
+static void abort_h2(struct xfer *x, enum action_close how, enum chaos_end end)
 {
     const struct action_row *row = x->fired ? action_row(x->user->action) : NULL;
-    if (how == ACTION_CLOSE_RST || how == ACTION_CLOSE_SILENT) {
-        curl_socket_t fd = xfer_fd(x);
-        struct sockaddr sa = {.sa_family = AF_UNSPEC};
-        if (fd >= 0)
-            (void)connect(fd, &sa, sizeof sa);
-    }
-    if (row && row->close_is_abort && row->teardown == how)
+    int is_abort = row && row->close_is_abort && row->teardown == how;
+    if (x->hs == NULL)
+        return; /* ended already */
+    /* t_abort is the instant before the frame or the reset reaches the kernel, as a close()
+     * over HTTP/1.1 */
+    if (is_abort)
         x->rec.t_abort_ns = clock_now_ns();
+    if (how == ACTION_CLOSE_RST || how == ACTION_CLOSE_SILENT) {
+        x->teardown = how;
+        x->abort_end = end;
+        h2stream_kill_connection(x->hs);
+        return;
+    }
+    x->rec.local_port = h2stream_local_port(x->hs);
+    h2stream_cancel(x->hs);
+    x->hs = NULL;
+    finish_xfer(x, end, x->h2_status, NULL);
 }
 
-/* Takes the transfer out of curl and ends its record; safe outside curl callbacks only. */
+/* Takes the attempt out and ends its record; for curl, safe outside its callbacks only. */
 static void abort_now(struct xfer *x, enum action_close how, enum chaos_end end)
 {
-    if (x->c->cfg.http != CHAOS_HTTP_1_1) {
-        h2_teardown(x, how);
-        if ((how == ACTION_CLOSE_RST || how == ACTION_CLOSE_SILENT) && xfer_fd(x) >= 0) {
-            /* the dead connection fails every transfer on it, this one too, in curl's own
-             * order (transfer_done_cb ends this one as its action says) */
-            x->teardown = how;
-            x->abort_end = end;
-            x->pause_pending = 0;
-            curl_easy_pause(x->easy, CURLPAUSE_CONT); /* a paused transfer would wait */
-            curlev_check(x->c->cv);
-            return;
-        }
+    if (x->easy == NULL) {
+        abort_h2(x, how, end);
+        return;
     }
     x->teardown = how;
     x->removed = 1;
@@ -540,20 +505,12 @@ static enum fire_result fire(struct xfer *x, int in_write)
     case CHAOS_RESET:
     case CHAOS_HALF_CLOSE:
     case CHAOS_STOP_BUTTON:
-        if (in_write && c->cfg.http != CHAOS_HTTP_1_1) {
-            /* a failed write would end the connection with the stream: take the stream out
-             * from the loop instead, at once */
-            x->abort_pending = 1;
-            x->discard = 1;
-            arm(x, 0);
-            return FIRE_DISCARD;
-        }
-        if (in_write) {
+        if (in_write && x->easy) {
             x->teardown = row->teardown;
             return FIRE_FAIL;
         }
-        abort_now(x, row->teardown, row->end);
-        return FIRE_GO_ON;
+        abort_now(x, row->teardown, row->end); /* HTTP/2: from its data callback too */
+        return in_write ? FIRE_DISCARD : FIRE_GO_ON;
     case CHAOS_SUPERSEDE:
         /* The replacement goes out first, as an edit-resend or a barge-in does: this stream
          * stops being read now and is closed when the replacement's request is about to be
@@ -562,9 +519,9 @@ static enum fire_result fire(struct xfer *x, int in_write)
                  x->rec.correlation_id, x->rec.attempt);
         defer_start(x, 0);
         arm(x, CLIENT_SUPERSEDE_WAIT_MS);
-        if (c->cfg.http != CHAOS_HTTP_1_1) {
-            /* dropped, not paused: libcurl 7.88 leaks what a paused HTTP/2 stream holds when
-             * the stream is then taken out */
+        if (x->easy == NULL) {
+            /* HTTP/2: read and dropped until the reset, so the stream's window stays open as
+             * a browser's does for a tab it is about to cancel */
             x->discard = 1;
             return in_write ? FIRE_DISCARD : FIRE_GO_ON;
         }
@@ -574,7 +531,7 @@ static enum fire_result fire(struct xfer *x, int in_write)
         return FIRE_GO_ON;
     case CHAOS_NETWORK_DROP: {
         char err[128];
-        if (c->cfg.drop(c->cfg.drop_arg, local_port(xfer_fd(x)), u->drop_rst_after_ms, err,
+        if (c->cfg.drop(c->cfg.drop_arg, xfer_local_port(x), u->drop_rst_after_ms, err,
                         sizeof err) != 0) {
             c->stats.drops_failed++;
             snprintf(x->rec.error, sizeof x->rec.error, "drop: %.100s", err);
@@ -584,7 +541,9 @@ static enum fire_result fire(struct xfer *x, int in_write)
         return FIRE_GO_ON;
     }
     case CHAOS_BACKGROUND:
-        if (in_write)
+        if (x->easy == NULL)
+            h2stream_pause(x->hs, 1); /* its window fills; the other streams flow */
+        else if (in_write)
             x->pause_pending = 1; /* pausing happens on the next chunk, which curl then keeps */
         else
             curl_easy_pause(x->easy, CURLPAUSE_RECV);
@@ -609,11 +568,12 @@ static void trigger_ev_cb(evutil_socket_t fd, short what, void *arg)
         fire(x, 0);
         return;
     }
-    if (x->abort_pending || u->action == CHAOS_NETWORK_DROP || u->action == CHAOS_SUPERSEDE) {
-        x->abort_pending = 0;
+    if (u->action == CHAOS_NETWORK_DROP || u->action == CHAOS_SUPERSEDE) {
         abort_now(x, row->teardown, row->end);
     } else if (u->action == CHAOS_BACKGROUND && u->background_kill) {
         abort_now(x, row->kill, row->kill_end);
+    } else if (u->action == CHAOS_BACKGROUND && x->easy == NULL) {
+        h2stream_pause(x->hs, 0);
     } else if (u->action == CHAOS_BACKGROUND) {
         x->pause_pending = 0;
         curl_easy_pause(x->easy, CURLPAUSE_CONT);
@@ -701,7 +661,7 @@ static size_t take(struct xfer *x, char *data, size_t len)
 {
     if (x->rec.t_first_byte_ns == 0) {
         x->rec.t_first_byte_ns = clock_now_ns();
-        x->rec.local_port = local_port(xfer_fd(x));
+        x->rec.local_port = xfer_local_port(x);
         if (!x->fired && x->user->action != CHAOS_COMPLETE &&
             x->user->trigger == CHAOS_AT_FIRST_BYTE) {
             enum fire_result f = fire(x, 1);
@@ -811,7 +771,7 @@ static void finish_xfer(struct xfer *x, enum chaos_end end, long status, const c
         if (x->sc.nmarkers)
             x->rec.terminal_seen = x->sc.marker_seen;
         long port = 0;
-        if (x->rec.local_port == 0 &&
+        if (x->rec.local_port == 0 && x->easy &&
             curl_easy_getinfo(x->easy, CURLINFO_LOCAL_PORT, &port) == CURLE_OK)
             x->rec.local_port = (int)port;
     }
@@ -890,6 +850,24 @@ static void slot_free(struct chaos_client *c, const struct chaos_record *rec)
     c->in_flight--;
 }
 
+/* A transfer the server ended without error: complete, an HTTP error, or cut short. */
+static void finish_ended(struct xfer *x, long status)
+{
+    if (status >= 400) {
+        finish_xfer(x, CHAOS_END_HTTP_ERROR, status, NULL);
+        return;
+    }
+    /* Without the vendor's terminal event it was cut short somewhere (a user who left still
+     * ends as the action says; one who came back, a resumed background, read on to the end and
+     * is judged like a complete one). No marker to look for: OK is all we know. */
+    x->rec.terminal_seen = x->sc.nmarkers ? x->sc.marker_seen : 1;
+    int left = x->fired && x->abort_end != CHAOS_END_COMPLETE;
+    enum chaos_end e = left                   ? x->abort_end
+                       : x->rec.terminal_seen ? CHAOS_END_COMPLETE
+                                              : CHAOS_END_TRUNCATED;
+    finish_xfer(x, e, status, NULL);
+}
+
 /* A finished transfer, still in the multi handle (curlev's contract). */
 static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
 {
@@ -898,7 +876,7 @@ static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
     /* the port before the removal: that can close the socket */
     if (x->rec.local_port == 0)
-        x->rec.local_port = local_port(xfer_fd(x));
+        x->rec.local_port = local_port(x->fd);
     x->removed = 1;
     curlev_remove(x->c->cv, x->easy);
     long status = 0;
@@ -911,21 +889,46 @@ static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
         finish_xfer(x, CHAOS_END_TIMEOUT, status, curl_easy_strerror(rc));
     else if (rc != CURLE_OK)
         finish_xfer(x, CHAOS_END_ERROR, status, curl_easy_strerror(rc));
-    else if (status >= 400)
-        finish_xfer(x, CHAOS_END_HTTP_ERROR, status, NULL);
-    else {
-        /* Ended OK: without the vendor's terminal event it was cut short somewhere (a user who
-         * left still ends as the action says; one who came back, a resumed background, read
-         * on to the end and is judged like a complete one). No marker to look for: OK is all
-         * we know. */
-        x->rec.terminal_seen = x->sc.nmarkers ? x->sc.marker_seen : 1;
-        int left = x->fired && x->abort_end != CHAOS_END_COMPLETE;
-        enum chaos_end e = left                   ? x->abort_end
-                           : x->rec.terminal_seen ? CHAOS_END_COMPLETE
-                                                  : CHAOS_END_TRUNCATED;
-        finish_xfer(x, e, status, NULL);
-    }
+    else
+        finish_ended(x, status);
 }
+
+/* HTTP/2: the stream ended (h2pool's on_end), as transfer_done_cb for a curl transfer. */
+static void h2_end_cb(void *arg, enum h2pool_end end, uint32_t code, const char *why)
+{
+    (void)code;
+    struct xfer *x = arg;
+    x->hs = NULL;
+    long status = x->h2_status;
+    if (x->fired && x->abort_end != CHAOS_END_COMPLETE && end != H2POOL_END_OK)
+        finish_xfer(x, x->abort_end, status, NULL);
+    else if (end == H2POOL_END_TIMEOUT)
+        finish_xfer(x, CHAOS_END_TIMEOUT, status, "Timeout was reached");
+    else if (end != H2POOL_END_OK)
+        finish_xfer(x, CHAOS_END_ERROR, status, why);
+    else
+        finish_ended(x, status);
+}
+
+static void h2_sent_cb(void *arg)
+{
+    struct xfer *x = arg;
+    if (x->is_follow_up)
+        release_superseded(x); /* the replacement's request is going out */
+}
+
+static void h2_status_cb(void *arg, int status)
+{
+    ((struct xfer *)arg)->h2_status = status;
+}
+
+static void h2_data_cb(void *arg, const uint8_t *data, size_t len)
+{
+    write_cb((char *)data, 1, len, arg);
+}
+
+static const struct h2pool_stream_cbs h2_cbs = {
+    .on_sent = h2_sent_cb, .on_status = h2_status_cb, .on_data = h2_data_cb, .on_end = h2_end_cb};
 
 /* After every pass of curl's socket actions: free what finished and refill, from the loop. */
 static void curl_pass_cb(void *arg)
@@ -933,6 +936,8 @@ static void curl_pass_cb(void *arg)
     schedule_reap(arg);
 }
 
+/* A new attempt; with a URL, a curl transfer to it (HTTP/1.1 on a connection of its own),
+ * without one an HTTP/2 stream to be sent by send_xfer. */
 static struct xfer *xfer_new(struct chaos_client *c, const char *url, const char *method)
 {
     struct xfer *x = calloc(1, sizeof *x);
@@ -941,39 +946,27 @@ static struct xfer *xfer_new(struct chaos_client *c, const char *url, const char
     x->c = c;
     x->fd = -1;
     scanner_init(&x->sc);
-    x->easy = curl_easy_init();
     x->trigger_ev = evtimer_new(c->base, trigger_ev_cb, x);
-    if (x->easy == NULL || x->trigger_ev == NULL) {
+    if (x->trigger_ev == NULL || (url && (x->easy = curl_easy_init()) == NULL)) {
         xfer_free(x);
         return NULL;
     }
+    if (url == NULL)
+        return x;
     CURL *e = x->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    if (c->cfg.http == CHAOS_HTTP_1_1) {
-        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
-        curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
-        curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x);
-        /* one connection per attempt: what a close or a reset does must hit this request only */
-        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    } else {
-        curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-                         c->cfg.http == CHAOS_HTTP_2 ? (long)CURL_HTTP_VERSION_2TLS
-                                                     : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_shared_cb);
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
-        curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_shared_cb);
-        curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
-        /* wait for a connection being set up rather than open one beside it: users starting
-         * together share it, as a browser's tabs do */
-        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    }
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x);
+    /* one connection per attempt: what a close or a reset does must hit this request only */
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     if (c->cfg.req.ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg.req.ca_file);
@@ -987,6 +980,30 @@ static struct xfer *xfer_new(struct chaos_client *c, const char *url, const char
     return x;
 }
 
+/* Sends the attempt, its headers and body set: a curl transfer, or a stream on 'path' of the
+ * HTTP/2 pool's origin. 0, or -1 with err filled (the attempt is not linked then). */
+static int send_xfer(struct xfer *x, const char *method, const char *path, char *err,
+                     size_t errlen)
+{
+    struct chaos_client *c = x->c;
+    if (x->easy) {
+        curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+        if (x->body)
+            curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body);
+        return curlev_add(c->cv, x->easy, err, errlen);
+    }
+    const char *hv[CHAOS_MAX_HEADERS + 8];
+    size_t nh = 0;
+    for (struct curl_slist *l = x->headers; l && nh < sizeof hv / sizeof hv[0]; l = l->next)
+        hv[nh++] = l->data;
+    x->hs = h2pool_request(c->h2, method, path, hv, nh, x->body, x->body ? strlen(x->body) : 0,
+                           &h2_cbs, x, err, errlen);
+    if (x->hs == NULL)
+        return -1;
+    x->rec.local_port = h2stream_local_port(x->hs);
+    return 0;
+}
+
 /* Starts one attempt; NULL if it could not be. follow_up: a supersede replacement. */
 static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const char *cid,
                                   uint32_t attempt, const struct chaos_user *user,
@@ -994,10 +1011,12 @@ static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const 
                                   const char *idem_key, int follow_up)
 {
     const struct chaos_request_spec *req = &c->cfg.req;
-    char url[2048];
-    snprintf(url, sizeof url, "%s%s", req->url, req->path ? req->path : body_default_path(req->style));
+    char url[2048], path[2048];
+    snprintf(url, sizeof url, "%s%s", req->url,
+             req->path ? req->path : body_default_path(req->style));
     const char *method = req->style == CHAOS_STYLE_CUSTOM && req->method ? req->method : "POST";
-    struct xfer *x = xfer_new(c, url, method);
+    int h2 = c->h2 && h2pool_path_of(c->h2, url, path, sizeof path) == 0;
+    struct xfer *x = xfer_new(c, h2 ? NULL : url, method);
     if (x == NULL)
         return NULL;
     char err[128];
@@ -1011,7 +1030,7 @@ static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const 
         return NULL;
     }
     x->is_follow_up = follow_up;
-    if (follow_up) {
+    if (follow_up && x->easy) {
         curl_easy_setopt(x->easy, CURLOPT_PREREQFUNCTION, prereq_cb);
         curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
     }
@@ -1038,13 +1057,11 @@ static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const 
     }
     for (size_t i = 0; i < req->nheaders; i++)
         x->headers = curl_slist_append(x->headers, req->headers[i]);
-    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body);
     x->next = c->xfers;
     c->xfers = x;
     r->t_send_ns = clock_now_ns();
     c->stats.started++;
-    if (curlev_add(c->cv, x->easy, err, sizeof err) != 0) {
+    if (send_xfer(x, method, path, err, sizeof err) != 0) {
         xfer_unlink(x);
         xfer_free(x);
         return NULL;
@@ -1082,27 +1099,27 @@ static void start_cancel_call(struct xfer *x)
     struct chaos_client *c = x->c;
     const struct chaos_request_spec *req = &c->cfg.req;
     char *url = body_fill(req->cancel_url, "", x->rec.correlation_id, 0, 0);
-    struct xfer *k = url ? xfer_new(c, url, req->cancel_method ? req->cancel_method : "POST")
-                         : NULL;
+    const char *method = req->cancel_method ? req->cancel_method : "POST";
+    char path[2048];
+    /* over HTTP/2 a new stream on the users' connections when it goes to their origin */
+    int h2 = url && c->h2 && h2pool_path_of(c->h2, url, path, sizeof path) == 0;
+    struct xfer *k = url ? xfer_new(c, h2 ? NULL : url, method) : NULL;
     free(url);
     if (k) {
         static const struct chaos_user none = {.action = CHAOS_COMPLETE, .weight = 1};
         k->user = &none;
         k->is_cancel_call = 1;
         k->owner = x;
-        if (req->cancel_body) {
+        if (req->cancel_body)
             k->body = body_fill(req->cancel_body, "", x->rec.correlation_id, 0, 1);
-            curl_easy_setopt(k->easy, CURLOPT_POSTFIELDS, k->body ? k->body : "");
-        }
         char h[256];
         snprintf(h, sizeof h, "X-Request-Id: %s", x->rec.correlation_id);
         k->headers = curl_slist_append(k->headers, h);
         k->headers = curl_slist_append(k->headers, "Content-Type: application/json");
-        curl_easy_setopt(k->easy, CURLOPT_HTTPHEADER, k->headers);
         k->next = c->xfers;
         c->xfers = k;
         char err[128];
-        if (curlev_add(c->cv, k->easy, err, sizeof err) == 0)
+        if (send_xfer(k, method, path, err, sizeof err) == 0)
             return;
         xfer_unlink(k);
         xfer_free(k);

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "scanner.h"
 
 int chaos_config_validate(const struct chaos_config *cfg, char *err, size_t errlen)
@@ -28,15 +26,6 @@ int chaos_config_validate(const struct chaos_config *cfg, char *err, size_t errl
     if (cfg->http == CHAOS_HTTP_H2C && tls) {
         snprintf(err, errlen, "http: h2c is HTTP/2 in cleartext and needs an http:// URL (2 is "
                               "HTTP/2 over TLS)");
-        return -1;
-    }
-    if (cfg->http == CHAOS_HTTP_H2C && curl_version_info(CURLVERSION_NOW)->version_num < 0x080000) {
-        /* curl before 8.0.0 fails every stream after the first on a prior-knowledge connection
-         * ("Error in the HTTP2 framing layer", curl issue 10634): shared connections would
-         * measure libcurl, not the gateway */
-        snprintf(err, errlen, "http: h2c needs libcurl 8.0.0 or later (this is %s, whose "
-                 "prior-knowledge connections fail a second stream); use 2 (HTTP/2 over TLS)",
-                 curl_version_info(CURLVERSION_NOW)->version);
         return -1;
     }
     if (cfg->users_per_connection > 1000) {

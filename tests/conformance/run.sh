@@ -170,11 +170,9 @@ for c in "${cases[@]}"; do
 done
 
 # HTTP/2 over TLS on the client leg. tab_close is measured twice on tailgate's side: users
-# sharing a connection (the check), and each stream alone on its connection, which libcurl
-# before 8.15.0 cannot reset in time: the RST_STREAM of a transfer taken out early waits in the
-# connection's send buffer until the connection sends its next frame, which an idle connection
-# never does (curl issue 17611, fixed by "http2: do not delay RST send on aborted transfer").
-# That check says so as a SKIP with both sides' numbers; from 8.15.0 on it is an ordinary check.
+# sharing a connection, and each stream alone on its connection, where the closed tab's
+# RST_STREAM is the only frame the connection carries (a client that held it back until the
+# connection's next frame would never send it).
 h2_cases=(
     "nginx-h2:$here/gateways/nginx-h2.json"
     "caddy-h2:$here/gateways/caddy-h2.json"
@@ -184,14 +182,6 @@ scenarios=("$here/h2-tab-close.json" "$here/h2-tab-close-alone.json" "$here/h2-r
 compare_args=(--check "tab_close=tab_close@conformance-h2-tab-close"
     --check "tab_close_alone=tab_close@conformance-h2-tab-close-alone"
     --check "reset=reset@conformance-h2-reset")
-curl_ver=$(pkg-config --modversion libcurl 2>/dev/null || curl-config --version 2>/dev/null |
-    sed 's/^libcurl //')
-if [ -n "$curl_ver" ] && [ "$(printf '%s\n8.15.0\n' "$curl_ver" | sort -V | head -n 1)" != 8.15.0 ]
-then
-    compare_args+=(--known-limit "tab_close_alone=libcurl $curl_ver (before 8.15.0, curl issue \
-17611) sends a lone stream's RST_STREAM only with its connection's next frame, so tailgate's \
-single tab does not reset its stream in time")
-fi
 h2_skip=
 refpy=
 for py in python3 /usr/bin/python3; do
