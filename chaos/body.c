@@ -91,7 +91,7 @@ char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, 
     snprintf(text, sizeof text, "%.3900s [tg:%s]", prompt, cid);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", req->model ? req->model : "tailgate-mock");
-    cJSON_AddBoolToObject(o, "stream", 1);
+    cJSON_AddBoolToObject(o, "stream", !req->non_streaming);
     cJSON *msg = cJSON_CreateObject();
     cJSON_AddStringToObject(msg, "role", "user");
     cJSON_AddStringToObject(msg, "content", text);
@@ -100,7 +100,9 @@ char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, 
     switch (req->style) {
     case CHAOS_STYLE_OPENAI_CHAT:
         cJSON_AddItemToObject(o, "messages", msgs);
-        cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "stream_options"), "include_usage", 1);
+        if (!req->non_streaming)
+            cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "stream_options"), "include_usage",
+                                  1);
         if (req->max_tokens)
             cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens);
         cJSON_AddStringToObject(o, "user", cid);

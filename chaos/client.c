@@ -1078,7 +1078,18 @@ static int watch_terminal(struct xfer *x)
     static const char *const chat[] = {"[DONE]"};
     static const char *const responses[] = {"response.completed", "response.incomplete"};
     static const char *const anthropic[] = {"message_stop"};
+    /* a whole body: the field its end carries (WIRE.md) */
+    static const char *const chat_body[] = {"\"finish_reason\":\""};
+    static const char *const responses_body[] = {"\"status\":\"completed\"",
+                                                 "\"status\":\"incomplete\""};
+    static const char *const anthropic_body[] = {"\"stop_reason\":\""};
     const char *custom[] = {x->c->cfg.req.terminal_marker};
+    if (x->c->cfg.req.non_streaming && x->c->cfg.req.style != CHAOS_STYLE_CUSTOM) {
+        enum chaos_style st = x->c->cfg.req.style;
+        return st == CHAOS_STYLE_OPENAI_CHAT ? scanner_watch(&x->sc, chat_body, 1)
+               : st == CHAOS_STYLE_RESPONSES ? scanner_watch(&x->sc, responses_body, 2)
+                                             : scanner_watch(&x->sc, anthropic_body, 1);
+    }
     switch (x->c->cfg.req.style) {
     case CHAOS_STYLE_OPENAI_CHAT:
         return scanner_watch(&x->sc, chat, 1);

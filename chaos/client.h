@@ -99,6 +99,9 @@ struct chaos_request_spec {
     const char *prompt;
     uint32_t max_tokens; /* 0: none (anthropic needs one: 1024 then) */
     const char *body_template; /* custom: {{prompt}}, {{id}}, {{max_tokens}} */
+    /* 1: "stream": false, the answer arrives as one JSON body at its end (vendor styles); a
+     * user leaves it on a timer (after_ms), as a client timeout or a navigation does */
+    int non_streaming;
     const char *headers[CHAOS_MAX_HEADERS]; /* "Name: value" */
     size_t nheaders;
     const char *ca_file; /* https://: trust this CA file (PEM) instead of the system's */

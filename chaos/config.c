@@ -106,6 +106,13 @@ int chaos_config_validate(const struct chaos_config *cfg, char *err, size_t errl
                                   "every request half-closes its stream already)", i);
             return -1;
         }
+        if (cfg->req.non_streaming && u->action != CHAOS_COMPLETE && u->trigger != CHAOS_AT_MS) {
+            /* the answer arrives whole at its end: a token or first-byte trigger would act
+             * only once nothing is left to abandon */
+            snprintf(err, errlen, "users[%zu]: a non-streaming request is abandoned on a timer: "
+                                  "give after_ms", i);
+            return -1;
+        }
         if (u->action == CHAOS_STOP_BUTTON && u->cancel_call && cfg->req.cancel_url == NULL) {
             snprintf(err, errlen, "users[%zu].cancel_call: needs request.cancel_url", i);
             return -1;

@@ -37,6 +37,8 @@ static void usage(FILE *f)
         "      background-ms=D kill=1 drop-rst-after-ms=H give-up-ms=G cancel=1\n"
         "      retries=N retry-delay-ms=D new-key=1\n"
         "  --requests N --concurrency C --seed S --id-prefix P --timeout-ms T --rcvbuf BYTES\n"
+        "  --no-stream                          \"stream\": false: one JSON body at the end\n"
+        "                                       (users leave it with after-ms)\n"
         "  --http 1.1|2|h2c --users-per-connection N   HTTP/1.1 (default), HTTP/2 over TLS\n"
         "                                       (https://), HTTP/2 cleartext; N streams share\n"
         "                                       a connection over HTTP/2 (default 6)\n"
@@ -220,6 +222,7 @@ int cli_chaos_client(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},        {"help", no_argument, NULL, 'h'},
         {"http", required_argument, NULL, 'V'},
         {"users-per-connection", required_argument, NULL, 'E'},
+        {"no-stream", no_argument, NULL, 'Z'},
         {NULL, 0, NULL, 0},
     };
     struct chaos_config cfg;
@@ -321,6 +324,9 @@ int cli_chaos_client(int argc, char **argv)
             bad = parse_u32(optarg, 1000, &cfg.users_per_connection) ||
                   cfg.users_per_connection == 0;
             flag = "--users-per-connection (1 to 1000)";
+            break;
+        case 'Z':
+            cfg.req.non_streaming = 1;
             break;
         case 'C':
             cfg.req.cancel_url = optarg;

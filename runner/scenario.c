@@ -235,7 +235,7 @@ static int get_bool(const struct ctx *c, const cJSON *o, const char *key, const 
         return 0;
     if (!cJSON_IsBool(v)) {
         char full[160];
-        snprintf(full, sizeof full, "%s.%s", path, key);
+        snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
         return fail(c, full, "expected true or false");
     }
     *out = cJSON_IsTrue(v);
@@ -701,7 +701,7 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
                                        "schedule", "model",       "traffic", "users",
                                        "network",  "settle_ms",   "price", "requests_per_day",
                                        "gates",    "timeout_ms", "fault", "http",
-                                       "users_per_connection"};
+                                       "users_per_connection", "stream"};
     struct ctx c = {path, text, err, errlen};
     struct scenario s;
     memset(&s, 0, sizeof s);
@@ -847,6 +847,20 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
         if (parse_user(&c, u, s.nusers, &s.users[s.nusers], s.user_kind[s.nusers]) != 0)
             goto done;
         s.nusers++;
+    }
+    int stream = 1;
+    if (get_bool(&c, root, "stream", "", &stream) != 0)
+        goto done;
+    s.non_streaming = !stream;
+    for (size_t i = 0; s.non_streaming && i < s.nusers; i++) {
+        const struct chaos_user *su = &s.users[i];
+        if (su->action != CHAOS_COMPLETE && su->trigger != CHAOS_AT_MS) {
+            char up[32];
+            snprintf(up, sizeof up, "users[%zu]", i);
+            fail(&c, up, "with \"stream\": false the answer arrives whole at its end: "
+                         "abandon it with after_ms (a client timeout, a navigation)");
+            goto done;
+        }
     }
     double total = 0;
     for (size_t i = 0; i < s.nusers; i++)

@@ -42,6 +42,7 @@ struct scenario {
     int api_given;          /* "api" was set: a pass-through gateway is spoken to in it */
     int http;               /* enum chaos_http the users speak; -1: the gateway's (default 1.1) */
     uint32_t users_per_connection; /* HTTP/2: streams per connection; 0 the client's default */
+    int non_streaming;      /* "stream": false: every request asks for one JSON body */
     struct gate gates[SCENARIO_MAX_GATES];
     size_t ngates;
 };

@@ -272,6 +272,7 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
         cc.req.cancel_method = r->gw.cancel_method[0] ? r->gw.cancel_method : NULL;
     }
     cc.req.model = "tailgate-mock";
+    cc.req.non_streaming = sc->non_streaming;
     memcpy(cc.users, sc->users, sizeof sc->users);
     cc.nusers = sc->nusers;
     for (size_t i = 0; i < cc.nusers; i++)

@@ -233,6 +233,62 @@ static void chaos_client_should_fire_at_a_time_and_at_the_first_byte(void)
     CHECK_EQ_INT(col.recs[0].end, CHAOS_END_RST);
 }
 
+/* "stream": false: the answer comes as one body at its end, in every style, and a user who
+ * leaves on a timer before it closes a connection that has received nothing yet. */
+static void chaos_client_should_ask_for_one_body_without_streaming(void)
+{
+    static const enum chaos_style styles[] = {CHAOS_STYLE_OPENAI_CHAT, CHAOS_STYLE_RESPONSES,
+                                              CHAOS_STYLE_ANTHROPIC};
+    for (size_t i = 0; i < 3; i++) {
+        struct chaos_config cfg;
+        struct chaos_user all = {.action = CHAOS_COMPLETE};
+        base_config(&cfg, "200", "20", all);
+        cfg.req.style = styles[i];
+        cfg.req.non_streaming = 1;
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "ns-all-%zu", i);
+        CHECK(run(&cfg, &col, prefix) == 0);
+        CHECK_EQ_INT(col.n, 1);
+        CHECK_EQ_STR(chaos_end_name(col.recs[0].end), "complete");
+        CHECK_EQ_INT(col.recs[0].total_tokens, 20);
+        CHECK_EQ_INT(col.recs[0].terminal_seen, 1);
+        CHECK_EQ_INT(col.recs[0].arrivals >= 1, 1);
+        cJSON *r = ledger(col.recs[0].correlation_id);
+        CHECK(r != NULL);
+        CHECK(cJSON_IsFalse(cJSON_GetObjectItem(r, "stream")));
+        CHECK_EQ_STR(str(r, "stop_reason"), "natural");
+        cJSON_Delete(r);
+
+        /* tokens at 0, 100, 200 ms; the user leaves at 250, before the body */
+        struct chaos_user leave = {.action = CHAOS_TAB_CLOSE, .trigger = CHAOS_AT_MS,
+                                   .at = {250, 250}};
+        base_config(&cfg, "10", "50", leave);
+        cfg.req.style = styles[i];
+        cfg.req.non_streaming = 1;
+        snprintf(prefix, sizeof prefix, "ns-leave-%zu", i);
+        CHECK(run(&cfg, &col, prefix) == 0);
+        CHECK_EQ_STR(chaos_end_name(col.recs[0].end), "fin");
+        CHECK_EQ_INT(col.recs[0].delivered_tokens, 0);
+        CHECK_EQ_INT(col.recs[0].t_first_byte_ns, 0);
+        r = ledger(col.recs[0].correlation_id);
+        CHECK(r != NULL);
+        CHECK_EQ_STR(str(r, "close_kind"), "fin");
+        CHECK_EQ_INT(harness_num(r, "written_tokens"), 0);
+        CHECK(harness_num(r, "generated_tokens") < 50); /* it stopped at the close */
+        cJSON_Delete(r);
+    }
+    /* a token trigger would act only once nothing is left to abandon */
+    struct chaos_config cfg;
+    struct chaos_user tok = {.action = CHAOS_TAB_CLOSE, .trigger = CHAOS_AT_TOKENS, .at = {3, 3}};
+    base_config(&cfg, "10", "50", tok);
+    cfg.req.non_streaming = 1;
+    char err[256];
+    struct event_base *base = event_base_new();
+    CHECK(chaos_client_new(base, &cfg, err, sizeof err) == NULL);
+    CHECK(strstr(err, "users[0]: a non-streaming request is abandoned on a timer") != NULL);
+    event_base_free(base);
+}
+
 static void chaos_client_should_read_everything_in_the_control_group(void)
 {
     struct chaos_config cfg;
@@ -1213,6 +1269,7 @@ int main(int argc, char **argv)
         CASE(chaos_client_should_close_with_a_fin_after_k_tokens_in_every_style),
         CASE(chaos_client_should_reset_after_k_tokens),
         CASE(chaos_client_should_fire_at_a_time_and_at_the_first_byte),
+        CASE(chaos_client_should_ask_for_one_body_without_streaming),
         CASE(chaos_client_should_read_everything_in_the_control_group),
         CASE(chaos_client_should_background_then_resume_with_every_token_in_order),
         CASE(chaos_client_should_background_then_be_killed),

@@ -290,6 +290,11 @@ static void runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario(voi
         {"{\"users\":[{\"action\":\"tab_close\",\"after_tokens\":[9,3]}]}",
          "users[0].after_tokens: expected whole numbers"},
         {"{\"users\":[]}", "users: required"},
+        {"{\"stream\":false,\n\"users\":[{\"action\":\"tab_close\",\"after_tokens\":3}]}",
+         ":2: users[0]: with \"stream\": false the answer arrives whole at its end: abandon it "
+         "with after_ms"},
+        {"{\"stream\":\"no\",\"users\":[{\"action\":\"complete\"}]}",
+         ":1: stream: expected true or false"},
         {"{\"users\":[{\"action\":\"complete\"}],\"traffic\":{\"requests\":-4}}",
          "traffic.requests: expected a number from 1"},
         {"{\"users\":[{\"action\":\"complete\"}],\"network\":{\"client\":[{\"type\":\"latency\","
