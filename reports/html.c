@@ -214,6 +214,28 @@ static void gate_table(FILE *f, const cJSON *sc)
     fputs("</table>\n", f);
 }
 
+/* How the requests ended: who or what ended each (results.json's end_reasons; older runs have
+ * none and show nothing). */
+static void end_reasons(FILE *f, const cJSON *sc)
+{
+    const cJSON *ends = cJSON_GetObjectItem(sc, "end_reasons");
+    if (!cJSON_IsObject(ends))
+        return;
+    int any = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ends)
+    {
+        if (!cJSON_IsNumber(it) || it->valuedouble <= 0)
+            continue;
+        fputs(any ? ", " : "<p class=\"meta\">How they ended: ", f);
+        markup_escape(f, it->string);
+        fprintf(f, " %.0f", it->valuedouble);
+        any = 1;
+    }
+    if (any)
+        fputs("</p>\n", f);
+}
+
 static void scenario_section(FILE *f, const char *dir, const cJSON *sc,
                              const struct chart_set *set)
 {
@@ -234,6 +256,7 @@ static void scenario_section(FILE *f, const char *dir, const cJSON *sc,
     fprintf(f, "</code>; %.1f s; file <code>", runfile_num(sc, "duration_s"));
     markup_escape(f, runfile_str(sc, "file"));
     fputs("</code></p>\n", f);
+    end_reasons(f, sc);
     const char *e = runfile_str(sc, "error");
     if (*e) {
         fputs("<p class=\"note\">The scenario did not run to the end: ", f);

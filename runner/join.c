@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "endreason.h"
 #include "jget.h"
 
 /* Generated (mock clock) and delivered (client clock) token times in ms around the reference:
@@ -111,6 +112,38 @@ static const struct chaos_record *first_attempt(const struct chaos_record *recs,
     return NULL;
 }
 
+static const struct chaos_record *last_attempt(const struct chaos_record *recs, size_t nrecs,
+                                               const char *cid)
+{
+    const struct chaos_record *last = NULL;
+    for (size_t i = 0; i < nrecs; i++)
+        if (strcmp(recs[i].correlation_id, cid) == 0 &&
+            (last == NULL || recs[i].attempt > last->attempt))
+            last = &recs[i];
+    return last;
+}
+
+/* The longest an upstream attempt sat silent while open (mock clock): its accept to its first
+ * token, between tokens, its last token to its close or end ('open_end' for one still
+ * running). A gateway with a deadline of its own keeps it near that deadline. */
+static double longest_silence(const cJSON *rec, double open_end)
+{
+    double prev = jget_num(rec, "t_accept_ns"), longest = 0;
+    if (isnan(prev))
+        return NAN;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
+    {
+        longest = fmax(longest, t->valuedouble - prev);
+        prev = t->valuedouble;
+    }
+    double closed = jget_num(rec, "t_peer_closed_ns"), stop = jget_num(rec, "t_gen_stop_ns");
+    double end = !isnan(closed) && (isnan(stop) || closed < stop) ? closed : stop;
+    if (isnan(end))
+        end = open_end;
+    return fmax(longest, end - prev) / 1e6;
+}
+
 void join_requests(struct scenario_result *res, const struct chaos_record *recs, size_t nrecs,
                    const cJSON *ledger, double settle_end_ns, double clock_offset_ns)
 {
@@ -171,7 +204,8 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
         double t_ref_mock = q->t_ref_ns + off;
         double gen = 0, tail = 0, billed = 0, attempts = 0, rid = 0, orphan = 0;
         double first_close = NAN, last_stop = -INFINITY, first_accept = INFINITY;
-        const cJSON *first = NULL;
+        double last_accept = -INFINITY;
+        const cJSON *first = NULL, *last_up = NULL;
         const cJSON *rec;
         cJSON_ArrayForEach(rec, records)
         {
@@ -193,6 +227,10 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             const char *sr = jget_str(rec, "stop_reason");
             snprintf(q->stop_reason, sizeof q->stop_reason, "%s", sr ? sr : "running");
             double accept = jget_num(rec, "t_accept_ns");
+            if (accept > last_accept) {
+                last_accept = accept;
+                last_up = rec;
+            }
             if (accept < first_accept) {
                 first_accept = accept;
                 first = rec;
@@ -224,6 +262,11 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
                 last_stop = s;
         }
         const struct chaos_record *c = first_attempt(recs, nrecs, q->cid);
+        enum end_reason why = end_reason_of(last_attempt(recs, nrecs, q->cid), last_up, off);
+        q->end_reason = end_reason_name(why);
+        res->end_reasons[why]++;
+        if (first && !q->aborted)
+            q->sample[M_UPSTREAM_IDLE_MS] = longest_silence(first, settle_end_ns + off);
         q->sample[M_DELIVERED_TOKENS] = q->delivered;
         q->sample[M_GENERATED_TOKENS] = gen;
         q->sample[M_BILLED_OUTPUT_TOKENS] = billed;

@@ -25,6 +25,7 @@ enum metric_sample {
     M_TTFT_MS,
     M_DELIVERY_MS,        /* per token: the mock's write -> the client's read (per request: p50) */
     M_TOKENS_PER_ARRIVAL, /* tokens / reads that brought any: >1 when a gateway batches */
+    M_UPSTREAM_IDLE_MS,   /* a user who stayed: the upstream's longest silence while open */
     M_N_SAMPLE,
 };
 
@@ -59,6 +60,7 @@ struct req_result {
     double usage_value;   /* what usage said, NAN when absent */
     double metered;       /* what the gateway's metering said, NAN when absent */
     char close_kind[16];  /* first upstream close seen by the mock */
+    const char *end_reason; /* endreason.h's name: who or what ended the request */
     char stop_reason[24]; /* last upstream record's */
     char profile[64];     /* the vendor profile that answered the first upstream attempt */
     uint32_t index;       /* the user request's number (retries and follow-ups share it) */
@@ -128,6 +130,7 @@ struct scenario_result {
     uint64_t attempts;      /* client attempts in all */
     uint64_t error_attempts;
     struct error_kind errs[RESULTS_ERROR_KINDS];
+    uint64_t end_reasons[8]; /* requests by enum end_reason (endreason.h; 6 of them) */
     size_t nerrs;
     int errors_gated;       /* the scenario gates error_rate itself */
     uint64_t isolate_timeouts; /* isolate: waits for an idle mock that ran out */

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "endreason.h"
 #include "jparse.h"
 #include "results.h"
 
@@ -49,6 +50,7 @@ static cJSON *request_json(const struct req_result *q)
     cJSON_AddNumberToObject(o, "total_tokens", q->total);
     cJSON_AddStringToObject(o, "close_kind", q->close_kind[0] ? q->close_kind : "none");
     cJSON_AddStringToObject(o, "stop_reason", q->stop_reason[0] ? q->stop_reason : "none");
+    cJSON_AddStringToObject(o, "end_reason", q->end_reason ? q->end_reason : "error");
     cJSON_AddBoolToObject(o, "failed_by_gateway", q->failed);
     cJSON_AddNumberToObject(o, "error_attempts", q->errors);
     cJSON_AddNumberToObject(o, "arrivals", q->arrivals);
@@ -77,6 +79,10 @@ static cJSON *scenario_json(const struct scenario_result *res)
     if (res->sc->isolate)
         cJSON_AddNumberToObject(o, "isolate_timeouts", (double)res->isolate_timeouts);
     cJSON_AddNumberToObject(o, "requests", (double)res->nreqs);
+    cJSON *ends = cJSON_AddObjectToObject(o, "end_reasons");
+    for (int r = 0; r < END_REASON_COUNT; r++)
+        cJSON_AddNumberToObject(ends, end_reason_name((enum end_reason)r),
+                                (double)res->end_reasons[r]);
     cJSON_AddNumberToObject(o, "client_errors", (double)res->client_errors);
     cJSON_AddNumberToObject(o, "http_errors", (double)res->http_errors);
     cJSON_AddNumberToObject(o, "ledger_dropped", (double)res->ledger_dropped);

@@ -21,13 +21,13 @@ static const char *const metrics_sample[] = {
     "tail_tokens",       "close_lag_ms",    "stop_lag_ms",     "delivered_tokens",
     "generated_tokens",  "billed_output_tokens", "usage_reported", "upstream_attempts",
     "rid_propagated",    "orphaned",        "ttft_ms",         "delivery_ms",
-    "tokens_per_arrival",
+    "tokens_per_arrival", "upstream_idle_ms",
 };
 /* k6's types of the per-request metrics: 0/1 samples are rates, the rest trends */
 static const enum gate_type types_sample[] = {
     GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
     GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_RATE,
-    GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
+    GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
 };
 static const char *const metrics_scalar[] = {
     "ptdr", "wasted_tokens", "wasted_cost_usd", "monthly_wasted_usd", "billing_variance_pct",

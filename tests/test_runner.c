@@ -251,6 +251,68 @@ static void runner_should_report_the_direct_floor_below_the_gates(void)
     CHECK(p99 >= 0 && p99 < 25);
 }
 
+/* Every request's end_reason, counted per scenario: in --direct runs the users who read on
+ * complete and the ones who close their tab abort; a stalled upstream nobody cuts runs into the
+ * client's own limit. */
+static void runner_should_say_how_every_request_ended(void)
+{
+    char path[256], args[512];
+    snprintf(path, sizeof path, "%s/ends.json", tmp);
+    write_file(path, "{\"name\":\"ends\",\"profile\":\"vendor-b-post\",\n"
+                     " \"model\":{\"ttft_ms\":0,\"tps\":50,\"jitter\":0,\"length\":10},\n"
+                     " \"traffic\":{\"requests\":8,\"concurrency\":4},\n"
+                     " \"users\":[{\"action\":\"tab_close\",\"after_tokens\":2},\n"
+                     "           {\"action\":\"complete\"}],\n"
+                     " \"gates\":{\"tail_tokens\":[\"max<=5\"]}}\n");
+    snprintf(args, sizeof args, "run --direct --out %s/ends %s", tmp, path);
+    CHECK_EQ_INT(run_tailgate(args), 0);
+    cJSON *r = results("ends");
+    const cJSON *sc = scenario0(r);
+    const cJSON *ends = cJSON_GetObjectItem(sc, "end_reasons");
+    int closers = 0, readers = 0, matched = 0, idle_ok = 0;
+    const cJSON *q;
+    cJSON_ArrayForEach(q, cJSON_GetObjectItem(sc, "requests_detail"))
+    {
+        const char *a = sget(q, "action"), *e = sget(q, "end_reason");
+        const cJSON *idle = cJSON_GetObjectItem(q, "upstream_idle_ms");
+        int closer = strcmp(a, "tab_close") == 0;
+        closers += closer;
+        readers += !closer;
+        matched += strcmp(e, closer ? "client_aborted" : "completed") == 0;
+        /* a reader's upstream was never silent for long: 20 ms between tokens */
+        idle_ok += closer ? cJSON_IsNull(idle) : cJSON_IsNumber(idle) && idle->valuedouble < 500;
+    }
+    CHECK_EQ_INT(closers + readers, 8);
+    CHECK_EQ_INT(matched, 8);
+    CHECK_EQ_INT(idle_ok, 8);
+    CHECK_EQ_INT(harness_num(ends, "client_aborted"), closers);
+    CHECK_EQ_INT(harness_num(ends, "completed"), readers);
+    CHECK_EQ_INT(harness_num(ends, "gateway_deadline") + harness_num(ends, "upstream_timeout") +
+                     harness_num(ends, "network_closed") + harness_num(ends, "error"),
+                 0);
+    cJSON_Delete(r);
+
+    /* the upstream stalls after 3 tokens for 3 s; the users wait, and their client gives up at
+     * 800 ms: nothing cut the silent upstream */
+    snprintf(path, sizeof path, "%s/stall.json", tmp);
+    write_file(path, "{\"name\":\"stall\",\"profile\":\"vendor-b-post\",\n"
+                     " \"model\":{\"ttft_ms\":0,\"tps\":50,\"jitter\":0,\"length\":10},\n"
+                     " \"fault\":\"stall-after=3,stall-ms=3000\",\"timeout_ms\":800,\n"
+                     " \"traffic\":{\"requests\":2,\"concurrency\":2},\n"
+                     " \"users\":[{\"action\":\"complete\"}],\n"
+                     " \"gates\":{\"error_rate\":[\"value<=1\"],\"upstream_idle_ms\":[\"max<=5000\"]}}\n");
+    snprintf(args, sizeof args, "run --direct --out %s/stall %s", tmp, path);
+    CHECK_EQ_INT(run_tailgate(args), 0);
+    r = results("stall");
+    sc = scenario0(r);
+    ends = cJSON_GetObjectItem(sc, "end_reasons");
+    CHECK_EQ_INT(harness_num(ends, "upstream_timeout"), 2);
+    double lo, hi;
+    range(sc, "upstream_idle_ms", &lo, &hi);
+    CHECK(lo >= 500 && hi < 3000); /* silent from its 3rd token to the client's give-up */
+    cJSON_Delete(r);
+}
+
 static void runner_should_report_the_floor_beside_a_gateway_run(void)
 {
     char args[512];
@@ -1068,6 +1130,7 @@ int main(int argc, char **argv)
         CASE(runner_should_measure_a_slow_gateway_close_lag),
         CASE(runner_should_report_the_direct_floor_below_the_gates),
         CASE(runner_should_report_the_floor_beside_a_gateway_run),
+        CASE(runner_should_say_how_every_request_ended),
         CASE(runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario),
         CASE(runner_should_exit_2_with_a_clear_message_for_unreadable_or_malformed_input),
         CASE(runner_should_write_valid_utf8_results_for_a_path_that_is_not_utf8),
