@@ -42,8 +42,11 @@ enum fire_result {
                    * reading) */
 };
 
+struct task;
+
 struct xfer {
     struct chaos_client *c;
+    struct task *task;        /* a request of an agent task, or NULL */
     CURL *easy;               /* HTTP/1.1, and cancel calls to another origin */
     struct h2stream *hs;      /* HTTP/2: the stream, until it ends */
     long h2_status;
@@ -69,6 +72,25 @@ struct xfer {
     char idem_key[CHAOS_ID_MAX + 16];
     struct event *trigger_ev; /* ms trigger, background end, drop give-up */
     struct xfer *next;
+};
+
+/* An agent task: a user's several requests, left all at once (chaos_user.task_requests). */
+struct task {
+    struct chaos_client *c;
+    const struct chaos_user *user;
+    uint32_t index;
+    int64_t trigger_at;
+    char cid[CHAOS_ID_MAX];
+    uint32_t started;   /* requests started so far */
+    uint32_t live;      /* in flight */
+    uint32_t pending;   /* a next request waits to start from the loop */
+    uint64_t tokens;    /* delivered to all its requests */
+    int fired;          /* the user acted */
+    int holding;        /* fire_task is walking its requests: it frees the task after */
+    struct event *ev;   /* the ms trigger; then the others' fire from a curl callback */
+    struct event *next_ev; /* the next request's start, from the loop */
+    struct chaos_record last; /* its last request's record, for the slot's think time */
+    struct task *next;
 };
 
 /* half_close: a socket shut for writing, read and discarded until the peer's FIN. */
@@ -99,6 +121,7 @@ struct chaos_client {
     struct xfer *dead;       /* finished, freed by reap */
     struct half_closed *half_closed;
     struct think *thinking;
+    struct task *tasks;
     uint32_t next_index;     /* next user request to start */
     uint32_t in_flight;      /* user requests in flight (attempts and retry waits) */
     uint32_t pending_retries;
@@ -122,7 +145,10 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg);
 static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const char *cid,
                                   uint32_t attempt, const struct chaos_user *user,
                                   int64_t trigger_at, uint32_t retries_left,
-                                  const char *idem_key, int follow_up);
+                                  const char *idem_key, int follow_up, struct task *task);
+static void task_fire_others(struct task *t, struct xfer *from, int in_write);
+static void task_member_done(struct xfer *x);
+static void task_free(struct task *t);
 static void release_superseded(struct xfer *k);
 static int watch_terminal(struct xfer *x);
 static void maybe_done(struct chaos_client *c);
@@ -244,6 +270,11 @@ void chaos_client_free(struct chaos_client *c)
         struct think *n = c->thinking->next;
         think_free(c->thinking);
         c->thinking = n;
+    }
+    while (c->tasks) {
+        struct task *n = c->tasks->next;
+        task_free(c->tasks);
+        c->tasks = n;
     }
     curlev_free(c->cv);
     if (c->reap)
@@ -450,7 +481,7 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
     } else {
         static const struct chaos_user follow = {.action = CHAOS_COMPLETE, .weight = 1};
         c->in_flight++;
-        if (start_attempt(c, d->index, d->cid, 1, &follow, -1, 0, NULL, 1) == NULL) {
+        if (start_attempt(c, d->index, d->cid, 1, &follow, -1, 0, NULL, 1, NULL) == NULL) {
             c->in_flight--;
             c->stats.errors++;
         }
@@ -493,6 +524,10 @@ static enum fire_result fire(struct xfer *x, int in_write)
     const struct action_row *row = action_row(u->action);
     x->fired = 1;
     x->rec.t_abort_ns = clock_now_ns(); /* a close that is the abort stamps it again */
+    if (x->task && !x->task->fired) {
+        x->task->fired = 1; /* the whole task goes with this one */
+        task_fire_others(x->task, x, in_write);
+    }
     x->rec.delivered_tokens = x->sc.tokens;
     x->abort_end = row->end;
     c->stats.aborted++;
@@ -657,36 +692,49 @@ static size_t fire_return(enum fire_result f, size_t len)
 }
 
 /* Counts the chunk's tokens, acting at the trigger. Returns what write_cb returns. */
+/* Counts a chunk's tokens, for the attempt and its task. */
+static void feed(struct xfer *x, const char *data, size_t len)
+{
+    uint64_t before = x->sc.tokens;
+    scanner_feed(&x->sc, data, len);
+    if (x->task)
+        x->task->tokens += x->sc.tokens - before;
+    trace(x);
+}
+
 static size_t take(struct xfer *x, char *data, size_t len)
 {
+    /* a task's requests share its trigger: whoever reaches it acts for all */
+    int acted = x->task ? x->task->fired : x->fired;
+    if (x->task && acted && !x->fired)
+        return len; /* its task was left: what comes before its own close is read by nobody */
     if (x->rec.t_first_byte_ns == 0) {
         x->rec.t_first_byte_ns = clock_now_ns();
         x->rec.local_port = xfer_local_port(x);
-        if (!x->fired && x->user->action != CHAOS_COMPLETE &&
+        if (!acted && x->user->action != CHAOS_COMPLETE &&
             x->user->trigger == CHAOS_AT_FIRST_BYTE) {
             enum fire_result f = fire(x, 1);
             if (f != FIRE_GO_ON)
                 return fire_return(f, len);
+            acted = 1;
         }
     }
-    if (!x->fired && x->user->action != CHAOS_COMPLETE && x->user->trigger == CHAOS_AT_TOKENS) {
+    if (!acted && x->user->action != CHAOS_COMPLETE && x->user->trigger == CHAOS_AT_TOKENS) {
         uint64_t want = (uint64_t)x->rec.trigger_at;
-        uint64_t need = want > x->sc.tokens ? want - x->sc.tokens : 0;
+        uint64_t have = x->task ? x->task->tokens : x->sc.tokens;
+        uint64_t need = want > have ? want - have : 0;
         size_t off = scanner_offset_of(&x->sc, data, len, need);
         if (off <= len) {
             /* count exactly up to the K-th token, act there */
-            scanner_feed(&x->sc, data, off);
-            trace(x);
+            feed(x, data, off);
             enum fire_result f = fire(x, 1);
             if (f != FIRE_GO_ON)
                 return fire_return(f, len);
-            scanner_feed(&x->sc, data + off, len - off);
-            trace(x);
+            feed(x, data + off, len - off);
             return len;
         }
     }
-    scanner_feed(&x->sc, data, len);
-    trace(x);
+    feed(x, data, len);
     return len;
 }
 
@@ -718,7 +766,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
     /* the retried request is the same request, and this time the user waits for it */
     static const struct chaos_user waiter = {.action = CHAOS_COMPLETE, .weight = 1};
     if (start_attempt(c, r->rec.index, r->rec.correlation_id, r->rec.attempt + 1, &waiter, -1,
-                      r->retries_left - 1, key, 0) == NULL)
+                      r->retries_left - 1, key, 0, NULL) == NULL)
         c->in_flight--;
     event_free(r->ev);
     free(r);
@@ -806,6 +854,10 @@ static void finish_xfer(struct xfer *x, enum chaos_end end, long status, const c
                   end == CHAOS_END_ERROR || end == CHAOS_END_TIMEOUT;
     if (x->retries_left > 0 && dropped && schedule_retry(x) == 0)
         return; /* still in flight: its retry carries it */
+    if (x->task) {
+        task_member_done(x); /* the task holds the slot until its last request ends */
+        return;
+    }
     slot_free(c, x->is_follow_up ? NULL : &x->rec);
 }
 
@@ -1008,7 +1060,7 @@ static int send_xfer(struct xfer *x, const char *method, const char *path, char 
 static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const char *cid,
                                   uint32_t attempt, const struct chaos_user *user,
                                   int64_t trigger_at, uint32_t retries_left,
-                                  const char *idem_key, int follow_up)
+                                  const char *idem_key, int follow_up, struct task *task)
 {
     const struct chaos_request_spec *req = &c->cfg.req;
     char url[2048], path[2048];
@@ -1030,6 +1082,7 @@ static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const 
         return NULL;
     }
     x->is_follow_up = follow_up;
+    x->task = task;
     if (follow_up && x->easy) {
         curl_easy_setopt(x->easy, CURLOPT_PREREQFUNCTION, prereq_cb);
         curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
@@ -1066,9 +1119,172 @@ static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const 
         xfer_free(x);
         return NULL;
     }
-    if (user->action != CHAOS_COMPLETE && user->trigger == CHAOS_AT_MS)
+    if (task)
+        task->live++; /* its ms trigger is the task's (task_start) */
+    else if (user->action != CHAOS_COMPLETE && user->trigger == CHAOS_AT_MS)
         arm(x, (uint32_t)trigger_at);
     return x;
+}
+
+/* ---- agent tasks ---------------------------------------------------------------------------- */
+
+static void task_free(struct task *t)
+{
+    if (t->pending)
+        t->c->deferred--;
+    if (t->ev)
+        event_free(t->ev);
+    if (t->next_ev)
+        event_free(t->next_ev);
+    free(t);
+}
+
+/* Starts the task's next request (the first, or the one after a completed one). */
+static int task_next(struct task *t)
+{
+    struct chaos_client *c = t->c;
+    char cid[CHAOS_ID_MAX];
+    uint32_t k = t->started++;
+    if (k == 0)
+        snprintf(cid, sizeof cid, "%s", t->cid);
+    else
+        snprintf(cid, sizeof cid, "%.80s-t%u", t->cid, k);
+    if (start_attempt(c, t->index, cid, 1, t->user, t->trigger_at, 0, NULL, 0, t) == NULL) {
+        c->stats.errors++;
+        return -1;
+    }
+    return 0;
+}
+
+/* The task is over once nothing of it runs or waits: its slot goes (and thinks) then. */
+static void task_maybe_end(struct task *t)
+{
+    if (t->live || t->pending || t->holding)
+        return;
+    struct chaos_client *c = t->c;
+    for (struct task **pp = &c->tasks; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    struct chaos_record last = t->last;
+    task_free(t);
+    slot_free(c, last.correlation_id[0] ? &last : NULL);
+}
+
+static void task_next_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct task *t = arg;
+    struct chaos_client *c = t->c;
+    t->pending = 0;
+    c->deferred--;
+    if (!t->fired && t->started < t->user->task_requests)
+        task_next(t);
+    task_maybe_end(t);
+    maybe_done(c);
+}
+
+/* Acts on every request of the task in flight except 'from' (NULL: all of them). */
+static void fire_task(struct task *t, struct xfer *from)
+{
+    struct xfer *live[CHAOS_TASK_MAX];
+    size_t n = 0;
+    for (struct xfer *y = t->c->xfers; y && n < CHAOS_TASK_MAX; y = y->next)
+        if (y->task == t && y != from && !y->fired && !y->is_cancel_call)
+            live[n++] = y;
+    t->holding = 1; /* a request ending under fire() must not free the task here */
+    for (size_t i = 0; i < n; i++)
+        fire(live[i], 0);
+    t->holding = 0;
+    task_maybe_end(t);
+}
+
+/* The task's timer: its ms trigger, or the rest of its fire (see task_fire_others). */
+static void task_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct task *t = arg;
+    t->fired = 1;
+    fire_task(t, NULL);
+}
+
+/* 'from' acted for its task: the others follow at once, or, from inside curl's write
+ * callback (where no other transfer may be taken out), from the loop right after. */
+static void task_fire_others(struct task *t, struct xfer *from, int in_write)
+{
+    if (in_write && from->easy) {
+        struct timeval now = {0, 0};
+        evtimer_del(t->ev);
+        evtimer_add(t->ev, &now);
+        return;
+    }
+    evtimer_del(t->ev);
+    fire_task(t, from);
+}
+
+/* One of the task's requests ended: a tool loop sends the next once one completes. */
+static void task_member_done(struct xfer *x)
+{
+    struct task *t = x->task;
+    struct chaos_client *c = t->c;
+    t->live--;
+    t->last = x->rec;
+    t->last.trace_us = NULL;
+    t->last.ntrace = 0;
+    if (!t->fired && !t->user->task_parallel && t->started < t->user->task_requests &&
+        x->rec.end == CHAOS_END_COMPLETE) {
+        struct timeval now = {0, 0};
+        if (evtimer_add(t->next_ev, &now) == 0) {
+            t->pending = 1;
+            c->deferred++;
+        }
+    }
+    if (!t->live && !t->pending)
+        evtimer_del(t->ev); /* nothing left to act on */
+    task_maybe_end(t);
+}
+
+/* A user with a task: its first request (all of them for a fan-out), the task's ms trigger. */
+static int task_start(struct chaos_client *c, uint32_t index, const char *cid,
+                      const struct chaos_user *user, int64_t trigger_at)
+{
+    struct task *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return -1;
+    t->c = c;
+    t->user = user;
+    t->index = index;
+    t->trigger_at = trigger_at;
+    snprintf(t->cid, sizeof t->cid, "%s", cid);
+    t->ev = evtimer_new(c->base, task_ev_cb, t);
+    t->next_ev = evtimer_new(c->base, task_next_cb, t);
+    if (t->ev == NULL || t->next_ev == NULL) {
+        task_free(t);
+        return -1;
+    }
+    t->next = c->tasks;
+    c->tasks = t;
+    uint32_t n = user->task_parallel ? user->task_requests : 1;
+    int started = 0;
+    t->holding = 1;
+    for (uint32_t k = 0; k < n; k++)
+        started += task_next(t) == 0;
+    t->holding = 0;
+    if (started && user->action != CHAOS_COMPLETE && user->trigger == CHAOS_AT_MS) {
+        event_base_update_cache_time(c->base);
+        struct timeval tv = {(time_t)(trigger_at / 1000), (suseconds_t)(trigger_at % 1000) * 1000};
+        evtimer_add(t->ev, &tv);
+    }
+    if (started == 0) {
+        c->tasks = t->next;
+        task_free(t);
+        return -1;
+    }
+    task_maybe_end(t);
+    return 0;
 }
 
 /* The vendor's terminal event, as each style's stream ends properly (WIRE.md); custom: the
@@ -1167,8 +1383,11 @@ static void fill(struct chaos_client *c)
         char cid[CHAOS_ID_MAX];
         snprintf(cid, sizeof cid, "%.60s-%u", c->cfg.id_prefix, i);
         c->in_flight++;
-        if (start_attempt(c, i, cid, 1, &c->cfg.users[u], at, c->cfg.users[u].retries, NULL,
-                          0) == NULL) {
+        const struct chaos_user *user = &c->cfg.users[u];
+        int ok = user->task_requests > 1
+                     ? task_start(c, i, cid, user, at) == 0
+                     : start_attempt(c, i, cid, 1, user, at, user->retries, NULL, 0, NULL) != NULL;
+        if (!ok) {
             c->in_flight--;
             c->stats.errors++;
         }
@@ -1198,7 +1417,7 @@ static void maybe_done(struct chaos_client *c)
         return;
     fill(c);
     if (c->next_index < c->cfg.requests || c->in_flight || c->pending_retries || c->xfers ||
-        c->half_closed || c->thinking || c->deferred)
+        c->half_closed || c->thinking || c->deferred || c->tasks)
         return;
     c->done_reported = 1;
     if (c->cfg.on_done)

@@ -87,7 +87,16 @@ struct chaos_user {
     uint32_t retries;            /* resend after a drop/reset/close, this many times */
     uint32_t retry_delay_ms;
     int retry_new_key;           /* 1: a new Idempotency-Key per attempt, else the same */
+    /* >1: an agent task of this many requests, one after another (each once the one before
+     * completed: a tool loop) or with task_parallel all at once (a fan-out). The user's action
+     * is the task's: its trigger counts from the task's start over all its requests (tokens
+     * delivered to any of them, ms since the first was sent, the first byte of any), and at it
+     * every request in flight gets the action and none starts after. */
+    uint32_t task_requests;
+    int task_parallel;
 };
+
+#define CHAOS_TASK_MAX 16 /* requests in one task */
 
 /* What a request looks like on the wire. */
 struct chaos_request_spec {

@@ -113,6 +113,22 @@ int chaos_config_validate(const struct chaos_config *cfg, char *err, size_t errl
                                   "give after_ms", i);
             return -1;
         }
+        if (u->task_requests > CHAOS_TASK_MAX) {
+            snprintf(err, errlen, "users[%zu].task.requests: expected 1 to %d", i,
+                     CHAOS_TASK_MAX);
+            return -1;
+        }
+        if (u->task_requests > 1 &&
+            !(u->action == CHAOS_COMPLETE || u->action == CHAOS_TAB_CLOSE ||
+              u->action == CHAOS_RESET || u->action == CHAOS_STOP_BUTTON)) {
+            snprintf(err, errlen, "users[%zu].task: a task is left with complete, tab_close, "
+                                  "stop_button or reset", i);
+            return -1;
+        }
+        if (u->task_requests > 1 && u->retries) {
+            snprintf(err, errlen, "users[%zu].task: a task's requests are not retried", i);
+            return -1;
+        }
         if (u->action == CHAOS_STOP_BUTTON && u->cancel_call && cfg->req.cancel_url == NULL) {
             snprintf(err, errlen, "users[%zu].cancel_call: needs request.cancel_url", i);
             return -1;

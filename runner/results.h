@@ -26,6 +26,8 @@ enum metric_sample {
     M_DELIVERY_MS,        /* per token: the mock's write -> the client's read (per request: p50) */
     M_TOKENS_PER_ARRIVAL, /* tokens / reads that brought any: >1 when a gateway batches */
     M_UPSTREAM_IDLE_MS,   /* a user who stayed: the upstream's longest silence while open */
+    M_TASK_TAIL_TOKENS,   /* an agent task left: its requests' tails added up (taskmetrics.c) */
+    M_TASK_CLOSE_LAG_MS,  /* an agent task left: the slowest of its requests to stop */
     M_N_SAMPLE,
 };
 

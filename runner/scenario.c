@@ -21,13 +21,14 @@ static const char *const metrics_sample[] = {
     "tail_tokens",       "close_lag_ms",    "stop_lag_ms",     "delivered_tokens",
     "generated_tokens",  "billed_output_tokens", "usage_reported", "upstream_attempts",
     "rid_propagated",    "orphaned",        "ttft_ms",         "delivery_ms",
-    "tokens_per_arrival", "upstream_idle_ms",
+    "tokens_per_arrival", "upstream_idle_ms", "task_tail_tokens", "task_close_lag_ms",
 };
 /* k6's types of the per-request metrics: 0/1 samples are rates, the rest trends */
 static const enum gate_type types_sample[] = {
     GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
     GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_RATE,
-    GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
+    GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
+    GATE_TYPE_TREND,
 };
 static const char *const metrics_scalar[] = {
     "ptdr", "wasted_tokens", "wasted_cost_usd", "monthly_wasted_usd", "billing_variance_pct",
@@ -316,7 +317,8 @@ static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chao
     static const char *const keys[] = {
         "action",     "weight",          "after_tokens",   "after_ms", "at_first_byte",
         "background_ms", "kill",         "drop_rst_after_ms", "give_up_ms", "cancel",
-        "retries",    "retry_delay_ms",  "new_key",        "note",     "kind"};
+        "retries",    "retry_delay_ms",  "new_key",        "note",     "kind",
+        "task"};
     char path[32];
     snprintf(path, sizeof path, "users[%zu]", i);
     if (!cJSON_IsObject(o))
@@ -385,6 +387,29 @@ static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chao
     u->background_kill = kill;
     u->cancel_call = cancel;
     u->retry_new_key = newkey;
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(o, "task");
+    if (task) {
+        static const char *const tkeys[] = {"requests", "parallel"};
+        char tpath[48];
+        snprintf(tpath, sizeof tpath, "%s.task", path);
+        int parallel = 0;
+        if (!cJSON_IsObject(task))
+            return fail(c, tpath, "expected {\"requests\": N, \"parallel\": false}");
+        if (check_keys(c, task, tpath, tkeys, 2) != 0 ||
+            get_u32(c, task, "requests", tpath, 1, CHAOS_TASK_MAX, &u->task_requests) != 0 ||
+            get_bool(c, task, "parallel", tpath, &parallel) != 0)
+            return -1;
+        if (u->task_requests == 0)
+            return fail(c, tpath, "requests: required (1 to %d)", CHAOS_TASK_MAX);
+        u->task_parallel = parallel;
+        if (u->task_requests > 1 &&
+            !(u->action == CHAOS_COMPLETE || u->action == CHAOS_TAB_CLOSE ||
+              u->action == CHAOS_RESET || u->action == CHAOS_STOP_BUTTON))
+            return fail(c, tpath, "a task is left with complete, tab_close, stop_button or "
+                                  "reset, not %s", chaos_action_name(u->action));
+        if (u->task_requests > 1 && u->retries)
+            return fail(c, tpath, "a task's requests are not retried: drop retries");
+    }
     if (u->action == CHAOS_BACKGROUND && u->background_ms == 0) {
         char p2[48];
         snprintf(p2, sizeof p2, "%s.background_ms", path);

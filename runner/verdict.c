@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chaos/client.h"
+#include "taskmetrics.h"
 
 /* Which user entry made each request: the client's plan, a pure function of the scenario's
  * seed and the request's index (chaos_plan), so the runner needs no record of it. */
@@ -60,6 +61,7 @@ static void sub_metric(const struct scenario_result *res, const struct gate *g, 
 void verdict_compute(struct scenario_result *res)
 {
     assign_users(res);
+    taskmetrics_fill(res);
     double billed = 0, delivered = 0, orphans = 0;
     for (int m = 0; m < M_N_SAMPLE; m++)
         stats_init(&res->m[m]);

@@ -289,6 +289,87 @@ static void chaos_client_should_ask_for_one_body_without_streaming(void)
     event_base_free(base);
 }
 
+static const struct chaos_record *rec_named(const char *cid)
+{
+    for (size_t i = 0; i < col.n; i++)
+        if (strcmp(col.recs[i].correlation_id, cid) == 0)
+            return &col.recs[i];
+    return NULL;
+}
+
+/* An agent task: a tool loop sends its next request once one completes; the user's trigger
+ * counts over the whole task, and at it the request in flight is left and none starts after.
+ * A fan-out runs its requests at once, and all of them are left at the same trigger. */
+static void chaos_client_should_leave_a_whole_agent_task_at_once(void)
+{
+    struct chaos_config cfg;
+    /* a tool loop of 3 requests of 10 tokens, left at the task's 15th token: the first read
+     * whole, the second closed after its 5th, the third never sent */
+    struct chaos_user loop = {.action = CHAOS_TAB_CLOSE, .trigger = CHAOS_AT_TOKENS,
+                              .at = {15, 15}, .task_requests = 3};
+    base_config(&cfg, "100", "10", loop);
+    CHECK(run(&cfg, &col, "loop") == 0);
+    CHECK_EQ_INT(col.n, 2);
+    const struct chaos_record *a = rec_named("loop-0"), *b = rec_named("loop-0-t1");
+    CHECK(a != NULL && b != NULL && rec_named("loop-0-t2") == NULL);
+    if (a && b) {
+        CHECK_EQ_STR(chaos_end_name(a->end), "complete");
+        CHECK_EQ_INT(a->total_tokens, 10);
+        CHECK_EQ_STR(chaos_end_name(b->end), "fin");
+        CHECK_EQ_INT(b->delivered_tokens, 5);
+        CHECK_EQ_INT(a->index, 0);
+        CHECK_EQ_INT(b->index, 0);
+        CHECK(b->t_send_ns >= a->t_end_ns); /* one after another */
+        cJSON *r = ledger("loop-0-t1");
+        CHECK(r != NULL);
+        CHECK_EQ_STR(str(r, "close_kind"), "fin");
+        cJSON_Delete(r);
+    }
+
+    /* a fan-out of 3, left 250 ms in (tokens at 0, 100, 200 ms): each closed after 3 */
+    struct chaos_user fan = {.action = CHAOS_TAB_CLOSE, .trigger = CHAOS_AT_MS, .at = {250, 250},
+                             .task_requests = 3, .task_parallel = 1};
+    base_config(&cfg, "10", "50", fan);
+    CHECK(run(&cfg, &col, "fan") == 0);
+    CHECK_EQ_INT(col.n, 3);
+    const char *const fan_ids[] = {"fan-0", "fan-0-t1", "fan-0-t2"};
+    for (size_t i = 0; i < 3; i++) {
+        const struct chaos_record *r = rec_named(fan_ids[i]);
+        CHECK(r != NULL);
+        if (r == NULL)
+            continue;
+        CHECK_EQ_STR(chaos_end_name(r->end), "fin");
+        CHECK_EQ_INT(r->delivered_tokens, 3);
+        cJSON *l = ledger(fan_ids[i]);
+        CHECK(l != NULL);
+        CHECK_EQ_STR(str(l, "close_kind"), "fin");
+        cJSON_Delete(l);
+    }
+
+    /* a fan-out reset at the task's 4th token: whoever delivers it resets, and the others
+     * with it */
+    struct chaos_user kill = {.action = CHAOS_RESET, .trigger = CHAOS_AT_TOKENS, .at = {4, 4},
+                              .task_requests = 2, .task_parallel = 1};
+    base_config(&cfg, "10", "50", kill);
+    CHECK(run(&cfg, &col, "kill") == 0);
+    CHECK_EQ_INT(col.n, 2);
+    uint64_t delivered = 0;
+    for (size_t i = 0; i < col.n; i++) {
+        CHECK_EQ_STR(chaos_end_name(col.recs[i].end), "rst");
+        delivered += col.recs[i].delivered_tokens;
+    }
+    CHECK_EQ_INT(delivered, 4);
+
+    /* refused: a task is left at once, not backgrounded or retried */
+    struct chaos_user bg = {.action = CHAOS_BACKGROUND, .background_ms = 100, .task_requests = 2};
+    base_config(&cfg, "10", "50", bg);
+    char err[256];
+    struct event_base *base = event_base_new();
+    CHECK(chaos_client_new(base, &cfg, err, sizeof err) == NULL);
+    CHECK(strstr(err, "users[0].task: a task is left with complete") != NULL);
+    event_base_free(base);
+}
+
 static void chaos_client_should_read_everything_in_the_control_group(void)
 {
     struct chaos_config cfg;
@@ -1270,6 +1351,7 @@ int main(int argc, char **argv)
         CASE(chaos_client_should_reset_after_k_tokens),
         CASE(chaos_client_should_fire_at_a_time_and_at_the_first_byte),
         CASE(chaos_client_should_ask_for_one_body_without_streaming),
+        CASE(chaos_client_should_leave_a_whole_agent_task_at_once),
         CASE(chaos_client_should_read_everything_in_the_control_group),
         CASE(chaos_client_should_background_then_resume_with_every_token_in_order),
         CASE(chaos_client_should_background_then_be_killed),

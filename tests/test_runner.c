@@ -313,6 +313,35 @@ static void runner_should_say_how_every_request_ended(void)
     cJSON_Delete(r);
 }
 
+/* Agent tasks in --direct runs: two tool loops of 3 requests of 10 tokens, left at each task's
+ * 15th token: per task one request read whole, one closed, none sent after; the task metrics
+ * sample each task once. */
+static void runner_should_judge_agent_tasks_whole(void)
+{
+    char path[256], args[512];
+    snprintf(path, sizeof path, "%s/tasks.json", tmp);
+    write_file(path, "{\"name\":\"tasks\",\"profile\":\"vendor-b-post\",\n"
+                     " \"model\":{\"ttft_ms\":0,\"tps\":100,\"jitter\":0,\"length\":10},\n"
+                     " \"traffic\":{\"requests\":2,\"concurrency\":2},\n"
+                     " \"users\":[{\"action\":\"tab_close\",\"after_tokens\":15,\n"
+                     "            \"task\":{\"requests\":3}}],\n"
+                     " \"gates\":{\"task_tail_tokens\":[\"max<=2\"],"
+                     "\"task_close_lag_ms\":[\"count==2\"]}}\n");
+    snprintf(args, sizeof args, "run --direct --out %s/tasks %s", tmp, path);
+    CHECK_EQ_INT(run_tailgate(args), 0);
+    cJSON *r = results("tasks");
+    const cJSON *sc = scenario0(r);
+    const cJSON *ends = cJSON_GetObjectItem(sc, "end_reasons");
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(sc, "requests_detail")), 4);
+    CHECK_EQ_INT(harness_num(ends, "completed"), 2);
+    CHECK_EQ_INT(harness_num(ends, "client_aborted"), 2);
+    const cJSON *m = cJSON_GetObjectItem(sc, "metrics");
+    CHECK_EQ_INT(harness_num(cJSON_GetObjectItem(m, "task_tail_tokens"), "count"), 2);
+    CHECK_EQ_INT(harness_num(cJSON_GetObjectItem(m, "task_close_lag_ms"), "count"), 2);
+    CHECK_EQ_INT(gate_verdict(sc, "task_tail_tokens", "max<=2"), 1);
+    cJSON_Delete(r);
+}
+
 static void runner_should_report_the_floor_beside_a_gateway_run(void)
 {
     char args[512];
@@ -352,6 +381,10 @@ static void runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario(voi
         {"{\"users\":[{\"action\":\"tab_close\",\"after_tokens\":[9,3]}]}",
          "users[0].after_tokens: expected whole numbers"},
         {"{\"users\":[]}", "users: required"},
+        {"{\"users\":[{\"action\":\"background\",\"background_ms\":9,\n"
+         "\"task\":{\"requests\":2}}]}",
+         ":2: users[0].task: a task is left with complete, tab_close, stop_button or reset, not "
+         "background"},
         {"{\"stream\":false,\n\"users\":[{\"action\":\"tab_close\",\"after_tokens\":3}]}",
          ":2: users[0]: with \"stream\": false the answer arrives whole at its end: abandon it "
          "with after_ms"},
@@ -1131,6 +1164,7 @@ int main(int argc, char **argv)
         CASE(runner_should_report_the_direct_floor_below_the_gates),
         CASE(runner_should_report_the_floor_beside_a_gateway_run),
         CASE(runner_should_say_how_every_request_ended),
+        CASE(runner_should_judge_agent_tasks_whole),
         CASE(runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario),
         CASE(runner_should_exit_2_with_a_clear_message_for_unreadable_or_malformed_input),
         CASE(runner_should_write_valid_utf8_results_for_a_path_that_is_not_utf8),
