@@ -32,7 +32,7 @@
 #define LINK_FIRST_CHUNKS 16
 #define BW_SLOT_NS 10000000ull /* bandwidth is paced in 10 ms slots */
 #define FIN_DRAIN_MAX (1024 * 1024) /* read and dropped before a FIN close, so it stays a FIN */
-#define LISTEN_BACKLOG 512
+#define LISTEN_BACKLOG 4096 /* as common/httpd.h's: listen(2) caps it at net.core.somaxconn */
 #define PROXY_IO_MAX (64 * 1024) /* bytes per read or write syscall */
 #define WATCH_BATCH 64 /* close-watch events taken per wakeup; more stay ready for the next */
 #define MS 1000000ull

@@ -43,6 +43,12 @@ struct evhttp *httpd_listen(struct event_base *base, const char *host, int port,
         snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
         goto fail;
     }
+    /* evhttp listens with a backlog of 128: a burst of thousands of connections would wait for
+     * SYN retries (a second each) and look like a slow gateway. Listening again sets it. */
+    if (listen(evhttp_bound_socket_get_fd(*bound), HTTPD_LISTEN_BACKLOG) != 0) {
+        snprintf(err, errlen, "listen on %s:%d: %s", host, port, strerror(errno));
+        goto fail;
+    }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     if (getsockname(evhttp_bound_socket_get_fd(*bound), (struct sockaddr *)&ss, &sl) != 0) {

@@ -13,9 +13,13 @@ struct evhttp;
 struct evhttp_bound_socket;
 struct evhttp_request;
 
+/* Every listener's backlog; listen(2) caps it at net.core.somaxconn (4096 on current Linux). */
+#define HTTPD_LISTEN_BACKLOG 4096
+
 /* An evhttp server on host:port (0: any free port) where every method reaches 'cb' (so a wrong
- * one gets the caller's JSON 405, not evhttp's HTML). Returns it with *bound and *port_out set,
- * or NULL with err filled. The caller frees it with evhttp_free. */
+ * one gets the caller's JSON 405, not evhttp's HTML), listening with HTTPD_LISTEN_BACKLOG.
+ * Returns it with *bound and *port_out set, or NULL with err filled. The caller frees it with
+ * evhttp_free. */
 struct evhttp *httpd_listen(struct event_base *base, const char *host, int port,
                             size_t max_body, size_t max_headers,
                             void (*cb)(struct evhttp_request *, void *), void *arg,
