@@ -8,9 +8,9 @@
 
 #define BODY_MAX (1 << 20) /* request bodies we build */
 
-const char *body_default_path(enum chaos_style s)
+const char *body_default_path(const struct chaos_request_spec *req, char *buf, size_t len)
 {
-    switch (s) {
+    switch (req->style) {
     case CHAOS_STYLE_OPENAI_CHAT:
         return "/v1/chat/completions";
     case CHAOS_STYLE_RESPONSES:
@@ -19,6 +19,13 @@ const char *body_default_path(enum chaos_style s)
         return "/v1/messages";
     case CHAOS_STYLE_CUSTOM:
         return "/";
+    case CHAOS_STYLE_GEMINI:
+        snprintf(buf, len, "/v1beta/models/%.100s:%s",
+                 req->model ? req->model : "tailgate-mock",
+                 req->non_streaming ? "generateContent" : "streamGenerateContent?alt=sse");
+        return buf;
+    case CHAOS_STYLE_COUNT:
+        break;
     }
     return "/";
 }
@@ -90,6 +97,25 @@ char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, 
     char text[4096];
     snprintf(text, sizeof text, "%.3900s [tg:%s]", prompt, cid);
     cJSON *o = cJSON_CreateObject();
+    if (req->style == CHAOS_STYLE_GEMINI) {
+        /* the model and streaming are in the path; the prompt is a user content's text part */
+        cJSON *part = cJSON_CreateObject();
+        cJSON_AddStringToObject(part, "text", text);
+        cJSON *parts = cJSON_CreateArray();
+        cJSON_AddItemToArray(parts, part);
+        cJSON *content = cJSON_CreateObject();
+        cJSON_AddStringToObject(content, "role", "user");
+        cJSON_AddItemToObject(content, "parts", parts);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "contents"), content);
+        if (req->max_tokens)
+            cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "generationConfig"),
+                                    "maxOutputTokens", req->max_tokens);
+        char *g = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (g == NULL)
+            snprintf(err, errlen, "request body: out of memory");
+        return g;
+    }
     cJSON_AddStringToObject(o, "model", req->model ? req->model : "tailgate-mock");
     cJSON_AddBoolToObject(o, "stream", !req->non_streaming);
     cJSON *msg = cJSON_CreateObject();
@@ -119,6 +145,8 @@ char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, 
         cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "metadata"), "user_id", cid);
         break;
     case CHAOS_STYLE_CUSTOM:
+    case CHAOS_STYLE_GEMINI:
+    case CHAOS_STYLE_COUNT:
         cJSON_Delete(msgs);
         break;
     }

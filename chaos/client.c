@@ -1064,8 +1064,9 @@ static struct xfer *start_attempt(struct chaos_client *c, uint32_t index, const 
 {
     const struct chaos_request_spec *req = &c->cfg.req;
     char url[2048], path[2048];
+    char vpath[160];
     snprintf(url, sizeof url, "%s%s", req->url,
-             req->path ? req->path : body_default_path(req->style));
+             req->path ? req->path : body_default_path(req, vpath, sizeof vpath));
     const char *method = req->style == CHAOS_STYLE_CUSTOM && req->method ? req->method : "POST";
     int h2 = c->h2 && h2pool_path_of(c->h2, url, path, sizeof path) == 0;
     struct xfer *x = xfer_new(c, h2 ? NULL : url, method);
@@ -1299,7 +1300,11 @@ static int watch_terminal(struct xfer *x)
     static const char *const responses_body[] = {"\"status\":\"completed\"",
                                                  "\"status\":\"incomplete\""};
     static const char *const anthropic_body[] = {"\"stop_reason\":\""};
+    /* Gemini ends a stream at EOF, no sentinel: the last chunk (or the body) says why */
+    static const char *const gemini[] = {"\"finishReason\":\""};
     const char *custom[] = {x->c->cfg.req.terminal_marker};
+    if (x->c->cfg.req.style == CHAOS_STYLE_GEMINI)
+        return scanner_watch(&x->sc, gemini, 1);
     if (x->c->cfg.req.non_streaming && x->c->cfg.req.style != CHAOS_STYLE_CUSTOM) {
         enum chaos_style st = x->c->cfg.req.style;
         return st == CHAOS_STYLE_OPENAI_CHAT ? scanner_watch(&x->sc, chat_body, 1)
@@ -1316,6 +1321,9 @@ static int watch_terminal(struct xfer *x)
     case CHAOS_STYLE_CUSTOM:
         /* the string is borrowed from the config, which outlives every transfer */
         return custom[0] ? scanner_watch(&x->sc, custom, 1) : 0;
+    case CHAOS_STYLE_GEMINI:
+    case CHAOS_STYLE_COUNT:
+        break;
     }
     return 0;
 }

@@ -16,6 +16,8 @@ enum chaos_style {
     CHAOS_STYLE_RESPONSES,
     CHAOS_STYLE_ANTHROPIC,
     CHAOS_STYLE_CUSTOM,
+    CHAOS_STYLE_GEMINI, /* Google's generateContent: streamGenerateContent?alt=sse */
+    CHAOS_STYLE_COUNT
 };
 
 /* What each does to the socket, when, and what t_abort is: the table in chaos/action.c (the

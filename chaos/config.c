@@ -32,7 +32,7 @@ int chaos_config_validate(const struct chaos_config *cfg, char *err, size_t errl
         snprintf(err, errlen, "users_per_connection: expected 1 to 1000");
         return -1;
     }
-    if ((unsigned)cfg->req.style > CHAOS_STYLE_CUSTOM) {
+    if ((unsigned)cfg->req.style >= CHAOS_STYLE_COUNT) {
         snprintf(err, errlen, "request.style: unknown");
         return -1;
     }

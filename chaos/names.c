@@ -5,7 +5,9 @@
 #include "action.h"
 #include "client.h"
 
-static const char *const style_names[] = {"openai-chat", "responses", "anthropic", "custom"};
+static const char *const style_names[] = {"openai-chat", "responses", "anthropic", "custom",
+                                          "gemini"};
+_Static_assert(sizeof style_names / sizeof style_names[0] == CHAOS_STYLE_COUNT, "a name each");
 static const char *const end_names[] = {"complete",   "fin",        "rst",   "drop",
                                         "killed",     "superseded", "http_error", "error",
                                         "timeout",    "truncated"};
@@ -13,7 +15,7 @@ _Static_assert(sizeof end_names / sizeof end_names[0] == CHAOS_END_COUNT, "one n
 
 const char *chaos_style_name(enum chaos_style s)
 {
-    return (unsigned)s < 4 ? style_names[s] : "?";
+    return (unsigned)s < CHAOS_STYLE_COUNT ? style_names[s] : "?";
 }
 
 const char *chaos_action_name(enum chaos_action a)
@@ -54,7 +56,7 @@ int chaos_http_parse(const char *s)
 
 int chaos_style_parse(const char *s)
 {
-    return find_name(style_names, 4, s);
+    return find_name(style_names, CHAOS_STYLE_COUNT, s);
 }
 
 int chaos_action_parse(const char *s)

@@ -777,7 +777,7 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     }
     int st = chaos_style_parse(api);
     if (st < 0 || st == CHAOS_STYLE_CUSTOM) {
-        fail(&c, "api", "expected openai-chat, responses or anthropic");
+        fail(&c, "api", "expected openai-chat, responses, anthropic or gemini");
         goto done;
     }
     s.api = (enum chaos_style)st;

@@ -17,6 +17,7 @@
 #include "chaos/action.h"
 #include "chaos/client.h"
 #include "chaos/proxy.h"
+#include "body.h"
 #include "check.h"
 #include "harness.h"
 
@@ -368,6 +369,32 @@ static void chaos_client_should_leave_a_whole_agent_task_at_once(void)
     CHECK(chaos_client_new(base, &cfg, err, sizeof err) == NULL);
     CHECK(strstr(err, "users[0].task: a task is left with complete") != NULL);
     event_base_free(base);
+}
+
+/* Gemini's request: the model and streaming in the path, the prompt a user content's text
+ * part carrying the correlation id, max tokens as generationConfig.maxOutputTokens. */
+static void chaos_client_should_build_gemini_requests(void)
+{
+    struct chaos_request_spec req = {.style = CHAOS_STYLE_GEMINI, .model = "gemini-test",
+                                     .prompt = "hi", .max_tokens = 7};
+    char err[128], buf[160];
+    char *body = chaos_request_body(&req, "gm-1", err, sizeof err);
+    cJSON *o = body ? cJSON_Parse(body) : NULL;
+    const cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "contents"), 0);
+    const cJSON *p0 = cJSON_GetArrayItem(cJSON_GetObjectItem(c0, "parts"), 0);
+    CHECK_EQ_STR(str(c0, "role"), "user");
+    CHECK_EQ_STR(str(p0, "text"), "hi [tg:gm-1]");
+    CHECK_EQ_INT(harness_num(cJSON_GetObjectItem(o, "generationConfig"), "maxOutputTokens"), 7);
+    CHECK(cJSON_GetObjectItem(o, "stream") == NULL && cJSON_GetObjectItem(o, "model") == NULL);
+    cJSON_Delete(o);
+    free(body);
+    CHECK_EQ_STR(body_default_path(&req, buf, sizeof buf),
+                 "/v1beta/models/gemini-test:streamGenerateContent?alt=sse");
+    req.non_streaming = 1;
+    CHECK_EQ_STR(body_default_path(&req, buf, sizeof buf),
+                 "/v1beta/models/gemini-test:generateContent");
+    CHECK_EQ_INT(chaos_style_parse("gemini"), CHAOS_STYLE_GEMINI);
+    CHECK_EQ_STR(chaos_style_name(CHAOS_STYLE_GEMINI), "gemini");
 }
 
 static void chaos_client_should_read_everything_in_the_control_group(void)
@@ -1352,6 +1379,7 @@ int main(int argc, char **argv)
         CASE(chaos_client_should_fire_at_a_time_and_at_the_first_byte),
         CASE(chaos_client_should_ask_for_one_body_without_streaming),
         CASE(chaos_client_should_leave_a_whole_agent_task_at_once),
+        CASE(chaos_client_should_build_gemini_requests),
         CASE(chaos_client_should_read_everything_in_the_control_group),
         CASE(chaos_client_should_background_then_resume_with_every_token_in_order),
         CASE(chaos_client_should_background_then_be_killed),
