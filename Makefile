@@ -19,7 +19,7 @@ COMMON_SRC += common/adminguard.c common/version.c common/tls.c common/tlsclient
 COMMON_SRC += common/sink.c common/h1sink.c common/exchange.c common/h1exchange.c
 COMMON_SRC += $(wildcard common/h2*.c)
 MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/request.c \
-            mockprov/wire.c mockprov/fault.c mockprov/wheel.c mockprov/reply.c \
+            mockprov/wire.c mockprov/gemini.c mockprov/fault.c mockprov/wheel.c mockprov/reply.c \
             mockprov/gen.c mockprov/generate.c mockprov/store.c mockprov/admin.c mockprov/metrics.c \
             mockprov/route.c mockprov/server.c
 CHAOS_SRC := $(wildcard chaos/*.c)
@@ -211,7 +211,8 @@ FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -std=c11 -D_GNU_SOURCE $(WARN) -I. -Icommon -Im
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # what the parsers need; an archive, so each target links only the objects it uses
 FUZZ_LIB_SRC := $(COMMON_SRC) $(CHAOS_SRC) $(RUNNER_SRC) $(REPORTS_SRC) mockprov/request.c \
-                mockprov/wire.c mockprov/engine.c mockprov/fault.c mockprov/profile.c
+                mockprov/wire.c mockprov/gemini.c mockprov/engine.c mockprov/fault.c \
+                mockprov/profile.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/refgw/meter.o
 FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 REPLAY_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/refgw-obj/meter.o

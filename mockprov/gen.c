@@ -460,8 +460,10 @@ void gen_stream_start(struct reader *r)
     const struct gen *g = r->g;
     struct sink *sk = r->sink;
     reply_sink_headers(sk, g->rq.api, g->rec ? g->rec->request_id : g->w.id,
-                       "text/event-stream; charset=utf-8");
+                       wire_stream_content_type(&g->w));
     sink_header(sk, "Cache-Control", "no-cache");
+    if (g->rq.api == API_GEMINI && !g->rq.json_stream)
+        sink_header(sk, "Content-Disposition", "attachment"); /* as Google sends it */
     if (g->prof->report == PROFILE_REPORT_TRAILER)
         sink_header(sk, "Trailer", MOCK_TRAILER_NAME);
     if (g->fault.truncate_after >= 0)

@@ -47,7 +47,9 @@ static void http_fault_reply(struct mock *m, struct exchange *x, struct gen *g)
     }
     if (f->should_retry >= 0)
         exchange_add_header(x, "x-should-retry", f->should_retry ? "true" : "false");
-    const char *msg = f->status == 429   ? "Rate limit reached for requests (tailgate fault)."
+    const char *msg = f->status == 429 && g->rq.api == API_GEMINI
+                          ? "Resource has been exhausted (e.g. check quota). (tailgate fault)"
+                      : f->status == 429 ? "Rate limit reached for requests (tailgate fault)."
                       : f->status == 529 ? "Overloaded"
                                          : "Injected server error (tailgate fault).";
     const char *code = g->rq.api == API_MESSAGES ? NULL
@@ -61,29 +63,65 @@ static void http_fault_reply(struct mock *m, struct exchange *x, struct gen *g)
     free(body);
 }
 
-void generate_handle(struct mock *m, struct exchange *x, enum api api)
+/* The checks every body gets before it is parsed: 411, 413. Returns 0, or -1 answered. */
+static int body_ok(struct mock *m, struct exchange *x, enum api api)
 {
     char err[256];
-    struct gen *g = NULL;
-    size_t len = x->body_len;
-    const char *body = x->body;
     if (x->lacks_length) {
         reply_error(m, x, api, 411, NULL, NULL, NULL, HTTPGUARD_LENGTH_REQUIRED);
-        goto done;
+        return -1;
     }
-    if (len > m->cfg.max_body) {
-        snprintf(err, sizeof err, "Request body of %zu bytes exceeds the limit of %zu bytes.", len,
-                 m->cfg.max_body);
+    if (x->body_len > m->cfg.max_body) {
+        snprintf(err, sizeof err, "Request body of %zu bytes exceeds the limit of %zu bytes.",
+                 x->body_len, m->cfg.max_body);
         reply_error(m, x, api, 413, NULL, NULL, NULL, err);
-        goto done;
+        return -1;
     }
+    return 0;
+}
+
+static void generate_start(struct mock *m, struct exchange *x, struct request rq,
+                           const char *rid);
+
+void generate_handle(struct mock *m, struct exchange *x, enum api api)
+{
+    if (body_ok(m, x, api) != 0)
+        return;
     const char *rid = exchange_header(x, "X-Request-Id");
     struct request rq;
     struct request_error rerr;
-    if (request_parse(api, body, len, rid, &rq, &rerr) != 0) {
+    if (request_parse(api, x->body, x->body_len, rid, &rq, &rerr) != 0) {
         reply_error(m, x, api, rerr.status, rerr.type, rerr.code, rerr.param, rerr.message);
-        goto done;
+        return;
     }
+    generate_start(m, x, rq, rid);
+}
+
+void generate_handle_gemini(struct mock *m, struct exchange *x, const char *model, int stream,
+                            int json_stream)
+{
+    if (body_ok(m, x, API_GEMINI) != 0)
+        return;
+    const char *rid = exchange_header(x, "X-Request-Id");
+    struct request rq;
+    struct request_error rerr;
+    if (request_parse_gemini(model, stream, json_stream, x->body, x->body_len, rid, &rq,
+                             &rerr) != 0) {
+        reply_error(m, x, API_GEMINI, rerr.status, rerr.type, rerr.code, rerr.param,
+                    rerr.message);
+        return;
+    }
+    generate_start(m, x, rq, rid);
+}
+
+/* A parsed request: its profile and faults from the x-tailgate-* headers, its ledger record,
+ * then the reply (a fault, a queued background response, or a gen with its first reader). */
+static void generate_start(struct mock *m, struct exchange *x, struct request rq,
+                           const char *rid)
+{
+    char err[256];
+    struct gen *g = NULL;
+    enum api api = rq.api;
     const struct profile *prof = mock_current_profile(m);
     const char *pname = exchange_header(x, "x-tailgate-profile");
     if (pname) {

@@ -1,4 +1,5 @@
-/* The vendor generation endpoints: POST /v1/chat/completions, /v1/responses, /v1/messages. */
+/* The vendor generation endpoints: POST /v1/chat/completions, /v1/responses, /v1/messages,
+ * /v1beta/models/{model}:generateContent and :streamGenerateContent. */
 #ifndef MP_GENERATE_H
 #define MP_GENERATE_H
 
@@ -9,5 +10,9 @@ struct exchange;
 
 /* Answers one generation request in 'api''s shape; every outcome replies to 'req'. */
 void generate_handle(struct mock *m, struct exchange *x, enum api api);
+/* The same for Gemini, whose model and method the route took from the path: stream for
+ * streamGenerateContent, json_stream when it is not alt=sse. */
+void generate_handle_gemini(struct mock *m, struct exchange *x, const char *model, int stream,
+                            int json_stream);
 
 #endif

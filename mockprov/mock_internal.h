@@ -81,7 +81,7 @@ struct gen {
 };
 
 struct mock_metrics {
-    uint64_t requests[3];
+    uint64_t requests[METRICS_APIS]; /* by enum api */
     uint64_t http_errors;
     uint64_t tokens_generated;
     uint64_t tokens_tail;

@@ -19,6 +19,9 @@ static void put_headers(void (*add)(void *, const char *, const char *), void *a
         add(arg, "Content-Type", content_type);
     if (api == API_MESSAGES) {
         add(arg, "request-id", rid);
+    } else if (api == API_GEMINI) {
+        /* Google sends no request id; the mock's own lets a test find the ledger record */
+        add(arg, "x-request-id", rid);
     } else {
         add(arg, "x-request-id", rid);
         add(arg, "openai-version", "2020-10-01");

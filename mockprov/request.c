@@ -1,5 +1,6 @@
 /* Incoming vendor requests: validation per API and correlation-id extraction: header,
- * then the body's user fields, then a [tg:<id>] marker, because gateways drop headers. */
+ * then the body's user fields, then a [tg:<id>] marker, because gateways drop headers.
+ * Gemini has no user field: header, then the marker. */
 #include "request.h"
 
 #include <stdio.h>
@@ -18,6 +19,8 @@ const char *request_api_name(enum api api)
         return "responses";
     case API_MESSAGES:
         return "messages";
+    case API_GEMINI:
+        return "gemini";
     }
     return "?";
 }
@@ -260,8 +263,167 @@ static int parse_messages(const cJSON *root, struct request *r, uint64_t *bytes,
     return 0;
 }
 
+/* The OpenAI and Anthropic bodies: the model and stream flag in the body, then the API's
+ * own fields. */
+static int parse_named(enum api api, const cJSON *root, struct request *r, uint64_t *bytes,
+                       const cJSON **last_user, struct request_error *err)
+{
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (model == NULL)
+        return fail(err, "model", "Missing required parameter: '%s'.", "model");
+    if (!cJSON_IsString(model) || strlen(model->valuestring) >= sizeof r->model)
+        return fail(err, "model", "Invalid type for '%s': expected a string (under 128 bytes).",
+                    "model");
+    snprintf(r->model, sizeof r->model, "%s", model->valuestring);
+    if (get_bool(root, "stream", &r->stream, err) != 0)
+        return -1;
+    return api == API_CHAT        ? parse_chat(root, r, bytes, last_user, err)
+           : api == API_RESPONSES ? parse_responses(root, r, bytes, last_user, err)
+                                  : parse_messages(root, r, bytes, last_user, err);
+}
+
+/* ---- Gemini ----------------------------------------------------------------------------------
+ * Google's JSON mapping of the proto request: field names in lowerCamelCase or snake_case, the
+ * errors in its words ("* GenerateContentRequest.contents: contents is not specified"). */
+
+static const cJSON *either(const cJSON *o, const char *camel, const char *snake)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, camel);
+    return v ? v : cJSON_GetObjectItemCaseSensitive(o, snake);
+}
+
+static int gfail(struct request_error *err, const char *fmt, const char *a)
+{
+    fail(err, NULL, fmt, a);
+    err->type = "INVALID_ARGUMENT";
+    err->code = NULL;
+    return -1;
+}
+
+/* A Content: {role?, parts: [{text?}, ...]}. Sums the text bytes. */
+static int gemini_content(const cJSON *c, const char *where, uint64_t *bytes,
+                          struct request_error *err)
+{
+    char msg[256];
+    if (!cJSON_IsObject(c)) {
+        snprintf(msg, sizeof msg, "Invalid value at '%.60s' "
+                                  "(type.googleapis.com/google.ai.generativelanguage.v1beta."
+                                  "Content): expected an object.", where);
+        return gfail(err, "%s", msg);
+    }
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(c, "role");
+    if (role && !cJSON_IsNull(role) &&
+        (!cJSON_IsString(role) || (strcmp(role->valuestring, "user") != 0 &&
+                                   strcmp(role->valuestring, "model") != 0 &&
+                                   role->valuestring[0] != '\0')))
+        return gfail(err, "Please use a valid role: user, model.%s", "");
+    const cJSON *parts = cJSON_GetObjectItemCaseSensitive(c, "parts");
+    if (!cJSON_IsArray(parts) || cJSON_GetArraySize(parts) == 0) {
+        snprintf(msg, sizeof msg, "* GenerateContentRequest.%.60s.parts: contents.parts must "
+                                  "not be empty.\n", where);
+        return gfail(err, "%s", msg);
+    }
+    const cJSON *part;
+    int i = 0;
+    cJSON_ArrayForEach(part, parts)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (!cJSON_IsObject(part) || (t && !cJSON_IsString(t))) {
+            snprintf(msg, sizeof msg, "Invalid value at '%.60s.parts[%d]%s': expected %s.", where,
+                     i, cJSON_IsObject(part) ? ".text" : "",
+                     cJSON_IsObject(part) ? "a string (TYPE_STRING)" : "a Part object");
+            return gfail(err, "%s", msg);
+        }
+        if (t)
+            *bytes += strlen(t->valuestring);
+        i++;
+    }
+    return 0;
+}
+
+static int parse_gemini(const cJSON *root, struct request *r, uint64_t *bytes,
+                        const cJSON **last_user, struct request_error *err)
+{
+    const cJSON *contents = cJSON_GetObjectItemCaseSensitive(root, "contents");
+    if (contents == NULL || cJSON_IsNull(contents) ||
+        (cJSON_IsArray(contents) && cJSON_GetArraySize(contents) == 0))
+        return gfail(err, "* GenerateContentRequest.contents: contents is not specified\n%s",
+                     "");
+    if (!cJSON_IsArray(contents))
+        return gfail(err, "Invalid value at 'contents' (type.googleapis.com/google.ai."
+                          "generativelanguage.v1beta.Content): expected a list of Content.%s",
+                     "");
+    const cJSON *c;
+    int i = 0;
+    cJSON_ArrayForEach(c, contents)
+    {
+        char where[32];
+        snprintf(where, sizeof where, "contents[%d]", i++);
+        if (gemini_content(c, where, bytes, err) != 0)
+            return -1;
+        /* a content without a role is the user's (single-turn requests leave it out) */
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(c, "role");
+        if (!cJSON_IsString(role) || strcmp(role->valuestring, "model") != 0)
+            *last_user = cJSON_GetObjectItemCaseSensitive(c, "parts");
+    }
+    const cJSON *sys = either(root, "systemInstruction", "system_instruction");
+    if (sys && !cJSON_IsNull(sys) && gemini_content(sys, "system_instruction", bytes, err) != 0)
+        return -1;
+    const cJSON *gc = either(root, "generationConfig", "generation_config");
+    if (gc && !cJSON_IsNull(gc)) {
+        if (!cJSON_IsObject(gc))
+            return gfail(err, "Invalid value at 'generation_config' (type.googleapis.com/google."
+                              "ai.generativelanguage.v1beta.GenerationConfig): expected an "
+                              "object.%s", "");
+        const cJSON *mt = either(gc, "maxOutputTokens", "max_output_tokens");
+        if (mt && !cJSON_IsNull(mt)) {
+            /* range first: casting an out-of-range double to an integer is undefined */
+            if (!cJSON_IsNumber(mt) || !(mt->valuedouble >= 1 && mt->valuedouble <= 1e9) ||
+                mt->valuedouble != (double)(int64_t)mt->valuedouble)
+                return gfail(err, "Invalid value at 'generation_config.max_output_tokens' "
+                                  "(TYPE_INT32): expected an integer from 1 to 1000000000.%s",
+                             "");
+            r->max_tokens = (int64_t)mt->valuedouble;
+        }
+    }
+    r->include_usage = 1; /* usageMetadata rides on every chunk */
+    return 0;
+}
+
+static int parse_root(enum api api, const char *gemini_model, const char *body, size_t len,
+                      const char *rid_header, struct request *out, struct request_error *err);
+
 int request_parse(enum api api, const char *body, size_t len, const char *rid_header,
                   struct request *out, struct request_error *err)
+{
+    if (api == API_GEMINI) {
+        memset(err, 0, sizeof *err);
+        return gfail(err, "Gemini's model comes from the path: use request_parse_gemini.%s", "");
+    }
+    return parse_root(api, NULL, body, len, rid_header, out, err);
+}
+
+int request_parse_gemini(const char *model, int stream, int json_stream, const char *body,
+                         size_t len, const char *rid_header, struct request *out,
+                         struct request_error *err)
+{
+    memset(err, 0, sizeof *err);
+    if (model == NULL || *model == '\0' || strlen(model) >= REQUEST_MODEL_MAX) {
+        fail(err, NULL, "models/%.128s is not found for API version v1beta.", model ? model : "");
+        err->status = 404;
+        err->type = "NOT_FOUND";
+        err->code = NULL;
+        return -1;
+    }
+    if (parse_root(API_GEMINI, model, body, len, rid_header, out, err) != 0)
+        return -1;
+    out->stream = stream;
+    out->json_stream = stream && json_stream;
+    return 0;
+}
+
+static int parse_root(enum api api, const char *gemini_model, const char *body, size_t len,
+                      const char *rid_header, struct request *out, struct request_error *err)
 {
     struct request r;
     memset(&r, 0, sizeof r);
@@ -279,32 +441,27 @@ int request_parse(enum api api, const char *body, size_t len, const char *rid_he
     if (root == NULL) {
         char where[sizeof err->message - 160];
         jparse_message(&je, NULL, where, sizeof where);
+        if (api == API_GEMINI)
+            return gfail(err, "Invalid JSON payload received. %s", where);
         return fail(err, NULL, REQUEST_MSG_BAD_JSON " Problem at %s", where);
     }
     int rc = -1;
     if (!cJSON_IsObject(root)) {
-        fail(err, NULL, "The request body must be a JSON object.%s", "");
+        if (api == API_GEMINI)
+            gfail(err, "Invalid JSON payload received. Expected an object at the root.%s", "");
+        else
+            fail(err, NULL, "The request body must be a JSON object.%s", "");
         goto done;
     }
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
-    if (model == NULL) {
-        fail(err, "model", "Missing required parameter: '%s'.", "model");
-        goto done;
-    }
-    if (!cJSON_IsString(model) || strlen(model->valuestring) >= sizeof r.model) {
-        fail(err, "model", "Invalid type for '%s': expected a string (under 128 bytes).",
-             "model");
-        goto done;
-    }
-    snprintf(r.model, sizeof r.model, "%s", model->valuestring);
-    if (get_bool(root, "stream", &r.stream, err) != 0)
-        goto done;
-
     uint64_t bytes = 0;
     const cJSON *last_user = NULL;
-    int prc = api == API_CHAT        ? parse_chat(root, &r, &bytes, &last_user, err)
-              : api == API_RESPONSES ? parse_responses(root, &r, &bytes, &last_user, err)
-                                     : parse_messages(root, &r, &bytes, &last_user, err);
+    int prc;
+    if (api == API_GEMINI) {
+        snprintf(r.model, sizeof r.model, "%s", gemini_model);
+        prc = parse_gemini(root, &r, &bytes, &last_user, err);
+    } else {
+        prc = parse_named(api, root, &r, &bytes, &last_user, err);
+    }
     if (prc != 0)
         goto done;
     if (r.cid[0] == '\0' && last_user)

@@ -9,6 +9,7 @@ enum api {
     API_CHAT,      /* OpenAI Chat Completions */
     API_RESPONSES, /* OpenAI Responses */
     API_MESSAGES,  /* Anthropic Messages */
+    API_GEMINI,    /* Google Gemini generateContent / streamGenerateContent */
 };
 
 #define REQUEST_ID_MAX 128
@@ -18,6 +19,7 @@ struct request {
     enum api api;
     char model[REQUEST_MODEL_MAX];
     int stream;
+    int json_stream; /* Gemini streamGenerateContent without alt=sse: a JSON array */
     int background;
     int include_usage;
     int64_t max_tokens; /* -1: none */
@@ -46,6 +48,15 @@ const char *request_api_name(enum api api);
  * NULL. Returns 0, or -1 with err filled (status 400). Borrows everything. */
 int request_parse(enum api api, const char *body, size_t len, const char *rid_header,
                   struct request *out, struct request_error *err);
+
+/* Gemini's request: the model and the method come from the path
+ * (/v1beta/models/{model}:{method}), so the caller passes them; stream: streamGenerateContent,
+ * json_stream: without alt=sse. The body's contents[].parts[].text, systemInstruction and
+ * generationConfig.maxOutputTokens (or their snake_case spellings, which Google's JSON mapping
+ * accepts too) are what the mock acts on. Same contract as request_parse. */
+int request_parse_gemini(const char *model, int stream, int json_stream, const char *body,
+                         size_t len, const char *rid_header, struct request *out,
+                         struct request_error *err);
 
 /* 1 when 's' is usable as a correlation id (printable, no spaces, < REQUEST_ID_MAX). */
 int request_id_ok(const char *s, size_t len);

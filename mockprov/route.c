@@ -6,8 +6,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "mock_internal.h"
 #include "admin.h"
@@ -18,8 +20,20 @@
 #include "reply.h"
 #include "store.h"
 
+/* After Gemini's models prefix (/v1beta/models/ or /v1/models/), or NULL. */
+static const char *gemini_models_rest(const char *path)
+{
+    if (strncmp(path, "/v1beta/models/", 15) == 0)
+        return path + 15;
+    if (strncmp(path, "/v1/models/", 11) == 0)
+        return path + 11;
+    return NULL;
+}
+
 static enum api api_of_path(const char *path)
 {
+    if (path != NULL && (strncmp(path, "/v1beta/", 8) == 0 || gemini_models_rest(path) != NULL))
+        return API_GEMINI;
     if (path != NULL && strncmp(path, "/v1/messages", 12) == 0)
         return API_MESSAGES;
     if (path != NULL && strncmp(path, "/v1/responses", 13) == 0)
@@ -56,6 +70,80 @@ static void responses_id_route(struct mock *m, struct exchange *x, const char *r
                 NULL, NULL, "Unknown route or method for /v1/responses/{id}.");
 }
 
+/* A model id as Gemini's paths carry it: letters, digits, '.', '-', '_'. */
+static int gemini_model_ok(const char *s, size_t len)
+{
+    if (len == 0 || len >= REQUEST_MODEL_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* streamGenerateContent's framing from the query: alt=sse is SSE; no alt (or alt=json) is one
+ * JSON array, as Google sends it. Returns 1 (array), 0 (SSE), or -1 answered 400. */
+static int gemini_alt(struct mock *m, struct exchange *x)
+{
+    if (x->query == NULL)
+        return 1;
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (evhttp_parse_query_str(x->query, &q) != 0) {
+        reply_error(m, x, API_GEMINI, 400, NULL, NULL, NULL, "Malformed query string.");
+        return -1;
+    }
+    const char *alt = evhttp_find_header(&q, "alt");
+    int rc = alt == NULL || strcmp(alt, "json") == 0 ? 1 : strcmp(alt, "sse") == 0 ? 0 : -1;
+    if (rc < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Invalid value at 'alt' (%.64s): use alt=sse or alt=json.",
+                 alt);
+        reply_error(m, x, API_GEMINI, 400, NULL, NULL, NULL, msg);
+    }
+    evhttp_clear_headers(&q);
+    return rc;
+}
+
+/* POST {prefix}{model}:generateContent or :streamGenerateContent. The API key (x-goog-api-key
+ * or ?key=) is not checked, as no API's key is. */
+static void gemini_route(struct mock *m, struct exchange *x, const char *rest)
+{
+    char msg[256];
+    const char *colon = strrchr(rest, ':');
+    size_t mlen = colon ? (size_t)(colon - rest) : strlen(rest);
+    if (!gemini_model_ok(rest, mlen)) {
+        snprintf(msg, sizeof msg, "models/%.*s is not found for API version v1beta, or is not "
+                                  "supported for generateContent.",
+                 (int)(mlen > 128 ? 128 : mlen), rest);
+        reply_error(m, x, API_GEMINI, 404, NULL, NULL, NULL, msg);
+        return;
+    }
+    int stream = colon && strcmp(colon + 1, "streamGenerateContent") == 0;
+    if (colon == NULL || (!stream && strcmp(colon + 1, "generateContent") != 0)) {
+        snprintf(msg, sizeof msg, "Method not found: '%.64s' (the mock serves generateContent "
+                                  "and streamGenerateContent).", colon ? colon + 1 : "");
+        reply_error(m, x, API_GEMINI, 404, NULL, NULL, NULL, msg);
+        return;
+    }
+    if (strcmp(x->method, "POST") != 0) {
+        /* Google routes by method and path: another method finds no route */
+        reply_error(m, x, API_GEMINI, 404, NULL, NULL, NULL,
+                    "Method not found: use POST for this route.");
+        return;
+    }
+    int json_stream = gemini_alt(m, x);
+    if (json_stream < 0)
+        return;
+    char model[REQUEST_MODEL_MAX];
+    memcpy(model, rest, mlen);
+    model[mlen] = '\0';
+    generate_handle_gemini(m, x, model, stream, json_stream);
+}
+
 void route_request(struct mock *m, struct exchange *x)
 {
     const char *path = x->path;
@@ -89,7 +177,12 @@ void route_request(struct mock *m, struct exchange *x)
         responses_id_route(m, x, path + 14);
         return;
     }
-    enum api api = strncmp(path, "/v1/messages", 12) == 0 ? API_MESSAGES : API_CHAT;
+    const char *gemini = gemini_models_rest(path);
+    if (gemini != NULL) {
+        gemini_route(m, x, gemini);
+        return;
+    }
+    enum api api = api_of_path(path);
     const char *method = strcmp(x->method, "GET") == 0 || strcmp(x->method, "POST") == 0
                              ? x->method
                              : "other";

@@ -11,9 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "engine.h"
-
-#define HOLE_SEQ '\x01'
-#define HOLE_TEXT '\x02'
+#include "gemini.h"
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -86,7 +84,7 @@ char *wire_text(uint64_t n)
 
 static cJSON *add_raw_seq(cJSON *o)
 {
-    static const char hole[] = {HOLE_SEQ, '\0'};
+    static const char hole[] = {WIRE_HOLE_SEQ, '\0'};
     return cJSON_AddRawToObject(o, "sequence_number", hole);
 }
 
@@ -120,7 +118,7 @@ static cJSON *chat_choice(cJSON *chunk, const char *finish)
 
 static char *build_template(const struct wire_gen *g)
 {
-    static const char text_hole[] = {'"', HOLE_TEXT, '"', '\0'};
+    static const char text_hole[] = {'"', WIRE_HOLE_TEXT, '"', '\0'};
     cJSON *o;
     const char *event = NULL;
     switch (g->api) {
@@ -153,6 +151,8 @@ static char *build_template(const struct wire_gen *g)
         cJSON_AddRawToObject(d, "text", text_hole);
         break;
     }
+    case API_GEMINI:
+        return gemini_token_template(g);
     default:
         return NULL;
     }
@@ -174,12 +174,16 @@ int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, in
     case API_MESSAGES:
         snprintf(g->id, sizeof g->id, "msg_tg%016llx", (unsigned long long)seq);
         break;
+    case API_GEMINI:
+        snprintf(g->id, sizeof g->id, "tg%016llx", (unsigned long long)seq);
+        break;
     }
     snprintf(g->model, sizeof g->model, "%s", rq->model);
     g->created = now_s;
     g->input_tokens = rq->input_tokens;
     g->include_usage = rq->include_usage;
     g->background = rq->background;
+    g->json_stream = rq->api == API_GEMINI && rq->json_stream;
     g->max_tokens = rq->max_tokens;
     g->tmpl = build_template(g);
     return g->tmpl ? 0 : -1;
@@ -193,22 +197,34 @@ void wire_gen_cleanup(struct wire_gen *g)
 
 int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t len)
 {
-    char text[32], seq[32];
+    char text[32], seq[32], count[32], total[32];
     int tl = engine_token_text(i, text, sizeof text);
     int sl = snprintf(seq, sizeof seq, "%llu",
                       (unsigned long long)(i + WIRE_RESP_FIRST_DELTA));
-    if (tl < 0 || sl < 0)
+    int cl = snprintf(count, sizeof count, "%llu", (unsigned long long)(i + 1));
+    int ttl = snprintf(total, sizeof total, "%llu",
+                       (unsigned long long)(g->input_tokens + i + 1));
+    if (tl < 0 || sl < 0 || cl < 0 || ttl < 0)
         return -1;
+    const char *p = g->tmpl;
+    if (g->json_stream && i == 0)
+        p += GEMINI_ARRAY_SEP_LEN; /* the array's first element */
     size_t o = 0;
-    for (const char *p = g->tmpl; *p; p++) {
+    for (; *p; p++) {
         const char *ins = NULL;
         size_t il = 0;
-        if (*p == HOLE_SEQ) {
+        if (*p == WIRE_HOLE_SEQ) {
             ins = seq;
             il = (size_t)sl;
-        } else if (*p == HOLE_TEXT) {
+        } else if (*p == WIRE_HOLE_TEXT) {
             ins = text;
             il = (size_t)tl;
+        } else if (*p == WIRE_HOLE_COUNT) {
+            ins = count;
+            il = (size_t)cl;
+        } else if (*p == WIRE_HOLE_TOTAL) {
+            ins = total;
+            il = (size_t)ttl;
         }
         if (ins) {
             if (o + il >= len)
@@ -223,6 +239,13 @@ int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t le
     }
     buf[o] = '\0';
     return (int)o;
+}
+
+const char *wire_stream_content_type(const struct wire_gen *g)
+{
+    if (g->api == API_GEMINI)
+        return g->json_stream ? "application/json; charset=UTF-8" : "text/event-stream";
+    return "text/event-stream; charset=utf-8";
 }
 
 /* ---- Responses objects ------------------------------------------------------------------ */
@@ -343,6 +366,8 @@ char *wire_response_object(const struct wire_gen *g, uint64_t n, const char *sta
 
 char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
 {
+    if (g->api == API_GEMINI)
+        return gemini_stream_open(g);
     char *acc = empty();
     switch (g->api) {
     case API_CHAT: {
@@ -408,6 +433,8 @@ char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
         cat(&acc, frame("ping", e));
         break;
     }
+    case API_GEMINI:
+        break;
     }
     return acc;
 }
@@ -520,6 +547,8 @@ char *wire_stream_close(const struct wire_gen *g, uint64_t n, enum wire_end end,
         return responses_close(g, n, end, usage, starting_after);
     case API_MESSAGES:
         return messages_close(n, end, usage);
+    case API_GEMINI:
+        return gemini_stream_close(g, n, end, usage);
     }
     return NULL;
 }
@@ -552,6 +581,9 @@ char *wire_stream_error(const struct wire_gen *g, uint64_t n)
         cJSON_AddStringToObject(er, "message", "Overloaded");
         return frame("error", e);
     }
+    case API_GEMINI:
+        cJSON_Delete(e);
+        return gemini_stream_error(g, n);
     }
     cJSON_Delete(e);
     return NULL;
@@ -570,6 +602,11 @@ char *wire_body(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t
     char *text = wire_text(n);
     if (text == NULL)
         return NULL;
+    if (g->api == API_GEMINI) {
+        char *s = gemini_body(g, text, n, end, usage);
+        free(text);
+        return s;
+    }
     cJSON *o = cJSON_CreateObject();
     if (g->api == API_CHAT) {
         cJSON_AddStringToObject(o, "id", g->id);
@@ -616,6 +653,8 @@ char *wire_body(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t
 
 const char *wire_error_type(enum api api, int status)
 {
+    if (api == API_GEMINI)
+        return gemini_status(status);
     if (api == API_MESSAGES) {
         switch (status) {
         case 400:
@@ -652,6 +691,8 @@ const char *wire_error_type(enum api api, int status)
 char *wire_error_body(enum api api, int status, const char *type, const char *code,
                       const char *param, const char *message, const char *request_id)
 {
+    if (api == API_GEMINI)
+        return gemini_error_body(status, message); /* its status word follows the code */
     if (type == NULL)
         type = wire_error_type(api, status);
     cJSON *o = cJSON_CreateObject();

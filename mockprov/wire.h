@@ -1,6 +1,7 @@
 /* Vendor wire formats: SSE events, non-stream bodies and error bodies for OpenAI Chat
- * Completions, OpenAI Responses and Anthropic Messages. Everything returned is malloc'd text the
- * caller frees; NULL means out of memory. */
+ * Completions, OpenAI Responses, Anthropic Messages and Google Gemini (whose shapes live in
+ * gemini.c; this file dispatches to it). Everything returned is malloc'd text the caller frees;
+ * NULL means out of memory. */
 #ifndef MP_WIRE_H
 #define MP_WIRE_H
 
@@ -10,6 +11,12 @@
 #include "request.h"
 
 #define WIRE_TOKEN_EVENT_MAX 1024 /* one token's event, framing included */
+
+/* Holes in a token-event template, filled per token by wire_stream_token. */
+#define WIRE_HOLE_SEQ '\x01'   /* Responses sequence number */
+#define WIRE_HOLE_TEXT '\x02'  /* the token's text */
+#define WIRE_HOLE_COUNT '\x03' /* output tokens so far, this one included */
+#define WIRE_HOLE_TOTAL '\x04' /* input tokens plus output tokens so far */
 
 /* Why a generation ended, as the wire says it. */
 enum wire_end {
@@ -21,13 +28,14 @@ enum wire_end {
 /* The identity and token-event template of one generation. */
 struct wire_gen {
     enum api api;
-    char id[64];      /* chatcmpl-..., resp_..., msg_... */
+    char id[64];      /* chatcmpl-..., resp_..., msg_..., Gemini's responseId */
     char item_id[64]; /* Responses output item */
     char model[REQUEST_MODEL_MAX];
     int64_t created;
     uint64_t input_tokens;
     int include_usage;
     int background;
+    int json_stream; /* Gemini: stream as one JSON array, not SSE */
     int64_t max_tokens;
     char *tmpl;       /* token event with holes \x01 (sequence number) and \x02 (text) */
 };
@@ -43,6 +51,9 @@ void wire_gen_cleanup(struct wire_gen *g);
 /* Events sent before the first token (role chunk, created..content_part.added, message_start..
  * ping). Responses: events with sequence number > starting_after only (-1 for all). */
 char *wire_stream_open(const struct wire_gen *g, int64_t starting_after);
+
+/* The Content-Type of a stream: text/event-stream, or JSON for a Gemini array stream. */
+const char *wire_stream_content_type(const struct wire_gen *g);
 
 /* Token i's event into buf; returns its length or -1 if it does not fit. */
 int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t len);

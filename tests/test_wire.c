@@ -809,9 +809,9 @@ static void stream_error_should_take_each_vendor_shape(void)
 
 static void wire_should_escape_model_in_every_event(void)
 {
-    static const enum api apis[] = {API_CHAT, API_RESPONSES, API_MESSAGES};
+    static const enum api apis[] = {API_CHAT, API_RESPONSES, API_MESSAGES, API_GEMINI};
     const char *model = "we\"ird\\model\n";
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < 4; k++) {
         struct request rq;
         memset(&rq, 0, sizeof rq);
         rq.api = apis[k];
@@ -827,7 +827,7 @@ static void wire_should_escape_model_in_every_event(void)
         int rc = stream_parse(text, &s);
         free(text);
         CHECK_EQ_INT(rc, 0);
-        CHECK(s.n >= 5);
+        CHECK(s.n >= (apis[k] == API_GEMINI ? 3u : 5u));
         int models = 0;
         for (size_t i = 0; i < s.n; i++) {
             const char *m = jstr(s.json[i], "model");
@@ -835,6 +835,8 @@ static void wire_should_escape_model_in_every_event(void)
                 m = jstr(s.json[i], "response.model");
             if (m == NULL)
                 m = jstr(s.json[i], "message.model");
+            if (m == NULL)
+                m = jstr(s.json[i], "modelVersion");
             if (m) {
                 CHECK_EQ_STR(m, model);
                 models++;
@@ -1199,6 +1201,194 @@ static void splitter_should_handle_comments_and_multiline_data(void)
     CHECK(ok);
 }
 
+/* ---- Gemini -------------------------------------------------------------------------------- */
+
+static int gemini_init(struct wire_gen *g, int json_stream, int64_t max_tokens)
+{
+    struct request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.api = API_GEMINI;
+    snprintf(rq.model, sizeof rq.model, "gemini-test");
+    rq.include_usage = 1;
+    rq.stream = 1;
+    rq.json_stream = json_stream;
+    rq.max_tokens = max_tokens;
+    rq.input_tokens = INPUT_TOKENS;
+    rq.id_source = "none";
+    return wire_gen_init(g, &rq, 1, CREATED);
+}
+
+/* One chunk as a recorded gemini-2.5-flash stream has it: candidates[0] with content {parts
+ * [{text}], role "model"} and index 0, a cumulative usageMetadata, modelVersion, responseId. */
+static int gemini_chunk_ok(const cJSON *c, const char *text, long long count, const char *finish)
+{
+    int ok = jsize(c, "candidates") == 1 && jsize(c, "candidates.0.content.parts") == 1 &&
+             same_str(jstr(c, "candidates.0.content.parts.0.text"), text) &&
+             same_str(jstr(c, "candidates.0.content.role"), "model") &&
+             jnum(c, "candidates.0.index") == 0 &&
+             same_str(jstr(c, "candidates.0.finishReason"), finish) &&
+             jnum(c, "usageMetadata.promptTokenCount") == INPUT_TOKENS &&
+             jnum(c, "usageMetadata.candidatesTokenCount") == count &&
+             jnum(c, "usageMetadata.totalTokenCount") == INPUT_TOKENS + count &&
+             same_str(jstr(c, "usageMetadata.promptTokensDetails.0.modality"), "TEXT") &&
+             jnum(c, "usageMetadata.promptTokensDetails.0.tokenCount") == INPUT_TOKENS &&
+             same_str(jstr(c, "modelVersion"), "gemini-test") &&
+             same_str(jstr(c, "responseId"), "tg0000000000000001");
+    if (!ok) {
+        char *p = cJSON_PrintUnformatted(c);
+        fprintf(stderr, "  chunk: %s\n", p ? p : "(null)");
+        free(p);
+    }
+    return ok;
+}
+
+static void gemini_stream_should_match_the_recorded_shape(void)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(gemini_init(&g, 0, -1), 0);
+    CHECK_EQ_STR(g.id, "tg0000000000000001");
+    CHECK_EQ_STR(wire_stream_content_type(&g), "text/event-stream");
+    char *open = wire_stream_open(&g, -1);
+    CHECK(open != NULL && *open == '\0'); /* nothing before the first token */
+    free(open);
+    char *text = whole_stream(&g, 3, WIRE_END_STOP, 3);
+    wire_gen_cleanup(&g);
+    CHECK(text != NULL);
+    /* no [DONE] and no event: line: the stream ends on a blank line, then EOF */
+    int framing = strstr(text, "[DONE]") == NULL && strstr(text, "event:") == NULL &&
+                  ends_with(text, "}\n\n") && strncmp(text, "data: {", 7) == 0;
+    struct stream s;
+    int rc = stream_parse(text, &s);
+    free(text);
+    CHECK(framing);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(s.n, 4);
+    int ok = gemini_chunk_ok(s.json[0], " tok0", 1, NULL) &&
+             gemini_chunk_ok(s.json[1], " tok1", 2, NULL) &&
+             gemini_chunk_ok(s.json[2], " tok2", 3, NULL) &&
+             gemini_chunk_ok(s.json[3], "", 3, "STOP") && s.sp->ev[0].event == NULL;
+    stream_free(&s);
+    CHECK(ok);
+}
+
+static void gemini_stream_should_say_max_tokens_when_capped(void)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(gemini_init(&g, 0, 2), 0);
+    char *text = whole_stream(&g, 2, WIRE_END_LENGTH, 2);
+    wire_gen_cleanup(&g);
+    struct stream s;
+    CHECK_EQ_INT(stream_parse(text, &s), 0);
+    free(text);
+    int ok = s.n == 3 && gemini_chunk_ok(s.json[2], "", 2, "MAX_TOKENS");
+    stream_free(&s);
+    CHECK(ok);
+}
+
+static void gemini_array_stream_should_be_one_json_array(void)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(gemini_init(&g, 1, -1), 0);
+    CHECK_EQ_STR(wire_stream_content_type(&g), "application/json; charset=UTF-8");
+    char *text = whole_stream(&g, 3, WIRE_END_STOP, 3);
+    wire_gen_cleanup(&g);
+    CHECK(text != NULL);
+    int framing = text[0] == '[' && ends_with(text, "}]") && strstr(text, "data:") == NULL;
+    cJSON *a = cJSON_Parse(text);
+    free(text);
+    CHECK(framing);
+    CHECK(cJSON_IsArray(a));
+    int ok = cJSON_GetArraySize(a) == 4 &&
+             gemini_chunk_ok(cJSON_GetArrayItem(a, 0), " tok0", 1, NULL) &&
+             gemini_chunk_ok(cJSON_GetArrayItem(a, 2), " tok2", 3, NULL) &&
+             gemini_chunk_ok(cJSON_GetArrayItem(a, 3), "", 3, "STOP");
+    cJSON_Delete(a);
+    CHECK(ok);
+}
+
+static void gemini_stream_error_should_take_google_shape(void)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(gemini_init(&g, 0, -1), 0);
+    char *e = wire_stream_error(&g, 2);
+    wire_gen_cleanup(&g);
+    struct stream s;
+    CHECK_EQ_INT(stream_parse(e, &s), 0);
+    free(e);
+    /* the JS SDK throws ApiError on a chunk with "error" and a code from 400 to 599 */
+    int ok = s.n == 1 && jnum(s.json[0], "error.code") == 500 &&
+             same_str(jstr(s.json[0], "error.status"), "INTERNAL") &&
+             jstr(s.json[0], "error.message") != NULL && !jhas(s.json[0], "candidates");
+    stream_free(&s);
+    CHECK(ok);
+    /* in an array stream the error is the array's last element: the body still parses */
+    CHECK_EQ_INT(gemini_init(&g, 1, -1), 0);
+    char *open = wire_stream_open(&g, -1);
+    char tok[WIRE_TOKEN_EVENT_MAX];
+    int n = wire_stream_token(&g, 0, tok, sizeof tok);
+    e = wire_stream_error(&g, 1);
+    wire_gen_cleanup(&g);
+    CHECK(open != NULL && n > 0 && e != NULL);
+    char body[2 * WIRE_TOKEN_EVENT_MAX];
+    snprintf(body, sizeof body, "%s%s%s", open, tok, e);
+    free(open);
+    free(e);
+    cJSON *a = cJSON_Parse(body);
+    ok = cJSON_IsArray(a) && cJSON_GetArraySize(a) == 2 &&
+         jnum(cJSON_GetArrayItem(a, 1), "error.code") == 500;
+    cJSON_Delete(a);
+    CHECK(ok);
+}
+
+static void gemini_body_should_be_a_generate_content_response(void)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(gemini_init(&g, 0, -1), 0);
+    char *b = wire_body(&g, 4, WIRE_END_STOP, 4);
+    char *capped = wire_body(&g, 2, WIRE_END_LENGTH, -1);
+    wire_gen_cleanup(&g);
+    cJSON *o = cJSON_Parse(b), *c = cJSON_Parse(capped);
+    free(b);
+    free(capped);
+    int ok = gemini_chunk_ok(o, " tok0 tok1 tok2 tok3", 4, "STOP") &&
+             gemini_chunk_ok(c, " tok0 tok1", 2, "MAX_TOKENS");
+    cJSON_Delete(o);
+    cJSON_Delete(c);
+    CHECK(ok);
+}
+
+static void gemini_error_body_should_take_google_shape(void)
+{
+    static const struct {
+        int status;
+        const char *word;
+    } rows[] = {{400, "INVALID_ARGUMENT"}, {401, "UNAUTHENTICATED"}, {403, "PERMISSION_DENIED"},
+                {404, "NOT_FOUND"},        {405, "NOT_FOUND"},       {413, "INVALID_ARGUMENT"},
+                {429, "RESOURCE_EXHAUSTED"}, {500, "INTERNAL"},       {503, "UNAVAILABLE"},
+                {504, "DEADLINE_EXCEEDED"},  {529, "UNAVAILABLE"},    {502, "INTERNAL"}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        CHECK_EQ_STR(wire_error_type(API_GEMINI, rows[i].status), rows[i].word);
+    /* type, code and param are OpenAI's and Anthropic's words: Gemini's shape has none */
+    char *s = wire_error_body(API_GEMINI, 400, "invalid_request_error", "ignored", "ignored",
+                              "* GenerateContentRequest.contents: contents is not specified\n",
+                              "req_1");
+    CHECK_EQ_STR(s, "{\"error\":{\"code\":400,\"message\":\"* GenerateContentRequest.contents: "
+                    "contents is not specified\\n\",\"status\":\"INVALID_ARGUMENT\"}}");
+    free(s);
+    s = wire_error_body(API_GEMINI, 429, NULL, NULL, NULL, "quota", NULL);
+    CHECK_EQ_STR(s, "{\"error\":{\"code\":429,\"message\":\"quota\",\"status\":"
+                    "\"RESOURCE_EXHAUSTED\"}}");
+    free(s);
+}
+
+static void gemini_stream_should_parse_same_at_every_split_point(void)
+{
+    check_split_points(API_GEMINI, 4);
+    if (check_failed)
+        return;
+    check_truncations(API_GEMINI);
+}
+
 static const struct check_case cases[] = {
     CASE(wire_gen_should_make_ids_per_api),
     CASE(wire_text_should_join_token_texts),
@@ -1230,6 +1420,13 @@ static const struct check_case cases[] = {
     CASE(responses_stream_should_parse_same_at_every_split_point),
     CASE(messages_stream_should_parse_same_at_every_split_point),
     CASE(stream_should_yield_only_closed_events_when_truncated),
+    CASE(gemini_stream_should_match_the_recorded_shape),
+    CASE(gemini_stream_should_say_max_tokens_when_capped),
+    CASE(gemini_array_stream_should_be_one_json_array),
+    CASE(gemini_stream_error_should_take_google_shape),
+    CASE(gemini_body_should_be_a_generate_content_response),
+    CASE(gemini_error_body_should_take_google_shape),
+    CASE(gemini_stream_should_parse_same_at_every_split_point),
 };
 
 int main(int argc, char **argv)
