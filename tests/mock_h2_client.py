@@ -10,7 +10,7 @@ same plus generated_tokens and written_tokens.
 
 usage: mock_h2_client.py PROTO PORT API ACTION PREFIX [CA_FILE]
   PROTO h1|h2c|h2 (h2: TLS with ALPN h2; its admin calls trust CA_FILE), API
-  chat|responses|messages, ACTION tab_close|reset|goaway|stall; correlation ids are PREFIX-a
+  chat|responses|messages|gemini, ACTION tab_close|reset|goaway|stall; correlation ids are PREFIX-a
   and PREFIX-b (X-Request-Id). goaway: the connection ends in order after a GOAWAY. stall (h2c):
   one 200-token stream under a window never given back, then given back."""
 import json
@@ -25,7 +25,8 @@ import urllib.request
 import h2client
 
 PATHS = {"chat": "/v1/chat/completions", "responses": "/v1/responses",
-         "messages": "/v1/messages"}
+         "messages": "/v1/messages",
+         "gemini": "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"}
 LONG, SHORT = 2000, 40
 WINDOW = 2000
 
@@ -39,7 +40,7 @@ def short(action):
 def tokens_in(api, body):
     """Complete token events in an SSE body: what the mock counts as written."""
     key = {"chat": rb'"content":"[^"]', "responses": rb'"type":"response\.output_text\.delta"',
-           "messages": rb'"type":"text_delta"'}[api]  # chat's first chunk: role, content ""
+           "messages": rb'"type":"text_delta"', "gemini": rb'"text":" tok'}[api]  # chat's first chunk: role, content ""
     events = body.split(b"\n\n")[:-1]  # the last piece is cut off or empty
     return sum(1 for e in events if re.search(key, e))
 
@@ -122,6 +123,8 @@ def body(api):
              "messages": [{"role": "user", "content": "hi"}]}
     elif api == "responses":
         b = {"model": "gpt-4o-mini", "stream": True, "input": "hi"}
+    elif api == "gemini":  # the model and streaming are in the path
+        b = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
     else:
         b = {"model": "claude-3-5-haiku-latest", "max_tokens": 4096, "stream": True,
              "messages": [{"role": "user", "content": "hi"}]}

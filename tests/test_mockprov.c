@@ -26,6 +26,8 @@ static const char *path_of(const char *api)
         return "/v1/chat/completions";
     if (strcmp(api, "responses") == 0)
         return "/v1/responses";
+    if (strcmp(api, "gemini") == 0)
+        return "/v1beta/models/gemini-test:streamGenerateContent?alt=sse";
     return "/v1/messages";
 }
 
@@ -36,6 +38,8 @@ static const char *stream_body(const char *api)
                "\"messages\":[{\"role\":\"user\",\"content\":\"abcdefgh\"}]}";
     if (strcmp(api, "responses") == 0)
         return "{\"model\":\"m\",\"stream\":true,\"input\":\"abcdefgh\"}";
+    if (strcmp(api, "gemini") == 0) /* the model and streaming are in the path */
+        return "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"abcdefgh\"}]}]}";
     return "{\"model\":\"m\",\"stream\":true,\"max_tokens\":1000,"
            "\"messages\":[{\"role\":\"user\",\"content\":\"abcdefgh\"}]}";
 }
@@ -1570,6 +1574,352 @@ static void mockprov_should_exit_2_on_usage_errors(void)
     }
 }
 
+/* ---- Gemini ---------------------------------------------------------------------------------- */
+
+/* every billing semantic x {FIN, RST} on a Gemini SSE stream: exact ledger values, as for the
+ * other APIs (the same abort_after_k, the same premise) */
+static void mockprov_should_bill_gemini_streams_per_semantic_and_close_kind(void)
+{
+    int n = 0;
+    for (size_t b = 0; b < sizeof billing / sizeof billing[0]; b++) {
+        for (int rst = 0; rst <= 1; rst++) {
+            char cid[64];
+            snprintf(cid, sizeof cid, "bill-gemini-%s-%s", billing[b].bill, rst ? "rst" : "fin");
+            cJSON *r = abort_after_k("gemini", billing[b].profile, cid, rst, 50, TIMING);
+            if (r == NULL)
+                fprintf(stderr, "  case %s: no finished record\n", cid);
+            CHECK(r != NULL);
+            double gen = harness_num(r, "generated_tokens");
+            double written = harness_num(r, "written_tokens");
+            double billed = harness_num(r, "billed_output_tokens");
+            const char *bill = billing[b].bill;
+            double by_semantic = strcmp(bill, "zero") == 0      ? 0
+                                 : strcmp(bill, "emitted") == 0 ? written
+                                                                : gen;
+            /* usage_reported stays null: the cut stream never reached its last chunk (the
+             * running usageMetadata the gateway saw counts what it was sent, not the bill) */
+            int ok = billed == by_semantic && harness_num(r, "tail_tokens") <= 1 &&
+                     harness_num(r, "billed_input_tokens") == 2 &&
+                     (!rst || strcmp(harness_str(r, "close_kind"), "rst") == 0) &&
+                     strcmp(harness_str(r, "stop_reason"), "disconnect") == 0 &&
+                     strcmp(harness_str(r, "api"), "gemini") == 0 &&
+                     strcmp(harness_str(r, "model"), "gemini-test") == 0 &&
+                     strcmp(harness_str(r, "protocol"), "http/1.1") == 0 &&
+                     cJSON_IsNull(cJSON_GetObjectItem(r, "usage_reported")) &&
+                     harness_num(r, "t_gen_stop_ns") >= harness_num(r, "t_peer_closed_ns");
+            int closed_before_token_k1 =
+                gen == K + 1 && written == K && harness_num(r, "tail_tokens") == 1 &&
+                billed == billing[b].billed &&
+                strcmp(harness_str(r, "close_kind"), rst ? "rst" : "fin") == 0;
+            if (!ok || !closed_before_token_k1) {
+                char *p = cJSON_PrintUnformatted(r);
+                fprintf(stderr, "  case %s: %s\n", cid, p);
+                free(p);
+            }
+            cJSON_Delete(r);
+            CHECK(ok);
+            CHECK_TIMING(closed_before_token_k1);
+            n++;
+        }
+    }
+    CHECK_EQ_INT(n, 6);
+}
+
+/* The JSON of the last "data: " event in an SSE body, or NULL. */
+static cJSON *last_sse_json(const char *sse)
+{
+    const char *last = NULL;
+    for (const char *p = strstr(sse, "data: "); p; p = strstr(p + 1, "data: "))
+        last = p;
+    if (last == NULL)
+        return NULL;
+    last += 6;
+    const char *end = strstr(last, "\n\n");
+    return end ? cJSON_ParseWithLength(last, (size_t)(end - last)) : NULL;
+}
+
+static const cJSON *gemini_usage(const cJSON *chunk)
+{
+    return cJSON_GetObjectItem(chunk, "usageMetadata");
+}
+
+static const char *gemini_finish(const cJSON *chunk)
+{
+    return harness_str(cJSON_GetArrayItem(cJSON_GetObjectItem(chunk, "candidates"), 0),
+                       "finishReason");
+}
+
+/* a completed stream: 5 token chunks, the last chunk's finishReason and usageMetadata, no
+ * [DONE], and usageMetadata's numbers are what the ledger bills */
+static void mockprov_should_end_a_gemini_stream_with_the_usage_it_bills(void)
+{
+    char *out = stream_to_end("gemini", "x-tailgate-length: 5\r\nX-Request-Id: gem-done\r\n"
+                                        "Connection: close\r\n", NULL);
+    CHECK(out != NULL);
+    cJSON *last = last_sse_json(out);
+    int framing = strstr(out, "Content-Type: text/event-stream\r\n") != NULL &&
+                  strstr(out, "[DONE]") == NULL && strstr(out, "event:") == NULL &&
+                  strstr(out, "\"finishReason\":\"STOP\"") != NULL &&
+                  strstr(out, "}\n\n\r\n0\r\n\r\n") != NULL && count_of(out, "data: ") == 6 &&
+                  count_of(out, "\"text\":\" tok") == 5 && strstr(out, " tok4") &&
+                  !strstr(out, " tok5");
+    if (!framing)
+        fprintf(stderr, "  got: %s\n", out);
+    free(out);
+    CHECK(framing);
+    CHECK(last != NULL);
+    double cands = harness_num(gemini_usage(last), "candidatesTokenCount");
+    double prompt = harness_num(gemini_usage(last), "promptTokenCount");
+    double total = harness_num(gemini_usage(last), "totalTokenCount");
+    int finish_stop = gemini_finish(last) && strcmp(gemini_finish(last), "STOP") == 0;
+    cJSON_Delete(last);
+    CHECK(finish_stop);
+    CHECK_EQ_INT(cands, 5);
+    CHECK_EQ_INT(prompt, 2);
+    CHECK_EQ_INT(total, 7);
+    cJSON *r = harness_ledger_done(mock.port, "gem-done", 5000);
+    CHECK(r != NULL);
+    double billed_out = harness_num(r, "billed_output_tokens");
+    double billed_in = harness_num(r, "billed_input_tokens");
+    int ok = harness_num(r, "generated_tokens") == 5 && harness_num(r, "written_tokens") == 5 &&
+             harness_num(r, "usage_reported") == 5 &&
+             strcmp(harness_str(r, "usage_via"), "usage") == 0 &&
+             strcmp(harness_str(r, "stop_reason"), "natural") == 0 &&
+             strcmp(harness_str(r, "api"), "gemini") == 0 &&
+             strcmp(harness_str(r, "id_source"), "header") == 0 &&
+             cJSON_IsNull(cJSON_GetObjectItem(r, "close_kind"));
+    cJSON_Delete(r);
+    CHECK(ok);
+    CHECK_EQ_INT(billed_out, cands);
+    CHECK_EQ_INT(billed_in, prompt);
+
+    /* generationConfig.maxOutputTokens caps it: MAX_TOKENS */
+    out = stream_to_end("gemini", "x-tailgate-length: 10\r\nX-Request-Id: gem-cap\r\n"
+                                  "Connection: close\r\n",
+                        "{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
+                        "\"generationConfig\":{\"maxOutputTokens\":2}}");
+    CHECK(out != NULL);
+    last = last_sse_json(out);
+    int capped = gemini_finish(last) && strcmp(gemini_finish(last), "MAX_TOKENS") == 0 &&
+                 harness_num(gemini_usage(last), "candidatesTokenCount") == 2 &&
+                 strstr(out, " tok1") && !strstr(out, " tok2");
+    cJSON_Delete(last);
+    free(out);
+    CHECK(capped);
+    r = harness_ledger_done(mock.port, "gem-cap", 5000);
+    CHECK(r != NULL);
+    ok = harness_num(r, "generated_tokens") == 2 && harness_num(r, "max_tokens") == 2 &&
+         harness_num(r, "billed_output_tokens") == 2 &&
+         strcmp(harness_str(r, "stop_reason"), "max_tokens") == 0;
+    cJSON_Delete(r);
+    CHECK(ok);
+}
+
+/* generateContent: one JSON body; streamGenerateContent without alt=sse: one JSON array */
+static void mockprov_should_answer_gemini_generate_content_and_array_streams(void)
+{
+    const char *hdrs[] = {"x-tailgate-length: 4", "x-tailgate-tps: 1000", "x-tailgate-ttft-ms: 0",
+                          "x-goog-api-key: test-key", NULL};
+    char *body = NULL, *head = NULL;
+    int st = harness_http(mock.port, "POST", "/v1beta/models/gemini-test:generateContent", hdrs,
+                          "{\"contents\":[{\"parts\":[{\"text\":\"hi [tg:gem-body]\"}]}]}",
+                          &body, &head);
+    CHECK_EQ_INT(st, 200);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    const cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "candidates"), 0);
+    const cJSON *p0 = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(c0, "content"), "parts"), 0);
+    int ok = harness_str(p0, "text") && strcmp(harness_str(p0, "text"),
+                                               " tok0 tok1 tok2 tok3") == 0 &&
+             strcmp(gemini_finish(j), "STOP") == 0 &&
+             harness_num(gemini_usage(j), "candidatesTokenCount") == 4 &&
+             harness_num(gemini_usage(j), "promptTokenCount") == 4 &&
+             harness_num(gemini_usage(j), "totalTokenCount") == 8 &&
+             strcmp(harness_str(j, "modelVersion"), "gemini-test") == 0 &&
+             harness_str(j, "responseId") != NULL &&
+             strstr(head, "Content-Type: application/json") != NULL;
+    cJSON_Delete(j);
+    free(head);
+    CHECK(ok);
+    cJSON *r = harness_ledger_done(mock.port, "gem-body", 5000);
+    CHECK(r != NULL);
+    ok = harness_num(r, "usage_reported") == 4 && harness_num(r, "billed_output_tokens") == 4 &&
+         !cJSON_IsTrue(cJSON_GetObjectItem(r, "stream")) &&
+         strcmp(harness_str(r, "id_source"), "marker") == 0 &&
+         !cJSON_IsTrue(cJSON_GetObjectItem(r, "rid_propagated"));
+    cJSON_Delete(r);
+    CHECK(ok);
+
+    /* no alt (and alt=json): Google's default framing, a JSON array of the same chunks; the
+     * API key may come as ?key= */
+    static const char *const paths[] = {
+        "/v1beta/models/gemini-test:streamGenerateContent?key=k",
+        "/v1beta/models/gemini-test:streamGenerateContent?alt=json",
+        "/v1/models/gemini-test:streamGenerateContent",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        char cid[64], rid[96];
+        snprintf(cid, sizeof cid, "gem-array-%zu", i);
+        snprintf(rid, sizeof rid, "X-Request-Id: %s", cid);
+        const char *h[] = {"x-tailgate-length: 3", "x-tailgate-tps: 1000",
+                           "x-tailgate-ttft-ms: 0", rid, NULL};
+        st = harness_http(mock.port, "POST", paths[i], h,
+                          "{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}]}", &body, &head);
+        CHECK_EQ_INT(st, 200);
+        cJSON *a = cJSON_Parse(body);
+        ok = cJSON_IsArray(a) && cJSON_GetArraySize(a) == 4 &&
+             strcmp(gemini_finish(cJSON_GetArrayItem(a, 3)), "STOP") == 0 &&
+             harness_num(gemini_usage(cJSON_GetArrayItem(a, 3)), "candidatesTokenCount") == 3 &&
+             harness_num(gemini_usage(cJSON_GetArrayItem(a, 1)), "candidatesTokenCount") == 2 &&
+             strstr(head, "application/json") != NULL && strstr(body, "data:") == NULL;
+        if (!ok)
+            fprintf(stderr, "  %s: %s\n", paths[i], body);
+        cJSON_Delete(a);
+        free(body);
+        free(head);
+        CHECK(ok);
+        r = harness_ledger_done(mock.port, cid, 5000);
+        CHECK(r != NULL);
+        ok = harness_num(r, "usage_reported") == 3 &&
+             cJSON_IsTrue(cJSON_GetObjectItem(r, "stream")) &&
+             strcmp(harness_str(r, "api"), "gemini") == 0;
+        cJSON_Delete(r);
+        CHECK(ok);
+    }
+}
+
+/* bad input answers Google's shape, exactly {"error":{"code","message","status"}} */
+static void mockprov_should_reject_bad_gemini_input_in_google_shape(void)
+{
+    static const struct {
+        const char *method, *path, *body;
+        int status;
+        const char *word, *message; /* message: a prefix */
+    } rows[] = {
+        {"POST", "/v1beta/models/m:generateContent", "{\"contents\":[", 400, "INVALID_ARGUMENT",
+         "Invalid JSON payload received."},
+        {"POST", "/v1beta/models/m:streamGenerateContent?alt=sse", "{}", 400, "INVALID_ARGUMENT",
+         "* GenerateContentRequest.contents: contents is not specified"},
+        {"POST", "/v1beta/models/m:generateContent", "{\"contents\":[{\"parts\":[]}]}", 400,
+         "INVALID_ARGUMENT", "* GenerateContentRequest.contents[0].parts"},
+        {"POST", "/v1beta/models/m:streamGenerateContent?alt=proto",
+         "{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}]}", 400, "INVALID_ARGUMENT",
+         "Invalid value at 'alt' (proto)"},
+        {"POST", "/v1beta/models/m:countTokens", "{}", 404, "NOT_FOUND",
+         "Method not found: 'countTokens'"},
+        {"POST", "/v1beta/models/bad%20model:generateContent", "{}", 404, "NOT_FOUND",
+         "models/bad%20model is not found"},
+        {"POST", "/v1beta/models/:generateContent", "{}", 404, "NOT_FOUND", "models/ is not"},
+        {"GET", "/v1beta/models/m:generateContent", NULL, 404, "NOT_FOUND",
+         "Method not found: use POST"},
+        {"POST", "/v1beta/tunedModels/x:generateContent", "{}", 404, "NOT_FOUND",
+         "Unknown request URL: POST /v1beta/tunedModels/x:generateContent."},
+        {"POST", "/v1beta/models/m:generateContent?alt=json&%zz", "{}", 400, "INVALID_ARGUMENT",
+         "Malformed query string."},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *body = NULL;
+        int st = harness_http(mock.port, rows[i].method, rows[i].path, NULL, rows[i].body, &body,
+                              NULL);
+        cJSON *j = cJSON_Parse(body);
+        const cJSON *e = cJSON_GetObjectItem(j, "error");
+        const char *msg = harness_str(e, "message");
+        int ok = st == rows[i].status && cJSON_GetArraySize(j) == 1 &&
+                 cJSON_GetArraySize(e) == 3 && harness_num(e, "code") == rows[i].status &&
+                 harness_str(e, "status") && strcmp(harness_str(e, "status"), rows[i].word) == 0 &&
+                 msg && strncmp(msg, rows[i].message, strlen(rows[i].message)) == 0;
+        if (!ok)
+            fprintf(stderr, "  row %zu: %d %s\n", i, st, body ? body : "(none)");
+        cJSON_Delete(j);
+        free(body);
+        CHECK(ok);
+    }
+}
+
+/* the server-side faults, in Gemini's shapes */
+static void mockprov_should_inject_faults_into_gemini_streams(void)
+{
+    const char *hdrs[] = {"x-tailgate-fault: status=429,retry-after=3", NULL};
+    char *body = NULL, *head = NULL;
+    int st = harness_http(mock.port, "POST", path_of("gemini"), hdrs, stream_body("gemini"),
+                          &body, &head);
+    CHECK_EQ_INT(st, 429);
+    cJSON *j = cJSON_Parse(body);
+    const cJSON *e = cJSON_GetObjectItem(j, "error");
+    int ok = harness_num(e, "code") == 429 && harness_str(e, "status") &&
+             strcmp(harness_str(e, "status"), "RESOURCE_EXHAUSTED") == 0 &&
+             strstr(head, "retry-after: 3") != NULL;
+    cJSON_Delete(j);
+    free(body);
+    free(head);
+    CHECK(ok);
+
+    /* error-after: the error object the JS SDK throws on, then the stream ends */
+    char *out = stream_to_end("gemini", "x-tailgate-length: 10\r\nx-tailgate-fault: error-after=2"
+                                        "\r\nX-Request-Id: gem-err\r\nConnection: close\r\n",
+                              NULL);
+    CHECK(out != NULL);
+    ok = strstr(out, "data: {\"error\":{\"code\":500,") != NULL &&
+         strstr(out, "\"status\":\"INTERNAL\"}}\n\n") != NULL && strstr(out, " tok1") &&
+         !strstr(out, " tok2") && !strstr(out, "finishReason");
+    if (!ok)
+        fprintf(stderr, "  got: %s\n", out);
+    free(out);
+    CHECK(ok);
+    cJSON *r = harness_ledger_done(mock.port, "gem-err", 5000);
+    CHECK(r != NULL);
+    ok = harness_num(r, "generated_tokens") == 2 && harness_num(r, "billed_output_tokens") == 0 &&
+         strcmp(harness_str(r, "stop_reason"), "error_fault") == 0;
+    cJSON_Delete(r);
+    CHECK(ok);
+
+    /* truncate-after: no finishReason, no last chunk of the chunked body */
+    out = stream_to_end("gemini", "x-tailgate-length: 10\r\nx-tailgate-fault: truncate-after=2"
+                                  "\r\nX-Request-Id: gem-trunc\r\n", NULL);
+    CHECK(out != NULL);
+    ok = strstr(out, " tok1") && !strstr(out, " tok2") && !strstr(out, "finishReason") &&
+         !strstr(out, "\r\n0\r\n\r\n");
+    free(out);
+    CHECK(ok);
+    r = harness_ledger_done(mock.port, "gem-trunc", 5000);
+    CHECK(r != NULL);
+    ok = strcmp(harness_str(r, "stop_reason"), "truncate_fault") == 0 &&
+         harness_num(r, "generated_tokens") == 2;
+    cJSON_Delete(r);
+    CHECK(ok);
+}
+
+/* /metrics counts Gemini's requests under api="gemini" (a mock of its own: exact counts) */
+static void mockprov_should_count_gemini_in_its_metrics(void)
+{
+    struct proc own;
+    CHECK(harness_start_mock(&own, NULL) == 0);
+    const char *hdrs[] = {"x-tailgate-length: 2", "x-tailgate-ttft-ms: 0", "x-tailgate-tps: 1000",
+                          NULL};
+    int a = harness_http(own.port, "POST", "/v1beta/models/m:generateContent", hdrs,
+                         "{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}]}", NULL, NULL);
+    int b = harness_http(own.port, "POST", "/v1beta/models/m:streamGenerateContent?alt=sse", hdrs,
+                         "{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}]}", NULL, NULL);
+    int c = harness_http(own.port, "POST", "/v1beta/models/m:generateContent", hdrs, "{}", NULL,
+                         NULL);
+    char *body = NULL;
+    harness_http(own.port, "GET", "/metrics", NULL, NULL, &body, NULL);
+    int ok = body && strstr(body, "tailgate_mock_requests_total{api=\"gemini\"} 2\n") &&
+             strstr(body, "tailgate_mock_requests_total{api=\"chat\"} 0\n") &&
+             strstr(body, "tailgate_mock_bad_requests_total 1\n") &&
+             strstr(body, "tailgate_mock_tokens_generated_total 4\n") &&
+             strstr(body, "tailgate_mock_time_to_first_token_seconds_count{api=\"gemini\"} 2\n");
+    if (!ok)
+        fprintf(stderr, "  metrics: %s\n", body ? body : "(none)");
+    free(body);
+    harness_stop(&own);
+    CHECK_EQ_INT(a, 200);
+    CHECK_EQ_INT(b, 200);
+    CHECK_EQ_INT(c, 400);
+    CHECK(ok);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -1610,6 +1960,12 @@ int main(int argc, char **argv)
         CASE(mockprov_should_answer_an_admin_host_given_with_a_token),
         CASE(mockprov_should_exit_2_on_admin_hosts_without_a_token),
         CASE(mockprov_should_exit_2_on_usage_errors),
+        CASE(mockprov_should_bill_gemini_streams_per_semantic_and_close_kind),
+        CASE(mockprov_should_end_a_gemini_stream_with_the_usage_it_bills),
+        CASE(mockprov_should_answer_gemini_generate_content_and_array_streams),
+        CASE(mockprov_should_reject_bad_gemini_input_in_google_shape),
+        CASE(mockprov_should_inject_faults_into_gemini_streams),
+        CASE(mockprov_should_count_gemini_in_its_metrics),
     };
     if (harness_start_mock(&mock, NULL) != 0) {
         printf("FAIL mockprov_should_start (could not start the mock)\n");

@@ -16,6 +16,7 @@ static void request_api_name_should_name_each_api(void)
     CHECK_EQ_STR(request_api_name(API_CHAT), "chat");
     CHECK_EQ_STR(request_api_name(API_RESPONSES), "responses");
     CHECK_EQ_STR(request_api_name(API_MESSAGES), "messages");
+    CHECK_EQ_STR(request_api_name(API_GEMINI), "gemini");
 }
 
 /* ---- valid minimal bodies ----------------------------------------------------------------- */
@@ -671,6 +672,134 @@ static void request_input_tokens_should_be_ceil_bytes_over_four(void)
     }
 }
 
+/* ---- Gemini: the model and the method come from the path ---------------------------------- */
+
+static int gparse(const char *body, const char *rid, struct request *out,
+                  struct request_error *err)
+{
+    return request_parse_gemini("gemini-2.5-flash", 1, 0, body, strlen(body), rid, out, err);
+}
+
+static void request_parse_gemini_should_take_contents_caps_and_the_marker(void)
+{
+    struct request r;
+    struct request_error e;
+    /* the marker is in the last user content; a model turn after it does not hide it */
+    const char *body =
+        "{\"systemInstruction\":{\"parts\":[{\"text\":\"be brief\"}]},"
+        "\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"old [tg:old-1]\"}]},"
+        "{\"role\":\"model\",\"parts\":[{\"text\":\"ok\"}]},"
+        "{\"role\":\"user\",\"parts\":[{\"inlineData\":{}},{\"text\":\"new [tg:gem-7]\"}]},"
+        "{\"role\":\"model\",\"parts\":[{\"text\":\"[tg:model-9]\"}]}],"
+        "\"generationConfig\":{\"maxOutputTokens\":12,\"temperature\":0}}";
+    CHECK_EQ_INT(gparse(body, NULL, &r, &e), 0);
+    CHECK_EQ_INT(r.api, API_GEMINI);
+    CHECK_EQ_STR(r.model, "gemini-2.5-flash");
+    CHECK_EQ_INT(r.stream, 1);
+    CHECK_EQ_INT(r.json_stream, 0);
+    CHECK_EQ_INT(r.max_tokens, 12);
+    CHECK_EQ_INT(r.include_usage, 1);
+    CHECK_EQ_STR(r.cid, "gem-7");
+    CHECK_EQ_STR(r.id_source, "marker");
+    /* 8 + 14 + 2 + 14 + 12 text bytes = 50: 13 tokens */
+    CHECK_EQ_INT(r.input_tokens, 13);
+    /* the header comes first; snake_case fields work as in Google's JSON mapping */
+    const char *snake = "{\"contents\":[{\"parts\":[{\"text\":\"[tg:x]\"}]}],"
+                        "\"generation_config\":{\"max_output_tokens\":3}}";
+    CHECK_EQ_INT(request_parse_gemini("m", 1, 1, snake, strlen(snake), "hdr-1", &r, &e), 0);
+    CHECK_EQ_STR(r.cid, "hdr-1");
+    CHECK_EQ_STR(r.id_source, "header");
+    CHECK_EQ_INT(r.max_tokens, 3);
+    CHECK_EQ_INT(r.json_stream, 1);
+    /* generateContent: not a stream, whatever alt said */
+    const char *one = "{\"contents\":[{\"parts\":[{\"text\":\"a\"}]}]}";
+    CHECK_EQ_INT(request_parse_gemini("m", 0, 1, one, strlen(one), NULL, &r, &e), 0);
+    CHECK_EQ_INT(r.stream, 0);
+    CHECK_EQ_INT(r.json_stream, 0);
+    CHECK_EQ_INT(r.max_tokens, -1);
+}
+
+static const struct {
+    const char *body;
+    int status;
+    const char *message; /* a prefix */
+} gemini_invalid_rows[] = {
+    {"{bad", 400, "Invalid JSON payload received. line 1, column 2"},
+    {"[]", 400, "Invalid JSON payload received. Expected an object"},
+    {"{}", 400, "* GenerateContentRequest.contents: contents is not specified\n"},
+    {"{\"contents\":[]}", 400, "* GenerateContentRequest.contents: contents is not specified"},
+    {"{\"contents\":null}", 400, "* GenerateContentRequest.contents: contents is not specified"},
+    {"{\"contents\":\"hi\"}", 400, "Invalid value at 'contents'"},
+    {"{\"contents\":[1]}", 400, "Invalid value at 'contents[0]'"},
+    {"{\"contents\":[{\"role\":\"user\"}]}", 400,
+     "* GenerateContentRequest.contents[0].parts: contents.parts must not be empty."},
+    {"{\"contents\":[{\"parts\":[]}]}", 400, "* GenerateContentRequest.contents[0].parts"},
+    {"{\"contents\":[{\"role\":\"assistant\",\"parts\":[{\"text\":\"x\"}]}]}", 400,
+     "Please use a valid role: user, model."},
+    {"{\"contents\":[{\"parts\":[{\"text\":1}]}]}", 400,
+     "Invalid value at 'contents[0].parts[0].text'"},
+    {"{\"contents\":[{\"parts\":[\"x\"]}]}", 400, "Invalid value at 'contents[0].parts[0]'"},
+    {"{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],\"generationConfig\":5}", 400,
+     "Invalid value at 'generation_config'"},
+    {"{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],\"generationConfig\":{\"maxOutputTokens\":0}}",
+     400, "Invalid value at 'generation_config.max_output_tokens'"},
+    {"{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],\"generationConfig\":{\"maxOutputTokens\":1.5}}",
+     400, "Invalid value at 'generation_config.max_output_tokens'"},
+    {"{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],\"systemInstruction\":{\"parts\":[]}}", 400,
+     "* GenerateContentRequest.system_instruction.parts"},
+};
+
+static void request_parse_gemini_should_reject_bad_bodies_in_google_words(void)
+{
+    for (size_t i = 0; i < sizeof gemini_invalid_rows / sizeof gemini_invalid_rows[0]; i++) {
+        struct request r;
+        struct request_error e;
+        int rc = gparse(gemini_invalid_rows[i].body, NULL, &r, &e);
+        const char *want = gemini_invalid_rows[i].message;
+        int ok = rc == -1 && e.status == gemini_invalid_rows[i].status &&
+                 strncmp(e.message, want, strlen(want)) == 0 &&
+                 strcmp(e.type, "INVALID_ARGUMENT") == 0;
+        if (!ok)
+            fprintf(stderr, "  row %zu: rc %d status %d '%s'\n", i, rc, e.status, e.message);
+        CHECK(ok);
+    }
+    /* no model in the path, or one too long: Google's 404 */
+    struct request r;
+    struct request_error e;
+    char longest[REQUEST_MODEL_MAX + 1];
+    memset(longest, 'm', REQUEST_MODEL_MAX);
+    longest[REQUEST_MODEL_MAX] = '\0';
+    CHECK_EQ_INT(request_parse_gemini("", 1, 0, "{}", 2, NULL, &r, &e), -1);
+    CHECK_EQ_INT(e.status, 404);
+    CHECK_EQ_STR(e.type, "NOT_FOUND");
+    CHECK_EQ_INT(request_parse_gemini(longest, 1, 0, "{}", 2, NULL, &r, &e), -1);
+    CHECK_EQ_INT(e.status, 404);
+    longest[REQUEST_MODEL_MAX - 1] = '\0';
+    CHECK_EQ_INT(request_parse_gemini(longest, 1, 0, "{\"contents\":[{\"parts\":[{}]}]}", 29,
+                                      NULL, &r, &e),
+                 0);
+    CHECK_EQ_STR(r.model, longest);
+    /* request_parse cannot take Gemini: the model would be missing */
+    CHECK_EQ_INT(request_parse(API_GEMINI, "{}", 2, NULL, &r, &e), -1);
+}
+
+/* every proper prefix of a valid Gemini body is a 400, never a crash or an accept */
+static void request_parse_gemini_should_reject_every_truncation(void)
+{
+    const char *body = "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi [tg:t-1]\"}]}],"
+                       "\"generationConfig\":{\"maxOutputTokens\":4}}";
+    size_t len = strlen(body);
+    struct request r;
+    struct request_error e;
+    CHECK_EQ_INT(request_parse_gemini("m", 1, 0, body, len, NULL, &r, &e), 0);
+    for (size_t cut = 0; cut < len; cut++) {
+        int rc = request_parse_gemini("m", 1, 0, body, cut, NULL, &r, &e);
+        if (rc != -1 || e.status != 400)
+            fprintf(stderr, "  cut %zu: rc %d\n", cut, rc);
+        CHECK(rc == -1 && e.status == 400);
+    }
+}
+
 static const struct check_case cases[] = {
     CASE(request_api_name_should_name_each_api),
     CASE(request_parse_should_accept_minimal_bodies),
@@ -688,6 +817,9 @@ static const struct check_case cases[] = {
     CASE(request_id_ok_should_accept_printable_ids_only),
     CASE(request_caps_should_come_from_the_api_field),
     CASE(request_input_tokens_should_be_ceil_bytes_over_four),
+    CASE(request_parse_gemini_should_take_contents_caps_and_the_marker),
+    CASE(request_parse_gemini_should_reject_bad_bodies_in_google_words),
+    CASE(request_parse_gemini_should_reject_every_truncation),
 };
 
 int main(int argc, char **argv)
