@@ -1,5 +1,5 @@
 /* refgw's metering: an incremental line splitter over the upstream body, a usage extractor for
- * the three vendor shapes, and a counter of the mock's self-identifying tokens. */
+ * the four vendor shapes, and a counter of the mock's self-identifying tokens. */
 #include "meter.h"
 
 #include <math.h>
@@ -74,14 +74,56 @@ static double json_count(const cJSON *o, const char *key)
     return floor(v->valuedouble);
 }
 
+/* Gemini's usageMetadata: cumulative on every chunk, so the last one seen wins. Output is what
+ * Google bills as output: candidates plus thoughts. Returns 1 if it found any. */
+static int gemini_usage(const cJSON *o, int64_t *out, int64_t *in)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "usageMetadata");
+    if (!cJSON_IsObject(u))
+        return 0;
+    double ov = json_count(u, "candidatesTokenCount");
+    double th = json_count(u, "thoughtsTokenCount");
+    double iv = json_count(u, "promptTokenCount");
+    int found = 0;
+    if (ov >= 0 || th >= 0) {
+        *out = (int64_t)((ov > 0 ? ov : 0) + (th > 0 ? th : 0));
+        found = 1;
+    }
+    if (iv >= 0) {
+        *in = (int64_t)iv;
+        found = 1;
+    }
+    return found;
+}
+
 int meter_usage_from_json(const char *json, size_t len, int64_t *out, int64_t *in)
 {
     *out = *in = -1;
     struct jparse_error je;
     cJSON *o = jparse_text(json, len, &je); /* one event's data: exactly one JSON value */
+    if (cJSON_IsArray(o)) {
+        /* Gemini's stream without alt=sse: one array of chunks, the last usage wins */
+        int found = 0;
+        const cJSON *el;
+        cJSON_ArrayForEach(el, o)
+        {
+            int64_t eo = -1, ei = -1;
+            if (cJSON_IsObject(el) && gemini_usage(el, &eo, &ei)) {
+                *out = eo;
+                *in = ei;
+                found = 1;
+            }
+        }
+        cJSON_Delete(o);
+        return found;
+    }
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         return 0;
+    }
+    if (gemini_usage(o, out, in)) {
+        cJSON_Delete(o);
+        return 1;
     }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
     const char *t = cJSON_IsString(type) ? type->valuestring : "";
@@ -142,8 +184,9 @@ static void sse_line(struct meter *m)
     const char *p = m->line + 5;
     if (*p == ' ')
         p++;
-    /* most lines are token deltas: parse only the ones that can carry a usage object */
-    if (strstr(p, "\"usage\"") == NULL)
+    /* most lines are token deltas: parse only the ones that can carry a usage object (every
+     * Gemini chunk does) */
+    if (strstr(p, "\"usage\"") == NULL && strstr(p, "\"usageMetadata\"") == NULL)
         return;
     take_usage(m, p, m->len - (size_t)(p - m->line));
 }

@@ -56,8 +56,9 @@ void meter_count_end(struct meter *m);
 
 /* Usage from one parsed JSON line or body, by the vendor shapes (OpenAI chat usage chunk,
  * Responses response.completed / response.incomplete, Anthropic message_start / message_delta,
- * and the non-streaming bodies). Fills -1 where absent. Returns 1 if it found any, else 0.
- * Borrows 'json'. */
+ * Gemini's usageMetadata on a chunk, on the last chunk of a JSON-array stream or on a
+ * generateContent body, and the non-streaming bodies). Fills -1 where absent. Returns 1 if it
+ * found any, else 0. Borrows 'json'. */
 int meter_usage_from_json(const char *json, size_t len, int64_t *out, int64_t *in);
 
 #endif

@@ -718,7 +718,7 @@ static const char *const forwarded_names[] = {
     "Content-Type",       "Authorization",       "x-api-key",          "anthropic-version",
     "Idempotency-Key",    "X-Request-Id",        "x-tailgate-fault",   "x-tailgate-jitter",
     "x-tailgate-length",  "x-tailgate-profile",  "x-tailgate-seed",    "x-tailgate-tps",
-    "x-tailgate-ttft-ms",
+    "x-tailgate-ttft-ms", "x-goog-api-key",
 };
 
 static int slist_add(struct curl_slist **list, const char *line)
@@ -839,7 +839,9 @@ static void serve(struct relay *gw, struct exchange *x)
             send_error(x, 405, "invalid_request_error", NULL, "Use GET /healthz.");
         return;
     }
-    if (strncmp(path, "/v1/", 4) == 0) {
+    /* the vendors' APIs: OpenAI's and Anthropic's under /v1/, Gemini's under /v1beta/ (its
+     * query, alt=sse and key=, goes upstream with the path) */
+    if (strncmp(path, "/v1/", 4) == 0 || strncmp(path, "/v1beta/", 8) == 0) {
         if (post)
             flow_start(gw, x);
         else

@@ -1137,6 +1137,19 @@ static void meter_should_find_usage_in_each_vendor_shape(void)
         {"{\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":2,"
          "\"completion_tokens\":8}}", 8, 2},
         {"{\"type\":\"message\",\"usage\":{\"input_tokens\":1,\"output_tokens\":5}}", 5, 1},
+        /* Gemini: usageMetadata on every chunk and on the generateContent body; thoughts are
+         * billed as output; a stream without alt=sse is one array, its last usage wins */
+        {"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" tok0\"}],\"role\":\"model\"}}],"
+         "\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":5,"
+         "\"totalTokenCount\":9},\"modelVersion\":\"g\"}", 5, 4},
+        {"{\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":5,"
+         "\"thoughtsTokenCount\":30,\"totalTokenCount\":39}}", 35, 4},
+        {"{\"usageMetadata\":{\"promptTokenCount\":4,\"totalTokenCount\":4}}", -1, 4},
+        {"[{\"usageMetadata\":{\"promptTokenCount\":2,\"candidatesTokenCount\":1}},"
+         "{\"usageMetadata\":{\"promptTokenCount\":2,\"candidatesTokenCount\":3}},"
+         "{\"error\":{\"code\":500}}]", 3, 2},
+        {"{\"usageMetadata\":null}", -1, -1},
+        {"[{\"usageMetadata\":{\"candidatesTokenCount\":-1}}]", -1, -1},
         /* junk */
         {"{\"usage\":{\"completion_tokens\":-3}}", -1, -1},
         {"{\"usage\":{\"completion_tokens\":\"7\"}}", -1, -1},
@@ -1209,6 +1222,57 @@ static void meter_should_read_sse_usage_at_every_split_point(void)
             fprintf(stderr, "  anthropic cut at %zu\n", cut);
         CHECK(ok);
     }
+}
+
+/* A Gemini SSE stream: usageMetadata cumulative on every chunk, no [DONE]. */
+static const char gemini_stream[] =
+    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" tok0\"}],\"role\":\"model\"},"
+    "\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":2,\"candidatesTokenCount\":1,"
+    "\"totalTokenCount\":3}}\n\n"
+    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" tok1\"}],\"role\":\"model\"},"
+    "\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":2,\"candidatesTokenCount\":2,"
+    "\"totalTokenCount\":4}}\r\n\r\n"
+    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}],\"role\":\"model\"},"
+    "\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":2,"
+    "\"candidatesTokenCount\":2,\"totalTokenCount\":4}}\n\n";
+
+static void meter_should_read_gemini_usage_at_every_split_point(void)
+{
+    for (size_t cut = 0; cut <= sizeof gemini_stream - 1; cut++) {
+        struct meter m;
+        meter_init(&m);
+        feed_split(&m, "text/event-stream", gemini_stream, cut);
+        int ok = m.output_tokens == 2 && m.input_tokens == 2 && m.tokens == 2 &&
+                 m.responses_with_usage == 1 && m.oversized == 0;
+        meter_cleanup(&m);
+        if (!ok)
+            fprintf(stderr, "  gemini cut at %zu\n", cut);
+        CHECK(ok);
+    }
+    /* cut after its first chunk, the gateway knows one token: the running count */
+    struct meter m;
+    meter_init(&m);
+    meter_begin(&m, "text/event-stream");
+    meter_feed(&m, gemini_stream, strstr(gemini_stream, "data: {\"candidates\":[{\"content\":"
+                                                        "{\"parts\":[{\"text\":\" tok1") -
+                                      gemini_stream);
+    meter_end(&m);
+    int ok = m.output_tokens == 1 && m.input_tokens == 2;
+    meter_cleanup(&m);
+    CHECK(ok);
+    /* the same chunks as one JSON array (no alt=sse), byte by byte */
+    static const char array[] =
+        "[{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":2,\"candidatesTokenCount\":1}}"
+        ",\r\n{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":2,"
+        "\"candidatesTokenCount\":2}}]";
+    meter_init(&m);
+    meter_begin(&m, "application/json; charset=UTF-8");
+    for (size_t i = 0; i < sizeof array - 1; i++)
+        meter_feed(&m, array + i, 1);
+    meter_end(&m);
+    ok = m.output_tokens == 2 && m.input_tokens == 2 && m.responses_with_usage == 1;
+    meter_cleanup(&m);
+    CHECK(ok);
 }
 
 static void meter_should_read_a_json_body_byte_by_byte(void)
@@ -1305,11 +1369,194 @@ static void meter_should_sum_usage_over_responses_and_not_count_a_cut_one(void)
     CHECK(ok);
 }
 
+/* ---- Gemini through refgw -------------------------------------------------------------------- */
+
+#define GEMINI_SSE "/v1beta/models/gemini-test:streamGenerateContent?alt=sse"
+#define GEMINI_BODY "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"abcdefgh\"}]}]}"
+
+/* Gemini's three answers pass through unchanged and are metered from usageMetadata; a stream the
+ * client left is cut upstream within a token, and the gateway that trusts usage meters the
+ * running count of the last chunk it saw (Gemini's chunks all carry one). */
+static void refgw_should_relay_gemini_and_meter_its_usage(void)
+{
+    struct proc gw;
+    CHECK(start_refgw(&gw, "fixed", mock_url, "usage", NULL) == 0);
+    static const struct {
+        const char *path, *end, *ctype;
+    } rows[] = {
+        {GEMINI_SSE, "\"finishReason\":\"STOP\"", "text/event-stream"},
+        {"/v1beta/models/gemini-test:streamGenerateContent", "\"finishReason\":\"STOP\"",
+         "application/json; charset=UTF-8"},
+        {"/v1beta/models/gemini-test:generateContent", "\"finishReason\":\"STOP\"",
+         "application/json"},
+    };
+    int ok[3] = {0}, same[3] = {0};
+    for (size_t a = 0; a < 3; a++) {
+        char headers[512];
+        snprintf(headers, sizeof headers,
+                 "%sX-Request-Id: gw-gem-%zu\r\nx-goog-api-key: k\r\nConnection: close\r\n",
+                 FAST, a);
+        char *via = fetch(gw.port, rows[a].path, headers, GEMINI_BODY);
+        snprintf(headers, sizeof headers,
+                 "%sX-Request-Id: gw-gemd-%zu\r\nConnection: close\r\n", FAST, a);
+        char *direct = fetch(mock.port, rows[a].path, headers, GEMINI_BODY);
+        char *hv = NULL, *hd = NULL;
+        char *bv = dechunk(via, &hv), *bd = dechunk(direct, &hd);
+        if (bv == NULL && via && strstr(via, "\r\n\r\n")) /* generateContent: not chunked */
+            bv = strdup(strstr(via, "\r\n\r\n") + 4);
+        if (bd == NULL && direct && strstr(direct, "\r\n\r\n"))
+            bd = strdup(strstr(direct, "\r\n\r\n") + 4);
+        char cv[128];
+        const char *tv = header_value(hv ? hv : via, "\r\nContent-Type: ", cv, sizeof cv);
+        ok[a] = bv && strstr(bv, rows[a].end) != NULL && strstr(bv, " tok39") != NULL &&
+                strstr(bv, "[DONE]") == NULL && strncmp(via, "HTTP/1.1 200 ", 13) == 0 && tv &&
+                strcmp(tv, rows[a].ctype) == 0;
+        if (a < 2)
+            ok[a] = ok[a] && tokens_in_order(bv, LENGTH);
+        same[a] = same_but_ids(bv, bd);
+        if (!ok[a] || !same[a])
+            fprintf(stderr, "  %s via refgw:\n%s\n  direct:\n%s\n", rows[a].path,
+                    via ? via : "(none)", direct ? direct : "(none)");
+        free(via);
+        free(direct);
+        free(hv);
+        free(hd);
+        free(bv);
+        free(bd);
+    }
+    cJSON *lines = metering_wait(&gw, "gw-gem-", 3, 5000);
+    int metered = cJSON_GetArraySize(lines) == 3;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, lines) {
+        metered &= harness_num(o, "output_tokens") == LENGTH &&
+                   harness_num(o, "input_tokens") == INPUT_TOKENS &&
+                   harness_num(o, "status") == 200 &&
+                   strncmp(harness_str(o, "path"), "/v1beta/models/gemini-test:", 27) == 0 &&
+                   cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "client_closed"));
+    }
+    if (!metered)
+        print_json("metering", lines);
+    cJSON_Delete(lines);
+
+    /* the client leaves after K tokens (a FIN) */
+    char headers[512];
+    snprintf(headers, sizeof headers, "%sX-Request-Id: gw-gem-cancel\r\n", TIMING);
+    int fd = harness_connect(gw.port, 0);
+    int got = -1;
+    if (fd >= 0 && harness_post(fd, GEMINI_SSE, headers, GEMINI_BODY) == 0) {
+        char *acc = NULL;
+        size_t len = 0;
+        got = harness_read_tokens(fd, K, 5000, &acc, &len);
+        free(acc);
+    }
+    if (fd >= 0)
+        harness_close_fin(fd);
+    cJSON *recs = ledger_wait("gw-gem-cancel", 1, 15000);
+    cJSON *cut = metering_line(&gw, "gw-gem-cancel", 15000);
+    int rc = harness_stop(&gw);
+    const cJSON *rec = cJSON_GetArrayItem(recs, 0);
+    int cancelled = rec && strcmp(harness_str(rec, "api"), "gemini") == 0 &&
+                    harness_str(rec, "close_kind") &&
+                    strcmp(harness_str(rec, "stop_reason"), "disconnect") == 0 &&
+                    harness_num(rec, "tail_tokens") <= 1 && cut && is_true(cut, "client_closed") &&
+                    harness_num(cut, "output_tokens") <= K + 1 &&
+                    harness_num(cut, "input_tokens") == INPUT_TOKENS;
+    int exact = got == K && rec && strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
+                harness_num(rec, "generated_tokens") == K + harness_num(rec, "tail_tokens") &&
+                harness_num(cut, "output_tokens") == K;
+    if (!cancelled || !exact) {
+        fprintf(stderr, "  the client read %d tokens\n", got);
+        print_json("records", recs);
+        print_json("metering", cut);
+    }
+    cJSON_Delete(recs);
+    cJSON_Delete(cut);
+    for (int a = 0; a < 3; a++) {
+        CHECK(ok[a]);
+        CHECK(same[a]);
+    }
+    CHECK(metered);
+    CHECK(cancelled);
+    CHECK_TIMING(exact);
+    CHECK_EQ_INT(rc, 0);
+}
+
+/* Gemini's key (x-goog-api-key) and the query (alt=sse, key=) reach the upstream: a listener
+ * of the test's own stands in for it and reads the request refgw sends */
+static void refgw_should_forward_the_gemini_key_and_query(void)
+{
+    int lport = 0;
+    int lfd = harness_listen(&lport);
+    CHECK(lfd >= 0);
+    char up[64];
+    snprintf(up, sizeof up, "http://127.0.0.1:%d", lport);
+    struct proc gw;
+    CHECK(start_refgw(&gw, "fixed", up, "usage", NULL) == 0);
+    int cfd = harness_connect(gw.port, 0);
+    int sent = cfd >= 0 && harness_post(cfd, GEMINI_SSE "&key=q1",
+                                        "x-goog-api-key: secret-1\r\nx-other: no\r\n"
+                                        "X-Request-Id: gw-gem-key\r\nConnection: close\r\n",
+                                        GEMINI_BODY) == 0;
+    char req[8192];
+    size_t have = 0;
+    int ufd = -1;
+    struct pollfd pl = {lfd, POLLIN, 0};
+    if (sent && poll(&pl, 1, 10000) == 1)
+        ufd = accept(lfd, NULL, NULL);
+    while (ufd >= 0 && have + 1 < sizeof req && !harness_request_complete(req, have)) {
+        struct pollfd pu = {ufd, POLLIN, 0};
+        if (poll(&pu, 1, 10000) != 1)
+            break;
+        ssize_t n = recv(ufd, req + have, sizeof req - 1 - have, 0);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+    }
+    req[have] = '\0';
+    static const char reply[] =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+        "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" tok0\"}],\"role\":\"model\"},"
+        "\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":2,"
+        "\"candidatesTokenCount\":1,\"totalTokenCount\":3}}\n\n";
+    if (ufd >= 0) {
+        harness_send_all(ufd, reply, sizeof reply - 1);
+        close(ufd);
+    }
+    char *acc = NULL;
+    size_t len = 0;
+    if (cfd >= 0) {
+        harness_read_all(cfd, 10000, &acc, &len);
+        close(cfd);
+    }
+    cJSON *line = metering_line(&gw, "gw-gem-key", 5000);
+    int rc = harness_stop(&gw);
+    close(lfd);
+    int forwarded =
+        strncmp(req, "POST /v1beta/models/gemini-test:streamGenerateContent?alt=sse&key=q1 "
+                     "HTTP/1.1\r\n", 79) == 0 &&
+        strcasestr(req, "\r\nx-goog-api-key: secret-1\r\n") != NULL &&
+        strcasestr(req, "x-other") == NULL && strstr(req, GEMINI_BODY) != NULL;
+    int relayed = acc && strstr(acc, "\"finishReason\":\"STOP\"") != NULL;
+    int metered = line && harness_num(line, "output_tokens") == 1 &&
+                  harness_num(line, "input_tokens") == 2;
+    if (!forwarded || !relayed || !metered) {
+        fprintf(stderr, "  upstream saw:\n%s\n  client got:\n%s\n", req, acc ? acc : "(none)");
+        print_json("metering", line);
+    }
+    free(acc);
+    cJSON_Delete(line);
+    CHECK(forwarded);
+    CHECK(relayed);
+    CHECK(metered);
+    CHECK_EQ_INT(rc, 0);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
         CASE(meter_should_find_usage_in_each_vendor_shape),
         CASE(meter_should_read_sse_usage_at_every_split_point),
+        CASE(meter_should_read_gemini_usage_at_every_split_point),
         CASE(meter_should_read_a_json_body_byte_by_byte),
         CASE(meter_should_count_each_token_once_whatever_the_framing),
         CASE(meter_should_skip_a_line_over_the_cap_and_go_on),
@@ -1329,6 +1576,8 @@ int main(int argc, char **argv)
         CASE(refgw_ignore_stream_reset_should_still_cancel_on_a_tcp_close),
         CASE(refgw_should_relay_an_https_upstream_and_abort_it_with_a_fin),
         CASE(refgw_should_exit_2_with_one_line_naming_the_flag),
+        CASE(refgw_should_relay_gemini_and_meter_its_usage),
+        CASE(refgw_should_forward_the_gemini_key_and_query),
     };
     if (harness_start_mock(&mock, NULL) != 0) {
         printf("FAIL refgw_should_start_the_mock\n");
