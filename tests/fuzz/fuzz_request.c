@@ -1,5 +1,6 @@
-/* Fuzz target: mockprov's request body parser (request_parse), for each of the three APIs, with
- * and without an X-Request-Id header. Checks what a parsed request promises the server. */
+/* Fuzz target: mockprov's request body parser (request_parse, request_parse_gemini), for each of
+ * the four APIs (Gemini as a stream of either framing and as generateContent), with and without
+ * an X-Request-Id header. Checks what a parsed request promises the server. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -11,6 +12,8 @@ static void check_ok(const struct request *r, enum api api, const char *rid)
     FUZZ_CHECK(memchr(r->model, '\0', sizeof r->model) != NULL);
     FUZZ_CHECK(memchr(r->cid, '\0', sizeof r->cid) != NULL);
     FUZZ_CHECK(r->stream == 0 || r->stream == 1);
+    FUZZ_CHECK(r->json_stream == 0 || (r->json_stream == 1 && r->stream == 1));
+    FUZZ_CHECK(api == API_GEMINI || r->json_stream == 0);
     FUZZ_CHECK(r->background == 0 || r->background == 1);
     FUZZ_CHECK(r->include_usage == 0 || r->include_usage == 1);
     FUZZ_CHECK(r->max_tokens == -1 || (r->max_tokens >= 1 && r->max_tokens <= 1000000000));
@@ -33,6 +36,12 @@ static void check_ok(const struct request *r, enum api api, const char *rid)
     }
     if (api != API_CHAT)
         FUZZ_CHECK(r->include_usage == 1);
+    /* Gemini has no user field: the id is the header's or the marker's */
+    if (api == API_GEMINI) {
+        FUZZ_CHECK(strcmp(r->id_source, "user") != 0 && strcmp(r->id_source, "metadata") != 0);
+        FUZZ_CHECK(strcmp(r->model, "gemini-2.5-flash") == 0);
+        FUZZ_CHECK(r->background == 0);
+    }
 }
 
 static void check_err(const struct request_error *e)
@@ -57,6 +66,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 check_ok(&r, (enum api)api, rids[h]);
             else
                 check_err(&e);
+        }
+    }
+    for (int mode = 0; mode < 3; mode++) { /* alt=sse, the JSON array, generateContent */
+        for (size_t h = 0; h < sizeof rids / sizeof rids[0]; h++) {
+            struct request r;
+            struct request_error e;
+            memset(&r, 0, sizeof r);
+            if (request_parse_gemini("gemini-2.5-flash", mode < 2, mode == 1, body, size, rids[h],
+                                     &r, &e) == 0) {
+                check_ok(&r, API_GEMINI, rids[h]);
+                FUZZ_CHECK(r.stream == (mode < 2) && r.json_stream == (mode == 1));
+            } else {
+                check_err(&e);
+                FUZZ_CHECK(strcmp(e.type, "INVALID_ARGUMENT") == 0);
+            }
         }
     }
     return 0;

@@ -1,8 +1,10 @@
-/* Fuzz target: a parsed request (request_parse) rendered into every vendor wire format
- * (wire.c): stream open, each token event, close, in-stream error, non-stream body, Responses
- * snapshots and the error body. Every SSE event must frame and every data line must be JSON,
- * with the request's model echoed exactly. */
+/* Fuzz target: a parsed request (request_parse, request_parse_gemini) rendered into every vendor
+ * wire format (wire.c, gemini.c): stream open, each token event, close, in-stream error,
+ * non-stream body, Responses snapshots and the error body. Every SSE event must frame and every
+ * data line must be JSON, with the request's model echoed exactly; a Gemini array stream must be
+ * one JSON array. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -24,10 +26,13 @@ static cJSON *parse_exact(const char *s, size_t n)
     return j;
 }
 
-/* The model named in a JSON object, at "model" or "response.model" or "message.model". */
+/* The model named in a JSON object, at "model" or "response.model" or "message.model", or
+ * Gemini's "modelVersion". */
 static void check_model(const cJSON *j, const char *model)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");
+    if (m == NULL)
+        m = cJSON_GetObjectItemCaseSensitive(j, "modelVersion");
     if (m == NULL)
         m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "response"),
                                              "model");
@@ -85,6 +90,39 @@ static void check_body(char *s, const char *model)
     free(s);
 }
 
+/* A Gemini stream without alt=sse: open, every token, then the close or the error, is one JSON
+ * array of objects, each naming the model. */
+static void check_array(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage,
+                        int error, const char *model)
+{
+    size_t cap = 64 + (n + 2) * WIRE_TOKEN_EVENT_MAX;
+    char *s = malloc(cap);
+    FUZZ_CHECK(s != NULL);
+    char *open = wire_stream_open(g, -1);
+    FUZZ_CHECK(open != NULL);
+    size_t off = (size_t)snprintf(s, cap, "%s", open);
+    free(open);
+    for (uint64_t i = 0; i < n; i++) {
+        int w = wire_stream_token(g, i, s + off, cap - off);
+        FUZZ_CHECK(w > 0);
+        off += (size_t)w;
+    }
+    char *last = error ? wire_stream_error(g, n) : wire_stream_close(g, n, end, usage, -1);
+    FUZZ_CHECK(last != NULL && off + strlen(last) < cap);
+    memcpy(s + off, last, strlen(last) + 1);
+    free(last);
+    cJSON *a = parse_exact(s, strlen(s));
+    FUZZ_CHECK(cJSON_IsArray(a) && (uint64_t)cJSON_GetArraySize(a) == n + 1);
+    const cJSON *el;
+    cJSON_ArrayForEach(el, a)
+    {
+        FUZZ_CHECK(cJSON_IsObject(el));
+        check_model(el, model);
+    }
+    cJSON_Delete(a);
+    free(s);
+}
+
 static void render(const struct request *rq, uint64_t h)
 {
     struct wire_gen g;
@@ -94,6 +132,13 @@ static void render(const struct request *rq, uint64_t h)
     int64_t usage = (h >> 28) & 1 ? (int64_t)n : -1;
     int64_t after = (int64_t)((h >> 32) % (n + 10)) - 1;
 
+    if (g.json_stream) {
+        check_array(&g, n, end, usage, 0, rq->model);
+        check_array(&g, n, end, usage, 1, rq->model);
+        check_body(wire_body(&g, n, end, usage), rq->model);
+        wire_gen_cleanup(&g);
+        return;
+    }
     char *open = wire_stream_open(&g, after);
     check_sse(open, rq->model);
     free(open);
@@ -143,6 +188,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const cJSON *eo = cJSON_GetObjectItemCaseSensitive(j, "error");
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(eo, "message");
         FUZZ_CHECK(cJSON_IsString(msg) && strcmp(msg->valuestring, e.message) == 0);
+        cJSON_Delete(j);
+        free(body);
+    }
+    /* Gemini: the model from the path, SSE or the JSON array */
+    for (int json_stream = 0; json_stream <= 1; json_stream++) {
+        struct request rq;
+        struct request_error e;
+        if (request_parse_gemini("gemini-2.5-flash", 1, json_stream, (const char *)data, size,
+                                 NULL, &rq, &e) == 0) {
+            render(&rq, h);
+            continue;
+        }
+        char *body = wire_error_body(API_GEMINI, e.status, e.type, e.code, e.param, e.message,
+                                     "req_fz");
+        FUZZ_CHECK(body != NULL);
+        cJSON *j = parse_exact(body, strlen(body));
+        const cJSON *eo = cJSON_GetObjectItemCaseSensitive(j, "error");
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(eo, "message");
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(eo, "code");
+        FUZZ_CHECK(cJSON_IsString(msg) && strcmp(msg->valuestring, e.message) == 0);
+        FUZZ_CHECK(cJSON_IsNumber(code) && code->valueint == e.status);
         cJSON_Delete(j);
         free(body);
     }
