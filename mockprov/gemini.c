@@ -125,10 +125,11 @@ char *gemini_stream_error(const struct wire_gen *g, uint64_t n)
     cJSON *o = cJSON_CreateObject();
     cJSON *e = cJSON_AddObjectToObject(o, "error");
     cJSON_AddNumberToObject(e, "code", 500);
-    cJSON_AddStringToObject(e, "message", "An internal error has occurred. Please retry or "
-                                          "report in "
-                                          "https://developers.generativeai.google/guide/"
-                                          "troubleshooting");
+    cJSON_AddStringToObject(e, "message",
+                            "An internal error has occurred. Please retry or "
+                            "report in "
+                            "https://developers.generativeai.google/guide/"
+                            "troubleshooting");
     cJSON_AddStringToObject(e, "status", "INTERNAL");
     char *s = frame(g, o, n > 0);
     return g->json_stream ? close_array(s) : s;

@@ -39,8 +39,9 @@ def short(action):
 
 def tokens_in(api, body):
     """Complete token events in an SSE body: what the mock counts as written."""
+    # chat's first chunk: role, content ""; Gemini's last chunk: an empty text part
     key = {"chat": rb'"content":"[^"]', "responses": rb'"type":"response\.output_text\.delta"',
-           "messages": rb'"type":"text_delta"', "gemini": rb'"text":" tok'}[api]  # chat's first chunk: role, content ""
+           "messages": rb'"type":"text_delta"', "gemini": rb'"text":" tok'}[api]
     events = body.split(b"\n\n")[:-1]  # the last piece is cut off or empty
     return sum(1 for e in events if re.search(key, e))
 

@@ -741,9 +741,11 @@ static const struct {
     {"{\"contents\":[{\"parts\":[\"x\"]}]}", 400, "Invalid value at 'contents[0].parts[0]'"},
     {"{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],\"generationConfig\":5}", 400,
      "Invalid value at 'generation_config'"},
-    {"{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],\"generationConfig\":{\"maxOutputTokens\":0}}",
+    {"{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
+     "\"generationConfig\":{\"maxOutputTokens\":0}}",
      400, "Invalid value at 'generation_config.max_output_tokens'"},
-    {"{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],\"generationConfig\":{\"maxOutputTokens\":1.5}}",
+    {"{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
+     "\"generationConfig\":{\"maxOutputTokens\":1.5}}",
      400, "Invalid value at 'generation_config.max_output_tokens'"},
     {"{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],\"systemInstruction\":{\"parts\":[]}}", 400,
      "* GenerateContentRequest.system_instruction.parts"},
