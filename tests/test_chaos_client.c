@@ -168,8 +168,8 @@ static struct collected col;
 static void chaos_client_should_close_with_a_fin_after_k_tokens_in_every_style(void)
 {
     static const enum chaos_style styles[] = {CHAOS_STYLE_OPENAI_CHAT, CHAOS_STYLE_RESPONSES,
-                                              CHAOS_STYLE_ANTHROPIC};
-    for (size_t i = 0; i < 3; i++) {
+                                              CHAOS_STYLE_ANTHROPIC, CHAOS_STYLE_GEMINI};
+    for (size_t i = 0; i < 4; i++) {
         struct chaos_config cfg;
         struct chaos_user u = {.action = CHAOS_TAB_CLOSE, .trigger = CHAOS_AT_TOKENS,
                                .at = {3, 3}};
@@ -239,8 +239,8 @@ static void chaos_client_should_fire_at_a_time_and_at_the_first_byte(void)
 static void chaos_client_should_ask_for_one_body_without_streaming(void)
 {
     static const enum chaos_style styles[] = {CHAOS_STYLE_OPENAI_CHAT, CHAOS_STYLE_RESPONSES,
-                                              CHAOS_STYLE_ANTHROPIC};
-    for (size_t i = 0; i < 3; i++) {
+                                              CHAOS_STYLE_ANTHROPIC, CHAOS_STYLE_GEMINI};
+    for (size_t i = 0; i < 4; i++) {
         struct chaos_config cfg;
         struct chaos_user all = {.action = CHAOS_COMPLETE};
         base_config(&cfg, "200", "20", all);
