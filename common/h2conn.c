@@ -267,8 +267,13 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     struct h2conn *c = arg;
     int err = EVUTIL_SOCKET_ERROR();
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        /* what arrived with the close comes first: libevent's OpenSSL bufferevent reports an
+         * EOF read in the same pass as the last bytes before it runs the read callback for
+         * them, and those bytes may be the peer's GOAWAY */
+        read_input(c);
         conn_end(c, close_kind(c, what, err), c->goaway ? c->goaway_code : 0, 0);
+    }
 }
 
 static void kick_cb(evutil_socket_t fd, short what, void *arg)
