@@ -502,6 +502,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         conn_send(c);
         return;
     }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        read_cb(bev, c); /* what came with the close first: libevent's OpenSSL bufferevent
+                          * reports the EOF before the read callback of the last bytes */
     if (what & BEV_EVENT_EOF) {
         conn_fail(c, "the server closed the connection");
         return;
