@@ -130,6 +130,8 @@ bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxyben
 	@echo
 	@FLOOR_BIN=$(BUILD)/bench/floor TAILGATE_BIN=./tailgate bench/client.sh || true
 	@echo
+	@TAILGATE_BIN=./tailgate bench/clienth2.sh || true
+	@echo
 	@TAILGATE_BIN=./tailgate bench/ci.sh
 	@echo
 	@TAILGATE_BIN=./tailgate bench/closelag.sh || true
