@@ -26,6 +26,7 @@ static void usage(FILE *f)
 {
     fputs("usage: refgw --mode naive|fixed|slow|retry|strip-headers --upstream http[s]://HOST:PORT\n"
           "             [--upstream-http 1.1|2] [--upstream-ca FILE] [--ignore-stream-reset]\n"
+          "             [--watch-after-first-byte] [--ignore-nonstream-cancel]\n"
           "             [--listen HOST:PORT] [--port-file PATH] [--slow-ms MS]\n"
           "             [--tls [--cert FILE --key FILE]] [--ca-file PATH]\n"
           "             [--metering-log FILE] [--metering usage|count]\n"
@@ -43,6 +44,14 @@ static void usage(FILE *f)
           "--ignore-stream-reset (fixed, slow, retry): a client's HTTP/2 stream reset is read\n"
           "on to the end as naive does; a closed connection is handled as the mode says. The\n"
           "gateway that passes over HTTP/1.1 and leaks over HTTP/2.\n"
+          "--watch-after-first-byte (fixed, slow, retry): the client is watched for a\n"
+          "disconnect only once the first token came from the upstream (a stream's opening\n"
+          "events carry none); a client that left before then is not seen leaving and its\n"
+          "request is read to the end as naive does: every abandonment during a long time\n"
+          "to first token leaks, and every non-streaming one.\n"
+          "--ignore-nonstream-cancel (fixed, slow, retry): a client that leaves a\n"
+          "non-streaming request (no \"stream\": true) is read to the end as naive does; a\n"
+          "stream is handled as the mode says. The gateway that cancels streams only.\n"
           "--listen defaults to 127.0.0.1:0 (any free port). The listen URL is the first line\n"
           "on stdout. Clients may speak HTTP/1.1 or HTTP/2 on it: h2 by prior knowledge in\n"
           "cleartext, by ALPN under --tls. --tls serves HTTPS with --cert/--key (PEM), or a\n"
@@ -82,6 +91,8 @@ int main(int argc, char **argv)
         {"cert", required_argument, NULL, 8},
         {"key", required_argument, NULL, 9},
         {"ca-file", required_argument, NULL, 10},
+        {"watch-after-first-byte", no_argument, NULL, 11},
+        {"ignore-nonstream-cancel", no_argument, NULL, 12},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -152,6 +163,12 @@ int main(int argc, char **argv)
             break;
         case 7:
             tls = 1;
+            break;
+        case 11:
+            cfg.watch_after_first_byte = 1;
+            break;
+        case 12:
+            cfg.ignore_nonstream_cancel = 1;
             break;
         case 8:
             tls_cert = optarg;
@@ -229,11 +246,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "refgw: --upstream: required (http[s]://HOST:PORT)\n");
         return REFGW_EXIT_USAGE;
     }
-    if (cfg.ignore_stream_reset && cfg.mode != RELAY_FIXED && cfg.mode != RELAY_SLOW &&
-        cfg.mode != RELAY_RETRY) {
-        fprintf(stderr, "refgw: --ignore-stream-reset: only with --mode fixed, slow or retry, "
-                        "not %s\n", relay_mode_name(cfg.mode));
-        return REFGW_EXIT_USAGE;
+    /* each leak is a fault of a gateway that cancels: naive has nothing to leak */
+    const struct {
+        int set;
+        const char *flag;
+    } leaks[] = {{cfg.ignore_stream_reset, "--ignore-stream-reset"},
+                 {cfg.watch_after_first_byte, "--watch-after-first-byte"},
+                 {cfg.ignore_nonstream_cancel, "--ignore-nonstream-cancel"}};
+    for (size_t i = 0; i < sizeof leaks / sizeof leaks[0]; i++) {
+        if (leaks[i].set && cfg.mode != RELAY_FIXED && cfg.mode != RELAY_SLOW &&
+            cfg.mode != RELAY_RETRY) {
+            fprintf(stderr, "refgw: %s: only with --mode fixed, slow or retry, not %s\n",
+                    leaks[i].flag, relay_mode_name(cfg.mode));
+            return REFGW_EXIT_USAGE;
+        }
     }
     int https = strncmp(upstream, "https://", 8) == 0;
     if (cfg.upstream_http2 && !https) {

@@ -63,6 +63,7 @@ struct flow {
     int paused;   /* the write callback returned CURL_WRITEFUNC_PAUSE */
     int aborting; /* inside upstream_remove: the write callback drops what it gets */
     int leave_pending; /* the client left inside a curl callback: wake_cb acts for it */
+    int streaming;     /* the request asked for a stream (read for ignore_nonstream_cancel) */
     enum relay_mode leave_mode;
     const char *close_kind; /* how the client left ("fin", "rst", "rst_stream", "goaway") */
     int status; /* for the log: what the client got, or would have got, from attempt 1 */
@@ -637,6 +638,12 @@ static void client_close_cb(struct sink *sk, enum sink_close kind, uint32_t code
     enum relay_mode mode = gw->cfg.mode;
     if (kind == SINK_CLOSE_RST_STREAM && gw->cfg.ignore_stream_reset)
         mode = RELAY_NAIVE;
+    /* the leaks before the first token: a disconnect watch armed only once a token came (so
+     * the close it missed is never heard), and a cancel wired to streams only */
+    if (gw->cfg.watch_after_first_byte && fl->meter.tokens == 0)
+        mode = RELAY_NAIVE;
+    if (gw->cfg.ignore_nonstream_cancel && !fl->streaming)
+        mode = RELAY_NAIVE;
     if (gw->in_curl) {
         fl->leave_pending = 1;
         fl->leave_mode = mode;
@@ -768,6 +775,18 @@ static int build_headers(struct flow *fl, const struct exchange *x)
     return slist_add(&fl->headers, "Expect:");
 }
 
+/* Whether the client asked for a stream: "stream": true in the body (OpenAI, Anthropic), or
+ * Gemini's streaming method in the path. A body that is not JSON asks for none. */
+static int wants_stream(const char *path, const char *body, size_t len)
+{
+    if (strstr(path, ":streamGenerateContent") != NULL)
+        return 1;
+    cJSON *o = cJSON_ParseWithLength(body, len);
+    int yes = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stream"));
+    cJSON_Delete(o);
+    return yes;
+}
+
 static void flow_start(struct relay *gw, struct exchange *x)
 {
     struct flow *fl = calloc(1, sizeof *fl);
@@ -802,6 +821,8 @@ static void flow_start(struct relay *gw, struct exchange *x)
              query ? query : "");
     memcpy(fl->body, x->body, fl->body_len);
     fl->body[fl->body_len] = '\0';
+    if (gw->cfg.ignore_nonstream_cancel)
+        fl->streaming = wants_stream(path, fl->body, fl->body_len);
     if (attempt_start(fl) != 0) {
         gw->st.upstream_errors++;
         send_error(x, 502, "upstream_error", "bad_gateway",

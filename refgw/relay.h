@@ -36,6 +36,14 @@ struct relay_config {
      * closed connection (FIN, RST, GOAWAY) as 'mode' says. The gateway that passes every
      * HTTP/1.1 test and leaks over HTTP/2. */
     int ignore_stream_reset;
+    /* The client is watched for a disconnect only once the first token came from the upstream
+     * (a stream's opening events, sent before it, carry none): a client that left before then
+     * is not seen leaving, and that request is read to its end as RELAY_NAIVE. The gateway that
+     * leaks every abandonment during a long time to first token, and every non-streaming one. */
+    int watch_after_first_byte;
+    /* A client that leaves a non-streaming request (no "stream": true in its body) is handled as
+     * RELAY_NAIVE; a streaming one as 'mode' says. The gateway that cancels streams only. */
+    int ignore_nonstream_cancel;
     /* the client side serves HTTP/2 beside HTTP/1.1 on its port: prior knowledge in cleartext,
      * ALPN h2 under TLS */
     struct tls_server *tls; /* NULL: cleartext; borrowed, outlives the relay */
