@@ -215,13 +215,19 @@ static double close_lag_ms(const struct outcome *o)
 struct billing_row {
     const char *profile;
     const char *bill;
-    int billed; /* after K generated and one lag token: nothing of it was sent */
+    int length;     /* x-tailgate-length */
+    int generated;  /* after the close between token K-1 and token K */
+    int tail;       /* of those, after the close */
+    int billed;     /* nothing of the answer was sent: "emitted" bills nothing */
+    const char *stop;
 };
 
 static const struct billing_row billing[] = {
-    {"vendor-a-pre", "zero", 0},
-    {"vendor-b-post", "emitted", 0},
-    {"selfhosted-abort", "generated", K + 1},
+    {"vendor-a-pre", "zero", 100, K + 1, 1, 0, "disconnect"},
+    {"vendor-b-post", "emitted", 100, K + 1, 1, 0, "disconnect"},
+    {"selfhosted-abort", "generated", 100, K + 1, 1, K + 1, "disconnect"},
+    {"stop-at-once", "emitted-at-once", 100, K, 0, 0, "disconnect"},
+    {"runaway", "generated-to-the-end", 8, 8, 8 - K, 8, "natural"},
 };
 
 /* every API x every billing semantic x {FIN, RST}, closed between token K-1 and token K */
@@ -231,10 +237,11 @@ static void mock_nonstream_should_stop_at_a_close_and_bill_per_profile_per_api(v
     for (size_t a = 0; a < 3; a++) {
         for (size_t b = 0; b < sizeof billing / sizeof billing[0]; b++) {
             for (int rst = 0; rst <= 1; rst++) {
+                const struct billing_row *row = &billing[b];
                 char cid[96];
-                snprintf(cid, sizeof cid, "ns-bill-%s-%s-%s", apis[a], billing[b].bill,
+                snprintf(cid, sizeof cid, "ns-bill-%s-%s-%s", apis[a], row->bill,
                          rst ? "rst" : "fin");
-                struct shot s = {apis[a], 0, billing[b].profile, TIMING, 100, K, 0, rst};
+                struct shot s = {apis[a], 0, row->profile, TIMING, row->length, K, 0, rst};
                 struct outcome o;
                 shoot_between_tokens(mock.port, &s, cid, &o);
                 const cJSON *r = o.rec;
@@ -244,18 +251,19 @@ static void mock_nonstream_should_stop_at_a_close_and_bill_per_profile_per_api(v
                 int late = 0;
                 /* nothing of the answer was sent: the close came before its one body */
                 int ok = str_is(r, "close_kind", rst ? "rst" : "fin") &&
-                         str_is(r, "stop_reason", "disconnect") && str_is(r, "api", apis[a]) &&
+                         str_is(r, "stop_reason", row->stop) && str_is(r, "api", apis[a]) &&
                          !cJSON_IsTrue(cJSON_GetObjectItem(r, "stream")) &&
                          harness_num(r, "written_tokens") == 0 &&
                          harness_num(r, "billed_input_tokens") == INPUT_TOKENS &&
                          is_null(r, "usage_reported") &&
                          harness_num(r, "t_gen_stop_ns") >= harness_num(r, "t_peer_closed_ns") &&
                          on_timetable(r, 0, PERIOD_MS, 40, &late);
-                /* token K came after the close (the profile's one-token lag), then nothing */
-                int exact = harness_num(r, "generated_tokens") == K + 1 &&
-                            harness_num(r, "tail_tokens") == 1 &&
-                            tokens_after(r, o.t_abort_ns) == 1 &&
-                            harness_num(r, "billed_output_tokens") == billing[b].billed &&
+                /* the profile's lag after the close (one token, none, or to the natural end),
+                 * then nothing */
+                int exact = harness_num(r, "generated_tokens") == row->generated &&
+                            harness_num(r, "tail_tokens") == row->tail &&
+                            tokens_after(r, o.t_abort_ns) == row->tail &&
+                            harness_num(r, "billed_output_tokens") == row->billed &&
                             close_lag_ms(&o) >= 0 && close_lag_ms(&o) < 20 && !late;
                 if (!ok || !exact) {
                     fprintf(stderr, "  %s: close lag %.2f ms\n", cid, close_lag_ms(&o));
@@ -268,7 +276,84 @@ static void mock_nonstream_should_stop_at_a_close_and_bill_per_profile_per_api(v
             }
         }
     }
-    CHECK_EQ_INT(n, 18);
+    CHECK_EQ_INT(n, 30);
+}
+
+/* The record's token times as offsets from its accept, in ms, into out[cap]; the count. */
+static int token_offsets(const cJSON *rec, double *out, int cap)
+{
+    double accept = harness_num(rec, "t_accept_ns");
+    int n = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(rec, "token_t_ns"))
+    {
+        if (n < cap)
+            out[n] = (t->valuedouble - accept) / 1e6;
+        n++;
+    }
+    return n;
+}
+
+/* Sends one request with these headers and reads its answer to the end (Connection: close). */
+static int read_whole(const char *api, int stream, const char *headers)
+{
+    int fd = harness_connect(mock.port, 0);
+    if (fd < 0)
+        return -1;
+    if (harness_post(fd, path_of(api), headers, body_of(api, stream)) != 0) {
+        close(fd);
+        return -1;
+    }
+    char *acc = NULL;
+    size_t len = 0;
+    harness_read_all(fd, 10000, &acc, &len);
+    int ok = acc && strncmp(acc, "HTTP/1.1 200", 12) == 0;
+    free(acc);
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+/* The same seed, the same jittered timetable: a non-streaming answer is generated token by token
+ * exactly as the stream would be, only sent at the end. */
+static void mock_nonstream_should_generate_on_the_same_timetable_as_a_stream_per_api(void)
+{
+    for (size_t a = 0; a < 3; a++) {
+        double off[2][8];
+        int n[2];
+        for (int stream = 0; stream <= 1; stream++) {
+            char cid[64], headers[512];
+            snprintf(cid, sizeof cid, "ns-timetable-%s-%s", apis[a], stream ? "stream" : "body");
+            snprintf(headers, sizeof headers,
+                     "x-tailgate-ttft-ms: 80\r\nx-tailgate-tps: 40\r\nx-tailgate-jitter: 0.5\r\n"
+                     "x-tailgate-seed: 4242\r\nx-tailgate-length: 8\r\nX-Request-Id: %s\r\n"
+                     "Connection: close\r\n",
+                     cid);
+            CHECK(read_whole(apis[a], stream, headers) == 0);
+            cJSON *r = harness_ledger_done(mock.port, cid, 5000);
+            CHECK(r != NULL);
+            int ok = str_is(r, "stop_reason", "natural") &&
+                     harness_num(r, "generated_tokens") == 8 &&
+                     harness_num(r, "billed_output_tokens") == 8;
+            n[stream] = token_offsets(r, off[stream], 8);
+            if (!ok)
+                print_json(cid, r);
+            cJSON_Delete(r);
+            CHECK(ok);
+        }
+        CHECK_EQ_INT(n[0], 8);
+        CHECK_EQ_INT(n[1], 8);
+        /* jitter 0.5 at 25 ms a token moves each gap by up to 12.5 ms: equal offsets mean the
+         * same draws on the same timetable */
+        int same = 1;
+        for (int i = 0; i < 8; i++)
+            if (off[0][i] - off[1][i] > 5 || off[1][i] - off[0][i] > 5)
+                same = 0;
+        if (!same)
+            for (int i = 0; i < 8; i++)
+                fprintf(stderr, "  %s token %d: body %.2f ms, stream %.2f ms\n", apis[a], i,
+                        off[0][i], off[1][i]);
+        CHECK_TIMING(same);
+    }
 }
 
 /* The record exists and nothing was generated: the model is still "thinking". */
@@ -469,7 +554,8 @@ fail:
     return -1;
 }
 
-/* A POST on stream 'id': HEADERS, then the body as one DATA with END_STREAM. */
+/* A POST on stream 'id': HEADERS (the pseudo-headers, then the shot's x-tailgate-* lines as
+ * fields), then the body as one DATA with END_STREAM. */
 static int h2_post(int fd, uint32_t id, const struct shot *s, const char *cid)
 {
     const char *body = body_of(s->api, s->stream);
@@ -480,9 +566,8 @@ static int h2_post(int fd, uint32_t id, const struct shot *s, const char *cid)
         {":method", "POST"},          {":scheme", "http"},
         {":path", path_of(s->api)},   {":authority", "127.0.0.1"},
         {"content-type", "application/json"}, {"content-length", clen},
-        {"x-request-id", cid},        {"x-tailgate-ttft-ms", "0"},
-        {"x-tailgate-tps", "10"},     {"x-tailgate-jitter", "0"},
-        {"x-tailgate-length", length}, {"x-tailgate-profile", s->profile},
+        {"x-request-id", cid},        {"x-tailgate-length", length},
+        {"x-tailgate-profile", s->profile ? s->profile : "vendor-a-pre"},
     };
     unsigned char block[2048];
     size_t n = 0;
@@ -491,6 +576,20 @@ static int h2_post(int fd, uint32_t id, const struct shot *s, const char *cid)
         if (w == 0)
             return -1;
         n += w;
+    }
+    /* the timing lines, "name: value\r\n" each (names already lower case) */
+    for (const char *line = s->timing; *line;) {
+        const char *colon = strstr(line, ": "), *eol = strstr(line, "\r\n");
+        if (colon == NULL || eol == NULL || colon > eol)
+            return -1;
+        char name[64], value[64];
+        snprintf(name, sizeof name, "%.*s", (int)(colon - line), line);
+        snprintf(value, sizeof value, "%.*s", (int)(eol - colon - 2), colon + 2);
+        size_t w = hpack_field(block + n, sizeof block - n, name, value);
+        if (w == 0)
+            return -1;
+        n += w;
+        line = eol + 2;
     }
     if (h2_frame(fd, H2_HEADERS, H2_END_HEADERS, id, block, n) != 0)
         return -1;
@@ -754,6 +853,81 @@ static void refgw_ignore_nonstream_cancel_should_leak_only_nonstream_closes(void
     CHECK_EQ_INT(bad, 0);
 }
 
+/* shoot over h2c: the request on stream 1 of its own connection, the close a RST_STREAM
+ * (CANCEL) of that stream while the connection stays open. */
+static void h2_shoot(int port, const struct shot *s, const char *cid, struct outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    int fd = h2_connect(port);
+    if (fd < 0)
+        return;
+    if (h2_post(fd, 1, s, cid) != 0) {
+        close(fd);
+        return;
+    }
+    o->sent = 1;
+    struct at_least want = {s->wait_generated};
+    cJSON *recs = harness_ledger_wait(mock.port, cid, record_generated, &want, 5000);
+    o->generated_at_close = (int)harness_num(cJSON_GetArrayItem(recs, 0), "generated_tokens");
+    cJSON_Delete(recs);
+    o->t_abort_ns = clock_now_ns();
+    int reset = h2_reset(fd, 1, H2_CANCEL);
+    o->rec = reset == 0 ? harness_ledger_done(mock.port, cid, 15000) : NULL;
+    close(fd); /* after the record: the reset alone must have ended the upstream */
+}
+
+/* A closed tab over HTTP/2 (RST_STREAM on a connection that stays): default refgw cancels a
+ * non-streaming request and a stream still waiting for its first token; each leak mode lets the
+ * one it leaks run to its end. */
+static void refgw_should_treat_an_h2_stream_reset_before_the_answer_as_its_mode_says(void)
+{
+    static const struct {
+        const char *flag; /* NULL: default fixed */
+        int stream;
+        int leaks;
+    } rows[] = {
+        {NULL, 0, 0},
+        {NULL, 1, 0},
+        {"--ignore-nonstream-cancel", 0, 1},
+        {"--ignore-nonstream-cancel", 1, 0},
+        {"--watch-after-first-byte", 0, 1},
+        {"--watch-after-first-byte", 1, 1},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const char *flags[] = {rows[i].flag, NULL};
+        struct proc gw;
+        CHECK(start_refgw(&gw, rows[i].flag ? flags : NULL) == 0);
+        char cid[96];
+        snprintf(cid, sizeof cid, "gw-h2-%s-%s", rows[i].flag ? rows[i].flag + 2 : "fixed",
+                 rows[i].stream ? "ttft-stream" : "nonstream");
+        /* the non-stream reset once K tokens exist; the stream's during its time to first token */
+        struct shot s = rows[i].stream
+                            ? (struct shot){"chat", 1, "stop-at-once", LONG_TTFT, 10, 0, 0, 0}
+                            : (struct shot){"chat", 0, "vendor-a-pre", TIMING, 12, K, 0, 0};
+        struct outcome o;
+        h2_shoot(gw.port, &s, cid, &o);
+        int length = s.length;
+        int ok, exact;
+        if (rows[i].leaks) {
+            ok = ran_to_completion(&o, length);
+            exact = ok && tokens_after(o.rec, o.t_abort_ns) == length - o.generated_at_close;
+        } else {
+            /* refgw's upstream is HTTP/1.1: the mock hears the abort as a FIN */
+            ok = cancelled(&o) && harness_num(o.rec, "generated_tokens") <= o.generated_at_close + 1;
+            exact = ok && close_lag_ms(&o) >= 0 && close_lag_ms(&o) < REACTION_MS;
+        }
+        if (!ok || !exact)
+            report(cid, &o);
+        bad += !ok;
+        if (!check_under_valgrind())
+            bad += !exact;
+        cJSON_Delete(o.rec);
+        CHECK_EQ_INT(harness_stop(&gw), 0);
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 /* The leak flags belong to a gateway that cancels; --help names both. */
 static void refgw_should_refuse_the_leak_flags_without_a_cancelling_mode(void)
 {
@@ -815,10 +989,12 @@ int main(int argc, char **argv)
         CASE(mock_nonstream_should_stop_at_a_close_and_bill_per_profile_per_api),
         CASE(mock_nonstream_should_notice_a_close_before_the_first_token_per_api),
         CASE(mock_nonstream_should_answer_with_usage_equal_to_the_ledger_per_api),
+        CASE(mock_nonstream_should_generate_on_the_same_timetable_as_a_stream_per_api),
         CASE(mock_nonstream_should_record_an_h2_stream_reset_and_connection_close_per_api),
         CASE(refgw_fixed_should_cancel_nonstream_and_before_first_token_closes),
         CASE(refgw_watch_after_first_byte_should_leak_only_closes_before_the_first_token),
         CASE(refgw_ignore_nonstream_cancel_should_leak_only_nonstream_closes),
+        CASE(refgw_should_treat_an_h2_stream_reset_before_the_answer_as_its_mode_says),
         CASE(refgw_should_refuse_the_leak_flags_without_a_cancelling_mode),
     };
     if (harness_start_mock(&mock, NULL) != 0) {
