@@ -190,8 +190,7 @@ static void shoot(int port, const struct shot *s, const char *cid, struct outcom
 
 /* shoot, measured again under a new id when a late timer let one more token in before the close
  * (the premise, a close between two tokens a period apart, did not hold); twice is a failure. */
-static void shoot_between_tokens(int port, const struct shot *s, const char *cid,
-                                 struct outcome *o)
+static void shoot_between_tokens(int port, const struct shot *s, const char *cid, struct outcome *o)
 {
     shoot(port, s, cid, o);
     if (o->rec == NULL || s->read_tokens > 0 || o->generated_at_close == s->wait_generated ||
@@ -215,10 +214,10 @@ static double close_lag_ms(const struct outcome *o)
 struct billing_row {
     const char *profile;
     const char *bill;
-    int length;     /* x-tailgate-length */
-    int generated;  /* after the close between token K-1 and token K */
-    int tail;       /* of those, after the close */
-    int billed;     /* nothing of the answer was sent: "emitted" bills nothing */
+    int length;    /* x-tailgate-length */
+    int generated; /* after the close between token K-1 and token K */
+    int tail;      /* of those, after the close */
+    int billed;    /* nothing of the answer was sent: "emitted" bills nothing */
     const char *stop;
 };
 
@@ -420,8 +419,7 @@ static void mock_nonstream_should_answer_with_usage_equal_to_the_ledger_per_api(
             in_tokens = harness_num(usage, "prompt_tokens");
         } else if (strcmp(apis[a], "responses") == 0) {
             const cJSON *item = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "output"), 0);
-            text = harness_str(cJSON_GetArrayItem(cJSON_GetObjectItem(item, "content"), 0),
-                               "text");
+            text = harness_str(cJSON_GetArrayItem(cJSON_GetObjectItem(item, "content"), 0), "text");
             out_tokens = harness_num(usage, "output_tokens");
             in_tokens = harness_num(usage, "input_tokens");
         } else {
@@ -438,13 +436,13 @@ static void mock_nonstream_should_answer_with_usage_equal_to_the_ledger_per_api(
         cJSON *r = harness_ledger_done(mock.port, cid, 5000);
         CHECK(r != NULL);
         int late = 0;
-        int ok = str_is(r, "stop_reason", "natural") && is_null(r, "close_kind") &&
-                 harness_num(r, "generated_tokens") == out_tokens &&
-                 harness_num(r, "billed_output_tokens") == out_tokens &&
-                 harness_num(r, "usage_reported") == out_tokens && str_is(r, "usage_via", "usage") &&
-                 harness_num(r, "billed_input_tokens") == in_tokens &&
-                 !cJSON_IsTrue(cJSON_GetObjectItem(r, "stream")) &&
-                 on_timetable(r, 100, 20, 40, &late);
+        int ok =
+            str_is(r, "stop_reason", "natural") && is_null(r, "close_kind") &&
+            harness_num(r, "generated_tokens") == out_tokens &&
+            harness_num(r, "billed_output_tokens") == out_tokens &&
+            harness_num(r, "usage_reported") == out_tokens && str_is(r, "usage_via", "usage") &&
+            harness_num(r, "billed_input_tokens") == in_tokens &&
+            !cJSON_IsTrue(cJSON_GetObjectItem(r, "stream")) && on_timetable(r, 100, 20, 40, &late);
         /* the body waited for the last token: never sooner than its due time */
         int waited = (double)(t_body - t0) / 1e6 >= 200;
         if (!ok || !waited || late)
@@ -467,13 +465,16 @@ static void mock_nonstream_should_answer_with_usage_equal_to_the_ledger_per_api(
 #define H2_ACK 0x1
 #define H2_CANCEL 8
 
-static int h2_frame(int fd, int type, int flags, uint32_t stream, const void *payload,
-                    size_t len)
+static int h2_frame(int fd, int type, int flags, uint32_t stream, const void *payload, size_t len)
 {
-    unsigned char hd[9] = {(unsigned char)(len >> 16), (unsigned char)(len >> 8),
-                           (unsigned char)len,         (unsigned char)type,
-                           (unsigned char)flags,       (unsigned char)(stream >> 24 & 0x7f),
-                           (unsigned char)(stream >> 16), (unsigned char)(stream >> 8),
+    unsigned char hd[9] = {(unsigned char)(len >> 16),
+                           (unsigned char)(len >> 8),
+                           (unsigned char)len,
+                           (unsigned char)type,
+                           (unsigned char)flags,
+                           (unsigned char)(stream >> 24 & 0x7f),
+                           (unsigned char)(stream >> 16),
+                           (unsigned char)(stream >> 8),
                            (unsigned char)stream};
     if (harness_send_all(fd, (const char *)hd, sizeof hd) != 0)
         return -1;
@@ -563,10 +564,14 @@ static int h2_post(int fd, uint32_t id, const struct shot *s, const char *cid)
     snprintf(clen, sizeof clen, "%zu", strlen(body));
     snprintf(length, sizeof length, "%d", s->length);
     const char *fields[][2] = {
-        {":method", "POST"},          {":scheme", "http"},
-        {":path", path_of(s->api)},   {":authority", "127.0.0.1"},
-        {"content-type", "application/json"}, {"content-length", clen},
-        {"x-request-id", cid},        {"x-tailgate-length", length},
+        {":method", "POST"},
+        {":scheme", "http"},
+        {":path", path_of(s->api)},
+        {":authority", "127.0.0.1"},
+        {"content-type", "application/json"},
+        {"content-length", clen},
+        {"x-request-id", cid},
+        {"x-tailgate-length", length},
         {"x-tailgate-profile", s->profile ? s->profile : "vendor-a-pre"},
     };
     unsigned char block[2048];
@@ -635,17 +640,15 @@ static void mock_nonstream_should_record_an_h2_stream_reset_and_connection_close
                 close(fd); /* after the record: the reset alone must have ended it */
             CHECK(r != NULL);
             double lag = (harness_num(r, "t_peer_closed_ns") - (double)t_abort) / 1e6;
-            int ok = str_is(r, "close_kind", kinds[how]) && str_is(r, "protocol", "h2") &&
-                     str_is(r, "stop_reason", "disconnect") &&
-                     harness_num(r, "written_tokens") == 0 &&
-                     (how == 0 ? harness_num(r, "close_code") == H2_CANCEL
-                               : is_null(r, "close_code")) &&
-                     harness_num(r, "billed_output_tokens") == harness_num(r, "generated_tokens");
+            int ok =
+                str_is(r, "close_kind", kinds[how]) && str_is(r, "protocol", "h2") &&
+                str_is(r, "stop_reason", "disconnect") && harness_num(r, "written_tokens") == 0 &&
+                (how == 0 ? harness_num(r, "close_code") == H2_CANCEL : is_null(r, "close_code")) &&
+                harness_num(r, "billed_output_tokens") == harness_num(r, "generated_tokens");
             int exact = at_close == K && harness_num(r, "generated_tokens") == K + 1 &&
                         harness_num(r, "tail_tokens") == 1 && lag >= 0 && lag < 20;
             if (!ok || !exact) {
-                fprintf(stderr, "  %s: close lag %.2f ms, %d at the close\n", cid, lag,
-                        at_close);
+                fprintf(stderr, "  %s: close lag %.2f ms, %d at the close\n", cid, lag, at_close);
                 print_json(cid, r);
             }
             cJSON_Delete(r);
@@ -669,9 +672,9 @@ static int start_refgw(struct proc *p, const char *const *flags)
     snprintf(port_file, sizeof port_file, "%s/port", p->dir);
     snprintf(log, sizeof log, "%s/metering.jsonl", p->dir);
     const char *bin = getenv("REFGW_BIN") ? getenv("REFGW_BIN") : "build/refgw";
-    const char *argv[32] = {bin,         "--mode",   "fixed",        "--listen",
-                            "127.0.0.1:0", "--port-file", port_file, "--upstream",
-                            mock_url,    "--metering-log", log};
+    const char *argv[32] = {bin,           "--mode",         "fixed",   "--listen",
+                            "127.0.0.1:0", "--port-file",    port_file, "--upstream",
+                            mock_url,      "--metering-log", log};
     size_t n = 11;
     for (int i = 0; flags && flags[i] && n < 31; i++)
         argv[n++] = flags[i];
@@ -914,7 +917,8 @@ static void refgw_should_treat_an_h2_stream_reset_before_the_answer_as_its_mode_
             exact = ok && tokens_after(o.rec, o.t_abort_ns) == length - o.generated_at_close;
         } else {
             /* refgw's upstream is HTTP/1.1: the mock hears the abort as a FIN */
-            ok = cancelled(&o) && harness_num(o.rec, "generated_tokens") <= o.generated_at_close + 1;
+            ok =
+                cancelled(&o) && harness_num(o.rec, "generated_tokens") <= o.generated_at_close + 1;
             exact = ok && close_lag_ms(&o) >= 0 && close_lag_ms(&o) < REACTION_MS;
         }
         if (!ok || !exact)
