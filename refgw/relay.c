@@ -23,7 +23,10 @@
 #include "exchange.h"
 #include "h1exchange.h"
 #include "h2conn.h"
+#include "forward.h"
 #include "meter.h"
+#include "meterlog.h"
+#include "gwerror.h"
 #include "sink.h"
 #include "upstream.h"
 
@@ -271,59 +274,6 @@ static void flow_free(struct flow *fl)
     free(fl);
 }
 
-/* ---- replies we make ourselves --------------------------------------------------------------- */
-
-/* An error in OpenAI's shape: {"error":{"message","type","param","code"}}, and a newline.
- * NULL: out of memory. */
-static char *error_json(const char *type, const char *ecode, const char *msg)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON *e = cJSON_AddObjectToObject(o, "error");
-    cJSON_AddStringToObject(e, "message", msg);
-    cJSON_AddStringToObject(e, "type", type);
-    cJSON_AddNullToObject(e, "param");
-    if (ecode)
-        cJSON_AddStringToObject(e, "code", ecode);
-    else
-        cJSON_AddNullToObject(e, "code");
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
-
-#define OOM_JSON "{\"error\":{\"message\":\"out of memory\"}}"
-
-/* The JSON and its newline as the whole reply. */
-static void send_json(struct exchange *x, int code, const char *json)
-{
-    size_t n = strlen(json);
-    char *body = malloc(n + 1);
-    exchange_add_header(x, "Content-Type", "application/json");
-    if (body == NULL) {
-        exchange_reply(x, code, json, n); /* without its newline rather than not at all */
-        return;
-    }
-    memcpy(body, json, n);
-    body[n] = '\n';
-    exchange_reply(x, code, body, n + 1);
-    free(body);
-}
-
-static void send_error(struct exchange *x, int code, const char *type, const char *ecode,
-                       const char *msg)
-{
-    char *s = error_json(type, ecode, msg);
-    send_json(x, code, s ? s : OOM_JSON);
-    free(s);
-}
-
-/* A request the guard (or a transport) would not take, in the same shape. */
-static void reject(struct exchange *x, int status, const char *message)
-{
-    send_error(x, status, status >= 500 ? "server_error" : "invalid_request_error", NULL,
-               message);
-}
-
 /* ---- the client side ------------------------------------------------------------------------- */
 
 /* The client drained below the low mark: a transfer paused for it may go on. */
@@ -355,8 +305,8 @@ static void reply_end(struct flow *fl)
 static void reply_error(struct flow *fl, int code, const char *msg)
 {
     fl->client = CLIENT_ENDED;
-    char *s = error_json("upstream_error", code == 502 ? "bad_gateway" : NULL, msg);
-    const char *json = s ? s : OOM_JSON;
+    char *s = gwerror_json("upstream_error", code == 502 ? "bad_gateway" : NULL, msg);
+    const char *json = s ? s : GWERROR_OOM_JSON;
     size_t n = strlen(json);
     char *body = malloc(n + 1);
     if (body == NULL) {
@@ -653,37 +603,6 @@ static void client_close_cb(struct sink *sk, enum sink_close kind, uint32_t code
     client_leave(fl, mode);
 }
 
-/* ---- metering log ---------------------------------------------------------------------------- */
-
-static void metering_write(struct flow *fl)
-{
-    struct relay *gw = fl->gw;
-    gw->st.meter_skipped += fl->meter.oversized;
-    if (gw->meterlog == NULL)
-        return;
-    uint64_t out = gw->cfg.metering == RELAY_METER_COUNT ? fl->meter.tokens
-                                                           : fl->meter.output_tokens;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "request_id", fl->rid);
-    cJSON_AddStringToObject(o, "path", fl->path);
-    cJSON_AddNumberToObject(o, "status", fl->status);
-    cJSON_AddBoolToObject(o, "client_closed", fl->client_closed);
-    if (fl->close_kind)
-        cJSON_AddStringToObject(o, "client_close", fl->close_kind);
-    else
-        cJSON_AddNullToObject(o, "client_close");
-    cJSON_AddNumberToObject(o, "upstream_attempts", fl->attempts);
-    cJSON_AddNumberToObject(o, "output_tokens", (double)out);
-    cJSON_AddNumberToObject(o, "input_tokens", (double)fl->meter.input_tokens);
-    cJSON_AddNumberToObject(o, "t_ms", (double)((clock_now_ns() - gw->t_start_ns) / 1000000ull));
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    /* one write per line and a flush: a reader tailing the file never sees half a record */
-    if (s == NULL || fprintf(gw->meterlog, "%s\n", s) < 0 || fflush(gw->meterlog) != 0)
-        gw->st.metering_errors++;
-    free(s);
-}
-
 /* Done once the client side is over, no attempt runs and no delayed abort is pending. */
 static void flow_maybe_finish(struct flow *fl)
 {
@@ -691,7 +610,24 @@ static void flow_maybe_finish(struct flow *fl)
         (fl->slow_ev && evtimer_pending(fl->slow_ev, NULL)))
         return;
     fl->finished = 1;
-    metering_write(fl);
+    struct relay *gw = fl->gw;
+    gw->st.meter_skipped += fl->meter.oversized;
+    if (gw->meterlog) {
+        const struct meterlog_line line = {
+            .request_id = fl->rid,
+            .path = fl->path,
+            .status = fl->status,
+            .client_closed = fl->client_closed,
+            .client_close = fl->close_kind,
+            .upstream_attempts = fl->attempts,
+            .output_tokens = gw->cfg.metering == RELAY_METER_COUNT ? fl->meter.tokens
+                                                                   : fl->meter.output_tokens,
+            .input_tokens = fl->meter.input_tokens,
+            .t_ms = (clock_now_ns() - gw->t_start_ns) / 1000000ull,
+        };
+        if (meterlog_write(gw->meterlog, &line) != 0)
+            gw->st.metering_errors++;
+    }
     /* A sink still sending our end is freed once it is sent: freeing it now would cut the
      * response (over HTTP/2 a reset of the stream with its last tokens unsent). */
     if (fl->sk != NULL && sink_state(fl->sk) == SINK_FLUSHING) {
@@ -720,61 +656,6 @@ static void flow_retire(struct flow *fl)
 
 /* ---- a new client request -------------------------------------------------------------------- */
 
-/* What reaches the upstream: the vendors' headers, and the mock's x-tailgate-* controls. */
-static const char *const forwarded_names[] = {
-    "Content-Type",       "Authorization",       "x-api-key",          "anthropic-version",
-    "Idempotency-Key",    "X-Request-Id",        "x-tailgate-fault",   "x-tailgate-jitter",
-    "x-tailgate-length",  "x-tailgate-profile",  "x-tailgate-seed",    "x-tailgate-tps",
-    "x-tailgate-ttft-ms", "x-goog-api-key",
-};
-
-static int slist_add(struct curl_slist **list, const char *line)
-{
-    struct curl_slist *tmp = curl_slist_append(*list, line);
-    if (tmp == NULL)
-        return -1;
-    *list = tmp;
-    return 0;
-}
-
-/* One forwarded header, "Name: value" ("Name;" for an empty value: "Name:" alone would tell
- * curl to drop it). */
-static int header_add(struct curl_slist **list, const char *name, const char *value)
-{
-    size_t n = strlen(name) + strlen(value) + 3;
-    char *line = malloc(n);
-    if (line == NULL)
-        return -1;
-    if (*value)
-        snprintf(line, n, "%s: %s", name, value);
-    else
-        snprintf(line, n, "%s;", name);
-    int rc = slist_add(list, line);
-    free(line);
-    return rc;
-}
-
-/* The upstream request's headers: the allow-list above, nothing curl would add on its own.
- * Looked up by name (an exchange has no header walk), the first of each. */
-static int build_headers(struct flow *fl, const struct exchange *x)
-{
-    int strip = fl->gw->cfg.mode == RELAY_STRIP_HEADERS;
-    for (size_t i = 0; i < sizeof forwarded_names / sizeof forwarded_names[0]; i++) {
-        const char *name = forwarded_names[i];
-        const char *value = exchange_header(x, name);
-        if (value == NULL || (strip && strcasecmp(name, "X-Request-Id") == 0))
-            continue;
-        if (header_add(&fl->headers, name, value) != 0)
-            return -1;
-    }
-    /* curl would add a form Content-Type to a POST, and "Expect: 100-continue" to a large one
-     * (a round trip the client did not ask for) */
-    if (exchange_header(x, "Content-Type") == NULL &&
-        slist_add(&fl->headers, "Content-Type:") != 0)
-        return -1;
-    return slist_add(&fl->headers, "Expect:");
-}
-
 /* Whether the client asked for a stream: "stream": true in the body (OpenAI, Anthropic), or
  * Gemini's streaming method in the path. A body that is not JSON asks for none. */
 static int wants_stream(const char *path, const char *body, size_t len)
@@ -791,7 +672,7 @@ static void flow_start(struct relay *gw, struct exchange *x)
 {
     struct flow *fl = calloc(1, sizeof *fl);
     if (fl == NULL) {
-        send_error(x, 500, "server_error", NULL, "refgw: out of memory");
+        gwerror_send(x, 500, "server_error", NULL, "refgw: out of memory");
         return;
     }
     const char *path = x->path, *query = x->query;
@@ -803,7 +684,7 @@ static void flow_start(struct relay *gw, struct exchange *x)
     snprintf(fl->rid, sizeof fl->rid, "%s", rid ? rid : "");
     size_t ul = strlen(gw->cfg.upstream) + strlen(path) + (query ? strlen(query) + 1 : 0) + 1;
     if (ul > RELAY_URL_MAX) {
-        send_error(x, 414, "invalid_request_error", NULL, "The request URI is too long.");
+        gwerror_send(x, 414, "invalid_request_error", NULL, "The request URI is too long.");
         goto fail;
     }
     fl->url = malloc(ul);
@@ -813,8 +694,8 @@ static void flow_start(struct relay *gw, struct exchange *x)
     if (gw->cfg.mode == RELAY_SLOW)
         fl->slow_ev = evtimer_new(gw->base, slow_cb, fl);
     if (fl->url == NULL || fl->body == NULL || fl->wake_ev == NULL ||
-        (gw->cfg.mode == RELAY_SLOW && fl->slow_ev == NULL) || build_headers(fl, x) != 0) {
-        send_error(x, 500, "server_error", NULL, "refgw: out of memory");
+        (gw->cfg.mode == RELAY_SLOW && fl->slow_ev == NULL) || forward_headers(x, gw->cfg.mode == RELAY_STRIP_HEADERS, &fl->headers) != 0) {
+        gwerror_send(x, 500, "server_error", NULL, "refgw: out of memory");
         goto fail;
     }
     snprintf(fl->url, ul, "%s%s%s%s", gw->cfg.upstream, path, query ? "?" : "",
@@ -825,14 +706,14 @@ static void flow_start(struct relay *gw, struct exchange *x)
         fl->streaming = wants_stream(path, fl->body, fl->body_len);
     if (attempt_start(fl) != 0) {
         gw->st.upstream_errors++;
-        send_error(x, 502, "upstream_error", "bad_gateway",
+        gwerror_send(x, 502, "upstream_error", "bad_gateway",
                    "refgw: could not start the upstream request.");
         goto fail;
     }
     fl->sk = exchange_take_sink(x);
     if (fl->sk == NULL) {
         attempt_abort(fl);
-        send_error(x, 500, "server_error", NULL, "refgw: out of memory");
+        gwerror_send(x, 500, "server_error", NULL, "refgw: out of memory");
         goto fail;
     }
     const struct sink_callbacks cbs = {client_drain_cb, client_close_cb, client_complete_cb, fl};
@@ -855,9 +736,9 @@ static void serve(struct relay *gw, struct exchange *x)
     int get = strcmp(x->method, "GET") == 0, post = strcmp(x->method, "POST") == 0;
     if (strcmp(path, "/healthz") == 0) {
         if (get)
-            send_json(x, 200, "{\"status\":\"ok\"}");
+            gwerror_send_json(x, 200, "{\"status\":\"ok\"}");
         else
-            send_error(x, 405, "invalid_request_error", NULL, "Use GET /healthz.");
+            gwerror_send(x, 405, "invalid_request_error", NULL, "Use GET /healthz.");
         return;
     }
     /* the vendors' APIs: OpenAI's and Anthropic's under /v1/, Gemini's under /v1beta/ (its
@@ -866,12 +747,12 @@ static void serve(struct relay *gw, struct exchange *x)
         if (post)
             flow_start(gw, x);
         else
-            send_error(x, 405, "invalid_request_error", NULL, "refgw relays POST requests only.");
+            gwerror_send(x, 405, "invalid_request_error", NULL, "refgw relays POST requests only.");
         return;
     }
     char msg[200];
     snprintf(msg, sizeof msg, "Unknown request URL: %.120s.", path);
-    send_error(x, 404, "invalid_request_error", "unknown_url", msg);
+    gwerror_send(x, 404, "invalid_request_error", "unknown_url", msg);
 }
 
 /* ---- HTTP/1.1: evhttp's requests as exchanges ------------------------------------------------ */
@@ -898,7 +779,7 @@ static void h1_reject_cb(struct evhttp_request *req, int status, const char *mes
         evhttp_send_error(req, status, message);
         return;
     }
-    reject(&hx.x, status, message);
+    gwerror_reject(&hx.x, status, message);
     h1exchange_done(&hx);
 }
 
@@ -912,5 +793,5 @@ static void h2_request_cb(struct exchange *x, void *arg)
 static void h2_reject_cb(struct exchange *x, int status, const char *message, void *arg)
 {
     (void)arg;
-    reject(x, status, message);
+    gwerror_reject(x, status, message);
 }
