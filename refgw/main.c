@@ -31,6 +31,7 @@ static void usage(FILE *f)
           "             [--tls [--cert FILE --key FILE]] [--ca-file PATH]\n"
           "             [--metering-log FILE] [--metering usage|count]\n"
           "             [--header-timeout D] [--body-timeout D] [--idle-timeout D]\n"
+          "             [--upstream-idle-timeout D]\n"
           "       refgw --help | --version\n"
           "\n"
           "Relays POST /v1/... to the upstream and streams the answer back. When the client\n"
@@ -52,6 +53,10 @@ static void usage(FILE *f)
           "--ignore-nonstream-cancel (fixed, slow, retry): a client that leaves a\n"
           "non-streaming request (no \"stream\": true) is read to the end as naive does; a\n"
           "stream is handled as the mode says. The gateway that cancels streams only.\n"
+          "--upstream-idle-timeout D: the gateway's own deadline (off by default): an upstream\n"
+          "attempt that sends nothing for D while refgw reads it (its time to first token\n"
+          "included, not while refgw holds it back for a slow client) is cut, and the client\n"
+          "gets a 504, or a cut stream once its answer had begun. 0 turns it off.\n"
           "--listen defaults to 127.0.0.1:0 (any free port). The listen URL is the first line\n"
           "on stdout. Clients may speak HTTP/1.1 or HTTP/2 on it: h2 by prior knowledge in\n"
           "cleartext, by ALPN under --tls. --tls serves HTTPS with --cert/--key (PEM), or a\n"
@@ -93,6 +98,7 @@ int main(int argc, char **argv)
         {"ca-file", required_argument, NULL, 10},
         {"watch-after-first-byte", no_argument, NULL, 11},
         {"ignore-nonstream-cancel", no_argument, NULL, 12},
+        {"upstream-idle-timeout", required_argument, NULL, 13},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -217,6 +223,16 @@ int main(int argc, char **argv)
                                                        : &cfg.idle_timeout_ms) = ms;
             break;
         }
+        case 13: {
+            unsigned ms = 0;
+            if (strcmp(optarg, "0") != 0 && httpguard_parse_ms(optarg, &ms) != 0) {
+                fprintf(stderr, "refgw: --upstream-idle-timeout: expected a duration such as "
+                                "500ms, 30s or 2m (0: none), got '%s'\n", optarg);
+                return REFGW_EXIT_USAGE;
+            }
+            cfg.upstream_idle_ms = ms;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -335,11 +351,12 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "refgw: %s: %llu requests, %llu upstream attempts, %llu client closes, "
             "%llu upstream errors, %llu metering errors, %llu lines not metered, "
-            "%llu HTTP/2 connections\n",
+            "%llu HTTP/2 connections, %llu deadline cuts\n",
             relay_mode_name(cfg.mode), (unsigned long long)st.requests,
             (unsigned long long)st.upstream_attempts, (unsigned long long)st.client_closes,
             (unsigned long long)st.upstream_errors, (unsigned long long)st.metering_errors,
-            (unsigned long long)st.meter_skipped, (unsigned long long)st.h2_connections);
+            (unsigned long long)st.meter_skipped, (unsigned long long)st.h2_connections,
+            (unsigned long long)st.deadline_cuts);
     event_free(sigint);
     event_free(sigterm);
     relay_free(gw);

@@ -72,6 +72,7 @@ struct flow {
     int status; /* for the log: what the client got, or would have got, from attempt 1 */
     struct event *wake_ev; /* resumes a paused transfer, outside curl's callbacks */
     struct event *slow_ev; /* RELAY_SLOW: the delayed abort */
+    struct event *idle_ev; /* upstream_idle_ms: the attempt's silence */
     struct meter meter;
     char rid[RELAY_RID_MAX];
     char path[RELAY_PATH_LOG_MAX];
@@ -267,6 +268,8 @@ static void flow_free(struct flow *fl)
         event_free(fl->wake_ev);
     if (fl->slow_ev)
         event_free(fl->slow_ev);
+    if (fl->idle_ev)
+        event_free(fl->idle_ev);
     curl_slist_free_all(fl->headers);
     free(fl->url);
     free(fl->body);
@@ -305,7 +308,9 @@ static void reply_end(struct flow *fl)
 static void reply_error(struct flow *fl, int code, const char *msg)
 {
     fl->client = CLIENT_ENDED;
-    char *s = gwerror_json("upstream_error", code == 502 ? "bad_gateway" : NULL, msg);
+    char *s = gwerror_json("upstream_error",
+                           code == 502 ? "bad_gateway" : code == 504 ? "gateway_timeout" : NULL,
+                           msg);
     const char *json = s ? s : GWERROR_OOM_JSON;
     size_t n = strlen(json);
     char *body = malloc(n + 1);
@@ -338,8 +343,25 @@ static void flow_retire(struct flow *fl);
 
 /* Takes the attempt out of curl now: over HTTP/1.1 its connection closes (the upstream sees a
  * FIN), over HTTP/2 its stream is reset (RST_STREAM) and the connection stays. */
+/* The attempt is being read: its silence counts from now (upstream_idle_ms). */
+static void idle_arm(struct flow *fl)
+{
+    uint32_t ms = fl->gw->cfg.upstream_idle_ms;
+    if (ms == 0 || fl->idle_ev == NULL)
+        return;
+    struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(fl->idle_ev, &tv); /* re-adding restarts it */
+}
+
+static void idle_disarm(struct flow *fl)
+{
+    if (fl->idle_ev)
+        evtimer_del(fl->idle_ev);
+}
+
 static void attempt_abort(struct flow *fl)
 {
+    idle_disarm(fl);
     if (fl->easy == NULL)
         return;
     fl->aborting = 1; /* what a resumed transfer hands over now is dropped */
@@ -372,6 +394,7 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
     }
     if (fl->attempts == 1 && fl->status == 0)
         fl->status = (int)code;
+    idle_arm(fl);
     meter_begin(&fl->meter, ct);
     if (fl->client == CLIENT_LIVE && !fl->reply_started) {
         fl->gw->in_curl++;
@@ -390,6 +413,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
     if (fl->client == CLIENT_LIVE && fl->reply_started && !fl->aborting) {
         if (sink_unsent(fl->sk) > RELAY_OUT_HIGH) {
             fl->paused = 1;
+            idle_disarm(fl); /* a silence of our own making is no deadline's */
             return CURL_WRITEFUNC_PAUSE; /* curl hands the same bytes over again on resume */
         }
         /* one upstream read, one chunk, flushed as soon as the socket takes it */
@@ -400,6 +424,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
     }
     /* after the client left the bytes are read and dropped: only the meter sees them */
     meter_feed(&fl->meter, data, len);
+    idle_arm(fl);
     return len;
 }
 
@@ -415,6 +440,7 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (fl->paused && fl->easy) {
         fl->paused = 0;
+        idle_arm(fl);
         upstream_resume(fl->gw->up, fl->easy);
     }
 }
@@ -449,7 +475,34 @@ static int attempt_start(struct flow *fl)
         return -1;
     }
     gw->st.upstream_attempts++;
+    idle_arm(fl); /* to its first byte too: a time to first token counts */
     return 0;
+}
+
+/* The deadline: the upstream sent nothing for upstream_idle_ms while we read it. The gateway
+ * cuts it (its own decision, with its client still waiting) and tells the client. */
+static void idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct flow *fl = arg;
+    if (fl->easy == NULL || fl->paused)
+        return;
+    struct relay *gw = fl->gw;
+    gw->st.deadline_cuts++;
+    attempt_abort(fl);
+    if (fl->attempts == 1 && fl->status == 0)
+        fl->status = 504;
+    if (fl->client == CLIENT_LIVE) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "The upstream sent nothing for %u ms.",
+                 gw->cfg.upstream_idle_ms);
+        if (fl->reply_started)
+            reply_drop(fl); /* the answer had begun: the stream ends cut, as a 504 cannot */
+        else
+            reply_error(fl, 504, msg);
+    }
+    flow_maybe_finish(fl);
 }
 
 static void upstream_done_cb(CURL *easy, CURLcode rc, void *arg)
@@ -472,6 +525,7 @@ static void upstream_done_cb(CURL *easy, CURLcode rc, void *arg)
     }
     fl->easy = NULL;
     fl->paused = 0;
+    idle_disarm(fl);
     curl_easy_cleanup(easy);
     meter_end(&fl->meter);
     if (fl->slow_ev)
@@ -693,8 +747,12 @@ static void flow_start(struct relay *gw, struct exchange *x)
     fl->wake_ev = event_new(gw->base, -1, 0, wake_cb, fl);
     if (gw->cfg.mode == RELAY_SLOW)
         fl->slow_ev = evtimer_new(gw->base, slow_cb, fl);
+    if (gw->cfg.upstream_idle_ms)
+        fl->idle_ev = evtimer_new(gw->base, idle_cb, fl);
     if (fl->url == NULL || fl->body == NULL || fl->wake_ev == NULL ||
-        (gw->cfg.mode == RELAY_SLOW && fl->slow_ev == NULL) || forward_headers(x, gw->cfg.mode == RELAY_STRIP_HEADERS, &fl->headers) != 0) {
+        (gw->cfg.mode == RELAY_SLOW && fl->slow_ev == NULL) ||
+        (gw->cfg.upstream_idle_ms && fl->idle_ev == NULL) ||
+        forward_headers(x, gw->cfg.mode == RELAY_STRIP_HEADERS, &fl->headers) != 0) {
         gwerror_send(x, 500, "server_error", NULL, "refgw: out of memory");
         goto fail;
     }

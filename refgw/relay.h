@@ -44,6 +44,10 @@ struct relay_config {
     /* A client that leaves a non-streaming request (no "stream": true in its body) is handled as
      * RELAY_NAIVE; a streaming one as 'mode' says. The gateway that cancels streams only. */
     int ignore_nonstream_cancel;
+    /* The gateway's own deadline: an upstream attempt silent this long while refgw reads it (not
+     * while it holds it back for a slow client) is cut, and its client gets a 504, or a dropped
+     * stream once the answer had begun. 0: none. */
+    uint32_t upstream_idle_ms;
     /* the client side serves HTTP/2 beside HTTP/1.1 on its port: prior knowledge in cleartext,
      * ALPN h2 under TLS */
     struct tls_server *tls; /* NULL: cleartext; borrowed, outlives the relay */
@@ -64,6 +68,7 @@ struct relay_stats {
     uint64_t upstream_errors;   /* connect failures, transport errors, 5xx */
     uint64_t metering_errors;   /* metering lines that could not be written */
     uint64_t meter_skipped;     /* upstream lines not metered: over METER_LINE_MAX or no memory */
+    uint64_t deadline_cuts;     /* upstream attempts cut by upstream_idle_ms */
 };
 
 /* Listens at once. Returns NULL with err filled. Borrows 'base' and the config's strings. */

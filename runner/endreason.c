@@ -37,14 +37,16 @@ enum end_reason end_reason_of(const struct chaos_record *last, const cJSON *upst
         break;
     }
     /* the user waited and did not get the answer: who ended it? The gateway, if the mock saw it
-     * hang up on a request still generating before the user's attempt ended; at or after it,
-     * the gateway was passing on the user's own give-up (the client stamps its end just after
-     * its close: END_REASON_SLACK_NS covers that and the clocks' offset) */
+     * hang up on a request still generating. When the user's client gave up by its own timeout,
+     * only a hang-up before that counts: at or after it the gateway was passing the give-up on
+     * (the client stamps its end just after its close: END_REASON_SLACK_NS covers that and the
+     * clocks' offset) */
     const char *ck = upstream ? jget_str(upstream, "close_kind") : NULL;
     const char *sr = upstream ? jget_str(upstream, "stop_reason") : NULL;
     double closed = upstream ? jget_num(upstream, "t_peer_closed_ns") - clock_offset_ns : NAN;
-    if (ck && strcmp(ck, "none") != 0 && sr && strcmp(sr, "disconnect") == 0 &&
-        closed < (double)last->t_end_ns - END_REASON_SLACK_NS)
+    int hung_up = ck && strcmp(ck, "none") != 0 && sr && strcmp(sr, "disconnect") == 0;
+    if (hung_up && (last->end != CHAOS_END_TIMEOUT ||
+                    closed < (double)last->t_end_ns - END_REASON_SLACK_NS))
         return END_GATEWAY_DEADLINE;
     if (last->end == CHAOS_END_TIMEOUT || last->http_status == 504 || last->http_status == 408)
         return END_UPSTREAM_TIMEOUT;

@@ -44,6 +44,8 @@ static void end_reason_should_name_who_ended_each_request(void)
     CHECK_EQ_STR(reason(CHAOS_END_TRUNCATED, 200, CUT_EARLY), "gateway_deadline");
     CHECK_EQ_STR(reason(CHAOS_END_HTTP_ERROR, 504, CUT_EARLY), "gateway_deadline");
     CHECK_EQ_STR(reason(CHAOS_END_ERROR, 0, CUT_EARLY), "gateway_deadline");
+    /* ... also when the user's error came first (the gateway ended both at once) */
+    CHECK_EQ_STR(reason(CHAOS_END_ERROR, 0, CUT_LATE), "gateway_deadline");
     /* nothing cut the silent upstream in time */
     CHECK_EQ_STR(reason(CHAOS_END_TIMEOUT, 200, CUT_LATE), "upstream_timeout");
     CHECK_EQ_STR(reason(CHAOS_END_TIMEOUT, 200, STALLED), "upstream_timeout");

@@ -606,6 +606,64 @@ static int error_shaped(const char *body, const char *type)
     return ok;
 }
 
+/* --upstream-idle-timeout: an upstream silent past it is cut by the gateway itself, with its
+ * client still waiting: a 504 in OpenAI's shape before the answer began (a non-streaming
+ * request during a long time to first token), a cut stream after (a stall after 3 tokens). The
+ * mock sees the hang-up at about the deadline. */
+static void refgw_should_cut_a_silent_upstream_at_its_deadline(void)
+{
+    const char *args[] = {"--upstream-idle-timeout", "300ms", NULL};
+    struct proc gw;
+    CHECK(start_refgw(&gw, "fixed", mock_url, "usage", args) == 0);
+    char body[512];
+    const char *whole = "{\"model\":\"m\",\"stream\":false,\"user\":\"gw-deadline-ttft\","
+                        "\"messages\":[{\"role\":\"user\",\"content\":\"abcdefgh\"}]}";
+    const char *slow_first[] = {"X-Request-Id: gw-deadline-ttft", "x-tailgate-ttft-ms: 3000",
+                                NULL};
+    char *b1 = NULL;
+    int s1 = harness_http(gw.port, "POST", "/v1/chat/completions", slow_first, whole, &b1, NULL);
+    cJSON *r1 = ledger_wait("gw-deadline-ttft", 1, 10000);
+    chat_body(body, sizeof body, "gw-deadline-stall");
+    char headers[512];
+    snprintf(headers, sizeof headers,
+             "%sX-Request-Id: gw-deadline-stall\r\nx-tailgate-fault: stall-after=3,stall-ms=3000"
+             "\r\n",
+             TIMING);
+    int fd = harness_connect(gw.port, 0);
+    char *acc = NULL;
+    size_t len = 0;
+    long got = -1;
+    if (fd >= 0 && harness_post(fd, "/v1/chat/completions", headers, body) == 0)
+        got = harness_read_all(fd, 10000, &acc, &len); /* to the gateway's cut */
+    if (fd >= 0)
+        close(fd);
+    cJSON *r2 = ledger_wait("gw-deadline-stall", 1, 10000);
+    int rc = harness_stop(&gw);
+    CHECK_EQ_INT(s1, 504);
+    CHECK(b1 && strstr(b1, "\"code\":\"gateway_timeout\"") != NULL);
+    CHECK(error_shaped(b1, "upstream_error"));
+    const cJSON *a = cJSON_GetArrayItem(r1, 0), *b = cJSON_GetArrayItem(r2, 0);
+    CHECK(a && b);
+    if (a && b) {
+        CHECK_EQ_STR(harness_str(a, "close_kind"), "fin");
+        /* cut before its first token: nothing written, then the profile's one lag token */
+        CHECK_EQ_INT(harness_num(a, "written_tokens"), 0);
+        CHECK_EQ_INT(harness_num(a, "generated_tokens"), 1);
+        CHECK_EQ_STR(harness_str(b, "close_kind"), "fin");
+        CHECK_EQ_INT(harness_num(b, "written_tokens"), 3);
+        double silent_ms = (harness_num(b, "t_peer_closed_ns") -
+                            cJSON_GetArrayItem(cJSON_GetObjectItem(b, "token_t_ns"), 2)
+                                ->valuedouble) / 1e6;
+        CHECK_TIMING(silent_ms >= 300 && silent_ms < 600);
+    }
+    CHECK(got > 0 && acc && strstr(acc, " tok2") && !strstr(acc, "[DONE]")); /* cut short */
+    CHECK_EQ_INT(rc, 0);
+    free(acc);
+    free(b1);
+    cJSON_Delete(r1);
+    cJSON_Delete(r2);
+}
+
 static void refgw_should_answer_502_when_the_upstream_fails(void)
 {
     /* a port nobody listens on: take one from the kernel, then close it */
@@ -1569,6 +1627,7 @@ int main(int argc, char **argv)
         CASE(refgw_should_pass_a_full_stream_through_unchanged_per_api),
         CASE(refgw_should_forward_the_allowed_headers_only),
         CASE(refgw_should_answer_502_when_the_upstream_fails),
+        CASE(refgw_should_cut_a_silent_upstream_at_its_deadline),
         CASE(refgw_should_answer_health_and_unknown_routes_in_json),
         CASE(refgw_should_meter_usage_or_count_for_done_and_cancelled_streams),
         CASE(refgw_should_carry_hundreds_of_streams_at_once),
