@@ -118,21 +118,72 @@ struct ctx {
     size_t errlen;
 };
 
-/* The line of a key path in the raw text: each key is searched after the previous one; an
- * index [i] followed by a key finds that key's (i+1)-th occurrence. Approximate but stable. */
+/* Past one JSON value at p (already parsed by cJSON, so well formed): a string, a bracketed
+ * value, or a bare word. For finding lines only. */
+static const char *skip_value(const char *p)
+{
+    if (*p == '"') {
+        for (p++; *p && *p != '"'; p++)
+            if (*p == '\\' && p[1])
+                p++;
+        return *p ? p + 1 : p;
+    }
+    if (*p == '[' || *p == '{') {
+        int depth = 0;
+        for (; *p; p++) {
+            if (*p == '"') {
+                p = skip_value(p) - 1;
+            } else if (*p == '[' || *p == '{') {
+                depth++;
+            } else if ((*p == ']' || *p == '}') && --depth == 0) {
+                return p + 1;
+            }
+        }
+        return p;
+    }
+    while (*p && *p != ',' && *p != ']' && *p != '}')
+        p++;
+    return p;
+}
+
+/* The start of element i of the array that opens at or after p, or NULL. */
+static const char *array_element(const char *p, int i)
+{
+    p = strchr(p, '[');
+    if (p == NULL)
+        return NULL;
+    for (p++;; i--) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (*p == '\0' || *p == ']')
+            return NULL;
+        if (i == 0)
+            return p;
+        p = skip_value(p);
+        while (*p && *p != ',' && *p != ']')
+            p++;
+        if (*p != ',')
+            return NULL;
+        p++;
+    }
+}
+
+/* The line of a key path in the raw text: each key is searched after the previous one, and an
+ * index [i] walks to that element of the array that follows. Keys are found by their quoted
+ * name, so a value spelling a later key's name can mislead it: lines are a guide. */
 static int line_of(const struct ctx *c, const char *path)
 {
     const char *pos = c->text;
     char comp[80];
     const char *p = path;
-    int skip_n = 0;
     while (*p) {
         size_t n = 0;
         if (*p == '[') {
-            skip_n = atoi(p + 1);
+            const char *el = array_element(pos, atoi(p + 1));
             p = strchr(p, ']');
-            if (p == NULL)
+            if (el == NULL || p == NULL)
                 break;
+            pos = el;
             p++;
             if (*p == '.')
                 p++;
@@ -145,14 +196,10 @@ static int line_of(const struct ctx *c, const char *path)
         comp[n] = '\0';
         char quoted[96];
         snprintf(quoted, sizeof quoted, "\"%s\"", comp);
-        const char *hit = pos;
-        for (int k = 0; k <= skip_n && hit; k++) {
-            hit = strstr(k == 0 ? hit : hit + 1, quoted);
-        }
-        skip_n = 0;
+        const char *hit = strstr(pos, quoted);
         if (hit == NULL)
             break;
-        pos = hit;
+        pos = hit + strlen(quoted);
     }
     int line = 1;
     for (const char *q = c->text; q < pos; q++)

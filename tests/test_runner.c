@@ -381,6 +381,13 @@ static void runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario(voi
         {"{\"users\":[{\"action\":\"tab_close\",\"after_tokens\":[9,3]}]}",
          "users[0].after_tokens: expected whole numbers"},
         {"{\"users\":[]}", "users: required"},
+        /* an array's element on a line of its own is named at that line */
+        {"{\"users\":[{\"action\":\"complete\"}],\"gates\":{\"tail_tokens\":[\n\"max<=3\",\n"
+         "\"p(95)=<1\"]}}",
+         ":3: gates.tail_tokens[1]: 'p(95)=<1': unsupported operator"},
+        {"{\"users\":[\n{\"action\":\"complete\",\"weight\":1},\n{\"action\":\"complete\",\n"
+         "\"weight\":\"x\"}]}",
+         ":4: users[1].weight:"},
         {"{\"users\":[{\"action\":\"background\",\"background_ms\":9,\n"
          "\"task\":{\"requests\":2}}]}",
          ":2: users[0].task: a task is left with complete, tab_close, stop_button or reset, not "
