@@ -92,7 +92,9 @@ fi
 listing=$(tg scenarios 2>&1)
 rc=$?
 first=$(echo "$listing" | head -n 1)
-ci_line=$(echo "$listing" | grep -E '^  ci +suite of 11 ' | head -n 1)
+nci=$(/usr/bin/env python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["scenarios"]))' \
+    "$prefix/share/tailgate/scenarios/ci.json" 2>/dev/null)
+ci_line=$(echo "$listing" | grep -E "^  ci +suite of ${nci:-?} " | head -n 1)
 lines=$(echo "$listing" | grep -c '^  ')
 if [ "$rc" = 0 ] && [ "$first" = "$prefix/share/tailgate/scenarios (installed):" ] &&
     [ -n "$ci_line" ] && [ "$lines" = "$nscen" ]; then
