@@ -234,6 +234,13 @@ static void end_reasons(FILE *f, const cJSON *sc)
     }
     if (any)
         fputs("</p>\n", f);
+    /* a reasoning model's tail apart from the visible one (both are in tail_tokens) */
+    double think = runfile_stat(sc, "reasoning_tail_tokens", "max");
+    if (isfinite(think) && think > 0)
+        fprintf(f, "<p class=\"meta\">Tail p95 %.0f tokens in all; the reasoning tail alone p95 "
+                   "%.0f, max %.0f: the model thought on for nobody.</p>\n",
+                runfile_stat(sc, "tail_tokens", "p95"),
+                runfile_stat(sc, "reasoning_tail_tokens", "p95"), think);
 }
 
 static void scenario_section(FILE *f, const char *dir, const cJSON *sc,

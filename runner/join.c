@@ -202,7 +202,7 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
         struct req_result *q = &res->reqs[k];
         const int judged = q->aborted || q->failed; /* a reference moment for the tail */
         double t_ref_mock = q->t_ref_ns + off;
-        double gen = 0, tail = 0, billed = 0, attempts = 0, rid = 0, orphan = 0;
+        double gen = 0, tail = 0, think_tail = 0, billed = 0, attempts = 0, rid = 0, orphan = 0;
         double first_close = NAN, last_stop = -INFINITY, first_accept = INFINITY;
         double last_accept = -INFINITY;
         const cJSON *first = NULL, *last_up = NULL;
@@ -245,6 +245,9 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             const cJSON *t;
             cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
                 tail += before && t->valuedouble > t_ref_mock;
+            /* a reasoning model's hidden or shown thinking is generated (and billed) too */
+            cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "reasoning_t_ns"))
+                think_tail += before && t->valuedouble > t_ref_mock;
             double closed = jget_num(rec, "t_peer_closed_ns");
             double stop = jget_num(rec, "t_gen_stop_ns");
             const char *ck = jget_str(rec, "close_kind");
@@ -291,7 +294,8 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
         if (attempts > 0)
             timeline(c, q, records, judged ? q->t_ref_ns : q->t_send_ns, off);
         if (judged) {
-            q->sample[M_TAIL_TOKENS] = tail;
+            q->sample[M_TAIL_TOKENS] = tail + think_tail;
+            q->sample[M_REASONING_TAIL_TOKENS] = think_tail;
             if (!isnan(first_close))
                 q->sample[M_CLOSE_LAG_MS] = fmax(0, first_close - t_ref_mock) / 1e6;
             else if (attempts)

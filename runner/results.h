@@ -28,6 +28,7 @@ enum metric_sample {
     M_UPSTREAM_IDLE_MS,   /* a user who stayed: the upstream's longest silence while open */
     M_TASK_TAIL_TOKENS,   /* an agent task left: its requests' tails added up (taskmetrics.c) */
     M_TASK_CLOSE_LAG_MS,  /* an agent task left: the slowest of its requests to stop */
+    M_REASONING_TAIL_TOKENS, /* the reasoning tokens of tail_tokens (a model thinking on) */
     M_N_SAMPLE,
 };
 

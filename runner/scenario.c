@@ -22,13 +22,14 @@ static const char *const metrics_sample[] = {
     "generated_tokens",  "billed_output_tokens", "usage_reported", "upstream_attempts",
     "rid_propagated",    "orphaned",        "ttft_ms",         "delivery_ms",
     "tokens_per_arrival", "upstream_idle_ms", "task_tail_tokens", "task_close_lag_ms",
+    "reasoning_tail_tokens",
 };
 /* k6's types of the per-request metrics: 0/1 samples are rates, the rest trends */
 static const enum gate_type types_sample[] = {
     GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
     GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_RATE,
     GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
-    GATE_TYPE_TREND,
+    GATE_TYPE_TREND, GATE_TYPE_TREND,
 };
 static const char *const metrics_scalar[] = {
     "ptdr", "wasted_tokens", "wasted_cost_usd", "monthly_wasted_usd", "billing_variance_pct",
@@ -467,19 +468,32 @@ static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chao
 
 static int parse_model(const struct ctx *c, const cJSON *o, struct scenario *s)
 {
-    static const char *const keys[] = {"ttft_ms", "tps", "jitter", "length", "stop_lag_tokens",
-                                       "stop_lag_ms"};
-    static const char *const admin[] = {"ttft_ms", "tps", "jitter", "natural_length",
-                                        "stop_lag_tokens", "stop_lag_ms"};
-    static const double lo[] = {0, 0.01, 0, 1, 0, 0}, hi[] = {3600000, 1e6, 1, 1048576, 1e6,
-                                                                3600000};
+    /* the mock's profile overrides by another name where the scenario's reads better; a
+     * reasoning model thinks reasoning_tokens first (at reasoning_tps, 0: tps; shown as
+     * DeepSeek's reasoning_content in chat when set), and tool_call makes the visible tokens
+     * after the first tool_text_tokens one tool call's arguments (docs/mockprov.md) */
+    static const char *const keys[] = {"ttft_ms",        "tps",           "jitter",
+                                       "length",         "stop_lag_tokens", "stop_lag_ms",
+                                       "reasoning_tokens", "reasoning_tps", "reasoning_content",
+                                       "tool_call",      "tool_text_tokens"};
+    static const char *const admin[] = {"ttft_ms",        "tps",           "jitter",
+                                        "natural_length", "stop_lag_tokens", "stop_lag_ms",
+                                        "reasoning_tokens", "reasoning_tps", "reasoning_content",
+                                        "tool_call",      "tool_text_tokens"};
+    static const double lo[] = {0, 0.01, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+    static const double hi[] = {3600000, 1e6, 1, 1048576, 1e6, 3600000, 1048576, 1e6, 1, 1,
+                                1048576};
+    enum { NKEYS = sizeof keys / sizeof keys[0] };
     if (!cJSON_IsObject(o))
         return fail(c, "model", "expected an object");
-    if (check_keys(c, o, "model", keys, 6) != 0)
+    if (check_keys(c, o, "model", keys, NKEYS) != 0)
         return -1;
-    for (size_t i = 0; i < 6; i++) {
+    for (size_t i = 0; i < NKEYS; i++) {
         double v = -1;
-        if (get_num(c, o, keys[i], "model", lo[i], hi[i], &v) != 0)
+        const cJSON *flag = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
+        if (cJSON_IsBool(flag) && hi[i] == 1)
+            v = cJSON_IsTrue(flag); /* reasoning_content, tool_call: true or 1 */
+        else if (get_num(c, o, keys[i], "model", lo[i], hi[i], &v) != 0)
             return -1;
         if (v >= 0) {
             if (s->overrides == NULL)
