@@ -85,6 +85,12 @@ static cJSON *profile_json(const struct profile *p)
     cJSON_AddNumberToObject(o, "natural_length", p->natural_length);
     cJSON_AddNumberToObject(o, "price_in_per_mtok", p->price_in_per_mtok);
     cJSON_AddNumberToObject(o, "price_out_per_mtok", p->price_out_per_mtok);
+    cJSON_AddStringToObject(o, "reasoning_bill", profile_reasoning_bill_name(p->reasoning_bill));
+    cJSON_AddNumberToObject(o, "reasoning_tokens", p->reasoning_tokens);
+    cJSON_AddNumberToObject(o, "reasoning_tps", p->reasoning_tps);
+    cJSON_AddBoolToObject(o, "reasoning_content", p->reasoning_content);
+    cJSON_AddBoolToObject(o, "tool_call", p->tool_call);
+    cJSON_AddNumberToObject(o, "tool_text_tokens", p->tool_text_tokens);
     return o;
 }
 
@@ -127,7 +133,8 @@ static cJSON *parse_admin_body(struct mock *m, struct exchange *x)
     return j;
 }
 
-/* Applies {"ttft_ms","tps","jitter","natural_length","stop_lag_tokens","stop_lag_ms"} to p.
+/* Applies {"ttft_ms","tps","jitter","natural_length","stop_lag_tokens","stop_lag_ms", prices,
+ * reasoning and tool-call settings} to p.
  * Returns 0, or -1 with err naming the key. */
 static int apply_overrides(const cJSON *o, struct profile *p, char *err, size_t errlen)
 {
@@ -141,7 +148,12 @@ static int apply_overrides(const cJSON *o, struct profile *p, char *err, size_t 
                 {"stop_lag_tokens", 0, 1000000},
                 {"stop_lag_ms", 0, 3600000},
                 {"price_in_per_mtok", 0, 1e6},
-                {"price_out_per_mtok", 0, 1e6}};
+                {"price_out_per_mtok", 0, 1e6},
+                {"reasoning_tokens", 0, LEDGER_MAX_TOKENS},
+                {"reasoning_tps", 0, 1e6},
+                {"reasoning_content", 0, 1},
+                {"tool_call", 0, 1},
+                {"tool_text_tokens", 0, LEDGER_MAX_TOKENS}};
     const cJSON *item;
     cJSON_ArrayForEach(item, o)
     {
@@ -150,9 +162,10 @@ static int apply_overrides(const cJSON *o, struct profile *p, char *err, size_t 
             k++;
         if (k == sizeof keys / sizeof keys[0]) {
             snprintf(err, errlen,
-                     "overrides: unknown key '%.64s' (ttft_ms, tps, jitter, "
-                     "natural_length, stop_lag_tokens, stop_lag_ms, "
-                     "price_in_per_mtok, price_out_per_mtok)",
+                     "overrides: unknown key '%.24s' (ttft_ms, tps, jitter, "
+                     "natural_length, stop_lag_tokens, stop_lag_ms, price_in_per_mtok, "
+                     "price_out_per_mtok, reasoning_tokens, reasoning_tps, "
+                     "reasoning_content, tool_call, tool_text_tokens)",
                      item->string);
             return -1;
         }
@@ -184,8 +197,23 @@ static int apply_overrides(const cJSON *o, struct profile *p, char *err, size_t 
         case 6:
             p->price_in_per_mtok = v;
             break;
-        default:
+        case 7:
             p->price_out_per_mtok = v;
+            break;
+        case 8:
+            p->reasoning_tokens = (uint32_t)v;
+            break;
+        case 9:
+            p->reasoning_tps = v;
+            break;
+        case 10:
+            p->reasoning_content = v != 0;
+            break;
+        case 11:
+            p->tool_call = v != 0;
+            break;
+        default:
+            p->tool_text_tokens = (uint32_t)v;
             break;
         }
     }

@@ -58,3 +58,16 @@ size_t engine_text_len(uint64_t n)
     }
     return total;
 }
+
+int engine_reasoning_text(uint64_t index, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, " think%llu", (unsigned long long)index);
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    return n;
+}
+
+size_t engine_reasoning_text_len(uint64_t n)
+{
+    return engine_text_len(n) + 2 * (size_t)n; /* "think" is two bytes longer than "tok" */
+}

@@ -27,4 +27,11 @@ int engine_token_text(uint64_t index, char *buf, size_t len);
 /* Length of the text of tokens [0, n) joined, without writing it. */
 size_t engine_text_len(uint64_t n);
 
+/* Writes reasoning token 'index''s text (" think<index>": a client counting " tok<N>" never
+ * counts it) into buf; returns its length, or -1 if it does not fit. */
+int engine_reasoning_text(uint64_t index, char *buf, size_t len);
+
+/* Length of the text of reasoning tokens [0, n) joined. */
+size_t engine_reasoning_text_len(uint64_t n);
+
 #endif

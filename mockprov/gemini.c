@@ -1,7 +1,9 @@
 /* Google Gemini's wire format. Shapes follow a recorded gemini-2.5-flash stream (every chunk
  * carries candidates[0].content {parts, role "model"}, index, a cumulative usageMetadata,
  * modelVersion and responseId; the last one adds finishReason) and the error handling of the JS
- * SDK (googleapis/js-genai _api_client.ts): see ../shared/WIRE.md section 6. */
+ * SDK (googleapis/js-genai _api_client.ts): see ../shared/WIRE.md section 6. Reasoning comes
+ * first as thought parts ("thought": true) counted in thoughtsTokenCount, apart from
+ * candidatesTokenCount and inside totalTokenCount (the SDK's usageMetadata fields). */
 #include "gemini.h"
 
 #include <stdio.h>
@@ -42,38 +44,51 @@ static const char *finish_reason(enum wire_end end)
     return "OTHER";
 }
 
-/* A GenerateContentResponse. text_raw: JSON (a hole template) when set, else 'text' as a string.
- * count_raw and total_raw likewise, else the numbers. finish NULL: none (a middle chunk). */
-static cJSON *response(const struct wire_gen *g, const char *text_raw, const char *text,
-                       const char *count_raw, const char *total_raw, uint64_t count,
-                       const char *finish)
+/* One part: text_raw (a hole template) when set, else 'text'; a thought part when 'thought'. */
+static cJSON *part(const char *text_raw, const char *text, int thought)
+{
+    cJSON *p = cJSON_CreateObject();
+    if (text_raw)
+        cJSON_AddRawToObject(p, "text", text_raw);
+    else
+        cJSON_AddStringToObject(p, "text", text);
+    if (thought)
+        cJSON_AddBoolToObject(p, "thought", 1);
+    return p;
+}
+
+/* A usage count: the raw hole when set, else the number. */
+static void add_count(cJSON *u, const char *key, const char *raw, uint64_t n)
+{
+    if (raw)
+        cJSON_AddRawToObject(u, key, raw);
+    else
+        cJSON_AddNumberToObject(u, key, (double)n);
+}
+
+/* A GenerateContentResponse with 'parts' (taken). The counts as add_count: candidates, thoughts
+ * (present once the generation reasons), total (NULL raw: the sum). finish NULL: none (a
+ * middle chunk). */
+static cJSON *response(const struct wire_gen *g, cJSON *parts, const char *count_raw,
+                       uint64_t count, const char *thoughts_raw, uint64_t thoughts,
+                       const char *total_raw, const char *finish)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *cands = cJSON_AddArrayToObject(o, "candidates");
     cJSON *c = cJSON_CreateObject();
     cJSON_AddItemToArray(cands, c);
     cJSON *content = cJSON_AddObjectToObject(c, "content");
-    cJSON *parts = cJSON_AddArrayToObject(content, "parts");
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddItemToArray(parts, p);
-    if (text_raw)
-        cJSON_AddRawToObject(p, "text", text_raw);
-    else
-        cJSON_AddStringToObject(p, "text", text);
+    cJSON_AddItemToObject(content, "parts", parts);
     cJSON_AddStringToObject(content, "role", "model");
     if (finish)
         cJSON_AddStringToObject(c, "finishReason", finish);
     cJSON_AddNumberToObject(c, "index", 0);
     cJSON *u = cJSON_AddObjectToObject(o, "usageMetadata");
     cJSON_AddNumberToObject(u, "promptTokenCount", (double)g->input_tokens);
-    if (count_raw)
-        cJSON_AddRawToObject(u, "candidatesTokenCount", count_raw);
-    else
-        cJSON_AddNumberToObject(u, "candidatesTokenCount", (double)count);
-    if (total_raw)
-        cJSON_AddRawToObject(u, "totalTokenCount", total_raw);
-    else
-        cJSON_AddNumberToObject(u, "totalTokenCount", (double)(g->input_tokens + count));
+    add_count(u, "candidatesTokenCount", count_raw, count);
+    if (g->shape.reasoning > 0)
+        add_count(u, "thoughtsTokenCount", thoughts_raw, thoughts);
+    add_count(u, "totalTokenCount", total_raw, g->input_tokens + count + thoughts);
     cJSON *details = cJSON_AddArrayToObject(u, "promptTokensDetails");
     cJSON *d = cJSON_CreateObject();
     cJSON_AddItemToArray(details, d);
@@ -84,12 +99,32 @@ static cJSON *response(const struct wire_gen *g, const char *text_raw, const cha
     return o;
 }
 
+static cJSON *one_part(cJSON *p)
+{
+    cJSON *parts = cJSON_CreateArray();
+    cJSON_AddItemToArray(parts, p);
+    return parts;
+}
+
+static const char text_hole[] = {'"', WIRE_HOLE_TEXT, '"', '\0'};
+static const char count_hole[] = {WIRE_HOLE_COUNT, '\0'};
+static const char total_hole[] = {WIRE_HOLE_TOTAL, '\0'};
+
 char *gemini_token_template(const struct wire_gen *g)
 {
-    static const char text_hole[] = {'"', WIRE_HOLE_TEXT, '"', '\0'};
-    static const char count_hole[] = {WIRE_HOLE_COUNT, '\0'};
-    static const char total_hole[] = {WIRE_HOLE_TOTAL, '\0'};
-    return frame(g, response(g, text_hole, NULL, count_hole, total_hole, 0, NULL), 1);
+    /* every reasoning token came before the first visible one */
+    return frame(g,
+                 response(g, one_part(part(text_hole, NULL, 0)), count_hole, 0, NULL,
+                          g->shape.reasoning, total_hole, NULL),
+                 1);
+}
+
+char *gemini_thought_template(const struct wire_gen *g)
+{
+    return frame(g,
+                 response(g, one_part(part(text_hole, NULL, 1)), NULL, 0, count_hole, 0,
+                          total_hole, NULL),
+                 1);
 }
 
 char *gemini_stream_open(const struct wire_gen *g)
@@ -112,11 +147,24 @@ static char *close_array(char *last)
     return out;
 }
 
-char *gemini_stream_close(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage)
+/* The tally's counts: candidates (visible) and thoughts (reasoning). */
+static void counts(const struct wire_tally *t, uint64_t *count, uint64_t *thoughts)
 {
-    uint64_t count = usage >= 0 ? (uint64_t)usage : n;
+    *thoughts = t->usage >= 0 && t->usage_reasoning >= 0 ? (uint64_t)t->usage_reasoning
+                                                         : t->reasoning;
+    *count = t->usage >= 0 ? (uint64_t)t->usage - (*thoughts <= (uint64_t)t->usage ? *thoughts : 0)
+                           : t->tokens;
+}
+
+char *gemini_stream_close(const struct wire_gen *g, const struct wire_tally *t, enum wire_end end)
+{
+    uint64_t count, thoughts;
+    counts(t, &count, &thoughts);
     /* the last chunk carries no new text: every token went out in its own chunk */
-    char *s = frame(g, response(g, NULL, "", NULL, NULL, count, finish_reason(end)), n > 0);
+    char *s = frame(g,
+                    response(g, one_part(part(NULL, "", 0)), NULL, count, NULL, thoughts, NULL,
+                             finish_reason(end)),
+                    t->tokens + t->reasoning > 0);
     return g->json_stream ? close_array(s) : s;
 }
 
@@ -135,11 +183,16 @@ char *gemini_stream_error(const struct wire_gen *g, uint64_t n)
     return g->json_stream ? close_array(s) : s;
 }
 
-char *gemini_body(const struct wire_gen *g, const char *text, uint64_t n, enum wire_end end,
-                  int64_t usage)
+char *gemini_body(const struct wire_gen *g, const struct wire_tally *t, const char *reasoning,
+                  const char *text, enum wire_end end)
 {
-    uint64_t count = usage >= 0 ? (uint64_t)usage : n;
-    cJSON *o = response(g, NULL, text, NULL, NULL, count, finish_reason(end));
+    uint64_t count, thoughts;
+    counts(t, &count, &thoughts);
+    cJSON *parts = cJSON_CreateArray();
+    if (g->shape.reasoning > 0)
+        cJSON_AddItemToArray(parts, part(NULL, reasoning, 1));
+    cJSON_AddItemToArray(parts, part(NULL, text, 0));
+    cJSON *o = response(g, parts, NULL, count, NULL, thoughts, NULL, finish_reason(end));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

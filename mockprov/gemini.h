@@ -16,17 +16,22 @@
 /* One token's chunk with wire.h's holes (text, count, total): framed as an SSE event, or as an
  * array element preceded by GEMINI_ARRAY_SEP. */
 char *gemini_token_template(const struct wire_gen *g);
+/* One reasoning token's chunk: a thought part ("thought": true), thoughtsTokenCount the count
+ * hole, candidatesTokenCount 0. */
+char *gemini_thought_template(const struct wire_gen *g);
 /* Before the first token: nothing for SSE, "[" for an array stream. */
 char *gemini_stream_open(const struct wire_gen *g);
-/* After the last of n tokens: the chunk with finishReason and the final usageMetadata (usage < 0:
- * n), then, for an array stream, "]". No [DONE]: the stream just ends. */
-char *gemini_stream_close(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage);
+/* After the tally's last token: the chunk with finishReason and the final usageMetadata
+ * (candidates: usage less its reasoning, or the visible tokens when usage < 0; thoughts: the
+ * reasoning), then, for an array stream, "]". No [DONE]: the stream just ends. */
+char *gemini_stream_close(const struct wire_gen *g, const struct wire_tally *t, enum wire_end end);
 /* An error after n tokens, as the JS SDK recognises it in a stream: {"error":{code,message,
  * status}} as an SSE event or as the array's last element. */
 char *gemini_stream_error(const struct wire_gen *g, uint64_t n);
-/* The generateContent body for 'text' (n tokens' text); usage < 0: n. */
-char *gemini_body(const struct wire_gen *g, const char *text, uint64_t n, enum wire_end end,
-                  int64_t usage);
+/* The generateContent body for the tally: a thought part with 'reasoning' (the reasoning
+ * tokens' text) when there was any, then 'text'; usage as gemini_stream_close. */
+char *gemini_body(const struct wire_gen *g, const struct wire_tally *t, const char *reasoning,
+                  const char *text, enum wire_end end);
 /* {"error":{"code":status,"message":...,"status":"INVALID_ARGUMENT"}}. */
 char *gemini_error_body(int status, const char *message);
 /* google.rpc's name for an HTTP status: 400 INVALID_ARGUMENT, 404 NOT_FOUND, 429

@@ -18,6 +18,7 @@
 #define MOCK_TICK_BATCH 256 /* tokens per pass of the wheel before I/O gets a turn */
 
 static void token_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void reasoning_step(struct gen *g, uint64_t now);
 
 void gen_free(struct gen *g)
 {
@@ -65,13 +66,18 @@ void gen_maybe_finish(struct gen *g)
             return;
     struct ledger_record *r = g->rec;
     if (r) {
-        if (!g->cancelled)
-            r->billed_output_tokens = r->stop_reason == LEDGER_STOP_ERROR_FAULT ||
-                                              r->stop_reason == LEDGER_STOP_TRUNCATE_FAULT
-                                          ? 0 /* a provider-side failure is not billed */
-                                          : g->generated;
-        else
-            r->billed_output_tokens = profile_billed_output(g->prof, 1, g->emitted, g->generated);
+        if (!g->cancelled) {
+            int failed = r->stop_reason == LEDGER_STOP_ERROR_FAULT ||
+                         r->stop_reason == LEDGER_STOP_TRUNCATE_FAULT;
+            /* a provider-side failure is not billed */
+            r->billed_reasoning_tokens = failed ? 0 : g->rgenerated;
+            r->billed_output_tokens = failed ? 0 : g->generated + g->rgenerated;
+        } else {
+            r->billed_reasoning_tokens =
+                profile_billed_reasoning(g->prof, 1, g->r_at_close, g->rgenerated);
+            r->billed_output_tokens = profile_billed_output(g->prof, 1, g->emitted, g->generated) +
+                                      r->billed_reasoning_tokens;
+        }
         g->m->mx.billed_output += r->billed_output_tokens;
         g->m->mx.tokens_tail += r->tail_tokens;
         ledger_finish(g->m->ledger, r);
@@ -106,15 +112,26 @@ void gen_stop(struct gen *g, enum ledger_stop reason)
     }
 }
 
+void gen_tally(const struct gen *g, struct wire_tally *t)
+{
+    t->reasoning = g->terminal ? g->final_r : g->rgenerated;
+    t->tokens = g->terminal ? g->final_n : g->generated;
+    t->usage = g->terminal ? g->final_usage : -1;
+    t->usage_reasoning = g->terminal ? g->final_usage_reasoning : -1;
+}
+
 /* Fixes the wire's ending and sends it to every live reader. */
-void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t trailer)
+void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t usage_reasoning,
+                   int64_t trailer)
 {
     if (g->terminal)
         return;
     g->terminal = 1;
     g->final_n = g->generated;
+    g->final_r = g->rgenerated;
     g->final_end = end;
     g->final_usage = usage;
+    g->final_usage_reasoning = usage_reasoning;
     g->trailer_value = trailer;
     /* what the wire tells a reader: a chat stream without include_usage carries no usage */
     int silent = g->rq.api == API_CHAT && g->rq.stream && !g->rq.include_usage;
@@ -125,17 +142,18 @@ void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t trai
     for (struct reader *r = g->readers; r; r = r->next) {
         if (sink_state(r->sink) != SINK_OPEN)
             continue;
+        struct wire_tally t;
+        gen_tally(g, &t);
         if (r->streaming) {
-            int64_t wire_usage = usage;
             if (g->rq.api == API_CHAT && !g->rq.include_usage)
-                wire_usage = -1;
-            char *tail = wire_stream_close(&g->w, g->final_n, end, wire_usage, r->starting_after);
+                t.usage = -1;
+            char *tail = wire_stream_close(&g->w, &t, end, r->starting_after);
             if (tail)
                 sink_write(r->sink, tail, strlen(tail), 0);
             free(tail);
             gen_stream_end(r, trailer);
         } else {
-            char *body = wire_body(&g->w, g->final_n, end, usage);
+            char *body = wire_body(&g->w, &t, end);
             reply_sink_headers(r->sink, g->rq.api, g->rec ? g->rec->request_id : g->w.id,
                                "application/json");
             reply_sink_json(r->sink, 200, body ? body : "{}");
@@ -150,8 +168,8 @@ static void gen_complete(struct gen *g)
     enum ledger_stop why = g->limit_is_cap ? LEDGER_STOP_MAX_TOKENS : LEDGER_STOP_NATURAL;
     gen_stop(g, why);
     if (!g->cancelled)
-        gen_terminate(g, g->limit_is_cap ? WIRE_END_LENGTH : WIRE_END_STOP, (int64_t)g->generated,
-                      -1);
+        gen_terminate(g, g->limit_is_cap ? WIRE_END_LENGTH : WIRE_END_STOP,
+                      (int64_t)(g->generated + g->rgenerated), (int64_t)g->rgenerated, -1);
     gen_maybe_finish(g);
 }
 
@@ -160,6 +178,7 @@ static void gen_fail(struct gen *g, enum ledger_stop why)
     gen_stop(g, why);
     g->terminal = 1;
     g->final_n = g->generated;
+    g->final_r = g->rgenerated;
     for (struct reader *r = g->readers; r; r = r->next) {
         if (sink_state(r->sink) != SINK_OPEN)
             continue;
@@ -270,6 +289,9 @@ void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
     else
         m->mx.closes_cancel++;
     g->emitted = kind == LEDGER_CLOSE_CANCEL_API ? g->generated : g->written_max;
+    g->r_at_close = g->rgenerated;
+    if (g->rec)
+        g->rec->reasoning_at_close = g->rgenerated;
     if (g->stopped)
         return;
     enum ledger_stop why =
@@ -277,7 +299,10 @@ void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
     if (g->prof->on_disconnect == PROFILE_CONTINUE)
         return; /* the runaway vendor: generation goes on to the natural end */
     g->stopping = 1;
-    g->stop_at_n = g->prof->stop_lag_tokens ? g->generated + g->prof->stop_lag_tokens : 0;
+    /* the lag counts reasoning tokens too: the engine steps through both alike */
+    g->stop_at_n = g->prof->stop_lag_tokens
+                       ? g->generated + g->rgenerated + g->prof->stop_lag_tokens
+                       : 0;
     g->stop_deadline_ns = g->prof->stop_lag_ms ? now + g->prof->stop_lag_ms * 1000000ull : 0;
     /* a lag counted in tokens is the engine noticing at its next step; a stalled engine is
      * not stepping, so it notices now */
@@ -305,6 +330,10 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
         gen_maybe_finish(g);
         return;
     }
+    if (g->rgenerated < g->rlimit) {
+        reasoning_step(g, now);
+        return;
+    }
     uint64_t i = g->generated;
     if (g->rec && ledger_add_token(g->rec, now) != 0) {
         gen_fail(g, LEDGER_STOP_ERROR_FAULT);
@@ -312,18 +341,27 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     g->generated++;
     g->m->mx.tokens_generated++;
-    if (i == 0 && g->rec)
+    if (i == 0 && g->rec && g->rlimit == 0)
         metrics_observe(&g->m->mx.hist[METRICS_TTFT][g->rq.api], METRICS_TTFT,
                         now - g->rec->t_accept_ns);
     if (!g->terminal) {
         char ev[WIRE_TOKEN_EVENT_MAX];
         int n = wire_stream_token(&g->w, i, ev, sizeof ev);
+        int turn = wire_turn_at(&g->w, i);
+        uint64_t step = g->rlimit + i;
         for (struct reader *r = g->readers; r && n > 0; r = r->next) {
-            if (r->streaming && r->next_index == i && sink_state(r->sink) == SINK_OPEN) {
+            if (r->streaming && r->next_index == step && sink_state(r->sink) == SINK_OPEN) {
+                if (turn) {
+                    /* the part before it closes and this token's part opens */
+                    char *t = wire_stream_turn(&g->w, i, r->starting_after);
+                    if (t)
+                        sink_write(r->sink, t, strlen(t), 0);
+                    free(t);
+                }
                 /* a reader that resumed ahead of generation skips what it already has */
-                if ((int64_t)(i + WIRE_RESP_FIRST_DELTA) > r->starting_after)
+                if (wire_seq_token(&g->w, i) > r->starting_after)
                     sink_write(r->sink, ev, (size_t)n, 1);
-                r->next_index = i + 1;
+                r->next_index = step + 1;
             }
         }
     }
@@ -341,18 +379,60 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
         gen_fail(g, LEDGER_STOP_TRUNCATE_FAULT);
         return;
     }
-    if (g->stopping && g->stop_at_n && g->generated >= g->stop_at_n) {
+    if (g->stopping && g->stop_at_n && g->generated + g->rgenerated >= g->stop_at_n) {
         gen_stop(g, stop_why);
         gen_maybe_finish(g);
         return;
     }
-    uint64_t delay = engine_next_delay_ns(&g->eng, g->generated);
+    uint64_t delay = engine_next_delay_ns(&g->eng, g->rlimit ? g->generated + 1 : g->generated);
     if (g->fault.stall_after >= 0 && g->generated == (uint64_t)g->fault.stall_after) {
         delay += (uint64_t)g->fault.stall_ms * 1000000ull;
         g->stalled = 1;
     } else {
         g->stalled = 0;
     }
+    gen_arm(g, delay);
+}
+
+/* One reasoning token: timed and recorded like a visible one, written only where the API
+ * shows reasoning, and not counted as written (billing's "emitted" is visible tokens). */
+static void reasoning_step(struct gen *g, uint64_t now)
+{
+    enum ledger_stop stop_why = g->rec && g->rec->close_kind == LEDGER_CLOSE_CANCEL_API
+                                    ? LEDGER_STOP_CANCEL
+                                    : LEDGER_STOP_DISCONNECT;
+    uint64_t j = g->rgenerated;
+    if (g->rec && ledger_add_reasoning(g->rec, now) != 0) {
+        gen_fail(g, LEDGER_STOP_ERROR_FAULT);
+        return;
+    }
+    g->rgenerated++;
+    if (j == 0 && g->rec)
+        metrics_observe(&g->m->mx.hist[METRICS_TTFT][g->rq.api], METRICS_TTFT,
+                        now - g->rec->t_accept_ns);
+    if (!g->terminal) {
+        char ev[WIRE_TOKEN_EVENT_MAX];
+        int n = wire_stream_reasoning(&g->w, j, ev, sizeof ev);
+        for (struct reader *r = g->readers; r && n >= 0; r = r->next) {
+            if (r->streaming && r->next_index == j && sink_state(r->sink) == SINK_OPEN) {
+                if (n > 0 && wire_seq_reasoning(&g->w, j) > r->starting_after)
+                    sink_write(r->sink, ev, (size_t)n, 0);
+                r->next_index = j + 1;
+            }
+        }
+    }
+    if (g->rgenerated >= g->rlimit && g->limit == 0) {
+        gen_complete(g); /* the cap came within the reasoning */
+        return;
+    }
+    if (g->stopping && g->stop_at_n && g->generated + g->rgenerated >= g->stop_at_n) {
+        gen_stop(g, stop_why);
+        gen_maybe_finish(g);
+        return;
+    }
+    uint64_t delay = g->rgenerated < g->rlimit ? engine_next_delay_ns(&g->reng, g->rgenerated)
+                                               : engine_next_delay_ns(&g->eng, 1);
+    g->stalled = 0;
     gen_arm(g, delay);
 }
 

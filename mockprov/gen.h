@@ -34,8 +34,12 @@ void gen_unlink(struct gen *g);
 void gen_maybe_finish(struct gen *g);
 /* Stops generating: no more tokens, the stop time and reason recorded. */
 void gen_stop(struct gen *g, enum ledger_stop reason);
-/* Fixes the wire's ending and sends it to every live reader. */
-void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t trailer);
+/* Fixes the wire's ending and sends it to every live reader. usage (reasoning included) and
+ * usage_reasoning < 0: no usage on the wire. */
+void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t usage_reasoning,
+                   int64_t trailer);
+/* What 'g' generated so far, or at its ending once terminal, with the usage it reported. */
+void gen_tally(const struct gen *g, struct wire_tally *t);
 /* Arms the next token 'delay_ns' after the previous one was due. */
 void gen_arm(struct gen *g, uint64_t delay_ns);
 /* The peer left (FIN/RST) or the cancel API was called: the profile decides what happens. */

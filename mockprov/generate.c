@@ -137,11 +137,21 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
     }
     double ttft = prof->ttft_ms, tps = prof->tps, jit = prof->jitter, nat = prof->natural_length;
     double seed = -1;
+    double rtok = prof->reasoning_tokens, rtps = prof->reasoning_tps;
+    double rshow = prof->reasoning_content, tool = prof->tool_call,
+           tool_text = prof->tool_text_tokens;
     if (header_num(x, "x-tailgate-ttft-ms", 0, 3600000, &ttft, err, sizeof err) < 0 ||
         header_num(x, "x-tailgate-tps", 0.01, 1e6, &tps, err, sizeof err) < 0 ||
         header_num(x, "x-tailgate-jitter", 0, 1, &jit, err, sizeof err) < 0 ||
         header_num(x, "x-tailgate-length", 1, LEDGER_MAX_TOKENS, &nat, err, sizeof err) < 0 ||
-        header_num(x, "x-tailgate-seed", 0, 9007199254740991.0, &seed, err, sizeof err) < 0) {
+        header_num(x, "x-tailgate-seed", 0, 9007199254740991.0, &seed, err, sizeof err) < 0 ||
+        header_num(x, "x-tailgate-reasoning-tokens", 0, LEDGER_MAX_TOKENS, &rtok, err,
+                   sizeof err) < 0 ||
+        header_num(x, "x-tailgate-reasoning-tps", 0.01, 1e6, &rtps, err, sizeof err) < 0 ||
+        header_num(x, "x-tailgate-reasoning-content", 0, 1, &rshow, err, sizeof err) < 0 ||
+        header_num(x, "x-tailgate-tool-call", 0, 1, &tool, err, sizeof err) < 0 ||
+        header_num(x, "x-tailgate-tool-text", 0, LEDGER_MAX_TOKENS, &tool_text, err,
+                   sizeof err) < 0) {
         reply_error(m, x, api, 400, NULL, NULL, NULL, err);
         goto done;
     }
@@ -178,10 +188,24 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
     m->mx.requests[api]++;
     uint64_t rseed = seed >= 0 ? (uint64_t)seed : m->cfg.seed * 1000003ull + g->rec->seq;
     engine_init(&g->eng, rseed, (uint64_t)ttft, tps, jit);
+    /* reasoning runs at its own rate from the same first-token wait; its jitter is seeded
+     * apart, so turning reasoning on leaves the visible tokens' gaps as they were */
+    engine_init(&g->reng, rseed ^ 0x5245415330ull, (uint64_t)ttft, rtps > 0 ? rtps : tps, jit);
+    /* the cap counts reasoning and visible tokens alike (max_completion_tokens, Anthropic's
+     * max_tokens with a thinking budget) */
+    g->rlimit = (uint64_t)rtok;
     g->limit = (uint64_t)nat;
-    if (rq.max_tokens >= 0 && (uint64_t)rq.max_tokens < g->limit) {
-        g->limit = (uint64_t)rq.max_tokens;
+    if (rq.max_tokens >= 0 && (uint64_t)rq.max_tokens < g->rlimit + g->limit) {
+        uint64_t cap = (uint64_t)rq.max_tokens;
+        if (cap < g->rlimit)
+            g->rlimit = cap;
+        g->limit = cap - g->rlimit;
         g->limit_is_cap = 1;
+    }
+    struct wire_shape shape = {g->rlimit, rshow != 0, tool != 0, (uint64_t)tool_text};
+    if ((shape.reasoning || shape.tool_call) && wire_gen_shape(&g->w, &shape) != 0) {
+        reply_error(m, x, api, 500, NULL, NULL, NULL, "out of memory");
+        goto fail;
     }
 
     struct ledger_record *r = g->rec;
@@ -198,6 +222,9 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
     r->background = rq.background;
     r->max_tokens = rq.max_tokens;
     r->natural_length = (uint64_t)nat;
+    r->reasoning_length = (uint64_t)rtok;
+    r->tool_call = g->w.shape.tool_call; /* as the wire can stage it */
+    r->tool_text_tokens = g->w.shape.tool_text;
     r->include_usage = rq.include_usage;
     r->billed_input_tokens = rq.input_tokens;
     r->price_in_per_mtok = prof->price_in_per_mtok;
@@ -227,7 +254,8 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
         m->stored++;
     }
     if (rq.background && !rq.stream) {
-        char *obj = wire_response_object(&g->w, 0, "queued", -1);
+        const struct wire_tally none = {0, 0, -1, -1};
+        char *obj = wire_response_object(&g->w, &none, "queued");
         reply_headers(x, api, r->request_id, NULL);
         reply_json(x, 200, obj ? obj : "{}");
         free(obj);
@@ -252,7 +280,7 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
             free(open);
         }
     }
-    gen_arm(g, engine_next_delay_ns(&g->eng, 0));
+    gen_arm(g, g->rlimit ? engine_next_delay_ns(&g->reng, 0) : engine_next_delay_ns(&g->eng, 0));
     goto done;
 fail:
     if (g->rec) {

@@ -53,6 +53,7 @@ static void record_free(struct ledger_record *r)
     if (r == NULL)
         return;
     free(r->token_t_ns);
+    free(r->reasoning_t_ns);
     free(r);
 }
 
@@ -165,28 +166,50 @@ void ledger_set_correlation(struct ledger *l, struct ledger_record *r, const cha
     l->attempt_keys++;
 }
 
-int ledger_add_token(struct ledger_record *r, uint64_t t_ns)
+/* Appends t_ns to a growable array of times at *n, doubling up to LEDGER_MAX_TOKENS. */
+static int times_append(uint64_t **arr, uint64_t *cap, uint64_t *n, uint64_t t_ns)
 {
-    if (r->generated_tokens >= LEDGER_MAX_TOKENS)
+    if (*n >= LEDGER_MAX_TOKENS)
         return -1;
-    if (r->generated_tokens == r->token_cap) {
-        uint64_t cap = r->token_cap ? r->token_cap * 2 : 32;
-        if (cap > LEDGER_MAX_TOKENS)
-            cap = LEDGER_MAX_TOKENS;
-        uint64_t *tmp = realloc(r->token_t_ns, cap * sizeof *tmp);
+    if (*n == *cap) {
+        uint64_t c = *cap ? *cap * 2 : 32;
+        if (c > LEDGER_MAX_TOKENS)
+            c = LEDGER_MAX_TOKENS;
+        uint64_t *tmp = realloc(*arr, c * sizeof *tmp);
         if (tmp == NULL)
             return -1;
-        r->token_t_ns = tmp;
-        r->token_cap = cap;
+        *arr = tmp;
+        *cap = c;
     }
-    if (r->generated_tokens == 0)
+    (*arr)[(*n)++] = t_ns;
+    return 0;
+}
+
+/* A background response generates on after its stream drops, by design and for a resume: its
+ * tail starts at a cancel, not at that close. */
+static int in_tail(const struct ledger_record *r, uint64_t t_ns)
+{
+    return r->t_peer_closed_ns != LEDGER_NO_TIME && t_ns > r->t_peer_closed_ns &&
+           (!r->background || r->close_kind == LEDGER_CLOSE_CANCEL_API);
+}
+
+int ledger_add_token(struct ledger_record *r, uint64_t t_ns)
+{
+    if (times_append(&r->token_t_ns, &r->token_cap, &r->generated_tokens, t_ns) != 0)
+        return -1;
+    if (r->generated_tokens == 1)
         r->t_first_token_ns = t_ns;
-    r->token_t_ns[r->generated_tokens++] = t_ns;
-    /* a background response generates on after its stream drops, by design and for a resume:
-     * its tail starts at a cancel, not at that close */
-    if (r->t_peer_closed_ns != LEDGER_NO_TIME && t_ns > r->t_peer_closed_ns &&
-        (!r->background || r->close_kind == LEDGER_CLOSE_CANCEL_API))
+    if (in_tail(r, t_ns))
         r->tail_tokens++;
+    return 0;
+}
+
+int ledger_add_reasoning(struct ledger_record *r, uint64_t t_ns)
+{
+    if (times_append(&r->reasoning_t_ns, &r->reasoning_cap, &r->reasoning_tokens, t_ns) != 0)
+        return -1;
+    if (in_tail(r, t_ns))
+        r->reasoning_tail_tokens++;
     return 0;
 }
 
@@ -349,6 +372,19 @@ cJSON *ledger_record_json(const struct ledger_record *r)
     cJSON_AddNumberToObject(o, "tail_tokens", (double)r->tail_tokens);
     cJSON_AddNumberToObject(o, "billed_input_tokens", (double)r->billed_input_tokens);
     cJSON_AddNumberToObject(o, "billed_output_tokens", (double)r->billed_output_tokens);
+    cJSON_AddNumberToObject(o, "reasoning_length", (double)r->reasoning_length);
+    arr = cJSON_AddArrayToObject(o, "reasoning_t_ns");
+    for (uint64_t i = 0; arr && i < r->reasoning_tokens; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)r->reasoning_t_ns[i]));
+    cJSON_AddNumberToObject(o, "reasoning_tokens", (double)r->reasoning_tokens);
+    cJSON_AddNumberToObject(o, "reasoning_at_close", (double)r->reasoning_at_close);
+    cJSON_AddNumberToObject(o, "reasoning_tail_tokens", (double)r->reasoning_tail_tokens);
+    cJSON_AddNumberToObject(o, "billed_reasoning_tokens", (double)r->billed_reasoning_tokens);
+    cJSON_AddBoolToObject(o, "tool_call", r->tool_call);
+    if (r->tool_call)
+        cJSON_AddNumberToObject(o, "tool_text_tokens", (double)r->tool_text_tokens);
+    else
+        cJSON_AddNullToObject(o, "tool_text_tokens");
     if (r->usage_reported == LEDGER_NONE)
         cJSON_AddNullToObject(o, "usage_reported");
     else

@@ -65,7 +65,18 @@ struct ledger_record {
     const char *protocol; /* how the request came: "http/1.1", "h2" (static) */
     uint64_t t_gen_stop_ns;
     enum ledger_stop stop_reason;
-    uint64_t tail_tokens; /* generated after t_peer_closed_ns */
+    uint64_t tail_tokens; /* visible tokens generated after t_peer_closed_ns */
+    /* Reasoning (hidden or shown), apart from the visible tokens above: planned, each one's
+     * time, how many were done when the peer left and after it, and how many were billed. */
+    uint64_t reasoning_length;    /* planned reasoning tokens (before the cap) */
+    uint64_t *reasoning_t_ns;     /* generation time of each reasoning token */
+    uint64_t reasoning_cap;
+    uint64_t reasoning_tokens;    /* reasoning tokens generated */
+    uint64_t reasoning_at_close;  /* reasoning tokens generated when the peer left */
+    uint64_t reasoning_tail_tokens; /* reasoning tokens generated after t_peer_closed_ns */
+    uint64_t billed_reasoning_tokens; /* of billed_output_tokens, reasoning */
+    int tool_call;                /* visible tokens from tool_text_tokens on are arguments */
+    uint64_t tool_text_tokens;
     uint64_t billed_input_tokens;
     uint64_t billed_output_tokens;
     int64_t usage_reported; /* LEDGER_NONE when the wire carried no usage */
@@ -91,6 +102,8 @@ struct ledger_record *ledger_open(struct ledger *l, uint64_t now_ns);
 void ledger_set_correlation(struct ledger *l, struct ledger_record *r, const char *cid);
 /* Appends a token time. Returns 0, or -1 at LEDGER_MAX_TOKENS or out of memory. */
 int ledger_add_token(struct ledger_record *r, uint64_t t_ns);
+/* Appends a reasoning token time. Returns 0, or -1 at LEDGER_MAX_TOKENS or out of memory. */
+int ledger_add_reasoning(struct ledger_record *r, uint64_t t_ns);
 /* Marks the record finished; may drop the oldest finished records to respect the capacity,
  * 'r' itself included: do not touch 'r' after this call. */
 void ledger_finish(struct ledger *l, struct ledger_record *r);

@@ -39,7 +39,7 @@ struct reader {
     int streaming;          /* SSE; else a JSON body at the end */
     int creator;            /* its close cancels the gen */
     int64_t starting_after; /* Responses: replay cursor */
-    uint64_t next_index;    /* next token index to write */
+    uint64_t next_index;    /* next step to write: reasoning tokens, then visible ones */
     uint64_t written_noted; /* of the sink's written tokens, those added to the ledger record */
     int reaping;            /* queued for reaping after the peer left */
     struct reader *reap_next;
@@ -55,8 +55,12 @@ struct gen {
     struct wire_gen w;
     struct engine eng;
     struct fault fault;
-    uint64_t limit; /* min(natural length, cap) */
+    uint64_t limit; /* visible tokens: min(natural length, cap - rlimit) */
     int limit_is_cap;
+    uint64_t rlimit;       /* reasoning tokens before the visible ones: min(planned, cap) */
+    uint64_t rgenerated;   /* reasoning tokens generated */
+    uint64_t r_at_close;   /* reasoning tokens generated when the peer left */
+    struct engine reng;    /* the reasoning tokens' timing */
     uint64_t generated;
     uint64_t written_max;
     uint64_t t_written_ns;     /* when written_max last grew (close detection) */
@@ -72,6 +76,8 @@ struct gen {
     uint64_t final_n;
     enum wire_end final_end;
     int64_t final_usage;
+    int64_t final_usage_reasoning;
+    uint64_t final_r;
     int64_t trailer_value; /* -1: no trailer */
     int stored;            /* background: kept for retrieve/cancel */
     int finished;          /* ledger record finished */

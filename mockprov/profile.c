@@ -12,43 +12,47 @@
 #define P_JIT 0.1
 #define P_LEN 256
 
+/* Reasoning before a cancel (the last field): the "zero" presets bill none of it, as they bill
+ * no output; the "emitted" ones bill the reasoning done before the cancel, like output generated
+ * so far (the vendor did that work whether or not a token was shown); the ones that pay for what
+ * they generated bill all of it, the tail after the cancel included. */
 static const struct profile presets[] = {
     {"vendor-a-pre", "vendor A before its February change: stops within 1 token, "
                      "bills nothing for a cancelled stream, terminal usage says 0",
      PROFILE_STOP, 1, 0, PROFILE_BILL_ZERO, PROFILE_REPORT_USAGE, P_TTFT, P_TPS, P_JIT, P_LEN,
-     2.50, 10.00},
+     2.50, 10.00, PROFILE_RBILL_ZERO, 0, 0.0, 0, 0, 0},
     {"vendor-a-post", "vendor A after the change: bills tokens emitted before the cancel, "
                       "tells it only in an x-emitted-tokens-on-cancel trailer",
      PROFILE_STOP, 1, 0, PROFILE_BILL_EMITTED, PROFILE_REPORT_TRAILER, P_TTFT, P_TPS, P_JIT,
-     P_LEN, 2.50, 10.00},
+     P_LEN, 2.50, 10.00, PROFILE_RBILL_DONE, 0, 0.0, 0, 0, 0},
     {"vendor-b-pre", "vendor B before its change (two days after A): bills nothing for a "
                      "cancelled stream, terminal usage says 0",
      PROFILE_STOP, 1, 0, PROFILE_BILL_ZERO, PROFILE_REPORT_USAGE, P_TTFT, P_TPS, P_JIT, P_LEN,
-     3.00, 15.00},
+     3.00, 15.00, PROFILE_RBILL_ZERO, 0, 0.0, 0, 0, 0},
     {"vendor-b-post", "vendor B after the change: bills tokens emitted before the cancel, "
                       "puts the count in the final usage chunk (default)",
      PROFILE_STOP, 1, 0, PROFILE_BILL_EMITTED, PROFILE_REPORT_USAGE, P_TTFT, P_TPS, P_JIT,
-     P_LEN, 3.00, 15.00},
+     P_LEN, 3.00, 15.00, PROFILE_RBILL_DONE, 0, 0.0, 0, 0, 0},
     {"silent-emitted", "bills tokens emitted before the cancel and reports no usage on "
                        "cancel: only the invoice knows",
      PROFILE_STOP, 1, 0, PROFILE_BILL_EMITTED, PROFILE_REPORT_NONE, P_TTFT, P_TPS, P_JIT, P_LEN,
-     0.27, 1.10},
+     0.27, 1.10, PROFILE_RBILL_DONE, 0, 0.0, 0, 0, 0},
     {"runaway", "ignores the disconnect, generates to the natural end and bills all of it",
      PROFILE_CONTINUE, 0, 0, PROFILE_BILL_GENERATED, PROFILE_REPORT_NONE, P_TTFT, P_TPS, P_JIT,
-     P_LEN, 2.00, 8.00},
+     P_LEN, 2.00, 8.00, PROFILE_RBILL_GENERATED, 0, 0.0, 0, 0, 0},
     {"selfhosted-abort", "self-hosted engine that aborts within one token of a disconnect; "
                          "pays for what it generated (GPU time)",
      PROFILE_STOP, 1, 0, PROFILE_BILL_GENERATED, PROFILE_REPORT_NONE, 50, 80.0, P_JIT, P_LEN,
-     0.20, 0.60},
+     0.20, 0.60, PROFILE_RBILL_GENERATED, 0, 0.0, 0, 0, 0},
     {"selfhosted-lag", "self-hosted engine whose abort fires 2 s after the disconnect; pays "
                        "for what it generated",
      PROFILE_STOP, 0, 2000, PROFILE_BILL_GENERATED, PROFILE_REPORT_NONE, 50, 80.0, P_JIT,
-     P_LEN, 0.20, 0.60},
+     P_LEN, 0.20, 0.60, PROFILE_RBILL_GENERATED, 0, 0.0, 0, 0, 0},
     {"stop-at-once", "stops the moment it sees the disconnect (stop_lag_tokens 0: no token "
                      "after it), bills tokens emitted before the cancel, says so in the final "
                      "usage chunk: measures a gateway alone, with no vendor lag on top",
      PROFILE_STOP, 0, 0, PROFILE_BILL_EMITTED, PROFILE_REPORT_USAGE, P_TTFT, P_TPS, P_JIT,
-     P_LEN, 3.00, 15.00},
+     P_LEN, 3.00, 15.00, PROFILE_RBILL_DONE, 0, 0.0, 0, 0, 0},
 };
 
 #define N_PRESETS (sizeof presets / sizeof presets[0])
@@ -116,6 +120,35 @@ uint64_t profile_billed_output(const struct profile *p, int cancelled, uint64_t 
     case PROFILE_BILL_EMITTED:
         return emitted;
     case PROFILE_BILL_GENERATED:
+        return generated;
+    }
+    return generated;
+}
+
+const char *profile_reasoning_bill_name(enum profile_reasoning_bill b)
+{
+    switch (b) {
+    case PROFILE_RBILL_ZERO:
+        return "zero";
+    case PROFILE_RBILL_DONE:
+        return "before_cancel";
+    case PROFILE_RBILL_GENERATED:
+        return "generated";
+    }
+    return "?";
+}
+
+uint64_t profile_billed_reasoning(const struct profile *p, int cancelled, uint64_t before,
+                                  uint64_t generated)
+{
+    if (!cancelled)
+        return generated;
+    switch (p->reasoning_bill) {
+    case PROFILE_RBILL_ZERO:
+        return 0;
+    case PROFILE_RBILL_DONE:
+        return before < generated ? before : generated;
+    case PROFILE_RBILL_GENERATED:
         return generated;
     }
     return generated;

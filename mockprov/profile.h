@@ -24,6 +24,13 @@ enum profile_report {
     PROFILE_REPORT_NONE,    /* only the invoice knows */
 };
 
+/* How reasoning done before a cancel is billed (reasoning tokens are output tokens). */
+enum profile_reasoning_bill {
+    PROFILE_RBILL_ZERO,      /* none of it */
+    PROFILE_RBILL_DONE,      /* the reasoning generated before the cancel, like output so far */
+    PROFILE_RBILL_GENERATED, /* all reasoning generated, what came after the cancel included */
+};
+
 struct profile {
     const char *name;
     const char *summary;
@@ -38,6 +45,16 @@ struct profile {
     uint32_t natural_length;
     double price_in_per_mtok;  /* USD per million input tokens */
     double price_out_per_mtok; /* USD per million output tokens */
+    enum profile_reasoning_bill reasoning_bill;
+    /* A reasoning model: reasoning_tokens generated at reasoning_tps (0: tps) before the visible
+     * ones; chat shows them as delta.reasoning_content when reasoning_content is set. */
+    uint32_t reasoning_tokens;
+    double reasoning_tps;
+    int reasoning_content;
+    /* Tool calls: tool_text_tokens of text, then the rest of the visible tokens as one tool
+     * call's arguments. */
+    int tool_call;
+    uint32_t tool_text_tokens;
 };
 
 #define PROFILE_DEFAULT "vendor-b-post"
@@ -51,11 +68,17 @@ const struct profile *profile_at(size_t i);
 const char *profile_disconnect_name(enum profile_disconnect d);
 const char *profile_bill_name(enum profile_bill b);
 const char *profile_report_name(enum profile_report r);
+const char *profile_reasoning_bill_name(enum profile_reasoning_bill b);
 
 /* Billed output tokens for a generation that ended with the peer gone ('cancelled' != 0) or
  * naturally. 'emitted' = tokens written before the cancel, 'generated' = all tokens. */
 uint64_t profile_billed_output(const struct profile *p, int cancelled, uint64_t emitted,
                                uint64_t generated);
+
+/* Billed reasoning tokens ('cancelled' as above): 'before' = reasoning tokens generated when the
+ * peer left, 'generated' = all of them. */
+uint64_t profile_billed_reasoning(const struct profile *p, int cancelled, uint64_t before,
+                                  uint64_t generated);
 
 #define SCHEDULE_MAX_STEPS 16
 

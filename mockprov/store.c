@@ -77,10 +77,10 @@ void store_retrieve(struct mock *m, struct exchange *x, const char *id)
         starting_after = v;
     }
     evhttp_clear_headers(&q);
+    struct wire_tally t;
+    gen_tally(g, &t);
     if (!want_stream) {
-        int64_t usage = g->terminal ? g->final_usage : -1;
-        char *obj = wire_response_object(&g->w, g->terminal ? g->final_n : g->generated,
-                                         gen_status(g), usage);
+        char *obj = wire_response_object(&g->w, &t, gen_status(g));
         reply_headers(x, API_RESPONSES, g->w.id, NULL);
         reply_json(x, 200, obj ? obj : "{}");
         free(obj);
@@ -101,20 +101,32 @@ void store_retrieve(struct mock *m, struct exchange *x, const char *id)
     if (open)
         sink_write(sk, open, strlen(open), 0);
     free(open);
-    /* replay the deltas after the cursor, then follow live */
-    uint64_t upto = g->terminal ? g->final_n : g->generated;
+    /* replay the deltas after the cursor (reasoning, then visible, with the turns between
+     * parts), then follow live */
     char ev[WIRE_TOKEN_EVENT_MAX];
-    for (uint64_t i = 0; i < upto; i++) {
-        if ((int64_t)(i + WIRE_RESP_FIRST_DELTA) <= starting_after)
+    for (uint64_t j = 0; j < t.reasoning; j++) {
+        if (wire_seq_reasoning(&g->w, j) <= starting_after)
+            continue;
+        int n = wire_stream_reasoning(&g->w, j, ev, sizeof ev);
+        if (n > 0)
+            sink_write(sk, ev, (size_t)n, 0);
+    }
+    for (uint64_t i = 0; i < t.tokens; i++) {
+        if (wire_turn_at(&g->w, i)) {
+            char *turn = wire_stream_turn(&g->w, i, starting_after);
+            if (turn)
+                sink_write(sk, turn, strlen(turn), 0);
+            free(turn);
+        }
+        if (wire_seq_token(&g->w, i) <= starting_after)
             continue;
         int n = wire_stream_token(&g->w, i, ev, sizeof ev);
         if (n > 0)
             sink_write(sk, ev, (size_t)n, 1);
     }
-    rd->next_index = upto;
+    rd->next_index = t.tokens ? g->rlimit + t.tokens : t.reasoning;
     if (g->terminal) {
-        char *tail =
-            wire_stream_close(&g->w, g->final_n, g->final_end, g->final_usage, starting_after);
+        char *tail = wire_stream_close(&g->w, &t, g->final_end, starting_after);
         if (tail)
             sink_write(sk, tail, strlen(tail), 0);
         free(tail);
@@ -134,10 +146,14 @@ void store_cancel(struct mock *m, struct exchange *x, const char *id)
         gen_peer_gone(g, now, LEDGER_CLOSE_CANCEL_API);
         /* The stream ends where the peer can still read it: this is where a vendor can say
          * what it bills. */
-        uint64_t bill_now = profile_billed_output(g->prof, 1, g->emitted, g->generated);
-        int64_t usage = g->prof->report == PROFILE_REPORT_USAGE ? (int64_t)bill_now : -1;
-        int64_t trailer = g->prof->report == PROFILE_REPORT_TRAILER ? (int64_t)g->emitted : -1;
-        gen_terminate(g, WIRE_END_CANCELLED, usage, trailer);
+        uint64_t bill_r = profile_billed_reasoning(g->prof, 1, g->r_at_close, g->rgenerated);
+        uint64_t bill_now = profile_billed_output(g->prof, 1, g->emitted, g->generated) + bill_r;
+        int usage_on = g->prof->report == PROFILE_REPORT_USAGE;
+        int64_t usage = usage_on ? (int64_t)bill_now : -1;
+        /* the trailer tells the bill: emitted tokens plus the reasoning billed with them */
+        int64_t trailer =
+            g->prof->report == PROFILE_REPORT_TRAILER ? (int64_t)(g->emitted + bill_r) : -1;
+        gen_terminate(g, WIRE_END_CANCELLED, usage, usage_on ? (int64_t)bill_r : -1, trailer);
     }
     if (g->trailer_value >= 0) {
         /* the cancel call's own reply is a plain JSON body: it carries the count as a header */
@@ -145,7 +161,9 @@ void store_cancel(struct mock *m, struct exchange *x, const char *id)
         snprintf(v, sizeof v, "%lld", (long long)g->trailer_value);
         exchange_add_header(x, MOCK_TRAILER_NAME, v);
     }
-    char *obj = wire_response_object(&g->w, g->final_n, gen_status(g), g->final_usage);
+    struct wire_tally t;
+    gen_tally(g, &t);
+    char *obj = wire_response_object(&g->w, &t, gen_status(g));
     reply_headers(x, API_RESPONSES, g->w.id, NULL);
     reply_json(x, 200, obj ? obj : "{}");
     free(obj);

@@ -1,7 +1,7 @@
-/* Vendor wire formats. Shapes follow the vendors' API
- * references and what the official SDKs parse; every JSON value is built with
- * cJSON. The per-token event is printed once per generation as a template with holes, because
- * it is the hot path (one event per token per stream). */
+/* Vendor wire formats. Shapes follow the vendors' API references and what the official SDKs
+ * parse; every JSON value is built with cJSON. The per-token events (reasoning, text, tool-call
+ * arguments) are printed once per generation as templates with holes, because they are the hot
+ * path (one event per token per stream). */
 #include "wire.h"
 
 #include <stdio.h>
@@ -82,13 +82,168 @@ char *wire_text(uint64_t n)
     return s;
 }
 
+char *wire_reasoning_text(uint64_t n)
+{
+    size_t len = engine_reasoning_text_len(n);
+    char *s = malloc(len + 1);
+    if (s == NULL)
+        return NULL;
+    size_t off = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        int w = engine_reasoning_text(i, s + off, len + 1 - off);
+        if (w < 0) {
+            free(s);
+            return NULL;
+        }
+        off += (size_t)w;
+    }
+    s[off] = '\0';
+    return s;
+}
+
+char *wire_tool_arguments(uint64_t from, uint64_t to)
+{
+    if (to < from)
+        to = from;
+    size_t a = strlen(WIRE_TOOL_ARGS_OPEN), z = strlen(WIRE_TOOL_ARGS_CLOSE);
+    size_t len = a + engine_text_len(to) - engine_text_len(from) + z;
+    char *s = malloc(len + 1);
+    if (s == NULL)
+        return NULL;
+    memcpy(s, WIRE_TOOL_ARGS_OPEN, a);
+    size_t off = a;
+    for (uint64_t i = from; i < to; i++) {
+        int w = engine_token_text(i, s + off, len + 1 - off);
+        if (w < 0) {
+            free(s);
+            return NULL;
+        }
+        off += (size_t)w;
+    }
+    memcpy(s + off, WIRE_TOOL_ARGS_CLOSE, z + 1);
+    return s;
+}
+
 static cJSON *add_raw_seq(cJSON *o)
 {
     static const char hole[] = {WIRE_HOLE_SEQ, '\0'};
     return cJSON_AddRawToObject(o, "sequence_number", hole);
 }
 
-/* ---- ids and template ------------------------------------------------------------------ */
+/* ---- layout: the parts and where their events fall ----------------------------------------- */
+
+static int has_reasoning(const struct wire_gen *g)
+{
+    return g->shape.reasoning > 0;
+}
+
+/* The text part exists unless a tool call starts at the first visible token. */
+static int has_text(const struct wire_gen *g)
+{
+    return !g->shape.tool_call || g->shape.tool_text > 0;
+}
+
+static enum wire_part first_part(const struct wire_gen *g)
+{
+    if (has_reasoning(g))
+        return WIRE_PART_REASONING;
+    return has_text(g) ? WIRE_PART_TEXT : WIRE_PART_TOOL;
+}
+
+static enum wire_part part_of_token(const struct wire_gen *g, uint64_t i)
+{
+    return g->shape.tool_call && i >= g->shape.tool_text ? WIRE_PART_TOOL : WIRE_PART_TEXT;
+}
+
+/* Output index (Responses) or content block index (Anthropic) of a part. */
+static int part_index(const struct wire_gen *g, enum wire_part p)
+{
+    int k = 0;
+    if (p == WIRE_PART_REASONING)
+        return 0;
+    k += has_reasoning(g);
+    if (p == WIRE_PART_TEXT)
+        return k;
+    return k + has_text(g);
+}
+
+/* Responses: sequence number of a part's first event. Each part before it is two opening
+ * events, its tokens (all of them: a later part exists only once the earlier ones are whole)
+ * and three closing events. */
+static uint64_t part_seq(const struct wire_gen *g, enum wire_part p)
+{
+    uint64_t s = 2;
+    if (p == WIRE_PART_REASONING)
+        return s;
+    if (has_reasoning(g))
+        s += 5 + g->shape.reasoning;
+    if (p == WIRE_PART_TEXT)
+        return s;
+    if (has_text(g))
+        s += 5 + g->shape.tool_text;
+    return s;
+}
+
+/* Tokens of part p in the tally. */
+static uint64_t part_len(const struct wire_gen *g, enum wire_part p, const struct wire_tally *t)
+{
+    uint64_t k = g->shape.tool_text;
+    switch (p) {
+    case WIRE_PART_REASONING:
+        return t->reasoning;
+    case WIRE_PART_TEXT:
+        return g->shape.tool_call && t->tokens > k ? k : t->tokens;
+    case WIRE_PART_TOOL:
+        return t->tokens > k ? t->tokens - k : 0;
+    }
+    return 0;
+}
+
+/* A part is open once the stream opened it (the first part) or its first token came. */
+static int part_opened(const struct wire_gen *g, enum wire_part p, const struct wire_tally *t)
+{
+    if (p == first_part(g))
+        return 1;
+    switch (p) {
+    case WIRE_PART_REASONING:
+        return 0;
+    case WIRE_PART_TEXT:
+        return has_text(g) && t->tokens > 0;
+    case WIRE_PART_TOOL:
+        return g->shape.tool_call && t->tokens > g->shape.tool_text;
+    }
+    return 0;
+}
+
+static enum wire_part last_part(const struct wire_gen *g, const struct wire_tally *t)
+{
+    if (part_opened(g, WIRE_PART_TOOL, t))
+        return WIRE_PART_TOOL;
+    if (part_opened(g, WIRE_PART_TEXT, t))
+        return WIRE_PART_TEXT;
+    return WIRE_PART_REASONING;
+}
+
+int64_t wire_seq_reasoning(const struct wire_gen *g, uint64_t j)
+{
+    return (int64_t)(part_seq(g, WIRE_PART_REASONING) + 2 + j);
+}
+
+int64_t wire_seq_token(const struct wire_gen *g, uint64_t i)
+{
+    enum wire_part p = part_of_token(g, i);
+    uint64_t idx = p == WIRE_PART_TOOL ? i - g->shape.tool_text : i;
+    return (int64_t)(part_seq(g, p) + 2 + idx);
+}
+
+int wire_turn_at(const struct wire_gen *g, uint64_t i)
+{
+    if (i == 0)
+        return has_reasoning(g);
+    return g->shape.tool_call && i == g->shape.tool_text;
+}
+
+/* ---- ids and templates ------------------------------------------------------------------- */
 
 static cJSON *chat_chunk(const struct wire_gen *g)
 {
@@ -116,66 +271,135 @@ static cJSON *chat_choice(cJSON *chunk, const char *finish)
     return delta;
 }
 
-static char *build_template(const struct wire_gen *g)
+/* The chat tool_calls delta: {index:0, [id, type, name,] function:{arguments}} */
+static cJSON *chat_tool_delta(const struct wire_gen *g, cJSON *delta, int head)
+{
+    cJSON *tc = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(delta, "tool_calls"), tc);
+    cJSON_AddNumberToObject(tc, "index", 0);
+    if (head) {
+        cJSON_AddStringToObject(tc, "id", g->call_id);
+        cJSON_AddStringToObject(tc, "type", "function");
+    }
+    cJSON *fn = cJSON_AddObjectToObject(tc, "function");
+    if (head)
+        cJSON_AddStringToObject(fn, "name", WIRE_TOOL_NAME);
+    return fn;
+}
+
+static char *build_template(const struct wire_gen *g, enum wire_part part)
 {
     static const char text_hole[] = {'"', WIRE_HOLE_TEXT, '"', '\0'};
     cJSON *o;
     const char *event = NULL;
     switch (g->api) {
     case API_CHAT: {
+        if (part == WIRE_PART_REASONING && !g->shape.reasoning_shown)
+            return NULL;
         o = chat_chunk(g);
         cJSON *delta = chat_choice(o, NULL);
-        cJSON_AddRawToObject(delta, "content", text_hole);
+        if (part == WIRE_PART_TOOL)
+            cJSON_AddRawToObject(chat_tool_delta(g, delta, 0), "arguments", text_hole);
+        else
+            cJSON_AddRawToObject(delta,
+                                 part == WIRE_PART_REASONING ? "reasoning_content" : "content",
+                                 text_hole);
         if (g->include_usage)
             cJSON_AddNullToObject(o, "usage");
         break;
     }
     case API_RESPONSES:
-        event = "response.output_text.delta";
+        event = part == WIRE_PART_REASONING ? "response.reasoning_summary_text.delta"
+                : part == WIRE_PART_TOOL    ? "response.function_call_arguments.delta"
+                                            : "response.output_text.delta";
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", event);
         add_raw_seq(o);
-        cJSON_AddStringToObject(o, "item_id", g->item_id);
-        cJSON_AddNumberToObject(o, "output_index", 0);
-        cJSON_AddNumberToObject(o, "content_index", 0);
+        cJSON_AddStringToObject(o, "item_id",
+                                part == WIRE_PART_REASONING ? g->rs_id
+                                : part == WIRE_PART_TOOL    ? g->fc_id
+                                                            : g->item_id);
+        cJSON_AddNumberToObject(o, "output_index", part_index(g, part));
+        if (part == WIRE_PART_TEXT)
+            cJSON_AddNumberToObject(o, "content_index", 0);
+        else if (part == WIRE_PART_REASONING)
+            cJSON_AddNumberToObject(o, "summary_index", 0);
         cJSON_AddRawToObject(o, "delta", text_hole);
-        cJSON_AddArrayToObject(o, "logprobs");
+        if (part == WIRE_PART_TEXT)
+            cJSON_AddArrayToObject(o, "logprobs");
         break;
     case API_MESSAGES: {
         event = "content_block_delta";
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", event);
-        cJSON_AddNumberToObject(o, "index", 0);
+        cJSON_AddNumberToObject(o, "index", part_index(g, part));
         cJSON *d = cJSON_AddObjectToObject(o, "delta");
-        cJSON_AddStringToObject(d, "type", "text_delta");
-        cJSON_AddRawToObject(d, "text", text_hole);
+        if (part == WIRE_PART_REASONING) {
+            cJSON_AddStringToObject(d, "type", "thinking_delta");
+            cJSON_AddRawToObject(d, "thinking", text_hole);
+        } else if (part == WIRE_PART_TOOL) {
+            cJSON_AddStringToObject(d, "type", "input_json_delta");
+            cJSON_AddRawToObject(d, "partial_json", text_hole);
+        } else {
+            cJSON_AddStringToObject(d, "type", "text_delta");
+            cJSON_AddRawToObject(d, "text", text_hole);
+        }
         break;
     }
     case API_GEMINI:
-        return gemini_token_template(g);
+        return part == WIRE_PART_REASONING ? gemini_thought_template(g)
+                                           : gemini_token_template(g);
     default:
         return NULL;
     }
     return frame(event, o);
 }
 
+static int build_templates(struct wire_gen *g)
+{
+    free(g->tmpl);
+    free(g->rtmpl);
+    free(g->atmpl);
+    g->rtmpl = g->atmpl = NULL;
+    g->tmpl = build_template(g, WIRE_PART_TEXT);
+    if (g->tmpl == NULL)
+        return -1;
+    if (has_reasoning(g) && (g->api != API_CHAT || g->shape.reasoning_shown)) {
+        g->rtmpl = build_template(g, WIRE_PART_REASONING);
+        if (g->rtmpl == NULL)
+            return -1;
+    }
+    if (g->shape.tool_call) {
+        g->atmpl = build_template(g, WIRE_PART_TOOL);
+        if (g->atmpl == NULL)
+            return -1;
+    }
+    return 0;
+}
+
 int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, int64_t now_s)
 {
     memset(g, 0, sizeof *g);
     g->api = rq->api;
+    unsigned long long q = (unsigned long long)seq;
     switch (rq->api) {
     case API_CHAT:
-        snprintf(g->id, sizeof g->id, "chatcmpl-tg%016llx", (unsigned long long)seq);
+        snprintf(g->id, sizeof g->id, "chatcmpl-tg%016llx", q);
+        snprintf(g->call_id, sizeof g->call_id, "call_tg%016llx", q);
         break;
     case API_RESPONSES:
-        snprintf(g->id, sizeof g->id, "resp_tg%016llx", (unsigned long long)seq);
-        snprintf(g->item_id, sizeof g->item_id, "msg_tg%016llx", (unsigned long long)seq);
+        snprintf(g->id, sizeof g->id, "resp_tg%016llx", q);
+        snprintf(g->item_id, sizeof g->item_id, "msg_tg%016llx", q);
+        snprintf(g->rs_id, sizeof g->rs_id, "rs_tg%016llx", q);
+        snprintf(g->fc_id, sizeof g->fc_id, "fc_tg%016llx", q);
+        snprintf(g->call_id, sizeof g->call_id, "call_tg%016llx", q);
         break;
     case API_MESSAGES:
-        snprintf(g->id, sizeof g->id, "msg_tg%016llx", (unsigned long long)seq);
+        snprintf(g->id, sizeof g->id, "msg_tg%016llx", q);
+        snprintf(g->call_id, sizeof g->call_id, "toolu_tg%016llx", q);
         break;
     case API_GEMINI:
-        snprintf(g->id, sizeof g->id, "tg%016llx", (unsigned long long)seq);
+        snprintf(g->id, sizeof g->id, "tg%016llx", q);
         break;
     }
     snprintf(g->model, sizeof g->model, "%s", rq->model);
@@ -185,29 +409,48 @@ int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, in
     g->background = rq->background;
     g->json_stream = rq->api == API_GEMINI && rq->json_stream;
     g->max_tokens = rq->max_tokens;
-    g->tmpl = build_template(g);
-    return g->tmpl ? 0 : -1;
+    return build_templates(g);
+}
+
+int wire_gen_shape(struct wire_gen *g, const struct wire_shape *s)
+{
+    g->shape = *s;
+    /* Gemini sends a functionCall part whole, never its arguments token by token: the mock
+     * does not stage tool calls there (yet); its tokens stay text */
+    if (g->api == API_GEMINI)
+        g->shape.tool_call = 0;
+    return build_templates(g);
 }
 
 void wire_gen_cleanup(struct wire_gen *g)
 {
     free(g->tmpl);
-    g->tmpl = NULL;
+    free(g->rtmpl);
+    free(g->atmpl);
+    g->tmpl = g->rtmpl = g->atmpl = NULL;
 }
 
-int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t len)
+/* A token's values for a template's holes. */
+struct holes {
+    int64_t seq;
+    const char *text;
+    uint64_t count, total;
+    int first; /* the stream's first event: a Gemini array's first element has no separator */
+};
+
+/* Fills a template's holes. */
+static int fill(const struct wire_gen *g, const char *tmpl, const struct holes *h, char *buf,
+                size_t len)
 {
-    char text[32], seq[32], count[32], total[32];
-    int tl = engine_token_text(i, text, sizeof text);
-    int sl = snprintf(seq, sizeof seq, "%llu",
-                      (unsigned long long)(i + WIRE_RESP_FIRST_DELTA));
-    int cl = snprintf(count, sizeof count, "%llu", (unsigned long long)(i + 1));
-    int ttl = snprintf(total, sizeof total, "%llu",
-                       (unsigned long long)(g->input_tokens + i + 1));
-    if (tl < 0 || sl < 0 || cl < 0 || ttl < 0)
+    char seq[32], count[32], total[32];
+    int tl = (int)strlen(h->text);
+    int sl = snprintf(seq, sizeof seq, "%lld", (long long)h->seq);
+    int cl = snprintf(count, sizeof count, "%llu", (unsigned long long)h->count);
+    int ttl = snprintf(total, sizeof total, "%llu", (unsigned long long)h->total);
+    if (sl < 0 || cl < 0 || ttl < 0 || len == 0)
         return -1;
-    const char *p = g->tmpl;
-    if (g->json_stream && i == 0)
+    const char *p = tmpl;
+    if (g->json_stream && h->first)
         p += GEMINI_ARRAY_SEP_LEN; /* the array's first element */
     size_t o = 0;
     for (; *p; p++) {
@@ -217,7 +460,7 @@ int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t le
             ins = seq;
             il = (size_t)sl;
         } else if (*p == WIRE_HOLE_TEXT) {
-            ins = text;
+            ins = h->text;
             il = (size_t)tl;
         } else if (*p == WIRE_HOLE_COUNT) {
             ins = count;
@@ -241,6 +484,34 @@ int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t le
     return (int)o;
 }
 
+int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t len)
+{
+    char text[32];
+    if (engine_token_text(i, text, sizeof text) < 0)
+        return -1;
+    const char *t = part_of_token(g, i) == WIRE_PART_TOOL && g->atmpl ? g->atmpl : g->tmpl;
+    /* Gemini counts visible tokens as candidates, the whole reasoning apart (the template
+     * carries it) and in the total */
+    struct holes h = {wire_seq_token(g, i), text, i + 1,
+                      g->input_tokens + g->shape.reasoning + i + 1, i == 0 && !has_reasoning(g)};
+    return fill(g, t, &h, buf, len);
+}
+
+int wire_stream_reasoning(const struct wire_gen *g, uint64_t j, char *buf, size_t len)
+{
+    if (g->rtmpl == NULL) {
+        if (len == 0)
+            return -1;
+        buf[0] = '\0';
+        return 0; /* hidden: it only counts */
+    }
+    char text[32];
+    if (engine_reasoning_text(j, text, sizeof text) < 0)
+        return -1;
+    struct holes h = {wire_seq_reasoning(g, j), text, j + 1, g->input_tokens + j + 1, j == 0};
+    return fill(g, g->rtmpl, &h, buf, len);
+}
+
 const char *wire_stream_content_type(const struct wire_gen *g)
 {
     if (g->api == API_GEMINI)
@@ -250,18 +521,19 @@ const char *wire_stream_content_type(const struct wire_gen *g)
 
 /* ---- Responses objects ------------------------------------------------------------------ */
 
-static cJSON *resp_usage(const struct wire_gen *g, int64_t usage)
+static cJSON *resp_usage(const struct wire_gen *g, const struct wire_tally *t)
 {
-    if (usage < 0)
+    if (t->usage < 0)
         return cJSON_CreateNull();
     cJSON *u = cJSON_CreateObject();
     cJSON_AddNumberToObject(u, "input_tokens", (double)g->input_tokens);
     cJSON_AddNumberToObject(cJSON_AddObjectToObject(u, "input_tokens_details"), "cached_tokens",
                             0);
-    cJSON_AddNumberToObject(u, "output_tokens", (double)usage);
+    cJSON_AddNumberToObject(u, "output_tokens", (double)t->usage);
     cJSON_AddNumberToObject(cJSON_AddObjectToObject(u, "output_tokens_details"),
-                            "reasoning_tokens", 0);
-    cJSON_AddNumberToObject(u, "total_tokens", (double)(g->input_tokens + (uint64_t)usage));
+                            "reasoning_tokens",
+                            (double)(t->usage_reasoning > 0 ? t->usage_reasoning : 0));
+    cJSON_AddNumberToObject(u, "total_tokens", (double)(g->input_tokens + (uint64_t)t->usage));
     return u;
 }
 
@@ -275,23 +547,69 @@ static cJSON *resp_part(const char *text)
     return p;
 }
 
-/* The message item; text NULL gives an empty content list. */
-static cJSON *resp_item(const struct wire_gen *g, const char *status, const char *text)
+static cJSON *summary_part(const char *text)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "type", "summary_text");
+    cJSON_AddStringToObject(p, "text", text);
+    return p;
+}
+
+/* A part's text as of the tally: reasoning text, message text, or tool-call arguments (NULL
+ * on OOM). */
+static char *part_text(const struct wire_gen *g, enum wire_part p, const struct wire_tally *t)
+{
+    switch (p) {
+    case WIRE_PART_REASONING:
+        return wire_reasoning_text(t->reasoning);
+    case WIRE_PART_TEXT:
+        return wire_text(part_len(g, WIRE_PART_TEXT, t));
+    case WIRE_PART_TOOL:
+        return wire_tool_arguments(g->shape.tool_text, t->tokens);
+    }
+    return NULL;
+}
+
+/* The output item of part p; text NULL gives it empty (as it is when added). */
+static cJSON *resp_item_of(const struct wire_gen *g, enum wire_part p, const char *status,
+                           const char *text)
 {
     cJSON *it = cJSON_CreateObject();
-    cJSON_AddStringToObject(it, "id", g->item_id);
-    cJSON_AddStringToObject(it, "type", "message");
-    cJSON_AddStringToObject(it, "status", status);
-    cJSON_AddStringToObject(it, "role", "assistant");
-    cJSON *content = cJSON_AddArrayToObject(it, "content");
-    if (text)
-        cJSON_AddItemToArray(content, resp_part(text));
+    switch (p) {
+    case WIRE_PART_REASONING: {
+        cJSON_AddStringToObject(it, "id", g->rs_id);
+        cJSON_AddStringToObject(it, "type", "reasoning");
+        cJSON *sum = cJSON_AddArrayToObject(it, "summary");
+        if (text)
+            cJSON_AddItemToArray(sum, summary_part(text));
+        break;
+    }
+    case WIRE_PART_TEXT: {
+        cJSON_AddStringToObject(it, "id", g->item_id);
+        cJSON_AddStringToObject(it, "type", "message");
+        cJSON_AddStringToObject(it, "status", status);
+        cJSON_AddStringToObject(it, "role", "assistant");
+        cJSON *content = cJSON_AddArrayToObject(it, "content");
+        if (text)
+            cJSON_AddItemToArray(content, resp_part(text));
+        break;
+    }
+    case WIRE_PART_TOOL:
+        cJSON_AddStringToObject(it, "id", g->fc_id);
+        cJSON_AddStringToObject(it, "type", "function_call");
+        cJSON_AddStringToObject(it, "status", status);
+        cJSON_AddStringToObject(it, "arguments", text ? text : "");
+        cJSON_AddStringToObject(it, "call_id", g->call_id);
+        cJSON_AddStringToObject(it, "name", WIRE_TOOL_NAME);
+        break;
+    }
     return it;
 }
 
-/* Response object; 'text' NULL gives "output":[] (before the output item exists). */
-static cJSON *resp_object(const struct wire_gen *g, const char *status, const char *text,
-                          const char *item_status, int64_t usage, const char *incomplete)
+/* Response object; items NULL gives "output":[] (before the first output item exists); else
+ * every opened part's item, the last one with 'item_status'. */
+static cJSON *resp_object(const struct wire_gen *g, const char *status, const struct wire_tally *t,
+                          const char *item_status, const char *incomplete)
 {
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "id", g->id);
@@ -312,22 +630,47 @@ static cJSON *resp_object(const struct wire_gen *g, const char *status, const ch
         cJSON_AddNumberToObject(r, "max_output_tokens", (double)g->max_tokens);
     cJSON_AddStringToObject(r, "model", g->model);
     cJSON *out = cJSON_AddArrayToObject(r, "output");
-    if (text)
-        cJSON_AddItemToArray(out, resp_item(g, item_status, text));
+    if (item_status) {
+        enum wire_part last = last_part(g, t);
+        for (int p = WIRE_PART_REASONING; p <= (int)last; p++) {
+            if (!part_opened(g, (enum wire_part)p, t))
+                continue;
+            char *text = part_text(g, (enum wire_part)p, t);
+            if (text == NULL) {
+                cJSON_Delete(r);
+                return NULL;
+            }
+            cJSON_AddItemToArray(out, resp_item_of(g, (enum wire_part)p,
+                                                   p == (int)last ? item_status : "completed",
+                                                   text));
+            free(text);
+        }
+    }
     cJSON_AddBoolToObject(r, "parallel_tool_calls", 1);
     cJSON_AddNullToObject(r, "previous_response_id");
     cJSON *reas = cJSON_AddObjectToObject(r, "reasoning");
-    cJSON_AddNullToObject(reas, "effort");
-    cJSON_AddNullToObject(reas, "summary");
+    if (has_reasoning(g)) {
+        cJSON_AddStringToObject(reas, "effort", "medium");
+        cJSON_AddStringToObject(reas, "summary", "detailed");
+    } else {
+        cJSON_AddNullToObject(reas, "effort");
+        cJSON_AddNullToObject(reas, "summary");
+    }
     cJSON_AddBoolToObject(r, "store", 1);
     cJSON_AddNumberToObject(r, "temperature", 1.0);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(r, "text"), "format"),
                             "type", "text");
     cJSON_AddStringToObject(r, "tool_choice", "auto");
-    cJSON_AddArrayToObject(r, "tools");
+    cJSON *tools = cJSON_AddArrayToObject(r, "tools");
+    if (g->shape.tool_call) {
+        cJSON *tl = cJSON_CreateObject();
+        cJSON_AddItemToArray(tools, tl);
+        cJSON_AddStringToObject(tl, "type", "function");
+        cJSON_AddStringToObject(tl, "name", WIRE_TOOL_NAME);
+    }
     cJSON_AddNumberToObject(r, "top_p", 1.0);
     cJSON_AddStringToObject(r, "truncation", "disabled");
-    cJSON_AddItemToObject(r, "usage", resp_usage(g, usage));
+    cJSON_AddItemToObject(r, "usage", resp_usage(g, t));
     cJSON_AddNullToObject(r, "user");
     cJSON_AddObjectToObject(r, "metadata");
     return r;
@@ -341,34 +684,229 @@ static cJSON *resp_event(const char *type, uint64_t seq)
     return e;
 }
 
-char *wire_response_object(const struct wire_gen *g, uint64_t n, const char *status,
-                           int64_t usage)
+char *wire_response_object(const struct wire_gen *g, const struct wire_tally *t,
+                           const char *status)
 {
-    char *text = wire_text(n);
-    if (text == NULL)
-        return NULL;
     int done = strcmp(status, "completed") == 0;
-    int fresh = strcmp(status, "queued") == 0 && n == 0;
+    int fresh = strcmp(status, "queued") == 0 && t->tokens == 0 && t->reasoning == 0;
     const char *item_status = done ? "completed"
                               : (strcmp(status, "in_progress") == 0 ||
                                  strcmp(status, "queued") == 0)
                                   ? "in_progress"
                                   : "incomplete";
-    cJSON *r = resp_object(g, status, fresh ? NULL : text, item_status, usage,
+    cJSON *r = resp_object(g, status, t, fresh ? NULL : item_status,
                            strcmp(status, "incomplete") == 0 ? "max_output_tokens" : NULL);
-    free(text);
+    if (r == NULL)
+        return NULL;
     char *s = cJSON_PrintUnformatted(r);
     cJSON_Delete(r);
     return s;
 }
 
-/* ---- stream open / close ----------------------------------------------------------------- */
+/* ---- parts opening and closing ------------------------------------------------------------ */
+
+/* Responses: appends event 'e' named 'name' unless its number is at or before the cursor. */
+static void resp_emit(char **acc, const char *name, cJSON *e, uint64_t seq, int64_t after)
+{
+    if ((int64_t)seq <= after) {
+        cJSON_Delete(e);
+        return;
+    }
+    cat(acc, frame(name, e));
+}
+
+static cJSON *msg_block_event(const char *type, int index)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "type", type);
+    cJSON_AddNumberToObject(e, "index", index);
+    return e;
+}
+
+static cJSON *msg_delta_event(int index, const char *type, const char *key, const char *value)
+{
+    cJSON *e = msg_block_event("content_block_delta", index);
+    cJSON *d = cJSON_AddObjectToObject(e, "delta");
+    cJSON_AddStringToObject(d, "type", type);
+    cJSON_AddStringToObject(d, key, value);
+    return e;
+}
+
+#define WIRE_SIGNATURE "dGFpbGdhdGUgbW9jayB0aGlua2luZyBzaWduYXR1cmU=" /* opaque to clients */
+
+/* The events that open part p (the tally's counts before its first token). */
+static void part_start(char **acc, const struct wire_gen *g, enum wire_part p, int64_t after)
+{
+    int idx = part_index(g, p);
+    switch (g->api) {
+    case API_CHAT:
+        if (p == WIRE_PART_TOOL) {
+            /* the call's head: id, type, name, and the arguments' opening framing */
+            cJSON *o = chat_chunk(g);
+            cJSON *fn = chat_tool_delta(g, chat_choice(o, NULL), 1);
+            cJSON_AddStringToObject(fn, "arguments", WIRE_TOOL_ARGS_OPEN);
+            if (g->include_usage)
+                cJSON_AddNullToObject(o, "usage");
+            cat(acc, frame(NULL, o));
+        }
+        break;
+    case API_RESPONSES: {
+        uint64_t s = part_seq(g, p);
+        cJSON *e = resp_event("response.output_item.added", s);
+        cJSON_AddNumberToObject(e, "output_index", idx);
+        cJSON_AddItemToObject(e, "item", resp_item_of(g, p, "in_progress", NULL));
+        resp_emit(acc, "response.output_item.added", e, s, after);
+        const char *name = p == WIRE_PART_REASONING ? "response.reasoning_summary_part.added"
+                           : p == WIRE_PART_TEXT    ? "response.content_part.added"
+                                                    : "response.function_call_arguments.delta";
+        e = resp_event(name, s + 1);
+        if (p == WIRE_PART_REASONING) {
+            cJSON_AddStringToObject(e, "item_id", g->rs_id);
+            cJSON_AddNumberToObject(e, "output_index", idx);
+            cJSON_AddNumberToObject(e, "summary_index", 0);
+            cJSON_AddItemToObject(e, "part", summary_part(""));
+        } else if (p == WIRE_PART_TEXT) {
+            cJSON_AddStringToObject(e, "item_id", g->item_id);
+            cJSON_AddNumberToObject(e, "output_index", idx);
+            cJSON_AddNumberToObject(e, "content_index", 0);
+            cJSON *pt = resp_part("");
+            cJSON_DeleteItemFromObject(pt, "logprobs");
+            cJSON_AddItemToObject(e, "part", pt);
+        } else {
+            cJSON_AddStringToObject(e, "item_id", g->fc_id);
+            cJSON_AddNumberToObject(e, "output_index", idx);
+            cJSON_AddStringToObject(e, "delta", WIRE_TOOL_ARGS_OPEN);
+        }
+        resp_emit(acc, name, e, s + 1, after);
+        break;
+    }
+    case API_MESSAGES: {
+        cJSON *e = msg_block_event("content_block_start", idx);
+        cJSON *cb = cJSON_AddObjectToObject(e, "content_block");
+        if (p == WIRE_PART_REASONING) {
+            cJSON_AddStringToObject(cb, "type", "thinking");
+            cJSON_AddStringToObject(cb, "thinking", "");
+            cJSON_AddStringToObject(cb, "signature", "");
+        } else if (p == WIRE_PART_TEXT) {
+            cJSON_AddStringToObject(cb, "type", "text");
+            cJSON_AddStringToObject(cb, "text", "");
+        } else {
+            cJSON_AddStringToObject(cb, "type", "tool_use");
+            cJSON_AddStringToObject(cb, "id", g->call_id);
+            cJSON_AddStringToObject(cb, "name", WIRE_TOOL_NAME);
+            cJSON_AddObjectToObject(cb, "input");
+        }
+        cat(acc, frame("content_block_start", e));
+        if (p == WIRE_PART_TOOL)
+            cat(acc, frame("content_block_delta", msg_delta_event(idx, "input_json_delta",
+                                                                  "partial_json",
+                                                                  WIRE_TOOL_ARGS_OPEN)));
+        break;
+    }
+    case API_GEMINI:
+        break; /* its chunks carry their parts whole */
+    }
+}
+
+/* The events that close part p after its tokens in the tally; 'status' is its item's. */
+static void part_stop(char **acc, const struct wire_gen *g, enum wire_part p,
+                      const struct wire_tally *t, const char *status, int64_t after)
+{
+    int idx = part_index(g, p);
+    switch (g->api) {
+    case API_CHAT:
+        if (p == WIRE_PART_TOOL) {
+            cJSON *o = chat_chunk(g);
+            cJSON_AddStringToObject(chat_tool_delta(g, chat_choice(o, NULL), 0), "arguments",
+                                    WIRE_TOOL_ARGS_CLOSE);
+            if (g->include_usage)
+                cJSON_AddNullToObject(o, "usage");
+            cat(acc, frame(NULL, o));
+        }
+        break;
+    case API_RESPONSES: {
+        char *text = part_text(g, p, t);
+        if (text == NULL) {
+            free(*acc);
+            *acc = NULL;
+            return;
+        }
+        uint64_t s = part_seq(g, p) + 2 + part_len(g, p, t);
+        const char *n0, *n1, *n2 = "response.output_item.done";
+        cJSON *e0, *e1;
+        if (p == WIRE_PART_REASONING) {
+            n0 = "response.reasoning_summary_text.done";
+            e0 = resp_event(n0, s);
+            cJSON_AddStringToObject(e0, "item_id", g->rs_id);
+            cJSON_AddNumberToObject(e0, "output_index", idx);
+            cJSON_AddNumberToObject(e0, "summary_index", 0);
+            cJSON_AddStringToObject(e0, "text", text);
+            n1 = "response.reasoning_summary_part.done";
+            e1 = resp_event(n1, s + 1);
+            cJSON_AddStringToObject(e1, "item_id", g->rs_id);
+            cJSON_AddNumberToObject(e1, "output_index", idx);
+            cJSON_AddNumberToObject(e1, "summary_index", 0);
+            cJSON_AddItemToObject(e1, "part", summary_part(text));
+        } else if (p == WIRE_PART_TEXT) {
+            n0 = "response.output_text.done";
+            e0 = resp_event(n0, s);
+            cJSON_AddStringToObject(e0, "item_id", g->item_id);
+            cJSON_AddNumberToObject(e0, "output_index", idx);
+            cJSON_AddNumberToObject(e0, "content_index", 0);
+            cJSON_AddStringToObject(e0, "text", text);
+            cJSON_AddArrayToObject(e0, "logprobs");
+            n1 = "response.content_part.done";
+            e1 = resp_event(n1, s + 1);
+            cJSON_AddStringToObject(e1, "item_id", g->item_id);
+            cJSON_AddNumberToObject(e1, "output_index", idx);
+            cJSON_AddNumberToObject(e1, "content_index", 0);
+            cJSON_AddItemToObject(e1, "part", resp_part(text));
+        } else {
+            /* the arguments' closing framing as their last delta, so they parse as JSON */
+            n0 = "response.function_call_arguments.delta";
+            e0 = resp_event(n0, s);
+            cJSON_AddStringToObject(e0, "item_id", g->fc_id);
+            cJSON_AddNumberToObject(e0, "output_index", idx);
+            cJSON_AddStringToObject(e0, "delta", WIRE_TOOL_ARGS_CLOSE);
+            n1 = "response.function_call_arguments.done";
+            e1 = resp_event(n1, s + 1);
+            cJSON_AddStringToObject(e1, "item_id", g->fc_id);
+            cJSON_AddNumberToObject(e1, "output_index", idx);
+            cJSON_AddStringToObject(e1, "name", WIRE_TOOL_NAME);
+            cJSON_AddStringToObject(e1, "arguments", text);
+        }
+        resp_emit(acc, n0, e0, s, after);
+        resp_emit(acc, n1, e1, s + 1, after);
+        cJSON *e2 = resp_event(n2, s + 2);
+        cJSON_AddNumberToObject(e2, "output_index", idx);
+        cJSON_AddItemToObject(e2, "item", resp_item_of(g, p, status, text));
+        resp_emit(acc, n2, e2, s + 2, after);
+        free(text);
+        break;
+    }
+    case API_MESSAGES:
+        if (p == WIRE_PART_REASONING)
+            cat(acc, frame("content_block_delta", msg_delta_event(idx, "signature_delta",
+                                                                  "signature", WIRE_SIGNATURE)));
+        else if (p == WIRE_PART_TOOL)
+            cat(acc, frame("content_block_delta", msg_delta_event(idx, "input_json_delta",
+                                                                  "partial_json",
+                                                                  WIRE_TOOL_ARGS_CLOSE)));
+        cat(acc, frame("content_block_stop", msg_block_event("content_block_stop", idx)));
+        break;
+    case API_GEMINI:
+        break;
+    }
+}
+
+/* ---- stream open / turn / close -------------------------------------------------------------- */
 
 char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
 {
     if (g->api == API_GEMINI)
         return gemini_stream_open(g);
     char *acc = empty();
+    const struct wire_tally none = {0, 0, -1, -1};
     switch (g->api) {
     case API_CHAT: {
         cJSON *o = chat_chunk(g);
@@ -378,32 +916,17 @@ char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
         if (g->include_usage)
             cJSON_AddNullToObject(o, "usage");
         cat(&acc, frame(NULL, o));
+        part_start(&acc, g, first_part(g), starting_after);
         break;
     }
     case API_RESPONSES: {
-        static const char *const names[] = {"response.created", "response.in_progress",
-                                            "response.output_item.added",
-                                            "response.content_part.added"};
-        for (int64_t seq = 0; seq < WIRE_RESP_FIRST_DELTA; seq++) {
-            if (seq <= starting_after)
-                continue;
+        static const char *const names[] = {"response.created", "response.in_progress"};
+        for (int64_t seq = 0; seq < 2; seq++) {
             cJSON *e = resp_event(names[seq], (uint64_t)seq);
-            if (seq < 2) {
-                cJSON_AddItemToObject(e, "response",
-                                      resp_object(g, "in_progress", NULL, NULL, -1, NULL));
-            } else if (seq == 2) {
-                cJSON_AddNumberToObject(e, "output_index", 0);
-                cJSON_AddItemToObject(e, "item", resp_item(g, "in_progress", NULL));
-            } else {
-                cJSON_AddStringToObject(e, "item_id", g->item_id);
-                cJSON_AddNumberToObject(e, "output_index", 0);
-                cJSON_AddNumberToObject(e, "content_index", 0);
-                cJSON *p = resp_part("");
-                cJSON_DeleteItemFromObject(p, "logprobs");
-                cJSON_AddItemToObject(e, "part", p);
-            }
-            cat(&acc, frame(names[seq], e));
+            cJSON_AddItemToObject(e, "response", resp_object(g, "in_progress", &none, NULL, NULL));
+            resp_emit(&acc, names[seq], e, (uint64_t)seq, starting_after);
         }
+        part_start(&acc, g, first_part(g), starting_after);
         break;
     }
     case API_MESSAGES: {
@@ -421,13 +944,7 @@ char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
         cJSON_AddNumberToObject(u, "input_tokens", (double)g->input_tokens);
         cJSON_AddNumberToObject(u, "output_tokens", 1);
         cat(&acc, frame("message_start", e));
-        e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "type", "content_block_start");
-        cJSON_AddNumberToObject(e, "index", 0);
-        cJSON *cb = cJSON_AddObjectToObject(e, "content_block");
-        cJSON_AddStringToObject(cb, "type", "text");
-        cJSON_AddStringToObject(cb, "text", "");
-        cat(&acc, frame("content_block_start", e));
+        part_start(&acc, g, first_part(g), starting_after);
         e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "type", "ping");
         cat(&acc, frame("ping", e));
@@ -439,118 +956,119 @@ char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
     return acc;
 }
 
-static char *chat_close(const struct wire_gen *g, enum wire_end end, int64_t usage)
+char *wire_stream_turn(const struct wire_gen *g, uint64_t i, int64_t starting_after)
 {
     char *acc = empty();
+    if (!wire_turn_at(g, i))
+        return acc;
+    enum wire_part prev = i == 0 ? WIRE_PART_REASONING : WIRE_PART_TEXT;
+    /* the earlier part is whole: all its tokens came before this one */
+    struct wire_tally t = {g->shape.reasoning, i, -1, -1};
+    part_stop(&acc, g, prev, &t, "completed", starting_after);
+    part_start(&acc, g, part_of_token(g, i), starting_after);
+    return acc;
+}
+
+static const char *chat_finish(const struct wire_gen *g, const struct wire_tally *t,
+                               enum wire_end end)
+{
+    if (end == WIRE_END_LENGTH)
+        return "length";
+    return last_part(g, t) == WIRE_PART_TOOL ? "tool_calls" : "stop";
+}
+
+static void chat_usage(cJSON *us, const struct wire_gen *g, int64_t usage, int64_t reasoning)
+{
+    cJSON_AddNumberToObject(us, "prompt_tokens", (double)g->input_tokens);
+    cJSON_AddNumberToObject(us, "completion_tokens", (double)usage);
+    cJSON_AddNumberToObject(us, "total_tokens", (double)(g->input_tokens + (uint64_t)usage));
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(us, "completion_tokens_details"),
+                            "reasoning_tokens", (double)(reasoning > 0 ? reasoning : 0));
+}
+
+static void chat_close(char **acc, const struct wire_gen *g, const struct wire_tally *t,
+                       enum wire_end end)
+{
     cJSON *fin = chat_chunk(g);
-    chat_choice(fin, end == WIRE_END_LENGTH ? "length" : "stop");
+    chat_choice(fin, chat_finish(g, t, end));
     if (g->include_usage)
         cJSON_AddNullToObject(fin, "usage");
-    cat(&acc, frame(NULL, fin));
-    if (g->include_usage && usage >= 0) {
+    cat(acc, frame(NULL, fin));
+    if (g->include_usage && t->usage >= 0) {
         cJSON *u = chat_chunk(g);
         cJSON_AddArrayToObject(u, "choices");
-        cJSON *us = cJSON_AddObjectToObject(u, "usage");
-        cJSON_AddNumberToObject(us, "prompt_tokens", (double)g->input_tokens);
-        cJSON_AddNumberToObject(us, "completion_tokens", (double)usage);
-        cJSON_AddNumberToObject(us, "total_tokens", (double)(g->input_tokens + (uint64_t)usage));
-        cat(&acc, frame(NULL, u));
+        chat_usage(cJSON_AddObjectToObject(u, "usage"), g, t->usage, t->usage_reasoning);
+        cat(acc, frame(NULL, u));
     }
-    if (acc)
-        cat(&acc, strdup("data: [DONE]\n\n"));
-    return acc;
+    cat(acc, strdup("data: [DONE]\n\n"));
 }
 
-static char *responses_close(const struct wire_gen *g, uint64_t n, enum wire_end end,
-                             int64_t usage, int64_t starting_after)
+static void responses_close(char **acc, const struct wire_gen *g, const struct wire_tally *t,
+                            enum wire_end end, int64_t starting_after)
 {
-    char *text = wire_text(n);
-    if (text == NULL)
-        return NULL;
+    enum wire_part last = last_part(g, t);
+    uint64_t seq = part_seq(g, last) + 2 + part_len(g, last, t) + 3;
+    /* A cancelled response has no event of its own in the SDKs' lists; response.incomplete
+     * is a lifecycle event every SDK version accepts, and status says "cancelled". */
+    const char *status = end == WIRE_END_STOP     ? "completed"
+                         : end == WIRE_END_LENGTH ? "incomplete"
+                                                  : "cancelled";
     const char *item_status = end == WIRE_END_STOP ? "completed" : "incomplete";
-    uint64_t base = WIRE_RESP_FIRST_DELTA + n;
-    char *acc = empty();
-    for (uint64_t k = 0; k < 4 && acc; k++) {
-        uint64_t seq = base + k;
-        if ((int64_t)seq <= starting_after)
-            continue;
-        cJSON *e;
-        const char *name;
-        if (k == 0) {
-            name = "response.output_text.done";
-            e = resp_event(name, seq);
-            cJSON_AddStringToObject(e, "item_id", g->item_id);
-            cJSON_AddNumberToObject(e, "output_index", 0);
-            cJSON_AddNumberToObject(e, "content_index", 0);
-            cJSON_AddStringToObject(e, "text", text);
-            cJSON_AddArrayToObject(e, "logprobs");
-        } else if (k == 1) {
-            name = "response.content_part.done";
-            e = resp_event(name, seq);
-            cJSON_AddStringToObject(e, "item_id", g->item_id);
-            cJSON_AddNumberToObject(e, "output_index", 0);
-            cJSON_AddNumberToObject(e, "content_index", 0);
-            cJSON_AddItemToObject(e, "part", resp_part(text));
-        } else if (k == 2) {
-            name = "response.output_item.done";
-            e = resp_event(name, seq);
-            cJSON_AddNumberToObject(e, "output_index", 0);
-            cJSON_AddItemToObject(e, "item", resp_item(g, item_status, text));
-        } else {
-            /* A cancelled response has no event of its own in the SDKs' lists; response.incomplete
-             * is a lifecycle event every SDK version accepts, and status says "cancelled". */
-            const char *status = end == WIRE_END_STOP     ? "completed"
-                                 : end == WIRE_END_LENGTH ? "incomplete"
-                                                          : "cancelled";
-            name = end == WIRE_END_STOP ? "response.completed" : "response.incomplete";
-            e = resp_event(name, seq);
-            cJSON_AddItemToObject(
-                e, "response",
-                resp_object(g, status, text, item_status, usage,
-                            end == WIRE_END_LENGTH ? "max_output_tokens" : NULL));
-        }
-        cat(&acc, frame(name, e));
+    const char *name = end == WIRE_END_STOP ? "response.completed" : "response.incomplete";
+    cJSON *r = resp_object(g, status, t, item_status,
+                           end == WIRE_END_LENGTH ? "max_output_tokens" : NULL);
+    if (r == NULL) {
+        free(*acc);
+        *acc = NULL;
+        return;
     }
-    free(text);
-    return acc;
+    cJSON *e = resp_event(name, seq);
+    cJSON_AddItemToObject(e, "response", r);
+    resp_emit(acc, name, e, seq, starting_after);
 }
 
-static char *messages_close(uint64_t n, enum wire_end end, int64_t usage)
+static void messages_close(char **acc, const struct wire_gen *g, const struct wire_tally *t,
+                           enum wire_end end)
 {
-    char *acc = empty();
     cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "type", "content_block_stop");
-    cJSON_AddNumberToObject(e, "index", 0);
-    cat(&acc, frame("content_block_stop", e));
-    e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "type", "message_delta");
     cJSON *d = cJSON_AddObjectToObject(e, "delta");
-    cJSON_AddStringToObject(d, "stop_reason", end == WIRE_END_LENGTH ? "max_tokens" : "end_turn");
+    cJSON_AddStringToObject(d, "stop_reason", end == WIRE_END_LENGTH ? "max_tokens"
+                                              : last_part(g, t) == WIRE_PART_TOOL ? "tool_use"
+                                                                                  : "end_turn");
     cJSON_AddNullToObject(d, "stop_sequence");
-    /* the SDK reads usage.output_tokens unconditionally: always send it */
+    /* the SDK reads usage.output_tokens unconditionally: always send it (thinking included) */
     cJSON_AddNumberToObject(cJSON_AddObjectToObject(e, "usage"), "output_tokens",
-                            (double)(usage >= 0 ? (uint64_t)usage : n));
-    cat(&acc, frame("message_delta", e));
+                            (double)(t->usage >= 0 ? (uint64_t)t->usage
+                                                   : t->tokens + t->reasoning));
+    cat(acc, frame("message_delta", e));
     e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "type", "message_stop");
-    cat(&acc, frame("message_stop", e));
-    return acc;
+    cat(acc, frame("message_stop", e));
 }
 
-char *wire_stream_close(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage,
+char *wire_stream_close(const struct wire_gen *g, const struct wire_tally *t, enum wire_end end,
                         int64_t starting_after)
 {
+    if (g->api == API_GEMINI)
+        return gemini_stream_close(g, t, end);
+    char *acc = empty();
+    part_stop(&acc, g, last_part(g, t), t, end == WIRE_END_STOP ? "completed" : "incomplete",
+              starting_after);
     switch (g->api) {
     case API_CHAT:
-        return chat_close(g, end, usage);
+        chat_close(&acc, g, t, end);
+        break;
     case API_RESPONSES:
-        return responses_close(g, n, end, usage, starting_after);
+        responses_close(&acc, g, t, end, starting_after);
+        break;
     case API_MESSAGES:
-        return messages_close(n, end, usage);
+        messages_close(&acc, g, t, end);
+        break;
     case API_GEMINI:
-        return gemini_stream_close(g, n, end, usage);
+        break;
     }
-    return NULL;
+    return acc;
 }
 
 char *wire_stream_error(const struct wire_gen *g, uint64_t n)
@@ -572,7 +1090,7 @@ char *wire_stream_error(const struct wire_gen *g, uint64_t n)
         cJSON_AddStringToObject(e, "code", "server_error");
         cJSON_AddStringToObject(e, "message", "The model failed to generate a response.");
         cJSON_AddNullToObject(e, "param");
-        cJSON_AddNumberToObject(e, "sequence_number", (double)(WIRE_RESP_FIRST_DELTA + n));
+        cJSON_AddNumberToObject(e, "sequence_number", (double)wire_seq_token(g, n));
         return frame("error", e);
     case API_MESSAGES: {
         cJSON_AddStringToObject(e, "type", "error");
@@ -589,23 +1107,35 @@ char *wire_stream_error(const struct wire_gen *g, uint64_t n)
     return NULL;
 }
 
-char *wire_body(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage)
+char *wire_body(const struct wire_gen *g, const struct wire_tally *tally, enum wire_end end)
 {
-    if (usage < 0)
-        usage = (int64_t)n;
+    struct wire_tally t = *tally;
+    if (t.usage < 0) {
+        t.usage = (int64_t)(t.tokens + t.reasoning);
+        t.usage_reasoning = (int64_t)t.reasoning;
+    }
     if (g->api == API_RESPONSES)
-        return wire_response_object(g, n,
+        return wire_response_object(g, &t,
                                     end == WIRE_END_STOP     ? "completed"
                                     : end == WIRE_END_LENGTH ? "incomplete"
-                                                             : "cancelled",
-                                    usage);
-    char *text = wire_text(n);
-    if (text == NULL)
-        return NULL;
+                                                             : "cancelled");
     if (g->api == API_GEMINI) {
-        char *s = gemini_body(g, text, n, end, usage);
+        char *text = wire_text(t.tokens), *reasoning = wire_reasoning_text(t.reasoning);
+        char *s = text && reasoning ? gemini_body(g, &t, reasoning, text, end) : NULL;
         free(text);
+        free(reasoning);
         return s;
+    }
+    int tool = part_opened(g, WIRE_PART_TOOL, &t);
+    int text_open = part_opened(g, WIRE_PART_TEXT, &t);
+    char *text = wire_text(part_len(g, WIRE_PART_TEXT, &t));
+    char *reasoning = wire_reasoning_text(t.reasoning);
+    char *args = tool ? wire_tool_arguments(g->shape.tool_text, t.tokens) : NULL;
+    if (text == NULL || reasoning == NULL || (tool && args == NULL)) {
+        free(text);
+        free(reasoning);
+        free(args);
+        return NULL;
     }
     cJSON *o = cJSON_CreateObject();
     if (g->api == API_CHAT) {
@@ -619,14 +1149,25 @@ char *wire_body(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t
         cJSON_AddNumberToObject(c, "index", 0);
         cJSON *m = cJSON_AddObjectToObject(c, "message");
         cJSON_AddStringToObject(m, "role", "assistant");
-        cJSON_AddStringToObject(m, "content", text);
+        if (text_open)
+            cJSON_AddStringToObject(m, "content", text);
+        else
+            cJSON_AddNullToObject(m, "content"); /* OpenAI's content for a bare tool call */
+        if (g->shape.reasoning_shown && has_reasoning(g))
+            cJSON_AddStringToObject(m, "reasoning_content", reasoning);
         cJSON_AddNullToObject(m, "refusal");
+        if (tool) {
+            cJSON *tc = cJSON_CreateObject();
+            cJSON_AddItemToArray(cJSON_AddArrayToObject(m, "tool_calls"), tc);
+            cJSON_AddStringToObject(tc, "id", g->call_id);
+            cJSON_AddStringToObject(tc, "type", "function");
+            cJSON *fn = cJSON_AddObjectToObject(tc, "function");
+            cJSON_AddStringToObject(fn, "name", WIRE_TOOL_NAME);
+            cJSON_AddStringToObject(fn, "arguments", args);
+        }
         cJSON_AddNullToObject(c, "logprobs");
-        cJSON_AddStringToObject(c, "finish_reason", end == WIRE_END_LENGTH ? "length" : "stop");
-        cJSON *u = cJSON_AddObjectToObject(o, "usage");
-        cJSON_AddNumberToObject(u, "prompt_tokens", (double)g->input_tokens);
-        cJSON_AddNumberToObject(u, "completion_tokens", (double)usage);
-        cJSON_AddNumberToObject(u, "total_tokens", (double)(g->input_tokens + (uint64_t)usage));
+        cJSON_AddStringToObject(c, "finish_reason", chat_finish(g, &t, end));
+        chat_usage(cJSON_AddObjectToObject(o, "usage"), g, t.usage, t.usage_reasoning);
         cJSON_AddNullToObject(o, "system_fingerprint");
     } else {
         cJSON_AddStringToObject(o, "id", g->id);
@@ -634,18 +1175,40 @@ char *wire_body(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t
         cJSON_AddStringToObject(o, "role", "assistant");
         cJSON_AddStringToObject(o, "model", g->model);
         cJSON *content = cJSON_AddArrayToObject(o, "content");
-        cJSON *t = cJSON_CreateObject();
-        cJSON_AddItemToArray(content, t);
-        cJSON_AddStringToObject(t, "type", "text");
-        cJSON_AddStringToObject(t, "text", text);
+        if (has_reasoning(g)) {
+            cJSON *th = cJSON_CreateObject();
+            cJSON_AddItemToArray(content, th);
+            cJSON_AddStringToObject(th, "type", "thinking");
+            cJSON_AddStringToObject(th, "thinking", reasoning);
+            cJSON_AddStringToObject(th, "signature", WIRE_SIGNATURE);
+        }
+        if (text_open) {
+            cJSON *tb = cJSON_CreateObject();
+            cJSON_AddItemToArray(content, tb);
+            cJSON_AddStringToObject(tb, "type", "text");
+            cJSON_AddStringToObject(tb, "text", text);
+        }
+        if (tool) {
+            cJSON *tu = cJSON_CreateObject();
+            cJSON_AddItemToArray(content, tu);
+            cJSON_AddStringToObject(tu, "type", "tool_use");
+            cJSON_AddStringToObject(tu, "id", g->call_id);
+            cJSON_AddStringToObject(tu, "name", WIRE_TOOL_NAME);
+            /* Anthropic's input is an object: the arguments parsed */
+            cJSON *input = cJSON_Parse(args);
+            cJSON_AddItemToObject(tu, "input", input ? input : cJSON_CreateObject());
+        }
         cJSON_AddStringToObject(o, "stop_reason", end == WIRE_END_LENGTH ? "max_tokens"
+                                                  : tool                 ? "tool_use"
                                                                          : "end_turn");
         cJSON_AddNullToObject(o, "stop_sequence");
         cJSON *u = cJSON_AddObjectToObject(o, "usage");
         cJSON_AddNumberToObject(u, "input_tokens", (double)g->input_tokens);
-        cJSON_AddNumberToObject(u, "output_tokens", (double)usage);
+        cJSON_AddNumberToObject(u, "output_tokens", (double)t.usage);
     }
     free(text);
+    free(reasoning);
+    free(args);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

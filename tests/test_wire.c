@@ -233,6 +233,26 @@ static int ends_with(const char *s, const char *suffix)
 
 /* ---- fixtures ----------------------------------------------------------------------------- */
 
+/* The plain-text endings: n visible tokens, no reasoning. */
+static char *close_n(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage,
+                     int64_t after)
+{
+    struct wire_tally t = {0, n, usage, usage < 0 ? -1 : 0};
+    return wire_stream_close(g, &t, end, after);
+}
+
+static char *body_n(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage)
+{
+    struct wire_tally t = {0, n, usage, usage < 0 ? -1 : 0};
+    return wire_body(g, &t, end);
+}
+
+static char *object_n(const struct wire_gen *g, uint64_t n, const char *status, int64_t usage)
+{
+    struct wire_tally t = {0, n, usage, usage < 0 ? -1 : 0};
+    return wire_response_object(g, &t, status);
+}
+
 #define CREATED 1700000000
 #define INPUT_TOKENS 7
 
@@ -253,7 +273,7 @@ static int gen_init(struct wire_gen *g, enum api api, int include_usage, int64_t
 static char *whole_stream(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage)
 {
     char *open = wire_stream_open(g, -1);
-    char *close = wire_stream_close(g, n, end, usage, -1);
+    char *close = close_n(g, n, end, usage, -1);
     size_t cap = (open ? strlen(open) : 0) + (close ? strlen(close) : 0) +
                  n * WIRE_TOKEN_EVENT_MAX + 1;
     char *s = malloc(cap);
@@ -401,7 +421,7 @@ static void chat_stream_should_say_length_when_capped(void)
 {
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_CHAT, 1, 2), 0);
-    char *close = wire_stream_close(&g, 2, WIRE_END_LENGTH, 2, -1);
+    char *close = close_n(&g, 2, WIRE_END_LENGTH, 2, -1);
     struct stream s;
     int rc = stream_parse(close, &s);
     free(close);
@@ -438,7 +458,7 @@ static void chat_stream_should_omit_usage_chunk_when_usage_negative(void)
     /* a profile that reports nothing on the wire: usage:null chunks, no usage chunk */
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_CHAT, 1, -1), 0);
-    char *close = wire_stream_close(&g, 4, WIRE_END_STOP, -1, -1);
+    char *close = close_n(&g, 4, WIRE_END_STOP, -1, -1);
     struct stream s;
     int rc = stream_parse(close, &s);
     free(close);
@@ -456,7 +476,7 @@ static void chat_stream_should_report_zero_usage(void)
     /* vendor-*-pre bill zero for a cancelled stream and say so in the usage chunk */
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_CHAT, 1, -1), 0);
-    char *close = wire_stream_close(&g, 4, WIRE_END_STOP, 0, -1);
+    char *close = close_n(&g, 4, WIRE_END_STOP, 0, -1);
     struct stream s;
     int rc = stream_parse(close, &s);
     free(close);
@@ -604,7 +624,7 @@ static void responses_close_should_drop_events_at_or_before_starting_after(void)
     } rows[] = {{-1, 4, 7}, {5, 4, 7}, {6, 4, 7}, {7, 3, 8}, {8, 2, 9}, {9, 1, 10},
                 {10, 0, 11}, {100, 0, 0}};
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
-        char *close = wire_stream_close(&g, 3, WIRE_END_STOP, 3, rows[k].after);
+        char *close = close_n(&g, 3, WIRE_END_STOP, 3, rows[k].after);
         struct stream s;
         int rc = stream_parse(close, &s);
         free(close);
@@ -623,7 +643,7 @@ static void responses_close_should_end_cancelled_with_incomplete_event(void)
 {
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_RESPONSES, 1, -1), 0);
-    char *close = wire_stream_close(&g, 2, WIRE_END_CANCELLED, 2, -1);
+    char *close = close_n(&g, 2, WIRE_END_CANCELLED, 2, -1);
     struct stream s;
     int rc = stream_parse(close, &s);
     free(close);
@@ -647,7 +667,7 @@ static void responses_close_should_end_capped_with_max_output_tokens(void)
 {
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_RESPONSES, 1, 2), 0);
-    char *close = wire_stream_close(&g, 2, WIRE_END_LENGTH, 2, -1);
+    char *close = close_n(&g, 2, WIRE_END_LENGTH, 2, -1);
     struct stream s;
     int rc = stream_parse(close, &s);
     free(close);
@@ -665,7 +685,7 @@ static void responses_close_should_give_null_usage_when_negative(void)
 {
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_RESPONSES, 1, -1), 0);
-    char *close = wire_stream_close(&g, 1, WIRE_END_STOP, -1, -1);
+    char *close = close_n(&g, 1, WIRE_END_STOP, -1, -1);
     struct stream s;
     int rc = stream_parse(close, &s);
     free(close);
@@ -744,7 +764,7 @@ static void messages_close_should_always_carry_output_tokens(void)
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_MESSAGES, 1, 4), 0);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        char *close = wire_stream_close(&g, rows[i].n, rows[i].end, rows[i].usage, -1);
+        char *close = close_n(&g, rows[i].n, rows[i].end, rows[i].usage, -1);
         struct stream s;
         int rc = stream_parse(close, &s);
         free(close);
@@ -853,8 +873,8 @@ static void chat_body_should_be_a_chat_completion(void)
 {
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_CHAT, 0, -1), 0);
-    char *body = wire_body(&g, 2, WIRE_END_STOP, -1);
-    char *capped = wire_body(&g, 2, WIRE_END_LENGTH, 0);
+    char *body = body_n(&g, 2, WIRE_END_STOP, -1);
+    char *capped = body_n(&g, 2, WIRE_END_LENGTH, 0);
     wire_gen_cleanup(&g);
     cJSON *o = cJSON_Parse(body), *c = cJSON_Parse(capped);
     free(body);
@@ -884,8 +904,8 @@ static void messages_body_should_be_an_anthropic_message(void)
 {
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_MESSAGES, 1, 8), 0);
-    char *body = wire_body(&g, 2, WIRE_END_STOP, 2);
-    char *capped = wire_body(&g, 8, WIRE_END_LENGTH, 8);
+    char *body = body_n(&g, 2, WIRE_END_STOP, 2);
+    char *capped = body_n(&g, 8, WIRE_END_LENGTH, 8);
     wire_gen_cleanup(&g);
     cJSON *o = cJSON_Parse(body), *c = cJSON_Parse(capped);
     free(body);
@@ -912,8 +932,8 @@ static void responses_body_should_be_a_response_object(void)
 {
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_RESPONSES, 1, 50), 0);
-    char *body = wire_body(&g, 2, WIRE_END_STOP, -1);
-    char *cancelled = wire_body(&g, 1, WIRE_END_CANCELLED, 1);
+    char *body = body_n(&g, 2, WIRE_END_STOP, -1);
+    char *cancelled = body_n(&g, 1, WIRE_END_CANCELLED, 1);
     wire_gen_cleanup(&g);
     cJSON *o = cJSON_Parse(body), *c = cJSON_Parse(cancelled);
     free(body);
@@ -963,7 +983,7 @@ static void response_object_should_reflect_status(void)
     CHECK_EQ_INT(gen_init(&g, API_RESPONSES, 1, -1), 0);
     g.background = 1;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        char *s = wire_response_object(&g, rows[i].n, rows[i].status, rows[i].usage);
+        char *s = object_n(&g, rows[i].n, rows[i].status, rows[i].usage);
         cJSON *o = cJSON_Parse(s);
         free(s);
         CHECK(o != NULL);
@@ -1344,8 +1364,8 @@ static void gemini_body_should_be_a_generate_content_response(void)
 {
     struct wire_gen g;
     CHECK_EQ_INT(gemini_init(&g, 0, -1), 0);
-    char *b = wire_body(&g, 4, WIRE_END_STOP, 4);
-    char *capped = wire_body(&g, 2, WIRE_END_LENGTH, -1);
+    char *b = body_n(&g, 4, WIRE_END_STOP, 4);
+    char *capped = body_n(&g, 2, WIRE_END_LENGTH, -1);
     wire_gen_cleanup(&g);
     cJSON *o = cJSON_Parse(b), *c = cJSON_Parse(capped);
     free(b);

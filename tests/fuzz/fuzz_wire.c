@@ -81,6 +81,26 @@ static size_t check_sse(const char *s, const char *model)
     return events;
 }
 
+/* The plain-text endings: n visible tokens, no reasoning. */
+static char *close_n(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage,
+                     int64_t after)
+{
+    struct wire_tally t = {0, n, usage, usage < 0 ? -1 : 0};
+    return wire_stream_close(g, &t, end, after);
+}
+
+static char *body_n(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage)
+{
+    struct wire_tally t = {0, n, usage, usage < 0 ? -1 : 0};
+    return wire_body(g, &t, end);
+}
+
+static char *object_n(const struct wire_gen *g, uint64_t n, const char *status, int64_t usage)
+{
+    struct wire_tally t = {0, n, usage, usage < 0 ? -1 : 0};
+    return wire_response_object(g, &t, status);
+}
+
 static void check_body(char *s, const char *model)
 {
     FUZZ_CHECK(s != NULL);
@@ -152,18 +172,18 @@ static void render(const struct request *rq, uint64_t h)
         engine_token_text(i, tok, sizeof tok);
         FUZZ_CHECK(strstr(ev, tok) != NULL);
     }
-    char *close = wire_stream_close(&g, n, end, usage, after);
+    char *close = close_n(&g, n, end, usage, after);
     check_sse(close, rq->model);
     free(close);
     char *err = wire_stream_error(&g, n);
     FUZZ_CHECK(check_sse(err, rq->model) == 1);
     free(err);
-    check_body(wire_body(&g, n, end, usage), rq->model);
+    check_body(body_n(&g, n, end, usage), rq->model);
     static const char *const statuses[] = {"queued", "in_progress", "completed", "incomplete",
                                            "cancelled"};
     if (rq->api == API_RESPONSES)
         for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
-            check_body(wire_response_object(&g, n, statuses[i], usage), rq->model);
+            check_body(object_n(&g, n, statuses[i], usage), rq->model);
     char *text = wire_text(n);
     FUZZ_CHECK(text != NULL && strlen(text) == engine_text_len(n));
     free(text);
