@@ -1,5 +1,6 @@
 /* mockprov over real loopback sockets: every API x billing semantic x {FIN, RST}, faults, bad
  * input, background responses, the admin API. One mock process per case group. */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1920,6 +1921,363 @@ static void mockprov_should_count_gemini_in_its_metrics(void)
     CHECK(ok);
 }
 
+/* ---- reasoning and tool calls -------------------------------------------------------------- */
+
+/* Reasoning tokens 100 ms apart, visible ones 1 ms apart: a close between two reasoning tokens
+ * has 100 ms of margin either side. */
+#define THINK "x-tailgate-ttft-ms: 0\r\nx-tailgate-jitter: 0\r\nx-tailgate-tps: 1000\r\n" \
+              "x-tailgate-reasoning-tps: 10\r\n"
+
+static int count_str(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* Reads until 'needle' has come (bounded by timeout_ms). Returns 1 when it came. */
+static int read_until(int fd, const char *needle, int timeout_ms, char **acc, size_t *len)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+        if (*acc && strstr(*acc, needle))
+            return 1;
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, 50) < 0)
+            return 0;
+        if (!(pfd.revents & (POLLIN | POLLHUP)))
+            continue;
+        char buf[16384];
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return *acc && strstr(*acc, needle);
+        char *tmp = realloc(*acc, *len + (size_t)n + 1);
+        if (tmp == NULL)
+            return 0;
+        memcpy(tmp + *len, buf, (size_t)n);
+        *len += (size_t)n;
+        tmp[*len] = '\0';
+        *acc = tmp;
+        waited -= 50; /* data came: the wait was not idle */
+    }
+    return *acc && strstr(*acc, needle);
+}
+
+struct reasoning_at_least {
+    double n;
+};
+
+static int has_reasoning(const cJSON *records, void *arg)
+{
+    const struct reasoning_at_least *w = arg;
+    const cJSON *r = cJSON_GetArrayItem(records, 0);
+    return r && harness_num(r, "reasoning_tokens") >= w->n;
+}
+
+/* Opens a reasoning stream and closes it (FIN) once 'k' reasoning tokens exist: seen on the wire
+ * where the API shows reasoning, in the ledger where it hides them (chat). Returns the finished
+ * record. */
+static cJSON *leave_during_thinking(const char *api, const char *profile, const char *cid,
+                                    int reasoning, int length, int k)
+{
+    char headers[512];
+    snprintf(headers, sizeof headers,
+             THINK "x-tailgate-profile: %s\r\nx-tailgate-reasoning-tokens: %d\r\n"
+                   "x-tailgate-length: %d\r\nX-Request-Id: %s\r\n",
+             profile, reasoning, length, cid);
+    int fd = harness_connect(mock.port, 0);
+    if (fd < 0 || harness_post(fd, path_of(api), headers, stream_body(api)) != 0)
+        return NULL;
+    int came;
+    if (strcmp(api, "chat") == 0) {
+        struct reasoning_at_least w = {k};
+        cJSON *recs = harness_ledger_wait(mock.port, cid, has_reasoning, &w, 5000);
+        came = recs != NULL;
+        cJSON_Delete(recs);
+    } else {
+        char needle[32], *acc = NULL;
+        size_t len = 0;
+        snprintf(needle, sizeof needle, " think%d\"", k - 1);
+        came = read_until(fd, needle, 5000, &acc, &len);
+        free(acc);
+    }
+    harness_close_fin(fd);
+    return came ? harness_ledger_done(mock.port, cid, 10000) : NULL;
+}
+
+static void mockprov_should_report_reasoning_usage_equal_to_the_ledger_per_api(void)
+{
+    static const char *const marks[] = {"\"completion_tokens_details\":{\"reasoning_tokens\":6}",
+                                        "\"output_tokens_details\":{\"reasoning_tokens\":6}",
+                                        "\"type\":\"thinking_delta\""};
+    static const char *const totals[] = {"\"completion_tokens\":10", "\"output_tokens\":10",
+                                         "\"usage\":{\"output_tokens\":10}"};
+    for (size_t a = 0; a < 3; a++) {
+        char cid[64], hdr[256];
+        snprintf(cid, sizeof cid, "think-done-%s", apis[a]);
+        snprintf(hdr, sizeof hdr, "x-tailgate-reasoning-tokens: 6\r\nx-tailgate-reasoning-tps: "
+                                  "1000\r\nx-tailgate-length: 4\r\nX-Request-Id: %s\r\n"
+                                  "Connection: close\r\n", cid);
+        char *out = stream_to_end(apis[a], hdr, NULL);
+        CHECK(out != NULL);
+        int marked = strstr(out, marks[a]) != NULL && strstr(out, totals[a]) != NULL;
+        /* reasoning is shown where the API shows it (one " thinkN" per token), hidden in chat */
+        int thinks = count_str(out, " think");
+        int toks = count_str(out, " tok");
+        free(out);
+        CHECK(marked);
+        /* Responses: 6 deltas, then the whole text in summary_text.done, summary_part.done,
+         * output_item.done and response.completed */
+        CHECK_EQ_INT(thinks, a == 0 ? 0 : a == 1 ? 6 + 4 * 6 : 6);
+        CHECK(toks >= 4);
+        cJSON *r = harness_ledger_done(mock.port, cid, 5000);
+        CHECK(r != NULL);
+        const cJSON *rt = cJSON_GetObjectItem(r, "reasoning_t_ns");
+        const cJSON *vt = cJSON_GetObjectItem(r, "token_t_ns");
+        double last_r = cJSON_GetArrayItem(rt, 5) ? cJSON_GetArrayItem(rt, 5)->valuedouble : -1;
+        double first_v = cJSON_GetArrayItem(vt, 0) ? cJSON_GetArrayItem(vt, 0)->valuedouble : -1;
+        int ok = harness_num(r, "reasoning_tokens") == 6 && cJSON_GetArraySize(rt) == 6 &&
+                 harness_num(r, "reasoning_length") == 6 &&
+                 harness_num(r, "generated_tokens") == 4 &&
+                 harness_num(r, "billed_output_tokens") == 10 &&
+                 harness_num(r, "billed_reasoning_tokens") == 6 &&
+                 harness_num(r, "usage_reported") == 10 &&
+                 harness_num(r, "reasoning_tail_tokens") == 0 && last_r > 0 &&
+                 last_r <= first_v && strcmp(harness_str(r, "stop_reason"), "natural") == 0;
+        if (!ok) {
+            char *s = cJSON_PrintUnformatted(r);
+            fprintf(stderr, "  %s: %s\n", cid, s);
+            free(s);
+        }
+        cJSON_Delete(r);
+        CHECK(ok);
+    }
+}
+
+/* A runaway vendor keeps thinking after the user left: the reasoning tail is every reasoning
+ * token after the close, the visible tail every visible token, all billed. */
+static void mockprov_should_leave_a_reasoning_tail_when_a_user_leaves_during_thinking(void)
+{
+    for (size_t a = 0; a < 3; a++) {
+        char cid[64];
+        snprintf(cid, sizeof cid, "think-tail-%s", apis[a]);
+        cJSON *r = leave_during_thinking(apis[a], "runaway", cid, 8, 3, K);
+        CHECK(r != NULL);
+        double at_close = harness_num(r, "reasoning_at_close");
+        int ok = harness_num(r, "reasoning_tokens") == 8 &&
+                 harness_num(r, "generated_tokens") == 3 && harness_num(r, "tail_tokens") == 3 &&
+                 harness_num(r, "written_tokens") == 0 &&
+                 harness_num(r, "reasoning_tail_tokens") == 8 - at_close &&
+                 harness_num(r, "billed_output_tokens") == 11 &&
+                 harness_num(r, "billed_reasoning_tokens") == 8 &&
+                 strcmp(harness_str(r, "close_kind"), "fin") == 0 &&
+                 strcmp(harness_str(r, "stop_reason"), "natural") == 0;
+        if (!ok) {
+            char *s = cJSON_PrintUnformatted(r);
+            fprintf(stderr, "  %s: %s\n", cid, s);
+            free(s);
+        }
+        cJSON_Delete(r);
+        CHECK(ok);
+        CHECK_TIMING(at_close == K);
+    }
+}
+
+/* A close during thinking, per profile: the reasoning done before it is billed as each preset
+ * says (zero, before_cancel, generated); one token of lag after the close. */
+static void mockprov_should_bill_reasoning_before_a_cancel_per_profile(void)
+{
+    static const struct {
+        const char *api, *profile;
+        int billed; /* K reasoning tokens at the close, one more after it */
+    } rows[] = {
+        {"chat", "vendor-b-post", K},         {"responses", "vendor-b-post", K},
+        {"messages", "vendor-b-post", K},     {"messages", "vendor-a-pre", 0},
+        {"messages", "selfhosted-abort", K + 1},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char cid[64];
+        snprintf(cid, sizeof cid, "think-bill-%zu", i);
+        cJSON *r = leave_during_thinking(rows[i].api, rows[i].profile, cid, 40, 5, K);
+        CHECK(r != NULL);
+        double at_close = harness_num(r, "reasoning_at_close");
+        double rgen = harness_num(r, "reasoning_tokens");
+        double billed = harness_num(r, "billed_output_tokens");
+        double rbilled = harness_num(r, "billed_reasoning_tokens");
+        int ok = harness_num(r, "generated_tokens") == 0 && rgen == at_close + 1 &&
+                 harness_num(r, "reasoning_tail_tokens") == 1 && billed == rbilled &&
+                 strcmp(harness_str(r, "stop_reason"), "disconnect") == 0;
+        if (!ok) {
+            char *s = cJSON_PrintUnformatted(r);
+            fprintf(stderr, "  %s %s: %s\n", rows[i].api, rows[i].profile, s);
+            free(s);
+        }
+        cJSON_Delete(r);
+        CHECK(ok);
+        CHECK_TIMING(at_close == K && billed == rows[i].billed);
+    }
+}
+
+/* A close during the text after the reasoning: vendor-b-post bills the whole reasoning and the
+ * K tokens emitted. */
+static void mockprov_should_bill_reasoning_and_emitted_text_when_cancelled_during_text(void)
+{
+    for (size_t a = 0; a < 3; a++) {
+        char cid[64];
+        snprintf(cid, sizeof cid, "think-text-%s", apis[a]);
+        cJSON *r = abort_after_k(apis[a], "vendor-b-post", cid, 0, 50,
+                                 TIMING "x-tailgate-reasoning-tokens: 4\r\n"
+                                        "x-tailgate-reasoning-tps: 1000\r\n");
+        CHECK(r != NULL);
+        int ok = harness_num(r, "reasoning_tokens") == 4 &&
+                 harness_num(r, "reasoning_at_close") == 4 &&
+                 harness_num(r, "reasoning_tail_tokens") == 0 &&
+                 harness_num(r, "billed_reasoning_tokens") == 4 &&
+                 strcmp(harness_str(r, "stop_reason"), "disconnect") == 0;
+        double written = harness_num(r, "written_tokens"), gen = harness_num(r, "generated_tokens");
+        double billed = harness_num(r, "billed_output_tokens");
+        cJSON_Delete(r);
+        CHECK(ok);
+        CHECK_TIMING(written == K && gen == K + 1 && billed == K + 4);
+    }
+}
+
+static void mockprov_should_stream_and_answer_a_tool_call_per_api(void)
+{
+    static const char *const reasons[] = {"\"finish_reason\":\"tool_calls\"",
+                                          "\"type\":\"response.function_call_arguments.done\"",
+                                          "\"stop_reason\":\"tool_use\""};
+    static const char *const bodies[] = {
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+        "{\"model\":\"m\",\"input\":\"x\"}",
+        "{\"model\":\"m\",\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"};
+    static const char *const args_path[3][6] = {
+        {"choices", "0", "message", "tool_calls", "0", "function"},
+        {"output", "1", NULL, NULL, NULL, NULL},
+        {"content", "1", "input", NULL, NULL, NULL}};
+    for (size_t a = 0; a < 3; a++) {
+        char cid[64], hdr[256];
+        snprintf(cid, sizeof cid, "tool-%s", apis[a]);
+        snprintf(hdr, sizeof hdr, "x-tailgate-tool-call: 1\r\nx-tailgate-tool-text: 2\r\n"
+                                  "x-tailgate-length: 6\r\nX-Request-Id: %s\r\n"
+                                  "Connection: close\r\n", cid);
+        char *out = stream_to_end(apis[a], hdr, NULL);
+        CHECK(out != NULL);
+        int reason = strstr(out, reasons[a]) != NULL;
+        int every = 1;
+        for (int i = 0; i < 6; i++) {
+            char t[16];
+            snprintf(t, sizeof t, " tok%d\"", i);
+            every &= strstr(out, t) != NULL;
+        }
+        free(out);
+        CHECK(reason);
+        CHECK(every);
+        cJSON *r = harness_ledger_done(mock.port, cid, 5000);
+        CHECK(r != NULL);
+        int ok = cJSON_IsTrue(cJSON_GetObjectItem(r, "tool_call")) &&
+                 harness_num(r, "tool_text_tokens") == 2 &&
+                 harness_num(r, "generated_tokens") == 6 &&
+                 harness_num(r, "billed_output_tokens") == 6;
+        cJSON_Delete(r);
+        CHECK(ok);
+        /* the same as one JSON body: the arguments parse and hold the tokens */
+        char rid[96];
+        snprintf(rid, sizeof rid, "X-Request-Id: %s-body", cid);
+        const char *h[] = {"x-tailgate-tool-call: 1", "x-tailgate-tool-text: 2",
+                           "x-tailgate-length: 6", "x-tailgate-tps: 1000",
+                           "x-tailgate-ttft-ms: 0", rid, NULL};
+        char *body = NULL;
+        int st = harness_http(mock.port, "POST", path_of(apis[a]), h, bodies[a], &body, NULL);
+        CHECK_EQ_INT(st, 200);
+        cJSON *j = cJSON_Parse(body);
+        free(body);
+        const cJSON *o = j;
+        for (int k = 0; k < 6 && args_path[a][k] && o; k++)
+            o = cJSON_IsArray(o) ? cJSON_GetArrayItem(o, atoi(args_path[a][k]))
+                                 : cJSON_GetObjectItem(o, args_path[a][k]);
+        cJSON *parsed = NULL;
+        const cJSON *query;
+        if (a == 2) {
+            query = cJSON_GetObjectItem(o, "query");
+        } else {
+            const cJSON *args = cJSON_GetObjectItem(o, "arguments");
+            parsed = cJSON_IsString(args) ? cJSON_Parse(args->valuestring) : NULL;
+            query = cJSON_GetObjectItem(parsed, "query");
+        }
+        int holds = cJSON_IsString(query) && strcmp(query->valuestring, " tok2 tok3 tok4 tok5") == 0;
+        cJSON_Delete(parsed);
+        cJSON_Delete(j);
+        CHECK(holds);
+    }
+}
+
+/* An agent that stops mid tool call: generation stops one token after, the emitted arguments
+ * are billed. */
+static void mockprov_should_stop_a_tool_call_cancelled_mid_arguments(void)
+{
+    for (size_t a = 0; a < 3; a++) {
+        char cid[64];
+        snprintf(cid, sizeof cid, "tool-cut-%s", apis[a]);
+        cJSON *r = abort_after_k(apis[a], "vendor-b-post", cid, 0, 50,
+                                 TIMING "x-tailgate-tool-call: 1\r\n");
+        CHECK(r != NULL);
+        int ok = cJSON_IsTrue(cJSON_GetObjectItem(r, "tool_call")) &&
+                 harness_num(r, "tool_text_tokens") == 0 &&
+                 harness_num(r, "reasoning_tokens") == 0 &&
+                 strcmp(harness_str(r, "stop_reason"), "disconnect") == 0;
+        double written = harness_num(r, "written_tokens"), gen = harness_num(r, "generated_tokens");
+        double billed = harness_num(r, "billed_output_tokens"), tail = harness_num(r, "tail_tokens");
+        cJSON_Delete(r);
+        CHECK(ok);
+        CHECK_TIMING(written == K && gen == K + 1 && billed == K && tail == 1);
+    }
+}
+
+static void mockprov_should_take_reasoning_and_tool_calls_from_profile_overrides(void)
+{
+    char *body = NULL;
+    int st = harness_http(mock.port, "POST", "/_tailgate/profile", NULL,
+                          "{\"name\":\"vendor-b-post\",\"overrides\":{\"reasoning_tokens\":3,"
+                          "\"reasoning_tps\":1000,\"tool_call\":1,\"tool_text_tokens\":1,"
+                          "\"natural_length\":3,\"tps\":1000,\"ttft_ms\":0}}",
+                          &body, NULL);
+    int listed = body && strstr(body, "\"reasoning_bill\":\"before_cancel\"") &&
+                 strstr(body, "\"reasoning_tokens\":3");
+    free(body);
+    const char *h[] = {"X-Request-Id: ovr-think", NULL};
+    char *reply = NULL;
+    int st2 = harness_http(mock.port, "POST", "/v1/chat/completions", h,
+                           "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                           &reply, NULL);
+    int shaped = reply && strstr(reply, "\"reasoning_tokens\":3") &&
+                 strstr(reply, "\"finish_reason\":\"tool_calls\"") &&
+                 strstr(reply, "\"content\":\" tok0\"");
+    free(reply);
+    harness_http(mock.port, "POST", "/_tailgate/profile", NULL, "{\"name\":\"vendor-b-post\"}",
+                 NULL, NULL);
+    /* a header outside its range is refused in the vendor's shape */
+    const char *bad[] = {"x-tailgate-tool-call: 2", NULL};
+    char *err = NULL;
+    int st3 = harness_http(mock.port, "POST", "/v1/messages", bad,
+                           "{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\","
+                           "\"content\":\"x\"}]}",
+                           &err, NULL);
+    int named = err && strstr(err, "x-tailgate-tool-call") && strstr(err, "invalid_request_error");
+    free(err);
+    cJSON *r = harness_ledger_done(mock.port, "ovr-think", 5000);
+    int ok = r && harness_num(r, "reasoning_tokens") == 3 && harness_num(r, "generated_tokens") == 3 &&
+             harness_num(r, "billed_output_tokens") == 6;
+    cJSON_Delete(r);
+    CHECK_EQ_INT(st, 200);
+    CHECK(listed);
+    CHECK_EQ_INT(st2, 200);
+    CHECK(shaped);
+    CHECK(ok);
+    CHECK_EQ_INT(st3, 400);
+    CHECK(named);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -1966,6 +2324,13 @@ int main(int argc, char **argv)
         CASE(mockprov_should_reject_bad_gemini_input_in_google_shape),
         CASE(mockprov_should_inject_faults_into_gemini_streams),
         CASE(mockprov_should_count_gemini_in_its_metrics),
+        CASE(mockprov_should_report_reasoning_usage_equal_to_the_ledger_per_api),
+        CASE(mockprov_should_leave_a_reasoning_tail_when_a_user_leaves_during_thinking),
+        CASE(mockprov_should_bill_reasoning_before_a_cancel_per_profile),
+        CASE(mockprov_should_bill_reasoning_and_emitted_text_when_cancelled_during_text),
+        CASE(mockprov_should_stream_and_answer_a_tool_call_per_api),
+        CASE(mockprov_should_stop_a_tool_call_cancelled_mid_arguments),
+        CASE(mockprov_should_take_reasoning_and_tool_calls_from_profile_overrides),
     };
     if (harness_start_mock(&mock, NULL) != 0) {
         printf("FAIL mockprov_should_start (could not start the mock)\n");

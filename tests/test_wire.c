@@ -1099,12 +1099,10 @@ static int same_events(const struct sse_splitter *a, const struct sse_splitter *
 }
 
 /* Feeds the whole stream in two pieces at every split point; the events must not change. */
-static void check_split_points(enum api api, size_t want_events)
+/* Feeds 'text' (malloc'd, freed here) split in two at every byte: the events must be the same
+ * 'want_events' every time. */
+static void check_split_text(char *text, size_t want_events)
 {
-    struct wire_gen g;
-    CHECK_EQ_INT(gen_init(&g, api, 1, -1), 0);
-    char *text = whole_stream(&g, 3, WIRE_END_STOP, 3);
-    wire_gen_cleanup(&g);
     CHECK(text != NULL);
     size_t len = strlen(text);
     struct sse_splitter *whole = splitter_new();
@@ -1133,6 +1131,15 @@ static void check_split_points(enum api api, size_t want_events)
     if (bad_split <= len)
         fprintf(stderr, "  split at byte %zu changed the events\n", bad_split);
     CHECK(bad_split == len + 1);
+}
+
+static void check_split_points(enum api api, size_t want_events)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(gen_init(&g, api, 1, -1), 0);
+    char *text = whole_stream(&g, 3, WIRE_END_STOP, 3);
+    wire_gen_cleanup(&g);
+    check_split_text(text, want_events);
 }
 
 static void chat_stream_should_parse_same_at_every_split_point(void)
@@ -1409,10 +1416,483 @@ static void gemini_stream_should_parse_same_at_every_split_point(void)
     check_truncations(API_GEMINI);
 }
 
+/* ---- reasoning and tool calls ------------------------------------------------------------ */
+
+static int shaped_init(struct wire_gen *g, enum api api, uint64_t r, int shown, int tool,
+                       uint64_t k)
+{
+    if (gen_init(g, api, 1, -1) != 0)
+        return -1;
+    struct wire_shape sh = {r, shown, tool, k};
+    return wire_gen_shape(g, &sh);
+}
+
+static void append_str(char **acc, size_t *len, const char *add)
+{
+    if (*acc == NULL || add == NULL)
+        return;
+    size_t n = strlen(add);
+    char *tmp = realloc(*acc, *len + n + 1);
+    if (tmp == NULL) {
+        free(*acc);
+        *acc = NULL;
+        return;
+    }
+    memcpy(tmp + *len, add, n + 1);
+    *len += n;
+    *acc = tmp;
+}
+
+/* What a live reader gets: the opening, r reasoning events, n visible tokens with the turns
+ * between parts, then the close of the tally (r, n, usage, usage_r). */
+static char *shaped_stream(const struct wire_gen *g, uint64_t r, uint64_t n, enum wire_end end,
+                           int64_t usage, int64_t usage_r)
+{
+    char *acc = calloc(1, 1);
+    size_t len = 0;
+    char *open = wire_stream_open(g, -1);
+    append_str(&acc, &len, open);
+    free(open);
+    char ev[WIRE_TOKEN_EVENT_MAX];
+    for (uint64_t j = 0; j < r && acc; j++) {
+        if (wire_stream_reasoning(g, j, ev, sizeof ev) < 0) {
+            free(acc);
+            return NULL;
+        }
+        append_str(&acc, &len, ev);
+    }
+    for (uint64_t i = 0; i < n && acc; i++) {
+        if (wire_turn_at(g, i)) {
+            char *t = wire_stream_turn(g, i, -1);
+            append_str(&acc, &len, t);
+            free(t);
+        }
+        if (wire_stream_token(g, i, ev, sizeof ev) < 0) {
+            free(acc);
+            return NULL;
+        }
+        append_str(&acc, &len, ev);
+    }
+    struct wire_tally t = {r, n, usage, usage_r};
+    char *close = wire_stream_close(g, &t, end, -1);
+    if (close == NULL) {
+        free(acc);
+        return NULL;
+    }
+    append_str(&acc, &len, close);
+    free(close);
+    return acc;
+}
+
+/* Joins the string at 'path' of every event whose 'key' is 'value' (NULL: every event). */
+static char *join_field(const struct stream *s, const char *key, const char *value,
+                        const char *path)
+{
+    char *acc = calloc(1, 1);
+    size_t len = 0;
+    for (size_t i = 0; i < s->n && acc; i++) {
+        if (s->json[i] == NULL)
+            continue;
+        if (key && !same_str(jstr(s->json[i], key), value))
+            continue;
+        const char *v = jstr(s->json[i], path);
+        if (v)
+            append_str(&acc, &len, v);
+    }
+    return acc;
+}
+
+/* Responses: every event's sequence number is its position, and its event line its type. */
+static int responses_numbered(const struct stream *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->json[i] == NULL || jnum(s->json[i], "sequence_number") != (long long)i ||
+            !same_str(s->sp->ev[i].event, jstr(s->json[i], "type")))
+            return 0;
+    return 1;
+}
+
+static void chat_reasoning_should_be_hidden_and_counted_in_usage(void)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(shaped_init(&g, API_CHAT, 4, 0, 0, 0), 0);
+    char *text = shaped_stream(&g, 4, 3, WIRE_END_STOP, 7, 4);
+    wire_gen_cleanup(&g);
+    CHECK(text != NULL);
+    int hidden = strstr(text, "think") == NULL && strstr(text, "reasoning_content") == NULL;
+    struct stream s;
+    int rc = stream_parse(text, &s);
+    free(text);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(hidden);
+    /* role chunk, 3 tokens, finish, usage, [DONE]: reasoning only counts */
+    CHECK_EQ_INT(s.n, 7);
+    char *content = join_field(&s, NULL, NULL, "choices.0.delta.content");
+    CHECK_EQ_STR(content, " tok0 tok1 tok2");
+    free(content);
+    CHECK_EQ_STR(jstr(s.json[4], "choices.0.finish_reason"), "stop");
+    CHECK_EQ_INT(jnum(s.json[5], "usage.completion_tokens"), 7);
+    CHECK_EQ_INT(jnum(s.json[5], "usage.completion_tokens_details.reasoning_tokens"), 4);
+    CHECK_EQ_INT(jnum(s.json[5], "usage.total_tokens"), INPUT_TOKENS + 7);
+    stream_free(&s);
+}
+
+static void chat_reasoning_content_should_carry_think_tokens_first(void)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(shaped_init(&g, API_CHAT, 4, 1, 0, 0), 0);
+    char *text = shaped_stream(&g, 4, 3, WIRE_END_STOP, 7, 4);
+    struct wire_tally t = {4, 3, -1, -1};
+    char *tbody = wire_body(&g, &t, WIRE_END_STOP);
+    wire_gen_cleanup(&g);
+    struct stream s;
+    int rc = stream_parse(text, &s);
+    free(text);
+    CHECK_EQ_INT(rc, 0);
+    /* role, 4 reasoning_content chunks, 3 content chunks, finish, usage, [DONE] */
+    CHECK_EQ_INT(s.n, 11);
+    for (int j = 0; j < 4; j++) {
+        char want[16];
+        snprintf(want, sizeof want, " think%d", j);
+        CHECK_EQ_STR(jstr(s.json[1 + j], "choices.0.delta.reasoning_content"), want);
+        CHECK(!jhas(s.json[1 + j], "choices.0.delta.content"));
+    }
+    char *content = join_field(&s, NULL, NULL, "choices.0.delta.content");
+    CHECK_EQ_STR(content, " tok0 tok1 tok2");
+    free(content);
+    CHECK_EQ_INT(jnum(s.json[9], "usage.completion_tokens_details.reasoning_tokens"), 4);
+    stream_free(&s);
+    /* the non-stream body says the same */
+    cJSON *b = cJSON_Parse(tbody);
+    free(tbody);
+    CHECK(b != NULL);
+    CHECK_EQ_STR(jstr(b, "choices.0.message.reasoning_content"), " think0 think1 think2 think3");
+    CHECK_EQ_STR(jstr(b, "choices.0.message.content"), " tok0 tok1 tok2");
+    CHECK_EQ_INT(jnum(b, "usage.completion_tokens"), 7);
+    CHECK_EQ_INT(jnum(b, "usage.completion_tokens_details.reasoning_tokens"), 4);
+    cJSON_Delete(b);
+}
+
+static void responses_reasoning_should_be_a_reasoning_item_with_summary_events(void)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(shaped_init(&g, API_RESPONSES, 3, 0, 0, 0), 0);
+    CHECK_EQ_INT(wire_seq_reasoning(&g, 0), 4);
+    CHECK_EQ_INT(wire_seq_token(&g, 0), 12);
+    char *text = shaped_stream(&g, 3, 2, WIRE_END_STOP, 5, 3);
+    wire_gen_cleanup(&g);
+    struct stream s;
+    int rc = stream_parse(text, &s);
+    free(text);
+    CHECK_EQ_INT(rc, 0);
+    static const char *const types[] = {
+        "response.created", "response.in_progress", "response.output_item.added",
+        "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.delta", "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done", "response.reasoning_summary_part.done",
+        "response.output_item.done", "response.output_item.added", "response.content_part.added",
+        "response.output_text.delta", "response.output_text.delta", "response.output_text.done",
+        "response.content_part.done", "response.output_item.done", "response.completed"};
+    CHECK_EQ_INT(s.n, 18);
+    for (size_t i = 0; i < 18; i++)
+        CHECK_EQ_STR(jstr(s.json[i], "type"), types[i]);
+    CHECK(responses_numbered(&s));
+    CHECK_EQ_STR(jstr(s.json[2], "item.type"), "reasoning");
+    CHECK_EQ_STR(jstr(s.json[2], "item.id"), "rs_tg0000000000000001");
+    CHECK_EQ_INT(jnum(s.json[4], "output_index"), 0);
+    CHECK_EQ_INT(jnum(s.json[4], "summary_index"), 0);
+    CHECK_EQ_STR(jstr(s.json[4], "delta"), " think0");
+    CHECK_EQ_STR(jstr(s.json[7], "text"), " think0 think1 think2");
+    CHECK_EQ_STR(jstr(s.json[9], "item.summary.0.text"), " think0 think1 think2");
+    CHECK_EQ_INT(jnum(s.json[10], "output_index"), 1);
+    CHECK_EQ_INT(jnum(s.json[12], "output_index"), 1);
+    CHECK_EQ_STR(jstr(s.json[12], "delta"), " tok0");
+    const cJSON *done = s.json[17];
+    CHECK_EQ_INT(jsize(done, "response.output"), 2);
+    CHECK_EQ_STR(jstr(done, "response.output.0.type"), "reasoning");
+    CHECK_EQ_STR(jstr(done, "response.output.1.content.0.text"), " tok0 tok1");
+    CHECK_EQ_INT(jnum(done, "response.usage.output_tokens"), 5);
+    CHECK_EQ_INT(jnum(done, "response.usage.output_tokens_details.reasoning_tokens"), 3);
+    stream_free(&s);
+}
+
+static void messages_thinking_should_come_first_and_be_signed_before_its_stop(void)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(shaped_init(&g, API_MESSAGES, 2, 0, 0, 0), 0);
+    char *text = shaped_stream(&g, 2, 2, WIRE_END_STOP, 4, 2);
+    wire_gen_cleanup(&g);
+    struct stream s;
+    int rc = stream_parse(text, &s);
+    free(text);
+    CHECK_EQ_INT(rc, 0);
+    static const char *const types[] = {
+        "message_start",       "content_block_start", "ping",
+        "content_block_delta", "content_block_delta", "content_block_delta",
+        "content_block_stop",  "content_block_start", "content_block_delta",
+        "content_block_delta", "content_block_stop",  "message_delta",
+        "message_stop"};
+    CHECK_EQ_INT(s.n, 13);
+    for (size_t i = 0; i < 13; i++) {
+        CHECK_EQ_STR(jstr(s.json[i], "type"), types[i]);
+        CHECK_EQ_STR(s.sp->ev[i].event, types[i]);
+    }
+    CHECK_EQ_STR(jstr(s.json[1], "content_block.type"), "thinking");
+    CHECK_EQ_INT(jnum(s.json[1], "index"), 0);
+    CHECK_EQ_STR(jstr(s.json[3], "delta.type"), "thinking_delta");
+    CHECK_EQ_STR(jstr(s.json[3], "delta.thinking"), " think0");
+    CHECK_EQ_STR(jstr(s.json[4], "delta.thinking"), " think1");
+    CHECK_EQ_STR(jstr(s.json[5], "delta.type"), "signature_delta");
+    CHECK(jstr(s.json[5], "delta.signature") != NULL && jstr(s.json[5], "delta.signature")[0]);
+    CHECK_EQ_INT(jnum(s.json[5], "index"), 0);
+    CHECK_EQ_INT(jnum(s.json[6], "index"), 0);
+    CHECK_EQ_STR(jstr(s.json[7], "content_block.type"), "text");
+    CHECK_EQ_INT(jnum(s.json[7], "index"), 1);
+    CHECK_EQ_STR(jstr(s.json[8], "delta.text"), " tok0");
+    CHECK_EQ_INT(jnum(s.json[8], "index"), 1);
+    CHECK_EQ_INT(jnum(s.json[10], "index"), 1);
+    CHECK_EQ_STR(jstr(s.json[11], "delta.stop_reason"), "end_turn");
+    CHECK_EQ_INT(jnum(s.json[11], "usage.output_tokens"), 4);
+    stream_free(&s);
+}
+
+/* The arguments a client assembles from a tool-call stream, per API. */
+static char *stream_arguments(enum api api, const struct stream *s)
+{
+    if (api == API_CHAT)
+        return join_field(s, NULL, NULL, "choices.0.delta.tool_calls.0.function.arguments");
+    if (api == API_RESPONSES)
+        return join_field(s, "type", "response.function_call_arguments.delta", "delta");
+    return join_field(s, "type", "content_block_delta", "delta.partial_json");
+}
+
+/* Text then a tool call whose arguments carry the rest of the tokens, per API: the arguments
+ * parse as JSON and hold the tokens; the finish/stop reason says tool call. */
+static void tool_call_stream_should_carry_tokens_in_json_arguments_per_api(void)
+{
+    static const struct {
+        enum api api;
+        size_t events;
+        const char *reason_path;
+        const char *reason;
+    } rows[] = {
+        /* role, 2 text, call head, 3 args, args close, finish, usage, [DONE] */
+        {API_CHAT, 11, "choices.0.finish_reason", "tool_calls"},
+        /* created, in_progress, message (2 + 2 + 3), function_call (2 + 3 + 3), completed */
+        {API_RESPONSES, 18, "response.output.1.type", "function_call"},
+        /* start, text start, ping, 2 text, stop, tool_use start, open, 3 args, close, stop,
+         * message_delta, message_stop */
+        {API_MESSAGES, 15, "delta.stop_reason", "tool_use"},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        struct wire_gen g;
+        CHECK_EQ_INT(shaped_init(&g, rows[k].api, 0, 0, 1, 2), 0);
+        char *text = shaped_stream(&g, 0, 5, WIRE_END_STOP, 5, 0);
+        wire_gen_cleanup(&g);
+        struct stream s;
+        int rc = stream_parse(text, &s);
+        free(text);
+        CHECK_EQ_INT(rc, 0);
+        CHECK_EQ_INT(s.n, rows[k].events);
+        char *args = stream_arguments(rows[k].api, &s);
+        CHECK_EQ_STR(args, "{\"query\":\" tok2 tok3 tok4\"}");
+        cJSON *a = cJSON_Parse(args);
+        free(args);
+        CHECK(a != NULL);
+        CHECK_EQ_STR(jstr(a, "query"), " tok2 tok3 tok4");
+        cJSON_Delete(a);
+        /* the finish/stop reason is in the last event carrying JSON before the end */
+        size_t last = rows[k].api == API_RESPONSES ? s.n - 1
+                      : rows[k].api == API_CHAT    ? s.n - 3
+                                                   : s.n - 2;
+        CHECK_EQ_STR(jstr(s.json[last], rows[k].reason_path), rows[k].reason);
+        if (rows[k].api == API_CHAT) {
+            CHECK_EQ_STR(jstr(s.json[3], "choices.0.delta.tool_calls.0.id"),
+                         "call_tg0000000000000001");
+            CHECK_EQ_STR(jstr(s.json[3], "choices.0.delta.tool_calls.0.type"), "function");
+            CHECK_EQ_STR(jstr(s.json[3], "choices.0.delta.tool_calls.0.function.name"),
+                         WIRE_TOOL_NAME);
+            CHECK_EQ_INT(jnum(s.json[4], "choices.0.delta.tool_calls.0.index"), 0);
+            char *content = join_field(&s, NULL, NULL, "choices.0.delta.content");
+            CHECK_EQ_STR(content, " tok0 tok1");
+            free(content);
+        } else if (rows[k].api == API_RESPONSES) {
+            CHECK(responses_numbered(&s));
+            CHECK_EQ_STR(jstr(s.json[9], "item.type"), "function_call");
+            CHECK_EQ_STR(jstr(s.json[9], "item.call_id"), "call_tg0000000000000001");
+            CHECK_EQ_STR(jstr(s.json[15], "type"), "response.function_call_arguments.done");
+            CHECK_EQ_STR(jstr(s.json[15], "arguments"), "{\"query\":\" tok2 tok3 tok4\"}");
+            CHECK_EQ_STR(jstr(s.json[17], "response.output.0.content.0.text"), " tok0 tok1");
+            CHECK_EQ_STR(jstr(s.json[17], "response.output.1.arguments"),
+                         "{\"query\":\" tok2 tok3 tok4\"}");
+        } else {
+            CHECK_EQ_STR(jstr(s.json[6], "content_block.type"), "tool_use");
+            CHECK_EQ_STR(jstr(s.json[6], "content_block.id"), "toolu_tg0000000000000001");
+            CHECK_EQ_INT(jnum(s.json[7], "index"), 1);
+            CHECK_EQ_STR(jstr(s.json[8], "delta.type"), "input_json_delta");
+        }
+        stream_free(&s);
+    }
+}
+
+/* A Responses cancel mid-arguments: the closing events still give arguments that parse. */
+static void responses_cancel_mid_arguments_should_close_them_as_json(void)
+{
+    struct wire_gen g;
+    CHECK_EQ_INT(shaped_init(&g, API_RESPONSES, 2, 0, 1, 0), 0);
+    struct wire_tally t = {2, 3, 5, 2};
+    char *close = wire_stream_close(&g, &t, WIRE_END_CANCELLED, -1);
+    char *obj = wire_response_object(&g, &t, "cancelled");
+    wire_gen_cleanup(&g);
+    struct stream s;
+    int rc = stream_parse(close, &s);
+    free(close);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(s.n, 4);
+    CHECK_EQ_STR(jstr(s.json[0], "delta"), WIRE_TOOL_ARGS_CLOSE);
+    /* reasoning: 2 + 2 + 3 events from 2; the call opens at 9, its 3 deltas at 11..13 */
+    CHECK_EQ_INT(jnum(s.json[0], "sequence_number"), 14);
+    CHECK_EQ_STR(jstr(s.json[1], "arguments"), "{\"query\":\" tok0 tok1 tok2\"}");
+    CHECK_EQ_STR(jstr(s.json[2], "item.status"), "incomplete");
+    CHECK_EQ_STR(jstr(s.json[3], "type"), "response.incomplete");
+    CHECK_EQ_STR(jstr(s.json[3], "response.status"), "cancelled");
+    CHECK_EQ_INT(jsize(s.json[3], "response.output"), 2);
+    CHECK_EQ_INT(jnum(s.json[3], "response.usage.output_tokens_details.reasoning_tokens"), 2);
+    stream_free(&s);
+    cJSON *o = cJSON_Parse(obj);
+    free(obj);
+    CHECK(o != NULL);
+    CHECK_EQ_STR(jstr(o, "output.1.type"), "function_call");
+    cJSON *a = cJSON_Parse(jstr(o, "output.1.arguments"));
+    CHECK(a != NULL);
+    CHECK_EQ_STR(jstr(a, "query"), " tok0 tok1 tok2");
+    cJSON_Delete(a);
+    cJSON_Delete(o);
+}
+
+/* A cap that falls within the reasoning: no visible part opens, the reason says length. */
+static void cap_within_reasoning_should_end_with_length_per_api(void)
+{
+    static const struct {
+        enum api api;
+        const char *path;
+        const char *want;
+    } rows[] = {{API_CHAT, "choices.0.finish_reason", "length"},
+                {API_RESPONSES, "response.incomplete_details.reason", "max_output_tokens"},
+                {API_MESSAGES, "delta.stop_reason", "max_tokens"}};
+    for (size_t k = 0; k < 3; k++) {
+        struct wire_gen g;
+        CHECK_EQ_INT(shaped_init(&g, rows[k].api, 3, 1, 0, 0), 0);
+        char *text = shaped_stream(&g, 3, 0, WIRE_END_LENGTH, 3, 3);
+        wire_gen_cleanup(&g);
+        struct stream s;
+        int rc = stream_parse(text, &s);
+        int no_text = strstr(text, " tok") == NULL;
+        free(text);
+        CHECK_EQ_INT(rc, 0);
+        CHECK(no_text);
+        size_t at = rows[k].api == API_RESPONSES ? s.n - 1 : s.n - (rows[k].api == API_CHAT ? 3 : 2);
+        CHECK_EQ_STR(jstr(s.json[at], rows[k].path), rows[k].want);
+        if (rows[k].api == API_RESPONSES) {
+            CHECK(responses_numbered(&s));
+            CHECK_EQ_INT(jsize(s.json[s.n - 1], "response.output"), 1);
+        }
+        stream_free(&s);
+    }
+}
+
+/* Non-stream bodies carry reasoning, text and the tool call in each vendor's shape. */
+static void bodies_should_carry_reasoning_and_the_tool_call_per_api(void)
+{
+    struct wire_tally t = {2, 4, -1, -1};
+    struct wire_gen g;
+    CHECK_EQ_INT(shaped_init(&g, API_CHAT, 2, 0, 1, 1), 0);
+    char *chat = wire_body(&g, &t, WIRE_END_STOP);
+    wire_gen_cleanup(&g);
+    CHECK_EQ_INT(shaped_init(&g, API_MESSAGES, 2, 0, 1, 1), 0);
+    char *msg = wire_body(&g, &t, WIRE_END_STOP);
+    wire_gen_cleanup(&g);
+    CHECK_EQ_INT(shaped_init(&g, API_RESPONSES, 2, 0, 1, 1), 0);
+    char *resp = wire_body(&g, &t, WIRE_END_STOP);
+    wire_gen_cleanup(&g);
+    cJSON *c = cJSON_Parse(chat), *m = cJSON_Parse(msg), *r = cJSON_Parse(resp);
+    free(chat);
+    free(msg);
+    free(resp);
+    CHECK(c && m && r);
+    CHECK_EQ_STR(jstr(c, "choices.0.message.content"), " tok0");
+    CHECK(!jhas(c, "choices.0.message.reasoning_content")); /* hidden */
+    CHECK_EQ_STR(jstr(c, "choices.0.message.tool_calls.0.function.arguments"),
+                 "{\"query\":\" tok1 tok2 tok3\"}");
+    CHECK_EQ_STR(jstr(c, "choices.0.finish_reason"), "tool_calls");
+    CHECK_EQ_INT(jnum(c, "usage.completion_tokens"), 6);
+    CHECK_EQ_INT(jnum(c, "usage.completion_tokens_details.reasoning_tokens"), 2);
+    CHECK_EQ_INT(jsize(m, "content"), 3);
+    CHECK_EQ_STR(jstr(m, "content.0.type"), "thinking");
+    CHECK_EQ_STR(jstr(m, "content.0.thinking"), " think0 think1");
+    CHECK(jstr(m, "content.0.signature") != NULL);
+    CHECK_EQ_STR(jstr(m, "content.1.text"), " tok0");
+    CHECK_EQ_STR(jstr(m, "content.2.type"), "tool_use");
+    CHECK_EQ_STR(jstr(m, "content.2.input.query"), " tok1 tok2 tok3");
+    CHECK_EQ_STR(jstr(m, "stop_reason"), "tool_use");
+    CHECK_EQ_INT(jnum(m, "usage.output_tokens"), 6);
+    CHECK_EQ_INT(jsize(r, "output"), 3);
+    CHECK_EQ_STR(jstr(r, "output.0.summary.0.text"), " think0 think1");
+    CHECK_EQ_STR(jstr(r, "output.1.content.0.text"), " tok0");
+    CHECK_EQ_STR(jstr(r, "output.2.arguments"), "{\"query\":\" tok1 tok2 tok3\"}");
+    CHECK_EQ_STR(jstr(r, "output.2.status"), "completed");
+    CHECK_EQ_INT(jnum(r, "usage.output_tokens_details.reasoning_tokens"), 2);
+    cJSON_Delete(c);
+    cJSON_Delete(m);
+    cJSON_Delete(r);
+}
+
+/* Every shape (reasoning hidden or shown, text, tool call alone or after text) at every split
+ * point, per API. */
+static void shaped_streams_should_parse_same_at_every_split_point(void)
+{
+    static const struct {
+        uint64_t r;
+        int shown, tool;
+        uint64_t k;
+        size_t want[3]; /* chat, responses, messages */
+    } rows[] = {
+        {3, 0, 0, 0, {6, 18, 14}},  /* reasoning, then text */
+        {3, 1, 0, 0, {9, 18, 14}},  /* reasoning shown on chat */
+        {0, 0, 1, 0, {8, 10, 10}},  /* a bare tool call */
+        {2, 1, 1, 1, {10, 22, 17}}, /* reasoning, one text token, a tool call */
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        for (int a = 0; a < 3; a++) {
+            struct wire_gen g;
+            CHECK_EQ_INT(shaped_init(&g, (enum api)a, rows[k].r, rows[k].shown, rows[k].tool,
+                                     rows[k].k),
+                         0);
+            char *text = shaped_stream(&g, rows[k].r, 2, WIRE_END_STOP, 2 + (int64_t)rows[k].r,
+                                       (int64_t)rows[k].r);
+            wire_gen_cleanup(&g);
+            check_split_text(text, rows[k].want[a]);
+            if (check_failed) {
+                fprintf(stderr, "  row %zu api %d\n", k, a);
+                return;
+            }
+        }
+    }
+}
+
 static const struct check_case cases[] = {
     CASE(wire_gen_should_make_ids_per_api),
     CASE(wire_text_should_join_token_texts),
     CASE(wire_stream_token_should_fail_when_buffer_too_small),
+    CASE(chat_reasoning_should_be_hidden_and_counted_in_usage),
+    CASE(chat_reasoning_content_should_carry_think_tokens_first),
+    CASE(responses_reasoning_should_be_a_reasoning_item_with_summary_events),
+    CASE(messages_thinking_should_come_first_and_be_signed_before_its_stop),
+    CASE(tool_call_stream_should_carry_tokens_in_json_arguments_per_api),
+    CASE(responses_cancel_mid_arguments_should_close_them_as_json),
+    CASE(cap_within_reasoning_should_end_with_length_per_api),
+    CASE(bodies_should_carry_reasoning_and_the_tool_call_per_api),
+    CASE(shaped_streams_should_parse_same_at_every_split_point),
     CASE(chat_stream_should_match_sdk_requirements),
     CASE(chat_stream_should_say_length_when_capped),
     CASE(chat_stream_should_omit_usage_without_include_usage),
