@@ -11,7 +11,9 @@ static const char *const forwarded_names[] = {
     "Content-Type",       "Authorization",      "x-api-key",        "anthropic-version",
     "Idempotency-Key",    "X-Request-Id",       "x-tailgate-fault", "x-tailgate-jitter",
     "x-tailgate-length",  "x-tailgate-profile", "x-tailgate-seed",  "x-tailgate-tps",
-    "x-tailgate-ttft-ms", "x-goog-api-key",
+    "x-tailgate-ttft-ms", "x-goog-api-key", "x-tailgate-reasoning-tokens",
+    "x-tailgate-reasoning-tps", "x-tailgate-reasoning-content", "x-tailgate-tool-call",
+    "x-tailgate-tool-text",
 };
 
 static int slist_add(struct curl_slist **list, const char *line)

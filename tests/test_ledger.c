@@ -330,6 +330,56 @@ static void tail_tokens_should_count_tokens_after_peer_closed(void)
     ledger_free(l);
 }
 
+/* Reasoning tokens: their own times and tail, apart from the visible ones, in the JSON. */
+static void reasoning_tokens_should_keep_their_own_times_and_tail(void)
+{
+    struct ledger *l = new_ledger(10);
+    CHECK(l != NULL);
+    struct ledger_record *r = ledger_open(l, 100);
+    CHECK_EQ_INT(ledger_add_reasoning(r, 1000), 0);
+    CHECK_EQ_INT(ledger_add_reasoning(r, 1100), 0);
+    r->t_peer_closed_ns = 1150;
+    r->close_kind = LEDGER_CLOSE_FIN;
+    r->reasoning_at_close = 2;
+    CHECK_EQ_INT(ledger_add_reasoning(r, 1150), 0); /* at the close: not after it */
+    CHECK_EQ_INT(ledger_add_reasoning(r, 1200), 0);
+    CHECK_EQ_INT(ledger_add_token(r, 1300), 0);
+    r->reasoning_length = 4;
+    r->billed_reasoning_tokens = 2;
+    r->tool_call = 1;
+    r->tool_text_tokens = 0;
+    CHECK_EQ_INT(r->reasoning_tokens, 4);
+    CHECK_EQ_INT(r->reasoning_tail_tokens, 1);
+    CHECK_EQ_INT(r->generated_tokens, 1);
+    CHECK_EQ_INT(r->tail_tokens, 1);
+    CHECK_EQ_INT(r->t_first_token_ns, 1300); /* the first visible token */
+    ledger_finish(l, r);
+    cJSON *j = ledger_record_json(r);
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "reasoning_t_ns")), 4);
+    CHECK_EQ_INT(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "reasoning_t_ns"), 3)->valuedouble,
+                 1200);
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "token_t_ns")), 1);
+    CHECK_EQ_INT(num(j, "reasoning_tokens"), 4);
+    CHECK_EQ_INT(num(j, "reasoning_length"), 4);
+    CHECK_EQ_INT(num(j, "reasoning_at_close"), 2);
+    CHECK_EQ_INT(num(j, "reasoning_tail_tokens"), 1);
+    CHECK_EQ_INT(num(j, "billed_reasoning_tokens"), 2);
+    CHECK_EQ_INT(num(j, "tail_tokens"), 1);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(j, "tool_call")));
+    CHECK_EQ_INT(num(j, "tool_text_tokens"), 0);
+    cJSON_Delete(j);
+    /* a plain record: no reasoning, no tool call */
+    struct ledger_record *p = ledger_open(l, 100);
+    ledger_finish(l, p);
+    j = ledger_record_json(p);
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "reasoning_t_ns")), 0);
+    CHECK_EQ_INT(num(j, "reasoning_tokens"), 0);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(j, "tool_call")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(j, "tool_text_tokens")));
+    cJSON_Delete(j);
+    ledger_free(l);
+}
+
 /* ---- record JSON -------------------------------------------------------------------------- */
 
 static void record_json_should_give_null_for_events_that_did_not_happen(void)
@@ -741,6 +791,7 @@ static const struct check_case cases[] = {
     CASE(ledger_should_never_drop_active_records),
     CASE(add_token_should_record_times_and_first_token),
     CASE(tail_tokens_should_count_tokens_after_peer_closed),
+    CASE(reasoning_tokens_should_keep_their_own_times_and_tail),
     CASE(record_json_should_give_null_for_events_that_did_not_happen),
     CASE(record_json_should_carry_every_field),
     CASE(record_json_should_report_zero_usage_as_number),

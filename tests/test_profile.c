@@ -173,6 +173,33 @@ static void billed_output_should_follow_bill_rule(void)
     }
 }
 
+/* Every preset says how reasoning before a cancel is billed; a natural end bills it all. */
+static void billed_reasoning_should_follow_each_preset_reasoning_bill(void)
+{
+    static const struct {
+        const char *profile;
+        const char *rule;
+        uint64_t cancelled_billed; /* 4 reasoning tokens before the cancel, 9 generated */
+    } rows[] = {
+        {"vendor-a-pre", "zero", 0},           {"vendor-a-post", "before_cancel", 4},
+        {"vendor-b-pre", "zero", 0},           {"vendor-b-post", "before_cancel", 4},
+        {"silent-emitted", "before_cancel", 4}, {"runaway", "generated", 9},
+        {"selfhosted-abort", "generated", 9},  {"selfhosted-lag", "generated", 9},
+        {"stop-at-once", "before_cancel", 4},
+    };
+    CHECK_EQ_INT(sizeof rows / sizeof rows[0], profile_count());
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const struct profile *p = profile_find(rows[i].profile);
+        CHECK(p != NULL);
+        CHECK_EQ_STR(profile_reasoning_bill_name(p->reasoning_bill), rows[i].rule);
+        CHECK_EQ_INT(profile_billed_reasoning(p, 1, 4, 9), rows[i].cancelled_billed);
+        CHECK_EQ_INT(profile_billed_reasoning(p, 0, 4, 9), 9);
+        /* no preset thinks or calls tools unless asked */
+        CHECK_EQ_INT(p->reasoning_tokens, 0);
+        CHECK_EQ_INT(p->tool_call, 0);
+    }
+}
+
 /* ---- schedule_parse: valid specs ---------------------------------------------------------- */
 
 struct step_want {
@@ -345,6 +372,7 @@ static void schedule_at_should_give_null_for_empty_schedule(void)
 
 static const struct check_case cases[] = {
     CASE(profile_should_have_one_row_per_preset),
+    CASE(billed_reasoning_should_follow_each_preset_reasoning_bill),
     CASE(profile_vendor_a_pre_should_stop_bill_zero_report_usage),
     CASE(profile_vendor_a_post_should_stop_bill_emitted_report_trailer),
     CASE(profile_vendor_b_pre_should_stop_bill_zero_report_usage),

@@ -1,6 +1,7 @@
 /* Fuzz target: a parsed request (request_parse, request_parse_gemini) rendered into every vendor
- * wire format (wire.c, gemini.c): stream open, each token event, close, in-stream error,
- * non-stream body, Responses snapshots and the error body. Every SSE event must frame and every
+ * wire format (wire.c, gemini.c), plain or with reasoning and a tool call: stream open, each
+ * reasoning and token event, the turns between parts, close, in-stream error, non-stream body,
+ * Responses snapshots and the error body. Every SSE event must frame and every
  * data line must be JSON, with the request's model echoed exactly; a Gemini array stream must be
  * one JSON array. */
 #include <stdio.h>
@@ -81,26 +82,6 @@ static size_t check_sse(const char *s, const char *model)
     return events;
 }
 
-/* The plain-text endings: n visible tokens, no reasoning. */
-static char *close_n(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage,
-                     int64_t after)
-{
-    struct wire_tally t = {0, n, usage, usage < 0 ? -1 : 0};
-    return wire_stream_close(g, &t, end, after);
-}
-
-static char *body_n(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage)
-{
-    struct wire_tally t = {0, n, usage, usage < 0 ? -1 : 0};
-    return wire_body(g, &t, end);
-}
-
-static char *object_n(const struct wire_gen *g, uint64_t n, const char *status, int64_t usage)
-{
-    struct wire_tally t = {0, n, usage, usage < 0 ? -1 : 0};
-    return wire_response_object(g, &t, status);
-}
-
 static void check_body(char *s, const char *model)
 {
     FUZZ_CHECK(s != NULL);
@@ -110,29 +91,35 @@ static void check_body(char *s, const char *model)
     free(s);
 }
 
-/* A Gemini stream without alt=sse: open, every token, then the close or the error, is one JSON
- * array of objects, each naming the model. */
-static void check_array(const struct wire_gen *g, uint64_t n, enum wire_end end, int64_t usage,
+/* A Gemini stream without alt=sse: open, every reasoning and visible token, then the close or
+ * the error, is one JSON array of objects, each naming the model. */
+static void check_array(const struct wire_gen *g, const struct wire_tally *t, enum wire_end end,
                         int error, const char *model)
 {
-    size_t cap = 64 + (n + 2) * WIRE_TOKEN_EVENT_MAX;
+    size_t cap = 64 + (t->reasoning + t->tokens + 2) * WIRE_TOKEN_EVENT_MAX;
     char *s = malloc(cap);
     FUZZ_CHECK(s != NULL);
     char *open = wire_stream_open(g, -1);
     FUZZ_CHECK(open != NULL);
     size_t off = (size_t)snprintf(s, cap, "%s", open);
     free(open);
-    for (uint64_t i = 0; i < n; i++) {
+    for (uint64_t j = 0; j < t->reasoning; j++) {
+        int w = wire_stream_reasoning(g, j, s + off, cap - off);
+        FUZZ_CHECK(w > 0);
+        off += (size_t)w;
+    }
+    for (uint64_t i = 0; i < t->tokens; i++) {
         int w = wire_stream_token(g, i, s + off, cap - off);
         FUZZ_CHECK(w > 0);
         off += (size_t)w;
     }
-    char *last = error ? wire_stream_error(g, n) : wire_stream_close(g, n, end, usage, -1);
+    char *last = error ? wire_stream_error(g, t->tokens) : wire_stream_close(g, t, end, -1);
     FUZZ_CHECK(last != NULL && off + strlen(last) < cap);
     memcpy(s + off, last, strlen(last) + 1);
     free(last);
     cJSON *a = parse_exact(s, strlen(s));
-    FUZZ_CHECK(cJSON_IsArray(a) && (uint64_t)cJSON_GetArraySize(a) == n + 1);
+    FUZZ_CHECK(cJSON_IsArray(a) &&
+               (uint64_t)cJSON_GetArraySize(a) == t->reasoning + t->tokens + 1);
     const cJSON *el;
     cJSON_ArrayForEach(el, a)
     {
@@ -143,6 +130,16 @@ static void check_array(const struct wire_gen *g, uint64_t n, enum wire_end end,
     free(s);
 }
 
+/* One SSE text must frame, its JSON data echo the model, and it must carry 'tok' (if any). */
+static void check_event(const char *ev, int w, size_t cap, const char *model, const char *tok)
+{
+    FUZZ_CHECK(w >= 0 && (size_t)w < cap && strlen(ev) == (size_t)w);
+    if (w == 0)
+        return; /* hidden reasoning: counted, not sent */
+    FUZZ_CHECK(check_sse(ev, model) == 1);
+    FUZZ_CHECK(strstr(ev, tok) != NULL);
+}
+
 static void render(const struct request *rq, uint64_t h)
 {
     struct wire_gen g;
@@ -150,43 +147,74 @@ static void render(const struct request *rq, uint64_t h)
     uint64_t n = (h >> 16) % (FUZZ_WIRE_MAX_TOKENS + 1);
     enum wire_end end = (enum wire_end)((h >> 24) % 3);
     int64_t usage = (h >> 28) & 1 ? (int64_t)n : -1;
-    int64_t after = (int64_t)((h >> 32) % (n + 10)) - 1;
+    /* reasoning (hidden or shown) and a tool call after some text, from the hash's high bits */
+    struct wire_shape shape = {(h >> 40) % 6, (int)((h >> 44) & 1), (int)((h >> 45) & 1),
+                               (h >> 46) % 4};
+    if ((h >> 50) & 1)
+        FUZZ_CHECK(wire_gen_shape(&g, &shape) == 0);
+    /* visible tokens come only after the whole reasoning; with none, it may have stopped
+     * within the reasoning */
+    uint64_t r = n > 0 ? g.shape.reasoning : (h >> 52) % (g.shape.reasoning + 1);
+    int64_t after = (int64_t)((h >> 32) % (n + r + 30)) - 1;
+    struct wire_tally t = {r, n, usage >= 0 ? usage + (int64_t)r : -1, usage >= 0 ? (int64_t)r : -1};
 
     if (g.json_stream) {
-        check_array(&g, n, end, usage, 0, rq->model);
-        check_array(&g, n, end, usage, 1, rq->model);
-        check_body(wire_body(&g, n, end, usage), rq->model);
+        /* an error comes after a visible token, never within the reasoning */
+        check_array(&g, &t, end, 0, rq->model);
+        if (n > 0 || r == 0)
+            check_array(&g, &t, end, 1, rq->model);
+        check_body(wire_body(&g, &t, end), rq->model);
         wire_gen_cleanup(&g);
         return;
     }
+
     char *open = wire_stream_open(&g, after);
     check_sse(open, rq->model);
     free(open);
     /* every token event fits the buffer the server gives it: a dropped event is a lost token */
-    for (uint64_t i = 0; i < n; i++) {
-        char ev[WIRE_TOKEN_EVENT_MAX];
-        int w = wire_stream_token(&g, i, ev, sizeof ev);
-        FUZZ_CHECK(w > 0 && (size_t)w < sizeof ev && strlen(ev) == (size_t)w);
-        FUZZ_CHECK(check_sse(ev, rq->model) == 1);
-        char tok[32];
-        engine_token_text(i, tok, sizeof tok);
-        FUZZ_CHECK(strstr(ev, tok) != NULL);
+    for (uint64_t j = 0; j < r; j++) {
+        char ev[WIRE_TOKEN_EVENT_MAX], tok[32];
+        int w = wire_stream_reasoning(&g, j, ev, sizeof ev);
+        engine_reasoning_text(j, tok, sizeof tok);
+        check_event(ev, w, sizeof ev, rq->model, tok);
     }
-    char *close = close_n(&g, n, end, usage, after);
+    for (uint64_t i = 0; i < n; i++) {
+        if (wire_turn_at(&g, i)) {
+            char *turn = wire_stream_turn(&g, i, after);
+            check_sse(turn, rq->model);
+            free(turn);
+        }
+        char ev[WIRE_TOKEN_EVENT_MAX], tok[32];
+        int w = wire_stream_token(&g, i, ev, sizeof ev);
+        engine_token_text(i, tok, sizeof tok);
+        FUZZ_CHECK(w > 0);
+        check_event(ev, w, sizeof ev, rq->model, tok);
+    }
+    char *close = wire_stream_close(&g, &t, end, after);
     check_sse(close, rq->model);
     free(close);
     char *err = wire_stream_error(&g, n);
     FUZZ_CHECK(check_sse(err, rq->model) == 1);
     free(err);
-    check_body(body_n(&g, n, end, usage), rq->model);
+    check_body(wire_body(&g, &t, end), rq->model);
     static const char *const statuses[] = {"queued", "in_progress", "completed", "incomplete",
                                            "cancelled"};
     if (rq->api == API_RESPONSES)
         for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
-            check_body(object_n(&g, n, statuses[i], usage), rq->model);
+            check_body(wire_response_object(&g, &t, statuses[i]), rq->model);
     char *text = wire_text(n);
     FUZZ_CHECK(text != NULL && strlen(text) == engine_text_len(n));
     free(text);
+    char *rtext = wire_reasoning_text(r);
+    FUZZ_CHECK(rtext != NULL && strlen(rtext) == engine_reasoning_text_len(r));
+    free(rtext);
+    /* a tool call's arguments are always one JSON object */
+    char *args = wire_tool_arguments(0, n);
+    FUZZ_CHECK(args != NULL);
+    cJSON *a = parse_exact(args, strlen(args));
+    FUZZ_CHECK(cJSON_IsObject(a));
+    cJSON_Delete(a);
+    free(args);
     wire_gen_cleanup(&g);
 }
 
