@@ -1925,6 +1925,9 @@ static void mockprov_should_count_gemini_in_its_metrics(void)
 
 /* Reasoning tokens 100 ms apart, visible ones 1 ms apart: a close between two reasoning tokens
  * has 100 ms of margin either side. */
+/* The APIs that stage reasoning: Gemini's thought parts too */
+static const char *const rapis[] = {"chat", "responses", "messages", "gemini"};
+
 #define THINK "x-tailgate-ttft-ms: 0\r\nx-tailgate-jitter: 0\r\nx-tailgate-tps: 1000\r\n" \
               "x-tailgate-reasoning-tps: 10\r\n"
 
@@ -2009,16 +2012,18 @@ static void mockprov_should_report_reasoning_usage_equal_to_the_ledger_per_api(v
 {
     static const char *const marks[] = {"\"completion_tokens_details\":{\"reasoning_tokens\":6}",
                                         "\"output_tokens_details\":{\"reasoning_tokens\":6}",
-                                        "\"type\":\"thinking_delta\""};
-    static const char *const totals[] = {"\"completion_tokens\":10", "\"output_tokens\":10",
-                                         "\"usage\":{\"output_tokens\":10}"};
-    for (size_t a = 0; a < 3; a++) {
+                                        "\"type\":\"thinking_delta\"", "\"thought\":true"};
+    /* Gemini: 2 prompt tokens ("abcdefgh"), 4 candidates, 6 thoughts */
+    static const char *const totals[] = {
+        "\"completion_tokens\":10", "\"output_tokens\":10", "\"usage\":{\"output_tokens\":10}",
+        "\"candidatesTokenCount\":4,\"thoughtsTokenCount\":6,\"totalTokenCount\":12"};
+    for (size_t a = 0; a < 4; a++) {
         char cid[64], hdr[256];
-        snprintf(cid, sizeof cid, "think-done-%s", apis[a]);
+        snprintf(cid, sizeof cid, "think-done-%s", rapis[a]);
         snprintf(hdr, sizeof hdr, "x-tailgate-reasoning-tokens: 6\r\nx-tailgate-reasoning-tps: "
                                   "1000\r\nx-tailgate-length: 4\r\nX-Request-Id: %s\r\n"
                                   "Connection: close\r\n", cid);
-        char *out = stream_to_end(apis[a], hdr, NULL);
+        char *out = stream_to_end(rapis[a], hdr, NULL);
         CHECK(out != NULL);
         int marked = strstr(out, marks[a]) != NULL && strstr(out, totals[a]) != NULL;
         /* reasoning is shown where the API shows it (one " thinkN" per token), hidden in chat */
@@ -2028,7 +2033,7 @@ static void mockprov_should_report_reasoning_usage_equal_to_the_ledger_per_api(v
         CHECK(marked);
         /* Responses: 6 deltas, then the whole text in summary_text.done, summary_part.done,
          * output_item.done and response.completed */
-        CHECK_EQ_INT(thinks, a == 0 ? 0 : a == 1 ? 6 + 4 * 6 : 6);
+        CHECK_EQ_INT(thinks, a == 0 ? 0 : a == 1 ? 6 + 4 * 6 : 6); /* Gemini: one a chunk */
         CHECK(toks >= 4);
         cJSON *r = harness_ledger_done(mock.port, cid, 5000);
         CHECK(r != NULL);
@@ -2058,10 +2063,10 @@ static void mockprov_should_report_reasoning_usage_equal_to_the_ledger_per_api(v
  * token after the close, the visible tail every visible token, all billed. */
 static void mockprov_should_leave_a_reasoning_tail_when_a_user_leaves_during_thinking(void)
 {
-    for (size_t a = 0; a < 3; a++) {
+    for (size_t a = 0; a < 4; a++) {
         char cid[64];
-        snprintf(cid, sizeof cid, "think-tail-%s", apis[a]);
-        cJSON *r = leave_during_thinking(apis[a], "runaway", cid, 8, 3, K);
+        snprintf(cid, sizeof cid, "think-tail-%s", rapis[a]);
+        cJSON *r = leave_during_thinking(rapis[a], "runaway", cid, 8, 3, K);
         CHECK(r != NULL);
         double at_close = harness_num(r, "reasoning_at_close");
         int ok = harness_num(r, "reasoning_tokens") == 8 &&
@@ -2092,7 +2097,8 @@ static void mockprov_should_bill_reasoning_before_a_cancel_per_profile(void)
         int billed; /* K reasoning tokens at the close, one more after it */
     } rows[] = {
         {"chat", "vendor-b-post", K},         {"responses", "vendor-b-post", K},
-        {"messages", "vendor-b-post", K},     {"messages", "vendor-a-pre", 0},
+        {"messages", "vendor-b-post", K},     {"gemini", "vendor-b-post", K},
+        {"messages", "vendor-a-pre", 0},
         {"messages", "selfhosted-abort", K + 1},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -2122,10 +2128,10 @@ static void mockprov_should_bill_reasoning_before_a_cancel_per_profile(void)
  * K tokens emitted. */
 static void mockprov_should_bill_reasoning_and_emitted_text_when_cancelled_during_text(void)
 {
-    for (size_t a = 0; a < 3; a++) {
+    for (size_t a = 0; a < 4; a++) {
         char cid[64];
-        snprintf(cid, sizeof cid, "think-text-%s", apis[a]);
-        cJSON *r = abort_after_k(apis[a], "vendor-b-post", cid, 0, 50,
+        snprintf(cid, sizeof cid, "think-text-%s", rapis[a]);
+        cJSON *r = abort_after_k(rapis[a], "vendor-b-post", cid, 0, 50,
                                  TIMING "x-tailgate-reasoning-tokens: 4\r\n"
                                         "x-tailgate-reasoning-tps: 1000\r\n");
         CHECK(r != NULL);

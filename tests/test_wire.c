@@ -1880,6 +1880,78 @@ static void shaped_streams_should_parse_same_at_every_split_point(void)
     }
 }
 
+/* Gemini: thought parts first, counted in thoughtsTokenCount apart from the candidates and
+ * inside the total; over SSE at every split point, and as one JSON array. */
+static void gemini_reasoning_should_come_as_thought_parts_with_thoughts_token_count(void)
+{
+    for (int json = 0; json <= 1; json++) {
+        struct wire_gen g;
+        CHECK_EQ_INT(gemini_init(&g, json, -1), 0);
+        struct wire_shape sh = {3, 0, 1, 0}; /* a tool call asked for: Gemini keeps text */
+        CHECK_EQ_INT(wire_gen_shape(&g, &sh), 0);
+        CHECK_EQ_INT(g.shape.tool_call, 0);
+        char *text = shaped_stream(&g, 3, 2, WIRE_END_STOP, 5, 3);
+        struct wire_tally t = {3, 2, -1, -1};
+        char *body = wire_body(&g, &t, WIRE_END_STOP);
+        wire_gen_cleanup(&g);
+        CHECK(text != NULL && body != NULL);
+        cJSON *chunks[6] = {NULL};
+        size_t n = 0;
+        cJSON *arr = NULL;
+        struct stream s;
+        memset(&s, 0, sizeof s);
+        if (json) {
+            arr = cJSON_Parse(text);
+            CHECK(cJSON_IsArray(arr));
+            n = (size_t)cJSON_GetArraySize(arr);
+            for (size_t i = 0; i < n && i < 6; i++)
+                chunks[i] = cJSON_GetArrayItem(arr, (int)i);
+            free(text);
+        } else {
+            CHECK_EQ_INT(stream_parse(text, &s), 0);
+            n = s.n;
+            for (size_t i = 0; i < n && i < 6; i++)
+                chunks[i] = s.json[i];
+            check_split_text(text, 6);
+        }
+        CHECK_EQ_INT(n, 6);
+        int ok = 1;
+        for (int j = 0; j < 3; j++) {
+            char want[16];
+            snprintf(want, sizeof want, " think%d", j);
+            ok &= same_str(jstr(chunks[j], "candidates.0.content.parts.0.text"), want) &&
+                  jbool(chunks[j], "candidates.0.content.parts.0.thought", 1) &&
+                  jnum(chunks[j], "usageMetadata.candidatesTokenCount") == 0 &&
+                  jnum(chunks[j], "usageMetadata.thoughtsTokenCount") == j + 1 &&
+                  jnum(chunks[j], "usageMetadata.totalTokenCount") == INPUT_TOKENS + j + 1;
+        }
+        for (int i = 0; i < 2; i++) {
+            char want[16];
+            snprintf(want, sizeof want, " tok%d", i);
+            ok &= same_str(jstr(chunks[3 + i], "candidates.0.content.parts.0.text"), want) &&
+                  !jhas(chunks[3 + i], "candidates.0.content.parts.0.thought") &&
+                  jnum(chunks[3 + i], "usageMetadata.candidatesTokenCount") == i + 1 &&
+                  jnum(chunks[3 + i], "usageMetadata.thoughtsTokenCount") == 3 &&
+                  jnum(chunks[3 + i], "usageMetadata.totalTokenCount") == INPUT_TOKENS + 3 + i + 1;
+        }
+        ok &= same_str(jstr(chunks[5], "candidates.0.finishReason"), "STOP") &&
+              jnum(chunks[5], "usageMetadata.candidatesTokenCount") == 2 &&
+              jnum(chunks[5], "usageMetadata.thoughtsTokenCount") == 3 &&
+              jnum(chunks[5], "usageMetadata.totalTokenCount") == INPUT_TOKENS + 5;
+        stream_free(&s);
+        cJSON_Delete(arr);
+        cJSON *b = cJSON_Parse(body);
+        free(body);
+        ok &= b && same_str(jstr(b, "candidates.0.content.parts.0.text"), " think0 think1 think2") &&
+              jbool(b, "candidates.0.content.parts.0.thought", 1) &&
+              same_str(jstr(b, "candidates.0.content.parts.1.text"), " tok0 tok1") &&
+              jnum(b, "usageMetadata.candidatesTokenCount") == 2 &&
+              jnum(b, "usageMetadata.thoughtsTokenCount") == 3;
+        cJSON_Delete(b);
+        CHECK(ok);
+    }
+}
+
 static const struct check_case cases[] = {
     CASE(wire_gen_should_make_ids_per_api),
     CASE(wire_text_should_join_token_texts),
@@ -1893,6 +1965,7 @@ static const struct check_case cases[] = {
     CASE(cap_within_reasoning_should_end_with_length_per_api),
     CASE(bodies_should_carry_reasoning_and_the_tool_call_per_api),
     CASE(shaped_streams_should_parse_same_at_every_split_point),
+    CASE(gemini_reasoning_should_come_as_thought_parts_with_thoughts_token_count),
     CASE(chat_stream_should_match_sdk_requirements),
     CASE(chat_stream_should_say_length_when_capped),
     CASE(chat_stream_should_omit_usage_without_include_usage),
