@@ -452,6 +452,110 @@ tc('sdk_openai_bad_input_should_be_400_error_shape', async () => {
   eq(e.param, err.param, 'sdk error.param');
 });
 
+// ---- reasoning and tool calls: the SDKs' stream helpers assemble them and report the usage billed
+
+const THINK = { ...SHORT, 'x-tailgate-reasoning-tokens': '5', 'x-tailgate-reasoning-tps': '500' };
+const TOOL = { 'x-tailgate-tool-call': '1', 'x-tailgate-tool-text': '3' };
+const EXPECTED_TEXT_3 = ' tok0 tok1 tok2';
+const EXPECTED_ARGS = JSON.stringify({ query: ' tok3 tok4 tok5 tok6 tok7' });
+const EXPECTED_THINK_5 = Array.from({ length: 5 }, (_, i) => ` think${i}`).join('');
+
+function checkReasoningRecord(rec, label) {
+  eq(rec.reasoning_tokens, 5, `${label}: ledger reasoning_tokens`);
+  eq(rec.reasoning_t_ns.length, 5, `${label}: ledger reasoning_t_ns`);
+  eq(rec.generated_tokens, 8, `${label}: ledger generated_tokens`);
+  eq(rec.billed_output_tokens, 13, `${label}: ledger billed_output_tokens`);
+  eq(rec.billed_reasoning_tokens, 5, `${label}: ledger billed_reasoning_tokens`);
+  eq(rec.tool_call, true, `${label}: ledger tool_call`);
+  eq(rec.tool_text_tokens, 3, `${label}: ledger tool_text_tokens`);
+}
+
+tc('sdk_openai_chat_stream_should_assemble_a_tool_call_after_hidden_reasoning', async () => {
+  const id = cid('chat-think-tool');
+  const stream = openaiClient().chat.completions.stream(
+    { model: OPENAI_MODEL, messages: [{ role: 'user', content: 'hello' }], stream_options: { include_usage: true } },
+    { headers: { ...THINK, ...TOOL, 'X-Request-Id': id } },
+  );
+  const cc = await stream.finalChatCompletion();
+  const rec = await ledgerDone(id);
+  const m = cc.choices[0]?.message;
+  eq(m?.content, EXPECTED_TEXT_3, 'content');
+  eq(m?.tool_calls?.length, 1, 'tool_calls.length');
+  eq(m.tool_calls[0].type, 'function', 'tool_calls[0].type');
+  eq(m.tool_calls[0].function.name, 'tailgate_lookup', 'tool_calls[0].function.name');
+  eq(m.tool_calls[0].function.arguments, EXPECTED_ARGS, 'tool_calls[0].function.arguments');
+  eq(JSON.parse(m.tool_calls[0].function.arguments).query, ' tok3 tok4 tok5 tok6 tok7', 'parsed arguments');
+  eq(cc.choices[0].finish_reason, 'tool_calls', 'finish_reason');
+  eq(cc.usage?.completion_tokens, rec.billed_output_tokens, 'usage.completion_tokens vs ledger');
+  eq(cc.usage?.completion_tokens_details?.reasoning_tokens, rec.billed_reasoning_tokens,
+    'usage.completion_tokens_details.reasoning_tokens vs ledger');
+  checkReasoningRecord(rec, 'chat');
+});
+
+tc('sdk_openai_chat_stream_should_pass_reasoning_content_through', async () => {
+  const id = cid('chat-reasoning-content');
+  const stream = openaiClient().chat.completions.stream(
+    { model: OPENAI_MODEL, messages: [{ role: 'user', content: 'hello' }], stream_options: { include_usage: true } },
+    { headers: { ...THINK, 'x-tailgate-reasoning-content': '1', 'X-Request-Id': id } },
+  );
+  let reasoning = '';
+  stream.on('chunk', (c) => { reasoning += c.choices[0]?.delta?.reasoning_content ?? ''; });
+  const cc = await stream.finalChatCompletion();
+  const rec = await ledgerDone(id);
+  eq(reasoning, EXPECTED_THINK_5, 'delta.reasoning_content joined');
+  eq(cc.choices[0]?.message?.content, EXPECTED_8, 'content');
+  eq(cc.usage?.completion_tokens_details?.reasoning_tokens, 5, 'reasoning_tokens');
+  eq(rec.billed_output_tokens, 13, 'ledger billed_output_tokens');
+});
+
+tc('sdk_openai_responses_stream_should_assemble_reasoning_text_and_a_function_call', async () => {
+  const id = cid('resp-think-tool');
+  const stream = openaiClient().responses.stream(
+    { model: OPENAI_MODEL, input: 'hello' },
+    { headers: { ...THINK, ...TOOL, 'X-Request-Id': id } },
+  );
+  let summary = '';
+  let args = '';
+  stream.on('response.reasoning_summary_text.delta', (e) => { summary += e.delta; });
+  stream.on('response.function_call_arguments.delta', (e) => { args += e.delta; });
+  const r = await stream.finalResponse();
+  const rec = await ledgerDone(id);
+  eq(r.status, 'completed', 'status');
+  eq(r.output.map((o) => o.type).join(','), 'reasoning,message,function_call', 'output types');
+  eq(r.output[0].summary?.[0]?.text, EXPECTED_THINK_5, 'reasoning summary');
+  eq(summary, EXPECTED_THINK_5, 'reasoning_summary_text deltas');
+  eq(r.output_text, EXPECTED_TEXT_3, 'output_text');
+  eq(r.output[2].arguments, EXPECTED_ARGS, 'function_call arguments');
+  eq(args, EXPECTED_ARGS, 'function_call_arguments deltas');
+  eq(r.output[2].name, 'tailgate_lookup', 'function_call name');
+  eq(r.usage?.output_tokens, rec.billed_output_tokens, 'usage.output_tokens vs ledger');
+  eq(r.usage?.output_tokens_details?.reasoning_tokens, rec.billed_reasoning_tokens,
+    'usage.output_tokens_details.reasoning_tokens vs ledger');
+  checkReasoningRecord(rec, 'responses');
+});
+
+tc('sdk_anthropic_stream_should_assemble_thinking_text_and_tool_use', async () => {
+  const id = cid('msg-think-tool');
+  const stream = anthropicClient().messages.stream(
+    { model: ANTHROPIC_MODEL, max_tokens: 1000, messages: [{ role: 'user', content: 'hello' }] },
+    { headers: { ...THINK, ...TOOL, 'X-Request-Id': id } },
+  );
+  let thinking = '';
+  stream.on('thinking', (delta) => { thinking += delta; });
+  const m = await stream.finalMessage();
+  const rec = await ledgerDone(id);
+  eq(m.content.map((b) => b.type).join(','), 'thinking,text,tool_use', 'content types');
+  eq(m.content[0].thinking, EXPECTED_THINK_5, 'thinking');
+  eq(thinking, EXPECTED_THINK_5, 'thinking deltas');
+  check(typeof m.content[0].signature === 'string' && m.content[0].signature.length > 0, 'thinking signature');
+  eq(m.content[1].text, EXPECTED_TEXT_3, 'text');
+  eq(m.content[2].name, 'tailgate_lookup', 'tool_use name');
+  eq(m.content[2].input?.query, ' tok3 tok4 tok5 tok6 tok7', 'tool_use input.query');
+  eq(m.stop_reason, 'tool_use', 'stop_reason');
+  eq(m.usage?.output_tokens, rec.billed_output_tokens, 'usage.output_tokens vs ledger');
+  checkReasoningRecord(rec, 'messages');
+});
+
 // ---------------------------------------------------------------------------------------------
 // runner
 
