@@ -2172,7 +2172,7 @@ static void mockprov_should_stream_and_answer_a_tool_call_per_api(void)
         int reason = strstr(out, reasons[a]) != NULL;
         int every = 1;
         for (int i = 0; i < 6; i++) {
-            char t[16];
+            char t[32];
             snprintf(t, sizeof t, " tok%d\"", i);
             every &= strstr(out, t) != NULL;
         }

@@ -392,7 +392,7 @@ static void chat_stream_should_match_sdk_requirements(void)
     /* token chunks */
     for (int i = 0; i < 3; i++) {
         const cJSON *c = s.json[1 + i];
-        char want[16];
+        char want[32];
         snprintf(want, sizeof want, " tok%d", i);
         CHECK_EQ_STR(jstr(c, "choices.0.delta.content"), want);
         CHECK(!jhas(c, "choices.0.delta.role"));
@@ -548,7 +548,7 @@ static void responses_stream_should_match_sdk_requirements(void)
     /* deltas: sequence 4 + i, the token's text, the required logprobs */
     for (int i = 0; i < 3; i++) {
         const cJSON *d = s.json[4 + i];
-        char want[16];
+        char want[32];
         snprintf(want, sizeof want, " tok%d", i);
         CHECK_EQ_STR(s.sp->ev[4 + i].event, "response.output_text.delta");
         CHECK_EQ_INT(jnum(d, "sequence_number"), WIRE_RESP_FIRST_DELTA + i);
@@ -733,7 +733,7 @@ static void messages_stream_should_match_sdk_requirements(void)
     CHECK_EQ_STR(jstr(s.json[1], "content_block.type"), "text");
     CHECK_EQ_STR(jstr(s.json[1], "content_block.text"), "");
     for (int i = 0; i < 3; i++) {
-        char want[16];
+        char want[32];
         snprintf(want, sizeof want, " tok%d", i);
         CHECK_EQ_INT(jnum(s.json[3 + i], "index"), 0);
         CHECK_EQ_STR(jstr(s.json[3 + i], "delta.type"), "text_delta");
@@ -1552,7 +1552,7 @@ static void chat_reasoning_content_should_carry_think_tokens_first(void)
     /* role, 4 reasoning_content chunks, 3 content chunks, finish, usage, [DONE] */
     CHECK_EQ_INT(s.n, 11);
     for (int j = 0; j < 4; j++) {
-        char want[16];
+        char want[32];
         snprintf(want, sizeof want, " think%d", j);
         CHECK_EQ_STR(jstr(s.json[1 + j], "choices.0.delta.reasoning_content"), want);
         CHECK(!jhas(s.json[1 + j], "choices.0.delta.content"));
@@ -1917,7 +1917,7 @@ static void gemini_reasoning_should_come_as_thought_parts_with_thoughts_token_co
         CHECK_EQ_INT(n, 6);
         int ok = 1;
         for (int j = 0; j < 3; j++) {
-            char want[16];
+            char want[32];
             snprintf(want, sizeof want, " think%d", j);
             ok &= same_str(jstr(chunks[j], "candidates.0.content.parts.0.text"), want) &&
                   jbool(chunks[j], "candidates.0.content.parts.0.thought", 1) &&
@@ -1926,7 +1926,7 @@ static void gemini_reasoning_should_come_as_thought_parts_with_thoughts_token_co
                   jnum(chunks[j], "usageMetadata.totalTokenCount") == INPUT_TOKENS + j + 1;
         }
         for (int i = 0; i < 2; i++) {
-            char want[16];
+            char want[32];
             snprintf(want, sizeof want, " tok%d", i);
             ok &= same_str(jstr(chunks[3 + i], "candidates.0.content.parts.0.text"), want) &&
                   !jhas(chunks[3 + i], "candidates.0.content.parts.0.thought") &&
