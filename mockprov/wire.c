@@ -982,8 +982,10 @@ static void chat_usage(cJSON *us, const struct wire_gen *g, int64_t usage, int64
     cJSON_AddNumberToObject(us, "prompt_tokens", (double)g->input_tokens);
     cJSON_AddNumberToObject(us, "completion_tokens", (double)usage);
     cJSON_AddNumberToObject(us, "total_tokens", (double)(g->input_tokens + (uint64_t)usage));
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(us, "completion_tokens_details"),
-                            "reasoning_tokens", (double)(reasoning > 0 ? reasoning : 0));
+    /* only for a reasoning model: a plain stream's usage stays the three counts it had */
+    if (has_reasoning(g))
+        cJSON_AddNumberToObject(cJSON_AddObjectToObject(us, "completion_tokens_details"),
+                                "reasoning_tokens", (double)(reasoning > 0 ? reasoning : 0));
 }
 
 static void chat_close(char **acc, const struct wire_gen *g, const struct wire_tally *t,

@@ -1716,6 +1716,9 @@ static void tool_call_stream_should_carry_tokens_in_json_arguments_per_api(void)
             char *content = join_field(&s, NULL, NULL, "choices.0.delta.content");
             CHECK_EQ_STR(content, " tok0 tok1");
             free(content);
+            /* no reasoning: the usage keeps its three counts alone */
+            CHECK_EQ_INT(jnum(s.json[s.n - 2], "usage.completion_tokens"), 5);
+            CHECK(!jhas(s.json[s.n - 2], "usage.completion_tokens_details"));
         } else if (rows[k].api == API_RESPONSES) {
             CHECK(responses_numbered(&s));
             CHECK_EQ_STR(jstr(s.json[9], "item.type"), "function_call");
