@@ -10,7 +10,9 @@
 
 #include "request.h"
 
-#define WIRE_TOKEN_EVENT_MAX 1024 /* one token's event, framing included */
+/* One token's event, framing included: a chat tool-call chunk naming a 127-byte model whose every
+ * byte JSON escapes to six is about 1,100 bytes; every other event is smaller. */
+#define WIRE_TOKEN_EVENT_MAX 2048
 
 /* Holes in a token-event template, filled per token by wire_stream_token. */
 #define WIRE_HOLE_SEQ '\x01'   /* Responses sequence number */
