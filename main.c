@@ -336,8 +336,8 @@ static int cmd_profiles(int argc, char **argv)
             snprintf(lag, sizeof lag, "stop+%utok", p->stop_lag_tokens);
         else
             snprintf(lag, sizeof lag, "stop"); /* at once: no token after the close */
-        printf("%-17s disconnect=%-10s bill=%-9s report=%-7s reasoning=%-13s  %s\n", p->name,
-               lag, profile_bill_name(p->bill), profile_report_name(p->report),
+        printf("%-17s disconnect=%-10s bill=%-9s report=%-7s reasoning=%-13s  %s\n", p->name, lag,
+               profile_bill_name(p->bill), profile_report_name(p->report),
                profile_reasoning_bill_name(p->reasoning_bill), p->summary);
     }
     return 0;

@@ -121,10 +121,10 @@ char *gemini_token_template(const struct wire_gen *g)
 
 char *gemini_thought_template(const struct wire_gen *g)
 {
-    return frame(g,
-                 response(g, one_part(part(text_hole, NULL, 1)), NULL, 0, count_hole, 0,
-                          total_hole, NULL),
-                 1);
+    return frame(
+        g,
+        response(g, one_part(part(text_hole, NULL, 1)), NULL, 0, count_hole, 0, total_hole, NULL),
+        1);
 }
 
 char *gemini_stream_open(const struct wire_gen *g)
@@ -150,8 +150,8 @@ static char *close_array(char *last)
 /* The tally's counts: candidates (visible) and thoughts (reasoning). */
 static void counts(const struct wire_tally *t, uint64_t *count, uint64_t *thoughts)
 {
-    *thoughts = t->usage >= 0 && t->usage_reasoning >= 0 ? (uint64_t)t->usage_reasoning
-                                                         : t->reasoning;
+    *thoughts =
+        t->usage >= 0 && t->usage_reasoning >= 0 ? (uint64_t)t->usage_reasoning : t->reasoning;
     *count = t->usage >= 0 ? (uint64_t)t->usage - (*thoughts <= (uint64_t)t->usage ? *thoughts : 0)
                            : t->tokens;
 }

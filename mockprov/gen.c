@@ -300,9 +300,8 @@ void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind)
         return; /* the runaway vendor: generation goes on to the natural end */
     g->stopping = 1;
     /* the lag counts reasoning tokens too: the engine steps through both alike */
-    g->stop_at_n = g->prof->stop_lag_tokens
-                       ? g->generated + g->rgenerated + g->prof->stop_lag_tokens
-                       : 0;
+    g->stop_at_n =
+        g->prof->stop_lag_tokens ? g->generated + g->rgenerated + g->prof->stop_lag_tokens : 0;
     g->stop_deadline_ns = g->prof->stop_lag_ms ? now + g->prof->stop_lag_ms * 1000000ull : 0;
     /* a lag counted in tokens is the engine noticing at its next step; a stalled engine is
      * not stepping, so it notices now */

@@ -145,13 +145,13 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
         header_num(x, "x-tailgate-jitter", 0, 1, &jit, err, sizeof err) < 0 ||
         header_num(x, "x-tailgate-length", 1, LEDGER_MAX_TOKENS, &nat, err, sizeof err) < 0 ||
         header_num(x, "x-tailgate-seed", 0, 9007199254740991.0, &seed, err, sizeof err) < 0 ||
-        header_num(x, "x-tailgate-reasoning-tokens", 0, LEDGER_MAX_TOKENS, &rtok, err,
-                   sizeof err) < 0 ||
+        header_num(x, "x-tailgate-reasoning-tokens", 0, LEDGER_MAX_TOKENS, &rtok, err, sizeof err) <
+            0 ||
         header_num(x, "x-tailgate-reasoning-tps", 0.01, 1e6, &rtps, err, sizeof err) < 0 ||
         header_num(x, "x-tailgate-reasoning-content", 0, 1, &rshow, err, sizeof err) < 0 ||
         header_num(x, "x-tailgate-tool-call", 0, 1, &tool, err, sizeof err) < 0 ||
-        header_num(x, "x-tailgate-tool-text", 0, LEDGER_MAX_TOKENS, &tool_text, err,
-                   sizeof err) < 0) {
+        header_num(x, "x-tailgate-tool-text", 0, LEDGER_MAX_TOKENS, &tool_text, err, sizeof err) <
+            0) {
         reply_error(m, x, api, 400, NULL, NULL, NULL, err);
         goto done;
     }

@@ -68,14 +68,14 @@ struct ledger_record {
     uint64_t tail_tokens; /* visible tokens generated after t_peer_closed_ns */
     /* Reasoning (hidden or shown), apart from the visible tokens above: planned, each one's
      * time, how many were done when the peer left and after it, and how many were billed. */
-    uint64_t reasoning_length;    /* planned reasoning tokens (before the cap) */
-    uint64_t *reasoning_t_ns;     /* generation time of each reasoning token */
+    uint64_t reasoning_length; /* planned reasoning tokens (before the cap) */
+    uint64_t *reasoning_t_ns;  /* generation time of each reasoning token */
     uint64_t reasoning_cap;
-    uint64_t reasoning_tokens;    /* reasoning tokens generated */
-    uint64_t reasoning_at_close;  /* reasoning tokens generated when the peer left */
-    uint64_t reasoning_tail_tokens; /* reasoning tokens generated after t_peer_closed_ns */
+    uint64_t reasoning_tokens;        /* reasoning tokens generated */
+    uint64_t reasoning_at_close;      /* reasoning tokens generated when the peer left */
+    uint64_t reasoning_tail_tokens;   /* reasoning tokens generated after t_peer_closed_ns */
     uint64_t billed_reasoning_tokens; /* of billed_output_tokens, reasoning */
-    int tool_call;                /* visible tokens from tool_text_tokens on are arguments */
+    int tool_call;                    /* visible tokens from tool_text_tokens on are arguments */
     uint64_t tool_text_tokens;
     uint64_t billed_input_tokens;
     uint64_t billed_output_tokens;

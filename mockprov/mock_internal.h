@@ -57,10 +57,10 @@ struct gen {
     struct fault fault;
     uint64_t limit; /* visible tokens: min(natural length, cap - rlimit) */
     int limit_is_cap;
-    uint64_t rlimit;       /* reasoning tokens before the visible ones: min(planned, cap) */
-    uint64_t rgenerated;   /* reasoning tokens generated */
-    uint64_t r_at_close;   /* reasoning tokens generated when the peer left */
-    struct engine reng;    /* the reasoning tokens' timing */
+    uint64_t rlimit;     /* reasoning tokens before the visible ones: min(planned, cap) */
+    uint64_t rgenerated; /* reasoning tokens generated */
+    uint64_t r_at_close; /* reasoning tokens generated when the peer left */
+    struct engine reng;  /* the reasoning tokens' timing */
     uint64_t generated;
     uint64_t written_max;
     uint64_t t_written_ns;     /* when written_max last grew (close detection) */

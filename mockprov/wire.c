@@ -301,9 +301,8 @@ static char *build_template(const struct wire_gen *g, enum wire_part part)
         if (part == WIRE_PART_TOOL)
             cJSON_AddRawToObject(chat_tool_delta(g, delta, 0), "arguments", text_hole);
         else
-            cJSON_AddRawToObject(delta,
-                                 part == WIRE_PART_REASONING ? "reasoning_content" : "content",
-                                 text_hole);
+            cJSON_AddRawToObject(
+                delta, part == WIRE_PART_REASONING ? "reasoning_content" : "content", text_hole);
         if (g->include_usage)
             cJSON_AddNullToObject(o, "usage");
         break;
@@ -347,8 +346,7 @@ static char *build_template(const struct wire_gen *g, enum wire_part part)
         break;
     }
     case API_GEMINI:
-        return part == WIRE_PART_REASONING ? gemini_thought_template(g)
-                                           : gemini_token_template(g);
+        return part == WIRE_PART_REASONING ? gemini_thought_template(g) : gemini_token_template(g);
     default:
         return NULL;
     }
@@ -530,8 +528,7 @@ static cJSON *resp_usage(const struct wire_gen *g, const struct wire_tally *t)
     cJSON_AddNumberToObject(cJSON_AddObjectToObject(u, "input_tokens_details"), "cached_tokens",
                             0);
     cJSON_AddNumberToObject(u, "output_tokens", (double)t->usage);
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(u, "output_tokens_details"),
-                            "reasoning_tokens",
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(u, "output_tokens_details"), "reasoning_tokens",
                             (double)(t->usage_reasoning > 0 ? t->usage_reasoning : 0));
     cJSON_AddNumberToObject(u, "total_tokens", (double)(g->input_tokens + (uint64_t)t->usage));
     return u;
@@ -640,9 +637,9 @@ static cJSON *resp_object(const struct wire_gen *g, const char *status, const st
                 cJSON_Delete(r);
                 return NULL;
             }
-            cJSON_AddItemToArray(out, resp_item_of(g, (enum wire_part)p,
-                                                   p == (int)last ? item_status : "completed",
-                                                   text));
+            cJSON_AddItemToArray(out,
+                                 resp_item_of(g, (enum wire_part)p,
+                                              p == (int)last ? item_status : "completed", text));
             free(text);
         }
     }
@@ -684,8 +681,7 @@ static cJSON *resp_event(const char *type, uint64_t seq)
     return e;
 }
 
-char *wire_response_object(const struct wire_gen *g, const struct wire_tally *t,
-                           const char *status)
+char *wire_response_object(const struct wire_gen *g, const struct wire_tally *t, const char *status)
 {
     int done = strcmp(status, "completed") == 0;
     int fresh = strcmp(status, "queued") == 0 && t->tokens == 0 && t->reasoning == 0;
@@ -798,9 +794,9 @@ static void part_start(char **acc, const struct wire_gen *g, enum wire_part p, i
         }
         cat(acc, frame("content_block_start", e));
         if (p == WIRE_PART_TOOL)
-            cat(acc, frame("content_block_delta", msg_delta_event(idx, "input_json_delta",
-                                                                  "partial_json",
-                                                                  WIRE_TOOL_ARGS_OPEN)));
+            cat(acc,
+                frame("content_block_delta", msg_delta_event(idx, "input_json_delta",
+                                                             "partial_json", WIRE_TOOL_ARGS_OPEN)));
         break;
     }
     case API_GEMINI:
@@ -886,12 +882,12 @@ static void part_stop(char **acc, const struct wire_gen *g, enum wire_part p,
     }
     case API_MESSAGES:
         if (p == WIRE_PART_REASONING)
-            cat(acc, frame("content_block_delta", msg_delta_event(idx, "signature_delta",
-                                                                  "signature", WIRE_SIGNATURE)));
+            cat(acc, frame("content_block_delta",
+                           msg_delta_event(idx, "signature_delta", "signature", WIRE_SIGNATURE)));
         else if (p == WIRE_PART_TOOL)
-            cat(acc, frame("content_block_delta", msg_delta_event(idx, "input_json_delta",
-                                                                  "partial_json",
-                                                                  WIRE_TOOL_ARGS_CLOSE)));
+            cat(acc, frame("content_block_delta",
+                           msg_delta_event(idx, "input_json_delta", "partial_json",
+                                           WIRE_TOOL_ARGS_CLOSE)));
         cat(acc, frame("content_block_stop", msg_block_event("content_block_stop", idx)));
         break;
     case API_GEMINI:
@@ -1017,8 +1013,8 @@ static void responses_close(char **acc, const struct wire_gen *g, const struct w
                                                   : "cancelled";
     const char *item_status = end == WIRE_END_STOP ? "completed" : "incomplete";
     const char *name = end == WIRE_END_STOP ? "response.completed" : "response.incomplete";
-    cJSON *r = resp_object(g, status, t, item_status,
-                           end == WIRE_END_LENGTH ? "max_output_tokens" : NULL);
+    cJSON *r =
+        resp_object(g, status, t, item_status, end == WIRE_END_LENGTH ? "max_output_tokens" : NULL);
     if (r == NULL) {
         free(*acc);
         *acc = NULL;
@@ -1035,14 +1031,15 @@ static void messages_close(char **acc, const struct wire_gen *g, const struct wi
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "type", "message_delta");
     cJSON *d = cJSON_AddObjectToObject(e, "delta");
-    cJSON_AddStringToObject(d, "stop_reason", end == WIRE_END_LENGTH ? "max_tokens"
-                                              : last_part(g, t) == WIRE_PART_TOOL ? "tool_use"
-                                                                                  : "end_turn");
+    cJSON_AddStringToObject(d, "stop_reason",
+                            end == WIRE_END_LENGTH              ? "max_tokens"
+                            : last_part(g, t) == WIRE_PART_TOOL ? "tool_use"
+                                                                : "end_turn");
     cJSON_AddNullToObject(d, "stop_sequence");
     /* the SDK reads usage.output_tokens unconditionally: always send it (thinking included) */
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(e, "usage"), "output_tokens",
-                            (double)(t->usage >= 0 ? (uint64_t)t->usage
-                                                   : t->tokens + t->reasoning));
+    cJSON_AddNumberToObject(
+        cJSON_AddObjectToObject(e, "usage"), "output_tokens",
+        (double)(t->usage >= 0 ? (uint64_t)t->usage : t->tokens + t->reasoning));
     cat(acc, frame("message_delta", e));
     e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "type", "message_stop");
@@ -1200,9 +1197,10 @@ char *wire_body(const struct wire_gen *g, const struct wire_tally *tally, enum w
             cJSON *input = cJSON_Parse(args);
             cJSON_AddItemToObject(tu, "input", input ? input : cJSON_CreateObject());
         }
-        cJSON_AddStringToObject(o, "stop_reason", end == WIRE_END_LENGTH ? "max_tokens"
-                                                  : tool                 ? "tool_use"
-                                                                         : "end_turn");
+        cJSON_AddStringToObject(o, "stop_reason",
+                                end == WIRE_END_LENGTH ? "max_tokens"
+                                : tool                 ? "tool_use"
+                                                       : "end_turn");
         cJSON_AddNullToObject(o, "stop_sequence");
         cJSON *u = cJSON_AddObjectToObject(o, "usage");
         cJSON_AddNumberToObject(u, "input_tokens", (double)g->input_tokens);

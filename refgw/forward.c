@@ -8,11 +8,24 @@
 
 /* What reaches the upstream: the vendors' headers, and the mock's x-tailgate-* controls. */
 static const char *const forwarded_names[] = {
-    "Content-Type",       "Authorization",      "x-api-key",        "anthropic-version",
-    "Idempotency-Key",    "X-Request-Id",       "x-tailgate-fault", "x-tailgate-jitter",
-    "x-tailgate-length",  "x-tailgate-profile", "x-tailgate-seed",  "x-tailgate-tps",
-    "x-tailgate-ttft-ms", "x-goog-api-key", "x-tailgate-reasoning-tokens",
-    "x-tailgate-reasoning-tps", "x-tailgate-reasoning-content", "x-tailgate-tool-call",
+    "Content-Type",
+    "Authorization",
+    "x-api-key",
+    "anthropic-version",
+    "Idempotency-Key",
+    "X-Request-Id",
+    "x-tailgate-fault",
+    "x-tailgate-jitter",
+    "x-tailgate-length",
+    "x-tailgate-profile",
+    "x-tailgate-seed",
+    "x-tailgate-tps",
+    "x-tailgate-ttft-ms",
+    "x-goog-api-key",
+    "x-tailgate-reasoning-tokens",
+    "x-tailgate-reasoning-tps",
+    "x-tailgate-reasoning-content",
+    "x-tailgate-tool-call",
     "x-tailgate-tool-text",
 };
 

@@ -1928,8 +1928,9 @@ static void mockprov_should_count_gemini_in_its_metrics(void)
 /* The APIs that stage reasoning: Gemini's thought parts too */
 static const char *const rapis[] = {"chat", "responses", "messages", "gemini"};
 
-#define THINK "x-tailgate-ttft-ms: 0\r\nx-tailgate-jitter: 0\r\nx-tailgate-tps: 1000\r\n" \
-              "x-tailgate-reasoning-tps: 10\r\n"
+#define THINK                                                                                      \
+    "x-tailgate-ttft-ms: 0\r\nx-tailgate-jitter: 0\r\nx-tailgate-tps: 1000\r\n"                    \
+    "x-tailgate-reasoning-tps: 10\r\n"
 
 static int count_str(const char *s, const char *needle)
 {
@@ -2020,9 +2021,11 @@ static void mockprov_should_report_reasoning_usage_equal_to_the_ledger_per_api(v
     for (size_t a = 0; a < 4; a++) {
         char cid[64], hdr[256];
         snprintf(cid, sizeof cid, "think-done-%s", rapis[a]);
-        snprintf(hdr, sizeof hdr, "x-tailgate-reasoning-tokens: 6\r\nx-tailgate-reasoning-tps: "
-                                  "1000\r\nx-tailgate-length: 4\r\nX-Request-Id: %s\r\n"
-                                  "Connection: close\r\n", cid);
+        snprintf(hdr, sizeof hdr,
+                 "x-tailgate-reasoning-tokens: 6\r\nx-tailgate-reasoning-tps: "
+                 "1000\r\nx-tailgate-length: 4\r\nX-Request-Id: %s\r\n"
+                 "Connection: close\r\n",
+                 cid);
         char *out = stream_to_end(rapis[a], hdr, NULL);
         CHECK(out != NULL);
         int marked = strstr(out, marks[a]) != NULL && strstr(out, totals[a]) != NULL;
@@ -2047,8 +2050,8 @@ static void mockprov_should_report_reasoning_usage_equal_to_the_ledger_per_api(v
                  harness_num(r, "billed_output_tokens") == 10 &&
                  harness_num(r, "billed_reasoning_tokens") == 6 &&
                  harness_num(r, "usage_reported") == 10 &&
-                 harness_num(r, "reasoning_tail_tokens") == 0 && last_r > 0 &&
-                 last_r <= first_v && strcmp(harness_str(r, "stop_reason"), "natural") == 0;
+                 harness_num(r, "reasoning_tail_tokens") == 0 && last_r > 0 && last_r <= first_v &&
+                 strcmp(harness_str(r, "stop_reason"), "natural") == 0;
         if (!ok) {
             char *s = cJSON_PrintUnformatted(r);
             fprintf(stderr, "  %s: %s\n", cid, s);
@@ -2096,10 +2099,9 @@ static void mockprov_should_bill_reasoning_before_a_cancel_per_profile(void)
         const char *api, *profile;
         int billed; /* K reasoning tokens at the close, one more after it */
     } rows[] = {
-        {"chat", "vendor-b-post", K},         {"responses", "vendor-b-post", K},
-        {"messages", "vendor-b-post", K},     {"gemini", "vendor-b-post", K},
-        {"messages", "vendor-a-pre", 0},
-        {"messages", "selfhosted-abort", K + 1},
+        {"chat", "vendor-b-post", K},     {"responses", "vendor-b-post", K},
+        {"messages", "vendor-b-post", K}, {"gemini", "vendor-b-post", K},
+        {"messages", "vendor-a-pre", 0},  {"messages", "selfhosted-abort", K + 1},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char cid[64];
@@ -2156,7 +2158,8 @@ static void mockprov_should_stream_and_answer_a_tool_call_per_api(void)
     static const char *const bodies[] = {
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
         "{\"model\":\"m\",\"input\":\"x\"}",
-        "{\"model\":\"m\",\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"};
+        "{\"model\":\"m\",\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]"
+        "}"};
     static const char *const args_path[3][6] = {
         {"choices", "0", "message", "tool_calls", "0", "function"},
         {"output", "1", NULL, NULL, NULL, NULL},
@@ -2164,9 +2167,11 @@ static void mockprov_should_stream_and_answer_a_tool_call_per_api(void)
     for (size_t a = 0; a < 3; a++) {
         char cid[64], hdr[256];
         snprintf(cid, sizeof cid, "tool-%s", apis[a]);
-        snprintf(hdr, sizeof hdr, "x-tailgate-tool-call: 1\r\nx-tailgate-tool-text: 2\r\n"
-                                  "x-tailgate-length: 6\r\nX-Request-Id: %s\r\n"
-                                  "Connection: close\r\n", cid);
+        snprintf(hdr, sizeof hdr,
+                 "x-tailgate-tool-call: 1\r\nx-tailgate-tool-text: 2\r\n"
+                 "x-tailgate-length: 6\r\nX-Request-Id: %s\r\n"
+                 "Connection: close\r\n",
+                 cid);
         char *out = stream_to_end(apis[a], hdr, NULL);
         CHECK(out != NULL);
         int reason = strstr(out, reasons[a]) != NULL;
@@ -2190,9 +2195,13 @@ static void mockprov_should_stream_and_answer_a_tool_call_per_api(void)
         /* the same as one JSON body: the arguments parse and hold the tokens */
         char rid[96];
         snprintf(rid, sizeof rid, "X-Request-Id: %s-body", cid);
-        const char *h[] = {"x-tailgate-tool-call: 1", "x-tailgate-tool-text: 2",
-                           "x-tailgate-length: 6", "x-tailgate-tps: 1000",
-                           "x-tailgate-ttft-ms: 0", rid, NULL};
+        const char *h[] = {"x-tailgate-tool-call: 1",
+                           "x-tailgate-tool-text: 2",
+                           "x-tailgate-length: 6",
+                           "x-tailgate-tps: 1000",
+                           "x-tailgate-ttft-ms: 0",
+                           rid,
+                           NULL};
         char *body = NULL;
         int st = harness_http(mock.port, "POST", path_of(apis[a]), h, bodies[a], &body, NULL);
         CHECK_EQ_INT(st, 200);
@@ -2211,7 +2220,8 @@ static void mockprov_should_stream_and_answer_a_tool_call_per_api(void)
             parsed = cJSON_IsString(args) ? cJSON_Parse(args->valuestring) : NULL;
             query = cJSON_GetObjectItem(parsed, "query");
         }
-        int holds = cJSON_IsString(query) && strcmp(query->valuestring, " tok2 tok3 tok4 tok5") == 0;
+        int holds =
+            cJSON_IsString(query) && strcmp(query->valuestring, " tok2 tok3 tok4 tok5") == 0;
         cJSON_Delete(parsed);
         cJSON_Delete(j);
         CHECK(holds);
@@ -2233,7 +2243,8 @@ static void mockprov_should_stop_a_tool_call_cancelled_mid_arguments(void)
                  harness_num(r, "reasoning_tokens") == 0 &&
                  strcmp(harness_str(r, "stop_reason"), "disconnect") == 0;
         double written = harness_num(r, "written_tokens"), gen = harness_num(r, "generated_tokens");
-        double billed = harness_num(r, "billed_output_tokens"), tail = harness_num(r, "tail_tokens");
+        double billed = harness_num(r, "billed_output_tokens"),
+               tail = harness_num(r, "tail_tokens");
         cJSON_Delete(r);
         CHECK(ok);
         CHECK_TIMING(written == K && gen == K + 1 && billed == K && tail == 1);
@@ -2272,8 +2283,8 @@ static void mockprov_should_take_reasoning_and_tool_calls_from_profile_overrides
     int named = err && strstr(err, "x-tailgate-tool-call") && strstr(err, "invalid_request_error");
     free(err);
     cJSON *r = harness_ledger_done(mock.port, "ovr-think", 5000);
-    int ok = r && harness_num(r, "reasoning_tokens") == 3 && harness_num(r, "generated_tokens") == 3 &&
-             harness_num(r, "billed_output_tokens") == 6;
+    int ok = r && harness_num(r, "reasoning_tokens") == 3 &&
+             harness_num(r, "generated_tokens") == 3 && harness_num(r, "billed_output_tokens") == 6;
     cJSON_Delete(r);
     CHECK_EQ_INT(st, 200);
     CHECK(listed);

@@ -181,10 +181,14 @@ static void billed_reasoning_should_follow_each_preset_reasoning_bill(void)
         const char *rule;
         uint64_t cancelled_billed; /* 4 reasoning tokens before the cancel, 9 generated */
     } rows[] = {
-        {"vendor-a-pre", "zero", 0},           {"vendor-a-post", "before_cancel", 4},
-        {"vendor-b-pre", "zero", 0},           {"vendor-b-post", "before_cancel", 4},
-        {"silent-emitted", "before_cancel", 4}, {"runaway", "generated", 9},
-        {"selfhosted-abort", "generated", 9},  {"selfhosted-lag", "generated", 9},
+        {"vendor-a-pre", "zero", 0},
+        {"vendor-a-post", "before_cancel", 4},
+        {"vendor-b-pre", "zero", 0},
+        {"vendor-b-post", "before_cancel", 4},
+        {"silent-emitted", "before_cancel", 4},
+        {"runaway", "generated", 9},
+        {"selfhosted-abort", "generated", 9},
+        {"selfhosted-lag", "generated", 9},
         {"stop-at-once", "before_cancel", 4},
     };
     CHECK_EQ_INT(sizeof rows / sizeof rows[0], profile_count());

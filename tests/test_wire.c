@@ -1585,14 +1585,24 @@ static void responses_reasoning_should_be_a_reasoning_item_with_summary_events(v
     int rc = stream_parse(text, &s);
     free(text);
     CHECK_EQ_INT(rc, 0);
-    static const char *const types[] = {
-        "response.created", "response.in_progress", "response.output_item.added",
-        "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
-        "response.reasoning_summary_text.delta", "response.reasoning_summary_text.delta",
-        "response.reasoning_summary_text.done", "response.reasoning_summary_part.done",
-        "response.output_item.done", "response.output_item.added", "response.content_part.added",
-        "response.output_text.delta", "response.output_text.delta", "response.output_text.done",
-        "response.content_part.done", "response.output_item.done", "response.completed"};
+    static const char *const types[] = {"response.created",
+                                        "response.in_progress",
+                                        "response.output_item.added",
+                                        "response.reasoning_summary_part.added",
+                                        "response.reasoning_summary_text.delta",
+                                        "response.reasoning_summary_text.delta",
+                                        "response.reasoning_summary_text.delta",
+                                        "response.reasoning_summary_text.done",
+                                        "response.reasoning_summary_part.done",
+                                        "response.output_item.done",
+                                        "response.output_item.added",
+                                        "response.content_part.added",
+                                        "response.output_text.delta",
+                                        "response.output_text.delta",
+                                        "response.output_text.done",
+                                        "response.content_part.done",
+                                        "response.output_item.done",
+                                        "response.completed"};
     CHECK_EQ_INT(s.n, 18);
     for (size_t i = 0; i < 18; i++)
         CHECK_EQ_STR(jstr(s.json[i], "type"), types[i]);
@@ -1794,7 +1804,8 @@ static void cap_within_reasoning_should_end_with_length_per_api(void)
         free(text);
         CHECK_EQ_INT(rc, 0);
         CHECK(no_text);
-        size_t at = rows[k].api == API_RESPONSES ? s.n - 1 : s.n - (rows[k].api == API_CHAT ? 3 : 2);
+        size_t at =
+            rows[k].api == API_RESPONSES ? s.n - 1 : s.n - (rows[k].api == API_CHAT ? 3 : 2);
         CHECK_EQ_STR(jstr(s.json[at], rows[k].path), rows[k].want);
         if (rows[k].api == API_RESPONSES) {
             CHECK(responses_numbered(&s));
@@ -1868,9 +1879,8 @@ static void shaped_streams_should_parse_same_at_every_split_point(void)
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
         for (int a = 0; a < 3; a++) {
             struct wire_gen g;
-            CHECK_EQ_INT(shaped_init(&g, (enum api)a, rows[k].r, rows[k].shown, rows[k].tool,
-                                     rows[k].k),
-                         0);
+            CHECK_EQ_INT(
+                shaped_init(&g, (enum api)a, rows[k].r, rows[k].shown, rows[k].tool, rows[k].k), 0);
             char *text = shaped_stream(&g, rows[k].r, 2, WIRE_END_STOP, 2 + (int64_t)rows[k].r,
                                        (int64_t)rows[k].r);
             wire_gen_cleanup(&g);
@@ -1945,7 +1955,8 @@ static void gemini_reasoning_should_come_as_thought_parts_with_thoughts_token_co
         cJSON_Delete(arr);
         cJSON *b = cJSON_Parse(body);
         free(body);
-        ok &= b && same_str(jstr(b, "candidates.0.content.parts.0.text"), " think0 think1 think2") &&
+        ok &= b &&
+              same_str(jstr(b, "candidates.0.content.parts.0.text"), " think0 think1 think2") &&
               jbool(b, "candidates.0.content.parts.0.thought", 1) &&
               same_str(jstr(b, "candidates.0.content.parts.1.text"), " tok0 tok1") &&
               jnum(b, "usageMetadata.candidatesTokenCount") == 2 &&

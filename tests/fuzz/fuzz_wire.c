@@ -118,8 +118,7 @@ static void check_array(const struct wire_gen *g, const struct wire_tally *t, en
     memcpy(s + off, last, strlen(last) + 1);
     free(last);
     cJSON *a = parse_exact(s, strlen(s));
-    FUZZ_CHECK(cJSON_IsArray(a) &&
-               (uint64_t)cJSON_GetArraySize(a) == t->reasoning + t->tokens + 1);
+    FUZZ_CHECK(cJSON_IsArray(a) && (uint64_t)cJSON_GetArraySize(a) == t->reasoning + t->tokens + 1);
     const cJSON *el;
     cJSON_ArrayForEach(el, a)
     {
@@ -156,7 +155,8 @@ static void render(const struct request *rq, uint64_t h)
      * within the reasoning */
     uint64_t r = n > 0 ? g.shape.reasoning : (h >> 52) % (g.shape.reasoning + 1);
     int64_t after = (int64_t)((h >> 32) % (n + r + 30)) - 1;
-    struct wire_tally t = {r, n, usage >= 0 ? usage + (int64_t)r : -1, usage >= 0 ? (int64_t)r : -1};
+    struct wire_tally t = {r, n, usage >= 0 ? usage + (int64_t)r : -1,
+                           usage >= 0 ? (int64_t)r : -1};
 
     if (g.json_stream) {
         /* an error comes after a visible token, never within the reasoning */
