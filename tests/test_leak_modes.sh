@@ -2,11 +2,13 @@
 # The shipped suite catches the cancellation bugs real gateways shipped, and passes the gateway
 # that has none of them: `tailgate run` with refgw's shipped descriptions against the old
 # tab-close scenario and the new ones, verdict by verdict from results.json.
-#   refgw-fixed                  passes all four (its 5 s deadline passes gateway-deadline)
-#   refgw-watch-after-first-byte passes tab-close, fails the three that leave before an answer
-#                                or hold a silent upstream
-#   refgw-ignore-nonstream-cancel passes tab-close and abandon-before-first-token (streams),
-#                                fails non-streaming-timeout and gateway-deadline
+#   refgw-fixed                  passes all five (its 5 s deadline passes gateway-deadline)
+#   refgw-watch-after-first-byte passes tab-close, fails the four that leave before an answer
+#                                (a long time to first token, a model thinking) or hold a
+#                                silent upstream
+#   refgw-ignore-nonstream-cancel passes tab-close, abandon-before-first-token and
+#                                thinking-then-abandon (streams), fails non-streaming-timeout
+#                                and gateway-deadline
 # Prints PASS/FAIL lines. TAILGATE_BIN and REFGW_BIN may point at the binaries.
 set -u
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ export TAILGATE_REFGW=${REFGW_BIN:-$PWD/build/refgw}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 scenarios=(tab-close.json non-streaming-timeout.json abandon-before-first-token.json
-    gateway-deadline.json)
+    gateway-deadline.json thinking-then-abandon.json)
 
 # check GATEWAY VERDICT... : one verdict per scenario above, in order
 check() {
@@ -41,7 +43,7 @@ PY
     fi
 }
 
-check refgw-fixed pass pass pass pass
-check refgw-watch-after-first-byte pass fail fail fail
-check refgw-ignore-nonstream-cancel pass fail pass fail
+check refgw-fixed pass pass pass pass pass
+check refgw-watch-after-first-byte pass fail fail fail fail
+check refgw-ignore-nonstream-cancel pass fail pass fail pass
 exit $status

@@ -342,6 +342,34 @@ static void runner_should_judge_agent_tasks_whole(void)
     cJSON_Delete(r);
 }
 
+/* A reasoning model's tail, exactly: 40 reasoning tokens then 20 visible ones at 100 tokens/s,
+ * under runaway (it generates everything whatever happens), users leaving at 150 ms: 15
+ * reasoning tokens were done, so 25 more and all 20 visible ones came for nobody. */
+static void runner_should_count_a_reasoning_tail_apart(void)
+{
+    char path[256], args[512];
+    snprintf(path, sizeof path, "%s/think.json", tmp);
+    write_file(path, "{\"name\":\"think\",\"profile\":\"runaway\",\n"
+                     " \"model\":{\"ttft_ms\":0,\"tps\":100,\"jitter\":0,\"length\":20,\n"
+                     "          \"reasoning_tokens\":40,\"reasoning_tps\":100},\n"
+                     " \"traffic\":{\"requests\":2,\"concurrency\":2},\n"
+                     " \"users\":[{\"action\":\"tab_close\",\"after_ms\":150}],\n"
+                     " \"settle_ms\":1500,\"gates\":{\"reasoning_tail_tokens\":[\"max<=2\"]}}\n");
+    snprintf(args, sizeof args, "run --direct --out %s/think %s", tmp, path);
+    CHECK_EQ_INT(run_tailgate(args), 1); /* the gate fails: the model thought on */
+    cJSON *r = results("think");
+    const cJSON *sc = scenario0(r);
+    double lo, hi, rlo, rhi, blo, bhi;
+    range(sc, "tail_tokens", &lo, &hi);
+    range(sc, "reasoning_tail_tokens", &rlo, &rhi);
+    range(sc, "billed_output_tokens", &blo, &bhi);
+    cJSON_Delete(r);
+    CHECK_TIMING(lo == 45 && hi == 45);
+    CHECK_TIMING(rlo == 25 && rhi == 25);
+    CHECK_EQ_INT(blo, 60); /* runaway bills it all: 40 reasoning + 20 visible */
+    CHECK_EQ_INT(bhi, 60);
+}
+
 static void runner_should_report_the_floor_beside_a_gateway_run(void)
 {
     char args[512];
@@ -1172,6 +1200,7 @@ int main(int argc, char **argv)
         CASE(runner_should_report_the_floor_beside_a_gateway_run),
         CASE(runner_should_say_how_every_request_ended),
         CASE(runner_should_judge_agent_tasks_whole),
+        CASE(runner_should_count_a_reasoning_tail_apart),
         CASE(runner_should_exit_2_naming_file_line_and_key_for_a_bad_scenario),
         CASE(runner_should_exit_2_with_a_clear_message_for_unreadable_or_malformed_input),
         CASE(runner_should_write_valid_utf8_results_for_a_path_that_is_not_utf8),
