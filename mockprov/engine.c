@@ -37,12 +37,18 @@ uint64_t engine_next_delay_ns(struct engine *e, uint64_t index)
     return d < 0 ? 0 : (uint64_t)d;
 }
 
-int engine_token_text(uint64_t index, char *buf, size_t len)
+/* " <stem><index>" into buf; its length, or -1 when it does not fit. */
+static int word_text(const char *stem, uint64_t index, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, " tok%llu", (unsigned long long)index);
+    int n = snprintf(buf, len, " %s%llu", stem, (unsigned long long)index);
     if (n < 0 || (size_t)n >= len)
         return -1;
     return n;
+}
+
+int engine_token_text(uint64_t index, char *buf, size_t len)
+{
+    return word_text("tok", index, buf, len);
 }
 
 size_t engine_text_len(uint64_t n)
@@ -61,10 +67,7 @@ size_t engine_text_len(uint64_t n)
 
 int engine_reasoning_text(uint64_t index, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, " think%llu", (unsigned long long)index);
-    if (n < 0 || (size_t)n >= len)
-        return -1;
-    return n;
+    return word_text("think", index, buf, len);
 }
 
 size_t engine_reasoning_text_len(uint64_t n)

@@ -63,15 +63,15 @@ static char *empty(void)
     return calloc(1, 1);
 }
 
-char *wire_text(uint64_t n)
+/* The first n words of a kind, 'len' bytes in all, written by 'word' one at a time. */
+static char *words(uint64_t n, size_t len, int (*word)(uint64_t, char *, size_t))
 {
-    size_t len = engine_text_len(n);
     char *s = malloc(len + 1);
     if (s == NULL)
         return NULL;
     size_t off = 0;
     for (uint64_t i = 0; i < n; i++) {
-        int w = engine_token_text(i, s + off, len + 1 - off);
+        int w = word(i, s + off, len + 1 - off);
         if (w < 0) {
             free(s);
             return NULL;
@@ -82,23 +82,14 @@ char *wire_text(uint64_t n)
     return s;
 }
 
+char *wire_text(uint64_t n)
+{
+    return words(n, engine_text_len(n), engine_token_text);
+}
+
 char *wire_reasoning_text(uint64_t n)
 {
-    size_t len = engine_reasoning_text_len(n);
-    char *s = malloc(len + 1);
-    if (s == NULL)
-        return NULL;
-    size_t off = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        int w = engine_reasoning_text(i, s + off, len + 1 - off);
-        if (w < 0) {
-            free(s);
-            return NULL;
-        }
-        off += (size_t)w;
-    }
-    s[off] = '\0';
-    return s;
+    return words(n, engine_reasoning_text_len(n), engine_reasoning_text);
 }
 
 char *wire_tool_arguments(uint64_t from, uint64_t to)
