@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Real-client tests with the official npm SDKs (openai, @anthropic-ai/sdk) against `tailgate mock`.
-# Installs the pinned dependencies (package-lock.json) when node_modules is missing, then runs the cases.
+# Real-client tests with the official npm SDKs against `tailgate mock`: openai and @anthropic-ai/sdk
+# (sdk.test.mjs), then @google/genai and the Vercel AI SDK with its openai, anthropic and google
+# providers (workloads.test.mjs). Installs the pinned dependencies (package-lock.json) with `npm ci`
+# when a package of package.json is missing from node_modules or is at another version, then runs
+# both files; the exit status is 1 when either failed.
 # TAILGATE_BIN may point at the binary (default: ../../tailgate relative to this folder).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,7 +13,19 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 
-if [ ! -d node_modules/openai ] || [ ! -d node_modules/@anthropic-ai/sdk ] || [ ! -d node_modules/undici ]; then
+# every dependency of package.json installed at its pinned version (a relative path, so a package's
+# "exports" map does not hide its package.json)
+installed() {
+  node -e '
+    const deps = require("./package.json").dependencies;
+    for (const [name, want] of Object.entries(deps)) {
+      let got = null;
+      try { got = require(`./node_modules/${name}/package.json`).version; } catch {}
+      if (got !== want) process.exit(1);
+    }' 2>/dev/null
+}
+
+if ! installed; then
   if ! npm ci --no-audit --no-fund >npm-ci.log 2>&1; then
     echo "FAIL sdk_npm_ci npm ci failed (tests/sdk/npm-ci.log):"
     tail -n 20 npm-ci.log >&2
@@ -18,4 +33,7 @@ if [ ! -d node_modules/openai ] || [ ! -d node_modules/@anthropic-ai/sdk ] || [ 
   fi
 fi
 
-exec node sdk.test.mjs "$@"
+rc=0
+node sdk.test.mjs "$@" || rc=1
+node workloads.test.mjs "$@" || rc=1
+exit "$rc"
