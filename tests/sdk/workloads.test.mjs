@@ -24,7 +24,7 @@ const LEDGER_TIMEOUT_MS = 5_000;
 const HTTP_TIMEOUT_MS = 5_000;
 
 const OPENAI_MODEL = 'gpt-4o-mini';
-const ANTHROPIC_MODEL = 'claude-sonnet-4-5';
+const ANTHROPIC_MODEL = 'claude-sonnet-5-5';
 const GEMINI_MODEL = 'gemini-2.5-flash';
 
 const gen = (n, tps) => ({ 'x-tailgate-length': String(n), 'x-tailgate-tps': String(tps),
@@ -209,9 +209,9 @@ function genaiClient(id, headers) {
 // The AI SDK's providers, each pointed at the mock; `api` is the ledger's name of the route used.
 const AI_PROVIDERS = [
   { name: 'openai_chat', api: 'chat', mods: [aiOpenai],
-    model: () => aiOpenai.m.createOpenAI({ apiKey: 'sk-tailgate-test', baseURL: `${BASE}/v1` }).chat(OPENAI_MODEL) },
+    model: (id = OPENAI_MODEL) => aiOpenai.m.createOpenAI({ apiKey: 'sk-tailgate-test', baseURL: `${BASE}/v1` }).chat(id) },
   { name: 'openai_responses', api: 'responses', mods: [aiOpenai],
-    model: () => aiOpenai.m.createOpenAI({ apiKey: 'sk-tailgate-test', baseURL: `${BASE}/v1` }).responses(OPENAI_MODEL) },
+    model: (id = OPENAI_MODEL) => aiOpenai.m.createOpenAI({ apiKey: 'sk-tailgate-test', baseURL: `${BASE}/v1` }).responses(id) },
   { name: 'anthropic', api: 'messages', mods: [aiAnthropic],
     model: () => aiAnthropic.m.createAnthropic({ apiKey: 'sk-ant-tailgate-test', baseURL: `${BASE}/v1` })(ANTHROPIC_MODEL) },
   { name: 'google', api: 'gemini', mods: [aiGoogle],
@@ -302,7 +302,80 @@ tc('genai_stream_abort_should_show_peer_close', [genai], async () => {
   checkPeerClose(await ledgerDone(id), 'gemini', 'genai abort');
 });
 
+const FAULT_429 = 'status=429,retry-after=0,should-retry=false';
+
+// the ledger of a request answered with a fault: one attempt (no SDK retry)
+async function checkFaultLedger(id, status, stopReason, label) {
+  const rec = await ledgerDone(id);
+  const s = `${label} ledger (${summarize(rec)})`;
+  eq(rec.status, status, `${s} status`);
+  eq(rec.stop_reason, stopReason, `${s} stop_reason`);
+  eq(rec.attempt, 1, `${s} attempt`);
+  return rec;
+}
+
+tc('genai_429_should_be_api_error_in_googles_shape', [genai], async () => {
+  const id = cid('genai-429');
+  const err = await genaiClient(id, { ...SHORT, 'x-tailgate-fault': FAULT_429 }).models
+    .generateContentStream({ model: GEMINI_MODEL, contents: 'hello' }).then(() => null, (e) => e);
+  check(err instanceof genai.m.ApiError, `expected ApiError, got ${errDesc(err)}`);
+  eq(err.status, 429, 'ApiError status');
+  const body = JSON.parse(err.message);
+  eq(body.error?.code, 429, 'error.code');
+  eq(body.error?.status, 'RESOURCE_EXHAUSTED', 'error.status');
+  await checkFaultLedger(id, 429, 'http_error', 'genai 429');
+});
+
+tc('genai_error_after_should_throw_mid_stream', [genai], async () => {
+  const id = cid('genai-error-after');
+  const stream = await genaiClient(id, { ...SHORT, 'x-tailgate-fault': 'error-after=3' }).models
+    .generateContentStream({ model: GEMINI_MODEL, contents: 'hello' });
+  let seen = '';
+  let err = null;
+  try { for await (const c of stream) seen += c.text ?? ''; } catch (e) { err = e; }
+  eq(seen, text(3), 'text before the error');
+  check(err instanceof genai.m.ApiError, `expected ApiError, got ${errDesc(err)}`);
+  eq(err.status, 500, 'ApiError status');
+  check(/"status":"INTERNAL"/.test(err.message), `ApiError message lacks status INTERNAL: ${err.message.slice(0, 200)}`);
+  const rec = await checkFaultLedger(id, 200, 'error_fault', 'genai error-after');
+  eq(rec.written_tokens, 3, 'ledger written_tokens');
+});
+
 for (const p of AI_PROVIDERS) {
+  tc(`ai_stream_text_${p.name}_429_should_be_an_api_call_error`, [ai, ...p.mods], async () => {
+    const id = cid(`ai-${p.name}-429`);
+    const r = ai.m.streamText({ model: p.model(), prompt: 'hello', maxRetries: 0,
+      headers: { ...SHORT, 'x-tailgate-fault': FAULT_429, 'X-Request-Id': id }, onError: () => {} });
+    const errors = [];
+    let deltas = 0;
+    for await (const part of r.fullStream) {
+      if (part.type === 'error') errors.push(part.error);
+      if (part.type === 'text-delta') deltas++;
+    }
+    eq(deltas, 0, 'text deltas');
+    eq(errors.length, 1, 'error parts');
+    check(ai.m.APICallError.isInstance(errors[0]), `error part: expected APICallError, got ${errDesc(errors[0])}`);
+    eq(errors[0].statusCode, 429, 'APICallError statusCode');
+    await checkFaultLedger(id, 429, 'http_error', p.name);
+  });
+
+  tc(`ai_stream_text_${p.name}_error_after_should_end_with_an_error_part`, [ai, ...p.mods], async () => {
+    const id = cid(`ai-${p.name}-error-after`);
+    const r = ai.m.streamText({ model: p.model(), prompt: 'hello', maxRetries: 0,
+      headers: { ...SHORT, 'x-tailgate-fault': 'error-after=3', 'X-Request-Id': id }, onError: () => {} });
+    const errors = [];
+    let seen = '';
+    for await (const part of r.fullStream) {
+      if (part.type === 'error') errors.push(part.error);
+      if (part.type === 'text-delta') seen += part.text;
+    }
+    eq(seen, text(3), 'text before the error');
+    eq(errors.length, 1, 'error parts');
+    eq(await r.finishReason, 'error', 'finishReason');
+    const rec = await checkFaultLedger(id, 200, 'error_fault', p.name);
+    eq(rec.written_tokens, 3, 'ledger written_tokens');
+  });
+
   tc(`ai_stream_text_${p.name}_should_report_billed_usage`, [ai, ...p.mods], async () => {
     const id = cid(`ai-${p.name}`);
     let errors = [];
