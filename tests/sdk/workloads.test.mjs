@@ -25,6 +25,7 @@ const HTTP_TIMEOUT_MS = 5_000;
 
 const OPENAI_MODEL = 'gpt-4o-mini';
 const ANTHROPIC_MODEL = 'claude-sonnet-5-5';
+const OPENAI_REASONING_MODEL = 'o3';
 const GEMINI_MODEL = 'gemini-2.5-flash';
 
 const gen = (n, tps) => ({ 'x-tailgate-length': String(n), 'x-tailgate-tps': String(tps),
@@ -33,6 +34,17 @@ const SHORT = gen(8, 200); // 8 tokens in about 60 ms
 const LONG = gen(1000, 50); // 20 s unless someone stops it
 const text = (n, from = 0) => Array.from({ length: n }, (_, i) => ` tok${from + i}`).join('');
 const countTokens = (s) => (s.match(/tok\d+/g) || []).length;
+const think = (n) => Array.from({ length: n }, (_, i) => ` think${i}`).join('');
+// A reasoning model (docs/mockprov.md, "Reasoning and tool calls"): `r` reasoning tokens before
+// the `n` visible ones; `tool` turns the visible tokens after the first `toolText` into one tool
+// call's arguments, {"query":" tok<toolText> ..."}; `shown` puts chat's reasoning in
+// delta.reasoning_content (DeepSeek's field) instead of hiding it.
+const reasoning = (r, n, { tps = 200, tool = false, toolText = 0, shown = false } = {}) => ({
+  ...gen(n, tps), 'x-tailgate-reasoning-tokens': String(r),
+  ...(tool ? { 'x-tailgate-tool-call': '1', 'x-tailgate-tool-text': String(toolText) } : {}),
+  ...(shown ? { 'x-tailgate-reasoning-content': '1' } : {}) });
+const TOOL_NAME = 'tailgate_lookup';
+const toolArgs = (n, from) => ({ query: text(n, from) });
 
 // ---------------------------------------------------------------------------------------------
 // modules: a missing one makes its cases SKIP with the reason
@@ -49,6 +61,9 @@ const ai = await load('ai');
 const aiOpenai = await load('@ai-sdk/openai');
 const aiAnthropic = await load('@ai-sdk/anthropic');
 const aiGoogle = await load('@ai-sdk/google');
+const openai = await load('openai');
+const anthropic = await load('@anthropic-ai/sdk');
+const zod = await load('zod');
 
 // ---------------------------------------------------------------------------------------------
 // mock child process
@@ -207,6 +222,7 @@ function genaiClient(id, headers) {
 }
 
 // The AI SDK's providers, each pointed at the mock; `api` is the ledger's name of the route used.
+// `model(id)` takes another model id (OpenAI's reasoning options need a reasoning model's id).
 const AI_PROVIDERS = [
   { name: 'openai_chat', api: 'chat', mods: [aiOpenai],
     model: (id = OPENAI_MODEL) => aiOpenai.m.createOpenAI({ apiKey: 'sk-tailgate-test', baseURL: `${BASE}/v1` }).chat(id) },
@@ -423,6 +439,284 @@ for (const p of AI_PROVIDERS) {
     check(err === null || err.name === 'AbortError', `textStream after abort: ${errDesc(err)}`);
     eq(aborted, 1, 'onAbort calls');
     checkPeerClose(await ledgerDone(id), p.api, p.name);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// reasoning and tool calls (docs/mockprov.md, "Reasoning and tool calls"): genai and the AI SDK
+// parse them and report the usage the ledger billed (billed_output_tokens counts reasoning and
+// visible tokens, billed_reasoning_tokens the reasoning); every SDK's abort while the model thinks
+// or mid tool-call arguments is a peer close. sdk.test.mjs has the openai and @anthropic-ai/sdk
+// stream helpers assembling completed reasoning and tool-call streams.
+
+const R = 3; // reasoning tokens
+const N = 4; // visible tokens: with a tool call, TOOL_TEXT of text then the arguments' tokens
+const TOOL_TEXT = 1;
+const LONG_THINK = { ...reasoning(1000, 8, { tps: 50 }) }; // 20 s of thinking unless stopped
+
+// the ledger of a reasoning stream read to its end: R reasoning and N visible tokens billed
+function checkReasoningBilled(rec, api, label) {
+  const s = `${label} ledger (${summarize(rec)}, reasoning ${rec.reasoning_tokens}, billed ${rec.billed_reasoning_tokens})`;
+  eq(rec.api, api, `${s} api`);
+  eq(rec.stop_reason, 'natural', `${s} stop_reason`);
+  eq(rec.reasoning_tokens, R, `${s} reasoning_tokens`);
+  eq(rec.billed_reasoning_tokens, R, `${s} billed_reasoning_tokens`);
+  eq(rec.generated_tokens, N, `${s} generated_tokens`);
+  eq(rec.billed_output_tokens, R + N, `${s} billed_output_tokens`);
+}
+
+// a stream abandoned while the model was thinking: no visible token written, the close seen
+// after at least 3 reasoning tokens, the thinking stopped, and under the default profile
+// (vendor-b-post, reasoning_bill before_cancel) the reasoning done before the close billed
+function checkCloseWhileThinking(rec, api, label) {
+  const s = `${label} ledger (${summarize(rec)}, reasoning ${rec.reasoning_tokens}, at close ` +
+    `${rec.reasoning_at_close}, billed ${rec.billed_reasoning_tokens})`;
+  eq(rec.api, api, `${s} api`);
+  eq(rec.profile, 'vendor-b-post', `${s} profile`);
+  check(rec.close_kind === 'fin' || rec.close_kind === 'rst', `${s}: close_kind is not fin or rst`);
+  check(rec.t_peer_closed_ns !== null, `${s}: t_peer_closed_ns is null`);
+  eq(rec.stop_reason, 'disconnect', `${s} stop_reason`);
+  eq(rec.written_tokens, 0, `${s} written_tokens`);
+  eq(rec.generated_tokens, 0, `${s} generated_tokens`);
+  check(rec.reasoning_at_close >= 3, `${s}: reasoning_at_close < 3`);
+  check(rec.reasoning_tokens < 1000, `${s}: thinking was not stopped`);
+  eq(rec.billed_reasoning_tokens, rec.reasoning_at_close, `${s} billed_reasoning_tokens vs reasoning_at_close`);
+  eq(rec.billed_output_tokens, rec.billed_reasoning_tokens, `${s} billed_output_tokens vs billed_reasoning_tokens`);
+}
+
+function openaiClient() {
+  return new openai.m.default({ apiKey: 'sk-tailgate-test', baseURL: `${BASE}/v1`, maxRetries: 0, timeout: CASE_TIMEOUT_MS });
+}
+function anthropicClient() {
+  return new anthropic.m.default({ apiKey: 'sk-ant-tailgate-test', baseURL: BASE, maxRetries: 0, timeout: CASE_TIMEOUT_MS });
+}
+const OPENAI_TOOLS = [{ type: 'function', function: { name: TOOL_NAME, description: 'looks a query up',
+  parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } } }];
+const ANTHROPIC_TOOLS = [{ name: TOOL_NAME, description: 'looks a query up',
+  input_schema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } }];
+
+tc('sdk_openai_chat_abort_mid_tool_arguments_should_show_peer_close', [openai], async () => {
+  const id = cid('chat-tool-abort');
+  const ac = new AbortController();
+  const stream = openaiClient().chat.completions.stream(
+    { model: OPENAI_REASONING_MODEL, messages: [{ role: 'user', content: 'hello' }], tools: OPENAI_TOOLS },
+    { headers: { ...reasoning(0, 1000, { tps: 50, tool: true, toolText: TOOL_TEXT }), 'X-Request-Id': id }, signal: ac.signal });
+  let args = '';
+  stream.on('tool_calls.function.arguments.delta', (e) => {
+    args = e.arguments;
+    if (countTokens(args) >= 3) ac.abort();
+  });
+  const err = await stream.finalChatCompletion().then(() => null, (e) => e);
+  check(countTokens(args) >= 3, `arguments ended after ${countTokens(args)} tokens, before the abort: ${errDesc(err)}`);
+  check(err instanceof openai.m.APIUserAbortError, `finalChatCompletion after abort: expected APIUserAbortError, got ${errDesc(err)}`);
+  const rec = await ledgerDone(id);
+  checkPeerClose(rec, 'chat', 'chat tool call');
+  check(rec.written_tokens >= TOOL_TEXT + 3, `written_tokens ${rec.written_tokens} < ${TOOL_TEXT + 3}`);
+});
+
+tc('sdk_openai_responses_abort_while_thinking_should_show_peer_close', [openai], async () => {
+  const id = cid('resp-think-abort');
+  const ac = new AbortController();
+  const stream = openaiClient().responses.stream(
+    { model: OPENAI_REASONING_MODEL, input: 'hello', reasoning: { effort: 'medium', summary: 'detailed' } },
+    { headers: { ...LONG_THINK, 'X-Request-Id': id }, signal: ac.signal });
+  let summary = '';
+  stream.on('response.reasoning_summary_text.delta', (e) => {
+    summary += e.delta;
+    if (summary.startsWith(think(3))) ac.abort();
+  });
+  const err = await stream.finalResponse().then(() => null, (e) => e);
+  check(summary.startsWith(think(3)), `summary ${JSON.stringify(summary)} before the abort: ${errDesc(err)}`);
+  check(err instanceof openai.m.APIUserAbortError, `finalResponse after abort: expected APIUserAbortError, got ${errDesc(err)}`);
+  checkCloseWhileThinking(await ledgerDone(id), 'responses', 'responses');
+});
+
+tc('sdk_anthropic_abort_while_thinking_should_show_peer_close', [anthropic], async () => {
+  const id = cid('msg-think-abort');
+  const ac = new AbortController();
+  const stream = anthropicClient().messages.stream(
+    { model: ANTHROPIC_MODEL, max_tokens: 4096, thinking: { type: 'adaptive' },
+      messages: [{ role: 'user', content: 'hello' }] },
+    { headers: { ...LONG_THINK, 'X-Request-Id': id }, signal: ac.signal });
+  let thinking = '';
+  stream.on('thinking', (d, snap) => { thinking = snap; if (snap.startsWith(think(3))) ac.abort(); });
+  const err = await stream.finalMessage().then(() => null, (e) => e);
+  check(thinking.startsWith(think(3)), `thinking ${JSON.stringify(thinking)} before the abort: ${errDesc(err)}`);
+  check(err instanceof anthropic.m.APIUserAbortError, `finalMessage after abort: expected APIUserAbortError, got ${errDesc(err)}`);
+  checkCloseWhileThinking(await ledgerDone(id), 'messages', 'messages');
+});
+
+tc('sdk_anthropic_abort_mid_tool_input_should_show_peer_close', [anthropic], async () => {
+  const id = cid('msg-tool-abort');
+  const ac = new AbortController();
+  const stream = anthropicClient().messages.stream(
+    { model: ANTHROPIC_MODEL, max_tokens: 4096, tools: ANTHROPIC_TOOLS, messages: [{ role: 'user', content: 'hello' }] },
+    { headers: { ...reasoning(0, 1000, { tps: 50, tool: true, toolText: TOOL_TEXT }), 'X-Request-Id': id }, signal: ac.signal });
+  let json = '';
+  stream.on('inputJson', (d) => { json += d; if (countTokens(json) >= 3) ac.abort(); });
+  const err = await stream.finalMessage().then(() => null, (e) => e);
+  check(countTokens(json) >= 3, `input json ended after ${countTokens(json)} tokens, before the abort: ${errDesc(err)}`);
+  check(err instanceof anthropic.m.APIUserAbortError, `finalMessage after abort: expected APIUserAbortError, got ${errDesc(err)}`);
+  const rec = await ledgerDone(id);
+  checkPeerClose(rec, 'messages', 'messages tool_use');
+  check(rec.written_tokens >= TOOL_TEXT + 3, `written_tokens ${rec.written_tokens} < ${TOOL_TEXT + 3}`);
+});
+
+tc('genai_thinking_should_report_thoughts_token_count', [genai], async () => {
+  const id = cid('genai-thinking');
+  const stream = await genaiClient(id, reasoning(R, N)).models.generateContentStream(
+    { model: GEMINI_MODEL, contents: 'hello', config: { thinkingConfig: { includeThoughts: true } } });
+  let thoughts = '';
+  let visible = '';
+  let last = null;
+  for await (const c of stream) {
+    for (const p of c.candidates?.[0]?.content?.parts ?? []) if (p.thought) thoughts += p.text ?? '';
+    visible += c.text ?? ''; // the SDK's text leaves thought parts out
+    last = c;
+  }
+  const rec = await ledgerDone(id);
+  checkReasoningBilled(rec, 'gemini', 'gemini');
+  eq(thoughts, think(R), 'thought parts joined');
+  eq(visible, text(N), 'text');
+  const u = last?.usageMetadata;
+  eq(u?.thoughtsTokenCount, rec.billed_reasoning_tokens, 'usageMetadata.thoughtsTokenCount vs ledger billed_reasoning_tokens');
+  eq(u.candidatesTokenCount + u.thoughtsTokenCount, rec.billed_output_tokens,
+    'usageMetadata candidatesTokenCount + thoughtsTokenCount vs ledger billed_output_tokens');
+  eq(u.promptTokenCount, rec.billed_input_tokens, 'usageMetadata.promptTokenCount vs ledger billed_input_tokens');
+});
+
+tc('genai_generate_content_thinking_should_report_thoughts_token_count', [genai], async () => {
+  const id = cid('genai-generate-thinking');
+  const r = await genaiClient(id, reasoning(R, N)).models.generateContent(
+    { model: GEMINI_MODEL, contents: 'hello', config: { thinkingConfig: { includeThoughts: true } } });
+  const rec = await ledgerDone(id);
+  checkReasoningBilled(rec, 'gemini', 'gemini');
+  const parts = r.candidates?.[0]?.content?.parts ?? [];
+  eq(parts.filter((p) => p.thought).map((p) => p.text).join(''), think(R), 'thought parts');
+  eq(r.text, text(N), 'text');
+  eq(r.usageMetadata?.thoughtsTokenCount, rec.billed_reasoning_tokens, 'usageMetadata.thoughtsTokenCount vs ledger billed_reasoning_tokens');
+  eq(r.usageMetadata.candidatesTokenCount + r.usageMetadata.thoughtsTokenCount, rec.billed_output_tokens,
+    'usageMetadata candidatesTokenCount + thoughtsTokenCount vs ledger billed_output_tokens');
+});
+
+tc('genai_abort_while_thinking_should_show_peer_close', [genai], async () => {
+  const id = cid('genai-think-abort');
+  const ac = new AbortController();
+  const stream = await genaiClient(id, LONG_THINK).models.generateContentStream(
+    { model: GEMINI_MODEL, contents: 'hello', config: { abortSignal: ac.signal, thinkingConfig: { includeThoughts: true } } });
+  let thoughts = '';
+  let err = null;
+  try {
+    for await (const c of stream) {
+      for (const p of c.candidates?.[0]?.content?.parts ?? []) if (p.thought) thoughts += p.text ?? '';
+      if (thoughts.startsWith(think(3))) ac.abort();
+    }
+  } catch (e) { err = e; }
+  check(thoughts.startsWith(think(3)), `thoughts ${JSON.stringify(thoughts)} before the abort: ${errDesc(err)}`);
+  check(err && err.name === 'AbortError', `iteration after abort: expected an AbortError, got ${errDesc(err)}`);
+  checkCloseWhileThinking(await ledgerDone(id), 'gemini', 'gemini');
+});
+
+// The AI SDK's reasoning and tool-call parts through each provider. Chat hides its reasoning
+// (OpenAI's own field is the count; @ai-sdk/openai does not read DeepSeek's reasoning_content);
+// Anthropic's usage has no reasoning count (thinking is in output_tokens); the mock stages no
+// Gemini tool call (Google sends a functionCall part whole, not token by token).
+const AI_REASONING = [
+  { p: AI_PROVIDERS[0], model: OPENAI_REASONING_MODEL, shows: false, counts: true, tools: true },
+  { p: AI_PROVIDERS[1], model: OPENAI_REASONING_MODEL, shows: true, counts: true, tools: true },
+  { p: AI_PROVIDERS[2], model: undefined, shows: true, counts: false, tools: true },
+  { p: AI_PROVIDERS[3], model: undefined, shows: true, counts: true, tools: false },
+];
+const aiProviderOptions = {
+  openai: { reasoningSummary: 'detailed' },
+  anthropic: { thinking: { type: 'adaptive' } },
+  google: { thinkingConfig: { includeThoughts: true } },
+};
+const aiTools = () => ({ [TOOL_NAME]: ai.m.tool({ description: 'looks a query up',
+  inputSchema: zod.m.z.object({ query: zod.m.z.string() }) }) });
+
+for (const { p, model, shows, counts, tools } of AI_REASONING) {
+  const what = tools ? 'reasoning_and_tool_call' : 'reasoning';
+  tc(`ai_stream_text_${p.name}_${what}_should_report_billed_usage`, [ai, zod, ...p.mods], async () => {
+    const id = cid(`ai-${p.name}-reasoning`);
+    const r = ai.m.streamText({ model: p.model(model), prompt: 'hello', maxRetries: 0, tools: aiTools(),
+      providerOptions: aiProviderOptions, headers: { ...reasoning(R, N, { tool: tools, toolText: TOOL_TEXT }), 'X-Request-Id': id } });
+    let reasoningText = '';
+    let visible = '';
+    let inputDeltas = 0;
+    const calls = [];
+    const errors = [];
+    for await (const part of r.fullStream) {
+      if (part.type === 'reasoning-delta') reasoningText += part.text;
+      else if (part.type === 'text-delta') visible += part.text;
+      else if (part.type === 'tool-input-delta' && /tok\d+/.test(part.delta)) inputDeltas++;
+      else if (part.type === 'tool-call') calls.push(part);
+      else if (part.type === 'error' || part.type === 'tool-error') errors.push(part.error);
+    }
+    check(errors.length === 0, `error parts: ${errors.map(errDesc).join('; ')}`);
+    const usage = await r.usage;
+    const rec = await ledgerDone(id);
+    checkReasoningBilled(rec, p.api, p.name);
+    eq(reasoningText, shows ? think(R) : '', 'reasoning parts joined');
+    if (tools) {
+      eq(visible, text(TOOL_TEXT), 'text before the tool call');
+      eq(calls.length, 1, 'tool-call parts');
+      eq(calls[0].toolName, TOOL_NAME, 'tool-call toolName');
+      eq(JSON.stringify(calls[0].input), JSON.stringify(toolArgs(N - TOOL_TEXT, TOOL_TEXT)), 'tool-call input');
+      eq(inputDeltas, N - TOOL_TEXT, 'tool-input-delta parts carrying a token');
+      eq(await r.finishReason, 'tool-calls', 'finishReason');
+    } else {
+      eq(visible, text(N), 'text');
+      eq(await r.finishReason, 'stop', 'finishReason');
+    }
+    eq(usage?.outputTokens, rec.billed_output_tokens, 'usage.outputTokens vs ledger billed_output_tokens');
+    eq(usage.inputTokens, rec.billed_input_tokens, 'usage.inputTokens vs ledger billed_input_tokens');
+    eq(usage.outputTokenDetails?.reasoningTokens, counts ? rec.billed_reasoning_tokens : undefined,
+      'usage.outputTokenDetails.reasoningTokens vs ledger billed_reasoning_tokens');
+  });
+
+  tc(`ai_generate_text_${p.name}_${what}_should_report_billed_usage`, [ai, zod, ...p.mods], async () => {
+    const id = cid(`ai-${p.name}-generate-reasoning`);
+    const r = await ai.m.generateText({ model: p.model(model), prompt: 'hello', maxRetries: 0, tools: aiTools(),
+      providerOptions: aiProviderOptions, headers: { ...reasoning(R, N, { tool: tools, toolText: TOOL_TEXT }), 'X-Request-Id': id } });
+    const rec = await ledgerDone(id);
+    checkReasoningBilled(rec, p.api, p.name);
+    eq(r.reasoningText ?? '', shows ? think(R) : '', 'reasoningText');
+    if (tools) {
+      eq(r.text, text(TOOL_TEXT), 'text before the tool call');
+      eq(r.toolCalls.length, 1, 'toolCalls');
+      eq(r.toolCalls[0].toolName, TOOL_NAME, 'toolCalls[0].toolName');
+      eq(JSON.stringify(r.toolCalls[0].input), JSON.stringify(toolArgs(N - TOOL_TEXT, TOOL_TEXT)), 'toolCalls[0].input');
+      eq(r.finishReason, 'tool-calls', 'finishReason');
+    } else {
+      eq(r.text, text(N), 'text');
+      eq(r.finishReason, 'stop', 'finishReason');
+    }
+    eq(r.usage?.outputTokens, rec.billed_output_tokens, 'usage.outputTokens vs ledger billed_output_tokens');
+    eq(r.usage.inputTokens, rec.billed_input_tokens, 'usage.inputTokens vs ledger billed_input_tokens');
+    eq(r.usage.outputTokenDetails?.reasoningTokens, counts ? rec.billed_reasoning_tokens : undefined,
+      'usage.outputTokenDetails.reasoningTokens vs ledger billed_reasoning_tokens');
+  });
+
+  if (!shows) continue;
+  tc(`ai_stream_text_${p.name}_abort_while_thinking_should_show_peer_close`, [ai, ...p.mods], async () => {
+    const id = cid(`ai-${p.name}-think-abort`);
+    const ac = new AbortController();
+    let aborted = 0;
+    const r = ai.m.streamText({ model: p.model(model), prompt: 'hello', maxRetries: 0, abortSignal: ac.signal,
+      providerOptions: aiProviderOptions, headers: { ...LONG_THINK, 'X-Request-Id': id }, onAbort: () => { aborted++; } });
+    let reasoningText = '';
+    let err = null;
+    try {
+      for await (const part of r.fullStream) {
+        if (part.type === 'reasoning-delta') reasoningText += part.text;
+        if (reasoningText.startsWith(think(3))) ac.abort();
+      }
+    } catch (e) { err = e; }
+    check(reasoningText.startsWith(think(3)), `reasoning ${JSON.stringify(reasoningText)} before the abort: ${errDesc(err)}`);
+    check(err === null || err.name === 'AbortError', `fullStream after abort: ${errDesc(err)}`);
+    eq(aborted, 1, 'onAbort calls');
+    checkCloseWhileThinking(await ledgerDone(id), p.api, p.name);
   });
 }
 
