@@ -6,11 +6,9 @@
 //
 // Only loopback traffic; every wait is bounded; the mock child is killed on every exit path.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CheckError, check, eq, sleep, startMock, stopMock } from './mockproc.mjs';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 
@@ -30,80 +28,6 @@ const SHORT = { 'x-tailgate-length': '8', 'x-tailgate-tps': '200', 'x-tailgate-t
 const LONG = { 'x-tailgate-length': '1000', 'x-tailgate-tps': '50', 'x-tailgate-ttft-ms': '20', 'x-tailgate-jitter': '0' };
 const EXPECTED_8 = Array.from({ length: 8 }, (_, i) => ` tok${i}`).join('');
 
-// ---------------------------------------------------------------------------------------------
-// mock child process
-
-let child = null;
-let tmpDir = null;
-
-function killChild(signal = 'SIGTERM') {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    try { process.kill(child.pid, signal); } catch { /* already gone */ }
-  }
-}
-
-function cleanup() {
-  killChild('SIGKILL');
-  if (tmpDir) { try { rmSync(tmpDir, { recursive: true, force: true }); } catch { /* ignore */ } tmpDir = null; }
-}
-
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => { cleanup(); process.exit(sig === 'SIGINT' ? 130 : 143); });
-}
-process.on('uncaughtException', (e) => {
-  console.error(`uncaught exception: ${e?.stack || e}`);
-  cleanup();
-  process.exit(1);
-});
-// Aborted stream helpers may leave rejected promises nobody awaits; they are expected, not fatal.
-process.on('unhandledRejection', (e) => {
-  if (process.env.SDK_TEST_DEBUG) console.error(`(ignored unhandled rejection: ${e?.name}: ${e?.message})`);
-});
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function startMock() {
-  if (!existsSync(TAILGATE_BIN)) throw new Error(`tailgate binary not found at ${TAILGATE_BIN} (set TAILGATE_BIN)`);
-  tmpDir = mkdtempSync(path.join(tmpdir(), 'tailgate-sdk-'));
-  const portFile = path.join(tmpDir, 'port');
-  let stderr = '';
-  child = spawn(TAILGATE_BIN, ['mock', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', () => {});
-  child.stderr.on('data', (d) => { if (stderr.length < 4000) stderr += d; });
-  child.on('error', (e) => { stderr += `spawn error: ${e.message}`; });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let lastErr = 'port file never written';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`mock exited early (code ${child.exitCode}, signal ${child.signalCode}): ${stderr.trim().slice(0, 500)}`);
-    }
-    let port = null;
-    try { port = parseInt(readFileSync(portFile, 'utf8').trim(), 10); } catch { /* not yet */ }
-    if (port > 0) {
-      const base = `http://127.0.0.1:${port}`;
-      try {
-        const r = await fetch(`${base}/_tailgate/health`, { signal: AbortSignal.timeout(1000) });
-        const j = await r.json();
-        if (r.status === 200 && j.status === 'ok') return base;
-        lastErr = `health answered ${r.status} ${JSON.stringify(j)}`;
-      } catch (e) { lastErr = `health: ${e.message}`; }
-    }
-    await sleep(50);
-  }
-  throw new Error(`mock not ready within ${START_TIMEOUT_MS} ms: ${lastErr}; stderr: ${stderr.trim().slice(0, 500)}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// helpers
-
-class CheckError extends Error {}
-
-function check(cond, msg) { if (!cond) throw new CheckError(msg); }
-function eq(actual, expected, what) {
-  check(Object.is(actual, expected), `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-}
 
 let BASE = null;
 let runTag = `${process.pid}-${Date.now().toString(36)}`;
@@ -578,7 +502,7 @@ async function main() {
   const only = process.env.SDK_TEST_ONLY ? new RegExp(process.env.SDK_TEST_ONLY) : null;
   const selected = only ? cases.filter((c) => only.test(c.name)) : cases;
   try {
-    BASE = await startMock();
+    BASE = await startMock(TAILGATE_BIN, 'sdk', START_TIMEOUT_MS);
   } catch (e) {
     console.log(`FAIL sdk_mock_should_start ${String(e.message).replace(/\s+/g, ' ')}`);
     for (const c of selected) console.log(`FAIL ${c.name} mock not started`);
@@ -600,9 +524,6 @@ let code = 1;
 try {
   code = await main();
 } finally {
-  killChild('SIGTERM');
-  const t0 = Date.now();
-  while (child && child.exitCode === null && child.signalCode === null && Date.now() - t0 < 2000) await sleep(20);
-  cleanup();
+  await stopMock();
 }
 process.exit(code);

@@ -10,11 +10,9 @@
 //
 // Only loopback traffic; every wait is bounded; the mock child is killed on every exit path.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CheckError, check, eq, sleep, startMock, stopMock } from './mockproc.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TAILGATE_BIN = process.env.TAILGATE_BIN || path.resolve(HERE, '../../tailgate');
@@ -65,80 +63,6 @@ const openai = await load('openai');
 const anthropic = await load('@anthropic-ai/sdk');
 const zod = await load('zod');
 
-// ---------------------------------------------------------------------------------------------
-// mock child process
-
-let child = null;
-let tmpDir = null;
-
-function killChild(signal) {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    try { process.kill(child.pid, signal); } catch { /* already gone */ }
-  }
-}
-
-function cleanup() {
-  killChild('SIGKILL');
-  if (tmpDir) { try { rmSync(tmpDir, { recursive: true, force: true }); } catch { /* ignore */ } tmpDir = null; }
-}
-
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => { cleanup(); process.exit(sig === 'SIGINT' ? 130 : 143); });
-}
-process.on('uncaughtException', (e) => {
-  console.error(`uncaught exception: ${e?.stack || e}`);
-  cleanup();
-  process.exit(1);
-});
-// An aborted stream's promises (usage, finishReason, ...) reject with nobody waiting; expected.
-process.on('unhandledRejection', (e) => {
-  if (process.env.SDK_TEST_DEBUG) console.error(`(ignored unhandled rejection: ${e?.name}: ${e?.message})`);
-});
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function startMock() {
-  if (!existsSync(TAILGATE_BIN)) throw new Error(`tailgate binary not found at ${TAILGATE_BIN} (set TAILGATE_BIN)`);
-  tmpDir = mkdtempSync(path.join(tmpdir(), 'tailgate-workloads-'));
-  const portFile = path.join(tmpDir, 'port');
-  let stderr = '';
-  child = spawn(TAILGATE_BIN, ['mock', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', () => {});
-  child.stderr.on('data', (d) => { if (stderr.length < 4000) stderr += d; });
-  child.on('error', (e) => { stderr += `spawn error: ${e.message}`; });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let lastErr = 'port file never written';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`mock exited early (code ${child.exitCode}, signal ${child.signalCode}): ${stderr.trim().slice(0, 500)}`);
-    }
-    let port = null;
-    try { port = parseInt(readFileSync(portFile, 'utf8').trim(), 10); } catch { /* not yet */ }
-    if (port > 0) {
-      const base = `http://127.0.0.1:${port}`;
-      try {
-        const r = await fetch(`${base}/_tailgate/health`, { signal: AbortSignal.timeout(1000) });
-        const j = await r.json();
-        if (r.status === 200 && j.status === 'ok') return base;
-        lastErr = `health answered ${r.status} ${JSON.stringify(j)}`;
-      } catch (e) { lastErr = `health: ${e.message}`; }
-    }
-    await sleep(50);
-  }
-  throw new Error(`mock not ready within ${START_TIMEOUT_MS} ms: ${lastErr}; stderr: ${stderr.trim().slice(0, 500)}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// checks and the ledger
-
-class CheckError extends Error {}
-
-function check(cond, msg) { if (!cond) throw new CheckError(msg); }
-function eq(actual, expected, what) {
-  check(Object.is(actual, expected), `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-}
 
 function errDesc(e) {
   if (!e) return String(e);
@@ -736,7 +660,7 @@ async function main() {
   }
   if (runnable.length) {
     try {
-      BASE = await startMock();
+      BASE = await startMock(TAILGATE_BIN, 'workloads', START_TIMEOUT_MS);
     } catch (e) {
       console.log(`FAIL workloads_mock_should_start ${String(e.message).replace(/\s+/g, ' ')}`);
       for (const c of runnable) console.log(`FAIL ${c.name} mock not started`);
@@ -762,9 +686,6 @@ let code = 1;
 try {
   code = await main();
 } finally {
-  killChild('SIGTERM');
-  const t0 = Date.now();
-  while (child && child.exitCode === null && child.signalCode === null && Date.now() - t0 < 2000) await sleep(20);
-  cleanup();
+  await stopMock();
 }
 process.exit(code);
