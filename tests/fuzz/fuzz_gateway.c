@@ -56,7 +56,8 @@ static int inside(const char *p)
 
 static void check_gateway(const struct gateway *g)
 {
-    FUZZ_CHECK(strncmp(g->url, "http://", 7) == 0);
+    /* http://, or https:// for a gateway that serves TLS (its "tls" block says whom to trust) */
+    FUZZ_CHECK(strncmp(g->url, "http://", 7) == 0 || strncmp(g->url, "https://", 8) == 0);
     FUZZ_CHECK(memchr(g->name, '\0', sizeof g->name) != NULL);
     FUZZ_CHECK(g->nenv <= GATEWAY_MAX_ENV);
     FUZZ_CHECK(g->nheaders <= CHAOS_MAX_HEADERS);
