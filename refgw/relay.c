@@ -73,6 +73,7 @@ struct flow {
     struct event *wake_ev; /* resumes a paused transfer, outside curl's callbacks */
     struct event *slow_ev; /* RELAY_SLOW: the delayed abort */
     struct event *idle_ev; /* upstream_idle_ms: the attempt's silence */
+    uint64_t heard_us;     /* when the attempt last sent something (the loop's cached clock) */
     struct meter meter;
     char rid[RELAY_RID_MAX];
     char path[RELAY_PATH_LOG_MAX];
@@ -341,16 +342,35 @@ static void flow_maybe_finish(struct flow *fl);
 static void client_leave(struct flow *fl, enum relay_mode mode);
 static void flow_retire(struct flow *fl);
 
-/* Takes the attempt out of curl now: over HTTP/1.1 its connection closes (the upstream sees a
- * FIN), over HTTP/2 its stream is reset (RST_STREAM) and the connection stays. */
+/* The loop's cached clock in µs: no system call per upstream chunk. */
+static uint64_t cached_us(struct relay *gw)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(gw->base, &tv);
+    return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+static void idle_wait(struct flow *fl, uint64_t us)
+{
+    struct timeval tv = {(time_t)(us / 1000000u), (suseconds_t)(us % 1000000u)};
+    evtimer_add(fl->idle_ev, &tv);
+}
+
 /* The attempt is being read: its silence counts from now (upstream_idle_ms). */
 static void idle_arm(struct flow *fl)
 {
-    uint32_t ms = fl->gw->cfg.upstream_idle_ms;
-    if (ms == 0 || fl->idle_ev == NULL)
+    if (fl->gw->cfg.upstream_idle_ms == 0 || fl->idle_ev == NULL)
         return;
-    struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
-    evtimer_add(fl->idle_ev, &tv); /* re-adding restarts it */
+    fl->heard_us = cached_us(fl->gw);
+    idle_wait(fl, (uint64_t)fl->gw->cfg.upstream_idle_ms * 1000u);
+}
+
+/* The upstream sent something: a time stamp only, the timer is not touched (one re-arm per
+ * chunk would be a timer operation per token); idle_cb waits again for what is left. */
+static void idle_heard(struct flow *fl)
+{
+    if (fl->idle_ev)
+        fl->heard_us = cached_us(fl->gw);
 }
 
 static void idle_disarm(struct flow *fl)
@@ -359,6 +379,8 @@ static void idle_disarm(struct flow *fl)
         evtimer_del(fl->idle_ev);
 }
 
+/* Takes the attempt out of curl now: over HTTP/1.1 its connection closes (the upstream sees a
+ * FIN), over HTTP/2 its stream is reset (RST_STREAM) and the connection stays. */
 static void attempt_abort(struct flow *fl)
 {
     idle_disarm(fl);
@@ -394,7 +416,7 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
     }
     if (fl->attempts == 1 && fl->status == 0)
         fl->status = (int)code;
-    idle_arm(fl);
+    idle_heard(fl);
     meter_begin(&fl->meter, ct);
     if (fl->client == CLIENT_LIVE && !fl->reply_started) {
         fl->gw->in_curl++;
@@ -424,7 +446,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
     }
     /* after the client left the bytes are read and dropped: only the meter sees them */
     meter_feed(&fl->meter, data, len);
-    idle_arm(fl);
+    idle_heard(fl);
     return len;
 }
 
@@ -489,6 +511,13 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
     if (fl->easy == NULL || fl->paused)
         return;
     struct relay *gw = fl->gw;
+    uint64_t limit = (uint64_t)gw->cfg.upstream_idle_ms * 1000u;
+    uint64_t now = cached_us(gw);
+    uint64_t silent = now > fl->heard_us ? now - fl->heard_us : 0;
+    if (silent < limit) {
+        idle_wait(fl, limit - silent); /* it spoke meanwhile: the silence starts later */
+        return;
+    }
     gw->st.deadline_cuts++;
     attempt_abort(fl);
     if (fl->attempts == 1 && fl->status == 0)
