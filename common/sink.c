@@ -42,7 +42,7 @@ void sink_queued(struct sink *s, size_t len, size_t sent, int mark)
 {
     s->queued += len;
     s->drained += sent;
-    if (mark) {
+    for (int k = 0; k < mark; k++) {
         if (sent == len)
             s->marks_done++;
         else if (mark_push(s, s->queued) != 0)

@@ -14,8 +14,8 @@ struct sink;
 /* How the peer left. Over HTTP/2 a stream reset ends one stream and leaves the connection to the
  * others; a GOAWAY, FIN or RST of the connection ends every stream still on it. */
 enum sink_close {
-    SINK_CLOSE_FIN, /* the connection ended in order */
-    SINK_CLOSE_RST, /* the connection was reset */
+    SINK_CLOSE_FIN,        /* the connection ended in order */
+    SINK_CLOSE_RST,        /* the connection was reset */
     SINK_CLOSE_RST_STREAM, /* HTTP/2: the peer reset this stream (code: its error code) */
     SINK_CLOSE_GOAWAY,     /* HTTP/2: the peer's GOAWAY left this stream out (code: its code) */
 };
@@ -103,8 +103,9 @@ void sink_set_callbacks(struct sink *s, const struct sink_callbacks *cb);
 void sink_header(struct sink *s, const char *name, const char *value);
 /* Sends the status and headers of a streamed response. */
 void sink_start(struct sink *s, int status);
-/* Writes one piece of a started body (no-op unless SINK_OPEN). mark: count it in marks_done
- * once its last byte leaves (a token). No allocation while the transport keeps up. */
+/* Writes one piece of a started body (no-op unless SINK_OPEN). mark: the tokens it carries,
+ * counted in marks_done once its last byte leaves (0 for none, 1 for a token's event). No
+ * allocation while the transport keeps up. */
 void sink_write(struct sink *s, const char *data, size_t len, int mark);
 /* Ends a started body, with one trailer field if trailer_name is not NULL; SINK_FLUSHING. */
 void sink_end(struct sink *s, const char *trailer_name, const char *trailer_value);

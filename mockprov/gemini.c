@@ -127,6 +127,41 @@ char *gemini_thought_template(const struct wire_gen *g)
         1);
 }
 
+/* The args object of a call: its arguments' JSON text parsed (the mock writes it, so it
+ * parses), else an empty object. */
+static cJSON *call_part(const char *args)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON *fc = cJSON_AddObjectToObject(p, "functionCall");
+    cJSON_AddStringToObject(fc, "name", WIRE_TOOL_NAME);
+    cJSON *a = cJSON_Parse(args);
+    cJSON_AddItemToObject(fc, "args", a ? a : cJSON_CreateObject());
+    return p;
+}
+
+char *gemini_call_chunk(const struct wire_gen *g, const char *args, uint64_t count, int first)
+{
+    uint64_t total = g->input_tokens + g->shape.reasoning + count;
+    char raw[32];
+    snprintf(raw, sizeof raw, "%llu", (unsigned long long)total);
+    char *s = frame(
+        g, response(g, one_part(call_part(args)), NULL, count, NULL, g->shape.reasoning, raw, NULL),
+        !first);
+    return s;
+}
+
+/* Whether the stream wrote any chunk for the tally: a held call goes out only with the last
+ * planned token. */
+static int wrote_any(const struct wire_gen *g, uint64_t tokens, uint64_t reasoning)
+{
+    if (reasoning > 0)
+        return 1;
+    if (!g->shape.tool_call)
+        return tokens > 0;
+    return (tokens < g->shape.tool_text ? tokens : g->shape.tool_text) > 0 ||
+           (tokens > g->shape.tool_text && tokens >= g->shape.visible);
+}
+
 char *gemini_stream_open(const struct wire_gen *g)
 {
     return strdup(g->json_stream ? "[" : "");
@@ -164,7 +199,7 @@ char *gemini_stream_close(const struct wire_gen *g, const struct wire_tally *t, 
     char *s = frame(g,
                     response(g, one_part(part(NULL, "", 0)), NULL, count, NULL, thoughts, NULL,
                              finish_reason(end)),
-                    t->tokens + t->reasoning > 0);
+                    wrote_any(g, t->tokens, t->reasoning));
     return g->json_stream ? close_array(s) : s;
 }
 
@@ -179,19 +214,22 @@ char *gemini_stream_error(const struct wire_gen *g, uint64_t n)
                             "https://developers.generativeai.google/guide/"
                             "troubleshooting");
     cJSON_AddStringToObject(e, "status", "INTERNAL");
-    char *s = frame(g, o, n > 0);
+    char *s = frame(g, o, wrote_any(g, n, g->shape.reasoning));
     return g->json_stream ? close_array(s) : s;
 }
 
 char *gemini_body(const struct wire_gen *g, const struct wire_tally *t, const char *reasoning,
-                  const char *text, enum wire_end end)
+                  const char *text, const char *args, enum wire_end end)
 {
     uint64_t count, thoughts;
     counts(t, &count, &thoughts);
     cJSON *parts = cJSON_CreateArray();
     if (g->shape.reasoning > 0)
         cJSON_AddItemToArray(parts, part(NULL, reasoning, 1));
-    cJSON_AddItemToArray(parts, part(NULL, text, 0));
+    if (text)
+        cJSON_AddItemToArray(parts, part(NULL, text, 0));
+    if (args)
+        cJSON_AddItemToArray(parts, call_part(args));
     cJSON *o = response(g, parts, NULL, count, NULL, thoughts, NULL, finish_reason(end));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);

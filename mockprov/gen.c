@@ -348,7 +348,19 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
         int n = wire_stream_token(&g->w, i, ev, sizeof ev);
         int turn = wire_turn_at(&g->w, i);
         uint64_t step = g->rlimit + i;
-        for (struct reader *r = g->readers; r && n > 0; r = r->next) {
+        /* Gemini's held call: nothing until its last token, then the whole functionCall chunk
+         * carrying every argument token (counted written once it has left) */
+        int held = wire_held(&g->w, i);
+        char *call = held ? wire_stream_call(&g->w, i) : NULL;
+        for (struct reader *r = g->readers; r && held; r = r->next) {
+            if (r->streaming && r->next_index == step && sink_state(r->sink) == SINK_OPEN) {
+                if (call)
+                    sink_write(r->sink, call, strlen(call), (int)wire_call_tokens(&g->w, i));
+                r->next_index = step + 1;
+            }
+        }
+        free(call);
+        for (struct reader *r = g->readers; r && !held && n > 0; r = r->next) {
             if (r->streaming && r->next_index == step && sink_state(r->sink) == SINK_OPEN) {
                 if (turn) {
                     /* the part before it closes and this token's part opens */
@@ -506,7 +518,7 @@ static void reader_close_cb(struct sink *sk, enum sink_close kind, uint32_t code
         if (g->rec && has_code)
             g->rec->close_code = code;
     } else if (r->streaming && g->rq.background && !g->cancelled && g->rec &&
-             g->rec->t_peer_closed_ns == LEDGER_NO_TIME) {
+               g->rec->t_peer_closed_ns == LEDGER_NO_TIME) {
         /* a background response's stream dropped: generation goes on for a later resume (or
          * cancel), but the record keeps the first close, as it does for any other stream */
         g->rec->t_peer_closed_ns = now;

@@ -18,8 +18,8 @@
 #include "sink.h"
 #include "store.h"
 
-static int header_num(const struct exchange *x, const char *name, double lo, double hi,
-                      double *out, char *err, size_t errlen)
+static int header_num(const struct exchange *x, const char *name, double lo, double hi, double *out,
+                      char *err, size_t errlen)
 {
     const char *v = exchange_header(x, name);
     if (v == NULL)
@@ -80,8 +80,7 @@ static int body_ok(struct mock *m, struct exchange *x, enum api api)
     return 0;
 }
 
-static void generate_start(struct mock *m, struct exchange *x, struct request rq,
-                           const char *rid);
+static void generate_start(struct mock *m, struct exchange *x, struct request rq, const char *rid);
 
 void generate_handle(struct mock *m, struct exchange *x, enum api api)
 {
@@ -105,10 +104,9 @@ void generate_handle_gemini(struct mock *m, struct exchange *x, const char *mode
     const char *rid = exchange_header(x, "X-Request-Id");
     struct request rq;
     struct request_error rerr;
-    if (request_parse_gemini(model, stream, json_stream, x->body, x->body_len, rid, &rq,
-                             &rerr) != 0) {
-        reply_error(m, x, API_GEMINI, rerr.status, rerr.type, rerr.code, rerr.param,
-                    rerr.message);
+    if (request_parse_gemini(model, stream, json_stream, x->body, x->body_len, rid, &rq, &rerr) !=
+        0) {
+        reply_error(m, x, API_GEMINI, rerr.status, rerr.type, rerr.code, rerr.param, rerr.message);
         return;
     }
     generate_start(m, x, rq, rid);
@@ -116,8 +114,7 @@ void generate_handle_gemini(struct mock *m, struct exchange *x, const char *mode
 
 /* A parsed request: its profile and faults from the x-tailgate-* headers, its ledger record,
  * then the reply (a fault, a queued background response, or a gen with its first reader). */
-static void generate_start(struct mock *m, struct exchange *x, struct request rq,
-                           const char *rid)
+static void generate_start(struct mock *m, struct exchange *x, struct request rq, const char *rid)
 {
     char err[256];
     struct gen *g = NULL;
@@ -202,7 +199,7 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
         g->limit = cap - g->rlimit;
         g->limit_is_cap = 1;
     }
-    struct wire_shape shape = {g->rlimit, rshow != 0, tool != 0, (uint64_t)tool_text};
+    struct wire_shape shape = {g->rlimit, rshow != 0, tool != 0, (uint64_t)tool_text, g->limit};
     if ((shape.reasoning || shape.tool_call) && wire_gen_shape(&g->w, &shape) != 0) {
         reply_error(m, x, api, 500, NULL, NULL, NULL, "out of memory");
         goto fail;

@@ -337,6 +337,9 @@ static char *build_template(const struct wire_gen *g, enum wire_part part)
         break;
     }
     case API_GEMINI:
+        /* a functionCall part goes out whole (wire_stream_call), never by token */
+        if (part == WIRE_PART_TOOL)
+            return strdup("");
         return part == WIRE_PART_REASONING ? gemini_thought_template(g) : gemini_token_template(g);
     default:
         return NULL;
@@ -404,10 +407,6 @@ int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, in
 int wire_gen_shape(struct wire_gen *g, const struct wire_shape *s)
 {
     g->shape = *s;
-    /* Gemini sends a functionCall part whole, never its arguments token by token: the mock
-     * does not stage tool calls there (yet); its tokens stay text */
-    if (g->api == API_GEMINI)
-        g->shape.tool_call = 0;
     return build_templates(g);
 }
 
@@ -475,6 +474,12 @@ static int fill(const struct wire_gen *g, const char *tmpl, const struct holes *
 
 int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t len)
 {
+    if (wire_held(g, i)) {
+        if (len == 0)
+            return -1;
+        buf[0] = '\0';
+        return 0;
+    }
     char text[32];
     if (engine_token_text(i, text, sizeof text) < 0)
         return -1;
@@ -484,6 +489,28 @@ int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t le
     struct holes h = {wire_seq_token(g, i), text, i + 1,
                       g->input_tokens + g->shape.reasoning + i + 1, i == 0 && !has_reasoning(g)};
     return fill(g, t, &h, buf, len);
+}
+
+int wire_held(const struct wire_gen *g, uint64_t i)
+{
+    return g->api == API_GEMINI && part_of_token(g, i) == WIRE_PART_TOOL;
+}
+
+uint64_t wire_call_tokens(const struct wire_gen *g, uint64_t i)
+{
+    return wire_held(g, i) ? i + 1 - g->shape.tool_text : 0;
+}
+
+char *wire_stream_call(const struct wire_gen *g, uint64_t i)
+{
+    if (!wire_held(g, i) || i + 1 != g->shape.visible)
+        return NULL;
+    char *args = wire_tool_arguments(g->shape.tool_text, i + 1);
+    if (args == NULL)
+        return NULL;
+    char *s = gemini_call_chunk(g, args, i + 1, g->shape.tool_text == 0 && !has_reasoning(g));
+    free(args);
+    return s;
 }
 
 int wire_stream_reasoning(const struct wire_gen *g, uint64_t j, char *buf, size_t len)
@@ -516,8 +543,7 @@ static cJSON *resp_usage(const struct wire_gen *g, const struct wire_tally *t)
         return cJSON_CreateNull();
     cJSON *u = cJSON_CreateObject();
     cJSON_AddNumberToObject(u, "input_tokens", (double)g->input_tokens);
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(u, "input_tokens_details"), "cached_tokens",
-                            0);
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(u, "input_tokens_details"), "cached_tokens", 0);
     cJSON_AddNumberToObject(u, "output_tokens", (double)t->usage);
     cJSON_AddNumberToObject(cJSON_AddObjectToObject(u, "output_tokens_details"), "reasoning_tokens",
                             (double)(t->usage_reasoning > 0 ? t->usage_reasoning : 0));
@@ -676,11 +702,10 @@ char *wire_response_object(const struct wire_gen *g, const struct wire_tally *t,
 {
     int done = strcmp(status, "completed") == 0;
     int fresh = strcmp(status, "queued") == 0 && t->tokens == 0 && t->reasoning == 0;
-    const char *item_status = done ? "completed"
-                              : (strcmp(status, "in_progress") == 0 ||
-                                 strcmp(status, "queued") == 0)
-                                  ? "in_progress"
-                                  : "incomplete";
+    const char *item_status =
+        done                                                                    ? "completed"
+        : (strcmp(status, "in_progress") == 0 || strcmp(status, "queued") == 0) ? "in_progress"
+                                                                                : "incomplete";
     cJSON *r = resp_object(g, status, t, fresh ? NULL : item_status,
                            strcmp(status, "incomplete") == 0 ? "max_output_tokens" : NULL);
     if (r == NULL)
@@ -1068,8 +1093,9 @@ char *wire_stream_error(const struct wire_gen *g, uint64_t n)
     case API_CHAT: {
         /* recorded OpenAI behaviour: a bare data frame with an error object, no [DONE] */
         cJSON *er = cJSON_AddObjectToObject(e, "error");
-        cJSON_AddStringToObject(er, "message", "The server had an error while processing your "
-                                               "request. Sorry about that!");
+        cJSON_AddStringToObject(er, "message",
+                                "The server had an error while processing your "
+                                "request. Sorry about that!");
         cJSON_AddStringToObject(er, "type", "server_error");
         cJSON_AddNullToObject(er, "param");
         cJSON_AddNullToObject(er, "code");
@@ -1110,10 +1136,16 @@ char *wire_body(const struct wire_gen *g, const struct wire_tally *tally, enum w
                                     : end == WIRE_END_LENGTH ? "incomplete"
                                                              : "cancelled");
     if (g->api == API_GEMINI) {
-        char *text = wire_text(t.tokens), *reasoning = wire_reasoning_text(t.reasoning);
-        char *s = text && reasoning ? gemini_body(g, &t, reasoning, text, end) : NULL;
+        int call = part_opened(g, WIRE_PART_TOOL, &t);
+        char *text = wire_text(part_len(g, WIRE_PART_TEXT, &t));
+        char *reasoning = wire_reasoning_text(t.reasoning);
+        char *args = call ? wire_tool_arguments(g->shape.tool_text, t.tokens) : NULL;
+        char *s = text && reasoning && (!call || args)
+                      ? gemini_body(g, &t, reasoning, has_text(g) ? text : NULL, args, end)
+                      : NULL;
         free(text);
         free(reasoning);
+        free(args);
         return s;
     }
     int tool = part_opened(g, WIRE_PART_TOOL, &t);

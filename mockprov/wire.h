@@ -40,6 +40,7 @@ struct wire_shape {
     int reasoning_shown; /* chat: DeepSeek-style delta.reasoning_content; else hidden */
     int tool_call;       /* visible tokens from tool_text on are one tool call's arguments */
     uint64_t tool_text;  /* text tokens before the tool call */
+    uint64_t visible;    /* visible tokens planned: Gemini writes its held call with the last */
 };
 
 /* What a generation produced when an ending or snapshot is built. */
@@ -100,6 +101,15 @@ const char *wire_stream_content_type(const struct wire_gen *g);
 /* Visible token i's event (text, or tool-call arguments from tool_text on) into buf; returns
  * its length or -1 if it does not fit. */
 int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t len);
+
+/* 1 when visible token i is held back (Gemini's tool-call arguments: the functionCall part goes
+ * out whole with the last one); wire_stream_token then writes nothing for it. */
+int wire_held(const struct wire_gen *g, uint64_t i);
+/* The held call's chunk once visible token i (the last) was generated: the functionCall part
+ * with the arguments of tokens [tool_text, i]; NULL when i does not release it, or on OOM. */
+char *wire_stream_call(const struct wire_gen *g, uint64_t i);
+/* Tool-call argument tokens the call's chunk carries (its mark count). */
+uint64_t wire_call_tokens(const struct wire_gen *g, uint64_t i);
 
 /* Reasoning token j's event into buf; returns its length, 0 when the API hides reasoning (chat
  * without reasoning_shown), or -1 if it does not fit. */

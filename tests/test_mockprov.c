@@ -48,13 +48,13 @@ static const char *stream_body(const char *api)
 /* Opens a stream with the given profile and length, reads K tokens, closes (FIN or RST), and
  * returns the finished ledger record; *burst when more than K came in the read that brought
  * the K-th. */
-static cJSON *abort_once(const char *api, const char *profile, const char *cid, int rst,
-                         int length, const char *timing, int *burst)
+static cJSON *abort_once(const char *api, const char *profile, const char *cid, int rst, int length,
+                         const char *timing, int *burst)
 {
     char headers[512];
     snprintf(headers, sizeof headers,
-             "%sx-tailgate-profile: %s\r\nx-tailgate-length: %d\r\nX-Request-Id: %s\r\n",
-             timing, profile, length, cid);
+             "%sx-tailgate-profile: %s\r\nx-tailgate-length: %d\r\nX-Request-Id: %s\r\n", timing,
+             profile, length, cid);
     int fd = harness_connect(mock.port, 0);
     if (fd < 0 || harness_post(fd, path_of(api), headers, stream_body(api)) != 0)
         return NULL;
@@ -195,7 +195,7 @@ static void mockprov_should_stop_after_the_profile_lag_in_ms(void)
     double billed = harness_num(r, "billed_output_tokens");
     double lag_ms = (harness_num(r, "t_gen_stop_ns") - harness_num(r, "t_peer_closed_ns")) / 1e6;
     cJSON_Delete(r);
-    CHECK(billed == gen); /* selfhosted-lag bills what it generated */
+    CHECK(billed == gen);  /* selfhosted-lag bills what it generated */
     CHECK(lag_ms >= 1990); /* the lag's timer never fires early */
     /* 12 tokens, not 13: the client closed within the 80 ms margin, the stop came on time */
     CHECK_TIMING(tail == 12 && gen == K + 12 && lag_ms < 2200);
@@ -224,15 +224,16 @@ static void mockprov_should_report_usage_at_natural_end_per_api(void)
     for (size_t a = 0; a < 3; a++) {
         char cid[64], hdr[128];
         snprintf(cid, sizeof cid, "natural-%s", apis[a]);
-        snprintf(hdr, sizeof hdr, "x-tailgate-length: 5\r\nX-Request-Id: %s\r\n"
-                                  "Connection: close\r\n", cid);
+        snprintf(hdr, sizeof hdr,
+                 "x-tailgate-length: 5\r\nX-Request-Id: %s\r\n"
+                 "Connection: close\r\n",
+                 cid);
         char *out = stream_to_end(apis[a], hdr, NULL);
         CHECK(out != NULL);
-        int ends_right = strcmp(apis[a], "chat") == 0
-                             ? strstr(out, "data: [DONE]\n\n\r\n0\r\n\r\n") != NULL
-                         : strcmp(apis[a], "responses") == 0
-                             ? strstr(out, "event: response.completed") != NULL
-                             : strstr(out, "event: message_stop") != NULL;
+        int ends_right =
+            strcmp(apis[a], "chat") == 0 ? strstr(out, "data: [DONE]\n\n\r\n0\r\n\r\n") != NULL
+            : strcmp(apis[a], "responses") == 0 ? strstr(out, "event: response.completed") != NULL
+                                                : strstr(out, "event: message_stop") != NULL;
         int has_tok4 = strstr(out, " tok4") != NULL && strstr(out, " tok5") == NULL;
         free(out);
         CHECK(ends_right);
@@ -252,8 +253,9 @@ static void mockprov_should_report_usage_at_natural_end_per_api(void)
 
 static void mockprov_should_not_report_usage_without_include_usage(void)
 {
-    char *out = stream_to_end("chat", "x-tailgate-length: 3\r\nX-Request-Id: no-usage\r\n"
-                                      "Connection: close\r\n",
+    char *out = stream_to_end("chat",
+                              "x-tailgate-length: 3\r\nX-Request-Id: no-usage\r\n"
+                              "Connection: close\r\n",
                               "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\","
                               "\"content\":\"x\"}]}");
     CHECK(out != NULL);
@@ -282,8 +284,10 @@ static void mockprov_should_honour_token_caps_per_api(void)
     for (size_t a = 0; a < 3; a++) {
         char cid[64], hdr[128];
         snprintf(cid, sizeof cid, "cap-%s", apis[a]);
-        snprintf(hdr, sizeof hdr, "x-tailgate-length: 10\r\nX-Request-Id: %s\r\n"
-                                  "Connection: close\r\n", cid);
+        snprintf(hdr, sizeof hdr,
+                 "x-tailgate-length: 10\r\nX-Request-Id: %s\r\n"
+                 "Connection: close\r\n",
+                 cid);
         char *out = stream_to_end(apis[a], hdr, bodies[a]);
         CHECK(out != NULL);
         int marked = strstr(out, marks[a]) != NULL && strstr(out, " tok2") == NULL;
@@ -310,10 +314,10 @@ static void mockprov_should_answer_non_stream_requests_with_usage(void)
     cJSON *j = cJSON_Parse(body);
     free(body);
     CHECK(j != NULL);
-    cJSON *msg = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0),
-                                     "message");
-    int ok = harness_str(msg, "content") && strcmp(harness_str(msg, "content"),
-                                                   " tok0 tok1 tok2 tok3") == 0 &&
+    cJSON *msg =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0), "message");
+    int ok = harness_str(msg, "content") &&
+             strcmp(harness_str(msg, "content"), " tok0 tok1 tok2 tok3") == 0 &&
              harness_num(cJSON_GetObjectItem(j, "usage"), "completion_tokens") == 4;
     cJSON_Delete(j);
     CHECK(ok);
@@ -340,8 +344,7 @@ static void mockprov_should_record_a_non_stream_disconnect(void)
                        "\"content\":\"x\"}]}") == 0);
     /* close once token 2 exists (t = 200 ms); token 3 is then 100 ms away */
     double three = 3;
-    cJSON_Delete(harness_ledger_wait(mock.port, "nonstream-cut", generated_at_least, &three,
-                                     5000));
+    cJSON_Delete(harness_ledger_wait(mock.port, "nonstream-cut", generated_at_least, &three, 5000));
     harness_close_fin(fd);
     cJSON *r = harness_ledger_done(mock.port, "nonstream-cut", 5000);
     CHECK(r != NULL);
@@ -387,13 +390,13 @@ static void mockprov_should_take_the_correlation_id_from_each_source_and_count_a
         cJSON *j = cJSON_Parse(body);
         free(body);
         cJSON *recs = cJSON_GetObjectItem(j, "records");
-        int ok = cJSON_GetArraySize(recs) == 2 &&
-                 harness_num(cJSON_GetArrayItem(recs, 0), "attempt") == 1 &&
-                 harness_num(cJSON_GetArrayItem(recs, 1), "attempt") == 2 &&
-                 strcmp(harness_str(cJSON_GetArrayItem(recs, 0), "id_source"), rows[i].source) ==
-                     0 &&
-                 cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 0), "rid_propagated")) ==
-                     (rows[i].hdr != NULL);
+        int ok =
+            cJSON_GetArraySize(recs) == 2 &&
+            harness_num(cJSON_GetArrayItem(recs, 0), "attempt") == 1 &&
+            harness_num(cJSON_GetArrayItem(recs, 1), "attempt") == 2 &&
+            strcmp(harness_str(cJSON_GetArrayItem(recs, 0), "id_source"), rows[i].source) == 0 &&
+            cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 0), "rid_propagated")) ==
+                (rows[i].hdr != NULL);
         if (!ok)
             fprintf(stderr, "  row %zu (%s) wrong\n", i, rows[i].cid);
         cJSON_Delete(j);
@@ -408,8 +411,8 @@ static void mockprov_should_answer_429_and_529_in_each_vendor_shape(void)
     const char *hdrs[] = {"x-tailgate-fault: status=429,retry-after=7,should-retry=false",
                           "X-Request-Id: f429", NULL};
     char *body = NULL, *head = NULL;
-    int st = harness_http(mock.port, "POST", "/v1/chat/completions", hdrs,
-                          stream_body("chat"), &body, &head);
+    int st = harness_http(mock.port, "POST", "/v1/chat/completions", hdrs, stream_body("chat"),
+                          &body, &head);
     CHECK_EQ_INT(st, 429);
     cJSON *j = cJSON_Parse(body);
     cJSON *e = cJSON_GetObjectItem(j, "error");
@@ -442,15 +445,18 @@ static void mockprov_should_answer_429_and_529_in_each_vendor_shape(void)
 
 static void mockprov_should_send_an_error_event_mid_stream_per_api(void)
 {
-    static const char *const marks[] = {"data: {\"error\":{", "event: error\ndata: {\"type\":"
-                                                              "\"error\",\"code\":\"server_error\"",
+    static const char *const marks[] = {"data: {\"error\":{",
+                                        "event: error\ndata: {\"type\":"
+                                        "\"error\",\"code\":\"server_error\"",
                                         "event: error\ndata: {\"type\":\"error\",\"error\":{"
                                         "\"type\":\"overloaded_error\""};
     for (size_t a = 0; a < 3; a++) {
         char cid[64], hdr[160];
         snprintf(cid, sizeof cid, "err-%s", apis[a]);
-        snprintf(hdr, sizeof hdr, "x-tailgate-length: 10\r\nx-tailgate-fault: error-after=2\r\n"
-                                  "X-Request-Id: %s\r\nConnection: close\r\n", cid);
+        snprintf(hdr, sizeof hdr,
+                 "x-tailgate-length: 10\r\nx-tailgate-fault: error-after=2\r\n"
+                 "X-Request-Id: %s\r\nConnection: close\r\n",
+                 cid);
         char *out = stream_to_end(apis[a], hdr, NULL);
         CHECK(out != NULL);
         int ok = strstr(out, marks[a]) != NULL && strstr(out, " tok1") && !strstr(out, " tok2") &&
@@ -472,8 +478,10 @@ static void mockprov_should_send_an_error_event_mid_stream_per_api(void)
 
 static void mockprov_should_truncate_a_stream_without_terminal_event(void)
 {
-    char *out = stream_to_end("chat", "x-tailgate-length: 10\r\nx-tailgate-fault: truncate-after=2"
-                                      "\r\nX-Request-Id: trunc-1\r\n", NULL);
+    char *out = stream_to_end("chat",
+                              "x-tailgate-length: 10\r\nx-tailgate-fault: truncate-after=2"
+                              "\r\nX-Request-Id: trunc-1\r\n",
+                              NULL);
     CHECK(out != NULL);
     /* the connection ended after tok1: no [DONE], and no last chunk of the chunked body */
     int ok = strstr(out, " tok1") && !strstr(out, " tok2") && !strstr(out, "[DONE]") &&
@@ -490,10 +498,11 @@ static void mockprov_should_truncate_a_stream_without_terminal_event(void)
 
 static void mockprov_should_stall_mid_stream_and_delay_the_first_token(void)
 {
-    char *out = stream_to_end("responses", "x-tailgate-length: 4\r\n"
-                                           "x-tailgate-fault: stall-after=2,stall-ms=300,"
-                                           "slow-first-token-ms=200\r\n"
-                                           "X-Request-Id: stall-1\r\nConnection: close\r\n",
+    char *out = stream_to_end("responses",
+                              "x-tailgate-length: 4\r\n"
+                              "x-tailgate-fault: stall-after=2,stall-ms=300,"
+                              "slow-first-token-ms=200\r\n"
+                              "X-Request-Id: stall-1\r\nConnection: close\r\n",
                               NULL);
     CHECK(out != NULL);
     int complete = strstr(out, "response.completed") != NULL;
@@ -503,10 +512,10 @@ static void mockprov_should_stall_mid_stream_and_delay_the_first_token(void)
     CHECK(r != NULL);
     cJSON *t = cJSON_GetObjectItem(r, "token_t_ns");
     double ttft = (harness_num(r, "t_first_token_ns") - harness_num(r, "t_accept_ns")) / 1e6;
-    double gap = (cJSON_GetArrayItem(t, 2)->valuedouble - cJSON_GetArrayItem(t, 1)->valuedouble) /
-                 1e6;
-    double gap0 = (cJSON_GetArrayItem(t, 1)->valuedouble - cJSON_GetArrayItem(t, 0)->valuedouble) /
-                  1e6;
+    double gap =
+        (cJSON_GetArrayItem(t, 2)->valuedouble - cJSON_GetArrayItem(t, 1)->valuedouble) / 1e6;
+    double gap0 =
+        (cJSON_GetArrayItem(t, 1)->valuedouble - cJSON_GetArrayItem(t, 0)->valuedouble) / 1e6;
     cJSON_Delete(r);
     /* tokens keep a fixed timetable: a late token 1 shortens the gap to token 2, so allow for
      * a loaded machine below the 300 ms stall as well as above it */
@@ -523,12 +532,12 @@ static void mockprov_should_apply_queued_admin_faults_to_the_next_requests(void)
                  200);
     free(body);
     const char *hdrs[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", NULL};
-    int st1 = harness_http(mock.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
-                           NULL, NULL);
-    int st2 = harness_http(mock.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
-                           NULL, NULL);
-    int st3 = harness_http(mock.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
-                           NULL, NULL);
+    int st1 = harness_http(mock.port, "POST", "/v1/responses", hdrs,
+                           "{\"model\":\"m\",\"input\":\"x\"}", NULL, NULL);
+    int st2 = harness_http(mock.port, "POST", "/v1/responses", hdrs,
+                           "{\"model\":\"m\",\"input\":\"x\"}", NULL, NULL);
+    int st3 = harness_http(mock.port, "POST", "/v1/responses", hdrs,
+                           "{\"model\":\"m\",\"input\":\"x\"}", NULL, NULL);
     CHECK_EQ_INT(st1, 429);
     CHECK_EQ_INT(st2, 429);
     CHECK_EQ_INT(st3, 200);
@@ -547,9 +556,13 @@ static char *json_str_dup(const char *json, const char *key)
 
 static void mockprov_should_create_resume_and_cancel_a_background_response(void)
 {
-    const char *hdrs[] = {"x-tailgate-length: 1000", "x-tailgate-tps: 50", "x-tailgate-ttft-ms: 0",
-                          "x-tailgate-jitter: 0", "x-tailgate-profile: vendor-b-post",
-                          "X-Request-Id: bg-1", NULL};
+    const char *hdrs[] = {"x-tailgate-length: 1000",
+                          "x-tailgate-tps: 50",
+                          "x-tailgate-ttft-ms: 0",
+                          "x-tailgate-jitter: 0",
+                          "x-tailgate-profile: vendor-b-post",
+                          "X-Request-Id: bg-1",
+                          NULL};
     char *body = NULL;
     int st = harness_http(mock.port, "POST", "/v1/responses", hdrs,
                           "{\"model\":\"m\",\"background\":true,\"input\":\"abcd\"}", &body, NULL);
@@ -566,16 +579,18 @@ static void mockprov_should_create_resume_and_cancel_a_background_response(void)
     /* resume from sequence 5: the first event must be 6 (token 2), even before it exists */
     int fd = harness_connect(mock.port, 0);
     char req[256];
-    snprintf(req, sizeof req, "GET /v1/responses/%s?stream=true&starting_after=5 HTTP/1.1\r\n"
-                              "Host: x\r\n\r\n", id);
+    snprintf(req, sizeof req,
+             "GET /v1/responses/%s?stream=true&starting_after=5 HTTP/1.1\r\n"
+             "Host: x\r\n\r\n",
+             id);
     int sent = fd >= 0 && send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req);
     char *acc = NULL;
     size_t len = 0;
     if (sent)
         harness_read_tokens(fd, 2, 5000, &acc, &len);
     int resumed = acc && strstr(acc, "\"sequence_number\":6,") &&
-                  !strstr(acc, "\"sequence_number\":5,") && !strstr(acc, "\"sequence_number\":0,") &&
-                  !strstr(acc, " tok1\"");
+                  !strstr(acc, "\"sequence_number\":5,") &&
+                  !strstr(acc, "\"sequence_number\":0,") && !strstr(acc, " tok1\"");
     if (!resumed)
         fprintf(stderr, "  resume got: %.600s\n", acc ? acc : "(nothing)");
     free(acc);
@@ -689,7 +704,8 @@ static void mockprov_should_count_every_stream_of_a_resumed_background_response(
     cJSON *mid = harness_ledger_wait(mock.port, "bg-resume-count", bg_generated, &p, 5000);
     const cJSON *m0 = cJSON_GetArrayItem(mid, 0);
     int mid_ok = m0 && strcmp(harness_str(m0, "close_kind"), "fin") == 0 &&
-                 harness_num(m0, "t_peer_closed_ns") > 0 && harness_num(m0, "written_tokens") == 5 &&
+                 harness_num(m0, "t_peer_closed_ns") > 0 &&
+                 harness_num(m0, "written_tokens") == 5 &&
                  harness_num(m0, "generated_tokens") >= 12 && harness_num(m0, "tail_tokens") == 0 &&
                  strcmp(harness_str(m0, "state"), "active") == 0;
     if (!mid_ok) {
@@ -702,8 +718,10 @@ static void mockprov_should_count_every_stream_of_a_resumed_background_response(
     /* resume after token 4 (sequence 8) and read to the end */
     int rfd = harness_connect(mock.port, 0);
     char req[256];
-    snprintf(req, sizeof req, "GET /v1/responses/%s?stream=true&starting_after=8 HTTP/1.1\r\n"
-                              "Host: x\r\nConnection: close\r\n\r\n", id);
+    snprintf(req, sizeof req,
+             "GET /v1/responses/%s?stream=true&starting_after=8 HTTP/1.1\r\n"
+             "Host: x\r\nConnection: close\r\n\r\n",
+             id);
     free(id);
     char *rest = NULL;
     size_t rlen = 0;
@@ -735,8 +753,9 @@ static void mockprov_should_count_every_stream_of_a_resumed_background_response(
 
 static void mockprov_should_send_the_emitted_count_as_a_trailer_on_cancel(void)
 {
-    const char *hdrs[] = {"x-tailgate-length: 1000", "x-tailgate-tps: 50", "x-tailgate-ttft-ms: 0",
-                          "x-tailgate-profile: vendor-a-post", "X-Request-Id: bg-trailer", NULL};
+    const char *hdrs[] = {"x-tailgate-length: 1000",  "x-tailgate-tps: 50",
+                          "x-tailgate-ttft-ms: 0",    "x-tailgate-profile: vendor-a-post",
+                          "X-Request-Id: bg-trailer", NULL};
     char *body = NULL;
     CHECK_EQ_INT(harness_http(mock.port, "POST", "/v1/responses", hdrs,
                               "{\"model\":\"m\",\"background\":true,\"input\":\"x\"}", &body, NULL),
@@ -780,13 +799,14 @@ static void mockprov_should_send_the_emitted_count_as_a_trailer_on_cancel(void)
 static void mockprov_should_answer_404_for_unknown_responses_and_400_for_bad_cursor(void)
 {
     char *body = NULL;
-    CHECK_EQ_INT(harness_http(mock.port, "GET", "/v1/responses/resp_nope", NULL, NULL, &body,
-                              NULL), 404);
+    CHECK_EQ_INT(harness_http(mock.port, "GET", "/v1/responses/resp_nope", NULL, NULL, &body, NULL),
+                 404);
     int shaped = strstr(body, "\"error\":{") && strstr(body, "resp_nope");
     free(body);
     CHECK(shaped);
-    CHECK_EQ_INT(harness_http(mock.port, "POST", "/v1/responses/resp_nope/cancel", NULL, "{}",
-                              NULL, NULL), 404);
+    CHECK_EQ_INT(
+        harness_http(mock.port, "POST", "/v1/responses/resp_nope/cancel", NULL, "{}", NULL, NULL),
+        404);
 }
 
 /* ---- slow readers ------------------------------------------------------------------------- */
@@ -834,18 +854,21 @@ static void mockprov_should_reject_bad_input_in_the_vendor_shape(void)
         int status;
         const char *needle; /* must appear in the body */
     } rows[] = {
-        {"POST", "/v1/chat/completions", NULL, "{not json", 400, "\"type\":\"invalid_request_error\""},
+        {"POST", "/v1/chat/completions", NULL, "{not json", 400,
+         "\"type\":\"invalid_request_error\""},
         {"POST", "/v1/chat/completions", NULL, "[1,2]", 400, "JSON object"},
         {"POST", "/v1/chat/completions", NULL, "{\"messages\":[]}", 400, "\"param\":\"model\""},
         {"POST", "/v1/chat/completions", NULL,
-         "{\"model\":\"m\",\"stream\":\"yes\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+         "{\"model\":\"m\",\"stream\":\"yes\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]"
+         "}",
          400, "\"param\":\"stream\""},
         {"POST", "/v1/chat/completions", NULL, "{\"model\":\"m\",\"messages\":{}}", 400,
          "\"param\":\"messages\""},
         {"POST", "/v1/chat/completions", NULL,
          "{\"model\":\"m\",\"max_tokens\":0,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
          400, "\"param\":\"max_tokens\""},
-        {"POST", "/v1/responses", NULL, "{\"model\":\"m\",\"input\":5}", 400, "\"param\":\"input\""},
+        {"POST", "/v1/responses", NULL, "{\"model\":\"m\",\"input\":5}", 400,
+         "\"param\":\"input\""},
         {"POST", "/v1/messages", NULL,
          "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 400,
          "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\""},
@@ -869,8 +892,8 @@ static void mockprov_should_reject_bad_input_in_the_vendor_shape(void)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const char *hdrs[] = {rows[i].hdr, NULL};
         char *body = NULL;
-        int st = harness_http(mock.port, rows[i].method, rows[i].path, hdrs, rows[i].body, &body,
-                              NULL);
+        int st =
+            harness_http(mock.port, rows[i].method, rows[i].path, hdrs, rows[i].body, &body, NULL);
         int ok = st == rows[i].status && body && strstr(body, rows[i].needle);
         if (!ok)
             fprintf(stderr, "  row %zu %s %s: %d %s\n", i, rows[i].method, rows[i].path, st,
@@ -936,8 +959,8 @@ static char *error_message_of(const char *api, const char *body, size_t len)
                           cJSON_IsNull(cJSON_GetObjectItem(e, "param")) &&
                           cJSON_IsNull(cJSON_GetObjectItem(e, "code"));
     const char *type = harness_str(e, "type"), *msg = harness_str(e, "message");
-    char *out = shape && type && strcmp(type, "invalid_request_error") == 0 && msg ? strdup(msg)
-                                                                                 : NULL;
+    char *out =
+        shape && type && strcmp(type, "invalid_request_error") == 0 && msg ? strdup(msg) : NULL;
     if (out == NULL)
         fprintf(stderr, "  not the %s error shape: %s\n", api, body);
     cJSON_Delete(j);
@@ -1002,8 +1025,9 @@ static void mockprov_should_reject_a_body_that_is_not_exactly_one_json_value_per
     int st = raw_request("POST", "/_tailgate/faults", NULL, RB("{\"fault\":\"status=429\"}\0"),
                          &body, &blen);
     char *msg = st == 400 ? error_message_of("chat", body, blen) : NULL;
-    int ok = msg && strcmp(msg, REQUEST_MSG_BAD_JSON " Problem at line 1, column 23 (byte 22): "
-                                "NUL byte after the JSON value near '\\x00'") == 0;
+    int ok =
+        msg && strcmp(msg, REQUEST_MSG_BAD_JSON " Problem at line 1, column 23 (byte 22): "
+                                                "NUL byte after the JSON value near '\\x00'") == 0;
     if (!ok)
         fprintf(stderr, "  admin: %d %s\n", st, msg ? msg : (body ? body : ""));
     free(msg);
@@ -1113,8 +1137,8 @@ static void mockprov_should_bound_the_ledger_and_count_drops(void)
     cJSON *j = cJSON_Parse(body);
     free(body);
     int count = (int)harness_num(j, "count"), dropped = (int)harness_num(j, "dropped");
-    int first_seq = (int)harness_num(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "records"), 0),
-                                     "seq");
+    int first_seq =
+        (int)harness_num(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "records"), 0), "seq");
     cJSON_Delete(j);
     harness_http(small.port, "GET", "/_tailgate/health", NULL, NULL, &body, NULL);
     int health_says = body && strstr(body, "\"ledger_dropped\":2");
@@ -1225,8 +1249,10 @@ static void mockprov_should_switch_profiles_by_admin_call_and_schedule(void)
                               NULL),
                  200);
     free(body);
-    const char *h1[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", "X-Request-Id: sw-1", NULL};
-    const char *h2[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", "X-Request-Id: sw-2", NULL};
+    const char *h1[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", "X-Request-Id: sw-1",
+                        NULL};
+    const char *h2[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", "X-Request-Id: sw-2",
+                        NULL};
     harness_http(mock.port, "POST", "/v1/responses", h1, "{\"model\":\"m\",\"input\":\"x\"}", NULL,
                  NULL);
     /* wait for the switch itself, seen through the admin API (bounded: 5 s) */
@@ -1263,8 +1289,8 @@ static void mockprov_should_apply_profile_overrides_without_request_headers(void
     free(body);
     CHECK_EQ_INT(st, 200);
     const char *h[] = {"X-Request-Id: ovr-1", NULL};
-    harness_http(mock.port, "POST", "/v1/responses", h, "{\"model\":\"m\",\"input\":\"x\"}",
-                 NULL, NULL);
+    harness_http(mock.port, "POST", "/v1/responses", h, "{\"model\":\"m\",\"input\":\"x\"}", NULL,
+                 NULL);
     cJSON *r = harness_ledger_done(mock.port, "ovr-1", 5000);
     int ok = r && harness_num(r, "generated_tokens") == 3 &&
              strcmp(harness_str(r, "profile"), "runaway") == 0;
@@ -1286,11 +1312,11 @@ static void mockprov_should_apply_profile_overrides_without_request_headers(void
 static void mockprov_should_write_an_invoice_and_reset(void)
 {
     char *body = NULL;
-    CHECK_EQ_INT(harness_http(mock.port, "POST", "/_tailgate/reset", NULL, "{}", &body, NULL),
-                 200);
+    CHECK_EQ_INT(harness_http(mock.port, "POST", "/_tailgate/reset", NULL, "{}", &body, NULL), 200);
     free(body);
-    const char *hdrs[] = {"x-tailgate-length: 500", "x-tailgate-tps: 100000", "x-tailgate-ttft-ms: 0",
-                          "x-tailgate-profile: vendor-a-pre", "X-Request-Id: inv-1", NULL};
+    const char *hdrs[] = {"x-tailgate-length: 500", "x-tailgate-tps: 100000",
+                          "x-tailgate-ttft-ms: 0",  "x-tailgate-profile: vendor-a-pre",
+                          "X-Request-Id: inv-1",    NULL};
     /* 4000 bytes of prompt = 1000 input tokens; 500 output; vendor-a-pre: 2.50 and 10.00 per M */
     char prompt[4100];
     memset(prompt, 'p', 4000);
@@ -1301,7 +1327,8 @@ static void mockprov_should_write_an_invoice_and_reset(void)
     cJSON *r = harness_ledger_done(mock.port, "inv-1", 5000);
     cJSON_Delete(r);
     harness_http(mock.port, "GET", "/_tailgate/invoice.csv", NULL, NULL, &body, NULL);
-    int ok = body && strncmp(body, "request_id,correlation_id,api,model,profile,outcome,", 52) == 0 &&
+    int ok = body &&
+             strncmp(body, "request_id,correlation_id,api,model,profile,outcome,", 52) == 0 &&
              strstr(body, ",inv-1,responses,m,vendor-a-pre,natural,1000,500,2.5000,10.0000,"
                           "0.00750000\n");
     if (!ok)
@@ -1329,12 +1356,16 @@ static void mockprov_should_guard_the_admin_api_with_a_token(void)
 
 /* ---- the admin API against web pages (DNS rebinding, cross-site requests) ----------------- */
 
-#define PERM(msg) "{\"error\":{\"message\":\"" msg "\",\"type\":\"permission_error\",\"param\":null,\"code\":null}}\n"
-#define FOREIGN_HOST(h) PERM("admin API: refused Host '" h "': not a loopback name or address (see --admin-host)")
-#define FOREIGN_ORIGIN(o)                                                                      \
-    PERM("admin API: refused a cross-site request: Origin '" o "' is not a loopback origin (see " \
+#define PERM(msg)                                                                                  \
+    "{\"error\":{\"message\":\"" msg                                                               \
+    "\",\"type\":\"permission_error\",\"param\":null,\"code\":null}}\n"
+#define FOREIGN_HOST(h)                                                                            \
+    PERM("admin API: refused Host '" h "': not a loopback name or address (see --admin-host)")
+#define FOREIGN_ORIGIN(o)                                                                          \
+    PERM("admin API: refused a cross-site request: Origin '" o "' is not a loopback origin (see "  \
          "--admin-host)")
-#define NOT_JSON(got) PERM("admin API: refused POST without Content-Type application/json (got " got ")")
+#define NOT_JSON(got)                                                                              \
+    PERM("admin API: refused POST without Content-Type application/json (got " got ")")
 #define TOKEN "Authorization: Bearer s3cret\r\n"
 
 /* One raw request to the admin API; 'head' is the header lines after the request line (each
@@ -1343,8 +1374,9 @@ static int admin_raw(int port, const char *method, const char *path, const char 
                      const char *body, char **out)
 {
     char req[2048];
-    snprintf(req, sizeof req, "%s %s HTTP/1.1\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-             method, path, head, body ? strlen(body) : 0, body ? body : "");
+    snprintf(req, sizeof req,
+             "%s %s HTTP/1.1\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s", method, path,
+             head, body ? strlen(body) : 0, body ? body : "");
     return harness_raw_http(port, req, out);
 }
 
@@ -1405,9 +1437,10 @@ static void mockprov_should_refuse_a_cross_site_post_and_leave_the_fault_unset(v
                        "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\n"
                        "Content-Type: text/plain;charset=UTF-8\r\n",
                        "{\"fault\":\"status=429\",\"count\":5}", &b[0]);
-    int s1 = admin_raw(p.port, "POST", "/_tailgate/reset",
-                       "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\n",
-                       "{}", &b[1]);
+    int s1 =
+        admin_raw(p.port, "POST", "/_tailgate/reset",
+                  "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\n",
+                  "{}", &b[1]);
     /* the same without an Origin (an older browser's form), and a "null" one (a sandboxed frame) */
     int s2 = admin_raw(p.port, "POST", "/_tailgate/faults",
                        "Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n",
@@ -1452,23 +1485,24 @@ static void mockprov_should_refuse_web_pages_even_with_a_valid_token(void)
     const char *args[] = {"--admin-token", "s3cret", NULL};
     CHECK(harness_start_mock(&p, args) == 0);
     char *b[3] = {NULL};
-    int s0 = admin_raw(p.port, "GET", "/_tailgate/ledger", "Host: evil.example\r\n" TOKEN, NULL,
-                       &b[0]);
-    int s1 = admin_raw(p.port, "POST", "/_tailgate/faults",
-                       "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\n" TOKEN,
-                       "{\"fault\":\"status=429\"}", &b[1]);
+    int s0 =
+        admin_raw(p.port, "GET", "/_tailgate/ledger", "Host: evil.example\r\n" TOKEN, NULL, &b[0]);
+    int s1 = admin_raw(
+        p.port, "POST", "/_tailgate/faults",
+        "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\n" TOKEN,
+        "{\"fault\":\"status=429\"}", &b[1]);
     int s2 = admin_raw(p.port, "POST", "/_tailgate/faults", "Host: 127.0.0.1\r\n" TOKEN,
                        "{\"fault\":\"status=429\"}", &b[2]);
     /* the page's fault did not land: a legitimate call with the token sees the request answered */
     const char *good[] = {"Authorization: Bearer s3cret", NULL};
     const char *hdrs[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", NULL};
-    int g0 = harness_http(p.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
-                          NULL, NULL);
+    int g0 = harness_http(p.port, "POST", "/v1/responses", hdrs,
+                          "{\"model\":\"m\",\"input\":\"x\"}", NULL, NULL);
     int s3 = admin_raw(p.port, "POST", "/_tailgate/faults",
                        "Host: 127.0.0.1\r\nContent-Type: application/json; charset=utf-8\r\n" TOKEN,
                        "{\"fault\":\"status=429\",\"count\":1}", NULL);
-    int g1 = harness_http(p.port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
-                          NULL, NULL);
+    int g1 = harness_http(p.port, "POST", "/v1/responses", hdrs,
+                          "{\"model\":\"m\",\"input\":\"x\"}", NULL, NULL);
     int count = ledger_count(p.port, good);
     int rc = harness_stop(&p);
     CHECK_EQ_INT(s0, 403);
@@ -1492,12 +1526,12 @@ static void mockprov_should_answer_an_admin_host_given_with_a_token(void)
     const char *args[] = {"--admin-token", "s3cret", "--admin-host", "example.test", NULL};
     CHECK(harness_start_mock(&p, args) == 0);
     char *b[3] = {NULL};
-    int s0 = admin_raw(p.port, "GET", "/_tailgate/health", "Host: example.test\r\n" TOKEN, NULL,
-                       NULL);
-    int s1 = admin_raw(p.port, "GET", "/_tailgate/health", "Host: example.test:8080\r\n", NULL,
-                       &b[0]);
-    int s2 = admin_raw(p.port, "GET", "/_tailgate/health", "Host: evil.example\r\n" TOKEN, NULL,
-                       &b[1]);
+    int s0 =
+        admin_raw(p.port, "GET", "/_tailgate/health", "Host: example.test\r\n" TOKEN, NULL, NULL);
+    int s1 =
+        admin_raw(p.port, "GET", "/_tailgate/health", "Host: example.test:8080\r\n", NULL, &b[0]);
+    int s2 =
+        admin_raw(p.port, "GET", "/_tailgate/health", "Host: evil.example\r\n" TOKEN, NULL, &b[1]);
     int s3 = admin_raw(p.port, "POST", "/_tailgate/faults",
                        "Host: EXAMPLE.test:8080\r\nOrigin: https://example.test\r\n"
                        "Content-Type: application/json\r\n" TOKEN,
@@ -1505,8 +1539,9 @@ static void mockprov_should_answer_an_admin_host_given_with_a_token(void)
     int rc = harness_stop(&p);
     CHECK_EQ_INT(s0, 200);
     CHECK_EQ_INT(s1, 401);
-    CHECK_EQ_STR(b[0], "{\"error\":{\"message\":\"The admin API needs 'Authorization: Bearer "
-                       "<token>'.\",\"type\":\"authentication_error\",\"param\":null,\"code\":null}}\n");
+    CHECK_EQ_STR(b[0],
+                 "{\"error\":{\"message\":\"The admin API needs 'Authorization: Bearer "
+                 "<token>'.\",\"type\":\"authentication_error\",\"param\":null,\"code\":null}}\n");
     CHECK_EQ_INT(s2, 403);
     CHECK_EQ_STR(b[1], FOREIGN_HOST("evil.example"));
     CHECK_EQ_INT(s3, 200);
@@ -1563,8 +1598,9 @@ static void mockprov_should_exit_2_on_admin_hosts_without_a_token(void)
 static void mockprov_should_exit_2_on_usage_errors(void)
 {
     const char *bin = getenv("TAILGATE_BIN") ? getenv("TAILGATE_BIN") : "./tailgate";
-    const char *cases[] = {"mock --port 70000", "mock --profile nosuch", "mock --schedule 5s:runaway",
-                           "mock --bogus", "nosuchcommand", "mock --ledger-max 0"};
+    const char *cases[] = {
+        "mock --port 70000", "mock --profile nosuch", "mock --schedule 5s:runaway",
+        "mock --bogus",      "nosuchcommand",         "mock --ledger-max 0"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char cmd[512];
         snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>&1", bin, cases[i]);
@@ -1654,8 +1690,10 @@ static const char *gemini_finish(const cJSON *chunk)
  * [DONE], and usageMetadata's numbers are what the ledger bills */
 static void mockprov_should_end_a_gemini_stream_with_the_usage_it_bills(void)
 {
-    char *out = stream_to_end("gemini", "x-tailgate-length: 5\r\nX-Request-Id: gem-done\r\n"
-                                        "Connection: close\r\n", NULL);
+    char *out = stream_to_end("gemini",
+                              "x-tailgate-length: 5\r\nX-Request-Id: gem-done\r\n"
+                              "Connection: close\r\n",
+                              NULL);
     CHECK(out != NULL);
     cJSON *last = last_sse_json(out);
     int framing = strstr(out, "Content-Type: text/event-stream\r\n") != NULL &&
@@ -1695,8 +1733,9 @@ static void mockprov_should_end_a_gemini_stream_with_the_usage_it_bills(void)
     CHECK_EQ_INT(billed_in, prompt);
 
     /* generationConfig.maxOutputTokens caps it: MAX_TOKENS */
-    out = stream_to_end("gemini", "x-tailgate-length: 10\r\nX-Request-Id: gem-cap\r\n"
-                                  "Connection: close\r\n",
+    out = stream_to_end("gemini",
+                        "x-tailgate-length: 10\r\nX-Request-Id: gem-cap\r\n"
+                        "Connection: close\r\n",
                         "{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
                         "\"generationConfig\":{\"maxOutputTokens\":2}}");
     CHECK(out != NULL);
@@ -1723,16 +1762,16 @@ static void mockprov_should_answer_gemini_generate_content_and_array_streams(voi
                           "x-goog-api-key: test-key", NULL};
     char *body = NULL, *head = NULL;
     int st = harness_http(mock.port, "POST", "/v1beta/models/gemini-test:generateContent", hdrs,
-                          "{\"contents\":[{\"parts\":[{\"text\":\"hi [tg:gem-body]\"}]}]}",
-                          &body, &head);
+                          "{\"contents\":[{\"parts\":[{\"text\":\"hi [tg:gem-body]\"}]}]}", &body,
+                          &head);
     CHECK_EQ_INT(st, 200);
     cJSON *j = cJSON_Parse(body);
     free(body);
     const cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "candidates"), 0);
-    const cJSON *p0 = cJSON_GetArrayItem(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(c0, "content"), "parts"), 0);
-    int ok = harness_str(p0, "text") && strcmp(harness_str(p0, "text"),
-                                               " tok0 tok1 tok2 tok3") == 0 &&
+    const cJSON *p0 =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(c0, "content"), "parts"), 0);
+    int ok = harness_str(p0, "text") &&
+             strcmp(harness_str(p0, "text"), " tok0 tok1 tok2 tok3") == 0 &&
              strcmp(gemini_finish(j), "STOP") == 0 &&
              harness_num(gemini_usage(j), "candidatesTokenCount") == 4 &&
              harness_num(gemini_usage(j), "promptTokenCount") == 4 &&
@@ -1763,8 +1802,8 @@ static void mockprov_should_answer_gemini_generate_content_and_array_streams(voi
         char cid[64], rid[96];
         snprintf(cid, sizeof cid, "gem-array-%zu", i);
         snprintf(rid, sizeof rid, "X-Request-Id: %s", cid);
-        const char *h[] = {"x-tailgate-length: 3", "x-tailgate-tps: 1000",
-                           "x-tailgate-ttft-ms: 0", rid, NULL};
+        const char *h[] = {"x-tailgate-length: 3", "x-tailgate-tps: 1000", "x-tailgate-ttft-ms: 0",
+                           rid, NULL};
         st = harness_http(mock.port, "POST", paths[i], h,
                           "{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}]}", &body, &head);
         CHECK_EQ_INT(st, 200);
@@ -1821,15 +1860,15 @@ static void mockprov_should_reject_bad_gemini_input_in_google_shape(void)
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char *body = NULL;
-        int st = harness_http(mock.port, rows[i].method, rows[i].path, NULL, rows[i].body, &body,
-                              NULL);
+        int st =
+            harness_http(mock.port, rows[i].method, rows[i].path, NULL, rows[i].body, &body, NULL);
         cJSON *j = cJSON_Parse(body);
         const cJSON *e = cJSON_GetObjectItem(j, "error");
         const char *msg = harness_str(e, "message");
-        int ok = st == rows[i].status && cJSON_GetArraySize(j) == 1 &&
-                 cJSON_GetArraySize(e) == 3 && harness_num(e, "code") == rows[i].status &&
-                 harness_str(e, "status") && strcmp(harness_str(e, "status"), rows[i].word) == 0 &&
-                 msg && strncmp(msg, rows[i].message, strlen(rows[i].message)) == 0;
+        int ok = st == rows[i].status && cJSON_GetArraySize(j) == 1 && cJSON_GetArraySize(e) == 3 &&
+                 harness_num(e, "code") == rows[i].status && harness_str(e, "status") &&
+                 strcmp(harness_str(e, "status"), rows[i].word) == 0 && msg &&
+                 strncmp(msg, rows[i].message, strlen(rows[i].message)) == 0;
         if (!ok)
             fprintf(stderr, "  row %zu: %d %s\n", i, st, body ? body : "(none)");
         cJSON_Delete(j);
@@ -1843,8 +1882,8 @@ static void mockprov_should_inject_faults_into_gemini_streams(void)
 {
     const char *hdrs[] = {"x-tailgate-fault: status=429,retry-after=3", NULL};
     char *body = NULL, *head = NULL;
-    int st = harness_http(mock.port, "POST", path_of("gemini"), hdrs, stream_body("gemini"),
-                          &body, &head);
+    int st = harness_http(mock.port, "POST", path_of("gemini"), hdrs, stream_body("gemini"), &body,
+                          &head);
     CHECK_EQ_INT(st, 429);
     cJSON *j = cJSON_Parse(body);
     const cJSON *e = cJSON_GetObjectItem(j, "error");
@@ -1857,8 +1896,9 @@ static void mockprov_should_inject_faults_into_gemini_streams(void)
     CHECK(ok);
 
     /* error-after: the error object the JS SDK throws on, then the stream ends */
-    char *out = stream_to_end("gemini", "x-tailgate-length: 10\r\nx-tailgate-fault: error-after=2"
-                                        "\r\nX-Request-Id: gem-err\r\nConnection: close\r\n",
+    char *out = stream_to_end("gemini",
+                              "x-tailgate-length: 10\r\nx-tailgate-fault: error-after=2"
+                              "\r\nX-Request-Id: gem-err\r\nConnection: close\r\n",
                               NULL);
     CHECK(out != NULL);
     ok = strstr(out, "data: {\"error\":{\"code\":500,") != NULL &&
@@ -1876,8 +1916,10 @@ static void mockprov_should_inject_faults_into_gemini_streams(void)
     CHECK(ok);
 
     /* truncate-after: no finishReason, no last chunk of the chunked body */
-    out = stream_to_end("gemini", "x-tailgate-length: 10\r\nx-tailgate-fault: truncate-after=2"
-                                  "\r\nX-Request-Id: gem-trunc\r\n", NULL);
+    out = stream_to_end("gemini",
+                        "x-tailgate-length: 10\r\nx-tailgate-fault: truncate-after=2"
+                        "\r\nX-Request-Id: gem-trunc\r\n",
+                        NULL);
     CHECK(out != NULL);
     ok = strstr(out, " tok1") && !strstr(out, " tok2") && !strstr(out, "finishReason") &&
          !strstr(out, "\r\n0\r\n\r\n");
@@ -1902,8 +1944,8 @@ static void mockprov_should_count_gemini_in_its_metrics(void)
                          "{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}]}", NULL, NULL);
     int b = harness_http(own.port, "POST", "/v1beta/models/m:streamGenerateContent?alt=sse", hdrs,
                          "{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}]}", NULL, NULL);
-    int c = harness_http(own.port, "POST", "/v1beta/models/m:generateContent", hdrs, "{}", NULL,
-                         NULL);
+    int c =
+        harness_http(own.port, "POST", "/v1beta/models/m:generateContent", hdrs, "{}", NULL, NULL);
     char *body = NULL;
     harness_http(own.port, "GET", "/metrics", NULL, NULL, &body, NULL);
     int ok = body && strstr(body, "tailgate_mock_requests_total{api=\"gemini\"} 2\n") &&
@@ -2251,6 +2293,84 @@ static void mockprov_should_stop_a_tool_call_cancelled_mid_arguments(void)
     }
 }
 
+/* Gemini sends a call whole: one functionCall part after the text, its args holding every
+ * argument token, finishReason STOP; the body has the same part. */
+static void mockprov_should_send_a_gemini_function_call_whole(void)
+{
+    char *out = stream_to_end("gemini",
+                              "x-tailgate-tool-call: 1\r\nx-tailgate-tool-text: 2\r\n"
+                              "x-tailgate-length: 6\r\nX-Request-Id: tool-gemini\r\n"
+                              "Connection: close\r\n",
+                              NULL);
+    CHECK(out != NULL);
+    int whole = count_str(out, "\"functionCall\"") == 1 &&
+                strstr(out, "{\"functionCall\":{\"name\":\"tailgate_lookup\",\"args\":{\"query\":"
+                            "\" tok2 tok3 tok4 tok5\"}}}") != NULL &&
+                strstr(out, "\"finishReason\":\"STOP\"") != NULL &&
+                count_str(out, "\"text\":\" tok") == 2;
+    free(out);
+    CHECK(whole);
+    cJSON *r = harness_ledger_done(mock.port, "tool-gemini", 5000);
+    CHECK(r != NULL);
+    int ok = cJSON_IsTrue(cJSON_GetObjectItem(r, "tool_call")) &&
+             harness_num(r, "tool_text_tokens") == 2 && harness_num(r, "generated_tokens") == 6 &&
+             harness_num(r, "written_tokens") == 6 && harness_num(r, "billed_output_tokens") == 6;
+    cJSON_Delete(r);
+    CHECK(ok);
+    const char *h[] = {"x-tailgate-tool-call: 1",
+                       "x-tailgate-tool-text: 2",
+                       "x-tailgate-length: 6",
+                       "x-tailgate-tps: 1000",
+                       "x-tailgate-ttft-ms: 0",
+                       "X-Request-Id: tool-gemini-body",
+                       NULL};
+    char *body = NULL;
+    int st = harness_http(mock.port, "POST", "/v1beta/models/gemini-test:generateContent", h,
+                          stream_body("gemini"), &body, NULL);
+    CHECK_EQ_INT(st, 200);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    const cJSON *parts = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "candidates"), 0), "content"),
+        "parts");
+    const cJSON *text = cJSON_GetObjectItem(cJSON_GetArrayItem(parts, 0), "text");
+    const cJSON *query = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(parts, 1), "functionCall"),
+                            "args"),
+        "query");
+    const cJSON *count =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "usageMetadata"), "candidatesTokenCount");
+    int holds = cJSON_GetArraySize(parts) == 2 && cJSON_IsString(text) &&
+                strcmp(text->valuestring, " tok0 tok1") == 0 && cJSON_IsString(query) &&
+                strcmp(query->valuestring, " tok2 tok3 tok4 tok5") == 0 && cJSON_IsNumber(count) &&
+                count->valuedouble == 6;
+    cJSON_Delete(j);
+    CHECK(holds);
+}
+
+/* A close while Gemini holds the call's arguments back: the client got the K text tokens and
+ * none of the arguments, so vendor-b-post bills K; a close during the text the same. */
+static void mockprov_should_bill_a_gemini_call_cancelled_before_it_went_out(void)
+{
+    static const char *const hdrs[] = {TIMING "x-tailgate-tool-call: 1\r\n"
+                                              "x-tailgate-tool-text: 3\r\n",
+                                       TIMING "x-tailgate-tool-call: 1\r\n"
+                                              "x-tailgate-tool-text: 40\r\n"};
+    for (size_t c = 0; c < 2; c++) {
+        char cid[64];
+        snprintf(cid, sizeof cid, "tool-cut-gemini-%zu", c);
+        cJSON *r = abort_after_k("gemini", "vendor-b-post", cid, 0, 50, hdrs[c]);
+        CHECK(r != NULL);
+        int ok = cJSON_IsTrue(cJSON_GetObjectItem(r, "tool_call")) &&
+                 strcmp(harness_str(r, "stop_reason"), "disconnect") == 0;
+        double written = harness_num(r, "written_tokens"), gen = harness_num(r, "generated_tokens");
+        double billed = harness_num(r, "billed_output_tokens");
+        cJSON_Delete(r);
+        CHECK(ok);
+        CHECK_TIMING(written == K && gen == K + 1 && billed == K);
+    }
+}
+
 static void mockprov_should_take_reasoning_and_tool_calls_from_profile_overrides(void)
 {
     char *body = NULL;
@@ -2347,6 +2467,8 @@ int main(int argc, char **argv)
         CASE(mockprov_should_bill_reasoning_and_emitted_text_when_cancelled_during_text),
         CASE(mockprov_should_stream_and_answer_a_tool_call_per_api),
         CASE(mockprov_should_stop_a_tool_call_cancelled_mid_arguments),
+        CASE(mockprov_should_send_a_gemini_function_call_whole),
+        CASE(mockprov_should_bill_a_gemini_call_cancelled_before_it_went_out),
         CASE(mockprov_should_take_reasoning_and_tool_calls_from_profile_overrides),
     };
     if (harness_start_mock(&mock, NULL) != 0) {

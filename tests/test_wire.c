@@ -274,8 +274,8 @@ static char *whole_stream(const struct wire_gen *g, uint64_t n, enum wire_end en
 {
     char *open = wire_stream_open(g, -1);
     char *close = close_n(g, n, end, usage, -1);
-    size_t cap = (open ? strlen(open) : 0) + (close ? strlen(close) : 0) +
-                 n * WIRE_TOKEN_EVENT_MAX + 1;
+    size_t cap =
+        (open ? strlen(open) : 0) + (close ? strlen(close) : 0) + n * WIRE_TOKEN_EVENT_MAX + 1;
     char *s = malloc(cap);
     if (s && open && close) {
         size_t off = strlen(open);
@@ -490,9 +490,9 @@ static void chat_stream_should_report_zero_usage(void)
 
 /* ---- responses ---------------------------------------------------------------------------- */
 
-static const char *const resp_open_names[] = {
-    "response.created", "response.in_progress", "response.output_item.added",
-    "response.content_part.added"};
+static const char *const resp_open_names[] = {"response.created", "response.in_progress",
+                                              "response.output_item.added",
+                                              "response.content_part.added"};
 
 static void responses_stream_should_match_sdk_requirements(void)
 {
@@ -611,8 +611,7 @@ static void responses_open_should_drop_events_at_or_before_starting_after(void)
 
 static void responses_close_should_drop_events_at_or_before_starting_after(void)
 {
-    static const char *const names[] = {"response.output_text.done",
-                                        "response.content_part.done",
+    static const char *const names[] = {"response.output_text.done", "response.content_part.done",
                                         "response.output_item.done", "response.completed"};
     struct wire_gen g;
     CHECK_EQ_INT(gen_init(&g, API_RESPONSES, 1, -1), 0);
@@ -621,8 +620,8 @@ static void responses_close_should_drop_events_at_or_before_starting_after(void)
         int64_t after;
         size_t n;
         int64_t first;
-    } rows[] = {{-1, 4, 7}, {5, 4, 7}, {6, 4, 7}, {7, 3, 8}, {8, 2, 9}, {9, 1, 10},
-                {10, 0, 11}, {100, 0, 0}};
+    } rows[] = {{-1, 4, 7}, {5, 4, 7},  {6, 4, 7},   {7, 3, 8},
+                {8, 2, 9},  {9, 1, 10}, {10, 0, 11}, {100, 0, 0}};
     for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
         char *close = close_n(&g, 3, WIRE_END_STOP, 3, rows[k].after);
         struct stream s;
@@ -709,9 +708,9 @@ static void messages_stream_should_match_sdk_requirements(void)
     free(text);
     CHECK_EQ_INT(rc, 0);
     static const char *const names[] = {
-        "message_start",       "content_block_start", "ping",          "content_block_delta",
-        "content_block_delta", "content_block_delta", "content_block_stop", "message_delta",
-        "message_stop"};
+        "message_start",       "content_block_start", "ping",
+        "content_block_delta", "content_block_delta", "content_block_delta",
+        "content_block_stop",  "message_delta",       "message_stop"};
     CHECK_EQ_INT(s.n, sizeof names / sizeof names[0]);
     /* event: lines are mandatory and equal data.type */
     for (size_t i = 0; i < s.n; i++) {
@@ -758,7 +757,7 @@ static void messages_close_should_always_carry_output_tokens(void)
     } rows[] = {
         {WIRE_END_STOP, 5, 5, "end_turn", 5},
         {WIRE_END_LENGTH, 4, 4, "max_tokens", 4},
-        {WIRE_END_STOP, 5, 0, "end_turn", 0}, /* a zero bill is said as 0 */
+        {WIRE_END_STOP, 5, 0, "end_turn", 0},  /* a zero bill is said as 0 */
         {WIRE_END_STOP, 5, -1, "end_turn", 5}, /* no usage: the SDK still needs the field */
     };
     struct wire_gen g;
@@ -1389,16 +1388,16 @@ static void gemini_error_body_should_take_google_shape(void)
     static const struct {
         int status;
         const char *word;
-    } rows[] = {{400, "INVALID_ARGUMENT"}, {401, "UNAUTHENTICATED"}, {403, "PERMISSION_DENIED"},
-                {404, "NOT_FOUND"},        {405, "NOT_FOUND"},       {413, "INVALID_ARGUMENT"},
-                {429, "RESOURCE_EXHAUSTED"}, {500, "INTERNAL"},       {503, "UNAVAILABLE"},
-                {504, "DEADLINE_EXCEEDED"},  {529, "UNAVAILABLE"},    {502, "INTERNAL"}};
+    } rows[] = {{400, "INVALID_ARGUMENT"},   {401, "UNAUTHENTICATED"}, {403, "PERMISSION_DENIED"},
+                {404, "NOT_FOUND"},          {405, "NOT_FOUND"},       {413, "INVALID_ARGUMENT"},
+                {429, "RESOURCE_EXHAUSTED"}, {500, "INTERNAL"},        {503, "UNAVAILABLE"},
+                {504, "DEADLINE_EXCEEDED"},  {529, "UNAVAILABLE"},     {502, "INTERNAL"}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         CHECK_EQ_STR(wire_error_type(API_GEMINI, rows[i].status), rows[i].word);
     /* type, code and param are OpenAI's and Anthropic's words: Gemini's shape has none */
-    char *s = wire_error_body(API_GEMINI, 400, "invalid_request_error", "ignored", "ignored",
-                              "* GenerateContentRequest.contents: contents is not specified\n",
-                              "req_1");
+    char *s =
+        wire_error_body(API_GEMINI, 400, "invalid_request_error", "ignored", "ignored",
+                        "* GenerateContentRequest.contents: contents is not specified\n", "req_1");
     CHECK_EQ_STR(s, "{\"error\":{\"code\":400,\"message\":\"* GenerateContentRequest.contents: "
                     "contents is not specified\\n\",\"status\":\"INVALID_ARGUMENT\"}}");
     free(s);
@@ -1423,7 +1422,7 @@ static int shaped_init(struct wire_gen *g, enum api api, uint64_t r, int shown, 
 {
     if (gen_init(g, api, 1, -1) != 0)
         return -1;
-    struct wire_shape sh = {r, shown, tool, k};
+    struct wire_shape sh = {r, shown, tool, k, 0}; /* visible: Gemini's calls only */
     return wire_gen_shape(g, &sh);
 }
 
@@ -1472,6 +1471,10 @@ static char *shaped_stream(const struct wire_gen *g, uint64_t r, uint64_t n, enu
             return NULL;
         }
         append_str(&acc, &len, ev);
+        char *call = wire_stream_call(g, i); /* Gemini's held call, whole with its last token */
+        if (call)
+            append_str(&acc, &len, call);
+        free(call);
     }
     struct wire_tally t = {r, n, usage, usage_r};
     char *close = wire_stream_close(g, &t, end, -1);
@@ -1895,14 +1898,48 @@ static void shaped_streams_should_parse_same_at_every_split_point(void)
 
 /* Gemini: thought parts first, counted in thoughtsTokenCount apart from the candidates and
  * inside the total; over SSE at every split point, and as one JSON array. */
+/* A Gemini call goes out whole in one chunk after its last argument token: nothing per
+ * argument token, then {"functionCall":{name, args}} with the tokens in args, counted as
+ * candidates; as the array's first element when nothing came before it. */
+static void gemini_call_should_go_out_whole_after_its_last_argument_token(void)
+{
+    for (uint64_t r = 0; r <= 2; r += 2) {
+        struct wire_gen g;
+        CHECK_EQ_INT(gemini_init(&g, 1, -1), 0);
+        struct wire_shape sh = {r, 0, 1, 0, 3};
+        CHECK_EQ_INT(wire_gen_shape(&g, &sh), 0);
+        char ev[WIRE_TOKEN_EVENT_MAX];
+        int held = wire_stream_token(&g, 0, ev, sizeof ev) == 0 && wire_held(&g, 2) &&
+                   wire_stream_call(&g, 1) == NULL && wire_call_tokens(&g, 2) == 3;
+        char *text = shaped_stream(&g, r, 3, WIRE_END_STOP, (int64_t)(3 + r), (int64_t)r);
+        wire_gen_cleanup(&g);
+        CHECK(held);
+        CHECK(text != NULL);
+        cJSON *a = cJSON_Parse(text);
+        free(text);
+        CHECK(cJSON_IsArray(a));
+        CHECK_EQ_INT(cJSON_GetArraySize(a), (int)r + 2);
+        cJSON *c = cJSON_GetArrayItem(a, (int)r), *last = cJSON_GetArrayItem(a, (int)r + 1);
+        int ok =
+            same_str(jstr(c, "candidates.0.content.parts.0.functionCall.name"), WIRE_TOOL_NAME) &&
+            same_str(jstr(c, "candidates.0.content.parts.0.functionCall.args.query"),
+                     " tok0 tok1 tok2") &&
+            jnum(c, "usageMetadata.candidatesTokenCount") == 3 &&
+            jnum(c, "usageMetadata.totalTokenCount") == INPUT_TOKENS + 3 + (double)r &&
+            same_str(jstr(last, "candidates.0.finishReason"), "STOP") &&
+            jnum(last, "usageMetadata.candidatesTokenCount") == 3;
+        cJSON_Delete(a);
+        CHECK(ok);
+    }
+}
+
 static void gemini_reasoning_should_come_as_thought_parts_with_thoughts_token_count(void)
 {
     for (int json = 0; json <= 1; json++) {
         struct wire_gen g;
         CHECK_EQ_INT(gemini_init(&g, json, -1), 0);
-        struct wire_shape sh = {3, 0, 1, 0}; /* a tool call asked for: Gemini keeps text */
+        struct wire_shape sh = {3, 0, 0, 0, 2};
         CHECK_EQ_INT(wire_gen_shape(&g, &sh), 0);
-        CHECK_EQ_INT(g.shape.tool_call, 0);
         char *text = shaped_stream(&g, 3, 2, WIRE_END_STOP, 5, 3);
         struct wire_tally t = {3, 2, -1, -1};
         char *body = wire_body(&g, &t, WIRE_END_STOP);
@@ -1980,6 +2017,7 @@ static const struct check_case cases[] = {
     CASE(bodies_should_carry_reasoning_and_the_tool_call_per_api),
     CASE(shaped_streams_should_parse_same_at_every_split_point),
     CASE(gemini_reasoning_should_come_as_thought_parts_with_thoughts_token_count),
+    CASE(gemini_call_should_go_out_whole_after_its_last_argument_token),
     CASE(chat_stream_should_match_sdk_requirements),
     CASE(chat_stream_should_say_length_when_capped),
     CASE(chat_stream_should_omit_usage_without_include_usage),
