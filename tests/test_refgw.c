@@ -26,11 +26,11 @@
  * what depends on it is a CHECK_TIMING. */
 #define K 3
 #define LENGTH 40
-#define TIMING                                                                               \
-    "x-tailgate-ttft-ms: 0\r\nx-tailgate-tps: 10\r\nx-tailgate-jitter: 0\r\n"                \
+#define TIMING                                                                                     \
+    "x-tailgate-ttft-ms: 0\r\nx-tailgate-tps: 10\r\nx-tailgate-jitter: 0\r\n"                      \
     "x-tailgate-length: 40\r\n"
-#define FAST                                                                                 \
-    "x-tailgate-ttft-ms: 0\r\nx-tailgate-tps: 1000\r\nx-tailgate-jitter: 0\r\n"              \
+#define FAST                                                                                       \
+    "x-tailgate-ttft-ms: 0\r\nx-tailgate-tps: 1000\r\nx-tailgate-jitter: 0\r\n"                    \
     "x-tailgate-length: 40\r\n"
 /* slow mode's delay: the abort lands 50 ms after a token and 50 ms before the next */
 #define SLOW_MS 250
@@ -44,8 +44,8 @@ static char mock_url[64];
 /* Starts `$REFGW_BIN --mode M --listen 127.0.0.1:0 --port-file F --upstream URL --metering-log
  * DIR/metering.jsonl --metering METERING args...` through harness_start and waits (bounded) for
  * its port. Stop it with harness_stop. Returns 0 or -1. */
-static int start_refgw(struct proc *p, const char *mode, const char *upstream,
-                       const char *metering, const char *const *args)
+static int start_refgw(struct proc *p, const char *mode, const char *upstream, const char *metering,
+                       const char *const *args)
 {
     if (harness_proc_init(p) != 0)
         return -1;
@@ -53,8 +53,8 @@ static int start_refgw(struct proc *p, const char *mode, const char *upstream,
     snprintf(port_file, sizeof port_file, "%s/port", p->dir);
     snprintf(log, sizeof log, "%s/metering.jsonl", p->dir);
     const char *bin = getenv("REFGW_BIN") ? getenv("REFGW_BIN") : "build/refgw";
-    const char *fixed[] = {bin,           "--mode",     mode,     "--listen",    "127.0.0.1:0",
-                           "--port-file", port_file,    "--upstream", upstream, "--metering-log",
+    const char *fixed[] = {bin,           "--mode",     mode,         "--listen", "127.0.0.1:0",
+                           "--port-file", port_file,    "--upstream", upstream,   "--metering-log",
                            log,           "--metering", metering};
     const char *argv[64];
     size_t n = 0;
@@ -130,7 +130,8 @@ static cJSON *metering_line(const struct proc *gw, const char *rid, int timeout_
     cJSON *arr = metering_wait(gw, rid, 1, timeout_ms);
     cJSON *line = NULL;
     const cJSON *o;
-    cJSON_ArrayForEach(o, arr) {
+    cJSON_ArrayForEach(o, arr)
+    {
         if (strcmp(harness_str(o, "request_id"), rid) == 0)
             line = cJSON_Duplicate(o, 1);
     }
@@ -216,18 +217,16 @@ static void refgw_naive_should_read_upstream_to_its_end_after_the_client_left(vo
     struct abort_run r;
     CHECK(abort_run("naive", "usage", NULL, "gw-naive-1", 1, &r) == 0);
     const cJSON *rec = cJSON_GetArrayItem(r.records, 0);
-    int ok = cJSON_GetArraySize(r.records) == 1 &&
-             harness_num(rec, "generated_tokens") == LENGTH &&
+    int ok = cJSON_GetArraySize(r.records) == 1 && harness_num(rec, "generated_tokens") == LENGTH &&
              harness_num(rec, "written_tokens") == LENGTH && is_null(rec, "close_kind") &&
              strcmp(harness_str(rec, "stop_reason"), "natural") == 0 &&
              harness_num(rec, "attempt") == 1;
     /* the gateway that trusts the usage chunk meters everything: the client got K */
-    int metered = r.meter && harness_num(r.meter, "output_tokens") == LENGTH &&
-                  harness_num(r.meter, "input_tokens") == INPUT_TOKENS &&
-                  is_true(r.meter, "client_closed") &&
-                  harness_num(r.meter, "upstream_attempts") == 1 &&
-                  harness_num(r.meter, "status") == 200 &&
-                  strcmp(harness_str(r.meter, "path"), "/v1/chat/completions") == 0;
+    int metered =
+        r.meter && harness_num(r.meter, "output_tokens") == LENGTH &&
+        harness_num(r.meter, "input_tokens") == INPUT_TOKENS && is_true(r.meter, "client_closed") &&
+        harness_num(r.meter, "upstream_attempts") == 1 && harness_num(r.meter, "status") == 200 &&
+        strcmp(harness_str(r.meter, "path"), "/v1/chat/completions") == 0;
     if (!ok || !metered || r.got != K) {
         fprintf(stderr, "  the client read %d tokens\n", r.got);
         print_json("records", r.records);
@@ -254,11 +253,11 @@ static void refgw_fixed_should_close_the_upstream_within_a_token(void)
              is_true(rec, "rid_propagated");
     /* the client left with K tokens, the next 100 ms away, and refgw closed the upstream (a FIN:
      * nothing unread behind it) before that token */
-    int within_a_token = r.got == K && harness_str(rec, "close_kind") &&
-                         strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
-                         harness_num(rec, "generated_tokens") ==
-                             K + harness_num(rec, "tail_tokens") &&
-                         close_lag_ms < 90;
+    int within_a_token =
+        r.got == K && harness_str(rec, "close_kind") &&
+        strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
+        harness_num(rec, "generated_tokens") == K + harness_num(rec, "tail_tokens") &&
+        close_lag_ms < 90;
     /* no usage object ever reached it: the usage-trusting gateway meters nothing */
     int metered = r.meter && harness_num(r.meter, "output_tokens") == 0 &&
                   is_true(r.meter, "client_closed") &&
@@ -297,7 +296,8 @@ static void refgw_slow_should_close_the_upstream_slow_ms_after_the_client_left(v
     int on_time = r.got == K && lag_ms < SLOW_MS + 45 && harness_str(rec, "close_kind") &&
                   strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
                   harness_num(rec, "generated_tokens") == K + 2 + 1 &&
-                  harness_num(rec, "tail_tokens") == 1 && harness_num(r.meter, "output_tokens") == K;
+                  harness_num(rec, "tail_tokens") == 1 &&
+                  harness_num(r.meter, "output_tokens") == K;
     if (!ok || !metered || !on_time) {
         fprintf(stderr, "  lag %.1f ms, the client read %d tokens\n", lag_ms, r.got);
         print_json("records", r.records);
@@ -316,7 +316,8 @@ static void refgw_retry_should_send_the_request_again_and_read_it_to_the_end(voi
     struct abort_run r;
     CHECK(abort_run("retry", "usage", NULL, "gw-retry-1", 2, &r) == 0);
     const cJSON *first = NULL, *second = NULL, *rec;
-    cJSON_ArrayForEach(rec, r.records) {
+    cJSON_ArrayForEach(rec, r.records)
+    {
         if (harness_num(rec, "attempt") == 1)
             first = rec;
         else if (harness_num(rec, "attempt") == 2)
@@ -324,8 +325,7 @@ static void refgw_retry_should_send_the_request_again_and_read_it_to_the_end(voi
     }
     int ok = cJSON_GetArraySize(r.records) == 2 && first && second &&
              harness_str(first, "close_kind") && harness_num(first, "tail_tokens") <= 1 &&
-             is_null(second, "close_kind") &&
-             harness_num(second, "generated_tokens") == LENGTH &&
+             is_null(second, "close_kind") && harness_num(second, "generated_tokens") == LENGTH &&
              strcmp(harness_str(second, "stop_reason"), "natural") == 0 &&
              is_true(second, "rid_propagated") &&
              harness_num(second, "t_accept_ns") >= harness_num(first, "t_peer_closed_ns");
@@ -511,8 +511,8 @@ static void refgw_should_pass_a_full_stream_through_unchanged_per_api(void)
         snprintf(headers, sizeof headers, "%sX-Request-Id: gw-pass-%zu\r\nConnection: close\r\n",
                  FAST, a);
         char *via = fetch(gw.port, apis[a].path, headers, apis[a].body);
-        snprintf(headers, sizeof headers,
-                 "%sX-Request-Id: gw-direct-%zu\r\nConnection: close\r\n", FAST, a);
+        snprintf(headers, sizeof headers, "%sX-Request-Id: gw-direct-%zu\r\nConnection: close\r\n",
+                 FAST, a);
         char *direct = fetch(mock.port, apis[a].path, headers, apis[a].body);
         char *hv = NULL, *hd = NULL;
         char *bv = dechunk(via, &hv), *bd = dechunk(direct, &hd);
@@ -522,8 +522,9 @@ static void refgw_should_pass_a_full_stream_through_unchanged_per_api(void)
         ok[a] = bv && tokens_in_order(bv, LENGTH) && strstr(bv, apis[a].end) != NULL &&
                 strncmp(via, "HTTP/1.1 200 ", 13) == 0;
         same[a] = same_but_ids(bv, bd);
-        ctype[a] = tv && td && strcmp(tv, td) == 0 && strcmp(tv, "text/event-stream; "
-                                                                 "charset=utf-8") == 0;
+        ctype[a] = tv && td && strcmp(tv, td) == 0 &&
+                   strcmp(tv, "text/event-stream; "
+                              "charset=utf-8") == 0;
         if (!ok[a] || !same[a] || !ctype[a])
             fprintf(stderr, "  %s via refgw:\n%s\n  direct:\n%s\n", apis[a].path,
                     via ? via : "(none)", direct ? direct : "(none)");
@@ -538,7 +539,8 @@ static void refgw_should_pass_a_full_stream_through_unchanged_per_api(void)
     cJSON *lines = metering_wait(&gw, "gw-pass-", 3, 5000);
     int metered = cJSON_GetArraySize(lines) == 3;
     const cJSON *o;
-    cJSON_ArrayForEach(o, lines) {
+    cJSON_ArrayForEach(o, lines)
+    {
         metered &= harness_num(o, "output_tokens") == LENGTH &&
                    harness_num(o, "input_tokens") == INPUT_TOKENS &&
                    harness_num(o, "status") == 200 &&
@@ -564,9 +566,9 @@ static void refgw_should_forward_the_allowed_headers_only(void)
      * the list (here a bogus profile name under another name) must not */
     struct proc gw;
     CHECK(start_refgw(&gw, "fixed", mock_url, "usage", NULL) == 0);
-    char *b1 = fetch(gw.port, "/v1/chat/completions",
-                     "x-tailgate-tps: nope\r\nConnection: close\r\n",
-                     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    char *b1 =
+        fetch(gw.port, "/v1/chat/completions", "x-tailgate-tps: nope\r\nConnection: close\r\n",
+              "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
     char *b2 = fetch(gw.port, "/v1/chat/completions",
                      "x-other-tps: nope\r\nX-Request-Id: gw-hdr-1\r\nIdempotency-Key: k1\r\n"
                      "x-tailgate-length: 2\r\nx-tailgate-tps: 1000\r\nConnection: close\r\n",
@@ -574,13 +576,13 @@ static void refgw_should_forward_the_allowed_headers_only(void)
     cJSON *recs = ledger_wait("gw-hdr-1", 1, 5000);
     int rc = harness_stop(&gw);
     const cJSON *rec = cJSON_GetArrayItem(recs, 0);
-    int relayed_400 = b1 && strncmp(b1, "HTTP/1.1 400 ", 13) == 0 &&
-                      strstr(b1, "x-tailgate-tps") != NULL;
+    int relayed_400 =
+        b1 && strncmp(b1, "HTTP/1.1 400 ", 13) == 0 && strstr(b1, "x-tailgate-tps") != NULL;
     int plain_200 = b2 && strncmp(b2, "HTTP/1.1 200 ", 13) == 0 &&
                     strstr(b2, "Content-Type: application/json") != NULL &&
                     strstr(b2, " tok0 tok1") != NULL;
-    int via_header = rec && is_true(rec, "rid_propagated") &&
-                     harness_num(rec, "generated_tokens") == 2;
+    int via_header =
+        rec && is_true(rec, "rid_propagated") && harness_num(rec, "generated_tokens") == 2;
     if (!relayed_400 || !plain_200 || !via_header)
         fprintf(stderr, "  b1: %s\n  b2: %s\n", b1 ? b1 : "(none)", b2 ? b2 : "(none)");
     free(b1);
@@ -618,8 +620,7 @@ static void refgw_should_cut_a_silent_upstream_at_its_deadline(void)
     char body[512];
     const char *whole = "{\"model\":\"m\",\"stream\":false,\"user\":\"gw-deadline-ttft\","
                         "\"messages\":[{\"role\":\"user\",\"content\":\"abcdefgh\"}]}";
-    const char *slow_first[] = {"X-Request-Id: gw-deadline-ttft", "x-tailgate-ttft-ms: 3000",
-                                NULL};
+    const char *slow_first[] = {"X-Request-Id: gw-deadline-ttft", "x-tailgate-ttft-ms: 3000", NULL};
     char *b1 = NULL;
     int s1 = harness_http(gw.port, "POST", "/v1/chat/completions", slow_first, whole, &b1, NULL);
     cJSON *r1 = ledger_wait("gw-deadline-ttft", 1, 10000);
@@ -651,9 +652,10 @@ static void refgw_should_cut_a_silent_upstream_at_its_deadline(void)
         CHECK_EQ_INT(harness_num(a, "generated_tokens"), 1);
         CHECK_EQ_STR(harness_str(b, "close_kind"), "fin");
         CHECK_EQ_INT(harness_num(b, "written_tokens"), 3);
-        double silent_ms = (harness_num(b, "t_peer_closed_ns") -
-                            cJSON_GetArrayItem(cJSON_GetObjectItem(b, "token_t_ns"), 2)
-                                ->valuedouble) / 1e6;
+        double silent_ms =
+            (harness_num(b, "t_peer_closed_ns") -
+             cJSON_GetArrayItem(cJSON_GetObjectItem(b, "token_t_ns"), 2)->valuedouble) /
+            1e6;
         CHECK_TIMING(silent_ms >= 300 && silent_ms < 600);
     }
     CHECK(got > 0 && acc && strstr(acc, " tok2") && !strstr(acc, "[DONE]")); /* cut short */
@@ -915,7 +917,8 @@ static void refgw_should_carry_hundreds_of_streams_at_once(void)
     int rc = harness_stop(&gw);
     int metered = cJSON_GetArraySize(lines) == MANY;
     const cJSON *o;
-    cJSON_ArrayForEach(o, lines) {
+    cJSON_ArrayForEach(o, lines)
+    {
         int i = atoi(harness_str(o, "request_id") + 8);
         int closed = is_true(o, "client_closed");
         metered &= (i % 2 == 0) ? closed && harness_num(o, "output_tokens") == 0
@@ -1048,8 +1051,8 @@ static void refgw_should_relay_an_https_upstream_and_abort_it_with_a_fin(void)
     snprintf(ca, sizeof ca, "%s/ca.pem", tm.dir);
     snprintf(port_file, sizeof port_file, "%s/port", tm.dir);
     const char *tb = getenv("TAILGATE_BIN") ? getenv("TAILGATE_BIN") : "./tailgate";
-    const char *margv[] = {tb, "mock", "--port", "0", "--port-file", port_file, "--tls",
-                           "--ca-file", ca, NULL};
+    const char *margv[] = {tb,        "mock",  "--port",    "0", "--port-file",
+                           port_file, "--tls", "--ca-file", ca,  NULL};
     if (harness_start(&tm, margv, port_file) != 0) {
         CHECK(!"the TLS mock started");
         return;
@@ -1084,7 +1087,10 @@ static void refgw_should_relay_an_https_upstream_and_abort_it_with_a_fin(void)
         CURL *c = curl_easy_init();
         char lurl[160];
         snprintf(lurl, sizeof lurl, "%s/_tailgate/ledger?id=gw-tls-1", url);
-        struct { char *p; size_t n; } buf = {NULL, 0};
+        struct {
+            char *p;
+            size_t n;
+        } buf = {NULL, 0};
         FILE *mem = open_memstream(&buf.p, &buf.n);
         curl_easy_setopt(c, CURLOPT_URL, lurl);
         curl_easy_setopt(c, CURLOPT_CAINFO, ca);
@@ -1178,34 +1184,42 @@ static void meter_should_find_usage_in_each_vendor_shape(void)
     } rows[] = {
         /* OpenAI chat: the usage chunk, and the ordinary chunks before it */
         {"{\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":40,"
-         "\"total_tokens\":47}}", 40, 7},
+         "\"total_tokens\":47}}",
+         40, 7},
         {"{\"choices\":[{\"delta\":{\"content\":\" tok1\"}}],\"usage\":null}", -1, -1},
         /* Responses: only the terminal events count; earlier ones carry "usage": null */
         {"{\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":5,"
-         "\"output_tokens\":12}}}", 12, 5},
+         "\"output_tokens\":12}}}",
+         12, 5},
         {"{\"type\":\"response.incomplete\",\"response\":{\"usage\":{\"input_tokens\":5,"
-         "\"output_tokens\":3}}}", 3, 5},
+         "\"output_tokens\":3}}}",
+         3, 5},
         {"{\"type\":\"response.created\",\"response\":{\"usage\":null}}", -1, -1},
         {"{\"type\":\"response.output_text.delta\",\"usage\":{\"output_tokens\":9}}", -1, -1},
         /* Anthropic: message_start knows the input; its output is a placeholder */
         {"{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":4,"
-         "\"output_tokens\":1}}}", -1, 4},
+         "\"output_tokens\":1}}}",
+         -1, 4},
         {"{\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":15}}", 15, -1},
         /* non-streaming bodies */
         {"{\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":2,"
-         "\"completion_tokens\":8}}", 8, 2},
+         "\"completion_tokens\":8}}",
+         8, 2},
         {"{\"type\":\"message\",\"usage\":{\"input_tokens\":1,\"output_tokens\":5}}", 5, 1},
         /* Gemini: usageMetadata on every chunk and on the generateContent body; thoughts are
          * billed as output; a stream without alt=sse is one array, its last usage wins */
         {"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" tok0\"}],\"role\":\"model\"}}],"
          "\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":5,"
-         "\"totalTokenCount\":9},\"modelVersion\":\"g\"}", 5, 4},
+         "\"totalTokenCount\":9},\"modelVersion\":\"g\"}",
+         5, 4},
         {"{\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":5,"
-         "\"thoughtsTokenCount\":30,\"totalTokenCount\":39}}", 35, 4},
+         "\"thoughtsTokenCount\":30,\"totalTokenCount\":39}}",
+         35, 4},
         {"{\"usageMetadata\":{\"promptTokenCount\":4,\"totalTokenCount\":4}}", -1, 4},
         {"[{\"usageMetadata\":{\"promptTokenCount\":2,\"candidatesTokenCount\":1}},"
          "{\"usageMetadata\":{\"promptTokenCount\":2,\"candidatesTokenCount\":3}},"
-         "{\"error\":{\"code\":500}}]", 3, 2},
+         "{\"error\":{\"code\":500}}]",
+         3, 2},
         {"{\"usageMetadata\":null}", -1, -1},
         {"[{\"usageMetadata\":{\"candidatesTokenCount\":-1}}]", -1, -1},
         /* junk */
@@ -1243,7 +1257,7 @@ static const char anthropic_stream[] =
     "event: content_block_delta\n"
     "data: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\" tok0\"}}\n\n"
     "event: message_delta\n"
-    "data: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":1}}";  /* no final newline */
+    "data: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":1}}"; /* no final newline */
 
 static void feed_split(struct meter *m, const char *ct, const char *s, size_t cut)
 {
@@ -1311,9 +1325,10 @@ static void meter_should_read_gemini_usage_at_every_split_point(void)
     struct meter m;
     meter_init(&m);
     meter_begin(&m, "text/event-stream");
-    meter_feed(&m, gemini_stream, strstr(gemini_stream, "data: {\"candidates\":[{\"content\":"
-                                                        "{\"parts\":[{\"text\":\" tok1") -
-                                      gemini_stream);
+    meter_feed(&m, gemini_stream,
+               strstr(gemini_stream, "data: {\"candidates\":[{\"content\":"
+                                     "{\"parts\":[{\"text\":\" tok1") -
+                   gemini_stream);
     meter_end(&m);
     int ok = m.output_tokens == 1 && m.input_tokens == 2;
     meter_cleanup(&m);
@@ -1360,13 +1375,13 @@ static void meter_should_count_each_token_once_whatever_the_framing(void)
     } rows[] = {
         {" tok0 tok1 tok2", 3},
         {"\" tok0\"\" tok1\" then the whole text again: \" tok0 tok1\"", 2},
-        {" tok0 tok1 tok1 tok2", 3},        /* a duplicate counts once */
-        {" tok0 tok5", 2},                  /* a gap: what was forwarded, not what is missing */
-        {" tokx tok tok 3 tok0", 1},        /* no digits: not a token */
-        {"  tok0", 1},                      /* the space before may repeat */
-        {"tok0 stok1 tok2", 1},             /* needs the leading space */
+        {" tok0 tok1 tok1 tok2", 3},         /* a duplicate counts once */
+        {" tok0 tok5", 2},                   /* a gap: what was forwarded, not what is missing */
+        {" tokx tok tok 3 tok0", 1},         /* no digits: not a token */
+        {"  tok0", 1},                       /* the space before may repeat */
+        {"tok0 stok1 tok2", 1},              /* needs the leading space */
         {" tok1234567890123456789 tok0", 1}, /* past the digit cap: void */
-        {" tok7", 1},                       /* cut at the very end */
+        {" tok7", 1},                        /* cut at the very end */
         {"", 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -1452,11 +1467,11 @@ static void refgw_should_relay_gemini_and_meter_its_usage(void)
     for (size_t a = 0; a < 3; a++) {
         char headers[512];
         snprintf(headers, sizeof headers,
-                 "%sX-Request-Id: gw-gem-%zu\r\nx-goog-api-key: k\r\nConnection: close\r\n",
-                 FAST, a);
+                 "%sX-Request-Id: gw-gem-%zu\r\nx-goog-api-key: k\r\nConnection: close\r\n", FAST,
+                 a);
         char *via = fetch(gw.port, rows[a].path, headers, GEMINI_BODY);
-        snprintf(headers, sizeof headers,
-                 "%sX-Request-Id: gw-gemd-%zu\r\nConnection: close\r\n", FAST, a);
+        snprintf(headers, sizeof headers, "%sX-Request-Id: gw-gemd-%zu\r\nConnection: close\r\n",
+                 FAST, a);
         char *direct = fetch(mock.port, rows[a].path, headers, GEMINI_BODY);
         char *hv = NULL, *hd = NULL;
         char *bv = dechunk(via, &hv), *bd = dechunk(direct, &hd);
@@ -1485,7 +1500,8 @@ static void refgw_should_relay_gemini_and_meter_its_usage(void)
     cJSON *lines = metering_wait(&gw, "gw-gem-", 3, 5000);
     int metered = cJSON_GetArraySize(lines) == 3;
     const cJSON *o;
-    cJSON_ArrayForEach(o, lines) {
+    cJSON_ArrayForEach(o, lines)
+    {
         metered &= harness_num(o, "output_tokens") == LENGTH &&
                    harness_num(o, "input_tokens") == INPUT_TOKENS &&
                    harness_num(o, "status") == 200 &&
@@ -1495,6 +1511,28 @@ static void refgw_should_relay_gemini_and_meter_its_usage(void)
     if (!metered)
         print_json("metering", lines);
     cJSON_Delete(lines);
+
+    /* a tool call: the functionCall part's args carry the argument tokens, metered from
+     * candidatesTokenCount like text */
+    char th[512];
+    snprintf(th, sizeof th,
+             "%sx-tailgate-tool-call: 1\r\nx-tailgate-tool-text: 2\r\nX-Request-Id: gw-gem-tool\r\n"
+             "x-goog-api-key: k\r\nConnection: close\r\n",
+             FAST);
+    char *tv = fetch(gw.port, GEMINI_SSE, th, GEMINI_BODY);
+    char *thd = NULL, *tb = dechunk(tv, &thd);
+    int called = tb &&
+                 strstr(tb, "{\"functionCall\":{\"name\":\"tailgate_lookup\",\"args\":"
+                            "{\"query\":\" tok2 tok3 tok4") != NULL &&
+                 strstr(tb, " tok38 tok39\"}}}") != NULL && strstr(tb, "\"text\":\" tok1\"");
+    free(tv);
+    free(thd);
+    free(tb);
+    cJSON *tm = metering_line(&gw, "gw-gem-tool", 5000);
+    int tool_metered = tm && harness_num(tm, "output_tokens") == LENGTH;
+    if (!tool_metered)
+        print_json("tool metering", tm);
+    cJSON_Delete(tm);
 
     /* the client leaves after K tokens (a FIN) */
     char headers[512];
@@ -1534,6 +1572,8 @@ static void refgw_should_relay_gemini_and_meter_its_usage(void)
         CHECK(same[a]);
     }
     CHECK(metered);
+    CHECK(called);
+    CHECK(tool_metered);
     CHECK(cancelled);
     CHECK_TIMING(exact);
     CHECK_EQ_INT(rc, 0);
@@ -1589,14 +1629,15 @@ static void refgw_should_forward_the_gemini_key_and_query(void)
     cJSON *line = metering_line(&gw, "gw-gem-key", 5000);
     int rc = harness_stop(&gw);
     close(lfd);
-    int forwarded =
-        strncmp(req, "POST /v1beta/models/gemini-test:streamGenerateContent?alt=sse&key=q1 "
-                     "HTTP/1.1\r\n", 79) == 0 &&
-        strcasestr(req, "\r\nx-goog-api-key: secret-1\r\n") != NULL &&
-        strcasestr(req, "x-other") == NULL && strstr(req, GEMINI_BODY) != NULL;
+    int forwarded = strncmp(req,
+                            "POST /v1beta/models/gemini-test:streamGenerateContent?alt=sse&key=q1 "
+                            "HTTP/1.1\r\n",
+                            79) == 0 &&
+                    strcasestr(req, "\r\nx-goog-api-key: secret-1\r\n") != NULL &&
+                    strcasestr(req, "x-other") == NULL && strstr(req, GEMINI_BODY) != NULL;
     int relayed = acc && strstr(acc, "\"finishReason\":\"STOP\"") != NULL;
-    int metered = line && harness_num(line, "output_tokens") == 1 &&
-                  harness_num(line, "input_tokens") == 2;
+    int metered =
+        line && harness_num(line, "output_tokens") == 1 && harness_num(line, "input_tokens") == 2;
     if (!forwarded || !relayed || !metered) {
         fprintf(stderr, "  upstream saw:\n%s\n  client got:\n%s\n", req, acc ? acc : "(none)");
         print_json("metering", line);

@@ -17,6 +17,10 @@ static const char *const framings[] = {
     " tok0 tok1 tok2",
     /* tokens run together, and a decoy "tok" without digits, and "ttok" */
     "tok0tok1 token ttok2",
+    /* Gemini: a text part, then a functionCall part whose args carry the rest whole */
+    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" tok0\"}]}}]}\n\n"
+    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":"
+    "\"tailgate_lookup\",\"args\":{\"query\":\" tok1 tok2\"}}}]}}]}\n\n",
 };
 
 static void scanner_should_count_tokens_in_every_framing(void)
