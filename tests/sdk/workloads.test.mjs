@@ -541,15 +541,49 @@ tc('genai_abort_while_thinking_should_show_peer_close', [genai], async () => {
   checkCloseWhileThinking(await ledgerDone(id), 'gemini', 'gemini');
 });
 
+// Gemini's tool call: the functionCall part comes whole in one chunk after the text, its args
+// holding the argument tokens; the usage equals the ledger's bill, every token written.
+tc('genai_stream_function_call_should_come_whole_with_billed_usage', [genai], async () => {
+  const id = cid('genai-tool');
+  const stream = await genaiClient(id, reasoning(0, N, { tool: true, toolText: TOOL_TEXT })).models
+    .generateContentStream({ model: GEMINI_MODEL, contents: 'hello' });
+  const chunks = [];
+  for await (const c of stream) chunks.push(c);
+  const rec = await ledgerDone(id);
+  checkComplete(rec, 'gemini', N, 'genai tool stream');
+  eq(rec.tool_call, true, 'ledger tool_call');
+  const calls = chunks.flatMap((c) => c.functionCalls ?? []);
+  eq(calls.length, 1, 'functionCalls across the chunks');
+  eq(calls[0].name, TOOL_NAME, 'functionCall name');
+  eq(JSON.stringify(calls[0].args), JSON.stringify(toolArgs(N - TOOL_TEXT, TOOL_TEXT)), 'functionCall args');
+  eq(chunks.map((c) => c.candidates?.[0]?.content?.parts?.[0]?.text ?? '').join(''), text(TOOL_TEXT), 'text before the call');
+  const last = chunks[chunks.length - 1];
+  eq(last.candidates?.[0]?.finishReason, 'STOP', 'last chunk finishReason');
+  eq(last.usageMetadata?.candidatesTokenCount, rec.billed_output_tokens, 'usageMetadata.candidatesTokenCount vs ledger billed_output_tokens');
+  eq(last.usageMetadata.totalTokenCount, rec.billed_input_tokens + rec.billed_output_tokens, 'usageMetadata.totalTokenCount');
+});
+
+tc('genai_generate_content_function_call_should_report_billed_usage', [genai], async () => {
+  const id = cid('genai-tool-generate');
+  const r = await genaiClient(id, reasoning(0, N, { tool: true, toolText: TOOL_TEXT })).models
+    .generateContent({ model: GEMINI_MODEL, contents: 'hello' });
+  const rec = await ledgerDone(id);
+  checkComplete(rec, 'gemini', N, 'genai tool generateContent');
+  eq(r.functionCalls?.length, 1, 'functionCalls');
+  eq(r.functionCalls[0].name, TOOL_NAME, 'functionCall name');
+  eq(JSON.stringify(r.functionCalls[0].args), JSON.stringify(toolArgs(N - TOOL_TEXT, TOOL_TEXT)), 'functionCall args');
+  eq(r.usageMetadata?.candidatesTokenCount, rec.billed_output_tokens, 'usageMetadata.candidatesTokenCount vs ledger billed_output_tokens');
+});
+
 // The AI SDK's reasoning and tool-call parts through each provider. Chat hides its reasoning
 // (OpenAI's own field is the count; @ai-sdk/openai does not read DeepSeek's reasoning_content);
-// Anthropic's usage has no reasoning count (thinking is in output_tokens); the mock stages no
-// Gemini tool call (Google sends a functionCall part whole, not token by token).
+// Anthropic's usage has no reasoning count (thinking is in output_tokens); Gemini sends a
+// functionCall part whole, so the AI SDK gives its input as one delta (`whole`).
 const AI_REASONING = [
   { p: AI_PROVIDERS[0], model: OPENAI_REASONING_MODEL, shows: false, counts: true, tools: true },
   { p: AI_PROVIDERS[1], model: OPENAI_REASONING_MODEL, shows: true, counts: true, tools: true },
   { p: AI_PROVIDERS[2], model: undefined, shows: true, counts: false, tools: true },
-  { p: AI_PROVIDERS[3], model: undefined, shows: true, counts: true, tools: false },
+  { p: AI_PROVIDERS[3], model: undefined, shows: true, counts: true, tools: true, whole: true },
 ];
 const aiProviderOptions = {
   openai: { reasoningSummary: 'detailed' },
@@ -559,7 +593,7 @@ const aiProviderOptions = {
 const aiTools = () => ({ [TOOL_NAME]: ai.m.tool({ description: 'looks a query up',
   inputSchema: zod.m.z.object({ query: zod.m.z.string() }) }) });
 
-for (const { p, model, shows, counts, tools } of AI_REASONING) {
+for (const { p, model, shows, counts, tools, whole } of AI_REASONING) {
   const what = tools ? 'reasoning_and_tool_call' : 'reasoning';
   tc(`ai_stream_text_${p.name}_${what}_should_report_billed_usage`, [ai, zod, ...p.mods], async () => {
     const id = cid(`ai-${p.name}-reasoning`);
@@ -587,7 +621,7 @@ for (const { p, model, shows, counts, tools } of AI_REASONING) {
       eq(calls.length, 1, 'tool-call parts');
       eq(calls[0].toolName, TOOL_NAME, 'tool-call toolName');
       eq(JSON.stringify(calls[0].input), JSON.stringify(toolArgs(N - TOOL_TEXT, TOOL_TEXT)), 'tool-call input');
-      eq(inputDeltas, N - TOOL_TEXT, 'tool-input-delta parts carrying a token');
+      eq(inputDeltas, whole ? 1 : N - TOOL_TEXT, 'tool-input-delta parts carrying a token');
       eq(await r.finishReason, 'tool-calls', 'finishReason');
     } else {
       eq(visible, text(N), 'text');
