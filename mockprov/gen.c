@@ -340,6 +340,8 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     g->generated++;
     g->m->mx.tokens_generated++;
+    if (g->w.shape.tool_call && i >= g->w.shape.tool_text)
+        g->m->mx.tool_args_generated[g->rq.api]++;
     if (i == 0 && g->rec && g->rlimit == 0)
         metrics_observe(&g->m->mx.hist[METRICS_TTFT][g->rq.api], METRICS_TTFT,
                         now - g->rec->t_accept_ns);
@@ -418,6 +420,7 @@ static void reasoning_step(struct gen *g, uint64_t now)
         return;
     }
     g->rgenerated++;
+    g->m->mx.reasoning_generated[g->rq.api]++;
     if (j == 0 && g->rec)
         metrics_observe(&g->m->mx.hist[METRICS_TTFT][g->rq.api], METRICS_TTFT,
                         now - g->rec->t_accept_ns);

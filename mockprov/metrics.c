@@ -23,19 +23,19 @@ struct bound {
 
 /* Buckets from a millisecond (the mock's timer resolution) to a minute. */
 static const struct bound latency_bounds[] = {
-    {1 * MS, "0.001"},        {2500000ull, "0.0025"}, {5 * MS, "0.005"},  {10 * MS, "0.01"},
-    {25 * MS, "0.025"},       {50 * MS, "0.05"},      {100 * MS, "0.1"},  {250 * MS, "0.25"},
-    {500 * MS, "0.5"},        {1000 * MS, "1"},       {2500 * MS, "2.5"}, {5000 * MS, "5"},
-    {10000 * MS, "10"},       {30000 * MS, "30"},     {60000 * MS, "60"},
+    {1 * MS, "0.001"},  {2500000ull, "0.0025"}, {5 * MS, "0.005"},  {10 * MS, "0.01"},
+    {25 * MS, "0.025"}, {50 * MS, "0.05"},      {100 * MS, "0.1"},  {250 * MS, "0.25"},
+    {500 * MS, "0.5"},  {1000 * MS, "1"},       {2500 * MS, "2.5"}, {5000 * MS, "5"},
+    {10000 * MS, "10"}, {30000 * MS, "30"},     {60000 * MS, "60"},
 };
 
 /* Stop lag is 0 for a vendor that stops at once (same callback as the close): a bucket below
  * the millisecond keeps those apart from a lag of one timer tick. */
 static const struct bound stop_bounds[] = {
-    {100000ull, "0.0001"}, {1 * MS, "0.001"},   {5 * MS, "0.005"},   {10 * MS, "0.01"},
-    {25 * MS, "0.025"},    {50 * MS, "0.05"},   {100 * MS, "0.1"},   {250 * MS, "0.25"},
-    {500 * MS, "0.5"},     {1000 * MS, "1"},    {2500 * MS, "2.5"},  {5000 * MS, "5"},
-    {10000 * MS, "10"},    {30000 * MS, "30"},  {60000 * MS, "60"},
+    {100000ull, "0.0001"}, {1 * MS, "0.001"},  {5 * MS, "0.005"},  {10 * MS, "0.01"},
+    {25 * MS, "0.025"},    {50 * MS, "0.05"},  {100 * MS, "0.1"},  {250 * MS, "0.25"},
+    {500 * MS, "0.5"},     {1000 * MS, "1"},   {2500 * MS, "2.5"}, {5000 * MS, "5"},
+    {10000 * MS, "10"},    {30000 * MS, "30"}, {60000 * MS, "60"},
 };
 
 #define NB(a) (sizeof(a) / sizeof((a)[0]))
@@ -78,8 +78,7 @@ void metrics_observe(struct metrics_histogram *h, enum metrics_hist kind, uint64
     h->sum_ns += ns;
 }
 
-static const char *const api_label[METRICS_APIS] = {"chat", "responses", "messages",
-                                                           "gemini"};
+static const char *const api_label[METRICS_APIS] = {"chat", "responses", "messages", "gemini"};
 
 static void histogram_text(struct evbuffer *b, const struct mock_metrics *x, enum metrics_hist k)
 {
@@ -90,8 +89,8 @@ static void histogram_text(struct evbuffer *b, const struct mock_metrics *x, enu
         uint64_t cum = 0;
         for (size_t i = 0; i < f->nb; i++) {
             cum += h->bucket[i];
-            evbuffer_add_printf(b, "%s_bucket{api=\"%s\",le=\"%s\"} %llu\n", f->name,
-                                api_label[a], f->b[i].le, (unsigned long long)cum);
+            evbuffer_add_printf(b, "%s_bucket{api=\"%s\",le=\"%s\"} %llu\n", f->name, api_label[a],
+                                f->b[i].le, (unsigned long long)cum);
         }
         evbuffer_add_printf(b,
                             "%s_bucket{api=\"%s\",le=\"+Inf\"} %llu\n"
@@ -99,9 +98,18 @@ static void histogram_text(struct evbuffer *b, const struct mock_metrics *x, enu
                             "%s_count{api=\"%s\"} %llu\n",
                             f->name, api_label[a], (unsigned long long)h->count, f->name,
                             api_label[a], (unsigned long long)(h->sum_ns / 1000000000ull),
-                            (unsigned long long)(h->sum_ns % 1000000000ull), f->name,
-                            api_label[a], (unsigned long long)h->count);
+                            (unsigned long long)(h->sum_ns % 1000000000ull), f->name, api_label[a],
+                            (unsigned long long)h->count);
     }
+}
+
+/* A counter family with one series per API. */
+static void per_api(struct evbuffer *b, const char *name, const char *help, const uint64_t *v)
+{
+    evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (int a = 0; a < METRICS_APIS; a++)
+        evbuffer_add_printf(b, "%s{api=\"%s\"} %llu\n", name, api_label[a],
+                            (unsigned long long)v[a]);
 }
 
 void metrics_reply(struct mock *m, struct exchange *req)
@@ -171,15 +179,21 @@ void metrics_reply(struct mock *m, struct exchange *req)
         "# TYPE tailgate_mock_ledger_file_errors_total counter\n"
         "tailgate_mock_ledger_file_errors_total %llu\n",
         (unsigned long long)x->requests[API_CHAT], (unsigned long long)x->requests[API_RESPONSES],
-        (unsigned long long)x->requests[API_MESSAGES],
-        (unsigned long long)x->requests[API_GEMINI], (unsigned long long)x->bad_requests,
-        (unsigned long long)x->http_errors, (unsigned long long)x->tokens_generated,
-        (unsigned long long)x->tokens_tail, (unsigned long long)x->closes_fin,
-        (unsigned long long)x->closes_rst, (unsigned long long)x->closes_cancel,
-        (unsigned long long)x->closes_rst_stream, (unsigned long long)x->closes_goaway,
-        (unsigned long long)x->billed_output, m->active, ledger_count(m->ledger),
-        (unsigned long long)ledger_dropped(m->ledger),
+        (unsigned long long)x->requests[API_MESSAGES], (unsigned long long)x->requests[API_GEMINI],
+        (unsigned long long)x->bad_requests, (unsigned long long)x->http_errors,
+        (unsigned long long)x->tokens_generated, (unsigned long long)x->tokens_tail,
+        (unsigned long long)x->closes_fin, (unsigned long long)x->closes_rst,
+        (unsigned long long)x->closes_cancel, (unsigned long long)x->closes_rst_stream,
+        (unsigned long long)x->closes_goaway, (unsigned long long)x->billed_output, m->active,
+        ledger_count(m->ledger), (unsigned long long)ledger_dropped(m->ledger),
         (unsigned long long)ledger_file_errors(m->ledger));
+    per_api(b, "tailgate_mock_reasoning_tokens_generated_total",
+            "Reasoning tokens generated, every request (apart from tokens_generated).",
+            x->reasoning_generated);
+    per_api(b, "tailgate_mock_tool_argument_tokens_generated_total",
+            "Tool-call argument tokens generated, every request (counted in tokens_generated "
+            "too).",
+            x->tool_args_generated);
     for (int k = 0; k < METRICS_NHIST; k++)
         histogram_text(b, x, (enum metrics_hist)k);
     httpguard_metrics(m->httpd.guard, "tailgate_mock_http", b);

@@ -90,6 +90,8 @@ struct mock_metrics {
     uint64_t requests[METRICS_APIS]; /* by enum api */
     uint64_t http_errors;
     uint64_t tokens_generated;
+    uint64_t reasoning_generated[METRICS_APIS]; /* reasoning tokens, by enum api */
+    uint64_t tool_args_generated[METRICS_APIS]; /* tool-call argument tokens, by enum api */
     uint64_t tokens_tail;
     uint64_t closes_fin, closes_rst, closes_cancel, closes_rst_stream, closes_goaway;
     uint64_t billed_output;
@@ -109,7 +111,7 @@ struct mock {
     struct event_base *base;
     struct profile_set *sets;
     size_t nsets;
-    struct httpd httpd; /* the guarded server */
+    struct httpd httpd;  /* the guarded server */
     struct evhttp *http; /* httpd.http */
     int port;
     struct ledger *ledger;

@@ -1946,13 +1946,32 @@ static void mockprov_should_count_gemini_in_its_metrics(void)
                          "{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}]}", NULL, NULL);
     int c =
         harness_http(own.port, "POST", "/v1beta/models/m:generateContent", hdrs, "{}", NULL, NULL);
+    /* 3 reasoning tokens and a call of 3 argument tokens after 1 of text; chat: 2 reasoning */
+    const char *think[] = {"x-tailgate-length: 4",           "x-tailgate-ttft-ms: 0",
+                           "x-tailgate-tps: 1000",           "x-tailgate-reasoning-tokens: 3",
+                           "x-tailgate-reasoning-tps: 1000", "x-tailgate-tool-call: 1",
+                           "x-tailgate-tool-text: 1",        NULL};
+    int d = harness_http(own.port, "POST", "/v1beta/models/m:streamGenerateContent?alt=sse", think,
+                         "{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}]}", NULL, NULL);
+    const char *chat[] = {"x-tailgate-length: 2",           "x-tailgate-ttft-ms: 0",
+                          "x-tailgate-tps: 1000",           "x-tailgate-reasoning-tokens: 2",
+                          "x-tailgate-reasoning-tps: 1000", NULL};
+    int e = harness_http(own.port, "POST", "/v1/chat/completions", chat,
+                         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                         NULL, NULL);
     char *body = NULL;
     harness_http(own.port, "GET", "/metrics", NULL, NULL, &body, NULL);
-    int ok = body && strstr(body, "tailgate_mock_requests_total{api=\"gemini\"} 2\n") &&
-             strstr(body, "tailgate_mock_requests_total{api=\"chat\"} 0\n") &&
-             strstr(body, "tailgate_mock_bad_requests_total 1\n") &&
-             strstr(body, "tailgate_mock_tokens_generated_total 4\n") &&
-             strstr(body, "tailgate_mock_time_to_first_token_seconds_count{api=\"gemini\"} 2\n");
+    int ok =
+        body && strstr(body, "tailgate_mock_requests_total{api=\"gemini\"} 3\n") &&
+        strstr(body, "tailgate_mock_requests_total{api=\"chat\"} 1\n") &&
+        strstr(body, "tailgate_mock_bad_requests_total 1\n") &&
+        strstr(body, "tailgate_mock_tokens_generated_total 10\n") &&
+        strstr(body, "tailgate_mock_reasoning_tokens_generated_total{api=\"gemini\"} 3\n") &&
+        strstr(body, "tailgate_mock_reasoning_tokens_generated_total{api=\"chat\"} 2\n") &&
+        strstr(body, "tailgate_mock_reasoning_tokens_generated_total{api=\"messages\"} 0\n") &&
+        strstr(body, "tailgate_mock_tool_argument_tokens_generated_total{api=\"gemini\"} 3\n") &&
+        strstr(body, "tailgate_mock_tool_argument_tokens_generated_total{api=\"chat\"} 0\n") &&
+        strstr(body, "tailgate_mock_time_to_first_token_seconds_count{api=\"gemini\"} 3\n");
     if (!ok)
         fprintf(stderr, "  metrics: %s\n", body ? body : "(none)");
     free(body);
@@ -1960,6 +1979,8 @@ static void mockprov_should_count_gemini_in_its_metrics(void)
     CHECK_EQ_INT(a, 200);
     CHECK_EQ_INT(b, 200);
     CHECK_EQ_INT(c, 400);
+    CHECK_EQ_INT(d, 200);
+    CHECK_EQ_INT(e, 200);
     CHECK(ok);
 }
 
