@@ -108,17 +108,32 @@ static void check_array(const struct wire_gen *g, const struct wire_tally *t, en
         FUZZ_CHECK(w > 0);
         off += (size_t)w;
     }
+    uint64_t elements = t->reasoning + 1;
     for (uint64_t i = 0; i < t->tokens; i++) {
         int w = wire_stream_token(g, i, s + off, cap - off);
+        if (wire_held(g, i)) {
+            /* Gemini's call: nothing per argument token, the whole part with the last one */
+            FUZZ_CHECK(w == 0);
+            char *call = wire_stream_call(g, i);
+            if (call) {
+                FUZZ_CHECK(off + strlen(call) < cap);
+                memcpy(s + off, call, strlen(call) + 1);
+                off += strlen(call);
+                elements++;
+            }
+            free(call);
+            continue;
+        }
         FUZZ_CHECK(w > 0);
         off += (size_t)w;
+        elements++;
     }
     char *last = error ? wire_stream_error(g, t->tokens) : wire_stream_close(g, t, end, -1);
     FUZZ_CHECK(last != NULL && off + strlen(last) < cap);
     memcpy(s + off, last, strlen(last) + 1);
     free(last);
     cJSON *a = parse_exact(s, strlen(s));
-    FUZZ_CHECK(cJSON_IsArray(a) && (uint64_t)cJSON_GetArraySize(a) == t->reasoning + t->tokens + 1);
+    FUZZ_CHECK(cJSON_IsArray(a) && (uint64_t)cJSON_GetArraySize(a) == elements);
     const cJSON *el;
     cJSON_ArrayForEach(el, a)
     {
@@ -148,7 +163,7 @@ static void render(const struct request *rq, uint64_t h)
     int64_t usage = (h >> 28) & 1 ? (int64_t)n : -1;
     /* reasoning (hidden or shown) and a tool call after some text, from the hash's high bits */
     struct wire_shape shape = {(h >> 40) % 6, (int)((h >> 44) & 1), (int)((h >> 45) & 1),
-                               (h >> 46) % 4};
+                               (h >> 46) % 4, n};
     if ((h >> 50) & 1)
         FUZZ_CHECK(wire_gen_shape(&g, &shape) == 0);
     /* visible tokens come only after the whole reasoning; with none, it may have stopped
@@ -187,6 +202,14 @@ static void render(const struct request *rq, uint64_t h)
         char ev[WIRE_TOKEN_EVENT_MAX], tok[32];
         int w = wire_stream_token(&g, i, ev, sizeof ev);
         engine_token_text(i, tok, sizeof tok);
+        if (wire_held(&g, i)) {
+            FUZZ_CHECK(w == 0);
+            char *call = wire_stream_call(&g, i); /* Gemini's whole call, with the last one */
+            if (call)
+                FUZZ_CHECK(check_sse(call, rq->model) == 1 && strstr(call, tok) != NULL);
+            free(call);
+            continue;
+        }
         FUZZ_CHECK(w > 0);
         check_event(ev, w, sizeof ev, rq->model, tok);
     }
@@ -243,13 +266,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int json_stream = 0; json_stream <= 1; json_stream++) {
         struct request rq;
         struct request_error e;
-        if (request_parse_gemini("gemini-2.5-flash", 1, json_stream, (const char *)data, size,
-                                 NULL, &rq, &e) == 0) {
+        if (request_parse_gemini("gemini-2.5-flash", 1, json_stream, (const char *)data, size, NULL,
+                                 &rq, &e) == 0) {
             render(&rq, h);
             continue;
         }
-        char *body = wire_error_body(API_GEMINI, e.status, e.type, e.code, e.param, e.message,
-                                     "req_fz");
+        char *body =
+            wire_error_body(API_GEMINI, e.status, e.type, e.code, e.param, e.message, "req_fz");
         FUZZ_CHECK(body != NULL);
         cJSON *j = parse_exact(body, strlen(body));
         const cJSON *eo = cJSON_GetObjectItemCaseSensitive(j, "error");
