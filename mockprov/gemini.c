@@ -214,7 +214,8 @@ char *gemini_stream_error(const struct wire_gen *g, uint64_t n)
                             "https://developers.generativeai.google/guide/"
                             "troubleshooting");
     cJSON_AddStringToObject(e, "status", "INTERNAL");
-    char *s = frame(g, o, wrote_any(g, n, g->shape.reasoning));
+    /* an error comes after visible tokens (so after the whole reasoning), or before any */
+    char *s = frame(g, o, wrote_any(g, n, n > 0 ? g->shape.reasoning : 0));
     return g->json_stream ? close_array(s) : s;
 }
 
