@@ -3,7 +3,8 @@
  * modelVersion and responseId; the last one adds finishReason) and the error handling of the JS
  * SDK (googleapis/js-genai _api_client.ts): see ../shared/WIRE.md section 6. Reasoning comes
  * first as thought parts ("thought": true) counted in thoughtsTokenCount, apart from
- * candidatesTokenCount and inside totalTokenCount (the SDK's usageMetadata fields). */
+ * candidatesTokenCount and inside totalTokenCount (the SDK's usageMetadata fields). A tool call is
+ * one functionCall part {name, args}, sent whole once its last argument token exists. */
 #include "gemini.h"
 
 #include <stdio.h>
