@@ -104,6 +104,16 @@ static int advance(int *state, int *digits, uint64_t *value, uint64_t *done, cha
     return finished;
 }
 
+/* The index of the next byte the matcher must see from i on: in S_NONE every byte but 't'
+ * leaves the state as it is, so memchr jumps to the next 't' (or to len when there is none). */
+static size_t skip(int state, const char *buf, size_t i, size_t len)
+{
+    if (state != S_NONE || i >= len)
+        return i;
+    const char *t = memchr(buf + i, 't', len - i);
+    return t ? (size_t)(t - buf) : len;
+}
+
 int scanner_watch(struct scanner *s, const char *const *markers, size_t n)
 {
     if (n > SCANNER_MARKERS_MAX)
@@ -155,7 +165,7 @@ uint64_t scanner_feed(struct scanner *s, const char *buf, size_t len)
 {
     uint64_t n = 0, done;
     watch(s, buf, len);
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = skip(s->state, buf, 0, len); i < len; i = skip(s->state, buf, i + 1, len)) {
         if (advance(&s->state, &s->digits, &s->value, &done, buf[i])) {
             complete(s, done);
             n++;
@@ -179,7 +189,7 @@ size_t scanner_offset_of(const struct scanner *s, const char *buf, size_t len, u
         return 0;
     int state = s->state, digits = s->digits;
     uint64_t value = s->value, done, got = 0;
-    for (size_t i = 0; i < len; i++)
+    for (size_t i = skip(state, buf, 0, len); i < len; i = skip(state, buf, i + 1, len))
         if (advance(&state, &digits, &value, &done, buf[i]) && ++got == k)
             return i + 1;
     return len + 1;
