@@ -128,7 +128,7 @@ bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxyben
 	@echo
 	@PROXYBENCH_BIN=$(BUILD)/bench/proxybench TAILGATE_BIN=./tailgate bench/proxy.sh || true
 	@echo
-	@FLOOR_BIN=$(BUILD)/bench/floor TAILGATE_BIN=./tailgate bench/client.sh || true
+	@FLOOR_BIN=$(BUILD)/bench/floor LOAD_BIN=$(BUILD)/bench/load TAILGATE_BIN=./tailgate bench/client.sh || true
 	@echo
 	@TAILGATE_BIN=./tailgate bench/clienth2.sh || true
 	@echo
