@@ -18,7 +18,8 @@ COMMON_SRC := common/clock.c common/curlev.c common/cliutil.c common/fetch.c com
 COMMON_SRC += common/adminguard.c common/version.c common/tls.c common/tlsclient.c
 COMMON_SRC += common/sink.c common/h1sink.c common/exchange.c common/h1exchange.c
 COMMON_SRC += $(wildcard common/h2*.c)
-MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/request.c \
+MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/timeline.c \
+            mockprov/request.c \
             mockprov/wire.c mockprov/gemini.c mockprov/fault.c mockprov/wheel.c mockprov/reply.c \
             mockprov/gen.c mockprov/generate.c mockprov/store.c mockprov/admin.c mockprov/metrics.c \
             mockprov/route.c mockprov/server.c

@@ -52,8 +52,8 @@ static void record_free(struct ledger_record *r)
 {
     if (r == NULL)
         return;
-    free(r->token_t_ns);
-    free(r->reasoning_t_ns);
+    timeline_free(&r->token_times);
+    timeline_free(&r->reasoning_times);
     free(r);
 }
 
@@ -166,22 +166,12 @@ void ledger_set_correlation(struct ledger *l, struct ledger_record *r, const cha
     l->attempt_keys++;
 }
 
-/* Appends t_ns to a growable array of times at *n, doubling up to LEDGER_MAX_TOKENS. */
-static int times_append(uint64_t **arr, uint64_t *cap, uint64_t *n, uint64_t t_ns)
+/* Appends t_ns to a timeline whose count is *n, up to LEDGER_MAX_TOKENS. */
+static int times_append(struct timeline *tl, uint64_t *n, uint64_t t_ns)
 {
-    if (*n >= LEDGER_MAX_TOKENS)
+    if (*n >= LEDGER_MAX_TOKENS || timeline_append(tl, t_ns) != 0)
         return -1;
-    if (*n == *cap) {
-        uint64_t c = *cap ? *cap * 2 : 32;
-        if (c > LEDGER_MAX_TOKENS)
-            c = LEDGER_MAX_TOKENS;
-        uint64_t *tmp = realloc(*arr, c * sizeof *tmp);
-        if (tmp == NULL)
-            return -1;
-        *arr = tmp;
-        *cap = c;
-    }
-    (*arr)[(*n)++] = t_ns;
+    (*n)++;
     return 0;
 }
 
@@ -195,7 +185,7 @@ static int in_tail(const struct ledger_record *r, uint64_t t_ns)
 
 int ledger_add_token(struct ledger_record *r, uint64_t t_ns)
 {
-    if (times_append(&r->token_t_ns, &r->token_cap, &r->generated_tokens, t_ns) != 0)
+    if (times_append(&r->token_times, &r->generated_tokens, t_ns) != 0)
         return -1;
     if (r->generated_tokens == 1)
         r->t_first_token_ns = t_ns;
@@ -206,7 +196,7 @@ int ledger_add_token(struct ledger_record *r, uint64_t t_ns)
 
 int ledger_add_reasoning(struct ledger_record *r, uint64_t t_ns)
 {
-    if (times_append(&r->reasoning_t_ns, &r->reasoning_cap, &r->reasoning_tokens, t_ns) != 0)
+    if (times_append(&r->reasoning_times, &r->reasoning_tokens, t_ns) != 0)
         return -1;
     if (in_tail(r, t_ns))
         r->reasoning_tail_tokens++;
@@ -323,6 +313,17 @@ static cJSON *add_time(cJSON *o, const char *k, uint64_t t)
     return cJSON_AddNumberToObject(o, k, (double)t);
 }
 
+/* The times of a timeline as an array of numbers under k. */
+static void add_times(cJSON *o, const char *k, const struct timeline *tl)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, k);
+    struct timeline_reader rd;
+    uint64_t t;
+    timeline_read(&rd, tl);
+    while (arr && timeline_next(&rd, &t))
+        cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)t));
+}
+
 static cJSON *add_str_or_null(cJSON *o, const char *k, const char *v)
 {
     return v ? cJSON_AddStringToObject(o, k, v) : cJSON_AddNullToObject(o, k);
@@ -355,9 +356,7 @@ cJSON *ledger_record_json(const struct ledger_record *r)
     add_str_or_null(o, "fault", r->fault[0] ? r->fault : NULL);
     add_time(o, "t_accept_ns", r->t_accept_ns);
     add_time(o, "t_first_token_ns", r->t_first_token_ns);
-    cJSON *arr = cJSON_AddArrayToObject(o, "token_t_ns");
-    for (uint64_t i = 0; arr && i < r->generated_tokens; i++)
-        cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)r->token_t_ns[i]));
+    add_times(o, "token_t_ns", &r->token_times);
     add_time(o, "t_peer_closed_ns", r->t_peer_closed_ns);
     add_str_or_null(o, "close_kind", ledger_close_name(r->close_kind));
     if (r->close_code >= 0)
@@ -373,9 +372,7 @@ cJSON *ledger_record_json(const struct ledger_record *r)
     cJSON_AddNumberToObject(o, "billed_input_tokens", (double)r->billed_input_tokens);
     cJSON_AddNumberToObject(o, "billed_output_tokens", (double)r->billed_output_tokens);
     cJSON_AddNumberToObject(o, "reasoning_length", (double)r->reasoning_length);
-    arr = cJSON_AddArrayToObject(o, "reasoning_t_ns");
-    for (uint64_t i = 0; arr && i < r->reasoning_tokens; i++)
-        cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)r->reasoning_t_ns[i]));
+    add_times(o, "reasoning_t_ns", &r->reasoning_times);
     cJSON_AddNumberToObject(o, "reasoning_tokens", (double)r->reasoning_tokens);
     cJSON_AddNumberToObject(o, "reasoning_at_close", (double)r->reasoning_at_close);
     cJSON_AddNumberToObject(o, "reasoning_tail_tokens", (double)r->reasoning_tail_tokens);

@@ -9,6 +9,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "timeline.h"
+
 #define LEDGER_DEFAULT_CAPACITY 50000
 #define LEDGER_MAX_TOKENS (1u << 20) /* per record; also the hard cap on a generation */
 #define LEDGER_ID_MAX 128
@@ -54,8 +56,7 @@ struct ledger_record {
     char fault[128];
     uint64_t t_accept_ns;
     uint64_t t_first_token_ns;
-    uint64_t *token_t_ns; /* generation time of each token */
-    uint64_t token_cap;
+    struct timeline token_times; /* generation time of each token */
     uint64_t generated_tokens;
     uint64_t written_tokens;
     uint64_t emitted_at_close; /* written_tokens when the peer left */
@@ -69,8 +70,7 @@ struct ledger_record {
     /* Reasoning (hidden or shown), apart from the visible tokens above: planned, each one's
      * time, how many were done when the peer left and after it, and how many were billed. */
     uint64_t reasoning_length; /* planned reasoning tokens (before the cap) */
-    uint64_t *reasoning_t_ns;  /* generation time of each reasoning token */
-    uint64_t reasoning_cap;
+    struct timeline reasoning_times; /* generation time of each reasoning token */
     uint64_t reasoning_tokens;        /* reasoning tokens generated */
     uint64_t reasoning_at_close;      /* reasoning tokens generated when the peer left */
     uint64_t reasoning_tail_tokens;   /* reasoning tokens generated after t_peer_closed_ns */

@@ -300,8 +300,12 @@ static void add_token_should_record_times_and_first_token(void)
         CHECK_EQ_INT(ledger_add_token(r, 1000 + i), 0);
     CHECK_EQ_INT(r->generated_tokens, 100);
     CHECK_EQ_INT(r->t_first_token_ns, 1000);
-    CHECK_EQ_INT(r->token_t_ns[0], 1000);
-    CHECK_EQ_INT(r->token_t_ns[99], 1099);
+    cJSON *j = ledger_record_json(r);
+    const cJSON *times = cJSON_GetObjectItemCaseSensitive(j, "token_t_ns");
+    CHECK_EQ_INT(cJSON_GetArraySize(times), 100);
+    CHECK_EQ_INT(cJSON_GetArrayItem(times, 0)->valuedouble, 1000);
+    CHECK_EQ_INT(cJSON_GetArrayItem(times, 99)->valuedouble, 1099);
+    cJSON_Delete(j);
     CHECK_EQ_INT(r->tail_tokens, 0);
     ledger_finish(l, r);
     ledger_free(l);
