@@ -27,6 +27,7 @@
 #include "plan.h"
 #include "scanner.h"
 #include "sockdrain.h"
+#include "sockport.h"
 
 #define CLIENT_HALF_IDLE_MS 2000   /* half_close: the longest wait between reads for the FIN */
 #define CLIENT_HALF_MAX_MS 30000   /* half_close: the longest wait for the peer's FIN in all */
@@ -306,12 +307,10 @@ static curl_socket_t open_socket_cb(void *arg, curlsocktype purpose, struct curl
     return fd;
 }
 
-static int local_port(curl_socket_t fd);
-
 /* The local port under the attempt: its socket's, or over HTTP/2 its connection's. */
 static int xfer_local_port(const struct xfer *x)
 {
-    return x->easy ? local_port(x->fd) : h2stream_local_port(x->hs);
+    return x->easy ? sock_local_port(x->fd) : h2stream_local_port(x->hs);
 }
 
 static void half_closed_cb(evutil_socket_t fd, short what, void *arg)
@@ -400,15 +399,6 @@ static void schedule_reap(struct chaos_client *c)
     event_active(c->reap, EV_TIMEOUT, 0);
 }
 
-static int local_port(curl_socket_t fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
-        return 0;
-    return ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
 
 /* HTTP/2: a FIN-kind close is this stream's RST_STREAM(CANCEL), which leaves the connection
  * to the others; an RST-kind one resets the whole connection, as a killed browser does, and
@@ -928,7 +918,7 @@ static void transfer_done_cb(void *arg, CURL *easy, CURLcode rc)
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
     /* the port before the removal: that can close the socket */
     if (x->rec.local_port == 0)
-        x->rec.local_port = local_port(x->fd);
+        x->rec.local_port = sock_local_port(x->fd);
     x->removed = 1;
     curlev_remove(x->c->cv, x->easy);
     long status = 0;

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <nghttp2/nghttp2.h>
 
+#include "sockport.h"
 #include "tlsclient.h"
 
 #define H2POOL_OUT_MAX (4u << 20) /* bytes queued for a socket before nghttp2 is told to wait */
@@ -523,16 +524,6 @@ static void connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     conn_fail(arg, "connect timed out");
-}
-
-static int sock_local_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
-        return 0;
-    return ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 static struct h2c *conn_open(struct h2pool *p, char *err, size_t errlen)

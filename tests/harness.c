@@ -303,15 +303,6 @@ int harness_listen(int *port)
     return fd;
 }
 
-int harness_local_port(int fd)
-{
-    struct sockaddr_in a;
-    socklen_t l = sizeof a;
-    if (getsockname(fd, (struct sockaddr *)&a, &l) != 0)
-        return -1;
-    return ntohs(a.sin_port);
-}
-
 int harness_sse_token(char *buf, size_t len, int i)
 {
     return snprintf(buf, len, "data: {\"choices\":[{\"delta\":{\"content\":\" tok%d\"}}]}\n\n", i);

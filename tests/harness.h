@@ -48,8 +48,6 @@ void harness_close_fin(int fd);
 void harness_close_rst(int fd);
 /* A listening TCP socket on 127.0.0.1, port chosen by the kernel into *port; the fd, or -1. */
 int harness_listen(int *port);
-/* The local port of a connected socket, or -1. */
-int harness_local_port(int fd);
 
 /* Writes the OpenAI-style SSE event carrying token " tok<i>" into buf; returns its length. */
 int harness_sse_token(char *buf, size_t len, int i);

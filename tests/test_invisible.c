@@ -26,6 +26,7 @@
 #include "harness.h"
 #include "loopthread.h"
 #include "proxy.h"
+#include "sockport.h"
 #include "toxic.h"
 
 #define MAX_WRITES 4       /* a stayer's send() fails by the second write after a close */
@@ -520,8 +521,8 @@ static void proxy_should_pass_no_close_while_dropped(void)
     struct fix f;
     struct pair pr = {-1, -1};
     int ok = fix_start(&f) == 0 && pair_open(&f, f.pport, &pr) == 0;
-    int cport = ok ? harness_local_port(pr.c) : -1;
-    ok = ok && cport >= 0;
+    int cport = ok ? sock_local_port(pr.c) : 0;
+    ok = ok && cport > 0;
     struct drop_arg d = {ok ? cport : 0, -1};
     ok = ok && loopthread_call(f.lt, do_drop, &d) == 0 && d.rc == 0;
     int quiet = 0, writes_ok = 0;

@@ -26,6 +26,7 @@
 #include "harness.h"
 #include "loopthread.h"
 #include "proxy.h"
+#include "sockport.h"
 #include "toxic.h"
 
 #define MAX_FDS 16
@@ -764,7 +765,7 @@ static void passthrough(struct fix *f)
     CHECK_EQ_INT(a.n, 1);
     CHECK_EQ_INT(a.info[0].bytes_up, TOTAL);
     CHECK_EQ_INT(a.info[0].bytes_down, TOTAL);
-    CHECK_EQ_INT(a.info[0].client_port, harness_local_port(fd));
+    CHECK_EQ_INT(a.info[0].client_port, sock_local_port(fd));
     CHECK_EQ_INT(a.info[0].buffered_up + a.info[0].buffered_down, 0);
     /* a half close travels as a FIN: the echo server sees it and closes, we see that */
     shutdown(fd, SHUT_WR);
@@ -872,7 +873,7 @@ static void drop(struct fix *f)
     int a = client(f, 0), b = client(f, 0);
     CHECK(a >= 0 && b >= 0);
     CHECK(ping(a) >= 0 && ping(b) >= 0);
-    struct drop_arg d = {harness_local_port(a), 0, -1};
+    struct drop_arg d = {sock_local_port(a), 0, -1};
     CHECK_EQ_INT(loopthread_call(f->lt, do_drop, &d), 0);
     CHECK_EQ_INT(d.rc, 0);
     uint64_t before = atomic_load(&f->up.received);
@@ -888,7 +889,7 @@ static void drop(struct fix *f)
     CHECK_EQ_INT(loopthread_call(f->lt, do_drop, &none), 0);
     CHECK_EQ_INT(none.rc, -1);
     /* b with a NAT-like expiry: RST both ways after 200 ms */
-    struct drop_arg db = {harness_local_port(b), 200, -1};
+    struct drop_arg db = {sock_local_port(b), 200, -1};
     uint64_t t0 = clock_now_ns();
     CHECK_EQ_INT(loopthread_call(f->lt, do_drop, &db), 0);
     CHECK_EQ_INT(db.rc, 0);
