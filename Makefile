@@ -22,7 +22,7 @@ MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/time
             mockprov/request.c \
             mockprov/wire.c mockprov/gemini.c mockprov/fault.c mockprov/wheel.c mockprov/reply.c \
             mockprov/gen.c mockprov/generate.c mockprov/store.c mockprov/admin.c mockprov/metrics.c \
-            mockprov/route.c mockprov/server.c
+            mockprov/route.c mockprov/server.c mockprov/scope.c
 CHAOS_SRC := $(wildcard chaos/*.c)
 RUNNER_SRC := $(wildcard runner/*.c)
 REPORTS_SRC := $(wildcard reports/*.c)

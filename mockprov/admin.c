@@ -94,16 +94,32 @@ static cJSON *profile_json(const struct profile *p)
     return o;
 }
 
-static cJSON *profile_state_json(struct mock *m)
+/* The schedule in force for 'scope' (NULL: the mock's own) and when it started. */
+static const struct schedule *scope_schedule(struct mock *m, const struct scope *scope,
+                                             uint64_t *start_ns)
+{
+    if (scope && scope->has_sched) {
+        *start_ns = scope->sched_start_ns;
+        return &scope->sched;
+    }
+    *start_ns = m->sched_start_ns;
+    return &m->sched;
+}
+
+static cJSON *profile_state_json(struct mock *m, const struct scope *scope)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "current", profile_json(mock_current_profile(m)));
+    uint64_t start;
+    const struct schedule *sc = scope_schedule(m, scope, &start);
+    uint64_t since = (clock_now_ns() - start) / 1000000ull;
+    cJSON_AddItemToObject(o, "current", profile_json(schedule_at(sc, since)));
+    if (scope)
+        cJSON_AddStringToObject(o, "scope", scope->prefix);
     cJSON *sched = cJSON_AddArrayToObject(o, "schedule");
-    uint64_t since = (clock_now_ns() - m->sched_start_ns) / 1000000ull;
-    for (size_t i = 0; i < m->sched.n; i++) {
+    for (size_t i = 0; i < sc->n; i++) {
         cJSON *st = cJSON_CreateObject();
-        cJSON_AddNumberToObject(st, "at_ms", (double)m->sched.steps[i].at_ms);
-        cJSON_AddStringToObject(st, "profile", m->sched.steps[i].profile->name);
+        cJSON_AddNumberToObject(st, "at_ms", (double)sc->steps[i].at_ms);
+        cJSON_AddStringToObject(st, "profile", sc->steps[i].profile->name);
         cJSON_AddItemToArray(sched, st);
     }
     cJSON_AddNumberToObject(o, "schedule_elapsed_ms", (double)since);
@@ -220,11 +236,12 @@ static int apply_overrides(const cJSON *o, struct profile *p, char *err, size_t 
     return 0;
 }
 
-static void admin_profile_post(struct mock *m, struct exchange *x)
+static void admin_profile_post(struct mock *m, struct exchange *x, const char *scope_name)
 {
     cJSON *j = parse_admin_body(m, x);
     if (j == NULL)
         return;
+    struct scope *scope = NULL;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
     const cJSON *sched = cJSON_GetObjectItemCaseSensitive(j, "schedule");
     const cJSON *over = cJSON_GetObjectItemCaseSensitive(j, "overrides");
@@ -267,14 +284,28 @@ static void admin_profile_post(struct mock *m, struct exchange *x)
                 goto fail;
             s.steps[i].profile = &set->p[i];
         }
+    }
+    if (scope_name && (scope = scope_get(&m->scopes, scope_name)) == NULL) {
+        bad_param = "scope";
+        snprintf(err, sizeof err, "scope: more than %d scopes at once (reset one, or the mock)",
+                 SCOPE_MAX);
+        goto fail;
+    }
+    if (set) {
         set->next = m->sets;
         m->sets = set;
         m->nsets++;
     }
     cJSON_Delete(j);
-    m->sched = s;
-    m->sched_start_ns = clock_now_ns();
-    send_cjson(m, x, profile_state_json(m));
+    if (scope) {
+        scope->sched = s;
+        scope->has_sched = 1;
+        scope->sched_start_ns = clock_now_ns();
+    } else {
+        m->sched = s;
+        m->sched_start_ns = clock_now_ns();
+    }
+    send_cjson(m, x, profile_state_json(m, scope));
     return;
 fail:
     free(set);
@@ -282,7 +313,7 @@ fail:
     reply_error(m, x, API_CHAT, 400, NULL, NULL, bad_param, err);
 }
 
-static void admin_faults_post(struct mock *m, struct exchange *x)
+static void admin_faults_post(struct mock *m, struct exchange *x, const char *scope_name)
 {
     cJSON *j = parse_admin_body(m, x);
     if (j == NULL)
@@ -305,18 +336,40 @@ static void admin_faults_post(struct mock *m, struct exchange *x)
                     "Invalid 'count': expected an integer from 0 to 1000000000.");
         return;
     }
-    snprintf(m->queued_fault, sizeof m->queued_fault, "%s", f->valuestring);
-    m->queued_fault_count = (uint64_t)count;
+    struct scope *scope = scope_name ? scope_get(&m->scopes, scope_name) : NULL;
+    if (scope_name && scope == NULL) {
+        cJSON_Delete(j);
+        reply_error(m, x, API_CHAT, 400, NULL, NULL, "scope",
+                    "scope: too many scopes at once (reset one, or the mock)");
+        return;
+    }
+    char *fault = scope ? scope->queued_fault : m->queued_fault;
+    uint64_t *left = scope ? &scope->queued_fault_count : &m->queued_fault_count;
+    snprintf(fault, FAULT_TEXT_MAX, "%s", f->valuestring);
+    *left = (uint64_t)count;
     cJSON_Delete(j);
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "fault", m->queued_fault);
-    cJSON_AddNumberToObject(o, "count", (double)m->queued_fault_count);
+    cJSON_AddStringToObject(o, "fault", fault);
+    cJSON_AddNumberToObject(o, "count", (double)*left);
+    if (scope)
+        cJSON_AddStringToObject(o, "scope", scope->prefix);
     send_cjson(m, x, o);
 }
 
-static void admin_reset(struct mock *m, struct exchange *x)
+static void admin_reset(struct mock *m, struct exchange *x, const char *scope_name)
 {
+    if (scope_name) {
+        /* a scope's records and settings only: the other scopes' runs go on */
+        ledger_reset_prefix(m->ledger, scope_name);
+        scope_remove(&m->scopes, scope_name);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "reset", 1);
+        cJSON_AddStringToObject(o, "scope", scope_name);
+        send_cjson(m, x, o);
+        return;
+    }
     ledger_reset(m->ledger);
+    scope_clear(&m->scopes);
     m->queued_fault_count = 0;
     /* forget finished background responses; running ones stay reachable until they end */
     for (struct gen *g = m->gens; g; g = g->next) {
@@ -340,10 +393,12 @@ static int query_cid(const struct evkeyvalq *q, const char **cid, const char **b
     const struct evkeyval *kv;
     TAILQ_FOREACH(kv, q, next)
     {
+        if (strcmp(kv->key, "scope") == 0)
+            continue; /* read by admin_handle */
         if (strcmp(kv->key, "correlation_id") != 0 && strcmp(kv->key, "id") != 0) {
             *bad = kv->key;
             snprintf(msg, len, "Unknown query parameter '%.64s': the ledger takes correlation_id "
-                     "(or its older name id).", kv->key);
+                     "(or its older name id) and scope.", kv->key);
             return -1;
         }
         if (*cid && strcmp(*cid, kv->value) != 0) {
@@ -357,16 +412,65 @@ static int query_cid(const struct evkeyvalq *q, const char **cid, const char **b
     return 0;
 }
 
+/* Streams still generating for correlation ids in the scope: linear over the live gens. */
+static size_t scope_active(const struct mock *m, const char *prefix)
+{
+    size_t n = 0;
+    for (const struct gen *g = m->gens; g; g = g->next)
+        n += !g->finished && g->rec && scope_covers(prefix, g->rec->correlation_id);
+    return n;
+}
+
+/* ?scope=PREFIX on any admin route: the settings, records and streams of the correlation ids
+ * starting with PREFIX. Returns 0 with *scope set (NULL when not given), or -1 having replied. */
+static int query_scope(struct mock *m, struct exchange *x, char *out, size_t len,
+                       const char **scope)
+{
+    *scope = NULL;
+    if (x->query == NULL)
+        return 0;
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (evhttp_parse_query_str(x->query, &q) != 0) {
+        reply_error(m, x, API_CHAT, 400, NULL, NULL, NULL, "Malformed query string.");
+        return -1;
+    }
+    const char *v = evhttp_find_header(&q, "scope");
+    int ok = v == NULL || (scope_prefix_ok(v) && strlen(v) < len);
+    if (v && ok) {
+        snprintf(out, len, "%s", v);
+        *scope = out;
+    }
+    evhttp_clear_headers(&q);
+    if (!ok) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "Invalid 'scope': expected 1 to %d bytes of printable ASCII without spaces, "
+                 "quotes or backslashes.",
+                 SCOPE_PREFIX_MAX - 1);
+        reply_error(m, x, API_CHAT, 400, NULL, NULL, "scope", msg);
+        return -1;
+    }
+    return 0;
+}
+
 void admin_handle(struct mock *m, struct exchange *x, const char *path)
 {
     if (!admin_allowed(m, x))
         return;
     int get = strcmp(x->method, "GET") == 0, post = strcmp(x->method, "POST") == 0;
+    char scope_buf[SCOPE_PREFIX_MAX];
+    const char *scope = NULL;
+    if (query_scope(m, x, scope_buf, sizeof scope_buf, &scope) != 0)
+        return;
     if (strcmp(path, "health") == 0 && get) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
         cJSON_AddStringToObject(o, "version", version_number());
-        cJSON_AddNumberToObject(o, "active_streams", (double)m->active);
+        cJSON_AddNumberToObject(o, "active_streams",
+                                (double)(scope ? scope_active(m, scope) : m->active));
+        if (scope)
+            cJSON_AddStringToObject(o, "scope", scope);
         cJSON_AddNumberToObject(o, "ledger_records", (double)ledger_count(m->ledger));
         cJSON_AddNumberToObject(o, "ledger_dropped", (double)ledger_dropped(m->ledger));
         cJSON_AddNumberToObject(o, "uptime_ms",
@@ -391,17 +495,17 @@ void admin_handle(struct mock *m, struct exchange *x, const char *path)
             evhttp_clear_headers(&q);
             return;
         }
-        cJSON *o = ledger_query_json(m->ledger, cid);
+        cJSON *o = ledger_query_prefix_json(m->ledger, cid, scope);
         evhttp_clear_headers(&q);
         send_cjson(m, x, o);
     } else if (strcmp(path, "profile") == 0 && get) {
-        send_cjson(m, x, profile_state_json(m));
+        send_cjson(m, x, profile_state_json(m, scope ? scope_find(&m->scopes, scope) : NULL));
     } else if (strcmp(path, "profile") == 0 && post) {
-        admin_profile_post(m, x);
+        admin_profile_post(m, x, scope);
     } else if (strcmp(path, "faults") == 0 && post) {
-        admin_faults_post(m, x);
+        admin_faults_post(m, x, scope);
     } else if (strcmp(path, "reset") == 0 && post) {
-        admin_reset(m, x);
+        admin_reset(m, x, scope);
     } else if (strcmp(path, "invoice.csv") == 0 && get) {
         char *csv = ledger_invoice_csv(m->ledger);
         if (csv == NULL) {

@@ -119,7 +119,7 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
     char err[256];
     struct gen *g = NULL;
     enum api api = rq.api;
-    const struct profile *prof = mock_current_profile(m);
+    const struct profile *prof = mock_profile_for(m, rq.cid);
     const char *pname = exchange_header(x, "x-tailgate-profile");
     if (pname) {
         prof = profile_find(pname);
@@ -155,7 +155,12 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
     struct fault fault;
     fault_init(&fault);
     const char *fspec = exchange_header(x, "x-tailgate-fault");
-    if (fspec == NULL && m->queued_fault_count > 0) {
+    /* a scope's queued faults are its own: requests outside it never take them */
+    struct scope *scope = scope_match(&m->scopes, rq.cid);
+    if (fspec == NULL && scope && scope->queued_fault_count > 0) {
+        fspec = scope->queued_fault;
+        scope->queued_fault_count--;
+    } else if (fspec == NULL && scope == NULL && m->queued_fault_count > 0) {
         fspec = m->queued_fault;
         m->queued_fault_count--;
     }

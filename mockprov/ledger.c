@@ -244,6 +244,36 @@ void ledger_reset(struct ledger *l)
     l->dropped = 0;
 }
 
+/* The finished records and attempt counters of the correlation ids that start with 'prefix';
+ * the drop count stays: a drop may have hit any scope. */
+void ledger_reset_prefix(struct ledger *l, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    struct ledger_record *r = l->head;
+    while (r) {
+        struct ledger_record *next = r->next;
+        if (r->done && strncmp(r->correlation_id, prefix, n) == 0) {
+            unlink_record(l, r);
+            record_free(r);
+        }
+        r = next;
+    }
+    for (size_t i = 0; i < ATTEMPT_BUCKETS; i++) {
+        struct attempt **pp = &l->buckets[i];
+        while (*pp) {
+            struct attempt *a = *pp;
+            if (strncmp(a->cid, prefix, n) == 0) {
+                *pp = a->next;
+                free(a->cid);
+                free(a);
+                l->attempt_keys--;
+            } else {
+                pp = &a->next;
+            }
+        }
+    }
+}
+
 size_t ledger_count(const struct ledger *l)
 {
     return l->count;
@@ -393,6 +423,12 @@ cJSON *ledger_record_json(const struct ledger_record *r)
 
 cJSON *ledger_query_json(const struct ledger *l, const char *cid)
 {
+    return ledger_query_prefix_json(l, cid, NULL);
+}
+
+cJSON *ledger_query_prefix_json(const struct ledger *l, const char *cid, const char *prefix)
+{
+    size_t plen = prefix ? strlen(prefix) : 0;
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
         return NULL;
@@ -400,6 +436,8 @@ cJSON *ledger_query_json(const struct ledger *l, const char *cid)
     size_t n = 0;
     for (const struct ledger_record *r = l->head; arr && r; r = r->next) {
         if (cid && strcmp(cid, r->correlation_id) != 0)
+            continue;
+        if (prefix && strncmp(r->correlation_id, prefix, plen) != 0)
             continue;
         cJSON *j = ledger_record_json(r);
         if (j == NULL) {

@@ -110,6 +110,9 @@ void ledger_finish(struct ledger *l, struct ledger_record *r);
 /* Empties the ledger and the attempt counters. Active records stay (they are still running) but
  * will not be listed twice. */
 void ledger_reset(struct ledger *l);
+/* Forgets the finished records and attempt counters of the correlation ids starting with
+ * 'prefix' (a scope's reset); running records and the drop count stay. */
+void ledger_reset_prefix(struct ledger *l, const char *prefix);
 
 size_t ledger_count(const struct ledger *l);
 uint64_t ledger_dropped(const struct ledger *l);
@@ -120,6 +123,8 @@ uint64_t ledger_file_errors(const struct ledger *l);
 cJSON *ledger_record_json(const struct ledger_record *r);
 /* {"records":[...],"count","dropped","capacity"}; 'cid' NULL for every record. Caller owns it. */
 cJSON *ledger_query_json(const struct ledger *l, const char *cid);
+/* The same, only records whose correlation id starts with 'prefix' (NULL: every one). */
+cJSON *ledger_query_prefix_json(const struct ledger *l, const char *cid, const char *prefix);
 /* Invoice as CSV, one line per finished record; malloc'd, caller frees; NULL on OOM. */
 char *ledger_invoice_csv(const struct ledger *l);
 

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "profile.h"
 #include "request.h"
+#include "scope.h"
 #include "server.h"
 #include "wheel.h"
 #include "wire.h"
@@ -125,6 +126,7 @@ struct mock {
     size_t stored;
     char queued_fault[FAULT_TEXT_MAX];
     uint64_t queued_fault_count;
+    struct scope_table scopes; /* settings for correlation-id prefixes (a run's shards) */
     struct event *reap_ev;
     struct event *tick;      /* drives the token wheel while it holds timers */
     struct event *tick_more; /* the rest of a batch that did not fit one pass */
@@ -137,6 +139,9 @@ struct mock {
 
 /* The profile in force now, by the schedule. */
 const struct profile *mock_current_profile(struct mock *m);
+/* The profile in force now for correlation id 'cid': its scope's schedule when a scope with
+ * one covers it, else the mock's. */
+const struct profile *mock_profile_for(struct mock *m, const char *cid);
 /* Frees closed readers and finished gens on the next loop pass, outside the transport's
  * callbacks. */
 void mock_schedule_reap(struct mock *m);

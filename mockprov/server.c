@@ -131,6 +131,7 @@ void mock_free(struct mock *m)
         m->sets = n;
     }
     ledger_free(m->ledger);
+    scope_clear(&m->scopes);
     free(m);
 }
 
@@ -159,6 +160,14 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
 const struct profile *mock_current_profile(struct mock *m)
 {
     return schedule_at(&m->sched, (clock_now_ns() - m->sched_start_ns) / 1000000ull);
+}
+
+const struct profile *mock_profile_for(struct mock *m, const char *cid)
+{
+    const struct scope *s = scope_match(&m->scopes, cid);
+    if (s == NULL || !s->has_sched)
+        return mock_current_profile(m);
+    return schedule_at(&s->sched, (clock_now_ns() - s->sched_start_ns) / 1000000ull);
 }
 
 static void log_cb(const char *line, void *arg)
