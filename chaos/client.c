@@ -123,7 +123,7 @@ struct chaos_client {
     struct half_closed *half_closed;
     struct think *thinking;
     struct task *tasks;
-    uint32_t next_index;     /* next user request to start */
+    uint32_t next_index;     /* next user request to start (its index in the whole run) */
     uint32_t in_flight;      /* user requests in flight (attempts and retry waits) */
     uint32_t pending_retries;
     uint32_t deferred;       /* deferred starts not yet run */
@@ -180,6 +180,9 @@ struct chaos_client *chaos_client_new(struct event_base *base, const struct chao
         c->cfg.timeout_ms = 60000;
     if (c->cfg.id_prefix == NULL)
         c->cfg.id_prefix = "tg";
+    /* a shard starts the indices i with i % count == index, each with the plan (seed, i) it
+     * has in the whole run */
+    c->next_index = c->cfg.shard_count > 1 ? c->cfg.shard_index : 0;
     const struct curlev_callbacks cbs = {
         .done_cb = transfer_done_cb, .pass_cb = curl_pass_cb, .arg = c};
     c->cv = curlev_new(base, &cbs, err, errlen);
@@ -1375,7 +1378,8 @@ static void fill(struct chaos_client *c)
             }
             break;
         }
-        uint32_t i = c->next_index++;
+        uint32_t i = c->next_index;
+        c->next_index += c->cfg.shard_count > 1 ? c->cfg.shard_count : 1;
         int64_t at;
         size_t u = chaos_plan(&c->cfg, i, &at);
         char cid[CHAOS_ID_MAX];
@@ -1444,6 +1448,12 @@ int chaos_client_start(struct chaos_client *c, char *err, size_t errlen)
     }
     c->started = 1;
     c->t_start_ns = clock_now_ns();
+    if (c->next_index >= c->cfg.requests) {
+        /* a shard whose share is empty (more shards than requests): done from the loop */
+        struct timeval now = {0, 0};
+        evtimer_add(c->ask, &now);
+        return 0;
+    }
     fill(c);
     if (c->in_flight == 0 && !evtimer_pending(c->ask, NULL)) {
         snprintf(err, errlen, "chaos client: no request could be started");

@@ -161,6 +161,9 @@ struct chaos_config {
     uint32_t concurrency; /* in flight at once (the cap with an arrival rate) */
     double rate_per_s;    /* >0: start requests at this rate (open model), else back to back */
     const char *id_prefix; /* correlation ids are <prefix>-<index> */
+    /* shard_count > 1: only the user requests whose index i has i % shard_count ==
+     * shard_index, each with the plan and arrival time it has in the whole run */
+    uint32_t shard_index, shard_count;
     uint32_t timeout_ms;  /* per attempt; 0: 60 s */
     int rcvbuf;           /* >0: SO_RCVBUF of each socket (small ones make backpressure visible) */
     enum chaos_http http;

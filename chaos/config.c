@@ -52,6 +52,11 @@ int chaos_config_validate(const struct chaos_config *cfg, char *err, size_t errl
         snprintf(err, errlen, "traffic.rate_per_s: expected 0 to 100000");
         return -1;
     }
+    if (cfg->shard_count > 1 && cfg->shard_index >= cfg->shard_count) {
+        snprintf(err, errlen, "shard: index %u is not below the count %u", cfg->shard_index,
+                 cfg->shard_count);
+        return -1;
+    }
     if (cfg->concurrency == 0 || cfg->concurrency > 100000) {
         snprintf(err, errlen, "concurrency: expected 1 to 100000");
         return -1;
