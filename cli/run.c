@@ -12,6 +12,7 @@
 #include "runenv.h"
 #include "runner/run.h"
 #include "runner/scenario.h"
+#include "runner/shard.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -26,8 +27,11 @@ static void run_usage(FILE *f)
     fputs("usage: tailgate run (--gateway FILE | --gateway-url URL [--gateway-cmd CMD]\n"
           "                     [--style S] | --direct) [--mock-url URL] [--out DIR]\n"
           "                     [--seed N] [--floor DIRECT_RUN_DIR] [--via-proxies]\n"
-          "                     [--mock-tls] SCENARIO|SUITE...\n"
+          "                     [--mock-tls] [--shard I/N] SCENARIO|SUITE...\n"
           "\n"
+          "--shard I/N (with --mock-url, a mock the shards share) runs shard I of N, counting\n"
+          "from 0: user request i of each scenario when i % N == I, with the plan it has in the\n"
+          "whole run. 'tailgate merge' joins the N run folders into one (docs/sharding.md).\n"
           "--mock-tls (or \"mock_tls\": true in the gateway description) starts the mock with\n"
           "HTTPS and writes its CA to OUT/mock-ca.pem ({{MOCK_CA_FILE}}).\n"
           "A leg with no toxics (and no network_drop users) connects directly; --via-proxies\n"
@@ -120,7 +124,7 @@ int cli_run(int argc, char **argv)
         {"direct", no_argument, NULL, 'd'},          {"mock-url", required_argument, NULL, 'm'},
         {"out", required_argument, NULL, 'o'},       {"seed", required_argument, NULL, 'S'},
         {"floor", required_argument, NULL, 'f'},      {"via-proxies", no_argument, NULL, 'P'},
-        {"mock-tls", no_argument, NULL, 1},
+        {"mock-tls", no_argument, NULL, 1},          {"shard", required_argument, NULL, 2},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     struct run_config cfg;
@@ -153,6 +157,12 @@ int cli_run(int argc, char **argv)
         case 1:
             cfg.mock_tls = 1;
             break;
+        case 2: {
+            char serr[256];
+            if (shard_parse(optarg, &cfg.shard_index, &cfg.shard_count, serr, sizeof serr) != 0)
+                return cli_usage_error("run", "%s", serr);
+            break;
+        }
         case 'm':
             cfg.mock_url = optarg;
             break;
@@ -188,6 +198,12 @@ int cli_run(int argc, char **argv)
                                       "(with --gateway-cmd CMD to start it), or --direct");
     if (optind >= argc)
         return cli_usage_error("run", "name at least one scenario or suite");
+    /* the shards share one mock: one each would hold a share of the ledger and nothing else */
+    if (cfg.shard_count > 0 && cfg.mock_url == NULL)
+        return cli_usage_error("run", "--shard needs the mock the shards share: --mock-url URL "
+                                      "(or TAILGATE_MOCK_URL)");
+    if (cfg.shard_count > 0 && cfg.mock_tls)
+        return cli_usage_error("run", "--shard takes a running mock (--mock-url), not --mock-tls");
     char *paths[SCENARIO_MAX_PER_RUN];
     size_t n = 0;
     char err[1024];

@@ -24,10 +24,21 @@ static long http(const struct mockctl *m, const char *method, const char *url, c
     return fetch_ca(method, url, NULL, body, 30000, m->tls ? m->ca_file : NULL, out, NULL);
 }
 
+/* The admin URL of path, with the shard's scope when there is one (the scope is made of
+ * characters a query may hold as they are: letters, digits and ':'). */
+static void admin_url(const struct mockctl *m, const char *path, char *url, size_t len)
+{
+    if (m->scope[0])
+        snprintf(url, len, "%s%s%cscope=%s", m->url, path, strchr(path, '?') ? '&' : '?',
+                 m->scope);
+    else
+        snprintf(url, len, "%s%s", m->url, path);
+}
+
 cJSON *mockctl_get(const struct mockctl *m, const char *path)
 {
     char url[512], *body = NULL;
-    snprintf(url, sizeof url, "%s%s", m->url, path);
+    admin_url(m, path, url, sizeof url);
     long st = http(m, "GET", url, NULL, &body);
     /* strict: a reply that is not exactly one JSON value is no answer */
     struct jparse_error je;
@@ -39,7 +50,7 @@ cJSON *mockctl_get(const struct mockctl *m, const char *path)
 long mockctl_post(const struct mockctl *m, const char *path, const char *json, char **out)
 {
     char url[512];
-    snprintf(url, sizeof url, "%s%s", m->url, path);
+    admin_url(m, path, url, sizeof url);
     return http(m, "POST", url, json, out);
 }
 
@@ -184,9 +195,20 @@ int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *
 {
     char *b = NULL;
     long st = mockctl_post(m, "/_tailgate/reset", "{}", &b);
+    /* a mock that ignores ?scope= would reset (and configure) itself for every shard at once:
+     * its answer names the scope when it honours it */
+    cJSON *rj = m->scope[0] && b ? cJSON_Parse(b) : NULL;
+    const cJSON *echo = cJSON_GetObjectItem(rj, "scope");
+    int scoped = !m->scope[0] || (cJSON_IsString(echo) && strcmp(echo->valuestring, m->scope) == 0);
+    cJSON_Delete(rj);
     free(b);
     if (st != 200) {
         snprintf(err, errlen, "mockprov reset failed (status %ld)", st);
+        return -1;
+    }
+    if (!scoped) {
+        snprintf(err, errlen, "the mock at %s does not keep settings per scope (a shard needs "
+                              "tailgate mock from this version or later)", m->url);
         return -1;
     }
     if (sc->fault[0]) {

@@ -18,6 +18,9 @@ struct mockctl {
      * (ca_file), which the admin calls trust. */
     int tls;
     char ca_file[640];
+    /* Set before mockctl_start for a shard: every admin call carries ?scope=SCOPE, so the
+     * mock's settings, ledger and stream counts are this shard's alone (docs/sharding.md). */
+    char scope[64];
 };
 
 /* Reaches mock_url, or (NULL) starts `self_exe mock` with its log in out_dir/mock.log, and checks

@@ -143,6 +143,9 @@ struct scenario_result {
     struct billing billing;
     char error[256];      /* could not judge (environment): why; the verdict is "error" */
     char fail_reason[512]; /* failed beyond its gates (unexpected errors): why */
+    /* our clock: the settle window's end (what was still running then is an orphan), the
+     * first send and the last client record; a merge of shards rejoins with them (shard.h) */
+    double settle_end_ns, first_send_ns, last_end_ns;
 };
 
 struct run_result {

@@ -21,6 +21,7 @@
 #include "reports/report.h"
 #include "runner.h"
 #include "scenariorun.h"
+#include "shard.h"
 #include "verdict.h"
 #include "version.h"
 
@@ -162,6 +163,15 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
         rc = RUN_USAGE;
         goto done;
     }
+    /* a shard's folder carries its scenarios as they were, for the merge */
+    for (size_t i = 0; cfg->shard_count > 0 && i < nsc; i++) {
+        if (shard_save_scenario(cfg->out_dir, i, cfg->scenarios[i], err, errlen) != 0) {
+            rc = RUN_USAGE;
+            goto done;
+        }
+    }
+    if (cfg->shard_count > 0)
+        shard_scope(cfg->shard_index, cfg->shard_count, r.mock.scope, sizeof r.mock.scope);
     r.rr.sr = calloc(nsc ? nsc : 1, sizeof *r.rr.sr);
     if (r.rr.sr == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -255,7 +265,10 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
      * (a gateway description, a toxic) included: CI then shows the error, not "no tests" */
     {
         char werr[256];
-        if (report_write_run(cfg->out_dir, &r.rr, werr, sizeof werr) != 0) {
+        if (report_write_run(cfg->out_dir, &r.rr, werr, sizeof werr) != 0 ||
+            (cfg->shard_count > 0 &&
+             shard_write(cfg->out_dir, cfg->shard_index, cfg->shard_count, &r.rr, werr,
+                         sizeof werr) != 0)) {
             if (rc == RUN_PASS)
                 snprintf(err, errlen, "%s", werr);
             if (rc != RUN_USAGE)

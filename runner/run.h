@@ -27,6 +27,9 @@ struct run_config {
     const char *floor_dir;     /* a --direct run to draw as the floor in the charts, or NULL */
     const char *self_exe;      /* this program, to start `tailgate mock` */
     uint64_t seed;
+    /* shard_count > 0: this run is shard shard_index of shard_count (runner/shard.h) against
+     * the shared mock at mock_url */
+    uint32_t shard_index, shard_count;
     char **scenarios;          /* scenario files */
     size_t nscenarios;
     const char *suite_name;

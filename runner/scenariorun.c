@@ -14,6 +14,7 @@
 #include "jget.h"
 #include "join.h"
 #include "progress.h"
+#include "shard.h"
 #include "verdict.h"
 
 static void on_record(void *arg, const struct chaos_record *rec)
@@ -44,6 +45,12 @@ static void on_record(void *arg, const struct chaos_record *rec)
         cJSON *j = chaos_record_json(rec);
         if (j) {
             cJSON_AddStringToObject(j, "scenario", r->sc->name);
+            /* a shard's merge rejoins from these lines: it needs the token arrival times */
+            if (r->cfg->shard_count > 0) {
+                cJSON *tr = cJSON_AddArrayToObject(j, "trace_us");
+                for (uint32_t i = 0; tr && i < rec->ntrace; i++)
+                    cJSON_AddItemToArray(tr, cJSON_CreateNumber(rec->trace_us[i]));
+            }
             char *line = cJSON_PrintUnformatted(j);
             if (line)
                 fprintf(r->client_log, "%s\n", line);
@@ -287,7 +294,18 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
         cc.may_start = may_start_cb;
         cc.may_start_arg = r;
     }
+    char id_prefix[128];
     cc.id_prefix = sc->name;
+    if (r->cfg->shard_count > 0) {
+        /* the shard's scope starts its correlation ids: its ledger records and settings on the
+         * shared mock are its own */
+        snprintf(id_prefix, sizeof id_prefix, "%s%s", r->mock.scope, sc->name);
+        cc.id_prefix = id_prefix;
+        cc.shard_index = r->cfg->shard_index;
+        cc.shard_count = r->cfg->shard_count;
+        cc.concurrency =
+            shard_concurrency(sc->concurrency, r->cfg->shard_index, r->cfg->shard_count);
+    }
     cc.timeout_ms = sc->timeout_ms;
     cc.drop = drop_hook;
     cc.drop_arg = r;
@@ -299,7 +317,13 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     r->records_lost = 0;
     r->client_done = 0;
     /* without memory for its bitmap a supersede's replacement counts as a user: a live line */
-    progress_counts_init(&r->counts, sc->requests);
+    uint32_t share = sc->requests;
+    if (r->cfg->shard_count > 0)
+        share = r->cfg->shard_index < sc->requests
+                    ? (sc->requests - r->cfg->shard_index + r->cfg->shard_count - 1) /
+                          r->cfg->shard_count
+                    : 0;
+    progress_counts_init(&r->counts, share);
     r->isolate_since_ns = 0;
     r->isolate_timeouts = 0;
     struct chaos_client *cl = chaos_client_new(r->base, &cc, err, errlen);
@@ -379,6 +403,9 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
         last_end = fmax(last_end, (double)r->recs[i].t_end_ns);
     }
     res->traffic_s = r->nrecs ? (last_end - first_send) / 1e9 : 0;
+    res->settle_end_ns = settle_end;
+    res->first_send_ns = r->nrecs ? first_send : NAN;
+    res->last_end_ns = r->nrecs ? last_end : NAN;
     res->schedule_lead_s = isfinite(first_send) ? (first_send - (double)t_profile) / 1e9 : 0;
     res->isolate_timeouts = r->isolate_timeouts;
     billing_reconcile(res, r->have_gw ? &r->gw : NULL);
