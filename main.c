@@ -29,6 +29,7 @@ static void usage(FILE *f)
           "  chaos      proxy: a Toxiproxy-compatible fault proxy; client: misbehaving users\n"
           "  report     redraw a run folder's charts and index.html from its results.json\n"
           "  compare    compare a baseline run with a candidate; exit 1 when a gate regressed\n"
+          "  merge      join the run folders of a sharded run (run --shard I/N) into one\n"
           "  version    print the version (also --version)\n"
           "\n"
           "'tailgate <command> --help' (or 'tailgate help <command>') describes a command's\n"
@@ -427,6 +428,8 @@ static int dispatch(int argc, char **argv)
         return cli_report(argc, argv);
     if (strcmp(cmd, "compare") == 0)
         return cli_compare(argc, argv);
+    if (strcmp(cmd, "merge") == 0)
+        return cli_merge(argc, argv);
     if (strcmp(cmd, "chaos") == 0)
         return cmd_chaos(argc, argv);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0)
@@ -446,6 +449,6 @@ int main(int argc, char **argv)
 {
     if (argc < 2)
         return cli_usage_error("", "name a command (run, scenarios, mock, profiles, chaos, "
-                                   "report, compare)");
+                                   "report, compare, merge)");
     return dispatch(argc - 1, argv + 1);
 }

@@ -221,6 +221,9 @@ int chaos_action_parse(const char *s);
 
 /* The record as JSON; caller owns it; NULL on OOM. */
 cJSON *chaos_record_json(const struct chaos_record *r);
+/* The record back from its JSON (with "trace_us" when the line has it: r->trace_us is then
+ * malloc'd, the caller frees it). Returns 0, or -1 when a field is missing or wrong. */
+int chaos_record_from_json(const cJSON *o, struct chaos_record *r);
 
 /* The request body for a style (custom: the template filled in); malloc'd, NULL with err. */
 char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, char *err,

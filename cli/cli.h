@@ -30,5 +30,8 @@ int cli_report(int argc, char **argv);
 /* `tailgate compare BASE_DIR CAND_DIR [--out DIR]`: argv[0] is "compare". Returns the exit code:
  * 0 no regression, 1 a gate regressed, 2 usage, 3 outputs not written. */
 int cli_compare(int argc, char **argv);
+/* `tailgate merge SHARD_DIR... [--out DIR]`: argv[0] is "merge". Returns the exit code: 0 every
+ * gate passed, 1 a gate failed, 2 usage, 3 not judged. */
+int cli_merge(int argc, char **argv);
 
 #endif

@@ -77,14 +77,19 @@ void billing_read_metering(struct scenario_result *res, const struct gateway *gw
     }
 }
 
-/* Invoice against wire and metering, over time in 1-s buckets of request start. */
 void billing_reconcile(struct scenario_result *res, const struct gateway *gw)
 {
-    struct billing *b = &res->billing;
     for (size_t k = 0; k < res->nreqs; k++)
         res->reqs[k].metered = NAN;
     if (gw && (gw->metering_file[0] || gw->metering_url[0]))
         read_metering(gw, res);
+    billing_compute(res);
+}
+
+/* Invoice against wire and metering, over time in 1-s buckets of request start. */
+void billing_compute(struct scenario_result *res)
+{
+    struct billing *b = &res->billing;
     const struct scenario *sc = res->sc;
     const char *first_profile = NULL;
     if (sc->schedule[0]) {
