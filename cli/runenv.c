@@ -32,6 +32,16 @@ int runenv_apply(struct run_config *cfg, int argc, char *const *argv, char *err,
             return -1;
         cfg->mock_url = v;
     }
+    /* the admin token of a mock reached across hosts (tailgate mock --admin-token): from the
+     * environment only, so it stays out of process listings */
+    if ((v = env("TAILGATE_MOCK_TOKEN")) != NULL) {
+        if (strpbrk(v, " \t\r\n") || strlen(v) > 256) {
+            snprintf(err, errlen, "TAILGATE_MOCK_TOKEN: expected at most 256 bytes without "
+                                  "spaces or line breaks");
+            return -1;
+        }
+        cfg->mock_token = v;
+    }
     if ((v = env("TAILGATE_FLOOR")) != NULL)
         cfg->floor_dir = v;
     int mode_flag = flag_given(argc, argv, "gateway") || flag_given(argc, argv, "gateway-url") ||

@@ -21,7 +21,9 @@
 static long http(const struct mockctl *m, const char *method, const char *url, const char *body,
                  char **out)
 {
-    return fetch_ca(method, url, NULL, body, 30000, m->tls ? m->ca_file : NULL, out, NULL);
+    const char *headers[] = {m->auth, NULL};
+    return fetch_ca(method, url, m->auth[0] ? headers : NULL, body, 30000,
+                    m->tls ? m->ca_file : NULL, out, NULL);
 }
 
 /* The admin URL of path, with the shard's scope when there is one (the scope is made of

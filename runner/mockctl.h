@@ -21,6 +21,9 @@ struct mockctl {
     /* Set before mockctl_start for a shard: every admin call carries ?scope=SCOPE, so the
      * mock's settings, ledger and stream counts are this shard's alone (docs/sharding.md). */
     char scope[64];
+    /* Set before mockctl_start: "Authorization: Bearer T" for a mock started with
+     * --admin-token T (one reached across hosts), or "". */
+    char auth[320];
 };
 
 /* Reaches mock_url, or (NULL) starts `self_exe mock` with its log in out_dir/mock.log, and checks

@@ -78,6 +78,9 @@ static int any_upstream_toxics(struct scenario *scs, size_t n)
 static int setup(struct runner *r, struct scenario *scs, size_t nsc, char *err, size_t errlen)
 {
     const struct run_config *cfg = r->cfg;
+    if (cfg->mock_token)
+        snprintf(r->mock.auth, sizeof r->mock.auth, "Authorization: Bearer %.256s",
+                 cfg->mock_token);
     r->mock.tls = cfg->mock_tls || (cfg->gateway_file && gateway_file_mock_tls(cfg->gateway_file));
     if (mockctl_start(&r->mock, cfg->mock_url, cfg->self_exe, cfg->out_dir, err, errlen) != 0)
         return RUN_ENV;

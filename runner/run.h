@@ -23,6 +23,7 @@ struct run_config {
     int direct;                /* no gateway: the harness's own floor */
     int via_proxies;           /* every leg through the chaos proxies, toxics or not */
     const char *mock_url;      /* an already-running mockprov; NULL: start one */
+    const char *mock_token;    /* its --admin-token (TAILGATE_MOCK_TOKEN), or NULL */
     int mock_tls;              /* start it with --tls (also "mock_tls" in the description) */
     const char *floor_dir;     /* a --direct run to draw as the floor in the charts, or NULL */
     const char *self_exe;      /* this program, to start `tailgate mock` */
