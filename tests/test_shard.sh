@@ -196,6 +196,25 @@ echo '{"scenario": "leave", "correlation_id": ' >>"$tmp/torn/client.jsonl"
 not_judged merge_should_not_judge_a_torn_record "$tmp/s0" "$tmp/torn" "$tmp/s2" \
     --out "$tmp/merge_should_not_judge_a_torn_record"
 
+# a mock with an admin token (one reached across hosts): the shard sends TAILGATE_MOCK_TOKEN
+kill "$mock_pid" 2>/dev/null
+wait "$mock_pid" 2>/dev/null
+rm -f "$tmp/mock.port"
+"$bin" mock --port 0 --port-file "$tmp/mock.port" --admin-token sekrit >"$tmp/mock2.log" 2>&1 &
+mock_pid=$!
+for _ in $(seq 500); do [ -s "$tmp/mock.port" ] && break; sleep 0.01; done
+tok_url="http://127.0.0.1:$(cat "$tmp/mock.port" 2>/dev/null)"
+timeout -k 5 60 "$bin" run --gateway "$gw" --shard 0/1 --mock-url "$tok_url" --out "$tmp/notok" \
+    "$tmp/leave.json" >"$tmp/notok.out" 2>&1 </dev/null
+notok_rc=$?
+TAILGATE_MOCK_TOKEN=sekrit timeout -k 5 60 "$bin" run --gateway "$gw" --shard 0/1 \
+    --mock-url "$tok_url" --out "$tmp/tok" "$tmp/leave.json" >"$tmp/tok.out" 2>&1 </dev/null
+tok_rc=$?
+got=$(verdicts "$tmp/tok" | cut -d'|' -f1,2)
+[ "$notok_rc" = 3 ] && [ "$tok_rc" = 1 ] && [ "$got" = "12|fail/fail" ] &&
+    pass shard_should_send_the_mocks_admin_token ||
+    fail shard_should_send_the_mocks_admin_token "without rc $notok_rc, with rc $tok_rc ($got)"
+
 # usage errors: exit 2 and one line saying what is wrong
 usage() { # name, pattern, command...
     local name=$1 pat=$2
