@@ -29,7 +29,7 @@ static void usage(FILE *f)
           "  chaos      proxy: a Toxiproxy-compatible fault proxy; client: misbehaving users\n"
           "  report     redraw a run folder's charts and index.html from its results.json\n"
           "  compare    compare a baseline run with a candidate; exit 1 when a gate regressed\n"
-          "  merge      join the run folders of a sharded run (run --shard I/N) into one\n"
+          "  merge      join the run folders of a sharded run into one run folder\n"
           "  version    print the version (also --version)\n"
           "\n"
           "'tailgate <command> --help' (or 'tailgate help <command>') describes a command's\n"

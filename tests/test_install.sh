@@ -41,9 +41,9 @@ nscen=$(ls scenarios/*.json | wc -l)
 ninst=$(ls "$prefix"/share/tailgate/scenarios/*.json | wc -l)
 nman=$(ls "$prefix"/share/man/man1/*.1 | wc -l)
 junk=$(find "$prefix" -name node_modules -o -name '*.log' | head -n 1)
-if [ -n "$missing" ] || [ "$nscen" != "$ninst" ] || [ "$nman" != 9 ] || [ -n "$junk" ]; then
+if [ -n "$missing" ] || [ "$nscen" != "$ninst" ] || [ "$nman" != 10 ] || [ -n "$junk" ]; then
     fail install_should_put_every_file_under_the_prefix \
-        "missing:${missing:- none}; scenarios $ninst of $nscen; man pages $nman of 9; junk '$junk'"
+        "missing:${missing:- none}; scenarios $ninst of $nscen; man pages $nman of 10; junk '$junk'"
 else
     pass install_should_put_every_file_under_the_prefix
 fi
@@ -218,6 +218,7 @@ tailgate-chaos-proxy chaos proxy
 tailgate-chaos-client chaos client
 tailgate-report report
 tailgate-compare compare
+tailgate-merge merge
 EOF
 [ -z "$bad" ] && pass man_pages_should_name_every_option_of_the_help ||
     fail man_pages_should_name_every_option_of_the_help "not in the page:$bad"

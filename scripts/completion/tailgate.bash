@@ -37,13 +37,13 @@ _tailgate()
     local tg=${COMP_WORDS[0]}
     COMPREPLY=()
     if [ "$COMP_CWORD" -eq 1 ]; then
-        _tailgate_words "run scenarios mock profiles chaos report compare version help --help
+        _tailgate_words "run scenarios mock profiles chaos report compare merge version help --help
                          --version" "$cur"
         return 0
     fi
     if [ "$cmd" = help ]; then
         [ "$COMP_CWORD" -eq 2 ] && _tailgate_words "run scenarios mock profiles chaos report
-                                                    compare version" "$cur"
+                                                    compare merge version" "$cur"
         return 0
     fi
     if [ "$cmd" = chaos ]; then
@@ -56,7 +56,7 @@ _tailgate()
     case $cmd in
     run)
         opts="--gateway --gateway-url --gateway-cmd --style --direct --mock-url --out --seed
-              --floor --via-proxies --mock-tls --help"
+              --floor --via-proxies --mock-tls --shard --help"
         case $prev in
         --gateway) _tailgate_files "$cur" '*.json'; return 0 ;;
         --style) _tailgate_words "openai-chat responses anthropic custom" "$cur"; return 0 ;;
@@ -108,7 +108,7 @@ _tailgate()
     report)
         opts="--floor --help"
         ;;
-    compare)
+    compare | merge)
         opts="--out --help"
         ;;
     *) return 0 ;;
@@ -122,7 +122,7 @@ _tailgate()
         _tailgate_words "$("$tg" scenarios --names 2>/dev/null)" "$cur"
         _tailgate_files "$cur" '*.json'
         ;;
-    report | compare) _tailgate_dirs "$cur" ;;
+    report | compare | merge) _tailgate_dirs "$cur" ;;
     esac
     return 0
 }
