@@ -1194,6 +1194,95 @@ static int ledger_get(int port, const char *path, char *ids, size_t len, char *p
 
 /* The ledger filters by ?correlation_id= (and by ?id=, its older name); a parameter it does not
  * know is a 400 naming it, not a filter silently ignored (which answered with every record). */
+/* One request with X-Request-Id 'cid'; its HTTP status. */
+static int scoped_request(int port, const char *cid)
+{
+    char rid[96];
+    snprintf(rid, sizeof rid, "X-Request-Id: %s", cid);
+    const char *hdrs[] = {"x-tailgate-length: 1", "x-tailgate-ttft-ms: 0", rid, NULL};
+    return harness_http(port, "POST", "/v1/responses", hdrs, "{\"model\":\"m\",\"input\":\"x\"}",
+                        NULL, NULL);
+}
+
+/* "cid=profile,..." of every ledger record, in order. */
+static void ledger_profiles(int port, char *out, size_t len)
+{
+    char *body = NULL;
+    harness_http(port, "GET", "/_tailgate/ledger", NULL, NULL, &body, NULL);
+    cJSON *j = cJSON_Parse(body ? body : "");
+    free(body);
+    size_t off = 0;
+    out[0] = '\0';
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, cJSON_GetObjectItem(j, "records"))
+    {
+        const char *cid = harness_str(rec, "correlation_id"), *p = harness_str(rec, "profile");
+        int n =
+            snprintf(out + off, len - off, "%s%s=%s", off ? "," : "", cid ? cid : "?", p ? p : "?");
+        if (n > 0 && (size_t)n < len - off)
+            off += (size_t)n;
+    }
+    cJSON_Delete(j);
+}
+
+/* ?scope=PREFIX: a profile and a queued fault for the correlation ids starting with PREFIX alone
+ * (the longest prefix wins), the ledger and health of the scope alone, a reset of the scope that
+ * leaves the rest, every answer naming the scope; a scope no id could start with is a 400. */
+static void mockprov_should_keep_settings_records_and_streams_per_scope(void)
+{
+    struct proc own;
+    CHECK(harness_start_mock(&own, NULL) == 0);
+    char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL;
+    int st_prof = harness_http(own.port, "POST", "/_tailgate/profile?scope=sA:", NULL,
+                               "{\"name\":\"runaway\"}", &b1, NULL);
+    int st_long = harness_http(own.port, "POST", "/_tailgate/profile?scope=sA:x", NULL,
+                               "{\"name\":\"vendor-a-pre\"}", NULL, NULL);
+    int st_fault = harness_http(own.port, "POST", "/_tailgate/faults?scope=sB:", NULL,
+                                "{\"fault\":\"status=429\",\"count\":5}", &b2, NULL);
+    int st_a = scoped_request(own.port, "sA:1"), st_ax = scoped_request(own.port, "sA:x1");
+    int st_b = scoped_request(own.port, "sB:1"), st_o = scoped_request(own.port, "other-1");
+    char all[512], only_a[256], pa[64], ma[256], after[512];
+    ledger_profiles(own.port, all, sizeof all);
+    int st_la = ledger_get(own.port, "/_tailgate/ledger?scope=sA:x", only_a, sizeof only_a, pa,
+                           sizeof pa, ma, sizeof ma);
+    int st_h = harness_http(own.port, "GET", "/_tailgate/health?scope=sB:", NULL, NULL, &b3, NULL);
+    int st_r = harness_http(own.port, "POST", "/_tailgate/reset?scope=sA:", NULL, "{}", &b4, NULL);
+    ledger_profiles(own.port, after, sizeof after);
+    int st_a2 = scoped_request(own.port, "sA:2");
+    char again[512], pb[64], mb[256], ids[64];
+    ledger_profiles(own.port, again, sizeof again);
+    int st_bad = ledger_get(own.port, "/_tailgate/ledger?scope=a%20b", ids, sizeof ids, pb,
+                            sizeof pb, mb, sizeof mb);
+    harness_stop(&own);
+    CHECK_EQ_INT(st_prof, 200);
+    CHECK(b1 && strstr(b1, "\"scope\":\"sA:\"") && strstr(b1, "\"name\":\"runaway\""));
+    CHECK_EQ_INT(st_long, 200);
+    CHECK_EQ_INT(st_fault, 200);
+    CHECK(b2 && strstr(b2, "\"scope\":\"sB:\""));
+    CHECK_EQ_INT(st_a, 200);
+    CHECK_EQ_INT(st_ax, 200);
+    CHECK_EQ_INT(st_b, 429);
+    CHECK_EQ_INT(st_o, 200);
+    CHECK_EQ_STR(all, "sA:1=runaway,sA:x1=vendor-a-pre,sB:1=vendor-b-post,other-1=vendor-b-post");
+    CHECK_EQ_INT(st_la, 200);
+    CHECK_EQ_STR(only_a, "sA:x1");
+    CHECK_EQ_INT(st_h, 200);
+    CHECK(b3 && strstr(b3, "\"active_streams\":0") && strstr(b3, "\"scope\":\"sB:\""));
+    CHECK_EQ_INT(st_r, 200);
+    CHECK(b4 && strstr(b4, "\"scope\":\"sA:\""));
+    /* the reset forgets every record its prefix begins (sA:x1 too), the others' stay; sA: is
+     * gone, so sA:2 takes the mock's own profile */
+    CHECK_EQ_STR(after, "sB:1=vendor-b-post,other-1=vendor-b-post");
+    CHECK_EQ_INT(st_a2, 200);
+    CHECK_EQ_STR(again, "sB:1=vendor-b-post,other-1=vendor-b-post,sA:2=vendor-b-post");
+    CHECK_EQ_INT(st_bad, 400);
+    CHECK_EQ_STR(pb, "scope");
+    free(b1);
+    free(b2);
+    free(b3);
+    free(b4);
+}
+
 static void mockprov_should_filter_the_ledger_by_correlation_id_and_refuse_unknown_parameters(void)
 {
     struct proc own;
@@ -1234,7 +1323,7 @@ static void mockprov_should_filter_the_ledger_by_correlation_id_and_refuse_unkno
     CHECK_EQ_STR(got[4], "");
     CHECK_EQ_STR(param[4], "cid");
     CHECK_EQ_STR(msg[4], "invalid_request_error|Unknown query parameter 'cid': the ledger takes "
-                         "correlation_id (or its older name id).");
+                         "correlation_id (or its older name id) and scope.");
     CHECK_EQ_INT(st[5], 400);
     CHECK_EQ_STR(param[5], "id");
     CHECK_EQ_STR(msg[5], "invalid_request_error|Query parameter 'id' names a second correlation "
@@ -2466,6 +2555,7 @@ int main(int argc, char **argv)
         CASE(mockprov_should_reject_a_body_over_the_cap_with_413),
         CASE(mockprov_should_bound_the_ledger_and_count_drops),
         CASE(mockprov_should_filter_the_ledger_by_correlation_id_and_refuse_unknown_parameters),
+        CASE(mockprov_should_keep_settings_records_and_streams_per_scope),
         CASE(mockprov_should_switch_profiles_by_admin_call_and_schedule),
         CASE(mockprov_should_apply_profile_overrides_without_request_headers),
         CASE(mockprov_should_write_an_invoice_and_reset),
