@@ -125,8 +125,8 @@ int chaos_record_from_json(const cJSON *o, struct chaos_record *r)
         if (r->trace_us == NULL)
             return -1;
         const cJSON *t;
-        cJSON_ArrayForEach(t, tr)
-            r->trace_us[r->ntrace++] = cJSON_IsNumber(t) ? (uint32_t)t->valuedouble : 0;
+        cJSON_ArrayForEach(t, tr) r->trace_us[r->ntrace++] =
+            cJSON_IsNumber(t) ? (uint32_t)t->valuedouble : 0;
     }
     return 0;
 }

@@ -36,8 +36,9 @@ int runenv_apply(struct run_config *cfg, int argc, char *const *argv, char *err,
      * environment only, so it stays out of process listings */
     if ((v = env("TAILGATE_MOCK_TOKEN")) != NULL) {
         if (strpbrk(v, " \t\r\n") || strlen(v) > 256) {
-            snprintf(err, errlen, "TAILGATE_MOCK_TOKEN: expected at most 256 bytes without "
-                                  "spaces or line breaks");
+            snprintf(err, errlen,
+                     "TAILGATE_MOCK_TOKEN: expected at most 256 bytes without "
+                     "spaces or line breaks");
             return -1;
         }
         cfg->mock_token = v;

@@ -397,8 +397,10 @@ static int query_cid(const struct evkeyvalq *q, const char **cid, const char **b
             continue; /* read by admin_handle */
         if (strcmp(kv->key, "correlation_id") != 0 && strcmp(kv->key, "id") != 0) {
             *bad = kv->key;
-            snprintf(msg, len, "Unknown query parameter '%.64s': the ledger takes correlation_id "
-                     "(or its older name id) and scope.", kv->key);
+            snprintf(msg, len,
+                     "Unknown query parameter '%.64s': the ledger takes correlation_id "
+                     "(or its older name id) and scope.",
+                     kv->key);
             return -1;
         }
         if (*cid && strcmp(*cid, kv->value) != 0) {

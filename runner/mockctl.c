@@ -31,8 +31,7 @@ static long http(const struct mockctl *m, const char *method, const char *url, c
 static void admin_url(const struct mockctl *m, const char *path, char *url, size_t len)
 {
     if (m->scope[0])
-        snprintf(url, len, "%s%s%cscope=%s", m->url, path, strchr(path, '?') ? '&' : '?',
-                 m->scope);
+        snprintf(url, len, "%s%s%cscope=%s", m->url, path, strchr(path, '?') ? '&' : '?', m->scope);
     else
         snprintf(url, len, "%s%s", m->url, path);
 }
@@ -209,8 +208,10 @@ int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *
         return -1;
     }
     if (!scoped) {
-        snprintf(err, errlen, "the mock at %s does not keep settings per scope (a shard needs "
-                              "tailgate mock from this version or later)", m->url);
+        snprintf(err, errlen,
+                 "the mock at %s does not keep settings per scope (a shard needs "
+                 "tailgate mock from this version or later)",
+                 m->url);
         return -1;
     }
     if (sc->fault[0]) {

@@ -269,9 +269,8 @@ int run_execute(const struct run_config *cfg, char *err, size_t errlen)
     {
         char werr[256];
         if (report_write_run(cfg->out_dir, &r.rr, werr, sizeof werr) != 0 ||
-            (cfg->shard_count > 0 &&
-             shard_write(cfg->out_dir, cfg->shard_index, cfg->shard_count, &r.rr, werr,
-                         sizeof werr) != 0)) {
+            (cfg->shard_count > 0 && shard_write(cfg->out_dir, cfg->shard_index, cfg->shard_count,
+                                                 &r.rr, werr, sizeof werr) != 0)) {
             if (rc == RUN_PASS)
                 snprintf(err, errlen, "%s", werr);
             if (rc != RUN_USAGE)
