@@ -6,7 +6,7 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update -q \
     && apt-get install -y -q --no-install-recommends build-essential pkg-config \
-        libevent-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev \
+        libevent-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -1,7 +1,7 @@
 # tailgate: one GNU Makefile. `make` builds ./tailgate; `make test` runs every test (plain build,
 # then under AddressSanitizer+UBSan); `make demo` runs the main job.
 CC ?= cc
-PKGS := libevent libcurl libcjson libevent_openssl openssl libnghttp2
+PKGS := libevent libcurl libcjson libevent_openssl openssl libnghttp2 zlib
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT ?= -O2 -g
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -16,7 +16,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 COMMON_SRC := common/clock.c common/curlev.c common/cliutil.c common/fetch.c common/markup.c common/httpd.c \
               common/jget.c common/sockdrain.c common/httpguard.c common/jparse.c common/utf8.c
 COMMON_SRC += common/adminguard.c common/version.c common/tls.c common/tlsclient.c common/sockport.c
-COMMON_SRC += common/sink.c common/h1sink.c common/exchange.c common/h1exchange.c
+COMMON_SRC += common/sink.c common/h1sink.c common/exchange.c common/h1exchange.c common/eventstream.c
 COMMON_SRC += $(wildcard common/h2*.c)
 MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/timeline.c \
             mockprov/request.c \

@@ -17,8 +17,10 @@ if [ "$what" = build ]; then
         pkg-config --exists openssl || missing+=(libssl-dev)
         # HTTP/2 framing on the servers' side (the mock's and refgw's port)
         pkg-config --exists libnghttp2 || missing+=(libnghttp2-dev)
+        # CRC32 for AWS event-stream framing (Bedrock's streams)
+        pkg-config --exists zlib || missing+=(zlib1g-dev)
     else
-        missing+=(libevent-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev)
+        missing+=(libevent-dev libcurl4-openssl-dev libcjson-dev libssl-dev libnghttp2-dev zlib1g-dev)
     fi
     command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
 elif [ "$what" = demo ]; then
