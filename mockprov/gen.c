@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "mock_internal.h"
+#include "bedrock.h"
 #include "clock.h"
 #include "reply.h"
 #include "sink.h"
@@ -133,6 +134,12 @@ void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t usag
     g->final_usage = usage;
     g->final_usage_reasoning = usage_reasoning;
     g->trailer_value = trailer;
+    if (g->rec) { /* Bedrock's metrics.latencyMs and invocation metrics */
+        uint64_t now = clock_now_ns();
+        g->w.latency_ms = (now - g->rec->t_accept_ns) / 1000000u;
+        if (g->rec->t_first_token_ns != LEDGER_NO_TIME)
+            g->w.first_byte_ms = (g->rec->t_first_token_ns - g->rec->t_accept_ns) / 1000000u;
+    }
     /* what the wire tells a reader: a chat stream without include_usage carries no usage */
     int silent = g->rq.api == API_CHAT && g->rq.stream && !g->rq.include_usage;
     if (usage >= 0 && !silent)
@@ -149,7 +156,7 @@ void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t usag
                 t.usage = -1;
             char *tail = wire_stream_close(&g->w, &t, end, r->starting_after);
             if (tail)
-                sink_write(r->sink, tail, strlen(tail), 0);
+                gen_write(r, tail, strlen(tail), 0);
             free(tail);
             gen_stream_end(r, trailer);
         } else {
@@ -191,7 +198,7 @@ static void gen_fail(struct gen *g, enum ledger_stop why)
         } else if (r->streaming) {
             char *e = wire_stream_error(&g->w, g->generated);
             if (e)
-                sink_write(r->sink, e, strlen(e), 0);
+                gen_write(r, e, strlen(e), 0);
             free(e);
             gen_stream_end(r, -1);
         } else {
@@ -200,6 +207,8 @@ static void gen_fail(struct gen *g, enum ledger_stop why)
                                          "request.",
                                          g->w.id);
             sink_header(r->sink, "Content-Type", "application/json");
+            if (g->rq.api == API_BEDROCK || g->rq.api == API_BEDROCK_INVOKE)
+                sink_header(r->sink, "x-amzn-errortype", wire_error_type(g->rq.api, 500));
             reply_sink_json(r->sink, 500, body ? body : "{}");
             free(body);
         }
@@ -357,7 +366,7 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
         for (struct reader *r = g->readers; r && held; r = r->next) {
             if (r->streaming && r->next_index == step && sink_state(r->sink) == SINK_OPEN) {
                 if (call)
-                    sink_write(r->sink, call, strlen(call), (int)wire_call_tokens(&g->w, i));
+                    gen_write(r, call, strlen(call), (int)wire_call_tokens(&g->w, i));
                 r->next_index = step + 1;
             }
         }
@@ -368,12 +377,12 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
                     /* the part before it closes and this token's part opens */
                     char *t = wire_stream_turn(&g->w, i, r->starting_after);
                     if (t)
-                        sink_write(r->sink, t, strlen(t), 0);
+                        gen_write(r, t, strlen(t), 0);
                     free(t);
                 }
                 /* a reader that resumed ahead of generation skips what it already has */
                 if (wire_seq_token(&g->w, i) > r->starting_after)
-                    sink_write(r->sink, ev, (size_t)n, 1);
+                    gen_write(r, ev, (size_t)n, 1);
                 r->next_index = step + 1;
             }
         }
@@ -430,7 +439,7 @@ static void reasoning_step(struct gen *g, uint64_t now)
         for (struct reader *r = g->readers; r && n >= 0; r = r->next) {
             if (r->streaming && r->next_index == j && sink_state(r->sink) == SINK_OPEN) {
                 if (n > 0 && wire_seq_reasoning(&g->w, j) > r->starting_after)
-                    sink_write(r->sink, ev, (size_t)n, 0);
+                    gen_write(r, ev, (size_t)n, 0);
                 r->next_index = j + 1;
             }
         }
@@ -563,6 +572,23 @@ void gen_stream_start(struct reader *r)
     if (g->fault.truncate_after >= 0)
         sink_header(sk, "Connection", "close"); /* so ending early really drops the link */
     sink_start(sk, 200);
+}
+
+void gen_write(struct reader *r, const char *text, size_t len, int mark)
+{
+    const struct gen *g = r->g;
+    if (g->w.framing == WIRE_FRAMING_SSE) {
+        sink_write(r->sink, text, len, mark);
+        return;
+    }
+    char *bin;
+    size_t blen;
+    if (bedrock_frame(&g->w, text, len, &bin, &blen) != 0) {
+        sink_abort(r->sink);
+        return;
+    }
+    sink_write(r->sink, bin, blen, mark);
+    free(bin);
 }
 
 void gen_stream_end(struct reader *r, int64_t trailer)

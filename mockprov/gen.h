@@ -3,6 +3,7 @@
 #ifndef MP_GEN_H
 #define MP_GEN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <event2/util.h>
@@ -21,6 +22,11 @@ struct sink;
 struct reader *gen_attach(struct gen *g, struct sink *sk, int streaming, int creator);
 /* Sends a stream's status and headers on the reader's sink. */
 void gen_stream_start(struct reader *r);
+/* Writes stream text (the wire's events) on the reader's sink, framed as the API's stream is:
+ * as it is (SSE), or as AWS event-stream messages (Bedrock). mark: tokens the write carries. A
+ * write that cannot be framed (out of memory) drops the connection, as a server that failed
+ * mid-stream would. */
+void gen_write(struct reader *r, const char *text, size_t len, int mark);
 /* Ends a stream, with the trailer if trailer >= 0. */
 void gen_stream_end(struct reader *r, int64_t trailer);
 /* Frees the readers whose peer left (queued by their close), outside the transport's callbacks. */

@@ -47,17 +47,24 @@ static void http_fault_reply(struct mock *m, struct exchange *x, struct gen *g)
     }
     if (f->should_retry >= 0)
         exchange_add_header(x, "x-should-retry", f->should_retry ? "true" : "false");
+    int bedrock = g->rq.api == API_BEDROCK || g->rq.api == API_BEDROCK_INVOKE;
     const char *msg = f->status == 429 && g->rq.api == API_GEMINI
                           ? "Resource has been exhausted (e.g. check quota). (tailgate fault)"
+                      : f->status == 429 && bedrock
+                          ? "Too many requests, please wait before trying again. (tailgate fault)"
                       : f->status == 429 ? "Rate limit reached for requests (tailgate fault)."
                       : f->status == 529 ? "Overloaded"
                                          : "Injected server error (tailgate fault).";
+    if (bedrock)
+        exchange_add_header(x, "x-amzn-errortype", wire_error_type(g->rq.api, f->status));
     const char *code = g->rq.api == API_MESSAGES ? NULL
                        : f->status == 429        ? "rate_limit_exceeded"
                                                  : NULL;
     char *body = wire_error_body(g->rq.api, f->status, NULL, code, NULL, msg, g->rec->request_id);
     exchange_add_header(x, g->rq.api == API_MESSAGES ? "request-id" : "x-request-id",
                         g->rec->request_id);
+    if (bedrock)
+        exchange_add_header(x, "x-amzn-RequestId", g->rec->request_id);
     m->mx.http_errors++;
     reply_json(x, f->status, body ? body : "{}");
     free(body);
@@ -109,6 +116,33 @@ void generate_handle_gemini(struct mock *m, struct exchange *x, const char *mode
         reply_error(m, x, API_GEMINI, rerr.status, rerr.type, rerr.code, rerr.param, rerr.message);
         return;
     }
+    generate_start(m, x, rq, rid);
+}
+
+/* A SigV4-signed request (AWS's SDKs sign every Bedrock call): the Authorization scheme, or a
+ * presigned query's algorithm. The signature is not checked: the mock has no secret to check it
+ * with, and a gateway that re-signs is doing its job. */
+static int sigv4_signed(const struct exchange *x)
+{
+    const char *a = exchange_header(x, "Authorization");
+    if (a && strncmp(a, "AWS4-HMAC-SHA256 ", 17) == 0)
+        return 1;
+    return x->query && strstr(x->query, "X-Amz-Algorithm=AWS4-HMAC-SHA256") != NULL;
+}
+
+void generate_handle_bedrock(struct mock *m, struct exchange *x, enum api api, const char *model,
+                             int stream)
+{
+    if (body_ok(m, x, api) != 0)
+        return;
+    const char *rid = exchange_header(x, "X-Request-Id");
+    struct request rq;
+    struct request_error rerr;
+    if (request_parse_bedrock(api, model, stream, x->body, x->body_len, rid, &rq, &rerr) != 0) {
+        reply_error(m, x, api, rerr.status, rerr.type, rerr.code, rerr.param, rerr.message);
+        return;
+    }
+    rq.sigv4 = sigv4_signed(x);
     generate_start(m, x, rq, rid);
 }
 
@@ -216,6 +250,7 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
     ledger_set_correlation(m->ledger, r, rq.cid);
     r->id_source = rq.id_source;
     r->rid_propagated = rid != NULL;
+    r->sigv4 = rq.sigv4;
     r->api = request_api_name(api);
     r->protocol = strcmp(x->protocol, "h2") == 0 ? "h2" : "http/1.1";
     r->profile = prof->name;
@@ -278,7 +313,7 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
             gen_stream_start(rd);
             char *open = wire_stream_open(&g->w, -1);
             if (open)
-                sink_write(sk, open, strlen(open), 0);
+                gen_write(rd, open, strlen(open), 0);
             free(open);
         }
     }

@@ -370,6 +370,7 @@ cJSON *ledger_record_json(const struct ledger_record *r)
     cJSON_AddStringToObject(o, "correlation_id", r->correlation_id);
     cJSON_AddStringToObject(o, "id_source", r->id_source);
     cJSON_AddBoolToObject(o, "rid_propagated", r->rid_propagated);
+    cJSON_AddBoolToObject(o, "sigv4", r->sigv4);
     cJSON_AddStringToObject(o, "api", r->api);
     cJSON_AddStringToObject(o, "profile", r->profile);
     cJSON_AddStringToObject(o, "model", r->model);

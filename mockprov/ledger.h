@@ -43,6 +43,7 @@ struct ledger_record {
     char correlation_id[LEDGER_ID_MAX];
     const char *id_source; /* header, user, metadata, marker, none */
     int rid_propagated; /* the request carried X-Request-Id */
+    int sigv4;          /* the request was SigV4-signed (Bedrock; the signature not checked) */
     const char *api; /* chat, responses, messages */
     const char *profile;
     char model[LEDGER_ID_MAX];

@@ -78,7 +78,8 @@ void metrics_observe(struct metrics_histogram *h, enum metrics_hist kind, uint64
     h->sum_ns += ns;
 }
 
-static const char *const api_label[METRICS_APIS] = {"chat", "responses", "messages", "gemini"};
+static const char *const api_label[METRICS_APIS] = {"chat",   "responses", "messages",
+                                                    "gemini", "bedrock",   "bedrock-invoke"};
 
 static void histogram_text(struct evbuffer *b, const struct mock_metrics *x, enum metrics_hist k)
 {
@@ -136,6 +137,8 @@ void metrics_reply(struct mock *m, struct exchange *req)
         "tailgate_mock_requests_total{api=\"responses\"} %llu\n"
         "tailgate_mock_requests_total{api=\"messages\"} %llu\n"
         "tailgate_mock_requests_total{api=\"gemini\"} %llu\n"
+        "tailgate_mock_requests_total{api=\"bedrock\"} %llu\n"
+        "tailgate_mock_requests_total{api=\"bedrock-invoke\"} %llu\n"
         "# HELP tailgate_mock_bad_requests_total Requests answered 4xx for a body or route "
         "the API rejects.\n"
         "# TYPE tailgate_mock_bad_requests_total counter\n"
@@ -180,6 +183,8 @@ void metrics_reply(struct mock *m, struct exchange *req)
         "tailgate_mock_ledger_file_errors_total %llu\n",
         (unsigned long long)x->requests[API_CHAT], (unsigned long long)x->requests[API_RESPONSES],
         (unsigned long long)x->requests[API_MESSAGES], (unsigned long long)x->requests[API_GEMINI],
+        (unsigned long long)x->requests[API_BEDROCK],
+        (unsigned long long)x->requests[API_BEDROCK_INVOKE],
         (unsigned long long)x->bad_requests, (unsigned long long)x->http_errors,
         (unsigned long long)x->tokens_generated, (unsigned long long)x->tokens_tail,
         (unsigned long long)x->closes_fin, (unsigned long long)x->closes_rst,

@@ -19,6 +19,9 @@ static void put_headers(void (*add)(void *, const char *, const char *), void *a
         add(arg, "Content-Type", content_type);
     if (api == API_MESSAGES) {
         add(arg, "request-id", rid);
+    } else if (api == API_BEDROCK || api == API_BEDROCK_INVOKE) {
+        add(arg, "x-amzn-RequestId", rid);
+        add(arg, "x-request-id", rid); /* the mock's own, as for Gemini */
     } else if (api == API_GEMINI) {
         /* Google sends no request id; the mock's own lets a test find the ledger record */
         add(arg, "x-request-id", rid);
@@ -92,6 +95,11 @@ void reply_error(struct mock *m, struct exchange *x, enum api api, int code, con
         utf8_repair(safe_param, sizeof safe_param, param);
     char *body = wire_error_body(api, code, type, ecode, param ? safe_param : NULL, safe_msg, rid);
     exchange_add_header(x, api == API_MESSAGES ? "request-id" : "x-request-id", rid);
+    if (api == API_BEDROCK || api == API_BEDROCK_INVOKE) {
+        /* the AWS SDKs take the error's name from this header; the body is {"message"} */
+        exchange_add_header(x, "x-amzn-errortype", type ? type : wire_error_type(api, code));
+        exchange_add_header(x, "x-amzn-RequestId", rid);
+    }
     if (code >= 400 && code < 500)
         m->mx.bad_requests++;
     reply_json(x, code, body ? body : "{}");

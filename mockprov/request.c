@@ -21,6 +21,10 @@ const char *request_api_name(enum api api)
         return "messages";
     case API_GEMINI:
         return "gemini";
+    case API_BEDROCK:
+        return "bedrock";
+    case API_BEDROCK_INVOKE:
+        return "bedrock-invoke";
     }
     return "?";
 }
@@ -390,8 +394,106 @@ static int parse_gemini(const cJSON *root, struct request *r, uint64_t *bytes,
     return 0;
 }
 
-static int parse_root(enum api api, const char *gemini_model, const char *body, size_t len,
+static int parse_root(enum api api, const char *path_model, const char *body, size_t len,
                       const char *rid_header, struct request *out, struct request_error *err);
+
+/* ---- Bedrock ---------------------------------------------------------------------------------
+ * Converse's own body, or InvokeModel's Anthropic body; every error a ValidationException with
+ * Bedrock's wording ("Malformed input request: ..."). */
+
+static int bfail(struct request_error *err, const char *fmt, const char *a)
+{
+    fail(err, NULL, fmt, a);
+    err->type = "ValidationException";
+    err->code = NULL;
+    return -1;
+}
+
+static int parse_converse(const cJSON *root, struct request *r, uint64_t *bytes,
+                          const cJSON **last_user, struct request_error *err)
+{
+    char msg[160];
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
+        return bfail(err, "The model returned the following errors: messages: expected a "
+                          "non-empty array of messages.%s", "");
+    const cJSON *m;
+    int i = 0;
+    cJSON_ArrayForEach(m, msgs)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role) ||
+            (strcmp(role->valuestring, "user") != 0 &&
+             strcmp(role->valuestring, "assistant") != 0)) {
+            snprintf(msg, sizeof msg, "1 validation error detected: Value at 'messages.%d."
+                                      "member.role' failed to satisfy constraint: Member must "
+                                      "satisfy enum value set: [user, assistant]", i + 1);
+            return bfail(err, "%s", msg);
+        }
+        if (!cJSON_IsArray(content) || !content_ok(content)) {
+            snprintf(msg, sizeof msg, "Malformed input request: messages[%d].content: expected "
+                                      "an array of content blocks.", i);
+            return bfail(err, "%s", msg);
+        }
+        *bytes += content_bytes(content);
+        if (strcmp(role->valuestring, "user") == 0)
+            *last_user = content;
+        i++;
+    }
+    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
+    if (sys && !cJSON_IsArray(sys))
+        return bfail(err, "Malformed input request: system: expected an array of system "
+                          "content blocks.%s", "");
+    if (sys)
+        *bytes += content_bytes(sys);
+    const cJSON *ic = cJSON_GetObjectItemCaseSensitive(root, "inferenceConfig");
+    if (ic && !cJSON_IsObject(ic))
+        return bfail(err, "Malformed input request: inferenceConfig: expected an object.%s", "");
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(ic, "maxTokens");
+    if (mt) {
+        /* range first: casting an out-of-range double to an integer is undefined */
+        if (!cJSON_IsNumber(mt) || !(mt->valuedouble >= 1 && mt->valuedouble <= 1e9) ||
+            mt->valuedouble != (double)(int64_t)mt->valuedouble)
+            return bfail(err, "1 validation error detected: Value at 'inferenceConfig."
+                              "maxTokens' failed to satisfy constraint: Member must have value "
+                              "greater than or equal to 1%s", "");
+        r->max_tokens = (int64_t)mt->valuedouble;
+    }
+    r->include_usage = 1; /* the metadata event carries usage */
+    return 0;
+}
+
+static int parse_invoke(const cJSON *root, struct request *r, uint64_t *bytes,
+                        const cJSON **last_user, struct request_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "anthropic_version");
+    if (!cJSON_IsString(v))
+        return bfail(err, "Malformed input request: #: required key [anthropic_version] not "
+                          "found, please reformat your input and try again.%s", "");
+    if (parse_messages(root, r, bytes, last_user, err) != 0) {
+        char m[sizeof err->message];
+        snprintf(m, sizeof m, "%s", err->message);
+        return bfail(err, "Malformed input request: %s", m);
+    }
+    return 0;
+}
+
+int request_parse_bedrock(enum api api, const char *model, int stream, const char *body,
+                          size_t len, const char *rid_header, struct request *out,
+                          struct request_error *err)
+{
+    memset(err, 0, sizeof *err);
+    if ((api != API_BEDROCK && api != API_BEDROCK_INVOKE) || model == NULL || *model == '\0' ||
+        strlen(model) >= REQUEST_MODEL_MAX) {
+        bfail(err, "The provided model identifier is invalid.%s", "");
+        return -1;
+    }
+    if (parse_root(api, model, body, len, rid_header, out, err) != 0)
+        return -1;
+    out->stream = stream;
+    return 0;
+}
 
 int request_parse(enum api api, const char *body, size_t len, const char *rid_header,
                   struct request *out, struct request_error *err)
@@ -399,6 +501,11 @@ int request_parse(enum api api, const char *body, size_t len, const char *rid_he
     if (api == API_GEMINI) {
         memset(err, 0, sizeof *err);
         return gfail(err, "Gemini's model comes from the path: use request_parse_gemini.%s", "");
+    }
+    if (api == API_BEDROCK || api == API_BEDROCK_INVOKE) {
+        memset(err, 0, sizeof *err);
+        return bfail(err, "Bedrock's model comes from the path: use request_parse_bedrock.%s",
+                     "");
     }
     return parse_root(api, NULL, body, len, rid_header, out, err);
 }
@@ -422,7 +529,7 @@ int request_parse_gemini(const char *model, int stream, int json_stream, const c
     return 0;
 }
 
-static int parse_root(enum api api, const char *gemini_model, const char *body, size_t len,
+static int parse_root(enum api api, const char *path_model, const char *body, size_t len,
                       const char *rid_header, struct request *out, struct request_error *err)
 {
     struct request r;
@@ -443,12 +550,17 @@ static int parse_root(enum api api, const char *gemini_model, const char *body, 
         jparse_message(&je, NULL, where, sizeof where);
         if (api == API_GEMINI)
             return gfail(err, "Invalid JSON payload received. %s", where);
+        if (api == API_BEDROCK || api == API_BEDROCK_INVOKE)
+            return bfail(err, "Malformed input request, please reformat your input and try "
+                              "again. %s", where);
         return fail(err, NULL, REQUEST_MSG_BAD_JSON " Problem at %s", where);
     }
     int rc = -1;
     if (!cJSON_IsObject(root)) {
         if (api == API_GEMINI)
             gfail(err, "Invalid JSON payload received. Expected an object at the root.%s", "");
+        else if (api == API_BEDROCK || api == API_BEDROCK_INVOKE)
+            bfail(err, "Malformed input request: expected a JSON object.%s", "");
         else
             fail(err, NULL, "The request body must be a JSON object.%s", "");
         goto done;
@@ -457,8 +569,12 @@ static int parse_root(enum api api, const char *gemini_model, const char *body, 
     const cJSON *last_user = NULL;
     int prc;
     if (api == API_GEMINI) {
-        snprintf(r.model, sizeof r.model, "%s", gemini_model);
+        snprintf(r.model, sizeof r.model, "%s", path_model);
         prc = parse_gemini(root, &r, &bytes, &last_user, err);
+    } else if (api == API_BEDROCK || api == API_BEDROCK_INVOKE) {
+        snprintf(r.model, sizeof r.model, "%s", path_model);
+        prc = api == API_BEDROCK ? parse_converse(root, &r, &bytes, &last_user, err)
+                                 : parse_invoke(root, &r, &bytes, &last_user, err);
     } else {
         prc = parse_named(api, root, &r, &bytes, &last_user, err);
     }

@@ -10,6 +10,8 @@ enum api {
     API_RESPONSES, /* OpenAI Responses */
     API_MESSAGES,  /* Anthropic Messages */
     API_GEMINI,    /* Google Gemini generateContent / streamGenerateContent */
+    API_BEDROCK,   /* AWS Bedrock Converse / ConverseStream */
+    API_BEDROCK_INVOKE, /* AWS Bedrock InvokeModel[WithResponseStream], an Anthropic body */
 };
 
 #define REQUEST_ID_MAX 128
@@ -20,6 +22,7 @@ struct request {
     char model[REQUEST_MODEL_MAX];
     int stream;
     int json_stream; /* Gemini streamGenerateContent without alt=sse: a JSON array */
+    int sigv4;       /* Bedrock: the request was SigV4-signed (not verified) */
     int background;
     int include_usage;
     int64_t max_tokens; /* -1: none */
@@ -57,6 +60,16 @@ int request_parse(enum api api, const char *body, size_t len, const char *rid_he
 int request_parse_gemini(const char *model, int stream, int json_stream, const char *body,
                          size_t len, const char *rid_header, struct request *out,
                          struct request_error *err);
+
+/* Bedrock's request: the model and the operation come from the path
+ * (/model/{modelId}/converse[-stream], /model/{modelId}/invoke[-with-response-stream]), so the
+ * caller passes them; api: API_BEDROCK (Converse: messages[].content[].text, system[].text,
+ * inferenceConfig.maxTokens) or API_BEDROCK_INVOKE (an Anthropic Messages body without the
+ * model, with anthropic_version). Errors are Bedrock's ValidationException. Same contract as
+ * request_parse. */
+int request_parse_bedrock(enum api api, const char *model, int stream, const char *body,
+                          size_t len, const char *rid_header, struct request *out,
+                          struct request_error *err);
 
 /* 1 when 's' is usable as a correlation id (printable, no spaces, < REQUEST_ID_MAX). */
 int request_id_ok(const char *s, size_t len);

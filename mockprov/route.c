@@ -5,6 +5,7 @@
 #include "route.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
@@ -32,6 +33,8 @@ static const char *gemini_models_rest(const char *path)
 
 static enum api api_of_path(const char *path)
 {
+    if (path != NULL && strncmp(path, "/model/", 7) == 0)
+        return strstr(path, "/invoke") ? API_BEDROCK_INVOKE : API_BEDROCK;
     if (path != NULL && (strncmp(path, "/v1beta/", 8) == 0 || gemini_models_rest(path) != NULL))
         return API_GEMINI;
     if (path != NULL && strncmp(path, "/v1/messages", 12) == 0)
@@ -144,6 +147,71 @@ static void gemini_route(struct mock *m, struct exchange *x, const char *rest)
     generate_handle_gemini(m, x, model, stream, json_stream);
 }
 
+/* A Bedrock model id once percent-decoded: a foundation model id
+ * (anthropic.claude-3-5-haiku-20241022-v1:0), an inference profile or an ARN. */
+static int bedrock_model_ok(const char *s, size_t len)
+{
+    if (len == 0 || len >= REQUEST_MODEL_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr(".-_:/", c) != NULL))
+            return 0;
+    }
+    return 1;
+}
+
+/* POST /model/{modelId}/{operation}: Converse, ConverseStream, InvokeModel and
+ * InvokeModelWithResponseStream. The SDKs percent-encode the model id's ':' (and an ARN's
+ * '/'), so the id is decoded before it is checked. */
+static void bedrock_route(struct mock *m, struct exchange *x, const char *rest)
+{
+    static const struct {
+        const char *op;
+        enum api api;
+        int stream;
+    } ops[] = {{"converse-stream", API_BEDROCK, 1},
+               {"converse", API_BEDROCK, 0},
+               {"invoke-with-response-stream", API_BEDROCK_INVOKE, 1},
+               {"invoke", API_BEDROCK_INVOKE, 0}};
+    const char *slash = strrchr(rest, '/');
+    size_t n = sizeof ops / sizeof ops[0], i = 0;
+    while (slash && i < n && strcmp(slash + 1, ops[i].op) != 0)
+        i++;
+    if (slash == NULL || i == n) {
+        reply_error(m, x, API_BEDROCK, 404, "UnknownOperationException", NULL, NULL,
+                    "Unknown operation: the mock serves /model/{modelId}/converse, "
+                    "converse-stream, invoke and invoke-with-response-stream.");
+        return;
+    }
+    if (strcmp(x->method, "POST") != 0) {
+        reply_error(m, x, ops[i].api, 405, "UnknownOperationException", NULL, NULL,
+                    "Method not allowed: use POST.");
+        return;
+    }
+    char enc[3 * REQUEST_MODEL_MAX];
+    size_t elen = (size_t)(slash - rest);
+    char *model = NULL;
+    if (elen > 0 && elen < sizeof enc) {
+        memcpy(enc, rest, elen);
+        enc[elen] = '\0';
+        size_t mlen = 0;
+        model = evhttp_uridecode(enc, 0, &mlen);
+        if (model && !bedrock_model_ok(model, mlen)) {
+            free(model);
+            model = NULL;
+        }
+    }
+    if (model == NULL) {
+        reply_error(m, x, ops[i].api, 400, NULL, NULL, NULL,
+                    "The provided model identifier is invalid.");
+        return;
+    }
+    generate_handle_bedrock(m, x, ops[i].api, model, ops[i].stream);
+    free(model);
+}
+
 void route_request(struct mock *m, struct exchange *x)
 {
     const char *path = x->path;
@@ -175,6 +243,10 @@ void route_request(struct mock *m, struct exchange *x)
     }
     if (strncmp(path, "/v1/responses/", 14) == 0) {
         responses_id_route(m, x, path + 14);
+        return;
+    }
+    if (strncmp(path, "/model/", 7) == 0) {
+        bedrock_route(m, x, path + 7);
         return;
     }
     const char *gemini = gemini_models_rest(path);

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bedrock.h"
 #include "engine.h"
 #include "gemini.h"
 
@@ -341,6 +342,8 @@ static char *build_template(const struct wire_gen *g, enum wire_part part)
         if (part == WIRE_PART_TOOL)
             return strdup("");
         return part == WIRE_PART_REASONING ? gemini_thought_template(g) : gemini_token_template(g);
+    case API_BEDROCK:
+        return bedrock_token_template(g);
     default:
         return NULL;
     }
@@ -356,7 +359,9 @@ static int build_templates(struct wire_gen *g)
     g->tmpl = build_template(g, WIRE_PART_TEXT);
     if (g->tmpl == NULL)
         return -1;
-    if (has_reasoning(g) && (g->api != API_CHAT || g->shape.reasoning_shown)) {
+    /* chat's reasoning is hidden unless asked for; Bedrock's always is */
+    if (has_reasoning(g) && g->api != API_BEDROCK &&
+        (g->api != API_CHAT || g->shape.reasoning_shown)) {
         g->rtmpl = build_template(g, WIRE_PART_REASONING);
         if (g->rtmpl == NULL)
             return -1;
@@ -372,7 +377,11 @@ static int build_templates(struct wire_gen *g)
 int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, int64_t now_s)
 {
     memset(g, 0, sizeof *g);
-    g->api = rq->api;
+    g->api = rq->api == API_BEDROCK_INVOKE ? API_MESSAGES : rq->api;
+    if (rq->stream && rq->api == API_BEDROCK)
+        g->framing = WIRE_FRAMING_EVENTSTREAM;
+    else if (rq->stream && rq->api == API_BEDROCK_INVOKE)
+        g->framing = WIRE_FRAMING_CHUNKS;
     unsigned long long q = (unsigned long long)seq;
     switch (rq->api) {
     case API_CHAT:
@@ -387,10 +396,12 @@ int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, in
         snprintf(g->call_id, sizeof g->call_id, "call_tg%016llx", q);
         break;
     case API_MESSAGES:
+    case API_BEDROCK_INVOKE:
         snprintf(g->id, sizeof g->id, "msg_tg%016llx", q);
         snprintf(g->call_id, sizeof g->call_id, "toolu_tg%016llx", q);
         break;
     case API_GEMINI:
+    case API_BEDROCK:
         snprintf(g->id, sizeof g->id, "tg%016llx", q);
         break;
     }
@@ -407,6 +418,10 @@ int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, in
 int wire_gen_shape(struct wire_gen *g, const struct wire_shape *s)
 {
     g->shape = *s;
+    if (g->api == API_BEDROCK) { /* Converse's reasoning is hidden, its tool calls not staged */
+        g->shape.reasoning_shown = 0;
+        g->shape.tool_call = 0;
+    }
     return build_templates(g);
 }
 
@@ -530,6 +545,8 @@ int wire_stream_reasoning(const struct wire_gen *g, uint64_t j, char *buf, size_
 
 const char *wire_stream_content_type(const struct wire_gen *g)
 {
+    if (g->framing != WIRE_FRAMING_SSE)
+        return BEDROCK_CONTENT_TYPE;
     if (g->api == API_GEMINI)
         return g->json_stream ? "application/json; charset=UTF-8" : "text/event-stream";
     return "text/event-stream; charset=utf-8";
@@ -816,7 +833,9 @@ static void part_start(char **acc, const struct wire_gen *g, enum wire_part p, i
         break;
     }
     case API_GEMINI:
-        break; /* its chunks carry their parts whole */
+    case API_BEDROCK:
+    case API_BEDROCK_INVOKE:
+        break; /* Gemini's chunks carry their parts whole; Converse has one text block */
     }
 }
 
@@ -907,6 +926,8 @@ static void part_stop(char **acc, const struct wire_gen *g, enum wire_part p,
         cat(acc, frame("content_block_stop", msg_block_event("content_block_stop", idx)));
         break;
     case API_GEMINI:
+    case API_BEDROCK:
+    case API_BEDROCK_INVOKE:
         break;
     }
 }
@@ -917,6 +938,8 @@ char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
 {
     if (g->api == API_GEMINI)
         return gemini_stream_open(g);
+    if (g->api == API_BEDROCK)
+        return bedrock_stream_open(g);
     char *acc = empty();
     const struct wire_tally none = {0, 0, -1, -1};
     switch (g->api) {
@@ -963,6 +986,8 @@ char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
         break;
     }
     case API_GEMINI:
+    case API_BEDROCK:
+    case API_BEDROCK_INVOKE:
         break;
     }
     return acc;
@@ -1067,6 +1092,8 @@ char *wire_stream_close(const struct wire_gen *g, const struct wire_tally *t, en
 {
     if (g->api == API_GEMINI)
         return gemini_stream_close(g, t, end);
+    if (g->api == API_BEDROCK)
+        return bedrock_stream_close(g, t, end);
     char *acc = empty();
     part_stop(&acc, g, last_part(g, t), t, end == WIRE_END_STOP ? "completed" : "incomplete",
               starting_after);
@@ -1081,6 +1108,8 @@ char *wire_stream_close(const struct wire_gen *g, const struct wire_tally *t, en
         messages_close(&acc, g, t, end);
         break;
     case API_GEMINI:
+    case API_BEDROCK:
+    case API_BEDROCK_INVOKE:
         break;
     }
     return acc;
@@ -1118,6 +1147,10 @@ char *wire_stream_error(const struct wire_gen *g, uint64_t n)
     case API_GEMINI:
         cJSON_Delete(e);
         return gemini_stream_error(g, n);
+    case API_BEDROCK:
+    case API_BEDROCK_INVOKE:
+        cJSON_Delete(e);
+        return bedrock_stream_error(g, n);
     }
     cJSON_Delete(e);
     return NULL;
@@ -1135,6 +1168,12 @@ char *wire_body(const struct wire_gen *g, const struct wire_tally *tally, enum w
                                     end == WIRE_END_STOP     ? "completed"
                                     : end == WIRE_END_LENGTH ? "incomplete"
                                                              : "cancelled");
+    if (g->api == API_BEDROCK) {
+        char *text = wire_text(t.tokens);
+        char *s = text ? bedrock_body(g, &t, t.tokens ? text : NULL, end) : NULL;
+        free(text);
+        return s;
+    }
     if (g->api == API_GEMINI) {
         int call = part_opened(g, WIRE_PART_TOOL, &t);
         char *text = wire_text(part_len(g, WIRE_PART_TEXT, &t));
@@ -1241,6 +1280,8 @@ const char *wire_error_type(enum api api, int status)
 {
     if (api == API_GEMINI)
         return gemini_status(status);
+    if (api == API_BEDROCK || api == API_BEDROCK_INVOKE)
+        return bedrock_error_type(status);
     if (api == API_MESSAGES) {
         switch (status) {
         case 400:
@@ -1279,6 +1320,8 @@ char *wire_error_body(enum api api, int status, const char *type, const char *co
 {
     if (api == API_GEMINI)
         return gemini_error_body(status, message); /* its status word follows the code */
+    if (api == API_BEDROCK || api == API_BEDROCK_INVOKE)
+        return bedrock_error_body(message); /* its type goes in x-amzn-errortype */
     if (type == NULL)
         type = wire_error_type(api, status);
     cJSON *o = cJSON_CreateObject();

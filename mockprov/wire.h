@@ -1,6 +1,6 @@
 /* Vendor wire formats: SSE events, non-stream bodies and error bodies for OpenAI Chat
- * Completions, OpenAI Responses, Anthropic Messages and Google Gemini (whose shapes live in
- * gemini.c; this file dispatches to it), with reasoning and tool calls in each vendor's shape.
+ * Completions, OpenAI Responses, Anthropic Messages, Google Gemini and AWS Bedrock (whose shapes
+ * live in gemini.c and bedrock.c; this file dispatches to them), with reasoning and tool calls in each vendor's shape.
  * Everything returned is malloc'd text the caller frees; NULL means out of memory. */
 #ifndef MP_WIRE_H
 #define MP_WIRE_H
@@ -51,13 +51,22 @@ struct wire_tally {
     int64_t usage_reasoning; /* of which reasoning tokens */
 };
 
+/* How a stream's events reach the wire: as SSE text, or as AWS event-stream messages
+ * (bedrock.h): one per event (ConverseStream), or each Anthropic event as a base64 chunk
+ * (InvokeModelWithResponseStream). */
+enum wire_framing {
+    WIRE_FRAMING_SSE,
+    WIRE_FRAMING_EVENTSTREAM,
+    WIRE_FRAMING_CHUNKS,
+};
+
 #define WIRE_TOOL_NAME "tailgate_lookup"
 #define WIRE_TOOL_ARGS_OPEN "{\"query\":\""
 #define WIRE_TOOL_ARGS_CLOSE "\"}"
 
 /* The identity and token-event templates of one generation. */
 struct wire_gen {
-    enum api api;
+    enum api api; /* Bedrock's InvokeModel speaks API_MESSAGES here, framed as chunks */
     char id[64];      /* chatcmpl-..., resp_..., msg_..., Gemini's responseId */
     char item_id[64]; /* Responses output item */
     char model[REQUEST_MODEL_MAX];
@@ -66,6 +75,9 @@ struct wire_gen {
     int include_usage;
     int background;
     int json_stream; /* Gemini: stream as one JSON array, not SSE */
+    enum wire_framing framing;
+    uint64_t latency_ms;    /* Bedrock: request to the ending (metrics.latencyMs), set by gen */
+    uint64_t first_byte_ms; /* Bedrock: request to the first token, set by gen */
     int64_t max_tokens;
     struct wire_shape shape;
     char rs_id[64];   /* Responses reasoning item */
