@@ -24,6 +24,26 @@ const char *body_default_path(const struct chaos_request_spec *req, char *buf, s
                  req->model ? req->model : "tailgate-mock",
                  req->non_streaming ? "generateContent" : "streamGenerateContent?alt=sse");
         return buf;
+    case CHAOS_STYLE_BEDROCK:
+    case CHAOS_STYLE_BEDROCK_INVOKE: {
+        /* the SDKs percent-encode the model id's ':' */
+        char model[3 * 100 + 1];
+        size_t o = 0;
+        for (const char *p = req->model ? req->model : "tailgate-mock"; *p && o < 300; p++) {
+            if (*p == ':') {
+                memcpy(model + o, "%3A", 3);
+                o += 3;
+            } else {
+                model[o++] = *p;
+            }
+        }
+        model[o] = '\0';
+        int invoke = req->style == CHAOS_STYLE_BEDROCK_INVOKE;
+        snprintf(buf, len, "/model/%s/%s", model,
+                 invoke ? (req->non_streaming ? "invoke" : "invoke-with-response-stream")
+                        : (req->non_streaming ? "converse" : "converse-stream"));
+        return buf;
+    }
     case CHAOS_STYLE_COUNT:
         break;
     }
@@ -116,8 +136,30 @@ char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, 
             snprintf(err, errlen, "request body: out of memory");
         return g;
     }
-    cJSON_AddStringToObject(o, "model", req->model ? req->model : "tailgate-mock");
-    cJSON_AddBoolToObject(o, "stream", !req->non_streaming);
+    if (req->style == CHAOS_STYLE_BEDROCK) {
+        /* Converse: the model and streaming are in the path; content is a list of blocks */
+        cJSON *block = cJSON_CreateObject();
+        cJSON_AddStringToObject(block, "text", text);
+        cJSON *msg = cJSON_CreateObject();
+        cJSON_AddStringToObject(msg, "role", "user");
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(msg, "content"), block);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "messages"), msg);
+        if (req->max_tokens)
+            cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "inferenceConfig"), "maxTokens",
+                                    req->max_tokens);
+        char *b = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (b == NULL)
+            snprintf(err, errlen, "request body: out of memory");
+        return b;
+    }
+    if (req->style == CHAOS_STYLE_BEDROCK_INVOKE) {
+        /* InvokeModel's Anthropic body: no model or stream field, anthropic_version required */
+        cJSON_AddStringToObject(o, "anthropic_version", "bedrock-2023-05-31");
+    } else {
+        cJSON_AddStringToObject(o, "model", req->model ? req->model : "tailgate-mock");
+        cJSON_AddBoolToObject(o, "stream", !req->non_streaming);
+    }
     cJSON *msg = cJSON_CreateObject();
     cJSON_AddStringToObject(msg, "role", "user");
     cJSON_AddStringToObject(msg, "content", text);
@@ -139,6 +181,10 @@ char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, 
             cJSON_AddNumberToObject(o, "max_output_tokens", req->max_tokens);
         cJSON_AddStringToObject(o, "user", cid);
         break;
+    case CHAOS_STYLE_BEDROCK_INVOKE:
+        cJSON_AddItemToObject(o, "messages", msgs);
+        cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens ? req->max_tokens : 1024);
+        break;
     case CHAOS_STYLE_ANTHROPIC:
         cJSON_AddItemToObject(o, "messages", msgs);
         cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens ? req->max_tokens : 1024);
@@ -146,6 +192,7 @@ char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, 
         break;
     case CHAOS_STYLE_CUSTOM:
     case CHAOS_STYLE_GEMINI:
+    case CHAOS_STYLE_BEDROCK:
     case CHAOS_STYLE_COUNT:
         cJSON_Delete(msgs);
         break;

@@ -26,6 +26,7 @@
 #include "h2pool.h"
 #include "plan.h"
 #include "scanner.h"
+#include "unframe.h"
 #include "sockdrain.h"
 #include "sockport.h"
 
@@ -56,6 +57,8 @@ struct xfer {
     struct chaos_record rec;
     const struct chaos_user *user;
     struct scanner sc;
+    struct unframe *uf;       /* Bedrock streams: the event-stream framing around the text */
+    size_t uf_skip;           /* bytes curl hands over again after a pause (already framed) */
     uint32_t *trace;          /* arrival times, grown as tokens arrive (CHAOS_TRACE_MAX at most) */
     uint32_t trace_cap;
     curl_socket_t fd;
@@ -227,6 +230,9 @@ static void xfer_free(struct xfer *x)
     curl_slist_free_all(x->headers);
     free(x->body);
     scanner_cleanup(&x->sc);
+    if (x->uf)
+        unframe_cleanup(x->uf);
+    free(x->uf);
     free(x->trace);
     if (x->trigger_ev)
         event_free(x->trigger_ev);
@@ -657,6 +663,7 @@ static void trace(struct xfer *x)
 }
 
 static size_t take(struct xfer *x, char *data, size_t len);
+static size_t take_framed(struct xfer *x, char *data, size_t len);
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -670,11 +677,42 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
         x->pause_pending = 0;
         return CURL_WRITEFUNC_PAUSE; /* curl keeps this chunk and hands it over on resume */
     }
+    if (x->uf)
+        return take_framed(x, data, len);
     uint64_t before = x->sc.tokens;
     size_t taken = take(x, data, len);
     if (x->sc.tokens > before)
         x->rec.arrivals++;
     return taken;
+}
+
+/* A Bedrock stream's chunk: each whole event-stream message's text goes to take() as an SSE
+ * chunk would, so a trigger acts within the message that brings the K-th token. A pause keeps
+ * the messages not yet taken in the decoder; curl then hands this chunk over again, and those
+ * bytes are skipped. Broken framing counts nothing more (the stream reads on to its end). */
+static size_t take_framed(struct xfer *x, char *data, size_t len)
+{
+    size_t skip = x->uf_skip < len ? x->uf_skip : len;
+    x->uf_skip -= skip;
+    if (len > skip && unframe_feed(x->uf, data + skip, len - skip) != 0)
+        return len;
+    uint64_t before = x->sc.tokens;
+    const char *t;
+    size_t tl, ret = len;
+    while (ret == len && unframe_next(x->uf, &t, &tl) == 1) {
+        if (tl == 0)
+            continue;
+        size_t r = take(x, (char *)t, tl);
+        if (r == 0) {
+            ret = 0; /* the action failed the transfer */
+        } else if (r == CURL_WRITEFUNC_PAUSE) {
+            x->uf_skip = len;
+            ret = CURL_WRITEFUNC_PAUSE;
+        }
+    }
+    if (x->sc.tokens > before)
+        x->rec.arrivals++;
+    return ret;
 }
 
 /* What write_cb returns for an action's wish. */
@@ -991,6 +1029,16 @@ static struct xfer *xfer_new(struct chaos_client *c, const char *url, const char
     x->c = c;
     x->fd = -1;
     scanner_init(&x->sc);
+    enum chaos_style st = c->cfg.req.style;
+    if ((st == CHAOS_STYLE_BEDROCK || st == CHAOS_STYLE_BEDROCK_INVOKE) &&
+        !c->cfg.req.non_streaming) {
+        x->uf = malloc(sizeof *x->uf);
+        if (x->uf == NULL) {
+            xfer_free(x);
+            return NULL;
+        }
+        unframe_init(x->uf, st == CHAOS_STYLE_BEDROCK_INVOKE);
+    }
     x->trigger_ev = evtimer_new(c->base, trigger_ev_cb, x);
     if (x->trigger_ev == NULL || (url && (x->easy = curl_easy_init()) == NULL)) {
         xfer_free(x);
@@ -1295,9 +1343,17 @@ static int watch_terminal(struct xfer *x)
     static const char *const anthropic_body[] = {"\"stop_reason\":\""};
     /* Gemini ends a stream at EOF, no sentinel: the last chunk (or the body) says why */
     static const char *const gemini[] = {"\"finishReason\":\""};
+    /* Bedrock: Converse's stopReason (messageStop, or the body); InvokeModel's Anthropic end */
+    static const char *const bedrock[] = {"\"stopReason\":\""};
+    static const char *const invoke[] = {"\"message_stop\""};
     const char *custom[] = {x->c->cfg.req.terminal_marker};
     if (x->c->cfg.req.style == CHAOS_STYLE_GEMINI)
         return scanner_watch(&x->sc, gemini, 1);
+    if (x->c->cfg.req.style == CHAOS_STYLE_BEDROCK)
+        return scanner_watch(&x->sc, bedrock, 1);
+    if (x->c->cfg.req.style == CHAOS_STYLE_BEDROCK_INVOKE)
+        return x->c->cfg.req.non_streaming ? scanner_watch(&x->sc, anthropic_body, 1)
+                                           : scanner_watch(&x->sc, invoke, 1);
     if (x->c->cfg.req.non_streaming && x->c->cfg.req.style != CHAOS_STYLE_CUSTOM) {
         enum chaos_style st = x->c->cfg.req.style;
         return st == CHAOS_STYLE_OPENAI_CHAT ? scanner_watch(&x->sc, chat_body, 1)
@@ -1315,6 +1371,8 @@ static int watch_terminal(struct xfer *x)
         /* the string is borrowed from the config, which outlives every transfer */
         return custom[0] ? scanner_watch(&x->sc, custom, 1) : 0;
     case CHAOS_STYLE_GEMINI:
+    case CHAOS_STYLE_BEDROCK:
+    case CHAOS_STYLE_BEDROCK_INVOKE:
     case CHAOS_STYLE_COUNT:
         break;
     }

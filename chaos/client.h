@@ -16,7 +16,9 @@ enum chaos_style {
     CHAOS_STYLE_RESPONSES,
     CHAOS_STYLE_ANTHROPIC,
     CHAOS_STYLE_CUSTOM,
-    CHAOS_STYLE_GEMINI, /* Google's generateContent: streamGenerateContent?alt=sse */
+    CHAOS_STYLE_GEMINI,         /* Google's generateContent: streamGenerateContent?alt=sse */
+    CHAOS_STYLE_BEDROCK,        /* AWS Bedrock ConverseStream, AWS event-stream framing */
+    CHAOS_STYLE_BEDROCK_INVOKE, /* Bedrock InvokeModelWithResponseStream, Anthropic chunks */
     CHAOS_STYLE_COUNT
 };
 

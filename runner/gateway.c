@@ -385,7 +385,9 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
     g->http = (enum chaos_http)hv;
     const cJSON *style = cJSON_GetObjectItemCaseSensitive(root, "style");
     if (style && (!cJSON_IsString(style) || set_style(g, style->valuestring) != 0))
-        return gfail(c, "style", "expected openai-chat, responses, anthropic, gemini or custom");
+        return gfail(c, "style",
+                     "expected openai-chat, responses, anthropic, gemini, bedrock, "
+                     "bedrock-invoke or custom");
     if (g->style == CHAOS_STYLE_CUSTOM && g->body_template[0] == '\0')
         return gfail(c, "body_template", "required for the custom style");
     const cJSON *pt = cJSON_GetObjectItemCaseSensitive(root, "passthrough");
@@ -597,7 +599,9 @@ int gateway_from_flags(const char *cmd, const char *url, const char *style,
     snprintf(g->url, sizeof g->url, "%s", u);
     free(u);
     if (style && set_style(g, style) != 0) {
-        snprintf(err, errlen, "--style: expected openai-chat, responses, anthropic or gemini");
+        snprintf(err, errlen,
+                 "--style: expected openai-chat, responses, anthropic, gemini, "
+                 "bedrock or bedrock-invoke");
         return -1;
     }
     if (cmd) {

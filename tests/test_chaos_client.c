@@ -168,8 +168,9 @@ static struct collected col;
 static void chaos_client_should_close_with_a_fin_after_k_tokens_in_every_style(void)
 {
     static const enum chaos_style styles[] = {CHAOS_STYLE_OPENAI_CHAT, CHAOS_STYLE_RESPONSES,
-                                              CHAOS_STYLE_ANTHROPIC, CHAOS_STYLE_GEMINI};
-    for (size_t i = 0; i < 4; i++) {
+                                              CHAOS_STYLE_ANTHROPIC,   CHAOS_STYLE_GEMINI,
+                                              CHAOS_STYLE_BEDROCK,     CHAOS_STYLE_BEDROCK_INVOKE};
+    for (size_t i = 0; i < sizeof styles / sizeof styles[0]; i++) {
         struct chaos_config cfg;
         struct chaos_user u = {.action = CHAOS_TAB_CLOSE, .trigger = CHAOS_AT_TOKENS,
                                .at = {3, 3}};
@@ -239,8 +240,9 @@ static void chaos_client_should_fire_at_a_time_and_at_the_first_byte(void)
 static void chaos_client_should_ask_for_one_body_without_streaming(void)
 {
     static const enum chaos_style styles[] = {CHAOS_STYLE_OPENAI_CHAT, CHAOS_STYLE_RESPONSES,
-                                              CHAOS_STYLE_ANTHROPIC, CHAOS_STYLE_GEMINI};
-    for (size_t i = 0; i < 4; i++) {
+                                              CHAOS_STYLE_ANTHROPIC,   CHAOS_STYLE_GEMINI,
+                                              CHAOS_STYLE_BEDROCK,     CHAOS_STYLE_BEDROCK_INVOKE};
+    for (size_t i = 0; i < sizeof styles / sizeof styles[0]; i++) {
         struct chaos_config cfg;
         struct chaos_user all = {.action = CHAOS_COMPLETE};
         base_config(&cfg, "200", "20", all);
@@ -369,6 +371,99 @@ static void chaos_client_should_leave_a_whole_agent_task_at_once(void)
     CHECK(chaos_client_new(base, &cfg, err, sizeof err) == NULL);
     CHECK(strstr(err, "users[0].task: a task is left with complete") != NULL);
     event_base_free(base);
+}
+
+/* Bedrock's streams through their event-stream framing: every token of a whole stream counted
+ * from the decoded payloads (InvokeModel's base64 chunks decoded) with the proper end seen, an
+ * RST after 4, and a reader who stops for a while (curl hands a paused chunk over again: its
+ * messages are counted once) with every token in order. */
+static void chaos_client_should_count_bedrock_tokens_through_event_stream_framing(void)
+{
+    static const enum chaos_style styles[] = {CHAOS_STYLE_BEDROCK, CHAOS_STYLE_BEDROCK_INVOKE};
+    for (size_t i = 0; i < 2; i++) {
+        struct chaos_config cfg;
+        char prefix[32];
+        struct chaos_user all = {.action = CHAOS_COMPLETE};
+        base_config(&cfg, "500", "40", all);
+        cfg.req.style = styles[i];
+        snprintf(prefix, sizeof prefix, "br-all-%zu", i);
+        CHECK(run(&cfg, &col, prefix) == 0);
+        struct chaos_record *rc = &col.recs[0];
+        CHECK_EQ_STR(chaos_end_name(rc->end), "complete");
+        CHECK_EQ_INT(rc->total_tokens, 40);
+        CHECK_EQ_INT(rc->gaps + rc->duplicates + rc->reorders, 0);
+        CHECK_EQ_INT(rc->terminal_seen, 1);
+
+        struct chaos_user rst = {.action = CHAOS_RESET, .trigger = CHAOS_AT_TOKENS, .at = {4, 4}};
+        base_config(&cfg, "10", "50", rst);
+        cfg.req.style = styles[i];
+        snprintf(prefix, sizeof prefix, "br-rst-%zu", i);
+        CHECK(run(&cfg, &col, prefix) == 0);
+        CHECK_EQ_INT(col.recs[0].delivered_tokens, 4);
+        CHECK_EQ_INT(col.recs[0].end, CHAOS_END_RST);
+        cJSON *r = ledger(col.recs[0].correlation_id);
+        CHECK(r != NULL);
+        int ok = strcmp(str(r, "close_kind"), "rst") == 0 &&
+                 strcmp(str(r, "api"), i == 0 ? "bedrock" : "bedrock-invoke") == 0;
+        cJSON_Delete(r);
+        CHECK(ok);
+
+        struct chaos_user bg = {.action = CHAOS_BACKGROUND,
+                                .trigger = CHAOS_AT_TOKENS,
+                                .at = {5, 5},
+                                .background_ms = 300};
+        base_config(&cfg, "200", "60", bg);
+        cfg.req.style = styles[i];
+        snprintf(prefix, sizeof prefix, "br-bg-%zu", i);
+        CHECK(run(&cfg, &col, prefix) == 0);
+        rc = &col.recs[0];
+        CHECK_EQ_INT(rc->delivered_tokens, 5);
+        CHECK_EQ_INT(rc->total_tokens, 60);
+        CHECK_EQ_INT(rc->gaps + rc->duplicates + rc->reorders, 0);
+        CHECK_EQ_INT(rc->end, CHAOS_END_COMPLETE);
+        CHECK_EQ_INT(rc->terminal_seen, 1);
+    }
+}
+
+/* Bedrock's requests: Converse's body and path (the model id's ':' percent-encoded), and
+ * InvokeModel's Anthropic body with anthropic_version and no model or stream field. */
+static void chaos_client_should_build_bedrock_requests(void)
+{
+    struct chaos_request_spec req = {.style = CHAOS_STYLE_BEDROCK,
+                                     .model = "anthropic.claude-3-haiku-20240307-v1:0",
+                                     .prompt = "hi",
+                                     .max_tokens = 7};
+    char err[128], buf[200];
+    char *body = chaos_request_body(&req, "br-1", err, sizeof err);
+    cJSON *o = body ? cJSON_Parse(body) : NULL;
+    const cJSON *m0 = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "messages"), 0);
+    const cJSON *b0 = cJSON_GetArrayItem(cJSON_GetObjectItem(m0, "content"), 0);
+    CHECK_EQ_STR(str(m0, "role"), "user");
+    CHECK_EQ_STR(str(b0, "text"), "hi [tg:br-1]");
+    CHECK_EQ_INT(harness_num(cJSON_GetObjectItem(o, "inferenceConfig"), "maxTokens"), 7);
+    CHECK(cJSON_GetObjectItem(o, "model") == NULL && cJSON_GetObjectItem(o, "stream") == NULL);
+    cJSON_Delete(o);
+    free(body);
+    CHECK_EQ_STR(body_default_path(&req, buf, sizeof buf),
+                 "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream");
+    req.non_streaming = 1;
+    CHECK_EQ_STR(body_default_path(&req, buf, sizeof buf),
+                 "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse");
+    req.style = CHAOS_STYLE_BEDROCK_INVOKE;
+    CHECK_EQ_STR(body_default_path(&req, buf, sizeof buf),
+                 "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke");
+    req.non_streaming = 0;
+    CHECK_EQ_STR(body_default_path(&req, buf, sizeof buf),
+                 "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke-with-response-stream");
+    body = chaos_request_body(&req, "br-2", err, sizeof err);
+    o = body ? cJSON_Parse(body) : NULL;
+    m0 = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "messages"), 0);
+    CHECK_EQ_STR(str(o, "anthropic_version"), "bedrock-2023-05-31");
+    CHECK_EQ_STR(str(m0, "content"), "hi [tg:br-2]");
+    CHECK_EQ_INT(harness_num(o, "max_tokens"), 7);
+    CHECK(cJSON_GetObjectItem(o, "model") == NULL && cJSON_GetObjectItem(o, "stream") == NULL);
+    cJSON_Delete(o);
+    free(body);
 }
 
 /* Gemini's request: the model and streaming in the path, the prompt a user content's text
@@ -1380,6 +1475,8 @@ int main(int argc, char **argv)
         CASE(chaos_client_should_ask_for_one_body_without_streaming),
         CASE(chaos_client_should_leave_a_whole_agent_task_at_once),
         CASE(chaos_client_should_build_gemini_requests),
+        CASE(chaos_client_should_build_bedrock_requests),
+        CASE(chaos_client_should_count_bedrock_tokens_through_event_stream_framing),
         CASE(chaos_client_should_read_everything_in_the_control_group),
         CASE(chaos_client_should_background_then_resume_with_every_token_in_order),
         CASE(chaos_client_should_background_then_be_killed),
