@@ -5,7 +5,8 @@
 
 #include <stdint.h>
 
-#define METRICS_APIS 6 /* chat, responses, messages, gemini, bedrock, bedrock-invoke: enum api's */
+#define METRICS_APIS 6 /* chat, responses, messages, gemini, bedrock, bedrock-invoke: enum api's   \
+                        */
 #define METRICS_BUCKETS_MAX 16 /* finite bucket bounds per histogram; +Inf comes on top */
 
 struct mock;

@@ -415,8 +415,10 @@ static int parse_converse(const cJSON *root, struct request *r, uint64_t *bytes,
     char msg[160];
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
     if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
-        return bfail(err, "The model returned the following errors: messages: expected a "
-                          "non-empty array of messages.%s", "");
+        return bfail(err,
+                     "The model returned the following errors: messages: expected a "
+                     "non-empty array of messages.%s",
+                     "");
     const cJSON *m;
     int i = 0;
     cJSON_ArrayForEach(m, msgs)
@@ -426,14 +428,18 @@ static int parse_converse(const cJSON *root, struct request *r, uint64_t *bytes,
         if (!cJSON_IsObject(m) || !cJSON_IsString(role) ||
             (strcmp(role->valuestring, "user") != 0 &&
              strcmp(role->valuestring, "assistant") != 0)) {
-            snprintf(msg, sizeof msg, "1 validation error detected: Value at 'messages.%d."
-                                      "member.role' failed to satisfy constraint: Member must "
-                                      "satisfy enum value set: [user, assistant]", i + 1);
+            snprintf(msg, sizeof msg,
+                     "1 validation error detected: Value at 'messages.%d."
+                     "member.role' failed to satisfy constraint: Member must "
+                     "satisfy enum value set: [user, assistant]",
+                     i + 1);
             return bfail(err, "%s", msg);
         }
         if (!cJSON_IsArray(content) || !content_ok(content)) {
-            snprintf(msg, sizeof msg, "Malformed input request: messages[%d].content: expected "
-                                      "an array of content blocks.", i);
+            snprintf(msg, sizeof msg,
+                     "Malformed input request: messages[%d].content: expected "
+                     "an array of content blocks.",
+                     i);
             return bfail(err, "%s", msg);
         }
         *bytes += content_bytes(content);
@@ -443,8 +449,10 @@ static int parse_converse(const cJSON *root, struct request *r, uint64_t *bytes,
     }
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
     if (sys && !cJSON_IsArray(sys))
-        return bfail(err, "Malformed input request: system: expected an array of system "
-                          "content blocks.%s", "");
+        return bfail(err,
+                     "Malformed input request: system: expected an array of system "
+                     "content blocks.%s",
+                     "");
     if (sys)
         *bytes += content_bytes(sys);
     const cJSON *ic = cJSON_GetObjectItemCaseSensitive(root, "inferenceConfig");
@@ -455,9 +463,11 @@ static int parse_converse(const cJSON *root, struct request *r, uint64_t *bytes,
         /* range first: casting an out-of-range double to an integer is undefined */
         if (!cJSON_IsNumber(mt) || !(mt->valuedouble >= 1 && mt->valuedouble <= 1e9) ||
             mt->valuedouble != (double)(int64_t)mt->valuedouble)
-            return bfail(err, "1 validation error detected: Value at 'inferenceConfig."
-                              "maxTokens' failed to satisfy constraint: Member must have value "
-                              "greater than or equal to 1%s", "");
+            return bfail(err,
+                         "1 validation error detected: Value at 'inferenceConfig."
+                         "maxTokens' failed to satisfy constraint: Member must have value "
+                         "greater than or equal to 1%s",
+                         "");
         r->max_tokens = (int64_t)mt->valuedouble;
     }
     r->include_usage = 1; /* the metadata event carries usage */
@@ -469,8 +479,10 @@ static int parse_invoke(const cJSON *root, struct request *r, uint64_t *bytes,
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "anthropic_version");
     if (!cJSON_IsString(v))
-        return bfail(err, "Malformed input request: #: required key [anthropic_version] not "
-                          "found, please reformat your input and try again.%s", "");
+        return bfail(err,
+                     "Malformed input request: #: required key [anthropic_version] not "
+                     "found, please reformat your input and try again.%s",
+                     "");
     if (parse_messages(root, r, bytes, last_user, err) != 0) {
         char m[sizeof err->message];
         snprintf(m, sizeof m, "%s", err->message);
@@ -479,9 +491,8 @@ static int parse_invoke(const cJSON *root, struct request *r, uint64_t *bytes,
     return 0;
 }
 
-int request_parse_bedrock(enum api api, const char *model, int stream, const char *body,
-                          size_t len, const char *rid_header, struct request *out,
-                          struct request_error *err)
+int request_parse_bedrock(enum api api, const char *model, int stream, const char *body, size_t len,
+                          const char *rid_header, struct request *out, struct request_error *err)
 {
     memset(err, 0, sizeof *err);
     if ((api != API_BEDROCK && api != API_BEDROCK_INVOKE) || model == NULL || *model == '\0' ||
@@ -504,8 +515,7 @@ int request_parse(enum api api, const char *body, size_t len, const char *rid_he
     }
     if (api == API_BEDROCK || api == API_BEDROCK_INVOKE) {
         memset(err, 0, sizeof *err);
-        return bfail(err, "Bedrock's model comes from the path: use request_parse_bedrock.%s",
-                     "");
+        return bfail(err, "Bedrock's model comes from the path: use request_parse_bedrock.%s", "");
     }
     return parse_root(api, NULL, body, len, rid_header, out, err);
 }
@@ -551,8 +561,10 @@ static int parse_root(enum api api, const char *path_model, const char *body, si
         if (api == API_GEMINI)
             return gfail(err, "Invalid JSON payload received. %s", where);
         if (api == API_BEDROCK || api == API_BEDROCK_INVOKE)
-            return bfail(err, "Malformed input request, please reformat your input and try "
-                              "again. %s", where);
+            return bfail(err,
+                         "Malformed input request, please reformat your input and try "
+                         "again. %s",
+                         where);
         return fail(err, NULL, REQUEST_MSG_BAD_JSON " Problem at %s", where);
     }
     int rc = -1;

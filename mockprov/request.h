@@ -6,11 +6,11 @@
 #include <stdint.h>
 
 enum api {
-    API_CHAT,      /* OpenAI Chat Completions */
-    API_RESPONSES, /* OpenAI Responses */
-    API_MESSAGES,  /* Anthropic Messages */
-    API_GEMINI,    /* Google Gemini generateContent / streamGenerateContent */
-    API_BEDROCK,   /* AWS Bedrock Converse / ConverseStream */
+    API_CHAT,           /* OpenAI Chat Completions */
+    API_RESPONSES,      /* OpenAI Responses */
+    API_MESSAGES,       /* Anthropic Messages */
+    API_GEMINI,         /* Google Gemini generateContent / streamGenerateContent */
+    API_BEDROCK,        /* AWS Bedrock Converse / ConverseStream */
     API_BEDROCK_INVOKE, /* AWS Bedrock InvokeModel[WithResponseStream], an Anthropic body */
 };
 
@@ -67,9 +67,8 @@ int request_parse_gemini(const char *model, int stream, int json_stream, const c
  * inferenceConfig.maxTokens) or API_BEDROCK_INVOKE (an Anthropic Messages body without the
  * model, with anthropic_version). Errors are Bedrock's ValidationException. Same contract as
  * request_parse. */
-int request_parse_bedrock(enum api api, const char *model, int stream, const char *body,
-                          size_t len, const char *rid_header, struct request *out,
-                          struct request_error *err);
+int request_parse_bedrock(enum api api, const char *model, int stream, const char *body, size_t len,
+                          const char *rid_header, struct request *out, struct request_error *err);
 
 /* 1 when 's' is usable as a correlation id (printable, no spaces, < REQUEST_ID_MAX). */
 int request_id_ok(const char *s, size_t len);

@@ -1,7 +1,8 @@
 /* Vendor wire formats: SSE events, non-stream bodies and error bodies for OpenAI Chat
  * Completions, OpenAI Responses, Anthropic Messages, Google Gemini and AWS Bedrock (whose shapes
- * live in gemini.c and bedrock.c; this file dispatches to them), with reasoning and tool calls in each vendor's shape.
- * Everything returned is malloc'd text the caller frees; NULL means out of memory. */
+ * live in gemini.c and bedrock.c; this file dispatches to them), with reasoning and tool calls in
+ * each vendor's shape. Everything returned is malloc'd text the caller frees; NULL means out of
+ * memory. */
 #ifndef MP_WIRE_H
 #define MP_WIRE_H
 
@@ -66,7 +67,7 @@ enum wire_framing {
 
 /* The identity and token-event templates of one generation. */
 struct wire_gen {
-    enum api api; /* Bedrock's InvokeModel speaks API_MESSAGES here, framed as chunks */
+    enum api api;     /* Bedrock's InvokeModel speaks API_MESSAGES here, framed as chunks */
     char id[64];      /* chatcmpl-..., resp_..., msg_..., Gemini's responseId */
     char item_id[64]; /* Responses output item */
     char model[REQUEST_MODEL_MAX];
