@@ -281,6 +281,8 @@ tc('ai_sdk_bedrock_abort_should_show_as_a_peer_close', [ai, aiBedrock], async ()
   }
   check(got >= 3, `tokens before the abort: ${got}`);
   const rec = await ledgerDone(id);
+  // the provider's fetch speaks HTTP/1.1: its abort is the connection's close
+  eq(rec.protocol, 'http/1.1', 'ledger protocol');
   checkPeerClose(rec, 'bedrock', 'AI SDK bedrock abort');
 });
 
