@@ -27,6 +27,10 @@ static const char *const forwarded_names[] = {
     "x-tailgate-reasoning-content",
     "x-tailgate-tool-call",
     "x-tailgate-tool-text",
+    /* Bedrock's SigV4 headers, as the client signed them */
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
 };
 
 static int slist_add(struct curl_slist **list, const char *line)

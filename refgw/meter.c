@@ -1,5 +1,6 @@
 /* refgw's metering: an incremental line splitter over the upstream body, a usage extractor for
- * the four vendor shapes, and a counter of the mock's self-identifying tokens. */
+ * the vendor shapes (Bedrock's inside its event-stream messages), and a counter of the mock's
+ * self-identifying tokens. */
 #include "meter.h"
 
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <strings.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 #include "jparse.h"
 
@@ -21,6 +23,7 @@ void meter_init(struct meter *m)
 
 void meter_cleanup(struct meter *m)
 {
+    eventstream_decoder_cleanup(&m->esd);
     free(m->line);
     m->line = NULL;
     m->len = m->cap = 0;
@@ -30,10 +33,17 @@ void meter_begin(struct meter *m, const char *content_type)
 {
     m->open = 1;
     m->sse = 0;
+    m->es = 0;
     /* media types are case-insensitive (RFC 9110 8.3.1) */
     for (const char *p = content_type; p && *p; p++) {
         if (strncasecmp(p, "text/event-stream", 17) == 0) {
             m->sse = 1;
+            break;
+        }
+        if (strncasecmp(p, "application/vnd.amazon.eventstream", 34) == 0) {
+            m->es = 1;
+            eventstream_decoder_cleanup(&m->esd); /* a previous response's, if it was not ended */
+            eventstream_decoder_init(&m->esd, METER_LINE_MAX);
             break;
         }
     }
@@ -149,9 +159,13 @@ int meter_usage_from_json(const char *json, size_t len, int64_t *out, int64_t *i
         double ov = json_count(u, "completion_tokens");
         if (ov < 0)
             ov = json_count(u, "output_tokens");
+        if (ov < 0)
+            ov = json_count(u, "outputTokens"); /* Bedrock's Converse */
         double iv = json_count(u, "prompt_tokens");
         if (iv < 0)
             iv = json_count(u, "input_tokens");
+        if (iv < 0)
+            iv = json_count(u, "inputTokens");
         if (output_counts && ov >= 0) {
             *out = (int64_t)ov;
             found = 1;
@@ -191,10 +205,54 @@ static void sse_line(struct meter *m)
     take_usage(m, p, m->len - (size_t)(p - m->line));
 }
 
+/* One event-stream message: its JSON payload, or a chunk's decoded bytes. */
+static void es_message(struct meter *m, const struct eventstream_message *msg)
+{
+    size_t tl;
+    const char *type = eventstream_header_str(msg, ":event-type", &tl);
+    if (type == NULL)
+        return; /* an exception carries no usage */
+    if (tl != 5 || memcmp(type, "chunk", 5) != 0) {
+        if (memmem(msg->payload, msg->payload_len, "\"usage\"", 7) != NULL)
+            take_usage(m, msg->payload, msg->payload_len);
+        return;
+    }
+    cJSON *c = cJSON_ParseWithLength(msg->payload, msg->payload_len);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(c, "bytes");
+    size_t bl = cJSON_IsString(b) ? strlen(b->valuestring) : 0;
+    unsigned char *raw = bl && bl % 4 == 0 ? malloc(bl / 4 * 3 + 1) : NULL;
+    if (raw) {
+        int n = EVP_DecodeBlock(raw, (const unsigned char *)b->valuestring, (int)bl);
+        for (size_t i = bl; n > 0 && i > 0 && b->valuestring[i - 1] == '='; i--)
+            n--; /* EVP_DecodeBlock counts the padding as zero bytes */
+        if (n > 0)
+            take_usage(m, (const char *)raw, (size_t)n);
+    }
+    free(raw);
+    cJSON_Delete(c);
+}
+
+/* Bedrock's event stream: whole messages as they complete. A corrupt stream meters nothing more
+ * (the decoder stays failed), as a gateway that cannot frame it could not. */
+static int es_feed(struct meter *m, const char *data, size_t len)
+{
+    if (eventstream_feed(&m->esd, data, len) != 0)
+        return m->esd.failed ? 0 : -1;
+    struct eventstream_message msg;
+    int rc;
+    while ((rc = eventstream_next(&m->esd, &msg)) == 1)
+        es_message(m, &msg);
+    if (rc < 0)
+        m->oversized++;
+    return 0;
+}
+
 int meter_feed(struct meter *m, const char *data, size_t len)
 {
     if (!m->open)
         return 0;
+    if (m->es)
+        return es_feed(m, data, len);
     int rc = 0;
     if (!m->sse) {
         if (m->skipping)
@@ -239,7 +297,7 @@ void meter_end(struct meter *m)
 {
     if (!m->open)
         return;
-    if (!m->skipping && m->len > 0) {
+    if (!m->es && !m->skipping && m->len > 0) {
         if (m->sse)
             sse_line(m); /* a last line without its newline */
         else

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eventstream.h"
+
 /* An SSE line (or a whole non-SSE body) longer than this is skipped, not parsed: a usage object
  * never needs more, and the cap bounds each request's memory. */
 #define METER_LINE_MAX (1024 * 1024)
@@ -17,6 +19,8 @@ struct meter {
     /* the response being read */
     int open;           /* between meter_begin and meter_end */
     int sse;            /* text/event-stream: usage rides in "data:" lines */
+    int es;             /* application/vnd.amazon.eventstream: usage rides in messages */
+    struct eventstream_decoder esd;
     char *line;         /* the current line (SSE) or the body so far (otherwise) */
     size_t len, cap;
     int skipping;       /* the current line outgrew METER_LINE_MAX: drop it up to its end */
@@ -40,7 +44,9 @@ struct meter {
 void meter_init(struct meter *m);
 void meter_cleanup(struct meter *m);
 
-/* Starts a response. content_type may be NULL (then the body is parsed as one JSON value). */
+/* Starts a response. content_type may be NULL (then the body is parsed as one JSON value).
+ * Bedrock's event streams are decoded message by message: ConverseStream's metadata usage, and
+ * InvokeModelWithResponseStream's chunks (base64 of Anthropic's events) decoded first. */
 void meter_begin(struct meter *m, const char *content_type);
 /* Feeds response body bytes. Returns 0, or -1 out of memory (the line is then skipped and
  * counted in 'oversized'; metering goes on with the next line). */
@@ -57,7 +63,8 @@ void meter_count_end(struct meter *m);
 /* Usage from one parsed JSON line or body, by the vendor shapes (OpenAI chat usage chunk,
  * Responses response.completed / response.incomplete, Anthropic message_start / message_delta,
  * Gemini's usageMetadata on a chunk, on the last chunk of a JSON-array stream or on a
- * generateContent body, and the non-streaming bodies). Fills -1 where absent. Returns 1 if it
+ * generateContent body, Bedrock's usage {inputTokens, outputTokens} on ConverseStream's metadata
+ * and Converse's body, and the non-streaming bodies). Fills -1 where absent. Returns 1 if it
  * found any, else 0. Borrows 'json'. */
 int meter_usage_from_json(const char *json, size_t len, int64_t *out, int64_t *in);
 

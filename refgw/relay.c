@@ -829,8 +829,9 @@ static void serve(struct relay *gw, struct exchange *x)
         return;
     }
     /* the vendors' APIs: OpenAI's and Anthropic's under /v1/, Gemini's under /v1beta/ (its
-     * query, alt=sse and key=, goes upstream with the path) */
-    if (strncmp(path, "/v1/", 4) == 0 || strncmp(path, "/v1beta/", 8) == 0) {
+     * query, alt=sse and key=, goes upstream with the path), Bedrock's under /model/ */
+    if (strncmp(path, "/v1/", 4) == 0 || strncmp(path, "/v1beta/", 8) == 0 ||
+        strncmp(path, "/model/", 7) == 0) {
         if (post)
             flow_start(gw, x);
         else

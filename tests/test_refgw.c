@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "check.h"
 #include "clock.h"
@@ -1442,6 +1443,226 @@ static void meter_should_sum_usage_over_responses_and_not_count_a_cut_one(void)
     CHECK(ok);
 }
 
+/* ---- Bedrock --------------------------------------------------------------------------------- */
+
+/* Appends one event-stream message (type, payload) to buf at *at. */
+static int es_put(char *buf, size_t cap, size_t *at, const char *type, const char *payload)
+{
+    struct eventstream_header h[3] = {
+        {":event-type", 11, EVENTSTREAM_STRING, type, strlen(type)},
+        {":content-type", 13, EVENTSTREAM_STRING, "application/json", 16},
+        {":message-type", 13, EVENTSTREAM_STRING, "event", 5},
+    };
+    long n = eventstream_encode(buf + *at, cap - *at, h, 3, payload, strlen(payload));
+    if (n < 0)
+        return -1;
+    *at += (size_t)n;
+    return 0;
+}
+
+/* An InvokeModel chunk: {"bytes": base64 of the Anthropic event}. */
+static int es_chunk(char *buf, size_t cap, size_t *at, const char *event)
+{
+    char b64[1024], payload[1100];
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)event, (int)strlen(event));
+    snprintf(payload, sizeof payload, "{\"bytes\":\"%s\"}", b64);
+    return es_put(buf, cap, at, "chunk", payload);
+}
+
+/* Feeds a binary stream in two parts cut at 'cut', and ends it. */
+static void feed_bin(struct meter *m, const char *ct, const char *s, size_t n, size_t cut)
+{
+    meter_begin(m, ct);
+    meter_feed(m, s, cut);
+    meter_feed(m, s + cut, n - cut);
+    meter_end(m);
+}
+
+static void meter_should_read_bedrock_usage_at_every_split_point(void)
+{
+    char conv[2048], inv[4096];
+    size_t cl = 0, il = 0;
+    CHECK(es_put(conv, sizeof conv, &cl, "messageStart", "{\"role\":\"assistant\"}") == 0);
+    CHECK(es_put(conv, sizeof conv, &cl, "contentBlockDelta",
+                 "{\"contentBlockIndex\":0,\"delta\":{\"text\":\" tok0\"}}") == 0);
+    CHECK(es_put(conv, sizeof conv, &cl, "contentBlockDelta",
+                 "{\"contentBlockIndex\":0,\"delta\":{\"text\":\" tok1\"}}") == 0);
+    CHECK(es_put(conv, sizeof conv, &cl, "contentBlockStop", "{\"contentBlockIndex\":0}") == 0);
+    CHECK(es_put(conv, sizeof conv, &cl, "messageStop", "{\"stopReason\":\"end_turn\"}") == 0);
+    size_t before_meta = cl;
+    CHECK(es_put(conv, sizeof conv, &cl, "metadata",
+                 "{\"usage\":{\"inputTokens\":2,\"outputTokens\":2,\"totalTokens\":4},"
+                 "\"metrics\":{\"latencyMs\":5}}") == 0);
+    CHECK(es_chunk(inv, sizeof inv, &il,
+                   "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":2,"
+                   "\"output_tokens\":1}}}") == 0);
+    CHECK(es_chunk(inv, sizeof inv, &il,
+                   "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+                   "\"text_delta\",\"text\":\" tok0\"}}") == 0);
+    size_t before_delta = il;
+    CHECK(es_chunk(inv, sizeof inv, &il,
+                   "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+                   "\"usage\":{\"output_tokens\":3}}") == 0);
+    CHECK(es_chunk(inv, sizeof inv, &il, "{\"type\":\"message_stop\"}") == 0);
+    for (size_t cut = 0; cut <= cl; cut++) {
+        struct meter m;
+        meter_init(&m);
+        feed_bin(&m, "application/vnd.amazon.eventstream", conv, cl, cut);
+        int ok = m.output_tokens == 2 && m.input_tokens == 2 && m.responses_with_usage == 1 &&
+                 m.oversized == 0;
+        meter_cleanup(&m);
+        if (!ok)
+            fprintf(stderr, "  converse cut at %zu\n", cut);
+        CHECK(ok);
+    }
+    for (size_t cut = 0; cut <= il; cut++) {
+        struct meter m;
+        meter_init(&m);
+        feed_bin(&m, "application/vnd.amazon.eventstream", inv, il, cut);
+        int ok = m.output_tokens == 3 && m.input_tokens == 2 && m.responses_with_usage == 1;
+        meter_cleanup(&m);
+        if (!ok)
+            fprintf(stderr, "  invoke cut at %zu\n", cut);
+        CHECK(ok);
+    }
+    /* cut before the usage: ConverseStream's gateway learns nothing (usage rides only on the
+     * last event), InvokeModel's the input only */
+    struct meter m;
+    meter_init(&m);
+    feed_bin(&m, "application/vnd.amazon.eventstream", conv, before_meta, before_meta);
+    int ok = m.output_tokens == 0 && m.input_tokens == 0 && m.responses_with_usage == 0;
+    meter_cleanup(&m);
+    CHECK(ok);
+    meter_init(&m);
+    feed_bin(&m, "application/vnd.amazon.eventstream", inv, before_delta, before_delta);
+    ok = m.output_tokens == 0 && m.input_tokens == 2;
+    meter_cleanup(&m);
+    CHECK(ok);
+    /* a corrupt message: nothing after it is metered, nothing crashes */
+    char bad[2048];
+    memcpy(bad, conv, cl);
+    bad[9] ^= 1; /* the first prelude's CRC */
+    meter_init(&m);
+    feed_bin(&m, "application/vnd.amazon.eventstream", bad, cl, cl / 2);
+    ok = m.output_tokens == 0 && m.oversized == 1;
+    meter_cleanup(&m);
+    CHECK(ok);
+}
+
+/* Reads until k of the mock's tokens went by (binary-safe: event-stream framing has NULs), or
+ * EOF, or timeout. Returns the count. */
+static int read_bin_tokens(int fd, int k, int timeout_ms)
+{
+    uint64_t deadline = clock_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    char buf[16384];
+    int n = 0;
+    while (n < k && clock_now_ns() < deadline) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r <= 0)
+            break;
+        for (const char *p = buf; (p = memmem(p, (size_t)(buf + r - p), " tok", 4)) != NULL; p += 4)
+            n++;
+    }
+    return n;
+}
+
+#define BEDROCK_CONVERSE_BODY                                                                      \
+    "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"abcdefgh\"}]}]}"
+#define BEDROCK_INVOKE_BODY                                                                        \
+    "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":100,\"messages\":[{\"role\":"    \
+    "\"user\",\"content\":\"abcdefgh\"}]}"
+
+/* Bedrock's routes pass through refgw (the model id's %3A kept, the SigV4 headers forwarded: the
+ * mock records the signature) and are metered from their event-stream messages: ConverseStream's
+ * metadata usage, InvokeModel's chunks decoded, Converse's body. A ConverseStream the client left
+ * is cut upstream within a token, and a gateway that trusts usage meters nothing for it. */
+static void refgw_should_relay_bedrock_and_meter_its_usage(void)
+{
+    struct proc gw;
+    CHECK(start_refgw(&gw, "fixed", mock_url, "usage", NULL) == 0);
+    static const struct {
+        const char *path, *body;
+    } rows[] = {
+        {"/model/anthropic.claude-v2%3A1/converse-stream", BEDROCK_CONVERSE_BODY},
+        {"/model/anthropic.claude-v2%3A1/invoke-with-response-stream", BEDROCK_INVOKE_BODY},
+        {"/model/anthropic.claude-v2%3A1/converse", BEDROCK_CONVERSE_BODY},
+    };
+    int relayed = 1;
+    for (size_t a = 0; a < 3; a++) {
+        char headers[512];
+        snprintf(headers, sizeof headers,
+                 "%sX-Request-Id: gw-br-%zu\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKID/"
+                 "20260101/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=00\r\n"
+                 "x-amz-date: 20260101T000000Z\r\nConnection: close\r\n",
+                 FAST, a);
+        char *via = fetch(gw.port, rows[a].path, headers, rows[a].body);
+        int ok = via && strncmp(via, "HTTP/1.1 200 ", 13) == 0 &&
+                 (a == 2 ? strstr(via, "application/json") != NULL
+                         : strstr(via, "Content-Type: application/vnd.amazon.eventstream") != NULL);
+        if (!ok)
+            fprintf(stderr, "  %s via refgw: %.300s\n", rows[a].path, via ? via : "(none)");
+        relayed = relayed && ok;
+        free(via);
+    }
+    cJSON *lines = metering_wait(&gw, "gw-br-", 3, 5000);
+    int metered = cJSON_GetArraySize(lines) == 3;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, lines)
+    {
+        metered = metered && harness_num(o, "output_tokens") == LENGTH &&
+                  harness_num(o, "input_tokens") == INPUT_TOKENS &&
+                  harness_num(o, "status") == 200 &&
+                  strncmp(harness_str(o, "path"), "/model/anthropic.claude-v2%3A1/", 31) == 0;
+    }
+    if (!metered)
+        print_json("metering", lines);
+    cJSON_Delete(lines);
+    cJSON *recs = ledger_wait("gw-br-0", 1, 5000);
+    const cJSON *r0 = cJSON_GetArrayItem(recs, 0);
+    int signed_ok = r0 && is_true(r0, "sigv4") &&
+                    strcmp(harness_str(r0, "model"), "anthropic.claude-v2:1") == 0 &&
+                    strcmp(harness_str(r0, "api"), "bedrock") == 0;
+    if (!signed_ok)
+        print_json("records", recs);
+    cJSON_Delete(recs);
+
+    char headers[512];
+    snprintf(headers, sizeof headers, "%sX-Request-Id: gw-br-cancel\r\n", TIMING);
+    int fd = harness_connect(gw.port, 0);
+    int got = -1;
+    if (fd >= 0 && harness_post(fd, rows[0].path, headers, rows[0].body) == 0)
+        got = read_bin_tokens(fd, K, 5000);
+    if (fd >= 0)
+        harness_close_fin(fd);
+    recs = ledger_wait("gw-br-cancel", 1, 15000);
+    cJSON *cut = metering_line(&gw, "gw-br-cancel", 15000);
+    int rc = harness_stop(&gw);
+    const cJSON *rec = cJSON_GetArrayItem(recs, 0);
+    int cancelled = rec && strcmp(harness_str(rec, "api"), "bedrock") == 0 &&
+                    harness_str(rec, "close_kind") &&
+                    strcmp(harness_str(rec, "stop_reason"), "disconnect") == 0 &&
+                    harness_num(rec, "tail_tokens") <= 1 && cut && is_true(cut, "client_closed") &&
+                    harness_num(cut, "output_tokens") == 0 && harness_num(cut, "input_tokens") == 0;
+    int exact = got == K && rec && strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
+                harness_num(rec, "generated_tokens") == K + harness_num(rec, "tail_tokens");
+    if (!cancelled || !exact) {
+        fprintf(stderr, "  the client read %d tokens\n", got);
+        print_json("records", recs);
+        print_json("metering", cut);
+    }
+    cJSON_Delete(recs);
+    cJSON_Delete(cut);
+    CHECK(relayed);
+    CHECK(metered);
+    CHECK(signed_ok);
+    CHECK(cancelled);
+    CHECK_TIMING(exact);
+    CHECK_EQ_INT(rc, 0);
+}
+
 /* ---- Gemini through refgw -------------------------------------------------------------------- */
 
 #define GEMINI_SSE "/v1beta/models/gemini-test:streamGenerateContent?alt=sse"
@@ -1656,6 +1877,7 @@ int main(int argc, char **argv)
         CASE(meter_should_find_usage_in_each_vendor_shape),
         CASE(meter_should_read_sse_usage_at_every_split_point),
         CASE(meter_should_read_gemini_usage_at_every_split_point),
+        CASE(meter_should_read_bedrock_usage_at_every_split_point),
         CASE(meter_should_read_a_json_body_byte_by_byte),
         CASE(meter_should_count_each_token_once_whatever_the_framing),
         CASE(meter_should_skip_a_line_over_the_cap_and_go_on),
@@ -1677,6 +1899,7 @@ int main(int argc, char **argv)
         CASE(refgw_should_relay_an_https_upstream_and_abort_it_with_a_fin),
         CASE(refgw_should_exit_2_with_one_line_naming_the_flag),
         CASE(refgw_should_relay_gemini_and_meter_its_usage),
+        CASE(refgw_should_relay_bedrock_and_meter_its_usage),
         CASE(refgw_should_forward_the_gemini_key_and_query),
     };
     if (harness_start_mock(&mock, NULL) != 0) {
