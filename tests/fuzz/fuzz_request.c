@@ -1,6 +1,7 @@
-/* Fuzz target: mockprov's request body parser (request_parse, request_parse_gemini), for each of
- * the four APIs (Gemini as a stream of either framing and as generateContent), with and without
- * an X-Request-Id header. Checks what a parsed request promises the server. */
+/* Fuzz target: mockprov's request body parser (request_parse, request_parse_gemini,
+ * request_parse_bedrock), for each API (Gemini as a stream of either framing and as
+ * generateContent; Bedrock's Converse and InvokeModel, streaming or not), with and without an
+ * X-Request-Id header. Checks what a parsed request promises the server. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -42,6 +43,14 @@ static void check_ok(const struct request *r, enum api api, const char *rid)
         FUZZ_CHECK(strcmp(r->model, "gemini-2.5-flash") == 0);
         FUZZ_CHECK(r->background == 0);
     }
+    /* Bedrock: the model from the path; Converse has no user field either */
+    if (api == API_BEDROCK || api == API_BEDROCK_INVOKE) {
+        FUZZ_CHECK(strcmp(r->model, "anthropic.claude-v2:1") == 0);
+        FUZZ_CHECK(r->background == 0);
+        FUZZ_CHECK(strcmp(r->id_source, "user") != 0);
+        if (api == API_BEDROCK)
+            FUZZ_CHECK(strcmp(r->id_source, "metadata") != 0);
+    }
 }
 
 static void check_err(const struct request_error *e)
@@ -80,6 +89,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             } else {
                 check_err(&e);
                 FUZZ_CHECK(strcmp(e.type, "INVALID_ARGUMENT") == 0);
+            }
+        }
+    }
+    for (int mode = 0; mode < 4; mode++) { /* Converse, ConverseStream, Invoke, InvokeStream */
+        enum api api = mode < 2 ? API_BEDROCK : API_BEDROCK_INVOKE;
+        for (size_t h = 0; h < sizeof rids / sizeof rids[0]; h++) {
+            struct request r;
+            struct request_error e;
+            memset(&r, 0, sizeof r);
+            if (request_parse_bedrock(api, "anthropic.claude-v2:1", mode % 2, body, size, rids[h],
+                                      &r, &e) == 0) {
+                check_ok(&r, api, rids[h]);
+                FUZZ_CHECK(r.stream == mode % 2);
+            } else {
+                check_err(&e);
+                FUZZ_CHECK(strcmp(e.type, "ValidationException") == 0);
             }
         }
     }

@@ -1,16 +1,18 @@
 /* Fuzz target: a parsed request (request_parse, request_parse_gemini) rendered into every vendor
  * wire format (wire.c, gemini.c), plain or with reasoning and a tool call: stream open, each
  * reasoning and token event, the turns between parts, close, in-stream error, non-stream body,
- * Responses snapshots and the error body. Every SSE event must frame and every
- * data line must be JSON, with the request's model echoed exactly; a Gemini array stream must be
- * one JSON array. */
+ * Responses snapshots and the error body; Bedrock's streams framed as event-stream messages. Every
+ * SSE event must frame and every data line must be JSON, with the request's model echoed exactly; a
+ * Gemini array stream must be one JSON array. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "bedrock.h"
 #include "engine.h"
+#include "eventstream.h"
 #include "fuzz.h"
 #include "request.h"
 #include "wire.h"
@@ -241,6 +243,64 @@ static void render(const struct request *rq, uint64_t h)
     wire_gen_cleanup(&g);
 }
 
+/* Bedrock: a stream's text framed as event-stream messages decodes to one JSON payload per
+ * event (a chunk's bytes base64 of one Anthropic event), in order, with nothing left over. */
+static void check_framed(const struct wire_gen *g, const char *text)
+{
+    char *bin = NULL;
+    size_t blen = 0;
+    FUZZ_CHECK(bedrock_frame(g, text, strlen(text), &bin, &blen) == 0);
+    struct eventstream_decoder d;
+    eventstream_decoder_init(&d, 0);
+    FUZZ_CHECK(eventstream_feed(&d, bin, blen) == 0);
+    struct eventstream_message m;
+    int rc;
+    while ((rc = eventstream_next(&d, &m)) == 1) {
+        size_t vl;
+        FUZZ_CHECK(eventstream_header_str(&m, ":message-type", &vl) != NULL);
+        cJSON *j = parse_exact(m.payload, m.payload_len);
+        if (g->framing == WIRE_FRAMING_CHUNKS &&
+            eventstream_header_str(&m, ":event-type", &vl) != NULL)
+            FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "bytes")));
+        cJSON_Delete(j);
+    }
+    FUZZ_CHECK(rc == 0 && eventstream_pending(&d) == 0);
+    eventstream_decoder_cleanup(&d);
+    free(bin);
+}
+
+/* A Bedrock request rendered: open, each token, close and error, each framed. */
+static void render_bedrock(const struct request *rq, uint64_t h)
+{
+    struct wire_gen g;
+    FUZZ_CHECK(wire_gen_init(&g, rq, h, 1) == 0);
+    uint64_t n = h % FUZZ_WIRE_MAX_TOKENS;
+    char *open = wire_stream_open(&g, -1);
+    FUZZ_CHECK(open != NULL);
+    check_framed(&g, open);
+    free(open);
+    for (uint64_t i = 0; i < n; i++) {
+        char ev[WIRE_TOKEN_EVENT_MAX];
+        int w = wire_stream_token(&g, i, ev, sizeof ev);
+        FUZZ_CHECK(w > 0);
+        check_framed(&g, ev);
+    }
+    struct wire_tally t = {0, n, (int64_t)n, 0};
+    char *close = wire_stream_close(&g, &t, (enum wire_end)((h >> 8) % 2), -1);
+    FUZZ_CHECK(close != NULL);
+    check_framed(&g, close);
+    free(close);
+    char *err = wire_stream_error(&g, n);
+    FUZZ_CHECK(err != NULL);
+    check_framed(&g, err);
+    free(err);
+    char *body = wire_body(&g, &t, WIRE_END_STOP);
+    FUZZ_CHECK(body != NULL);
+    cJSON_Delete(parse_exact(body, strlen(body)));
+    free(body);
+    wire_gen_cleanup(&g);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint64_t h = fuzz_hash(data, size);
@@ -280,6 +340,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(eo, "code");
         FUZZ_CHECK(cJSON_IsString(msg) && strcmp(msg->valuestring, e.message) == 0);
         FUZZ_CHECK(cJSON_IsNumber(code) && code->valueint == e.status);
+        cJSON_Delete(j);
+        free(body);
+    }
+    /* Bedrock: ConverseStream and InvokeModelWithResponseStream, framed; errors {"message"} */
+    for (int api = API_BEDROCK; api <= API_BEDROCK_INVOKE; api++) {
+        struct request rq;
+        struct request_error e;
+        if (request_parse_bedrock((enum api)api, "anthropic.claude-v2:1", 1, (const char *)data,
+                                  size, NULL, &rq, &e) == 0) {
+            render_bedrock(&rq, h);
+            continue;
+        }
+        char *body =
+            wire_error_body((enum api)api, e.status, e.type, e.code, e.param, e.message, "req_fz");
+        FUZZ_CHECK(body != NULL);
+        cJSON *j = parse_exact(body, strlen(body));
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+        FUZZ_CHECK(cJSON_IsString(msg) && strcmp(msg->valuestring, e.message) == 0);
+        FUZZ_CHECK(cJSON_GetArraySize(j) == 1);
         cJSON_Delete(j);
         free(body);
     }
