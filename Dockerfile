@@ -22,7 +22,7 @@ LABEL org.opencontainers.image.title="tailgate" \
       org.opencontainers.image.revision="$REVISION"
 RUN apt-get update -q \
     && apt-get install -y -q --no-install-recommends libevent-2.1-7 libevent-openssl-2.1-7 \
-        libssl3 libcurl4 libcjson1 libnghttp2-14 \
+        libssl3 libcurl4 libcjson1 libnghttp2-14 zlib1g \
         gnuplot-nox fonts-dejavu-core ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /staging/usr/local/ /usr/local/

@@ -282,7 +282,7 @@ fi
 
 # ---- the container recipe: its packages exist in bookworm, the runtime stage has the library
 # of every shared object the binaries need, and it builds where an engine answers
-pkgs=$(sed -n '/^FROM .* AS build/,/^FROM /p' Dockerfile | grep -oE '(lib[a-z0-9.+-]+|build-essential|pkg-config)' | sort -u)
+pkgs=$(sed -n '/^FROM .* AS build/,/^FROM /p' Dockerfile | grep -oE '(zlib1g-dev|lib[a-z0-9.+-]+|build-essential|pkg-config)' | sort -u)
 runtime=$(sed -n '/^FROM debian:bookworm-slim$/,$p' Dockerfile |
     sed -n '/apt-get install/,/rm -rf/p' | tr -s ' \\' '\n' | grep -vE '^(-|&&|apt-get|install|rm|$)' |
     grep -vE '^/var' | sort -u)
