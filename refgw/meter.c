@@ -24,6 +24,7 @@ void meter_init(struct meter *m)
 void meter_cleanup(struct meter *m)
 {
     eventstream_decoder_cleanup(&m->esd);
+    eventstream_decoder_cleanup(&m->count_esd);
     free(m->line);
     m->line = NULL;
     m->len = m->cap = 0;
@@ -44,6 +45,9 @@ void meter_begin(struct meter *m, const char *content_type)
             m->es = 1;
             eventstream_decoder_cleanup(&m->esd); /* a previous response's, if it was not ended */
             eventstream_decoder_init(&m->esd, METER_LINE_MAX);
+            m->count_es = 1;
+            eventstream_decoder_cleanup(&m->count_esd);
+            eventstream_decoder_init(&m->count_esd, METER_LINE_MAX);
             break;
         }
     }
@@ -205,31 +209,52 @@ static void sse_line(struct meter *m)
     take_usage(m, p, m->len - (size_t)(p - m->line));
 }
 
-/* One event-stream message: its JSON payload, or a chunk's decoded bytes. */
-static void es_message(struct meter *m, const struct eventstream_message *msg)
+/* 1 when the message is an InvokeModelWithResponseStream chunk. */
+static int is_chunk(const struct eventstream_message *msg)
 {
     size_t tl;
     const char *type = eventstream_header_str(msg, ":event-type", &tl);
-    if (type == NULL)
-        return; /* an exception carries no usage */
-    if (tl != 5 || memcmp(type, "chunk", 5) != 0) {
-        if (memmem(msg->payload, msg->payload_len, "\"usage\"", 7) != NULL)
-            take_usage(m, msg->payload, msg->payload_len);
-        return;
-    }
+    return type && tl == 5 && memcmp(type, "chunk", 5) == 0;
+}
+
+/* A chunk's {"bytes": base64} decoded (malloc'd, *n set), or NULL. */
+static char *chunk_bytes(const struct eventstream_message *msg, size_t *n)
+{
     cJSON *c = cJSON_ParseWithLength(msg->payload, msg->payload_len);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(c, "bytes");
     size_t bl = cJSON_IsString(b) ? strlen(b->valuestring) : 0;
     unsigned char *raw = bl && bl % 4 == 0 ? malloc(bl / 4 * 3 + 1) : NULL;
+    int got = -1;
     if (raw) {
-        int n = EVP_DecodeBlock(raw, (const unsigned char *)b->valuestring, (int)bl);
-        for (size_t i = bl; n > 0 && i > 0 && b->valuestring[i - 1] == '='; i--)
-            n--; /* EVP_DecodeBlock counts the padding as zero bytes */
-        if (n > 0)
-            take_usage(m, (const char *)raw, (size_t)n);
+        got = EVP_DecodeBlock(raw, (const unsigned char *)b->valuestring, (int)bl);
+        for (size_t i = bl; got > 0 && i > 0 && b->valuestring[i - 1] == '='; i--)
+            got--; /* EVP_DecodeBlock counts the padding as zero bytes */
     }
-    free(raw);
     cJSON_Delete(c);
+    if (got <= 0) {
+        free(raw);
+        return NULL;
+    }
+    *n = (size_t)got;
+    return (char *)raw;
+}
+
+/* One event-stream message: its JSON payload, or a chunk's decoded bytes. */
+static void es_message(struct meter *m, const struct eventstream_message *msg)
+{
+    size_t tl;
+    if (eventstream_header_str(msg, ":event-type", &tl) == NULL)
+        return; /* an exception carries no usage */
+    if (!is_chunk(msg)) {
+        if (memmem(msg->payload, msg->payload_len, "\"usage\"", 7) != NULL)
+            take_usage(m, msg->payload, msg->payload_len);
+        return;
+    }
+    size_t n;
+    char *raw = chunk_bytes(msg, &n);
+    if (raw)
+        take_usage(m, raw, n);
+    free(raw);
 }
 
 /* Bedrock's event stream: whole messages as they complete. A corrupt stream meters nothing more
@@ -312,8 +337,12 @@ void meter_end(struct meter *m)
     m->open = 0;
     m->len = 0;
     m->skipping = 0;
-    /* the buffer may have grown to the cap: give it back while the request lives on */
-    meter_cleanup(m);
+    /* the buffer may have grown to the cap: give it back while the request lives on (the
+     * token counter's decoder is meter_count_end's to free: forwarding may outlast this) */
+    eventstream_decoder_cleanup(&m->esd);
+    free(m->line);
+    m->line = NULL;
+    m->len = m->cap = 0;
 }
 
 static void token_seen(struct meter *m)
@@ -328,7 +357,29 @@ static void token_seen(struct meter *m)
     m->tok_value = 0;
 }
 
+static void count_bytes(struct meter *m, const char *data, size_t len);
+
 void meter_count(struct meter *m, const char *data, size_t len)
+{
+    if (!m->count_es) {
+        count_bytes(m, data, len);
+        return;
+    }
+    if (eventstream_feed(&m->count_esd, data, len) != 0)
+        return; /* a corrupt stream counts nothing more */
+    struct eventstream_message msg;
+    while (eventstream_next(&m->count_esd, &msg) == 1) {
+        size_t n;
+        char *raw = is_chunk(&msg) ? chunk_bytes(&msg, &n) : NULL;
+        if (raw)
+            count_bytes(m, raw, n);
+        else if (!is_chunk(&msg))
+            count_bytes(m, msg.payload, msg.payload_len);
+        free(raw);
+    }
+}
+
+static void count_bytes(struct meter *m, const char *data, size_t len)
 {
     static const char pat[] = " tok";
     for (size_t i = 0; i < len; i++) {
@@ -353,6 +404,10 @@ void meter_count(struct meter *m, const char *data, size_t len)
 
 void meter_count_end(struct meter *m)
 {
+    if (m->count_es) {
+        eventstream_decoder_cleanup(&m->count_esd);
+        m->count_es = 0;
+    }
     if (m->tok_state == 4)
         token_seen(m);
     m->tok_state = 0;

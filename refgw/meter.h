@@ -21,6 +21,8 @@ struct meter {
     int sse;            /* text/event-stream: usage rides in "data:" lines */
     int es;             /* application/vnd.amazon.eventstream: usage rides in messages */
     struct eventstream_decoder esd;
+    int count_es; /* the forwarded bytes are an event stream: count in its payloads */
+    struct eventstream_decoder count_esd;
     char *line;         /* the current line (SSE) or the body so far (otherwise) */
     size_t len, cap;
     int skipping;       /* the current line outgrew METER_LINE_MAX: drop it up to its end */
@@ -55,7 +57,9 @@ int meter_feed(struct meter *m, const char *data, size_t len);
  * totals. Safe to call twice. */
 void meter_end(struct meter *m);
 
-/* Counts the mock's tokens in bytes forwarded to the client, across chunk boundaries. */
+/* Counts the mock's tokens in bytes forwarded to the client, across chunk boundaries; in a
+ * Bedrock event stream (meter_begin saw its type), in each message's payload, an
+ * InvokeModelWithResponseStream chunk's base64 decoded first. */
 void meter_count(struct meter *m, const char *data, size_t len);
 /* Ends the forwarded byte stream: a token cut at its last byte still counts. */
 void meter_count_end(struct meter *m);
