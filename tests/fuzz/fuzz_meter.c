@@ -1,6 +1,7 @@
 /* Fuzz target: refgw's metering reader (refgw/meter.c): the usage extractor and the line
  * splitter over an upstream body, and the token counter over the bytes forwarded. The first
- * byte says SSE or a plain body; the totals must not depend on where the reads split it. */
+ * byte says SSE, a plain body or Bedrock's event stream; the totals must not depend on where the
+ * reads split it. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -28,8 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     static const char *const types[] = {"text/event-stream; charset=utf-8", "application/json",
-                                        NULL, "TEXT/EVENT-STREAM"};
-    const char *ctype = types[data[0] % 4];
+                                        NULL, "TEXT/EVENT-STREAM",
+                                        "application/vnd.amazon.eventstream"};
+    const char *ctype = types[data[0] % 5];
     const char *buf = (const char *)data + 1;
     size_t len = size - 1;
     uint64_t h = fuzz_hash(data, size);
