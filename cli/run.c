@@ -13,6 +13,7 @@
 #include "runner/run.h"
 #include "runner/scenario.h"
 #include "runner/shard.h"
+#include "runner/workers.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -27,11 +28,14 @@ static void run_usage(FILE *f)
     fputs("usage: tailgate run (--gateway FILE | --gateway-url URL [--gateway-cmd CMD]\n"
           "                     [--style S] | --direct) [--mock-url URL] [--out DIR]\n"
           "                     [--seed N] [--floor DIRECT_RUN_DIR] [--via-proxies]\n"
-          "                     [--mock-tls] [--shard I/N] SCENARIO|SUITE...\n"
+          "                     [--mock-tls] [--shard I/N] [--workers W|auto] SCENARIO|SUITE...\n"
           "\n"
           "--shard I/N (with --mock-url, a mock the shards share) runs shard I of N, counting\n"
           "from 0: user request i of each scenario when i % N == I, with the plan it has in the\n"
           "whole run. 'tailgate merge' joins the N run folders into one (docs/sharding.md).\n"
+          "--workers W (default 1; auto: one per online CPU) runs each scenario's users in W\n"
+          "client processes, the same plans for the same seed; network_drop and isolate\n"
+          "scenarios run in-process.\n"
           "--mock-tls (or \"mock_tls\": true in the gateway description) starts the mock with\n"
           "HTTPS and writes its CA to OUT/mock-ca.pem ({{MOCK_CA_FILE}}).\n"
           "A leg with no toxics (and no network_drop users) connects directly; --via-proxies\n"
@@ -125,7 +129,8 @@ int cli_run(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},       {"seed", required_argument, NULL, 'S'},
         {"floor", required_argument, NULL, 'f'},      {"via-proxies", no_argument, NULL, 'P'},
         {"mock-tls", no_argument, NULL, 1},          {"shard", required_argument, NULL, 2},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"workers", required_argument, NULL, 3},     {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct run_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -161,6 +166,12 @@ int cli_run(int argc, char **argv)
             char serr[256];
             if (shard_parse(optarg, &cfg.shard_index, &cfg.shard_count, serr, sizeof serr) != 0)
                 return cli_usage_error("run", "%s", serr);
+            break;
+        }
+        case 3: {
+            char werr[256];
+            if (workers_parse(optarg, &cfg.workers, werr, sizeof werr) != 0)
+                return cli_usage_error("run", "%s", werr);
             break;
         }
         case 'm':

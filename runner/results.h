@@ -146,6 +146,8 @@ struct scenario_result {
     /* our clock: the settle window's end (what was still running then is an orphan), the
      * first send and the last client record; a merge of shards rejoins with them (shard.h) */
     double settle_end_ns, first_send_ns, last_end_ns;
+    uint32_t workers;       /* client worker processes the scenario ran with (1: in-process) */
+    char workers_note[128]; /* why fewer than --workers asked for, or "" */
 };
 
 struct run_result {

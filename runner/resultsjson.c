@@ -78,6 +78,10 @@ static cJSON *scenario_json(const struct scenario_result *res)
         cJSON_AddNumberToObject(kinds, res->errs[i].kind, (double)res->errs[i].count);
     if (res->sc->isolate)
         cJSON_AddNumberToObject(o, "isolate_timeouts", (double)res->isolate_timeouts);
+    if (res->workers > 0)
+        cJSON_AddNumberToObject(o, "workers", res->workers);
+    if (res->workers_note[0])
+        cJSON_AddStringToObject(o, "workers_note", res->workers_note);
     cJSON_AddNumberToObject(o, "requests", (double)res->nreqs);
     cJSON *ends = cJSON_AddObjectToObject(o, "end_reasons");
     for (int r = 0; r < END_REASON_COUNT; r++)

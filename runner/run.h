@@ -31,6 +31,9 @@ struct run_config {
     /* shard_count > 0: this run is shard shard_index of shard_count (runner/shard.h) against
      * the shared mock at mock_url */
     uint32_t shard_index, shard_count;
+    /* >1: each scenario's client runs in this many forked worker processes (runner/workers.h),
+     * a scenario that needs the runner's own state (network_drop, isolate) in-process */
+    uint32_t workers;
     char **scenarios;          /* scenario files */
     size_t nscenarios;
     const char *suite_name;

@@ -16,6 +16,7 @@
 #include "progress.h"
 #include "shard.h"
 #include "verdict.h"
+#include "workers.h"
 
 static void on_record(void *arg, const struct chaos_record *rec)
 {
@@ -205,6 +206,35 @@ static int client_leg_proxied(const struct runner *r, const struct scenario *sc)
            has_drop_users(sc);
 }
 
+/* How many client worker processes the scenario gets, with a note in 'note' when fewer than the
+ * run asked for. A worker is its own process: what calls into the runner's state stays here. */
+static uint32_t workers_for(const struct runner *r, const struct scenario *sc, uint32_t conc,
+                            uint32_t share, char *note, size_t len)
+{
+    uint32_t want = r->cfg->workers > 1 ? r->cfg->workers : 1, w = want;
+    note[0] = '\0';
+    if (want == 1)
+        return 1;
+    if (has_drop_users(sc)) {
+        snprintf(note, len, "workers: 1 (network_drop needs the in-process proxy)");
+        return 1;
+    }
+    if (sc->isolate) {
+        snprintf(note, len, "workers: 1 (isolate asks the mock before each request)");
+        return 1;
+    }
+    /* no worker without a user or a slot of its own: the load stays the scenario's */
+    if (w > conc)
+        w = conc;
+    if (w > share)
+        w = share;
+    if (w < 1)
+        w = 1;
+    if (w < want)
+        snprintf(note, len, "workers: %u (%u users, %u at once)", w, share, conc);
+    return w;
+}
+
 static void log_ledger(struct runner *r, const struct scenario *sc, const cJSON *ledger)
 {
     if (r->ledger_log == NULL)
@@ -326,10 +356,25 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     progress_counts_init(&r->counts, share);
     r->isolate_since_ns = 0;
     r->isolate_timeouts = 0;
+    res->workers =
+        workers_for(r, sc, cc.concurrency, share, res->workers_note, sizeof res->workers_note);
+    if (res->workers_note[0] && r->cfg->progress) {
+        char line[300];
+        snprintf(line, sizeof line, "%s: %s", sc->name, res->workers_note);
+        r->cfg->progress(r->cfg->progress_arg, line, 0);
+    }
+    /* validated here either way: a bad config is a usage error, not a worker's death */
     struct chaos_client *cl = chaos_client_new(r->base, &cc, err, errlen);
+    struct workers *ws = NULL;
     if (cl == NULL)
         return RUN_USAGE;
-    if (chaos_client_start(cl, res->error, sizeof res->error) != 0) {
+    if (res->workers > 1) {
+        chaos_client_free(cl);
+        cl = NULL;
+        ws = workers_start(r->base, &cc, res->workers, res->error, sizeof res->error);
+        if (ws == NULL)
+            return RUN_ENV;
+    } else if (chaos_client_start(cl, res->error, sizeof res->error) != 0) {
         chaos_client_free(cl);
         return RUN_ENV;
     }
@@ -357,6 +402,8 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     int interrupted = r->cfg->interrupted && *r->cfg->interrupted;
     if (interrupted)
         snprintf(res->error, sizeof res->error, "interrupted before the scenario finished");
+    else if (workers_error(ws, res->error, sizeof res->error) != 0)
+        ; /* a worker's records cannot be trusted: the scenario is not judged */
     else if (alive && !r->client_done)
         snprintf(res->error, sizeof res->error, "the client did not finish within %llu s",
                  (unsigned long long)(limit_ms / 1000));
@@ -379,6 +426,7 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
         env_alive(r, res->error, sizeof res->error);
     double settle_end = (double)clock_now_ns();
     chaos_client_free(cl); /* closes anything still open */
+    workers_free(ws);      /* kills, by PID, any worker still running */
     cJSON *ledger = admin_ledger(r);
     if (ledger == NULL && !res->error[0])
         snprintf(res->error, sizeof res->error, "could not read mockprov's ledger at %s",
