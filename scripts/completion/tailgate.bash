@@ -56,11 +56,12 @@ _tailgate()
     case $cmd in
     run)
         opts="--gateway --gateway-url --gateway-cmd --style --direct --mock-url --out --seed
-              --floor --via-proxies --mock-tls --shard --help"
+              --floor --via-proxies --mock-tls --shard --workers --help"
         case $prev in
         --gateway) _tailgate_files "$cur" '*.json'; return 0 ;;
         --style) _tailgate_words "openai-chat responses anthropic custom" "$cur"; return 0 ;;
         --out | --floor) _tailgate_dirs "$cur"; return 0 ;;
+        --workers) _tailgate_words "auto" "$cur"; return 0 ;;
         --gateway-url | --gateway-cmd | --mock-url | --seed) return 0 ;;
         esac
         ;;
