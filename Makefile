@@ -134,6 +134,8 @@ bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxyben
 	@echo
 	@TAILGATE_BIN=./tailgate bench/clienth2.sh || true
 	@echo
+	@TAILGATE_BIN=./tailgate bench/workers.sh || true
+	@echo
 	@TAILGATE_BIN=./tailgate bench/ci.sh
 	@echo
 	@TAILGATE_BIN=./tailgate bench/closelag.sh || true
