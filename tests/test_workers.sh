@@ -3,7 +3,8 @@
 # workers give the run of 1 (the request count, each user's index, action and delivered tokens,
 # the verdict per gate and overall), directly and through refgw; --workers composes with
 # --shard (shard 1/2 in 2 workers runs exactly the users i % 2 == 1); a worker killed mid-run
-# makes the scenario not judged (exit 3); a network_drop scenario runs in-process and says so;
+# makes the scenario not judged (exit 3), and so does a SIGINT, after which no worker is left;
+# a network_drop scenario runs in-process and says so;
 # bad --workers values exit 2 and write nothing.
 # Prints PASS/FAIL/SKIP lines. TAILGATE_BIN and REFGW_BIN may point at the binaries.
 set -u
@@ -128,6 +129,34 @@ case "$rc|$got" in
 "3|error error client worker 1 (pid "*") was killed by signal 9"*)
     pass killed_worker_should_make_the_scenario_not_judged ;;
 *) fail killed_worker_should_make_the_scenario_not_judged "rc $rc: $got; $(tail -n 2 "$tmp/killed.out")" ;;
+esac
+
+# SIGINT while the workers run: the runner kills them by PID and the scenario is not judged
+sed 's/"leave"/"slow"/; s/"tps": 100/"tps": 2/' "$tmp/leave.json" >"$tmp/slow.json"
+timeout -k 5 120 "$bin" run --direct --seed 7 --workers 2 --out "$tmp/int" "$tmp/slow.json" \
+    >"$tmp/int.out" 2>&1 </dev/null &
+timeout_pid=$!
+# the run is timeout's child; the workers are the run's children that run its own program (the
+# mock is 'tailgate mock')
+children() { ps --ppid "$1" -o pid=,args= 2>/dev/null | grep -v " mock " | awk '{print $1}'; }
+run_pid= wpids=
+for _ in $(seq 1000); do
+    [ -z "$run_pid" ] && run_pid=$(children "$timeout_pid")
+    [ -n "$run_pid" ] && wpids=$(children "$run_pid")
+    [ "$(echo "$wpids" | grep -c .)" = 2 ] && break
+    kill -0 "$timeout_pid" 2>/dev/null || break
+    sleep 0.01
+done
+[ -n "$run_pid" ] && kill -INT "$run_pid"
+wait "$timeout_pid"
+rc=$?
+alive=""
+for p in $wpids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+got=$("$py" -c 'import json,sys; r=json.load(open(sys.argv[1])); s=r["scenarios"][0]
+print(r["verdict"], s["verdict"], s.get("error"))' "$tmp/int/results.json" 2>&1)
+case "$rc|$(echo "$wpids" | grep -c .)|$alive|$got" in
+"3|2||error error interrupted"*) pass interrupt_should_kill_the_workers_and_not_judge ;;
+*) fail interrupt_should_kill_the_workers_and_not_judge "rc $rc, workers '$wpids', alive '$alive': $got; $(tail -n 2 "$tmp/int.out")" ;;
 esac
 
 # network_drop calls the runner's own proxy: one in-process client, said in the results
