@@ -152,7 +152,7 @@ static void worker_run(const struct chaos_config *base_cfg, uint32_t w, uint32_t
     close_inherited();
     fd = WORKER_FD;
     const char *ab = getenv(WORKERS_ABORT_ENV);
-    struct child c = {.fd = fd, .abort_after = ab && (uint32_t)atoi(ab) == w};
+    struct child c = {.fd = fd, .abort_after = ab && ab[0] && (uint32_t)atoi(ab) == w};
     struct event_config *ec = event_config_new();
     if (ec)
         event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
