@@ -45,7 +45,7 @@ static void mock_usage(FILE *f)
           "                     [--admin-host NAME]... [--max-body BYTES] [--sndbuf BYTES]\n"
           "                     [--max-pending BYTES] [--header-timeout D] [--body-timeout D]\n"
           "                     [--idle-timeout D] [--tls [--cert FILE --key FILE]]\n"
-          "                     [--ca-file PATH] [--no-h2]\n"
+          "                     [--ca-file PATH] [--no-h2] [--max-burst N]\n"
           "\n"
           "Prints its base URL on the first line of stdout. SPEC is '0s:NAME,30s:NAME2'.\n"
           "The port serves HTTP/1.1 and HTTP/2 (prior knowledge in cleartext, ALPN h2 over\n"
@@ -62,7 +62,12 @@ static void mock_usage(FILE *f)
           "body must not pause longer than --body-timeout (60s), or the answer is 408; a\n"
           "connection with no request in progress closes after --idle-timeout (75s). What a\n"
           "client sends while its reply streams is held up to --max-pending bytes (262144),\n"
-          "then dropped and the connection closed after that reply. D: 500ms, 30s, 2m.\n",
+          "then dropped and the connection closed after that reply. D: 500ms, 30s, 2m.\n"
+          "A mock that falls behind slows its streams down as a loaded vendor does: a late\n"
+          "stream sends at most --max-burst tokens in a row (2, 1..1024) and its timetable\n"
+          "slides; /_tailgate/health and /metrics say how late it ran (token lag).\n"
+          "--debug-tick-burn-ms N (tests only) burns N ms of CPU per tick of the token\n"
+          "timers, so the mock falls behind on purpose.\n",
           f);
 }
 
@@ -104,6 +109,8 @@ static int cmd_mock(int argc, char **argv)
         {"key", required_argument, NULL, 7},
         {"ca-file", required_argument, NULL, 8},
         {"no-h2", no_argument, NULL, 9},
+        {"max-burst", required_argument, NULL, 10},
+        {"debug-tick-burn-ms", required_argument, NULL, 11},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -232,6 +239,20 @@ static int cmd_mock(int argc, char **argv)
             break;
         case 9:
             cfg.no_h2 = 1;
+            break;
+        case 10:
+            if (cliutil_parse_u64(optarg, MOCK_MAX_BURST_LIMIT, &v) != 0 || v == 0) {
+                return cli_usage_error("mock", "--max-burst: expected 1..%d tokens, got '%s'",
+                                       MOCK_MAX_BURST_LIMIT, optarg);
+            }
+            cfg.max_burst = (unsigned)v;
+            break;
+        case 11:
+            if (cliutil_parse_u64(optarg, 10000, &v) != 0) {
+                return cli_usage_error(
+                    "mock", "--debug-tick-burn-ms: expected 0..10000 ms, got '%s'", optarg);
+            }
+            cfg.debug_tick_burn_ms = (unsigned)v;
             break;
         case 'h':
             mock_usage(stdout);

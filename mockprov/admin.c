@@ -356,6 +356,26 @@ static void admin_faults_post(struct mock *m, struct exchange *x, const char *sc
     send_cjson(m, x, o);
 }
 
+/* How late the mock ran since the last full reset: what tells a run that the mock, not the
+ * gateway, was the bottleneck. It is the mock's, whatever the scope: a scope's reset leaves it,
+ * since the other scopes' runs are still measuring it. */
+static cJSON *lag_json(const struct mock *m)
+{
+    const struct mock_lag *l = &m->lag;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "tokens_timed", (double)l->timed);
+    cJSON_AddNumberToObject(o, "tokens_late", (double)l->late);
+    cJSON_AddNumberToObject(o, "late_share", l->timed ? (double)l->late / (double)l->timed : 0);
+    cJSON_AddNumberToObject(o, "p50_ms",
+                            metrics_quantile(&l->hist, METRICS_TOKEN_LAG, 0.50, l->max_ns) / 1e6);
+    cJSON_AddNumberToObject(o, "p99_ms",
+                            metrics_quantile(&l->hist, METRICS_TOKEN_LAG, 0.99, l->max_ns) / 1e6);
+    cJSON_AddNumberToObject(o, "max_ms", (double)l->max_ns / 1e6);
+    cJSON_AddNumberToObject(o, "burst_max", (double)l->burst_max);
+    cJSON_AddNumberToObject(o, "max_burst", (double)m->cfg.max_burst);
+    return o;
+}
+
 static void admin_reset(struct mock *m, struct exchange *x, const char *scope_name)
 {
     if (scope_name) {
@@ -371,6 +391,7 @@ static void admin_reset(struct mock *m, struct exchange *x, const char *scope_na
     ledger_reset(m->ledger);
     scope_clear(&m->scopes);
     m->queued_fault_count = 0;
+    memset(&m->lag, 0, sizeof m->lag); /* the next scenario's lag is its own */
     /* forget finished background responses; running ones stay reachable until they end */
     for (struct gen *g = m->gens; g; g = g->next) {
         if (g->stored && g->finished) {
@@ -477,6 +498,7 @@ void admin_handle(struct mock *m, struct exchange *x, const char *path)
         cJSON_AddNumberToObject(o, "ledger_dropped", (double)ledger_dropped(m->ledger));
         cJSON_AddNumberToObject(o, "uptime_ms",
                                 (double)((clock_now_ns() - m->t_start_ns) / 1000000ull));
+        cJSON_AddItemToObject(o, "token_lag", lag_json(m));
         send_cjson(m, x, o);
     } else if (strcmp(path, "clock") == 0 && get) {
         cJSON *o = cJSON_CreateObject();

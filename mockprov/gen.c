@@ -16,7 +16,9 @@
 #include "reply.h"
 #include "sink.h"
 
-#define MOCK_TICK_BATCH 256 /* tokens per pass of the wheel before I/O gets a turn */
+#define MOCK_TICK_BATCH 256           /* streams per pass of the wheel before I/O gets a turn */
+#define MOCK_TICK_NS 1000000ull       /* a wheel slot: the tick never fires more often */
+#define MOCK_LATE_NS (5 * 1000000ull) /* a token this much behind its timetable was late */
 
 static void token_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void reasoning_step(struct gen *g, uint64_t now);
@@ -216,7 +218,23 @@ static void gen_fail(struct gen *g, enum ledger_stop why)
     gen_maybe_finish(g);
 }
 
-/* Arms the timer for an absolute time. */
+/* When the tick should fire for a token due at due_ns: never sooner than one wheel slot from
+ * now (a tick per slot at most, as many tokens as fall in it), never later than due. */
+static uint64_t tick_at(uint64_t now, uint64_t due_ns)
+{
+    return due_ns > now + MOCK_TICK_NS ? due_ns : now + MOCK_TICK_NS;
+}
+
+static void tick_schedule(struct mock *m, uint64_t now, uint64_t at)
+{
+    /* rounded up to the microsecond: a tick a little early finds nothing due and waits a slot */
+    uint64_t us = at > now ? (at - now + 999) / 1000 : 1;
+    struct timeval tv = {(time_t)(us / 1000000ull), (suseconds_t)(us % 1000000ull)};
+    m->tick_at_ns = at;
+    evtimer_add(m->tick, &tv);
+}
+
+/* Arms the timer for an absolute time, and wakes the tick sooner when it sleeps past it. */
 static void gen_arm_at(struct gen *g, uint64_t due_ns)
 {
     if (g->stopping && g->stop_deadline_ns && due_ns > g->stop_deadline_ns)
@@ -224,51 +242,116 @@ static void gen_arm_at(struct gen *g, uint64_t due_ns)
     g->next_due_ns = due_ns;
     struct mock *m = g->m;
     wheel_add(&m->wheel, &g->timer, due_ns);
-    if (!event_pending(m->tick, EV_TIMEOUT, NULL)) {
-        struct timeval tv = {0, 1000};
-        event_add(m->tick, &tv);
-    }
+    if (m->in_tick)
+        return; /* the tick schedules itself when it is done */
+    uint64_t now = clock_now_ns();
+    uint64_t at = tick_at(now, due_ns);
+    if (!evtimer_pending(m->tick, NULL) || m->tick_at_ns > at)
+        tick_schedule(m, now, at);
 }
 
-/* Every millisecond while timers are armed: fire the tokens that are due. */
+/* Burns ms of CPU: --debug-tick-burn-ms, a mock made to fall behind on purpose (tests). */
+static void burn(unsigned ms)
+{
+    uint64_t until = clock_now_ns() + (uint64_t)ms * 1000000ull;
+    while (clock_now_ns() < until)
+        ;
+}
+
+/* Records how late a token came: now - the time its timetable set. */
+static void note_lag(struct gen *g, uint64_t now)
+{
+    struct mock *m = g->m;
+    uint64_t due = g->next_due_ns;
+    uint64_t lag = now > due ? now - due : 0;
+    metrics_observe(&m->mx.hist[METRICS_TOKEN_LAG][g->rq.api], METRICS_TOKEN_LAG, lag);
+    metrics_observe(&m->lag.hist, METRICS_TOKEN_LAG, lag);
+    m->mx.tokens_timed++;
+    m->lag.timed++;
+    if (lag > MOCK_LATE_NS) {
+        m->mx.tokens_late++;
+        m->lag.late++;
+    }
+    if (lag > m->lag.max_ns)
+        m->lag.max_ns = lag;
+}
+
+/* Fires one stream's due tokens in this pass: the first, then (a stream faster than a wheel
+ * slot has several due per slot) as many more as its own rate puts in a slot, plus max_burst.
+ * A stream that is late never gets more than that: its timetable slid in gen_arm. */
+static void fire_stream(struct mock *m, struct gen *g, uint64_t now)
+{
+    uint64_t cap = m->cfg.max_burst;
+    if (g->delay_ns > 0 && g->delay_ns < MOCK_TICK_NS)
+        cap += MOCK_TICK_NS / g->delay_ns;
+    uint64_t k = 1;
+    token_timer_cb(-1, EV_TIMEOUT, g);
+    while (k < cap && g->timer.armed && g->timer.due_ns <= now) {
+        wheel_remove(&m->wheel, &g->timer);
+        token_timer_cb(-1, EV_TIMEOUT, g);
+        k++;
+    }
+    if (k > m->mx.burst_max)
+        m->mx.burst_max = k;
+    if (k > m->lag.burst_max)
+        m->lag.burst_max = k;
+}
+
+/* While timers are armed: fire the tokens that are due, then sleep until the next one is (at
+ * least a wheel slot), so one idle "keeps generating" stream wakes the loop at its own rate,
+ * not a thousand times a second. */
 void gen_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct mock *m = arg;
+    if (m->cfg.debug_tick_burn_ms)
+        burn(m->cfg.debug_tick_burn_ms);
     uint64_t now = clock_now_ns();
     int more = 0;
+    m->in_tick = 1;
     /* a bounded batch, then I/O gets its turn: a peer's close is noticed between batches,
      * not behind thousands of token writes */
     struct wheel_node *n = wheel_expire(&m->wheel, now, MOCK_TICK_BATCH, &more);
     while (n) {
         struct wheel_node *next = n->next;
-        struct gen *g = (struct gen *)n;
-        token_timer_cb(-1, EV_TIMEOUT, g);
-        /* above 1,000 tokens/s a stream has several tokens due per tick: catch up now
-         * (bounded, so one fast stream cannot starve the loop) */
-        for (int k = 0; k < 256 && g->timer.armed && g->timer.due_ns <= now; k++) {
-            wheel_remove(&m->wheel, &g->timer);
-            token_timer_cb(-1, EV_TIMEOUT, g);
-        }
+        fire_stream(m, (struct gen *)n, now);
         n = next;
     }
+    m->in_tick = 0;
     if (more) {
         /* a zero timeout, not event_active: libevent runs activated events before it polls
          * again, timeouts only after, so sockets get their turn first */
         struct timeval zero = {0, 0};
         evtimer_add(m->tick_more, &zero);
-    } else if (m->wheel.count == 0)
-        event_del(m->tick); /* idle: no wake-ups */
+    }
+    uint64_t due = wheel_next_due(&m->wheel);
+    if (due == UINT64_MAX) {
+        evtimer_del(m->tick); /* idle: no wake-ups */
+        return;
+    }
+    uint64_t t = clock_now_ns();
+    tick_schedule(m, t, tick_at(t, due));
 }
 
-/* Token i is due 'delay_ns' after token i-1 was due (after the accept for token 0): a fixed
- * timetable, so the time spent in our own callbacks never stretches the gaps. */
+/* Token i is due 'delay_ns' after token i-1 was due (after the accept for token 0), so the
+ * time spent in our own callbacks never stretches the gaps. A mock that fell behind does not
+ * catch up in a burst, as a fixed timetable would: the base never lies further back than
+ * max_burst gaps (or lag_slack_ns, for gaps shorter than a tick), so a late stream's timetable
+ * slides and its tokens come at their pace, later, as a loaded vendor's do. */
 void gen_arm(struct gen *g, uint64_t delay_ns)
 {
+    const struct mock_config *c = &g->m->cfg;
+    uint64_t now = clock_now_ns();
     uint64_t base = g->next_due_ns ? g->next_due_ns : (g->rec ? g->rec->t_accept_ns : 0);
     if (base == 0)
-        base = clock_now_ns();
+        base = now;
+    uint64_t window = c->max_burst * delay_ns;
+    if (window < c->lag_slack_ns)
+        window = c->lag_slack_ns;
+    if (now > window && base < now - window)
+        base = now - window;
+    g->delay_ns = delay_ns;
     gen_arm_at(g, base + delay_ns);
 }
 
@@ -343,6 +426,7 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     uint64_t i = g->generated;
+    note_lag(g, now);
     if (g->rec && ledger_add_token(g->rec, now) != 0) {
         gen_fail(g, LEDGER_STOP_ERROR_FAULT);
         return;
@@ -424,6 +508,7 @@ static void reasoning_step(struct gen *g, uint64_t now)
                                     ? LEDGER_STOP_CANCEL
                                     : LEDGER_STOP_DISCONNECT;
     uint64_t j = g->rgenerated;
+    note_lag(g, now);
     if (g->rec && ledger_add_reasoning(g->rec, now) != 0) {
         gen_fail(g, LEDGER_STOP_ERROR_FAULT);
         return;

@@ -38,6 +38,15 @@ static const struct bound stop_bounds[] = {
     {10000 * MS, "10"},    {30000 * MS, "30"}, {60000 * MS, "60"},
 };
 
+/* A token's lag: an on-time mock is within a tick (1 ms); 5 ms is "late", and the runner's
+ * default judgement line is 50 ms at p99 (runner --max-mock-lag-ms). */
+static const struct bound lag_bounds[] = {
+    {100000ull, "0.0001"}, {500000ull, "0.0005"}, {1 * MS, "0.001"},  {2 * MS, "0.002"},
+    {5 * MS, "0.005"},     {10 * MS, "0.01"},     {20 * MS, "0.02"},  {50 * MS, "0.05"},
+    {100 * MS, "0.1"},     {250 * MS, "0.25"},    {500 * MS, "0.5"},  {1000 * MS, "1"},
+    {2500 * MS, "2.5"},    {5000 * MS, "5"},      {10000 * MS, "10"}, {60000 * MS, "60"},
+};
+
 #define NB(a) (sizeof(a) / sizeof((a)[0]))
 
 struct family {
@@ -62,10 +71,15 @@ static const struct family families[METRICS_NHIST] = {
                           "vendor profile's reaction), per generation stopped after its peer "
                           "left.",
                           stop_bounds, NB(stop_bounds)},
+    [METRICS_TOKEN_LAG] = {"tailgate_mock_token_lag_seconds",
+                           "A token's due time by its stream's timetable to the token generated, "
+                           "per token: how far the mock itself fell behind.",
+                           lag_bounds, NB(lag_bounds)},
 };
 
 _Static_assert(NB(latency_bounds) <= METRICS_BUCKETS_MAX, "latency buckets");
 _Static_assert(NB(stop_bounds) <= METRICS_BUCKETS_MAX, "stop buckets");
+_Static_assert(NB(lag_bounds) <= METRICS_BUCKETS_MAX, "lag buckets");
 
 void metrics_observe(struct metrics_histogram *h, enum metrics_hist kind, uint64_t ns)
 {
@@ -76,6 +90,27 @@ void metrics_observe(struct metrics_histogram *h, enum metrics_hist kind, uint64
     h->bucket[i]++;
     h->count++;
     h->sum_ns += ns;
+}
+
+double metrics_quantile(const struct metrics_histogram *h, enum metrics_hist kind, double q,
+                        uint64_t max_ns)
+{
+    const struct family *f = &families[kind];
+    if (h->count == 0)
+        return 0;
+    double rank = q * (double)h->count, cum = 0;
+    for (size_t i = 0; i <= f->nb; i++) {
+        double in = (double)h->bucket[i];
+        if (in > 0 && cum + in >= rank) {
+            if (i == f->nb)
+                return (double)max_ns; /* +Inf: the largest observation is all we know */
+            double lo = i ? (double)f->b[i - 1].ns : 0, hi = (double)f->b[i].ns;
+            double v = lo + (hi - lo) * (rank - cum) / in;
+            return v < (double)max_ns ? v : (double)max_ns;
+        }
+        cum += in;
+    }
+    return (double)max_ns;
 }
 
 static const char *const api_label[METRICS_APIS] = {"chat",   "responses", "messages",
@@ -199,6 +234,22 @@ void metrics_reply(struct mock *m, struct exchange *req)
             "Tool-call argument tokens generated, every request (counted in tokens_generated "
             "too).",
             x->tool_args_generated);
+    evbuffer_add_printf(
+        b,
+        "# HELP tailgate_mock_tokens_timed_total Tokens (reasoning too) whose lag behind their "
+        "stream's timetable was measured.\n"
+        "# TYPE tailgate_mock_tokens_timed_total counter\n"
+        "tailgate_mock_tokens_timed_total %llu\n"
+        "# HELP tailgate_mock_tokens_late_total Tokens generated more than 5 ms after their "
+        "timetable said.\n"
+        "# TYPE tailgate_mock_tokens_late_total counter\n"
+        "tailgate_mock_tokens_late_total %llu\n"
+        "# HELP tailgate_mock_tick_burst_max Most tokens one stream generated in one pass of the "
+        "token wheel (at most --max-burst, more only for a stream faster than a millisecond).\n"
+        "# TYPE tailgate_mock_tick_burst_max gauge\n"
+        "tailgate_mock_tick_burst_max %llu\n",
+        (unsigned long long)x->tokens_timed, (unsigned long long)x->tokens_late,
+        (unsigned long long)x->burst_max);
     for (int k = 0; k < METRICS_NHIST; k++)
         histogram_text(b, x, (enum metrics_hist)k);
     httpguard_metrics(m->httpd.guard, "tailgate_mock_http", b);

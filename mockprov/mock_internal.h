@@ -66,6 +66,7 @@ struct gen {
     uint64_t written_max;
     uint64_t t_written_ns;     /* when written_max last grew (close detection) */
     uint64_t next_due_ns;      /* when the pending token timer fires */
+    uint64_t delay_ns;         /* the gap before the pending token, by the engine */
     int stalled;               /* the pending token is held back by a stall fault */
     int stopping;              /* peer gone or cancelled: the profile's stop policy runs */
     uint64_t stop_at_n;        /* stop once this many tokens exist (lag in tokens) */
@@ -97,7 +98,16 @@ struct mock_metrics {
     uint64_t closes_fin, closes_rst, closes_cancel, closes_rst_stream, closes_goaway;
     uint64_t billed_output;
     uint64_t bad_requests;
+    uint64_t tokens_timed; /* tokens (reasoning too) whose lag behind the timetable was timed */
+    uint64_t tokens_late;  /* of those, more than 5 ms late */
+    uint64_t burst_max;    /* most tokens one stream generated in one pass of the wheel */
     struct metrics_histogram hist[METRICS_NHIST][METRICS_APIS]; /* by enum api */
+};
+
+/* How late the mock ran since the last admin reset: what a run reads per scenario (health). */
+struct mock_lag {
+    struct metrics_histogram hist; /* METRICS_TOKEN_LAG's buckets */
+    uint64_t timed, late, max_ns, burst_max;
 };
 
 /* Profiles with per-run overrides. Kept until the mock ends: running generations point at them. */
@@ -128,7 +138,10 @@ struct mock {
     uint64_t queued_fault_count;
     struct scope_table scopes; /* settings for correlation-id prefixes (a run's shards) */
     struct event *reap_ev;
-    struct event *tick;      /* drives the token wheel while it holds timers */
+    struct event *tick;  /* drives the token wheel while it holds timers */
+    uint64_t tick_at_ns; /* when the pending tick fires */
+    int in_tick;         /* the tick is running: it schedules itself when done */
+    struct mock_lag lag;
     struct event *tick_more; /* the rest of a batch that did not fit one pass */
     struct wheel wheel;
     struct reader *reap_readers;

@@ -42,6 +42,10 @@ struct mock *mock_new(struct event_base *base, const struct mock_config *cfg, ch
         m->cfg.host = "127.0.0.1";
     if (m->cfg.max_body == 0)
         m->cfg.max_body = MOCK_DEFAULT_MAX_BODY;
+    if (m->cfg.max_burst == 0)
+        m->cfg.max_burst = MOCK_DEFAULT_MAX_BURST;
+    if (m->cfg.lag_slack_ns == 0)
+        m->cfg.lag_slack_ns = MOCK_DEFAULT_LAG_SLACK_NS;
     m->t_start_ns = m->sched_start_ns = clock_now_ns();
 
     char spec[128];
@@ -63,7 +67,7 @@ struct mock *mock_new(struct event_base *base, const struct mock_config *cfg, ch
         goto fail;
     m->scratch = evbuffer_new();
     m->reap_ev = event_new(base, -1, 0, reap_cb, m);
-    m->tick = event_new(base, -1, EV_PERSIST, gen_tick_cb, m);
+    m->tick = evtimer_new(base, gen_tick_cb, m);
     m->tick_more = evtimer_new(base, gen_tick_cb, m);
     wheel_init(&m->wheel, clock_now_ns());
     if (m->scratch == NULL || m->reap_ev == NULL || m->tick == NULL || m->tick_more == NULL) {

@@ -36,9 +36,19 @@ struct mock_config {
     /* TLS on the port (tls.h), borrowed for the mock's lifetime; NULL: plain HTTP */
     struct tls_server *tls;
     int no_h2; /* HTTP/1.1 only; else HTTP/2 too (h2conn.h) on the same port */
+    /* Overload: a stream behind its timetable sends at most max_burst tokens in a row (0:
+     * MOCK_DEFAULT_MAX_BURST); its timetable slides instead of catching up, never lying more
+     * than max(max_burst gaps, lag_slack_ns) behind (0: MOCK_DEFAULT_LAG_SLACK_NS). */
+    unsigned max_burst;
+    uint64_t lag_slack_ns;
+    /* For tests only: CPU burnt per tick of the token wheel, so the mock falls behind. */
+    unsigned debug_tick_burn_ms;
 };
 
 #define MOCK_DEFAULT_MAX_BODY (8u * 1024 * 1024)
+#define MOCK_DEFAULT_MAX_BURST 2
+#define MOCK_DEFAULT_LAG_SLACK_NS (2 * 1000000ull)
+#define MOCK_MAX_BURST_LIMIT 1024
 
 struct mock;
 

@@ -72,3 +72,24 @@ struct wheel_node *wheel_expire(struct wheel *w, uint64_t now_ns, size_t max, in
     w->cursor_ms = now_ms;
     return out;
 }
+
+uint64_t wheel_next_due(const struct wheel *w)
+{
+    uint64_t best = UINT64_MAX;
+    if (w->count == 0)
+        return best;
+    for (uint64_t ms = w->cursor_ms; ms < w->cursor_ms + WHEEL_SLOTS; ms++) {
+        const struct wheel_node *head = &w->slots[ms % WHEEL_SLOTS];
+        uint64_t round_best = UINT64_MAX;
+        for (const struct wheel_node *n = head->next; n != head; n = n->next) {
+            if (n->due_ns < best)
+                best = n->due_ns; /* a later round: the answer when no slot has this round's */
+            if (n->due_ns < (ms + 1) * 1000000ull && n->due_ns < round_best)
+                round_best = n->due_ns; /* this round's (or past due, parked at the cursor) */
+        }
+        /* every node in an earlier slot is a round or more later than this one */
+        if (round_best != UINT64_MAX)
+            return round_best;
+    }
+    return best;
+}

@@ -30,5 +30,10 @@ void wheel_remove(struct wheel *w, struct wheel_node *n);
  * (NULL when none); *more says whether due nodes were left for the next call. The caller may
  * re-add them while walking the chain. */
 struct wheel_node *wheel_expire(struct wheel *w, uint64_t now_ns, size_t max, int *more);
+/* The earliest due_ns of any armed node (a past one included), or UINT64_MAX when none is
+ * armed: how long the tick may sleep. Walks slots from the cursor until one holds a node of
+ * this revolution, so it is cheap while timers are dense and at most one revolution when they
+ * are far apart. */
+uint64_t wheel_next_due(const struct wheel *w);
 
 #endif

@@ -96,6 +96,52 @@ static void wheel_should_forget_a_removed_node(void)
     CHECK_EQ_INT(a.armed, 0);
 }
 
+static void wheel_should_name_the_earliest_due_time(void)
+{
+    static struct wheel w;
+    struct wheel_node a = {0}, b = {0}, c = {0};
+    wheel_init(&w, 1000 * MS);
+    CHECK(wheel_next_due(&w) == UINT64_MAX);
+    wheel_add(&w, &a, 1250 * MS + 300000);
+    wheel_add(&w, &b, 1040 * MS + 700000);
+    wheel_add(&w, &c, 1040 * MS + 200000); /* same slot as b, earlier in it */
+    CHECK(wheel_next_due(&w) == 1040 * MS + 200000);
+    wheel_remove(&w, &c);
+    CHECK(wheel_next_due(&w) == 1040 * MS + 700000);
+    int more;
+    CHECK(wheel_expire(&w, 1041 * MS, 10, &more) == &b);
+    CHECK(wheel_next_due(&w) == 1250 * MS + 300000);
+    wheel_remove(&w, &a);
+    CHECK(wheel_next_due(&w) == UINT64_MAX);
+}
+
+static void wheel_should_name_a_due_time_beyond_one_revolution(void)
+{
+    static struct wheel w;
+    struct wheel_node far = {0}, farther = {0};
+    wheel_init(&w, 0);
+    /* both a round or more ahead: no slot holds this round's node, the earliest still wins */
+    wheel_add(&w, &farther, (3 * WHEEL_SLOTS + 2) * MS);
+    wheel_add(&w, &far, (WHEEL_SLOTS + 9) * MS + 5);
+    CHECK(wheel_next_due(&w) == (WHEEL_SLOTS + 9) * MS + 5);
+    /* a node due this round in a later slot beats an earlier slot's node of a later round */
+    struct wheel_node near = {0};
+    wheel_add(&w, &near, 600 * MS);
+    CHECK(wheel_next_due(&w) == 600 * MS);
+}
+
+static void wheel_should_name_a_past_due_node_first(void)
+{
+    static struct wheel w;
+    struct wheel_node late = {0}, soon = {0};
+    wheel_init(&w, 100 * MS);
+    int more;
+    CHECK(wheel_expire(&w, 200 * MS, 10, &more) == NULL);
+    wheel_add(&w, &soon, 200 * MS + 400000);
+    wheel_add(&w, &late, 50 * MS); /* parked at the cursor */
+    CHECK(wheel_next_due(&w) == 50 * MS);
+}
+
 int main(int argc, char **argv)
 {
     static const struct check_case cases[] = {
@@ -104,6 +150,9 @@ int main(int argc, char **argv)
         CASE(wheel_should_keep_deadlines_beyond_one_revolution),
         CASE(wheel_should_take_a_past_deadline_at_the_next_expiry),
         CASE(wheel_should_forget_a_removed_node),
+        CASE(wheel_should_name_the_earliest_due_time),
+        CASE(wheel_should_name_a_due_time_beyond_one_revolution),
+        CASE(wheel_should_name_a_past_due_node_first),
     };
     return check_run(cases, (int)(sizeof cases / sizeof cases[0]), argc, argv);
 }
