@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@ static void run_usage(FILE *f)
     fputs("usage: tailgate run (--gateway FILE | --gateway-url URL [--gateway-cmd CMD]\n"
           "                     [--style S] | --direct) [--mock-url URL] [--out DIR]\n"
           "                     [--seed N] [--floor DIRECT_RUN_DIR] [--via-proxies]\n"
-          "                     [--mock-tls] [--shard I/N] [--workers W|auto] SCENARIO|SUITE...\n"
+          "                     [--mock-tls] [--shard I/N] [--workers W|auto]\n"
+          "                     [--max-mock-lag-ms X|off] SCENARIO|SUITE...\n"
           "\n"
           "--shard I/N (with --mock-url, a mock the shards share) runs shard I of N, counting\n"
           "from 0: user request i of each scenario when i % N == I, with the plan it has in the\n"
@@ -40,6 +42,9 @@ static void run_usage(FILE *f)
           "HTTPS and writes its CA to OUT/mock-ca.pem ({{MOCK_CA_FILE}}).\n"
           "A leg with no toxics (and no network_drop users) connects directly; --via-proxies\n"
           "routes both legs through the chaos proxies anyway (the harness's own cost).\n"
+          "A scenario whose mock generated tokens later than --max-mock-lag-ms (50) at p99\n"
+          "is not judged (verdict error, exit 3): the mock, not the gateway, was the\n"
+          "bottleneck. 'off' judges it whatever the mock's lag.\n"
           "\n"
           "Exit codes: 0 every gate passed, 1 a gate failed, 2 usage or scenario error,\n"
           "3 environment failure (gateway did not start or died, mockprov unreachable).\n"
@@ -123,13 +128,21 @@ static void progress_cb(void *arg, const char *line, int live)
 int cli_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"gateway", required_argument, NULL, 'g'},   {"gateway-cmd", required_argument, NULL, 'c'},
-        {"gateway-url", required_argument, NULL, 'u'}, {"style", required_argument, NULL, 's'},
-        {"direct", no_argument, NULL, 'd'},          {"mock-url", required_argument, NULL, 'm'},
-        {"out", required_argument, NULL, 'o'},       {"seed", required_argument, NULL, 'S'},
-        {"floor", required_argument, NULL, 'f'},      {"via-proxies", no_argument, NULL, 'P'},
-        {"mock-tls", no_argument, NULL, 1},          {"shard", required_argument, NULL, 2},
-        {"workers", required_argument, NULL, 3},     {"help", no_argument, NULL, 'h'},
+        {"gateway", required_argument, NULL, 'g'},
+        {"gateway-cmd", required_argument, NULL, 'c'},
+        {"gateway-url", required_argument, NULL, 'u'},
+        {"style", required_argument, NULL, 's'},
+        {"direct", no_argument, NULL, 'd'},
+        {"mock-url", required_argument, NULL, 'm'},
+        {"out", required_argument, NULL, 'o'},
+        {"seed", required_argument, NULL, 'S'},
+        {"floor", required_argument, NULL, 'f'},
+        {"via-proxies", no_argument, NULL, 'P'},
+        {"mock-tls", no_argument, NULL, 1},
+        {"shard", required_argument, NULL, 2},
+        {"workers", required_argument, NULL, 3},
+        {"max-mock-lag-ms", required_argument, NULL, 4},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct run_config cfg;
@@ -177,6 +190,20 @@ int cli_run(int argc, char **argv)
         case 'm':
             cfg.mock_url = optarg;
             break;
+        case 4: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (strcmp(optarg, "off") == 0)
+                cfg.max_mock_lag_ms = INFINITY;
+            else if (*optarg == '\0' || *end || !(v > 0) || v > 3600000)
+                return cli_usage_error("run",
+                                       "--max-mock-lag-ms: expected milliseconds above 0 (up "
+                                       "to 3600000) or 'off', got '%s'",
+                                       optarg);
+            else
+                cfg.max_mock_lag_ms = v;
+            break;
+        }
         case 'o':
             cfg.out_dir = optarg;
             break;
@@ -220,11 +247,11 @@ int cli_run(int argc, char **argv)
     char err[1024];
     const char *suite = NULL;
     for (int i = optind; i < argc; i++) {
-        int k = suite_expand(argv[i], paths + n, sizeof paths / sizeof paths[0] - n, err,
-                             sizeof err);
+        int k =
+            suite_expand(argv[i], paths + n, sizeof paths / sizeof paths[0] - n, err, sizeof err);
         if (k < 0) {
             fprintf(stderr, "tailgate run: %s%s%s\n", interrupted ? "interrupted (" : "", err,
-                interrupted ? ")" : "");
+                    interrupted ? ")" : "");
             for (size_t j = 0; j < n; j++)
                 free(paths[j]);
             return EXIT_USAGE;
@@ -260,9 +287,10 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "tailgate run: %s%s%s\n", interrupted ? "interrupted (" : "", err,
                 interrupted ? ")" : "");
     else
-        fprintf(stderr, "tailgate run: %s; report in %s/index.html (and results.json, "
-                        "junit.xml, summary.md)\n", rc == 0 ? "every gate passed" : "a gate FAILED",
-                cfg.out_dir);
+        fprintf(stderr,
+                "tailgate run: %s; report in %s/index.html (and results.json, "
+                "junit.xml, summary.md)\n",
+                rc == 0 ? "every gate passed" : "a gate FAILED", cfg.out_dir);
     for (size_t j = 0; j < n; j++)
         free(paths[j]);
     /* the exit code is the artifacts' verdict: an interruption that stopped a scenario is

@@ -191,6 +191,20 @@ void mockctl_clock(const struct mockctl *m, double *offset_ns, double *uncertain
     *uncertainty_ns = isinf(best_rtt) ? NAN : best_rtt / 2;
 }
 
+int mockctl_lag(const struct mockctl *m, double *p99_ms, double *late_share, double *timed)
+{
+    cJSON *h = mockctl_get(m, "/_tailgate/health");
+    const cJSON *l = cJSON_GetObjectItem(h, "token_lag");
+    const cJSON *p = cJSON_GetObjectItem(l, "p99_ms"), *s = cJSON_GetObjectItem(l, "late_share"),
+                *n = cJSON_GetObjectItem(l, "tokens_timed");
+    int ok = cJSON_IsNumber(p) && cJSON_IsNumber(s) && cJSON_IsNumber(n);
+    *p99_ms = ok ? p->valuedouble : NAN;
+    *late_share = ok ? s->valuedouble : NAN;
+    *timed = ok ? n->valuedouble : NAN;
+    cJSON_Delete(h);
+    return ok ? 0 : -1;
+}
+
 int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *err,
                       size_t errlen)
 {

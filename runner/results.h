@@ -140,6 +140,11 @@ struct scenario_result {
     double price_in, price_out;
     char profile[64];
     uint64_t ledger_dropped;
+    /* How late the mock ran (its /_tailgate/health token_lag, since this scenario's reset); NAN
+     * when the mock did not say (an older one). */
+    double mock_lag_p99_ms;
+    double mock_late_share; /* of its tokens, the share more than 5 ms late */
+    double mock_tokens_timed;
     struct billing billing;
     char error[256];      /* could not judge (environment): why; the verdict is "error" */
     char fail_reason[512]; /* failed beyond its gates (unexpected errors): why */
@@ -182,7 +187,7 @@ void results_error_text(const struct scenario_result *res, char *out, size_t len
 
 /* The version of results.json's format (docs/results.schema.json): MAJOR.MINOR.PATCH; a field
  * added bumps MINOR, a field removed, renamed or retyped bumps MAJOR. */
-#define RESULTS_SCHEMA_VERSION "1.0.0"
+#define RESULTS_SCHEMA_VERSION "1.1.0"
 #define RESULTS_SCHEMA_MAJOR 1
 
 /* Writes results.json, junit.xml, summary.md into dir. Returns 0, or -1 with err. */

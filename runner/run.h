@@ -14,6 +14,8 @@
 #define RUN_USAGE 2
 #define RUN_ENV 3
 
+#define RUN_DEFAULT_MAX_MOCK_LAG_MS 50.0
+
 struct run_config {
     const char *out_dir;
     const char *gateway_file;  /* a description (docs/gateway.md) */
@@ -26,6 +28,9 @@ struct run_config {
     const char *mock_token;    /* its --admin-token (TAILGATE_MOCK_TOKEN), or NULL */
     int mock_tls;              /* start it with --tls (also "mock_tls" in the description) */
     const char *floor_dir;     /* a --direct run to draw as the floor in the charts, or NULL */
+    /* A scenario whose mock ran later than this at p99 is not judged (the mock, not the
+     * gateway, was the bottleneck); 0: RUN_DEFAULT_MAX_MOCK_LAG_MS, INFINITY: never. */
+    double max_mock_lag_ms;
     const char *self_exe;      /* this program, to start `tailgate mock` */
     uint64_t seed;
     /* shard_count > 0: this run is shard shard_index of shard_count (runner/shard.h) against

@@ -126,6 +126,18 @@ void verdict_compute(struct scenario_result *res)
     }
 }
 
+int verdict_mock_overloaded(const struct scenario_result *res, double max_ms, char *why,
+                            size_t len)
+{
+    if (isnan(res->mock_lag_p99_ms) || !(res->mock_lag_p99_ms > max_ms))
+        return 0;
+    snprintf(why, len,
+             "mockprov fell behind: token lag p99 %.1f ms > --max-mock-lag-ms %g (%.1f%% of "
+             "%.0f tokens more than 5 ms late); the mock, not the gateway, was the bottleneck",
+             res->mock_lag_p99_ms, max_ms, 100 * res->mock_late_share, res->mock_tokens_timed);
+    return 1;
+}
+
 int verdict_abort(const struct run_result *rr, uint64_t run_ns, char *why, size_t len)
 {
     for (size_t i = 0; i < rr->n; i++) {

@@ -7,6 +7,12 @@
 /* Fills res->m, res->scalar, res->gates and res->pass. Needs res->reqs joined. */
 void verdict_compute(struct scenario_result *res);
 
+/* 1 when the mock ran behind: res->mock_lag_p99_ms above max_ms. 'why' then names the lag, the
+ * limit and the late share: the scenario measured the mock, not the gateway, and must not be
+ * judged. 0 when it kept up or did not say (NAN). */
+int verdict_mock_overloaded(const struct scenario_result *res, double max_ms, char *why,
+                            size_t len);
+
 /* 1 when the run must stop: a gate with abortOnFail failed in a scenario of rr that ran, and
  * run_ns (time since the run began) has reached the gate's delayAbortEval. 'why' then reads
  * "aborted: gate METRIC EXPR failed in scenario NAME" for the first such gate. */

@@ -17,6 +17,7 @@
 #include "junit.h"
 #include "results.h"
 #include "resultsjson.h"
+#include "verdict.h"
 
 static char tmp[64];
 static const char *bin, *refgw;
@@ -877,6 +878,51 @@ static void results_should_start_with_the_schema_version(void)
     free(f);
 }
 
+static void verdict_should_leave_a_scenario_whose_mock_fell_behind_not_judged(void)
+{
+    struct scenario_result res;
+    memset(&res, 0, sizeof res);
+    char why[256] = "";
+    res.mock_lag_p99_ms = 106.94;
+    res.mock_late_share = 0.975;
+    res.mock_tokens_timed = 800;
+    CHECK_EQ_INT(verdict_mock_overloaded(&res, 50, why, sizeof why), 1);
+    CHECK_EQ_STR(why, "mockprov fell behind: token lag p99 106.9 ms > --max-mock-lag-ms 50 "
+                      "(97.5% of 800 tokens more than 5 ms late); the mock, not the gateway, was "
+                      "the bottleneck");
+    why[0] = '\0';
+    res.mock_lag_p99_ms = 50; /* at the limit is within it */
+    CHECK_EQ_INT(verdict_mock_overloaded(&res, 50, why, sizeof why), 0);
+    CHECK_EQ_STR(why, "");
+    res.mock_lag_p99_ms = NAN; /* a mock that does not say is not checked */
+    CHECK_EQ_INT(verdict_mock_overloaded(&res, 50, why, sizeof why), 0);
+    res.mock_lag_p99_ms = 1e9; /* --max-mock-lag-ms off */
+    CHECK_EQ_INT(verdict_mock_overloaded(&res, INFINITY, why, sizeof why), 0);
+    CHECK_EQ_STR(why, "");
+}
+
+static void results_should_carry_the_mocks_lag_per_scenario(void)
+{
+    struct fake_run *f = fake_run_new();
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    f->res.mock_lag_p99_ms = 1.5;
+    f->res.mock_late_share = 0.25;
+    cJSON *o = resultsjson_build(&f->rr);
+    const cJSON *sc = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "scenarios"), 0);
+    CHECK(harness_num(sc, "mock_lag_p99_ms") == 1.5);
+    CHECK(harness_num(sc, "mock_late_share") == 0.25);
+    cJSON_Delete(o);
+    f->res.mock_lag_p99_ms = f->res.mock_late_share = NAN; /* the mock did not say */
+    o = resultsjson_build(&f->rr);
+    sc = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "scenarios"), 0);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(sc, "mock_lag_p99_ms")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(sc, "mock_late_share")));
+    cJSON_Delete(o);
+    free(f);
+}
+
 /* ---- a run that could not judge never says pass ------------------------------------------ */
 
 static void write_badgw(const char *mode)
@@ -1224,6 +1270,8 @@ int main(int argc, char **argv)
         CASE(summary_should_write_every_figure_at_one_precision),
         CASE(summary_should_start_red_or_green_and_match_the_gate_figure),
         CASE(results_should_start_with_the_schema_version),
+        CASE(verdict_should_leave_a_scenario_whose_mock_fell_behind_not_judged),
+        CASE(results_should_carry_the_mocks_lag_per_scenario),
         CASE(runner_should_keep_both_sides_records_as_json_lines),
         CASE(runner_should_isolate_requests_at_concurrency_1),
     };

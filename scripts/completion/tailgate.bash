@@ -56,19 +56,19 @@ _tailgate()
     case $cmd in
     run)
         opts="--gateway --gateway-url --gateway-cmd --style --direct --mock-url --out --seed
-              --floor --via-proxies --mock-tls --shard --workers --help"
+              --floor --via-proxies --mock-tls --shard --workers --max-mock-lag-ms --help"
         case $prev in
         --gateway) _tailgate_files "$cur" '*.json'; return 0 ;;
         --style) _tailgate_words "openai-chat responses anthropic custom" "$cur"; return 0 ;;
         --out | --floor) _tailgate_dirs "$cur"; return 0 ;;
         --workers) _tailgate_words "auto" "$cur"; return 0 ;;
-        --gateway-url | --gateway-cmd | --mock-url | --seed) return 0 ;;
+        --gateway-url | --gateway-cmd | --mock-url | --seed | --max-mock-lag-ms) return 0 ;;
         esac
         ;;
     scenarios) opts="--names --help" ;;
     mock)
         opts="--port --host --port-file --profile --schedule --seed --ledger-file --ledger-max
-              --admin-token --admin-any --admin-host --max-body --sndbuf --max-pending
+              --admin-token --admin-any --admin-host --max-body --sndbuf --max-burst --max-pending
               --header-timeout --body-timeout --idle-timeout --tls --cert --key --ca-file --no-h2 --help"
         case $prev in
         --profile) _tailgate_words "$("$tg" profiles 2>/dev/null | cut -d' ' -f1)" "$cur"
@@ -76,7 +76,7 @@ _tailgate()
         --port-file | --ledger-file | --cert | --key | --ca-file) _tailgate_files "$cur" ''
             return 0 ;;
         --port | --host | --schedule | --seed | --ledger-max | --admin-token | --admin-host | \
-            --max-body | --sndbuf | --max-pending | --*-timeout) return 0 ;;
+            --max-body | --sndbuf | --max-burst | --max-pending | --*-timeout) return 0 ;;
         esac
         ;;
     profiles) opts="--help" ;;
