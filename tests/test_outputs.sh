@@ -228,7 +228,7 @@ if [ -f "$tmp/pass/results.json" ]; then
         fail report_should_read_the_current_schema_version "$(tail -n 1 "$tmp/report.err")"
     fi
     mkdir -p "$tmp/future"
-    sed 's/"schema_version":[[:space:]]*"1\.0\.0"/"schema_version": "2.0.0"/' "$tmp/pass/results.json" \
+    sed 's/"schema_version":[[:space:]]*"1\.[0-9]*\.[0-9]*"/"schema_version": "2.0.0"/' "$tmp/pass/results.json" \
         >"$tmp/future/results.json"
     timeout -k 5 60 "$bin" report "$tmp/future" >/dev/null 2>"$tmp/future.err"
     rc=$?
