@@ -135,6 +135,16 @@ busy_pct() {
     fi
 }
 
+# mock_lag URL: "mock_lag_p99_ms=X mock_late_pct=Y mock_burst_max=Z" from the mock's health
+mock_lag() {
+    python3 - "$1" <<'EOF' 2>/dev/null || echo "mock_lag_p99_ms=-1 mock_late_pct=-1 mock_burst_max=-1"
+import json, sys, urllib.request
+l = json.load(urllib.request.urlopen(sys.argv[1] + "/_tailgate/health", timeout=10))["token_lag"]
+print("mock_lag_p99_ms=%.2f mock_late_pct=%.2f mock_burst_max=%d"
+      % (l["p99_ms"], 100 * l["late_share"], l["burst_max"]))
+EOF
+}
+
 # run_one SERVER N: starts a fresh server, loads it, appends "SERVER result ..." to results.
 run_one() {
     local server=$1 n=$2 url pid admin=() busy
@@ -171,6 +181,10 @@ run_one() {
         --warmup-ms "$BENCH_WARMUP_MS" --window-ms "$BENCH_WINDOW_MS" --server-pid "$pid" \
         "${admin[@]+"${admin[@]}"}" 2>"$tmp/load.err") || rc=$?
     sed 's/^/    /' "$tmp/load.err" >&2
+    if [[ $server == mockprov && $rc -eq 0 ]]; then
+        # how late the mock itself ran over the whole run (its /_tailgate/health token_lag)
+        line="$line $(mock_lag "$url")"
+    fi
     stop "$pid"
     if [[ $server == floor ]]; then
         tail -n 5 "$tmp/floor.$n.err" | sed 's/^/    /' >&2
@@ -212,8 +226,8 @@ function num(v) { return (v == "" || v < 0) ? "-" : v }
 }
 END {
     print ""
-    print "| streams | server | target tok/s | achieved % | gap p50 ms | gap p99 ms | gap p99 / floor | TTFT p50 ms | TTFT p99 ms | detect p50 us | detect p99 us | KiB/stream | server CPU % | client lag p99 ms | others CPU % |"
-    print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| streams | server | target tok/s | achieved % | gap p50 ms | gap p99 ms | gap p99 / floor | TTFT p50 ms | TTFT p99 ms | detect p50 us | detect p99 us | KiB/stream | server CPU % | client lag p99 ms | others CPU % | mock lag p99 ms | mock late % |"
+    print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for (i = 1; i <= nr; i++) {
         split(rows[i], parts, SUBSEP); n = parts[1]; s = parts[2]; key = rows[i]
         fk = n SUBSEP "floor"
@@ -222,11 +236,13 @@ END {
             ratio = sprintf("%.2f", r[key, "gap_p99_ms"] / r[fk, "gap_p99_ms"])
         det50 = s == "mockprov" ? num(r[key, "detect_p50_us"]) : "-"
         det99 = s == "mockprov" ? num(r[key, "detect_p99_us"]) : "-"
-        printf "| %s | %s | %s | %.2f | %.2f | %.2f | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s |\n",
+        lag99 = s == "mockprov" ? num(r[key, "mock_lag_p99_ms"]) : "-"
+        late = s == "mockprov" ? num(r[key, "mock_late_pct"]) : "-"
+        printf "| %s | %s | %s | %.2f | %.2f | %.2f | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %s |\n",
             n, s, r[key, "target_tps"], r[key, "achieved_pct"], r[key, "gap_p50_ms"],
             r[key, "gap_p99_ms"], ratio, r[key, "ttft_p50_ms"], r[key, "ttft_p99_ms"],
             det50, det99, num(r[key, "kib_per_stream"]), num(r[key, "server_cpu_pct"]),
-            num(r[key, "client_lag_p99_ms"]), num(r[key, "others_cpu_pct"])
+            num(r[key, "client_lag_p99_ms"]), num(r[key, "others_cpu_pct"]), lag99, late
         if (r[key, "others_cpu_pct"] > 10)
             notes = notes sprintf("\n- %s at %s streams: other processes used %s%% of a core during the window; the row is suspect", s, n, r[key, "others_cpu_pct"])
         if (r[key, "errors"] > 0)
