@@ -214,6 +214,7 @@ static int load_scenarios(struct merge *mg, char *err, size_t errlen)
         res->seed = strtoull(jget_str(m, "seed"), NULL, 10);
         res->price_in = jget_num(m, "price_in");
         res->price_out = jget_num(m, "price_out");
+        res->mock_lag_p99_ms = res->mock_late_share = res->mock_tokens_timed = NAN;
         const char *p = jget_str(m, "profile");
         snprintf(res->profile, sizeof res->profile, "%s", p ? p : "");
         mg->first_send[k] = INFINITY;
@@ -368,6 +369,9 @@ static int add_part(struct merge *mg, const struct shard_in *s, size_t k, struct
         res->end_reasons[e] += part.end_reasons[e];
     res->ledger_dropped += (uint64_t)fmax(0, jget_num(m, "ledger_dropped"));
     res->isolate_timeouts += (uint64_t)fmax(0, jget_num(m, "isolate_timeouts"));
+    /* the shards shared one mock: the latest it ran, as any shard saw it (fmax skips a NAN) */
+    res->mock_lag_p99_ms = fmax(res->mock_lag_p99_ms, jget_num(m, "mock_lag_p99_ms"));
+    res->mock_late_share = fmax(res->mock_late_share, jget_num(m, "mock_late_share"));
     res->billing.metered |= cJSON_IsTrue(cJSON_GetObjectItem(m, "metered"));
     res->duration_s = fmax(res->duration_s, jget_num(m, "duration_s"));
     const char *started = jget_str(m, "started_utc");
