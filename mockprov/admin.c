@@ -372,6 +372,10 @@ static cJSON *lag_json(const struct mock *m)
                             metrics_quantile(&l->hist, METRICS_TOKEN_LAG, 0.99, l->max_ns) / 1e6);
     cJSON_AddNumberToObject(o, "max_ms", (double)l->max_ns / 1e6);
     cJSON_AddNumberToObject(o, "burst_max", (double)l->burst_max);
+    /* a mock that keeps its loop quick but runs every stream slower than asked lags little
+     * behind its slid timetables; this says how much of the asked rate it kept */
+    double asked = (double)l->planned_ns, got = (double)l->planned_ns + (double)l->slid_ns;
+    cJSON_AddNumberToObject(o, "rate_share", got > 0 ? asked / got : 1);
     cJSON_AddNumberToObject(o, "max_burst", (double)m->cfg.max_burst);
     return o;
 }

@@ -349,8 +349,11 @@ void gen_arm(struct gen *g, uint64_t delay_ns)
     uint64_t window = c->max_burst * delay_ns;
     if (window < c->lag_slack_ns)
         window = c->lag_slack_ns;
-    if (now > window && base < now - window)
+    if (now > window && base < now - window) {
+        g->m->lag.slid_ns += now - window - base;
         base = now - window;
+    }
+    g->m->lag.planned_ns += delay_ns;
     g->delay_ns = delay_ns;
     gen_arm_at(g, base + delay_ns);
 }

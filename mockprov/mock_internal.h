@@ -108,6 +108,9 @@ struct mock_metrics {
 struct mock_lag {
     struct metrics_histogram hist; /* METRICS_TOKEN_LAG's buckets */
     uint64_t timed, late, max_ns, burst_max;
+    /* The gaps the profiles asked for, and how far late streams' timetables slid past them:
+     * planned / (planned + slid) is the share of the asked rate the mock kept up. */
+    uint64_t planned_ns, slid_ns;
 };
 
 /* Profiles with per-run overrides. Kept until the mock ends: running generations point at them. */

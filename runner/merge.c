@@ -215,6 +215,7 @@ static int load_scenarios(struct merge *mg, char *err, size_t errlen)
         res->price_in = jget_num(m, "price_in");
         res->price_out = jget_num(m, "price_out");
         res->mock_lag_p99_ms = res->mock_late_share = res->mock_tokens_timed = NAN;
+        res->mock_rate_share = NAN;
         const char *p = jget_str(m, "profile");
         snprintf(res->profile, sizeof res->profile, "%s", p ? p : "");
         mg->first_send[k] = INFINITY;
@@ -372,6 +373,7 @@ static int add_part(struct merge *mg, const struct shard_in *s, size_t k, struct
     /* the shards shared one mock: the latest it ran, as any shard saw it (fmax skips a NAN) */
     res->mock_lag_p99_ms = fmax(res->mock_lag_p99_ms, jget_num(m, "mock_lag_p99_ms"));
     res->mock_late_share = fmax(res->mock_late_share, jget_num(m, "mock_late_share"));
+    res->mock_rate_share = fmin(res->mock_rate_share, jget_num(m, "mock_rate_share"));
     res->billing.metered |= cJSON_IsTrue(cJSON_GetObjectItem(m, "metered"));
     res->duration_s = fmax(res->duration_s, jget_num(m, "duration_s"));
     const char *started = jget_str(m, "started_utc");

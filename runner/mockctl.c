@@ -191,7 +191,8 @@ void mockctl_clock(const struct mockctl *m, double *offset_ns, double *uncertain
     *uncertainty_ns = isinf(best_rtt) ? NAN : best_rtt / 2;
 }
 
-int mockctl_lag(const struct mockctl *m, double *p99_ms, double *late_share, double *timed)
+int mockctl_lag(const struct mockctl *m, double *p99_ms, double *late_share, double *timed,
+                double *rate_share)
 {
     cJSON *h = mockctl_get(m, "/_tailgate/health");
     const cJSON *l = cJSON_GetObjectItem(h, "token_lag");
@@ -201,6 +202,8 @@ int mockctl_lag(const struct mockctl *m, double *p99_ms, double *late_share, dou
     *p99_ms = ok ? p->valuedouble : NAN;
     *late_share = ok ? s->valuedouble : NAN;
     *timed = ok ? n->valuedouble : NAN;
+    const cJSON *rs = cJSON_GetObjectItem(l, "rate_share"); /* a mock of 1.1.0's first cut: none */
+    *rate_share = ok && cJSON_IsNumber(rs) ? rs->valuedouble : NAN;
     cJSON_Delete(h);
     return ok ? 0 : -1;
 }

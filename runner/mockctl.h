@@ -43,7 +43,8 @@ void mockctl_clock(const struct mockctl *m, double *offset_ns, double *uncertain
 /* How late the mock ran since its last reset (health's token_lag): p99 in ms, the share of
  * tokens more than 5 ms late, how many were timed. Returns 0, or -1 (all NAN) when the mock
  * did not answer or does not say. */
-int mockctl_lag(const struct mockctl *m, double *p99_ms, double *late_share, double *timed);
+int mockctl_lag(const struct mockctl *m, double *p99_ms, double *late_share, double *timed,
+                double *rate_share);
 /* Resets the mock and applies the scenario's fault and profile. Returns 0, or -1 with err. */
 int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *err,
                       size_t errlen);

@@ -145,6 +145,7 @@ struct scenario_result {
     double mock_lag_p99_ms;
     double mock_late_share; /* of its tokens, the share more than 5 ms late */
     double mock_tokens_timed;
+    double mock_rate_share; /* of the token rate the profiles asked, the share the mock kept */
     struct billing billing;
     char error[256];      /* could not judge (environment): why; the verdict is "error" */
     char fail_reason[512]; /* failed beyond its gates (unexpected errors): why */

@@ -92,6 +92,7 @@ static cJSON *scenario_json(const struct scenario_result *res)
     cJSON_AddNumberToObject(o, "ledger_dropped", (double)res->ledger_dropped);
     cJSON_AddItemToObject(o, "mock_lag_p99_ms", num_or_null(res->mock_lag_p99_ms));
     cJSON_AddItemToObject(o, "mock_late_share", num_or_null(res->mock_late_share));
+    cJSON_AddItemToObject(o, "mock_rate_share", num_or_null(res->mock_rate_share));
     cJSON_AddStringToObject(o, "started_utc", res->started_utc);
     cJSON_AddNumberToObject(o, "duration_s", res->duration_s);
     cJSON_AddNumberToObject(o, "traffic_s", res->traffic_s);

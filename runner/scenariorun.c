@@ -262,6 +262,7 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     res->sc = sc;
     r->sc = sc;
     res->mock_lag_p99_ms = res->mock_late_share = res->mock_tokens_timed = NAN;
+    res->mock_rate_share = NAN;
     /* a schedule longer than the field is cut to it */
     snprintf(res->profile, sizeof res->profile, "%.*s", (int)sizeof res->profile - 1,
              sc->schedule[0] ? sc->schedule : sc->profile);
@@ -426,7 +427,8 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     if (!res->error[0])
         env_alive(r, res->error, sizeof res->error);
     /* a mock that fell behind measured itself: the scenario is not judged, whatever it saw */
-    mockctl_lag(&r->mock, &res->mock_lag_p99_ms, &res->mock_late_share, &res->mock_tokens_timed);
+    mockctl_lag(&r->mock, &res->mock_lag_p99_ms, &res->mock_late_share, &res->mock_tokens_timed,
+                &res->mock_rate_share);
     if (!res->error[0]) {
         double max_ms =
             r->cfg->max_mock_lag_ms > 0 ? r->cfg->max_mock_lag_ms : RUN_DEFAULT_MAX_MOCK_LAG_MS;

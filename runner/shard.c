@@ -111,6 +111,7 @@ static cJSON *scenario_json(const struct scenario_result *res, size_t position)
     cJSON_AddNumberToObject(o, "ledger_dropped", (double)res->ledger_dropped);
     cJSON_AddItemToObject(o, "mock_lag_p99_ms", num_or_null(res->mock_lag_p99_ms));
     cJSON_AddItemToObject(o, "mock_late_share", num_or_null(res->mock_late_share));
+    cJSON_AddItemToObject(o, "mock_rate_share", num_or_null(res->mock_rate_share));
     cJSON_AddNumberToObject(o, "isolate_timeouts", (double)res->isolate_timeouts);
     if (res->error[0])
         cJSON_AddStringToObject(o, "error", res->error);

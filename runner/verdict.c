@@ -129,6 +129,17 @@ void verdict_compute(struct scenario_result *res)
 int verdict_mock_overloaded(const struct scenario_result *res, double max_ms, char *why,
                             size_t len)
 {
+    /* a loop kept quick while every stream ran slower than asked lags little behind the
+     * slid timetables: its rate says it (a tail in tokens shrinks with it) */
+    if (isfinite(max_ms) && res->mock_rate_share < VERDICT_MIN_MOCK_RATE_SHARE &&
+        !(res->mock_lag_p99_ms > max_ms)) {
+        snprintf(why, len,
+                 "mockprov fell behind: it kept %.1f%% of the token rate its profiles asked "
+                 "(< %g%%; token lag p99 %.1f ms); the mock, not the gateway, was the bottleneck",
+                 100 * res->mock_rate_share, 100 * VERDICT_MIN_MOCK_RATE_SHARE,
+                 res->mock_lag_p99_ms);
+        return 1;
+    }
     if (isnan(res->mock_lag_p99_ms) || !(res->mock_lag_p99_ms > max_ms))
         return 0;
     snprintf(why, len,

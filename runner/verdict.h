@@ -7,9 +7,14 @@
 /* Fills res->m, res->scalar, res->gates and res->pass. Needs res->reqs joined. */
 void verdict_compute(struct scenario_result *res);
 
-/* 1 when the mock ran behind: res->mock_lag_p99_ms above max_ms. 'why' then names the lag, the
- * limit and the late share: the scenario measured the mock, not the gateway, and must not be
- * judged. 0 when it kept up or did not say (NAN). */
+/* Below this share of the token rate its profiles asked for, a mock ran too slow to measure a
+ * tail in tokens: a gateway's tail shrinks with the rate it is generated at. */
+#define VERDICT_MIN_MOCK_RATE_SHARE 0.9
+
+/* 1 when the mock ran behind: res->mock_lag_p99_ms above max_ms, or (max_ms finite) it kept
+ * less than VERDICT_MIN_MOCK_RATE_SHARE of the asked rate. 'why' then names the lag or the rate
+ * and the limit: the scenario measured the mock, not the gateway, and must not be judged. 0 when
+ * it kept up or did not say (NAN). */
 int verdict_mock_overloaded(const struct scenario_result *res, double max_ms, char *why,
                             size_t len);
 

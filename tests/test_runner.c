@@ -883,6 +883,7 @@ static void verdict_should_leave_a_scenario_whose_mock_fell_behind_not_judged(vo
     struct scenario_result res;
     memset(&res, 0, sizeof res);
     char why[256] = "";
+    res.mock_rate_share = NAN; /* the lag alone, first */
     res.mock_lag_p99_ms = 106.94;
     res.mock_late_share = 0.975;
     res.mock_tokens_timed = 800;
@@ -899,6 +900,22 @@ static void verdict_should_leave_a_scenario_whose_mock_fell_behind_not_judged(vo
     res.mock_lag_p99_ms = 1e9; /* --max-mock-lag-ms off */
     CHECK_EQ_INT(verdict_mock_overloaded(&res, INFINITY, why, sizeof why), 0);
     CHECK_EQ_STR(why, "");
+    /* a quick loop whose streams all ran slow: little lag behind the slid timetables, a third
+     * of the asked rate */
+    res.mock_lag_p99_ms = 35.2;
+    res.mock_rate_share = 0.3333;
+    CHECK_EQ_INT(verdict_mock_overloaded(&res, 50, why, sizeof why), 1);
+    CHECK_EQ_STR(why, "mockprov fell behind: it kept 33.3% of the token rate its profiles asked "
+                      "(< 90%; token lag p99 35.2 ms); the mock, not the gateway, was the "
+                      "bottleneck");
+    why[0] = '\0';
+    res.mock_rate_share = 0.9; /* at the limit is within it */
+    CHECK_EQ_INT(verdict_mock_overloaded(&res, 50, why, sizeof why), 0);
+    res.mock_rate_share = NAN; /* a mock that does not say */
+    CHECK_EQ_INT(verdict_mock_overloaded(&res, 50, why, sizeof why), 0);
+    res.mock_rate_share = 0.2; /* off judges it anyway */
+    CHECK_EQ_INT(verdict_mock_overloaded(&res, INFINITY, why, sizeof why), 0);
+    CHECK_EQ_STR(why, "");
 }
 
 static void results_should_carry_the_mocks_lag_per_scenario(void)
@@ -909,16 +926,19 @@ static void results_should_carry_the_mocks_lag_per_scenario(void)
         return;
     f->res.mock_lag_p99_ms = 1.5;
     f->res.mock_late_share = 0.25;
+    f->res.mock_rate_share = 0.5;
     cJSON *o = resultsjson_build(&f->rr);
     const cJSON *sc = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "scenarios"), 0);
     CHECK(harness_num(sc, "mock_lag_p99_ms") == 1.5);
     CHECK(harness_num(sc, "mock_late_share") == 0.25);
+    CHECK(harness_num(sc, "mock_rate_share") == 0.5);
     cJSON_Delete(o);
-    f->res.mock_lag_p99_ms = f->res.mock_late_share = NAN; /* the mock did not say */
+    f->res.mock_lag_p99_ms = f->res.mock_late_share = f->res.mock_rate_share = NAN; /* no say */
     o = resultsjson_build(&f->rr);
     sc = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "scenarios"), 0);
     CHECK(cJSON_IsNull(cJSON_GetObjectItem(sc, "mock_lag_p99_ms")));
     CHECK(cJSON_IsNull(cJSON_GetObjectItem(sc, "mock_late_share")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(sc, "mock_rate_share")));
     cJSON_Delete(o);
     free(f);
 }
