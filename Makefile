@@ -19,8 +19,8 @@ COMMON_SRC += common/adminguard.c common/version.c common/tls.c common/tlsclient
 COMMON_SRC += common/sink.c common/h1sink.c common/exchange.c common/h1exchange.c common/eventstream.c
 COMMON_SRC += $(wildcard common/h2*.c)
 MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/timeline.c \
-            mockprov/request.c \
-            mockprov/wire.c mockprov/gemini.c mockprov/bedrock.c mockprov/fault.c mockprov/wheel.c \
+            mockprov/request.c mockprov/wire.c mockprov/gemini.c mockprov/completions.c \
+            mockprov/ollama.c mockprov/azure.c mockprov/bedrock.c mockprov/fault.c mockprov/wheel.c \
             mockprov/reply.c \
             mockprov/gen.c mockprov/generate.c mockprov/store.c mockprov/admin.c mockprov/metrics.c \
             mockprov/route.c mockprov/server.c mockprov/scope.c
@@ -217,7 +217,8 @@ FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -std=c11 -D_GNU_SOURCE $(WARN) -I. -Icommon -Im
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # what the parsers need; an archive, so each target links only the objects it uses
 FUZZ_LIB_SRC := $(COMMON_SRC) $(CHAOS_SRC) $(RUNNER_SRC) $(REPORTS_SRC) mockprov/request.c \
-                mockprov/wire.c mockprov/gemini.c mockprov/bedrock.c mockprov/engine.c mockprov/fault.c \
+                mockprov/wire.c mockprov/gemini.c mockprov/completions.c mockprov/ollama.c \
+                mockprov/azure.c mockprov/bedrock.c mockprov/engine.c mockprov/fault.c \
                 mockprov/profile.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/refgw/meter.o
 FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)

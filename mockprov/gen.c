@@ -123,6 +123,16 @@ void gen_tally(const struct gen *g, struct wire_tally *t)
     t->usage_reasoning = g->terminal ? g->final_usage_reasoning : -1;
 }
 
+/* The time Ollama's last line reports as its total, from the ledger's clock (the first token's,
+ * reasoning or visible, was set when it came). */
+static void gen_times(struct gen *g)
+{
+    if (g->rec == NULL)
+        return;
+    uint64_t end = g->rec->t_gen_stop_ns ? g->rec->t_gen_stop_ns : clock_now_ns();
+    g->w.elapsed_ns = end > g->rec->t_accept_ns ? end - g->rec->t_accept_ns : 0;
+}
+
 /* Fixes the wire's ending and sends it to every live reader. */
 void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t usage_reasoning,
                    int64_t trailer)
@@ -143,18 +153,20 @@ void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t usag
             g->w.first_byte_ms = (g->rec->t_first_token_ns - g->rec->t_accept_ns) / 1000000u;
     }
     /* what the wire tells a reader: a chat stream without include_usage carries no usage */
-    int silent = g->rq.api == API_CHAT && g->rq.stream && !g->rq.include_usage;
+    int optional = g->rq.api == API_CHAT || g->rq.api == API_COMPLETIONS || g->rq.api == API_AZURE;
+    int silent = optional && g->rq.stream && !g->rq.include_usage;
     if (usage >= 0 && !silent)
         rec_set_usage(g, usage, "usage");
     else if (trailer >= 0)
         rec_set_usage(g, trailer, "trailer");
+    gen_times(g);
     for (struct reader *r = g->readers; r; r = r->next) {
         if (sink_state(r->sink) != SINK_OPEN)
             continue;
         struct wire_tally t;
         gen_tally(g, &t);
         if (r->streaming) {
-            if (g->rq.api == API_CHAT && !g->rq.include_usage)
+            if (optional && !g->rq.include_usage)
                 t.usage = -1;
             char *tail = wire_stream_close(&g->w, &t, end, r->starting_after);
             if (tail)
@@ -438,9 +450,11 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
     g->m->mx.tokens_generated++;
     if (g->w.shape.tool_call && i >= g->w.shape.tool_text)
         g->m->mx.tool_args_generated[g->rq.api]++;
-    if (i == 0 && g->rec && g->rlimit == 0)
+    if (i == 0 && g->rec && g->rlimit == 0) {
         metrics_observe(&g->m->mx.hist[METRICS_TTFT][g->rq.api], METRICS_TTFT,
                         now - g->rec->t_accept_ns);
+        g->w.ttft_ns = now - g->rec->t_accept_ns;
+    }
     if (!g->terminal) {
         char ev[WIRE_TOKEN_EVENT_MAX];
         int n = wire_stream_token(&g->w, i, ev, sizeof ev);
@@ -518,9 +532,11 @@ static void reasoning_step(struct gen *g, uint64_t now)
     }
     g->rgenerated++;
     g->m->mx.reasoning_generated[g->rq.api]++;
-    if (j == 0 && g->rec)
+    if (j == 0 && g->rec) {
         metrics_observe(&g->m->mx.hist[METRICS_TTFT][g->rq.api], METRICS_TTFT,
                         now - g->rec->t_accept_ns);
+        g->w.ttft_ns = now - g->rec->t_accept_ns; /* thinking is evaluation too */
+    }
     if (!g->terminal) {
         char ev[WIRE_TOKEN_EVENT_MAX];
         int n = wire_stream_reasoning(&g->w, j, ev, sizeof ev);

@@ -50,6 +50,11 @@ static void http_fault_reply(struct mock *m, struct exchange *x, struct gen *g)
     int bedrock = g->rq.api == API_BEDROCK || g->rq.api == API_BEDROCK_INVOKE;
     const char *msg = f->status == 429 && g->rq.api == API_GEMINI
                           ? "Resource has been exhausted (e.g. check quota). (tailgate fault)"
+                      : g->rq.api == API_OLLAMA ? "server busy, please try again. (tailgate fault)"
+                      : f->status == 429 && g->rq.api == API_AZURE
+                          ? "Requests to the ChatCompletions_Create Operation have exceeded the "
+                            "token rate limit of your current tier. Please retry after the time "
+                            "retry-after gives. (tailgate fault)"
                       : f->status == 429 && bedrock
                           ? "Too many requests, please wait before trying again. (tailgate fault)"
                       : f->status == 429 ? "Rate limit reached for requests (tailgate fault)."
@@ -143,6 +148,34 @@ void generate_handle_bedrock(struct mock *m, struct exchange *x, enum api api, c
         return;
     }
     rq.sigv4 = sigv4_signed(x);
+    generate_start(m, x, rq, rid);
+}
+
+void generate_handle_azure(struct mock *m, struct exchange *x, const char *deployment)
+{
+    if (body_ok(m, x, API_AZURE) != 0)
+        return;
+    const char *rid = exchange_header(x, "X-Request-Id");
+    struct request rq;
+    struct request_error rerr;
+    if (request_parse_azure(deployment, x->body, x->body_len, rid, &rq, &rerr) != 0) {
+        reply_error(m, x, API_AZURE, rerr.status, rerr.type, rerr.code, rerr.param, rerr.message);
+        return;
+    }
+    generate_start(m, x, rq, rid);
+}
+
+void generate_handle_ollama(struct mock *m, struct exchange *x, int generate)
+{
+    if (body_ok(m, x, API_OLLAMA) != 0)
+        return;
+    const char *rid = exchange_header(x, "X-Request-Id");
+    struct request rq;
+    struct request_error rerr;
+    if (request_parse_ollama(generate, x->body, x->body_len, rid, &rq, &rerr) != 0) {
+        reply_error(m, x, API_OLLAMA, rerr.status, rerr.type, rerr.code, rerr.param, rerr.message);
+        return;
+    }
     generate_start(m, x, rq, rid);
 }
 

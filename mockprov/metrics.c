@@ -113,8 +113,11 @@ double metrics_quantile(const struct metrics_histogram *h, enum metrics_hist kin
     return (double)max_ns;
 }
 
-static const char *const api_label[METRICS_APIS] = {"chat",   "responses", "messages",
-                                                    "gemini", "bedrock",   "bedrock-invoke"};
+/* The label of API a: the ledger's name for it (enum api's order). */
+static const char *api_label(int a)
+{
+    return request_api_name((enum api)a);
+}
 
 static void histogram_text(struct evbuffer *b, const struct mock_metrics *x, enum metrics_hist k)
 {
@@ -125,16 +128,16 @@ static void histogram_text(struct evbuffer *b, const struct mock_metrics *x, enu
         uint64_t cum = 0;
         for (size_t i = 0; i < f->nb; i++) {
             cum += h->bucket[i];
-            evbuffer_add_printf(b, "%s_bucket{api=\"%s\",le=\"%s\"} %llu\n", f->name, api_label[a],
+            evbuffer_add_printf(b, "%s_bucket{api=\"%s\",le=\"%s\"} %llu\n", f->name, api_label(a),
                                 f->b[i].le, (unsigned long long)cum);
         }
         evbuffer_add_printf(b,
                             "%s_bucket{api=\"%s\",le=\"+Inf\"} %llu\n"
                             "%s_sum{api=\"%s\"} %llu.%09llu\n"
                             "%s_count{api=\"%s\"} %llu\n",
-                            f->name, api_label[a], (unsigned long long)h->count, f->name,
-                            api_label[a], (unsigned long long)(h->sum_ns / 1000000000ull),
-                            (unsigned long long)(h->sum_ns % 1000000000ull), f->name, api_label[a],
+                            f->name, api_label(a), (unsigned long long)h->count, f->name,
+                            api_label(a), (unsigned long long)(h->sum_ns / 1000000000ull),
+                            (unsigned long long)(h->sum_ns % 1000000000ull), f->name, api_label(a),
                             (unsigned long long)h->count);
     }
 }
@@ -144,7 +147,7 @@ static void per_api(struct evbuffer *b, const char *name, const char *help, cons
 {
     evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
     for (int a = 0; a < METRICS_APIS; a++)
-        evbuffer_add_printf(b, "%s{api=\"%s\"} %llu\n", name, api_label[a],
+        evbuffer_add_printf(b, "%s{api=\"%s\"} %llu\n", name, api_label(a),
                             (unsigned long long)v[a]);
 }
 
@@ -164,16 +167,9 @@ void metrics_reply(struct mock *m, struct exchange *req)
         "# TYPE tailgate_build_info gauge\n"
         "tailgate_build_info{version=\"%s\",revision=\"%s\"} 1\n",
         version_number(), version_revision());
+    per_api(b, "tailgate_mock_requests_total", "Generation requests accepted.", x->requests);
     evbuffer_add_printf(
         b,
-        "# HELP tailgate_mock_requests_total Generation requests accepted.\n"
-        "# TYPE tailgate_mock_requests_total counter\n"
-        "tailgate_mock_requests_total{api=\"chat\"} %llu\n"
-        "tailgate_mock_requests_total{api=\"responses\"} %llu\n"
-        "tailgate_mock_requests_total{api=\"messages\"} %llu\n"
-        "tailgate_mock_requests_total{api=\"gemini\"} %llu\n"
-        "tailgate_mock_requests_total{api=\"bedrock\"} %llu\n"
-        "tailgate_mock_requests_total{api=\"bedrock-invoke\"} %llu\n"
         "# HELP tailgate_mock_bad_requests_total Requests answered 4xx for a body or route "
         "the API rejects.\n"
         "# TYPE tailgate_mock_bad_requests_total counter\n"
@@ -216,16 +212,12 @@ void metrics_reply(struct mock *m, struct exchange *req)
         "(--ledger-file) failed to take.\n"
         "# TYPE tailgate_mock_ledger_file_errors_total counter\n"
         "tailgate_mock_ledger_file_errors_total %llu\n",
-        (unsigned long long)x->requests[API_CHAT], (unsigned long long)x->requests[API_RESPONSES],
-        (unsigned long long)x->requests[API_MESSAGES], (unsigned long long)x->requests[API_GEMINI],
-        (unsigned long long)x->requests[API_BEDROCK],
-        (unsigned long long)x->requests[API_BEDROCK_INVOKE], (unsigned long long)x->bad_requests,
-        (unsigned long long)x->http_errors, (unsigned long long)x->tokens_generated,
-        (unsigned long long)x->tokens_tail, (unsigned long long)x->closes_fin,
-        (unsigned long long)x->closes_rst, (unsigned long long)x->closes_cancel,
-        (unsigned long long)x->closes_rst_stream, (unsigned long long)x->closes_goaway,
-        (unsigned long long)x->billed_output, m->active, ledger_count(m->ledger),
-        (unsigned long long)ledger_dropped(m->ledger),
+        (unsigned long long)x->bad_requests, (unsigned long long)x->http_errors,
+        (unsigned long long)x->tokens_generated, (unsigned long long)x->tokens_tail,
+        (unsigned long long)x->closes_fin, (unsigned long long)x->closes_rst,
+        (unsigned long long)x->closes_cancel, (unsigned long long)x->closes_rst_stream,
+        (unsigned long long)x->closes_goaway, (unsigned long long)x->billed_output, m->active,
+        ledger_count(m->ledger), (unsigned long long)ledger_dropped(m->ledger),
         (unsigned long long)ledger_file_errors(m->ledger));
     per_api(b, "tailgate_mock_reasoning_tokens_generated_total",
             "Reasoning tokens generated, every request (apart from tokens_generated).",

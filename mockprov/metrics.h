@@ -5,8 +5,9 @@
 
 #include <stdint.h>
 
-#define METRICS_APIS 6 /* chat, responses, messages, gemini, bedrock, bedrock-invoke: enum api's   \
-                        */
+/* chat, responses, messages, gemini, completions, ollama, azure, bedrock, bedrock-invoke: enum
+ * api's order */
+#define METRICS_APIS 9
 #define METRICS_BUCKETS_MAX 16 /* finite bucket bounds per histogram; +Inf comes on top */
 
 struct mock;

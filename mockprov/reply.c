@@ -19,10 +19,15 @@ static void put_headers(void (*add)(void *, const char *, const char *), void *a
         add(arg, "Content-Type", content_type);
     if (api == API_MESSAGES) {
         add(arg, "request-id", rid);
+    } else if (api == API_AZURE) {
+        /* Azure's gateway names each request twice; its region is the mock's own */
+        add(arg, "x-request-id", rid);
+        add(arg, "apim-request-id", rid);
+        add(arg, "x-ms-region", "tailgate");
     } else if (api == API_BEDROCK || api == API_BEDROCK_INVOKE) {
         add(arg, "x-amzn-RequestId", rid);
         add(arg, "x-request-id", rid); /* the mock's own, as for Gemini */
-    } else if (api == API_GEMINI) {
+    } else if (api == API_GEMINI || api == API_OLLAMA) {
         /* Google sends no request id; the mock's own lets a test find the ledger record */
         add(arg, "x-request-id", rid);
     } else {

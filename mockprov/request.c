@@ -21,6 +21,12 @@ const char *request_api_name(enum api api)
         return "messages";
     case API_GEMINI:
         return "gemini";
+    case API_COMPLETIONS:
+        return "completions";
+    case API_OLLAMA:
+        return "ollama";
+    case API_AZURE:
+        return "azure";
     case API_BEDROCK:
         return "bedrock";
     case API_BEDROCK_INVOKE:
@@ -178,6 +184,33 @@ static int get_cap(const cJSON *o, const char *k, int64_t *out, struct request_e
     return 0;
 }
 
+/* stream_options.include_usage (chat and legacy completions). */
+static int stream_options(const cJSON *root, struct request *r, struct request_error *err)
+{
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    if (so && !cJSON_IsNull(so)) {
+        if (!cJSON_IsObject(so))
+            return fail(err, "stream_options", "Invalid type for '%s': expected an object.",
+                        "stream_options");
+        if (get_bool(so, "include_usage", &r->include_usage, err) != 0) {
+            snprintf(err->param, sizeof err->param, "stream_options.include_usage");
+            snprintf(err->message, sizeof err->message,
+                     "Invalid type for 'stream_options.include_usage': expected a boolean.");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The user field as the correlation id, when no header gave one. */
+static void user_cid(const cJSON *root, struct request *r)
+{
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(root, "user");
+    if (r->cid[0] == '\0' && cJSON_IsString(user) &&
+        request_id_ok(user->valuestring, strlen(user->valuestring)))
+        set_cid(r, user->valuestring, strlen(user->valuestring), "user");
+}
+
 static int parse_chat(const cJSON *root, struct request *r, uint64_t *bytes,
                       const cJSON **last_user, struct request_error *err)
 {
@@ -191,22 +224,9 @@ static int parse_chat(const cJSON *root, struct request *r, uint64_t *bytes,
     if (get_cap(root, "max_tokens", &r->max_tokens, err) != 0 ||
         get_cap(root, "max_completion_tokens", &r->max_tokens, err) != 0)
         return -1;
-    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
-    if (so && !cJSON_IsNull(so)) {
-        if (!cJSON_IsObject(so))
-            return fail(err, "stream_options", "Invalid type for '%s': expected an object.",
-                        "stream_options");
-        if (get_bool(so, "include_usage", &r->include_usage, err) != 0) {
-            snprintf(err->param, sizeof err->param, "stream_options.include_usage");
-            snprintf(err->message, sizeof err->message,
-                     "Invalid type for 'stream_options.include_usage': expected a boolean.");
-            return -1;
-        }
-    }
-    const cJSON *user = cJSON_GetObjectItemCaseSensitive(root, "user");
-    if (r->cid[0] == '\0' && cJSON_IsString(user) &&
-        request_id_ok(user->valuestring, strlen(user->valuestring)))
-        set_cid(r, user->valuestring, strlen(user->valuestring), "user");
+    if (stream_options(root, r, err) != 0)
+        return -1;
+    user_cid(root, r);
     return 0;
 }
 
@@ -267,12 +287,75 @@ static int parse_messages(const cJSON *root, struct request *r, uint64_t *bytes,
     return 0;
 }
 
+/* The legacy completions body: prompt is a string, or an array of one prompt (a string, or
+ * token ids: each id counts as one token). The mock answers one choice, so several prompts are
+ * refused rather than answered with one. OpenAI's default max_tokens of 16 is not applied: the
+ * mock's length is the profile's unless the request caps it. */
+static int parse_completions(const cJSON *root, struct request *r, uint64_t *bytes,
+                             const cJSON **last_user, struct request_error *err)
+{
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(root, "prompt");
+    if (prompt == NULL || cJSON_IsNull(prompt))
+        return fail(err, "prompt", "Missing required parameter: '%s'.", "prompt");
+    if (cJSON_IsArray(prompt)) {
+        int n = cJSON_GetArraySize(prompt);
+        const cJSON *first = cJSON_GetArrayItem(prompt, 0);
+        if (n == 0)
+            return fail(err, "prompt", "Invalid '%s': expected a non-empty array.", "prompt");
+        if (cJSON_IsNumber(first)) {
+            const cJSON *id;
+            cJSON_ArrayForEach(id, prompt)
+            {
+                if (!cJSON_IsNumber(id))
+                    return fail(err, "prompt",
+                                "Invalid type for '%s': expected an array of integers.", "prompt");
+                *bytes += 4; /* a token id is one token */
+            }
+        } else if (n == 1 && cJSON_IsString(first)) {
+            *bytes += strlen(first->valuestring);
+            *last_user = first;
+        } else if (cJSON_IsString(first)) {
+            return fail(err, "prompt",
+                        "Invalid '%s': the mock answers one prompt per request (got several).",
+                        "prompt");
+        } else {
+            return fail(err, "prompt",
+                        "Invalid type for '%s': expected a string, an array of strings or an "
+                        "array of integers.",
+                        "prompt");
+        }
+    } else if (cJSON_IsString(prompt)) {
+        *bytes += strlen(prompt->valuestring);
+        *last_user = prompt;
+    } else {
+        return fail(err, "prompt",
+                    "Invalid type for '%s': expected a string, an array of strings or an array "
+                    "of integers.",
+                    "prompt");
+    }
+    const cJSON *suffix = cJSON_GetObjectItemCaseSensitive(root, "suffix");
+    if (cJSON_IsString(suffix))
+        *bytes += strlen(suffix->valuestring);
+    if (get_cap(root, "max_tokens", &r->max_tokens, err) != 0 || stream_options(root, r, err) != 0)
+        return -1;
+    user_cid(root, r);
+    return 0;
+}
+
 /* The OpenAI and Anthropic bodies: the model and stream flag in the body, then the API's
  * own fields. */
 static int parse_named(enum api api, const cJSON *root, struct request *r, uint64_t *bytes,
                        const cJSON **last_user, struct request_error *err)
 {
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    /* Azure: a body without a model (or with an empty one) takes the deployment's name, which
+     * parse_root set; on /openai/v1/ there is none, and the model is required */
+    if (api == API_AZURE && cJSON_IsString(model) && model->valuestring[0] == '\0')
+        model = NULL;
+    if (model == NULL && api == API_AZURE && r->model[0] != '\0')
+        return get_bool(root, "stream", &r->stream, err) != 0
+                   ? -1
+                   : parse_chat(root, r, bytes, last_user, err);
     if (model == NULL)
         return fail(err, "model", "Missing required parameter: '%s'.", "model");
     if (!cJSON_IsString(model) || strlen(model->valuestring) >= sizeof r->model)
@@ -281,9 +364,10 @@ static int parse_named(enum api api, const cJSON *root, struct request *r, uint6
     snprintf(r->model, sizeof r->model, "%s", model->valuestring);
     if (get_bool(root, "stream", &r->stream, err) != 0)
         return -1;
-    return api == API_CHAT        ? parse_chat(root, r, bytes, last_user, err)
-           : api == API_RESPONSES ? parse_responses(root, r, bytes, last_user, err)
-                                  : parse_messages(root, r, bytes, last_user, err);
+    return api == API_CHAT || api == API_AZURE ? parse_chat(root, r, bytes, last_user, err)
+           : api == API_RESPONSES              ? parse_responses(root, r, bytes, last_user, err)
+           : api == API_COMPLETIONS            ? parse_completions(root, r, bytes, last_user, err)
+                                               : parse_messages(root, r, bytes, last_user, err);
 }
 
 /* ---- Gemini ----------------------------------------------------------------------------------
@@ -539,6 +623,14 @@ int request_parse_gemini(const char *model, int stream, int json_stream, const c
     return 0;
 }
 
+int request_parse_azure(const char *deployment, const char *body, size_t len,
+                        const char *rid_header, struct request *out, struct request_error *err)
+{
+    if (deployment && strlen(deployment) >= REQUEST_MODEL_MAX)
+        deployment = NULL;
+    return parse_root(API_AZURE, deployment, body, len, rid_header, out, err);
+}
+
 static int parse_root(enum api api, const char *path_model, const char *body, size_t len,
                       const char *rid_header, struct request *out, struct request_error *err)
 {
@@ -588,6 +680,8 @@ static int parse_root(enum api api, const char *path_model, const char *body, si
         prc = api == API_BEDROCK ? parse_converse(root, &r, &bytes, &last_user, err)
                                  : parse_invoke(root, &r, &bytes, &last_user, err);
     } else {
+        if (api == API_AZURE && path_model) /* the deployment: the model when the body has none */
+            snprintf(r.model, sizeof r.model, "%s", path_model);
         prc = parse_named(api, root, &r, &bytes, &last_user, err);
     }
     if (prc != 0)
@@ -596,6 +690,154 @@ static int parse_root(enum api api, const char *path_model, const char *body, si
         find_marker(last_user, &r);
     /* a deterministic stand-in for a tokenizer: about 4 bytes a token */
     r.input_tokens = (bytes + 3) / 4;
+    if (r.input_tokens == 0)
+        r.input_tokens = 1;
+    *out = r;
+    rc = 0;
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- Ollama ----------------------------------------------------------------------------------
+ * Its server's words for what it refuses ("model is required"); every error is 400 with a
+ * message, the shape wire_error_body gives API_OLLAMA. */
+
+static int ofail(struct request_error *err, const char *fmt, const char *a)
+{
+    fail(err, NULL, fmt, a);
+    err->code = NULL;
+    return -1;
+}
+
+/* /api/chat's messages: each an object whose content is a string; sums the bytes and keeps
+ * the last user content for the marker. */
+static int ollama_messages(const cJSON *msgs, uint64_t *bytes, const cJSON **last_user,
+                           struct request_error *err)
+{
+    if (msgs == NULL || cJSON_IsNull(msgs) ||
+        (cJSON_IsArray(msgs) && cJSON_GetArraySize(msgs) == 0))
+        return ofail(err, "messages is required%s", "");
+    if (!cJSON_IsArray(msgs))
+        return ofail(err,
+                     "json: cannot unmarshal %s into Go struct field ChatRequest.messages of "
+                     "type []api.Message",
+                     "value");
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs)
+    {
+        if (!cJSON_IsObject(m))
+            return ofail(err,
+                         "json: cannot unmarshal %s into Go struct field ChatRequest.messages "
+                         "of type api.Message",
+                         "value");
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if ((role && !cJSON_IsNull(role) && !cJSON_IsString(role)) ||
+            (content && !cJSON_IsNull(content) && !cJSON_IsString(content)))
+            return ofail(err,
+                         "json: cannot unmarshal value into Go struct field Message.messages.%s "
+                         "of type string",
+                         role && !cJSON_IsNull(role) && !cJSON_IsString(role) ? "role" : "content");
+        if (cJSON_IsString(content)) {
+            *bytes += strlen(content->valuestring);
+            if (cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0)
+                *last_user = content;
+        }
+    }
+    return 0;
+}
+
+static int parse_ollama(int generate, const cJSON *root, struct request *r, uint64_t *bytes,
+                        const cJSON **last_user, struct request_error *err)
+{
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (model == NULL || cJSON_IsNull(model) ||
+        (cJSON_IsString(model) && model->valuestring[0] == '\0'))
+        return ofail(err, "model is required%s", "");
+    if (!cJSON_IsString(model) || strlen(model->valuestring) >= sizeof r->model)
+        return ofail(err, "invalid model name%s", "");
+    snprintf(r->model, sizeof r->model, "%s", model->valuestring);
+    r->stream = 1; /* Ollama streams unless told not to */
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    if (stream && !cJSON_IsNull(stream)) {
+        if (!cJSON_IsBool(stream))
+            return ofail(err, "json: cannot unmarshal %s into Go struct field .stream of type bool",
+                         "value");
+        r->stream = cJSON_IsTrue(stream);
+    }
+    if (generate) {
+        const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(root, "prompt");
+        const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
+        if ((prompt && !cJSON_IsNull(prompt) && !cJSON_IsString(prompt)) ||
+            (sys && !cJSON_IsNull(sys) && !cJSON_IsString(sys)))
+            return ofail(err,
+                         "json: cannot unmarshal %s into Go struct field "
+                         "GenerateRequest.prompt of type string",
+                         "value");
+        if (!cJSON_IsString(prompt) || prompt->valuestring[0] == '\0')
+            return ofail(err, "prompt is required%s", ""); /* an empty one only loads the model */
+        *bytes += strlen(prompt->valuestring);
+        *last_user = prompt;
+        if (cJSON_IsString(sys))
+            *bytes += strlen(sys->valuestring);
+    } else if (ollama_messages(cJSON_GetObjectItemCaseSensitive(root, "messages"), bytes, last_user,
+                               err) != 0) {
+        return -1;
+    }
+    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(root, "options");
+    if (opts && !cJSON_IsNull(opts) && !cJSON_IsObject(opts))
+        return ofail(err,
+                     "json: cannot unmarshal %s into Go struct field .options of type "
+                     "map[string]interface {}",
+                     "value");
+    const cJSON *np = cJSON_GetObjectItemCaseSensitive(opts, "num_predict");
+    if (np && !cJSON_IsNull(np)) {
+        /* range first: casting an out-of-range double to an integer is undefined */
+        if (!cJSON_IsNumber(np) || !(np->valuedouble >= -2 && np->valuedouble <= 1e9) ||
+            np->valuedouble != (double)(int64_t)np->valuedouble)
+            return ofail(err,
+                         "option \"num_predict\" must be an integer from -2 to "
+                         "1000000000%s",
+                         "");
+        if (np->valuedouble >= 1) /* -1: no cap, -2: fill the context; 0 caps nothing here */
+            r->max_tokens = (int64_t)np->valuedouble;
+    }
+    r->include_usage = 1; /* the final line always carries eval_count */
+    return 0;
+}
+
+int request_parse_ollama(int generate, const char *body, size_t len, const char *rid_header,
+                         struct request *out, struct request_error *err)
+{
+    struct request r;
+    memset(&r, 0, sizeof r);
+    memset(err, 0, sizeof *err);
+    r.api = API_OLLAMA;
+    r.ollama_generate = generate != 0;
+    r.max_tokens = -1;
+    r.id_source = "none";
+    if (rid_header && request_id_ok(rid_header, strlen(rid_header)))
+        set_cid(&r, rid_header, strlen(rid_header), "header");
+    struct jparse_error je;
+    cJSON *root = jparse_text(body, len, &je);
+    if (root == NULL) {
+        char where[sizeof err->message - 32];
+        jparse_message(&je, NULL, where, sizeof where);
+        return ofail(err, "invalid JSON: %s", where);
+    }
+    int rc = -1;
+    uint64_t bytes = 0;
+    const cJSON *last_user = NULL;
+    if (!cJSON_IsObject(root)) {
+        ofail(err, "json: cannot unmarshal %s into Go value of type api.ChatRequest", "value");
+        goto done;
+    }
+    if (parse_ollama(generate, root, &r, &bytes, &last_user, err) != 0)
+        goto done;
+    if (r.cid[0] == '\0' && last_user)
+        find_marker(last_user, &r);
+    r.input_tokens = (bytes + 3) / 4; /* the same stand-in for a tokenizer */
     if (r.input_tokens == 0)
         r.input_tokens = 1;
     *out = r;

@@ -10,6 +10,9 @@ enum api {
     API_RESPONSES,      /* OpenAI Responses */
     API_MESSAGES,       /* Anthropic Messages */
     API_GEMINI,         /* Google Gemini generateContent / streamGenerateContent */
+    API_COMPLETIONS,    /* OpenAI's legacy text completions (POST /v1/completions) */
+    API_OLLAMA,         /* Ollama's /api/chat and /api/generate */
+    API_AZURE,          /* Azure OpenAI's chat completions (rendered as API_CHAT, annotated) */
     API_BEDROCK,        /* AWS Bedrock Converse / ConverseStream */
     API_BEDROCK_INVOKE, /* AWS Bedrock InvokeModel[WithResponseStream], an Anthropic body */
 };
@@ -22,7 +25,8 @@ struct request {
     char model[REQUEST_MODEL_MAX];
     int stream;
     int json_stream; /* Gemini streamGenerateContent without alt=sse: a JSON array */
-    int sigv4;       /* Bedrock: the request was SigV4-signed (not verified) */
+    int ollama_generate; /* Ollama /api/generate ("response"), else /api/chat ("message") */
+    int sigv4;           /* Bedrock: the request was SigV4-signed (not verified) */
     int background;
     int include_usage;
     int64_t max_tokens; /* -1: none */
@@ -61,6 +65,18 @@ int request_parse_gemini(const char *model, int stream, int json_stream, const c
                          size_t len, const char *rid_header, struct request *out,
                          struct request_error *err);
 
+/* Ollama's request: /api/chat (messages[].content) or, when 'generate', /api/generate (prompt,
+ * system). The model is required, stream defaults to true, options.num_predict caps the answer
+ * (-1 or -2: no cap). Errors are Ollama's: status 400 and a message. Same contract as
+ * request_parse. */
+int request_parse_ollama(int generate, const char *body, size_t len, const char *rid_header,
+                         struct request *out, struct request_error *err);
+
+/* Azure OpenAI's chat completions body: Chat Completions', whose model may be left out (the
+ * deployment in the path names it: 'deployment', or NULL on the /openai/v1/ route, where the
+ * model is required). Same contract as request_parse. */
+int request_parse_azure(const char *deployment, const char *body, size_t len,
+                        const char *rid_header, struct request *out, struct request_error *err);
 /* Bedrock's request: the model and the operation come from the path
  * (/model/{modelId}/converse[-stream], /model/{modelId}/invoke[-with-response-stream]), so the
  * caller passes them; api: API_BEDROCK (Converse: messages[].content[].text, system[].text,

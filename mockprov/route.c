@@ -39,6 +39,10 @@ static enum api api_of_path(const char *path)
         return API_GEMINI;
     if (path != NULL && strncmp(path, "/v1/messages", 12) == 0)
         return API_MESSAGES;
+    if (path != NULL && strncmp(path, "/api/", 5) == 0)
+        return API_OLLAMA;
+    if (path != NULL && strncmp(path, "/openai/", 8) == 0)
+        return API_AZURE;
     if (path != NULL && strncmp(path, "/v1/responses", 13) == 0)
         return API_RESPONSES;
     return API_CHAT;
@@ -147,6 +151,78 @@ static void gemini_route(struct mock *m, struct exchange *x, const char *rest)
     generate_handle_gemini(m, x, model, stream, json_stream);
 }
 
+/* Azure's api-version: a date (2024-10-21), with -preview after it, or preview/latest/v1 on the
+ * /openai/v1/ route. Returns 1 when one was given and usable, 0 when none was, -1 when it is
+ * not one Azure knows the shape of. */
+static int azure_version(const struct exchange *x, int v1)
+{
+    if (x->query == NULL)
+        return 0;
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (evhttp_parse_query_str(x->query, &q) != 0)
+        return -1;
+    const char *v = evhttp_find_header(&q, "api-version");
+    int rc = v == NULL ? 0 : -1;
+    if (v != NULL) {
+        size_t n = strlen(v);
+        int date = n >= 10 && v[4] == '-' && v[7] == '-';
+        for (size_t i = 0; date && i < 10; i++)
+            if (i != 4 && i != 7 && (v[i] < '0' || v[i] > '9'))
+                date = 0;
+        if (date && (n == 10 || strcmp(v + 10, "-preview") == 0))
+            rc = 1;
+        if (v1 && (strcmp(v, "preview") == 0 || strcmp(v, "latest") == 0 || strcmp(v, "v1") == 0))
+            rc = 1;
+    }
+    evhttp_clear_headers(&q);
+    return rc;
+}
+
+/* /openai/deployments/{deployment}/chat/completions?api-version=... and
+ * /openai/v1/chat/completions. The api-key header is not checked, as no API's key is. */
+static void azure_route(struct mock *m, struct exchange *x, const char *rest)
+{
+    static const char tail[] = "/chat/completions";
+    char deployment[REQUEST_MODEL_MAX];
+    int v1 = strcmp(rest, "v1/chat/completions") == 0;
+    if (!v1) {
+        size_t n = 0;
+        if (strncmp(rest, "deployments/", 12) == 0) {
+            const char *d = rest + 12, *slash = strchr(d, '/');
+            n = slash ? (size_t)(slash - d) : 0;
+            for (size_t i = 0; i < n; i++)
+                if (!((d[i] >= 'a' && d[i] <= 'z') || (d[i] >= 'A' && d[i] <= 'Z') ||
+                      (d[i] >= '0' && d[i] <= '9') || d[i] == '.' || d[i] == '-' || d[i] == '_'))
+                    n = 0;
+            if (n == 0 || n >= sizeof deployment || strcmp(slash, tail) != 0)
+                n = 0;
+            else
+                memcpy(deployment, d, n);
+        }
+        if (n == 0) {
+            reply_error(m, x, API_AZURE, 404, NULL, "404", NULL, "Resource not found");
+            return;
+        }
+        deployment[n] = '\0';
+    }
+    int version = azure_version(x, v1);
+    if (version == 0 && !v1) {
+        /* Azure's routing finds no resource without an api-version */
+        reply_error(m, x, API_AZURE, 404, NULL, "404", NULL, "Resource not found");
+        return;
+    }
+    if (version < 0) {
+        reply_error(m, x, API_AZURE, 400, NULL, "BadRequest", NULL, "API version not supported");
+        return;
+    }
+    if (strcmp(x->method, "POST") != 0) {
+        reply_error(m, x, API_AZURE, 405, NULL, NULL, NULL, "Method not allowed: use POST.");
+        return;
+    }
+    generate_handle_azure(m, x, v1 ? NULL : deployment);
+}
+
 /* A Bedrock model id once percent-decoded: a foundation model id
  * (anthropic.claude-3-5-haiku-20241022-v1:0), an inference profile or an ARN. */
 static int bedrock_model_ok(const char *s, size_t len)
@@ -229,7 +305,8 @@ void route_request(struct mock *m, struct exchange *x)
         enum api api;
     } gens[] = {{"/v1/chat/completions", API_CHAT},
                 {"/v1/responses", API_RESPONSES},
-                {"/v1/messages", API_MESSAGES}};
+                {"/v1/messages", API_MESSAGES},
+                {"/v1/completions", API_COMPLETIONS}};
     for (size_t i = 0; i < sizeof gens / sizeof gens[0]; i++) {
         if (strcmp(path, gens[i].path) != 0)
             continue;
@@ -243,6 +320,18 @@ void route_request(struct mock *m, struct exchange *x)
     }
     if (strncmp(path, "/v1/responses/", 14) == 0) {
         responses_id_route(m, x, path + 14);
+        return;
+    }
+    if (strncmp(path, "/openai/", 8) == 0) {
+        azure_route(m, x, path + 8);
+        return;
+    }
+    if (strcmp(path, "/api/chat") == 0 || strcmp(path, "/api/generate") == 0) {
+        if (strcmp(x->method, "POST") != 0) {
+            reply_error(m, x, API_OLLAMA, 405, NULL, NULL, NULL, "method not allowed: use POST");
+            return;
+        }
+        generate_handle_ollama(m, x, path[5] == 'g');
         return;
     }
     if (strncmp(path, "/model/", 7) == 0) {

@@ -12,7 +12,10 @@
 
 #include "bedrock.h"
 #include "engine.h"
+#include "azure.h"
+#include "completions.h"
 #include "gemini.h"
+#include "ollama.h"
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -248,7 +251,7 @@ static cJSON *chat_chunk(const struct wire_gen *g)
     return o;
 }
 
-static cJSON *chat_choice(cJSON *chunk, const char *finish)
+static cJSON *chat_choice(const struct wire_gen *g, cJSON *chunk, const char *finish)
 {
     cJSON *choices = cJSON_AddArrayToObject(chunk, "choices");
     cJSON *c = cJSON_CreateObject();
@@ -260,6 +263,8 @@ static cJSON *chat_choice(cJSON *chunk, const char *finish)
         cJSON_AddStringToObject(c, "finish_reason", finish);
     else
         cJSON_AddNullToObject(c, "finish_reason");
+    if (g->azure)
+        azure_choice_filters(c, finish != NULL);
     return delta;
 }
 
@@ -289,7 +294,7 @@ static char *build_template(const struct wire_gen *g, enum wire_part part)
         if (part == WIRE_PART_REASONING && !g->shape.reasoning_shown)
             return NULL;
         o = chat_chunk(g);
-        cJSON *delta = chat_choice(o, NULL);
+        cJSON *delta = chat_choice(g, o, NULL);
         if (part == WIRE_PART_TOOL)
             cJSON_AddRawToObject(chat_tool_delta(g, delta, 0), "arguments", text_hole);
         else
@@ -342,6 +347,13 @@ static char *build_template(const struct wire_gen *g, enum wire_part part)
         if (part == WIRE_PART_TOOL)
             return strdup("");
         return part == WIRE_PART_REASONING ? gemini_thought_template(g) : gemini_token_template(g);
+    case API_COMPLETIONS:
+        /* no reasoning on this endpoint's wire, no tool calls (generate turns them off) */
+        return part == WIRE_PART_TEXT ? completions_token_template(g) : NULL;
+    case API_OLLAMA:
+        if (part == WIRE_PART_TOOL)
+            return NULL;
+        return part == WIRE_PART_REASONING ? ollama_thinking_template(g) : ollama_token_template(g);
     case API_BEDROCK:
         return bedrock_token_template(g);
     default:
@@ -359,9 +371,10 @@ static int build_templates(struct wire_gen *g)
     g->tmpl = build_template(g, WIRE_PART_TEXT);
     if (g->tmpl == NULL)
         return -1;
-    /* chat's reasoning is hidden unless asked for; Bedrock's always is */
-    if (has_reasoning(g) && g->api != API_BEDROCK &&
-        (g->api != API_CHAT || g->shape.reasoning_shown)) {
+    /* chat's reasoning is hidden unless asked for; Bedrock's and legacy completions' always are */
+    int shown = g->api == API_CHAT ? g->shape.reasoning_shown
+                                   : g->api != API_COMPLETIONS && g->api != API_BEDROCK;
+    if (has_reasoning(g) && shown) {
         g->rtmpl = build_template(g, WIRE_PART_REASONING);
         if (g->rtmpl == NULL)
             return -1;
@@ -377,7 +390,11 @@ static int build_templates(struct wire_gen *g)
 int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, int64_t now_s)
 {
     memset(g, 0, sizeof *g);
-    g->api = rq->api == API_BEDROCK_INVOKE ? API_MESSAGES : rq->api;
+    /* Azure OpenAI is Chat Completions with its annotations; Bedrock's InvokeModel is Messages */
+    g->api = rq->api == API_AZURE            ? API_CHAT
+             : rq->api == API_BEDROCK_INVOKE ? API_MESSAGES
+                                             : rq->api;
+    g->azure = rq->api == API_AZURE;
     if (rq->stream && rq->api == API_BEDROCK)
         g->framing = WIRE_FRAMING_EVENTSTREAM;
     else if (rq->stream && rq->api == API_BEDROCK_INVOKE)
@@ -385,6 +402,7 @@ int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, in
     unsigned long long q = (unsigned long long)seq;
     switch (rq->api) {
     case API_CHAT:
+    case API_AZURE:
         snprintf(g->id, sizeof g->id, "chatcmpl-tg%016llx", q);
         snprintf(g->call_id, sizeof g->call_id, "call_tg%016llx", q);
         break;
@@ -401,8 +419,12 @@ int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, in
         snprintf(g->call_id, sizeof g->call_id, "toolu_tg%016llx", q);
         break;
     case API_GEMINI:
+    case API_OLLAMA: /* Ollama's lines carry no id: this one is the mock's own */
     case API_BEDROCK:
         snprintf(g->id, sizeof g->id, "tg%016llx", q);
+        break;
+    case API_COMPLETIONS:
+        snprintf(g->id, sizeof g->id, "cmpl-tg%016llx", q);
         break;
     }
     snprintf(g->model, sizeof g->model, "%s", rq->model);
@@ -411,6 +433,7 @@ int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, in
     g->include_usage = rq->include_usage;
     g->background = rq->background;
     g->json_stream = rq->api == API_GEMINI && rq->json_stream;
+    g->ollama_generate = rq->api == API_OLLAMA && rq->ollama_generate;
     g->max_tokens = rq->max_tokens;
     return build_templates(g);
 }
@@ -418,6 +441,9 @@ int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, in
 int wire_gen_shape(struct wire_gen *g, const struct wire_shape *s)
 {
     g->shape = *s;
+    /* the legacy completions endpoint has no tool calls; Ollama's are not staged */
+    if (g->api == API_COMPLETIONS || g->api == API_OLLAMA)
+        g->shape.tool_call = 0;
     if (g->api == API_BEDROCK) { /* Converse's reasoning is hidden, its tool calls not staged */
         g->shape.reasoning_shown = 0;
         g->shape.tool_call = 0;
@@ -549,6 +575,8 @@ const char *wire_stream_content_type(const struct wire_gen *g)
         return BEDROCK_CONTENT_TYPE;
     if (g->api == API_GEMINI)
         return g->json_stream ? "application/json; charset=UTF-8" : "text/event-stream";
+    if (g->api == API_OLLAMA)
+        return "application/x-ndjson";
     return "text/event-stream; charset=utf-8";
 }
 
@@ -772,7 +800,7 @@ static void part_start(char **acc, const struct wire_gen *g, enum wire_part p, i
         if (p == WIRE_PART_TOOL) {
             /* the call's head: id, type, name, and the arguments' opening framing */
             cJSON *o = chat_chunk(g);
-            cJSON *fn = chat_tool_delta(g, chat_choice(o, NULL), 1);
+            cJSON *fn = chat_tool_delta(g, chat_choice(g, o, NULL), 1);
             cJSON_AddStringToObject(fn, "arguments", WIRE_TOOL_ARGS_OPEN);
             if (g->include_usage)
                 cJSON_AddNullToObject(o, "usage");
@@ -833,6 +861,10 @@ static void part_start(char **acc, const struct wire_gen *g, enum wire_part p, i
         break;
     }
     case API_GEMINI:
+    case API_COMPLETIONS:
+    case API_OLLAMA:
+    case API_AZURE: /* rendered as API_CHAT */
+        break; /* its chunks carry their parts whole */
     case API_BEDROCK:
     case API_BEDROCK_INVOKE:
         break; /* Gemini's chunks carry their parts whole; Converse has one text block */
@@ -848,7 +880,7 @@ static void part_stop(char **acc, const struct wire_gen *g, enum wire_part p,
     case API_CHAT:
         if (p == WIRE_PART_TOOL) {
             cJSON *o = chat_chunk(g);
-            cJSON_AddStringToObject(chat_tool_delta(g, chat_choice(o, NULL), 0), "arguments",
+            cJSON_AddStringToObject(chat_tool_delta(g, chat_choice(g, o, NULL), 0), "arguments",
                                     WIRE_TOOL_ARGS_CLOSE);
             if (g->include_usage)
                 cJSON_AddNullToObject(o, "usage");
@@ -926,6 +958,9 @@ static void part_stop(char **acc, const struct wire_gen *g, enum wire_part p,
         cat(acc, frame("content_block_stop", msg_block_event("content_block_stop", idx)));
         break;
     case API_GEMINI:
+    case API_COMPLETIONS:
+    case API_OLLAMA:
+    case API_AZURE: /* rendered as API_CHAT */
     case API_BEDROCK:
     case API_BEDROCK_INVOKE:
         break;
@@ -938,14 +973,18 @@ char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
 {
     if (g->api == API_GEMINI)
         return gemini_stream_open(g);
+    if (g->api == API_COMPLETIONS || g->api == API_OLLAMA)
+        return empty(); /* no role chunk: the first token's chunk opens the stream */
     if (g->api == API_BEDROCK)
         return bedrock_stream_open(g);
     char *acc = empty();
     const struct wire_tally none = {0, 0, -1, -1};
     switch (g->api) {
     case API_CHAT: {
+        if (g->azure)
+            cat(&acc, azure_prompt_filter_event());
         cJSON *o = chat_chunk(g);
-        cJSON *delta = chat_choice(o, NULL);
+        cJSON *delta = chat_choice(g, o, NULL);
         cJSON_AddStringToObject(delta, "role", "assistant");
         cJSON_AddStringToObject(delta, "content", "");
         if (g->include_usage)
@@ -986,6 +1025,9 @@ char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
         break;
     }
     case API_GEMINI:
+    case API_COMPLETIONS:
+    case API_OLLAMA:
+    case API_AZURE: /* rendered as API_CHAT */
     case API_BEDROCK:
     case API_BEDROCK_INVOKE:
         break;
@@ -1029,7 +1071,7 @@ static void chat_close(char **acc, const struct wire_gen *g, const struct wire_t
                        enum wire_end end)
 {
     cJSON *fin = chat_chunk(g);
-    chat_choice(fin, chat_finish(g, t, end));
+    chat_choice(g, fin, chat_finish(g, t, end));
     if (g->include_usage)
         cJSON_AddNullToObject(fin, "usage");
     cat(acc, frame(NULL, fin));
@@ -1092,6 +1134,10 @@ char *wire_stream_close(const struct wire_gen *g, const struct wire_tally *t, en
 {
     if (g->api == API_GEMINI)
         return gemini_stream_close(g, t, end);
+    if (g->api == API_COMPLETIONS)
+        return completions_stream_close(g, t, end);
+    if (g->api == API_OLLAMA)
+        return ollama_stream_close(g, t, end);
     if (g->api == API_BEDROCK)
         return bedrock_stream_close(g, t, end);
     char *acc = empty();
@@ -1108,6 +1154,9 @@ char *wire_stream_close(const struct wire_gen *g, const struct wire_tally *t, en
         messages_close(&acc, g, t, end);
         break;
     case API_GEMINI:
+    case API_COMPLETIONS:
+    case API_OLLAMA:
+    case API_AZURE: /* rendered as API_CHAT */
     case API_BEDROCK:
     case API_BEDROCK_INVOKE:
         break;
@@ -1119,7 +1168,8 @@ char *wire_stream_error(const struct wire_gen *g, uint64_t n)
 {
     cJSON *e = cJSON_CreateObject();
     switch (g->api) {
-    case API_CHAT: {
+    case API_CHAT:
+    case API_COMPLETIONS: {
         /* recorded OpenAI behaviour: a bare data frame with an error object, no [DONE] */
         cJSON *er = cJSON_AddObjectToObject(e, "error");
         cJSON_AddStringToObject(er, "message",
@@ -1147,6 +1197,11 @@ char *wire_stream_error(const struct wire_gen *g, uint64_t n)
     case API_GEMINI:
         cJSON_Delete(e);
         return gemini_stream_error(g, n);
+    case API_OLLAMA:
+        cJSON_Delete(e);
+        return ollama_stream_error(g);
+    case API_AZURE: /* rendered as API_CHAT */
+        break;
     case API_BEDROCK:
     case API_BEDROCK_INVOKE:
         cJSON_Delete(e);
@@ -1168,6 +1223,18 @@ char *wire_body(const struct wire_gen *g, const struct wire_tally *tally, enum w
                                     end == WIRE_END_STOP     ? "completed"
                                     : end == WIRE_END_LENGTH ? "incomplete"
                                                              : "cancelled");
+    if (g->api == API_COMPLETIONS || g->api == API_OLLAMA) {
+        /* neither carries a tool call: every visible token is text */
+        char *text = wire_text(t.tokens);
+        char *reasoning = wire_reasoning_text(t.reasoning);
+        char *s = text && reasoning ? g->api == API_COMPLETIONS
+                                          ? completions_body(g, &t, text, end)
+                                          : ollama_body(g, &t, reasoning, text, end)
+                                    : NULL;
+        free(text);
+        free(reasoning);
+        return s;
+    }
     if (g->api == API_BEDROCK) {
         char *text = wire_text(t.tokens);
         char *s = text ? bedrock_body(g, &t, t.tokens ? text : NULL, end) : NULL;
@@ -1228,8 +1295,12 @@ char *wire_body(const struct wire_gen *g, const struct wire_tally *tally, enum w
         }
         cJSON_AddNullToObject(c, "logprobs");
         cJSON_AddStringToObject(c, "finish_reason", chat_finish(g, &t, end));
+        if (g->azure)
+            azure_choice_filters(c, 0);
         chat_usage(cJSON_AddObjectToObject(o, "usage"), g, t.usage, t.usage_reasoning);
         cJSON_AddNullToObject(o, "system_fingerprint");
+        if (g->azure)
+            azure_prompt_filters(o);
     } else {
         cJSON_AddStringToObject(o, "id", g->id);
         cJSON_AddStringToObject(o, "type", "message");
@@ -1276,10 +1347,37 @@ char *wire_body(const struct wire_gen *g, const struct wire_tally *tally, enum w
     return s;
 }
 
+/* Azure's error code for a status: its 429's is the number, a not found "404", as it sends them. */
+static const char *azure_code(int status, const char *code)
+{
+    if (code != NULL && strcmp(code, "rate_limit_exceeded") != 0)
+        return code;
+    switch (status) {
+    case 401:
+        return "401";
+    case 404:
+        return "404";
+    case 405:
+        return "MethodNotAllowed";
+    case 408:
+        return "Timeout";
+    case 411:
+        return "LengthRequired";
+    case 413:
+        return "RequestEntityTooLarge";
+    case 429:
+        return NULL; /* the number */
+    default:
+        return status >= 500 ? "InternalServerError" : "BadRequest";
+    }
+}
+
 const char *wire_error_type(enum api api, int status)
 {
     if (api == API_GEMINI)
         return gemini_status(status);
+    if (api == API_OLLAMA)
+        return "error"; /* Ollama's errors have a message and no type */
     if (api == API_BEDROCK || api == API_BEDROCK_INVOKE)
         return bedrock_error_type(status);
     if (api == API_MESSAGES) {
@@ -1320,6 +1418,12 @@ char *wire_error_body(enum api api, int status, const char *type, const char *co
 {
     if (api == API_GEMINI)
         return gemini_error_body(status, message); /* its status word follows the code */
+    if (api == API_OLLAMA)
+        return ollama_error_body(message);
+    /* Azure answers a body it rejects as OpenAI does; its routing (a BadRequest code among
+     * them), quota and server errors have a code and a message only */
+    if (api == API_AZURE && (status != 400 || (code && strcmp(code, "BadRequest") == 0)))
+        return azure_error_body(status, azure_code(status, code), message);
     if (api == API_BEDROCK || api == API_BEDROCK_INVOKE)
         return bedrock_error_body(message); /* its type goes in x-amzn-errortype */
     if (type == NULL)

@@ -1,6 +1,7 @@
 /* Vendor wire formats: SSE events, non-stream bodies and error bodies for OpenAI Chat
- * Completions, OpenAI Responses, Anthropic Messages, Google Gemini and AWS Bedrock (whose shapes
- * live in gemini.c and bedrock.c; this file dispatches to them), with reasoning and tool calls in
+ * Completions, OpenAI Responses, Anthropic Messages, Google Gemini, OpenAI's legacy completions,
+ * Ollama and AWS Bedrock (whose shapes live in gemini.c, completions.c, ollama.c and bedrock.c;
+ * this file dispatches to them; Azure's annotations in azure.c), with reasoning and tool calls in
  * each vendor's shape. Everything returned is malloc'd text the caller frees; NULL means out of
  * memory. */
 #ifndef MP_WIRE_H
@@ -76,6 +77,10 @@ struct wire_gen {
     int include_usage;
     int background;
     int json_stream; /* Gemini: stream as one JSON array, not SSE */
+    int ollama_generate; /* Ollama: /api/generate's "response", not /api/chat's "message" */
+    int azure;           /* Azure OpenAI: chat with its content filter annotations (api API_CHAT) */
+    uint64_t elapsed_ns; /* Ollama's durations, set before an ending is built: accepted -> stop */
+    uint64_t ttft_ns;    /* accepted -> first token (reasoning or visible) generated; 0 before */
     enum wire_framing framing;
     uint64_t latency_ms;    /* Bedrock: request to the ending (metrics.latencyMs), set by gen */
     uint64_t first_byte_ms; /* Bedrock: request to the first token, set by gen */
@@ -92,7 +97,8 @@ struct wire_gen {
 /* Fills 'g' from the request; seq makes the ids unique. Returns 0, or -1 on OOM. */
 int wire_gen_init(struct wire_gen *g, const struct request *rq, uint64_t seq, int64_t now_s);
 void wire_gen_cleanup(struct wire_gen *g);
-/* Sets the shape (copied) and rebuilds the templates. Returns 0, or -1 on OOM. */
+/* Sets the shape (copied; tool_call cleared for an API without tool calls: legacy completions,
+ * Ollama) and rebuilds the templates. Returns 0, or -1 on OOM. */
 int wire_gen_shape(struct wire_gen *g, const struct wire_shape *s);
 
 /* Responses events are numbered: 0 created, 1 in_progress, then per part (reasoning, text, tool

@@ -10,7 +10,7 @@ same plus generated_tokens and written_tokens.
 
 usage: mock_h2_client.py PROTO PORT API ACTION PREFIX [CA_FILE]
   PROTO h1|h2c|h2 (h2: TLS with ALPN h2; its admin calls trust CA_FILE), API
-  chat|responses|messages|gemini, ACTION tab_close|reset|goaway|stall; correlation ids are PREFIX-a
+  chat|responses|messages|gemini|completions|azure|ollama, ACTION tab_close|reset|goaway|stall; correlation ids are PREFIX-a
   and PREFIX-b (X-Request-Id). goaway: the connection ends in order after a GOAWAY. stall (h2c):
   one 200-token stream under a window never given back, then given back."""
 import json
@@ -26,7 +26,10 @@ import h2client
 
 PATHS = {"chat": "/v1/chat/completions", "responses": "/v1/responses",
          "messages": "/v1/messages",
-         "gemini": "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"}
+         "gemini": "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+         "completions": "/v1/completions",
+         "azure": "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+         "ollama": "/api/chat"}
 LONG, SHORT = 2000, 40
 WINDOW = 2000
 
@@ -38,11 +41,15 @@ def short(action):
 
 
 def tokens_in(api, body):
-    """Complete token events in an SSE body: what the mock counts as written."""
+    """Complete token events in an SSE body (NDJSON lines for Ollama): what the mock counts as
+    written."""
     # chat's first chunk: role, content ""; Gemini's last chunk: an empty text part
     key = {"chat": rb'"content":"[^"]', "responses": rb'"type":"response\.output_text\.delta"',
-           "messages": rb'"type":"text_delta"', "gemini": rb'"text":" tok'}[api]
-    events = body.split(b"\n\n")[:-1]  # the last piece is cut off or empty
+           "messages": rb'"type":"text_delta"', "gemini": rb'"text":" tok',
+           "completions": rb'"text":" tok', "azure": rb'"content":"[^"]',
+           "ollama": rb'"content":" tok'}[api]
+    sep = b"\n" if api == "ollama" else b"\n\n"
+    events = body.split(sep)[:-1]  # the last piece is cut off or empty
     return sum(1 for e in events if re.search(key, e))
 
 
@@ -126,6 +133,12 @@ def body(api):
         b = {"model": "gpt-4o-mini", "stream": True, "input": "hi"}
     elif api == "gemini":  # the model and streaming are in the path
         b = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    elif api == "completions":
+        b = {"model": "gpt-3.5-turbo-instruct", "stream": True, "prompt": "hi"}
+    elif api == "azure":  # the deployment names the model
+        b = {"stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    elif api == "ollama":  # streams by default
+        b = {"model": "llama3.2", "messages": [{"role": "user", "content": "hi"}]}
     else:
         b = {"model": "claude-3-5-haiku-latest", "max_tokens": 4096, "stream": True,
              "messages": [{"role": "user", "content": "hi"}]}

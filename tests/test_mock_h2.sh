@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# mockprov over every transport: each vendor API (Gemini's too) x {HTTP/1.1, HTTP/2 over TLS, h2c} x
-# {tab_close, reset}, driven by tests/mock_h2_client.py (its own wire code: python3-h2, raw
-# sockets), and both ledger records read back with exact values: a stream reset is close_kind
+# mockprov over every transport: each vendor API (Gemini, legacy completions, Azure, Ollama too)
+# x {HTTP/1.1, HTTP/2 over TLS, h2c} x {tab_close, reset}, driven by tests/mock_h2_client.py (its
+# own wire code: python3-h2, raw sockets), and both ledger records read back with exact values: a stream reset is close_kind
 # rst_stream with CANCEL's code 8 on that stream alone while its sibling on the same connection
 # runs to its end; a dropped connection is an rst for every stream on it; HTTP/1.1's tab close
 # is a fin of that tab's own connection.
@@ -51,7 +51,7 @@ for proto in h1 h2 h2c; do
     [ "$proto" = h2 ] && port=$tls ca=("$work/ca.pem")
     want_proto=h2
     [ "$proto" = h1 ] && want_proto=http/1.1
-    for api in chat responses messages gemini; do
+    for api in chat responses messages gemini completions azure ollama; do
         for action in tab_close reset; do
             name="mock_${proto}_${api}_should_record_${action}"
             case "$proto/$action" in
@@ -82,7 +82,7 @@ done
 for proto in h2 h2c; do
     port=$plain ca=()
     [ "$proto" = h2 ] && port=$tls ca=("$work/ca.pem")
-    for api in chat responses messages gemini; do
+    for api in chat responses messages gemini completions azure ollama; do
         name="mock_${proto}_${api}_should_record_goaway"
         out=$(timeout 90 /usr/bin/python3 "$here/mock_h2_client.py" "$proto" "$port" "$api" \
             goaway "$proto-$api-goaway" "${ca[@]}" 2>&1)
@@ -98,7 +98,7 @@ done
 # flow control: under a 2,000-byte window never given back the stream stalls; written_tokens
 # is exactly the token events that reached the client while generation runs to its end, and
 # once the window is given back the rest arrives and written_tokens reaches 200
-for api in chat responses messages gemini; do
+for api in chat responses messages gemini completions azure ollama; do
     name="mock_h2c_${api}_should_count_written_tokens_by_the_window"
     out=$(timeout 90 /usr/bin/python3 "$here/mock_h2_client.py" h2c "$plain" "$api" stall \
         "stall-$api" 2>&1)

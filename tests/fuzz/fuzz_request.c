@@ -1,6 +1,7 @@
-/* Fuzz target: mockprov's request body parser (request_parse, request_parse_gemini,
- * request_parse_bedrock), for each API (Gemini as a stream of either framing and as
- * generateContent; Bedrock's Converse and InvokeModel, streaming or not), with and without an
+/* Fuzz target: mockprov's request body parsers (request_parse, request_parse_gemini,
+ * request_parse_azure, request_parse_ollama, request_parse_bedrock), for each API (Gemini as a
+ * stream of either framing and as generateContent, Azure with and without a deployment, Ollama's
+ * chat and generate, Bedrock's Converse and InvokeModel, streaming or not), with and without an
  * X-Request-Id header. Checks what a parsed request promises the server. */
 #include <string.h>
 
@@ -20,6 +21,7 @@ static void check_ok(const struct request *r, enum api api, const char *rid)
     FUZZ_CHECK(r->max_tokens == -1 || (r->max_tokens >= 1 && r->max_tokens <= 1000000000));
     FUZZ_CHECK(r->input_tokens >= 1);
     FUZZ_CHECK(r->id_source != NULL);
+    FUZZ_CHECK(api == API_OLLAMA || r->ollama_generate == 0);
     static const char *const sources[] = {"header", "user", "metadata", "marker", "none"};
     int known = 0;
     for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
@@ -35,8 +37,16 @@ static void check_ok(const struct request *r, enum api api, const char *rid)
         FUZZ_CHECK(strcmp(r->id_source, "header") == 0);
         FUZZ_CHECK(strcmp(r->cid, rid) == 0);
     }
-    if (api != API_CHAT)
+    /* only the OpenAI chat-shaped APIs may go without usage on the wire */
+    if (api != API_CHAT && api != API_COMPLETIONS && api != API_AZURE)
         FUZZ_CHECK(r->include_usage == 1);
+    /* Ollama has no user field either */
+    if (api == API_OLLAMA)
+        FUZZ_CHECK(strcmp(r->id_source, "user") != 0 && strcmp(r->id_source, "metadata") != 0 &&
+                   r->model[0] != '\0' && r->background == 0);
+    /* Azure's body may leave the model out: the deployment names it */
+    if (api == API_AZURE)
+        FUZZ_CHECK(r->model[0] != '\0' && r->background == 0);
     /* Gemini has no user field: the id is the header's or the marker's */
     if (api == API_GEMINI) {
         FUZZ_CHECK(strcmp(r->id_source, "user") != 0 && strcmp(r->id_source, "metadata") != 0);
@@ -75,6 +85,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 check_ok(&r, (enum api)api, rids[h]);
             else
                 check_err(&e);
+        }
+    }
+    for (size_t h = 0; h < sizeof rids / sizeof rids[0]; h++) {
+        struct request r;
+        struct request_error e;
+        memset(&r, 0, sizeof r);
+        if (request_parse(API_COMPLETIONS, body, size, rids[h], &r, &e) == 0)
+            check_ok(&r, API_COMPLETIONS, rids[h]);
+        else
+            check_err(&e);
+        for (int with = 0; with <= 1; with++) { /* the deployments route, then /openai/v1/ */
+            memset(&r, 0, sizeof r);
+            if (request_parse_azure(with ? NULL : "fz-deploy", body, size, rids[h], &r, &e) == 0)
+                check_ok(&r, API_AZURE, rids[h]);
+            else
+                check_err(&e);
+        }
+        for (int gen = 0; gen <= 1; gen++) {
+            memset(&r, 0, sizeof r);
+            if (request_parse_ollama(gen, body, size, rids[h], &r, &e) == 0) {
+                check_ok(&r, API_OLLAMA, rids[h]);
+                FUZZ_CHECK(r.ollama_generate == gen);
+            } else {
+                check_err(&e);
+            }
         }
     }
     for (int mode = 0; mode < 3; mode++) { /* alt=sse, the JSON array, generateContent */

@@ -1,9 +1,10 @@
-/* Fuzz target: a parsed request (request_parse, request_parse_gemini) rendered into every vendor
- * wire format (wire.c, gemini.c), plain or with reasoning and a tool call: stream open, each
- * reasoning and token event, the turns between parts, close, in-stream error, non-stream body,
- * Responses snapshots and the error body; Bedrock's streams framed as event-stream messages. Every
- * SSE event must frame and every data line must be JSON, with the request's model echoed exactly; a
- * Gemini array stream must be one JSON array. */
+/* Fuzz target: a parsed request (request_parse and its Gemini, Azure, Ollama and Bedrock forms)
+ * rendered into every vendor wire format (wire.c, gemini.c, completions.c, azure.c, ollama.c,
+ * bedrock.c), plain or with reasoning and a tool call: stream open, each reasoning and token
+ * event, the turns between parts, close, in-stream error, non-stream body, Responses snapshots and
+ * the error body; Bedrock's streams framed as event-stream messages. Every SSE event must frame and
+ * every data line must be JSON (every NDJSON line, for Ollama), with the request's model echoed
+ * exactly; a Gemini array stream must be one JSON array. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,10 @@ static cJSON *parse_exact(const char *s, size_t n)
  * Gemini's "modelVersion". */
 static void check_model(const cJSON *j, const char *model)
 {
+    /* Azure's prompt-filter event comes before the completion exists: its model is "" */
+    if (cJSON_GetObjectItemCaseSensitive(j, "prompt_filter_results") &&
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "choices")) == 0)
+        return;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");
     if (m == NULL)
         m = cJSON_GetObjectItemCaseSensitive(j, "modelVersion");
@@ -146,13 +151,38 @@ static void check_array(const struct wire_gen *g, const struct wire_tally *t, en
     free(s);
 }
 
-/* One SSE text must frame, its JSON data echo the model, and it must carry 'tok' (if any). */
-static void check_event(const char *ev, int w, size_t cap, const char *model, const char *tok)
+/* NDJSON as Ollama writes it: each line one JSON object naming the model. Returns the lines. */
+static size_t check_ndjson(const char *s, const char *model)
+{
+    FUZZ_CHECK(s != NULL);
+    size_t lines = 0;
+    for (const char *p = s; *p;) {
+        const char *nl = strchr(p, '\n');
+        FUZZ_CHECK(nl != NULL);
+        cJSON *j = parse_exact(p, (size_t)(nl - p));
+        FUZZ_CHECK(cJSON_IsObject(j));
+        check_model(j, model);
+        cJSON_Delete(j);
+        lines++;
+        p = nl + 1;
+    }
+    return lines;
+}
+
+/* A stream's text in its framing: NDJSON for Ollama, else SSE. */
+static size_t check_frames(const struct wire_gen *g, const char *s, const char *model)
+{
+    return g->api == API_OLLAMA ? check_ndjson(s, model) : check_sse(s, model);
+}
+
+/* One event must frame, its JSON data echo the model, and it must carry 'tok' (if any). */
+static void check_event(const struct wire_gen *g, const char *ev, int w, size_t cap,
+                        const char *model, const char *tok)
 {
     FUZZ_CHECK(w >= 0 && (size_t)w < cap && strlen(ev) == (size_t)w);
     if (w == 0)
         return; /* hidden reasoning: counted, not sent */
-    FUZZ_CHECK(check_sse(ev, model) == 1);
+    FUZZ_CHECK(check_frames(g, ev, model) == 1);
     FUZZ_CHECK(strstr(ev, tok) != NULL);
 }
 
@@ -186,19 +216,19 @@ static void render(const struct request *rq, uint64_t h)
     }
 
     char *open = wire_stream_open(&g, after);
-    check_sse(open, rq->model);
+    check_frames(&g, open, rq->model);
     free(open);
     /* every token event fits the buffer the server gives it: a dropped event is a lost token */
     for (uint64_t j = 0; j < r; j++) {
         char ev[WIRE_TOKEN_EVENT_MAX], tok[32];
         int w = wire_stream_reasoning(&g, j, ev, sizeof ev);
         engine_reasoning_text(j, tok, sizeof tok);
-        check_event(ev, w, sizeof ev, rq->model, tok);
+        check_event(&g, ev, w, sizeof ev, rq->model, tok);
     }
     for (uint64_t i = 0; i < n; i++) {
         if (wire_turn_at(&g, i)) {
             char *turn = wire_stream_turn(&g, i, after);
-            check_sse(turn, rq->model);
+            check_frames(&g, turn, rq->model);
             free(turn);
         }
         char ev[WIRE_TOKEN_EVENT_MAX], tok[32];
@@ -213,13 +243,13 @@ static void render(const struct request *rq, uint64_t h)
             continue;
         }
         FUZZ_CHECK(w > 0);
-        check_event(ev, w, sizeof ev, rq->model, tok);
+        check_event(&g, ev, w, sizeof ev, rq->model, tok);
     }
     char *close = wire_stream_close(&g, &t, end, after);
-    check_sse(close, rq->model);
+    check_frames(&g, close, rq->model);
     free(close);
     char *err = wire_stream_error(&g, n);
-    FUZZ_CHECK(check_sse(err, rq->model) == 1);
+    FUZZ_CHECK(check_frames(&g, err, rq->model) == 1);
     free(err);
     check_body(wire_body(&g, &t, end), rq->model);
     static const char *const statuses[] = {"queued", "in_progress", "completed", "incomplete",
@@ -318,6 +348,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cJSON *j = parse_exact(body, strlen(body));
         const cJSON *eo = cJSON_GetObjectItemCaseSensitive(j, "error");
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(eo, "message");
+        FUZZ_CHECK(cJSON_IsString(msg) && strcmp(msg->valuestring, e.message) == 0);
+        cJSON_Delete(j);
+        free(body);
+    }
+    /* legacy completions, Azure (the deployment's name when the body has no model) and Ollama's
+     * chat and generate: rendered, or the error body in the vendor's shape (Ollama's message is
+     * the whole error) */
+    for (int k = 0; k < 4; k++) {
+        struct request rq;
+        struct request_error e;
+        int rc = k == 0 ? request_parse(API_COMPLETIONS, (const char *)data, size, NULL, &rq, &e)
+                 : k == 1
+                     ? request_parse_azure("fz-deploy", (const char *)data, size, NULL, &rq, &e)
+                     : request_parse_ollama(k == 3, (const char *)data, size, NULL, &rq, &e);
+        if (rc == 0) {
+            render(&rq, h);
+            continue;
+        }
+        enum api api = k == 0 ? API_COMPLETIONS : k == 1 ? API_AZURE : API_OLLAMA;
+        char *body = wire_error_body(api, e.status, e.type, e.code, e.param, e.message, "req_fz");
+        FUZZ_CHECK(body != NULL);
+        cJSON *j = parse_exact(body, strlen(body));
+        const cJSON *eo = cJSON_GetObjectItemCaseSensitive(j, "error");
+        const cJSON *msg = api == API_OLLAMA ? eo : cJSON_GetObjectItemCaseSensitive(eo, "message");
         FUZZ_CHECK(cJSON_IsString(msg) && strcmp(msg->valuestring, e.message) == 0);
         cJSON_Delete(j);
         free(body);
