@@ -19,6 +19,15 @@ const char *body_default_path(const struct chaos_request_spec *req, char *buf, s
         return "/v1/messages";
     case CHAOS_STYLE_CUSTOM:
         return "/";
+    case CHAOS_STYLE_COMPLETIONS:
+        return "/v1/completions";
+    case CHAOS_STYLE_OLLAMA:
+        return "/api/chat";
+    case CHAOS_STYLE_AZURE:
+        /* the model names the deployment; a GA api-version */
+        snprintf(buf, len, "/openai/deployments/%.100s/chat/completions?api-version=2024-10-21",
+                 req->model ? req->model : "tailgate-mock");
+        return buf;
     case CHAOS_STYLE_GEMINI:
         snprintf(buf, len, "/v1beta/models/%.100s:%s",
                  req->model ? req->model : "tailgate-mock",
@@ -160,6 +169,20 @@ char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, 
         cJSON_AddStringToObject(o, "model", req->model ? req->model : "tailgate-mock");
         cJSON_AddBoolToObject(o, "stream", !req->non_streaming);
     }
+    if (req->style == CHAOS_STYLE_COMPLETIONS) {
+        /* a prompt, not messages; usage as chat asks for it */
+        cJSON_AddStringToObject(o, "prompt", text);
+        if (!req->non_streaming)
+            cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "stream_options"), "include_usage", 1);
+        if (req->max_tokens)
+            cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens);
+        cJSON_AddStringToObject(o, "user", cid);
+        char *c = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (c == NULL)
+            snprintf(err, errlen, "request body: out of memory");
+        return c;
+    }
     cJSON *msg = cJSON_CreateObject();
     cJSON_AddStringToObject(msg, "role", "user");
     cJSON_AddStringToObject(msg, "content", text);
@@ -167,6 +190,7 @@ char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, 
     cJSON_AddItemToArray(msgs, msg);
     switch (req->style) {
     case CHAOS_STYLE_OPENAI_CHAT:
+    case CHAOS_STYLE_AZURE:
         cJSON_AddItemToObject(o, "messages", msgs);
         if (!req->non_streaming)
             cJSON_AddBoolToObject(cJSON_AddObjectToObject(o, "stream_options"), "include_usage",
@@ -190,8 +214,16 @@ char *chaos_request_body(const struct chaos_request_spec *req, const char *cid, 
         cJSON_AddNumberToObject(o, "max_tokens", req->max_tokens ? req->max_tokens : 1024);
         cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "metadata"), "user_id", cid);
         break;
+    case CHAOS_STYLE_OLLAMA:
+        /* no user field: the correlation id rides in the prompt's marker (and the header) */
+        cJSON_AddItemToObject(o, "messages", msgs);
+        if (req->max_tokens)
+            cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "options"), "num_predict",
+                                    req->max_tokens);
+        break;
     case CHAOS_STYLE_CUSTOM:
     case CHAOS_STYLE_GEMINI:
+    case CHAOS_STYLE_COMPLETIONS:
     case CHAOS_STYLE_BEDROCK:
     case CHAOS_STYLE_COUNT:
         cJSON_Delete(msgs);

@@ -1343,12 +1343,16 @@ static int watch_terminal(struct xfer *x)
     static const char *const anthropic_body[] = {"\"stop_reason\":\""};
     /* Gemini ends a stream at EOF, no sentinel: the last chunk (or the body) says why */
     static const char *const gemini[] = {"\"finishReason\":\""};
+    /* Ollama's last line, streamed or the whole stream:false body, says done */
+    static const char *const ollama[] = {"\"done\":true"};
     /* Bedrock: Converse's stopReason (messageStop, or the body); InvokeModel's Anthropic end */
     static const char *const bedrock[] = {"\"stopReason\":\""};
     static const char *const invoke[] = {"\"message_stop\""};
     const char *custom[] = {x->c->cfg.req.terminal_marker};
     if (x->c->cfg.req.style == CHAOS_STYLE_GEMINI)
         return scanner_watch(&x->sc, gemini, 1);
+    if (x->c->cfg.req.style == CHAOS_STYLE_OLLAMA)
+        return scanner_watch(&x->sc, ollama, 1);
     if (x->c->cfg.req.style == CHAOS_STYLE_BEDROCK)
         return scanner_watch(&x->sc, bedrock, 1);
     if (x->c->cfg.req.style == CHAOS_STYLE_BEDROCK_INVOKE)
@@ -1356,12 +1360,16 @@ static int watch_terminal(struct xfer *x)
                                            : scanner_watch(&x->sc, invoke, 1);
     if (x->c->cfg.req.non_streaming && x->c->cfg.req.style != CHAOS_STYLE_CUSTOM) {
         enum chaos_style st = x->c->cfg.req.style;
-        return st == CHAOS_STYLE_OPENAI_CHAT ? scanner_watch(&x->sc, chat_body, 1)
+        return st == CHAOS_STYLE_OPENAI_CHAT || st == CHAOS_STYLE_COMPLETIONS ||
+                       st == CHAOS_STYLE_AZURE
+                   ? scanner_watch(&x->sc, chat_body, 1)
                : st == CHAOS_STYLE_RESPONSES ? scanner_watch(&x->sc, responses_body, 2)
                                              : scanner_watch(&x->sc, anthropic_body, 1);
     }
     switch (x->c->cfg.req.style) {
     case CHAOS_STYLE_OPENAI_CHAT:
+    case CHAOS_STYLE_COMPLETIONS:
+    case CHAOS_STYLE_AZURE:
         return scanner_watch(&x->sc, chat, 1);
     case CHAOS_STYLE_RESPONSES:
         return scanner_watch(&x->sc, responses, 2);
@@ -1371,6 +1379,7 @@ static int watch_terminal(struct xfer *x)
         /* the string is borrowed from the config, which outlives every transfer */
         return custom[0] ? scanner_watch(&x->sc, custom, 1) : 0;
     case CHAOS_STYLE_GEMINI:
+    case CHAOS_STYLE_OLLAMA:
     case CHAOS_STYLE_BEDROCK:
     case CHAOS_STYLE_BEDROCK_INVOKE:
     case CHAOS_STYLE_COUNT:

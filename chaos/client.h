@@ -17,6 +17,9 @@ enum chaos_style {
     CHAOS_STYLE_ANTHROPIC,
     CHAOS_STYLE_CUSTOM,
     CHAOS_STYLE_GEMINI,         /* Google's generateContent: streamGenerateContent?alt=sse */
+    CHAOS_STYLE_COMPLETIONS,    /* OpenAI's legacy text completions: POST /v1/completions */
+    CHAOS_STYLE_OLLAMA,         /* Ollama's /api/chat: NDJSON lines, "done": true at the end */
+    CHAOS_STYLE_AZURE,          /* Azure OpenAI: /openai/deployments/{model}/chat/completions */
     CHAOS_STYLE_BEDROCK,        /* AWS Bedrock ConverseStream, AWS event-stream framing */
     CHAOS_STYLE_BEDROCK_INVOKE, /* Bedrock InvokeModelWithResponseStream, Anthropic chunks */
     CHAOS_STYLE_COUNT

@@ -5,8 +5,9 @@
 #include "action.h"
 #include "client.h"
 
-static const char *const style_names[] = {"openai-chat", "responses", "anthropic",     "custom",
-                                          "gemini",      "bedrock",   "bedrock-invoke"};
+static const char *const style_names[] = {"openai-chat", "responses",     "anthropic", "custom",
+                                          "gemini",      "completions",   "ollama",    "azure",
+                                          "bedrock",     "bedrock-invoke"};
 _Static_assert(sizeof style_names / sizeof style_names[0] == CHAOS_STYLE_COUNT, "a name each");
 static const char *const end_names[] = {"complete",   "fin",        "rst",   "drop",
                                         "killed",     "superseded", "http_error", "error",

@@ -26,7 +26,8 @@ static void usage(FILE *f)
 {
     fputs(
         "usage: tailgate chaos client --url URL [options]\n"
-        "  --style openai-chat|responses|anthropic|gemini|bedrock|bedrock-invoke|custom\n"
+        "  --style openai-chat|responses|anthropic|gemini|completions|ollama|azure|bedrock|\n"
+        "          bedrock-invoke|custom\n"
         "                                       request style (openai-chat)\n"
         "  --path P --model M --prompt TEXT --max-tokens N --header 'Name: value' (repeatable)\n"
         "  --method M --body-template JSON                  custom style: {{prompt}} {{id}} "
@@ -248,8 +249,8 @@ int cli_chaos_client(int argc, char **argv)
         case 's': {
             int st = chaos_style_parse(optarg);
             bad = st < 0;
-            flag = "--style (openai-chat, responses, anthropic, gemini, bedrock, bedrock-invoke, "
-                   "custom)";
+            flag = "--style (openai-chat, responses, anthropic, gemini, completions, ollama, "
+                   "azure, bedrock, bedrock-invoke, custom)";
             cfg.req.style = (enum chaos_style)(st < 0 ? 0 : st);
             break;
         }

@@ -386,8 +386,8 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
     const cJSON *style = cJSON_GetObjectItemCaseSensitive(root, "style");
     if (style && (!cJSON_IsString(style) || set_style(g, style->valuestring) != 0))
         return gfail(c, "style",
-                     "expected openai-chat, responses, anthropic, gemini, bedrock, "
-                     "bedrock-invoke or custom");
+                     "expected openai-chat, responses, anthropic, gemini, completions, ollama, "
+                     "azure, bedrock, bedrock-invoke or custom");
     if (g->style == CHAOS_STYLE_CUSTOM && g->body_template[0] == '\0')
         return gfail(c, "body_template", "required for the custom style");
     const cJSON *pt = cJSON_GetObjectItemCaseSensitive(root, "passthrough");
@@ -601,7 +601,7 @@ int gateway_from_flags(const char *cmd, const char *url, const char *style,
     if (style && set_style(g, style) != 0) {
         snprintf(err, errlen,
                  "--style: expected openai-chat, responses, anthropic, gemini, "
-                 "bedrock or bedrock-invoke");
+                 "completions, ollama, azure, bedrock or bedrock-invoke");
         return -1;
     }
     if (cmd) {

@@ -839,8 +839,8 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     int st = chaos_style_parse(api);
     if (st < 0 || st == CHAOS_STYLE_CUSTOM) {
         fail(&c, "api",
-             "expected openai-chat, responses, anthropic, gemini, bedrock or "
-             "bedrock-invoke");
+             "expected openai-chat, responses, anthropic, gemini, completions, ollama, azure, "
+             "bedrock or bedrock-invoke");
         goto done;
     }
     s.api = (enum chaos_style)st;

@@ -167,9 +167,10 @@ static struct collected col;
 
 static void chaos_client_should_close_with_a_fin_after_k_tokens_in_every_style(void)
 {
-    static const enum chaos_style styles[] = {CHAOS_STYLE_OPENAI_CHAT, CHAOS_STYLE_RESPONSES,
-                                              CHAOS_STYLE_ANTHROPIC,   CHAOS_STYLE_GEMINI,
-                                              CHAOS_STYLE_BEDROCK,     CHAOS_STYLE_BEDROCK_INVOKE};
+    static const enum chaos_style styles[] = {
+        CHAOS_STYLE_OPENAI_CHAT, CHAOS_STYLE_RESPONSES,   CHAOS_STYLE_ANTHROPIC,
+        CHAOS_STYLE_GEMINI,      CHAOS_STYLE_COMPLETIONS, CHAOS_STYLE_OLLAMA,
+        CHAOS_STYLE_AZURE,       CHAOS_STYLE_BEDROCK,     CHAOS_STYLE_BEDROCK_INVOKE};
     for (size_t i = 0; i < sizeof styles / sizeof styles[0]; i++) {
         struct chaos_config cfg;
         struct chaos_user u = {.action = CHAOS_TAB_CLOSE, .trigger = CHAOS_AT_TOKENS,
@@ -239,9 +240,10 @@ static void chaos_client_should_fire_at_a_time_and_at_the_first_byte(void)
  * leaves on a timer before it closes a connection that has received nothing yet. */
 static void chaos_client_should_ask_for_one_body_without_streaming(void)
 {
-    static const enum chaos_style styles[] = {CHAOS_STYLE_OPENAI_CHAT, CHAOS_STYLE_RESPONSES,
-                                              CHAOS_STYLE_ANTHROPIC,   CHAOS_STYLE_GEMINI,
-                                              CHAOS_STYLE_BEDROCK,     CHAOS_STYLE_BEDROCK_INVOKE};
+    static const enum chaos_style styles[] = {
+        CHAOS_STYLE_OPENAI_CHAT, CHAOS_STYLE_RESPONSES,   CHAOS_STYLE_ANTHROPIC,
+        CHAOS_STYLE_GEMINI,      CHAOS_STYLE_COMPLETIONS, CHAOS_STYLE_OLLAMA,
+        CHAOS_STYLE_AZURE,       CHAOS_STYLE_BEDROCK,     CHAOS_STYLE_BEDROCK_INVOKE};
     for (size_t i = 0; i < sizeof styles / sizeof styles[0]; i++) {
         struct chaos_config cfg;
         struct chaos_user all = {.action = CHAOS_COMPLETE};
@@ -490,6 +492,55 @@ static void chaos_client_should_build_gemini_requests(void)
                  "/v1beta/models/gemini-test:generateContent");
     CHECK_EQ_INT(chaos_style_parse("gemini"), CHAOS_STYLE_GEMINI);
     CHECK_EQ_STR(chaos_style_name(CHAOS_STYLE_GEMINI), "gemini");
+}
+
+/* The legacy completions request: a prompt carrying the correlation id, usage asked for, the
+ * user field; Ollama's: messages, options.num_predict, stream true (its default, said). */
+static void chaos_client_should_build_completions_and_ollama_requests(void)
+{
+    struct chaos_request_spec req = {
+        .style = CHAOS_STYLE_COMPLETIONS, .model = "m", .prompt = "hi", .max_tokens = 7};
+    char err[128], buf[160];
+    char *body = chaos_request_body(&req, "cm-1", err, sizeof err);
+    cJSON *o = body ? cJSON_Parse(body) : NULL;
+    CHECK_EQ_STR(str(o, "prompt"), "hi [tg:cm-1]");
+    CHECK_EQ_STR(str(o, "user"), "cm-1");
+    CHECK_EQ_INT(harness_num(o, "max_tokens"), 7);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(o, "stream")));
+    CHECK(cJSON_IsTrue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(o, "stream_options"), "include_usage")));
+    CHECK(cJSON_GetObjectItem(o, "messages") == NULL);
+    cJSON_Delete(o);
+    free(body);
+    CHECK_EQ_STR(body_default_path(&req, buf, sizeof buf), "/v1/completions");
+    CHECK_EQ_INT(chaos_style_parse("completions"), CHAOS_STYLE_COMPLETIONS);
+
+    req.style = CHAOS_STYLE_OLLAMA;
+    req.non_streaming = 1;
+    body = chaos_request_body(&req, "ol-1", err, sizeof err);
+    o = body ? cJSON_Parse(body) : NULL;
+    const cJSON *m0 = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "messages"), 0);
+    CHECK_EQ_STR(str(m0, "role"), "user");
+    CHECK_EQ_STR(str(m0, "content"), "hi [tg:ol-1]");
+    CHECK_EQ_INT(harness_num(cJSON_GetObjectItem(o, "options"), "num_predict"), 7);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(o, "stream")));
+    CHECK(cJSON_GetObjectItem(o, "user") == NULL);
+    cJSON_Delete(o);
+    free(body);
+    CHECK_EQ_STR(body_default_path(&req, buf, sizeof buf), "/api/chat");
+    CHECK_EQ_STR(chaos_style_name(CHAOS_STYLE_OLLAMA), "ollama");
+
+    req.style = CHAOS_STYLE_AZURE;
+    req.non_streaming = 0;
+    CHECK_EQ_STR(body_default_path(&req, buf, sizeof buf),
+                 "/openai/deployments/m/chat/completions?api-version=2024-10-21");
+    body = chaos_request_body(&req, "az-1", err, sizeof err);
+    o = body ? cJSON_Parse(body) : NULL;
+    CHECK_EQ_STR(str(o, "user"), "az-1");
+    CHECK(cJSON_GetObjectItem(o, "messages") != NULL && cJSON_GetObjectItem(o, "stream_options"));
+    cJSON_Delete(o);
+    free(body);
+    CHECK_EQ_INT(chaos_style_parse("azure"), CHAOS_STYLE_AZURE);
 }
 
 static void chaos_client_should_read_everything_in_the_control_group(void)
@@ -1475,6 +1526,7 @@ int main(int argc, char **argv)
         CASE(chaos_client_should_ask_for_one_body_without_streaming),
         CASE(chaos_client_should_leave_a_whole_agent_task_at_once),
         CASE(chaos_client_should_build_gemini_requests),
+        CASE(chaos_client_should_build_completions_and_ollama_requests),
         CASE(chaos_client_should_build_bedrock_requests),
         CASE(chaos_client_should_count_bedrock_tokens_through_event_stream_framing),
         CASE(chaos_client_should_read_everything_in_the_control_group),

@@ -59,7 +59,7 @@ _tailgate()
               --floor --via-proxies --mock-tls --shard --workers --max-mock-lag-ms --help"
         case $prev in
         --gateway) _tailgate_files "$cur" '*.json'; return 0 ;;
-        --style) _tailgate_words "openai-chat responses anthropic custom" "$cur"; return 0 ;;
+        --style) _tailgate_words "openai-chat responses anthropic gemini completions ollama azure custom" "$cur"; return 0 ;;
         --out | --floor) _tailgate_dirs "$cur"; return 0 ;;
         --workers) _tailgate_words "auto" "$cur"; return 0 ;;
         --gateway-url | --gateway-cmd | --mock-url | --seed | --max-mock-lag-ms) return 0 ;;
@@ -95,7 +95,7 @@ _tailgate()
               --rcvbuf --cancel-url --cancel-method --cancel-body --proxy-api --proxy-name --out
               --http --users-per-connection --help"
         case $prev in
-        --style) _tailgate_words "openai-chat responses anthropic custom" "$cur"; return 0 ;;
+        --style) _tailgate_words "openai-chat responses anthropic gemini completions ollama azure custom" "$cur"; return 0 ;;
         --http) _tailgate_words "1.1 2 h2c" "$cur"; return 0 ;;
         --user) _tailgate_words "action=complete action=tab_close action=half_close action=reset
                 action=network_drop action=background action=stop_button action=supersede" "$cur"
