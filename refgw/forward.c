@@ -22,6 +22,7 @@ static const char *const forwarded_names[] = {
     "x-tailgate-tps",
     "x-tailgate-ttft-ms",
     "x-goog-api-key",
+    "api-key", /* Azure OpenAI's */
     "x-tailgate-reasoning-tokens",
     "x-tailgate-reasoning-tps",
     "x-tailgate-reasoning-content",

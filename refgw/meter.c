@@ -33,12 +33,16 @@ void meter_cleanup(struct meter *m)
 void meter_begin(struct meter *m, const char *content_type)
 {
     m->open = 1;
-    m->sse = 0;
+    m->sse = m->ndjson = 0;
     m->es = 0;
     /* media types are case-insensitive (RFC 9110 8.3.1) */
     for (const char *p = content_type; p && *p; p++) {
         if (strncasecmp(p, "text/event-stream", 17) == 0) {
             m->sse = 1;
+            break;
+        }
+        if (strncasecmp(p, "application/x-ndjson", 20) == 0) {
+            m->ndjson = 1;
             break;
         }
         if (strncasecmp(p, "application/vnd.amazon.eventstream", 34) == 0) {
@@ -110,6 +114,19 @@ static int gemini_usage(const cJSON *o, int64_t *out, int64_t *in)
     return found;
 }
 
+/* Ollama's done line (or stream:false body): eval_count is the output, thinking included;
+ * prompt_eval_count the input. Returns 1 if it found any. */
+static int ollama_usage(const cJSON *o, int64_t *out, int64_t *in)
+{
+    double ov = json_count(o, "eval_count");
+    double iv = json_count(o, "prompt_eval_count");
+    if (ov >= 0)
+        *out = (int64_t)ov;
+    if (iv >= 0)
+        *in = (int64_t)iv;
+    return ov >= 0 || iv >= 0;
+}
+
 int meter_usage_from_json(const char *json, size_t len, int64_t *out, int64_t *in)
 {
     *out = *in = -1;
@@ -135,7 +152,7 @@ int meter_usage_from_json(const char *json, size_t len, int64_t *out, int64_t *i
         cJSON_Delete(o);
         return 0;
     }
-    if (gemini_usage(o, out, in)) {
+    if (gemini_usage(o, out, in) || ollama_usage(o, out, in)) {
         cJSON_Delete(o);
         return 1;
     }
@@ -209,6 +226,22 @@ static void sse_line(struct meter *m)
     take_usage(m, p, m->len - (size_t)(p - m->line));
 }
 
+/* One complete NDJSON line: only the done line carries counts. */
+static void ndjson_line(struct meter *m)
+{
+    if (strstr(m->line, "eval_count\"") == NULL)
+        return;
+    take_usage(m, m->line, m->len);
+}
+
+static void line_done(struct meter *m)
+{
+    if (m->sse)
+        sse_line(m);
+    else
+        ndjson_line(m);
+}
+
 /* 1 when the message is an InvokeModelWithResponseStream chunk. */
 static int is_chunk(const struct eventstream_message *msg)
 {
@@ -279,7 +312,7 @@ int meter_feed(struct meter *m, const char *data, size_t len)
     if (m->es)
         return es_feed(m, data, len);
     int rc = 0;
-    if (!m->sse) {
+    if (!m->sse && !m->ndjson) {
         if (m->skipping)
             return 0;
         int r = line_append(m, data, len);
@@ -309,8 +342,8 @@ int meter_feed(struct meter *m, const char *data, size_t len)
         }
         if (eol == end)
             break;
-        if (!m->skipping)
-            sse_line(m);
+        if (!m->skipping && m->len > 0)
+            line_done(m);
         m->skipping = 0;
         m->len = 0;
         p = eol + 1;
@@ -323,8 +356,8 @@ void meter_end(struct meter *m)
     if (!m->open)
         return;
     if (!m->es && !m->skipping && m->len > 0) {
-        if (m->sse)
-            sse_line(m); /* a last line without its newline */
+        if (m->sse || m->ndjson)
+            line_done(m); /* a last line without its newline */
         else
             take_usage(m, m->line, m->len);
     }

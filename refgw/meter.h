@@ -19,6 +19,7 @@ struct meter {
     /* the response being read */
     int open;           /* between meter_begin and meter_end */
     int sse;            /* text/event-stream: usage rides in "data:" lines */
+    int ndjson;         /* application/x-ndjson (Ollama): each line one JSON value */
     int es;             /* application/vnd.amazon.eventstream: usage rides in messages */
     struct eventstream_decoder esd;
     int count_es; /* the forwarded bytes are an event stream: count in its payloads */
@@ -67,8 +68,9 @@ void meter_count_end(struct meter *m);
 /* Usage from one parsed JSON line or body, by the vendor shapes (OpenAI chat usage chunk,
  * Responses response.completed / response.incomplete, Anthropic message_start / message_delta,
  * Gemini's usageMetadata on a chunk, on the last chunk of a JSON-array stream or on a
- * generateContent body, Bedrock's usage {inputTokens, outputTokens} on ConverseStream's metadata
- * and Converse's body, and the non-streaming bodies). Fills -1 where absent. Returns 1 if it
+ * generateContent body, Ollama's eval_count and prompt_eval_count on its done line or body,
+ * Bedrock's usage {inputTokens, outputTokens} on ConverseStream's metadata and Converse's body,
+ * and the non-streaming bodies). Fills -1 where absent. Returns 1 if it
  * found any, else 0. Borrows 'json'. */
 int meter_usage_from_json(const char *json, size_t len, int64_t *out, int64_t *in);
 

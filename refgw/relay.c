@@ -740,13 +740,16 @@ static void flow_retire(struct flow *fl)
 /* ---- a new client request -------------------------------------------------------------------- */
 
 /* Whether the client asked for a stream: "stream": true in the body (OpenAI, Anthropic), or
- * Gemini's streaming method in the path. A body that is not JSON asks for none. */
+ * Gemini's streaming method in the path; Ollama streams unless "stream": false. A body that
+ * is not JSON asks for none. */
 static int wants_stream(const char *path, const char *body, size_t len)
 {
     if (strstr(path, ":streamGenerateContent") != NULL)
         return 1;
     cJSON *o = cJSON_ParseWithLength(body, len);
-    int yes = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stream"));
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "stream");
+    int yes =
+        strncmp(path, "/api/", 5) == 0 ? cJSON_IsObject(o) && !cJSON_IsFalse(s) : cJSON_IsTrue(s);
     cJSON_Delete(o);
     return yes;
 }
@@ -829,9 +832,12 @@ static void serve(struct relay *gw, struct exchange *x)
         return;
     }
     /* the vendors' APIs: OpenAI's and Anthropic's under /v1/, Gemini's under /v1beta/ (its
-     * query, alt=sse and key=, goes upstream with the path), Bedrock's under /model/ */
+     * query, alt=sse and key=, goes upstream with the path), Azure OpenAI's under /openai/
+     * (api-version rides in the query too), Ollama's /api/chat and /api/generate, Bedrock's
+     * under /model/ */
     if (strncmp(path, "/v1/", 4) == 0 || strncmp(path, "/v1beta/", 8) == 0 ||
-        strncmp(path, "/model/", 7) == 0) {
+        strncmp(path, "/openai/", 8) == 0 || strcmp(path, "/api/chat") == 0 ||
+        strcmp(path, "/api/generate") == 0 || strncmp(path, "/model/", 7) == 0) {
         if (post)
             flow_start(gw, x);
         else

@@ -1687,6 +1687,184 @@ static void refgw_should_relay_bedrock_and_meter_its_usage(void)
     CHECK_EQ_INT(rc, 0);
 }
 
+/* ---- legacy completions and Ollama through refgw --------------------------------------------- */
+
+#define CMPL_BODY                                                                                  \
+    "{\"model\":\"m\",\"prompt\":\"abcdefgh\",\"stream\":true,\"stream_options\":{\"include_"      \
+    "usage\":true}}"
+#define OLLAMA_BODY                                                                                \
+    "{\"model\":\"llama3.2\",\"messages\":[{\"role\":\"user\",\"content\":\"abcdefgh\"}]}"
+
+/* Everything before the last line of an NDJSON body (the token lines; the done line's durations
+ * differ from run to run). */
+static char *before_last_line(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    if (n > 0 && s[n - 1] == '\n')
+        n--;
+    while (n > 0 && s[n - 1] != '\n')
+        n--;
+    return strndup(s, n);
+}
+
+/* The legacy completions stream, Azure OpenAI's (its path and api-version, the api-key header)
+ * and Ollama's chat and generate (NDJSON, streamed by default,
+ * and stream:false) pass through unchanged and are metered from their usage chunk or done line
+ * (eval_count, prompt_eval_count); a client that leaves an Ollama stream has it cut upstream. */
+static void refgw_should_relay_completions_and_ollama_and_meter_their_usage(void)
+{
+    struct proc gw;
+    CHECK(start_refgw(&gw, "fixed", mock_url, "usage", NULL) == 0);
+    static const struct {
+        const char *path, *body, *end, *ctype;
+        int ndjson, streamed;
+    } rows[] = {
+        {"/v1/completions", CMPL_BODY, "data: [DONE]", "text/event-stream; charset=utf-8", 0, 1},
+        {"/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+         "{\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":"
+         "\"user\",\"content\":\"abcdefgh\"}]}",
+         "\"content_filter_results\":{}", "text/event-stream; charset=utf-8", 0, 1},
+        {"/api/chat", OLLAMA_BODY, "\"done\":true", "application/x-ndjson", 1, 1},
+        {"/api/generate", "{\"model\":\"llama3.2\",\"prompt\":\"abcdefgh\"}", "\"done\":true",
+         "application/x-ndjson", 1, 1},
+        {"/api/chat",
+         "{\"model\":\"llama3.2\",\"stream\":false,\"messages\":[{\"role\":\"user\",\"content\":"
+         "\"abcdefgh\"}]}",
+         "\"done\":true", "application/json", 0, 0},
+    };
+    enum { NROWS = sizeof rows / sizeof rows[0] };
+    for (size_t a = 0; a < NROWS; a++) {
+        char headers[512];
+        snprintf(headers, sizeof headers,
+                 "%sX-Request-Id: gw-vend-%zu\r\napi-key: k\r\nConnection: close\r\n", FAST, a);
+        char *via = fetch(gw.port, rows[a].path, headers, rows[a].body);
+        snprintf(headers, sizeof headers, "%sX-Request-Id: gw-vendd-%zu\r\nConnection: close\r\n",
+                 FAST, a);
+        char *direct = fetch(mock.port, rows[a].path, headers, rows[a].body);
+        char *hv = NULL, *hd = NULL;
+        char *bv = dechunk(via, &hv), *bd = dechunk(direct, &hd);
+        if (bv == NULL && via && strstr(via, "\r\n\r\n")) /* a whole body: not chunked */
+            bv = strdup(strstr(via, "\r\n\r\n") + 4);
+        if (bd == NULL && direct && strstr(direct, "\r\n\r\n"))
+            bd = strdup(strstr(direct, "\r\n\r\n") + 4);
+        char cv[128];
+        const char *tv = header_value(hv ? hv : via, "\r\nContent-Type: ", cv, sizeof cv);
+        int ok = bv && strstr(bv, rows[a].end) != NULL && strstr(bv, " tok39") != NULL &&
+                 strncmp(via, "HTTP/1.1 200 ", 13) == 0 && tv && strcmp(tv, rows[a].ctype) == 0;
+        if (rows[a].streamed)
+            ok = ok && tokens_in_order(bv, LENGTH);
+        int same;
+        if (rows[a].ndjson) {
+            char *lv = before_last_line(bv), *ld = before_last_line(bd);
+            same = same_but_ids(lv, ld);
+            free(lv);
+            free(ld);
+        } else {
+            same = rows[a].streamed ? same_but_ids(bv, bd) : bv && bd;
+        }
+        if (!ok || !same)
+            fprintf(stderr, "  %s via refgw:\n%s\n  direct:\n%s\n", rows[a].path,
+                    via ? via : "(none)", direct ? direct : "(none)");
+        free(via);
+        free(direct);
+        free(hv);
+        free(hd);
+        free(bv);
+        free(bd);
+        CHECK(ok);
+        CHECK(same);
+    }
+    cJSON *lines = metering_wait(&gw, "gw-vend-", NROWS, 5000);
+    int metered = cJSON_GetArraySize(lines) == NROWS;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, lines)
+    {
+        metered &= harness_num(o, "output_tokens") == LENGTH &&
+                   harness_num(o, "input_tokens") == INPUT_TOKENS &&
+                   harness_num(o, "status") == 200 &&
+                   cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "client_closed"));
+    }
+    if (!metered)
+        print_json("metering", lines);
+    cJSON_Delete(lines);
+    CHECK(metered);
+
+    /* the client leaves an Ollama stream after K tokens (a FIN): refgw closes its upstream */
+    char headers[512];
+    snprintf(headers, sizeof headers, "%sX-Request-Id: gw-ollama-cancel\r\n", TIMING);
+    int fd = harness_connect(gw.port, 0);
+    int got = -1;
+    if (fd >= 0 && harness_post(fd, "/api/chat", headers, OLLAMA_BODY) == 0) {
+        char *acc = NULL;
+        size_t len = 0;
+        got = harness_read_tokens(fd, K, 5000, &acc, &len);
+        free(acc);
+    }
+    if (fd >= 0)
+        harness_close_fin(fd);
+    cJSON *recs = ledger_wait("gw-ollama-cancel", 1, 15000);
+    cJSON *cut = metering_line(&gw, "gw-ollama-cancel", 15000);
+    int rc = harness_stop(&gw);
+    const cJSON *rec = cJSON_GetArrayItem(recs, 0);
+    int cancelled = rec && strcmp(harness_str(rec, "api"), "ollama") == 0 &&
+                    harness_str(rec, "close_kind") &&
+                    strcmp(harness_str(rec, "stop_reason"), "disconnect") == 0 &&
+                    harness_num(rec, "tail_tokens") <= 1 && cut && is_true(cut, "client_closed") &&
+                    harness_num(cut, "output_tokens") == 0; /* no done line: no usage seen */
+    int exact = got == K && rec && strcmp(harness_str(rec, "close_kind"), "fin") == 0 &&
+                harness_num(rec, "written_tokens") == K;
+    if (!cancelled || !exact) {
+        print_json("ledger", recs);
+        print_json("metering", cut);
+    }
+    cJSON_Delete(recs);
+    cJSON_Delete(cut);
+    CHECK(cancelled);
+    CHECK_TIMING(exact);
+    CHECK_EQ_INT(rc, 0);
+}
+
+/* Ollama's done line and body give its counts to the meter, as NDJSON split at every byte */
+static void meter_should_read_ollama_counts_at_every_split_point(void)
+{
+    static const char s[] =
+        "{\"model\":\"m\",\"created_at\":\"2026-01-01T00:00:00.000000000Z\",\"message\":{\"role\":"
+        "\"assistant\",\"content\":\" tok0\"},\"done\":false}\n"
+        "{\"model\":\"m\",\"created_at\":\"2026-01-01T00:00:00.000000000Z\",\"message\":{\"role\":"
+        "\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\",\"total_duration\":"
+        "5,\"load_duration\":0,\"prompt_eval_count\":9,\"prompt_eval_duration\":2,\"eval_count\":"
+        "41,\"eval_duration\":3}\n";
+    size_t n = sizeof s - 1;
+    int all = 1;
+    for (size_t cutp = 0; cutp <= n; cutp++) {
+        struct meter m;
+        meter_init(&m);
+        meter_begin(&m, "application/x-ndjson");
+        meter_feed(&m, s, cutp);
+        meter_feed(&m, s + cutp, n - cutp);
+        meter_end(&m);
+        all &= m.output_tokens == 41 && m.input_tokens == 9 && m.responses_with_usage == 1;
+        meter_cleanup(&m);
+    }
+    CHECK(all);
+    int64_t out, in;
+    CHECK_EQ_INT(meter_usage_from_json("{\"done\":true,\"eval_count\":4,\"prompt_eval_count\":2}",
+                                       50, &out, &in),
+                 1);
+    CHECK_EQ_INT(out, 4);
+    CHECK_EQ_INT(in, 2);
+    /* a cut stream (no done line) reports nothing */
+    struct meter m;
+    meter_init(&m);
+    meter_begin(&m, "application/x-ndjson");
+    meter_feed(&m, s, 120);
+    meter_end(&m);
+    CHECK_EQ_INT(m.responses_with_usage, 0);
+    meter_cleanup(&m);
+}
+
 /* ---- Gemini through refgw -------------------------------------------------------------------- */
 
 #define GEMINI_SSE "/v1beta/models/gemini-test:streamGenerateContent?alt=sse"
@@ -1922,6 +2100,8 @@ int main(int argc, char **argv)
         CASE(refgw_ignore_stream_reset_should_still_cancel_on_a_tcp_close),
         CASE(refgw_should_relay_an_https_upstream_and_abort_it_with_a_fin),
         CASE(refgw_should_exit_2_with_one_line_naming_the_flag),
+        CASE(refgw_should_relay_completions_and_ollama_and_meter_their_usage),
+        CASE(meter_should_read_ollama_counts_at_every_split_point),
         CASE(refgw_should_relay_gemini_and_meter_its_usage),
         CASE(refgw_should_relay_bedrock_and_meter_its_usage),
         CASE(refgw_should_forward_the_gemini_key_and_query),
