@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Real-client tests with the official npm SDKs against `tailgate mock`: openai and @anthropic-ai/sdk
 # (sdk.test.mjs), then @google/genai and the Vercel AI SDK with its openai, anthropic and google
-# providers (workloads.test.mjs), then @aws-sdk/client-bedrock-runtime and the AI SDK's
-# amazon-bedrock provider (bedrock.test.mjs). Installs the pinned dependencies (package-lock.json) with `npm ci`
-# when a package of package.json is missing from node_modules or is at another version, then runs
-# each file; the exit status is 1 when any failed.
+# providers (workloads.test.mjs), then the openai SDK's legacy completions, its AzureOpenAI client
+# and the ollama client (vendors.test.mjs), then @aws-sdk/client-bedrock-runtime and the AI SDK's
+# amazon-bedrock provider (bedrock.test.mjs). Installs the pinned dependencies (package-lock.json)
+# with `npm ci` when a package of package.json is missing from node_modules or is at another
+# version, then runs every file; the exit status is 1 when any failed.
 # TAILGATE_BIN may point at the binary (default: ../../tailgate relative to this folder).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -37,5 +38,6 @@ fi
 rc=0
 node sdk.test.mjs "$@" || rc=1
 node workloads.test.mjs "$@" || rc=1
+node vendors.test.mjs "$@" || rc=1
 node bedrock.test.mjs "$@" || rc=1
 exit "$rc"
