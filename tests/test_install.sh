@@ -229,7 +229,7 @@ source "$1/share/bash-completion/completions/tailgate" || exit 1
 t() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _tailgate; echo "${COMPREPLY[*]}"; }
 t tailgate r; t tailgate run --di; t tailgate run tab; t tailgate run c; t tailgate chaos c
 t tailgate mock --profile vendor-a-p' _ "$prefix" 2>&1)
-want=$'run report\n--direct\ntab-close\nci control\nclient\nvendor-a-pre vendor-a-post'
+want=$'run report\n--direct\ntab-close\nci completions-tab-close control\nclient\nvendor-a-pre vendor-a-post'
 if [ "$comp" = "$want" ]; then
     pass bash_completion_should_complete_commands_options_and_scenario_names
 else
