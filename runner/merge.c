@@ -460,17 +460,8 @@ static int concat(const struct merge *mg, const char *out, const char *name, cha
 
 static void merge_free(struct merge *mg)
 {
-    for (size_t i = 0; mg->rr.sr && i < mg->nsc; i++) {
-        struct scenario_result *res = &mg->rr.sr[i]; /* zeroed stats free nothing */
-        for (int m = 0; m < M_N_SAMPLE; m++)
-            stats_cleanup(&res->m[m]);
-        for (size_t k = 0; k < res->nreqs; k++) {
-            free(res->reqs[k].gen_ms);
-            free(res->reqs[k].del_ms);
-            free(res->reqs[k].delivery_ms);
-        }
-        free(res->reqs);
-    }
+    for (size_t i = 0; mg->rr.sr && i < mg->nsc; i++)
+        results_scenario_free(&mg->rr.sr[i]); /* zeroed stats free nothing */
     free(mg->rr.sr);
     for (size_t k = 0; k < mg->nsc; k++)
         scenario_cleanup(&mg->scs[k]);

@@ -185,6 +185,10 @@ struct run_result {
 const char *results_verdict(int pass, const char *error);
 /* "2 x http_500, 1 x truncated" into out ("" when there were none). */
 void results_error_text(const struct scenario_result *res, char *out, size_t len);
+/* Frees what a scenario's result holds (its samples and requests), not the struct itself. */
+void results_scenario_free(struct scenario_result *res);
+/* Frees every scenario's result and the array of them. */
+void results_free(struct run_result *rr);
 
 /* The version of results.json's format (docs/results.schema.json): MAJOR.MINOR.PATCH; a field
  * added bumps MINOR, a field removed, renamed or retyped bumps MAJOR. */

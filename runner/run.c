@@ -51,22 +51,6 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(r->base);
 }
 
-static void results_free(struct run_result *rr)
-{
-    for (size_t i = 0; i < rr->n; i++) {
-        struct scenario_result *res = &rr->sr[i];
-        for (int m = 0; m < M_N_SAMPLE; m++)
-            stats_cleanup(&res->m[m]);
-        for (size_t k = 0; k < res->nreqs; k++) {
-            free(res->reqs[k].gen_ms);
-            free(res->reqs[k].del_ms);
-            free(res->reqs[k].delivery_ms);
-        }
-        free(res->reqs);
-    }
-    free(rr->sr);
-}
-
 static int any_upstream_toxics(struct scenario *scs, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -68,18 +68,6 @@ static size_t make_records(const cJSON *ledger, uint64_t h, struct chaos_record 
     return n;
 }
 
-static void free_result(struct scenario_result *res)
-{
-    for (int m = 0; m < M_N_SAMPLE; m++)
-        stats_cleanup(&res->m[m]);
-    for (size_t k = 0; k < res->nreqs; k++) {
-        free(res->reqs[k].gen_ms);
-        free(res->reqs[k].del_ms);
-        free(res->reqs[k].delivery_ms);
-    }
-    free(res->reqs);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cJSON *ledger = cJSON_ParseWithLength((const char *)data, size);
@@ -127,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     verdict_compute(res);
     FUZZ_CHECK(res->pass == 0 || res->pass == 1);
     FUZZ_CHECK(res->ngates == 2);
-    free_result(res);
+    results_scenario_free(res);
     free(res);
     free(sc);
     free(traces);
