@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "eventstream.h"
+#include "strappend.h"
 
 /* The internal SSE event for 'name' with 'o' as data; frees 'o'. */
 static char *event(const char *name, cJSON *o)
@@ -29,28 +30,6 @@ static char *event(const char *name, cJSON *o)
         snprintf(s, n, "event: %s\ndata: %s\n\n", name, json);
     free(json);
     return s;
-}
-
-/* Appends 'add' to *acc and frees it; on failure frees both and sets *acc NULL. */
-static void append(char **acc, char *add)
-{
-    if (*acc == NULL || add == NULL) {
-        free(*acc);
-        free(add);
-        *acc = NULL;
-        return;
-    }
-    size_t a = strlen(*acc), b = strlen(add);
-    char *tmp = realloc(*acc, a + b + 1);
-    if (tmp == NULL) {
-        free(*acc);
-        free(add);
-        *acc = NULL;
-        return;
-    }
-    memcpy(tmp + a, add, b + 1);
-    free(add);
-    *acc = tmp;
 }
 
 static const char *stop_reason(enum wire_end end)
@@ -103,14 +82,14 @@ char *bedrock_stream_close(const struct wire_gen *g, const struct wire_tally *t,
     char *acc = strdup("");
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "contentBlockIndex", 0);
-    append(&acc, event("contentBlockStop", o));
+    str_append(&acc, event("contentBlockStop", o));
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "stopReason", stop_reason(end));
-    append(&acc, event("messageStop", o));
+    str_append(&acc, event("messageStop", o));
     o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "usage", usage(g, t));
     cJSON_AddItemToObject(o, "metrics", metrics(g));
-    append(&acc, event("metadata", o));
+    str_append(&acc, event("metadata", o));
     return acc;
 }
 

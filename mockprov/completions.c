@@ -4,6 +4,7 @@
  * array, as chat's does), see ../shared/WIRE.md. Reasoning, where a profile asks for it, is
  * hidden and only counted, as a reasoning model's is behind this endpoint; it has no tool calls. */
 #include "completions.h"
+#include "strappend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,28 +81,6 @@ char *completions_token_template(const struct wire_gen *g)
     return frame(o);
 }
 
-/* Appends 'add' (taken) to *acc; on failure *acc becomes NULL. */
-static void cat(char **acc, char *add)
-{
-    if (*acc == NULL || add == NULL) {
-        free(*acc);
-        free(add);
-        *acc = NULL;
-        return;
-    }
-    size_t a = strlen(*acc), b = strlen(add);
-    char *tmp = realloc(*acc, a + b + 1);
-    if (tmp == NULL) {
-        free(*acc);
-        free(add);
-        *acc = NULL;
-        return;
-    }
-    memcpy(tmp + a, add, b + 1);
-    free(add);
-    *acc = tmp;
-}
-
 char *completions_stream_close(const struct wire_gen *g, const struct wire_tally *t,
                                enum wire_end end)
 {
@@ -118,9 +97,9 @@ char *completions_stream_close(const struct wire_gen *g, const struct wire_tally
         cJSON_AddStringToObject(u, "model", g->model);
         cJSON_AddNullToObject(u, "system_fingerprint");
         add_usage(u, g, (uint64_t)t->usage);
-        cat(&acc, frame(u));
+        str_append(&acc, frame(u));
     }
-    cat(&acc, strdup("data: [DONE]\n\n"));
+    str_append(&acc, strdup("data: [DONE]\n\n"));
     return acc;
 }
 

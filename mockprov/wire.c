@@ -16,6 +16,7 @@
 #include "completions.h"
 #include "gemini.h"
 #include "ollama.h"
+#include "strappend.h"
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -35,31 +36,6 @@ static char *frame(const char *event, cJSON *data)
     }
     free(json);
     return out;
-}
-
-/* Appends 'add' to *acc (both malloc'd); frees 'add'. On failure frees *acc and sets NULL. */
-static void cat(char **acc, char *add)
-{
-    if (*acc == NULL) {
-        free(add);
-        return;
-    }
-    if (add == NULL) {
-        free(*acc);
-        *acc = NULL;
-        return;
-    }
-    size_t a = strlen(*acc), b = strlen(add);
-    char *tmp = realloc(*acc, a + b + 1);
-    if (tmp == NULL) {
-        free(*acc);
-        free(add);
-        *acc = NULL;
-        return;
-    }
-    memcpy(tmp + a, add, b + 1);
-    free(add);
-    *acc = tmp;
 }
 
 static char *empty(void)
@@ -769,7 +745,7 @@ static void resp_emit(char **acc, const char *name, cJSON *e, uint64_t seq, int6
         cJSON_Delete(e);
         return;
     }
-    cat(acc, frame(name, e));
+    str_append(acc, frame(name, e));
 }
 
 static cJSON *msg_block_event(const char *type, int index)
@@ -804,7 +780,7 @@ static void part_start(char **acc, const struct wire_gen *g, enum wire_part p, i
             cJSON_AddStringToObject(fn, "arguments", WIRE_TOOL_ARGS_OPEN);
             if (g->include_usage)
                 cJSON_AddNullToObject(o, "usage");
-            cat(acc, frame(NULL, o));
+            str_append(acc, frame(NULL, o));
         }
         break;
     case API_RESPONSES: {
@@ -853,9 +829,9 @@ static void part_start(char **acc, const struct wire_gen *g, enum wire_part p, i
             cJSON_AddStringToObject(cb, "name", WIRE_TOOL_NAME);
             cJSON_AddObjectToObject(cb, "input");
         }
-        cat(acc, frame("content_block_start", e));
+        str_append(acc, frame("content_block_start", e));
         if (p == WIRE_PART_TOOL)
-            cat(acc,
+            str_append(acc,
                 frame("content_block_delta", msg_delta_event(idx, "input_json_delta",
                                                              "partial_json", WIRE_TOOL_ARGS_OPEN)));
         break;
@@ -884,7 +860,7 @@ static void part_stop(char **acc, const struct wire_gen *g, enum wire_part p,
                                     WIRE_TOOL_ARGS_CLOSE);
             if (g->include_usage)
                 cJSON_AddNullToObject(o, "usage");
-            cat(acc, frame(NULL, o));
+            str_append(acc, frame(NULL, o));
         }
         break;
     case API_RESPONSES: {
@@ -949,13 +925,13 @@ static void part_stop(char **acc, const struct wire_gen *g, enum wire_part p,
     }
     case API_MESSAGES:
         if (p == WIRE_PART_REASONING)
-            cat(acc, frame("content_block_delta",
+            str_append(acc, frame("content_block_delta",
                            msg_delta_event(idx, "signature_delta", "signature", WIRE_SIGNATURE)));
         else if (p == WIRE_PART_TOOL)
-            cat(acc, frame("content_block_delta",
+            str_append(acc, frame("content_block_delta",
                            msg_delta_event(idx, "input_json_delta", "partial_json",
                                            WIRE_TOOL_ARGS_CLOSE)));
-        cat(acc, frame("content_block_stop", msg_block_event("content_block_stop", idx)));
+        str_append(acc, frame("content_block_stop", msg_block_event("content_block_stop", idx)));
         break;
     case API_GEMINI:
     case API_COMPLETIONS:
@@ -982,14 +958,14 @@ char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
     switch (g->api) {
     case API_CHAT: {
         if (g->azure)
-            cat(&acc, azure_prompt_filter_event());
+            str_append(&acc, azure_prompt_filter_event());
         cJSON *o = chat_chunk(g);
         cJSON *delta = chat_choice(g, o, NULL);
         cJSON_AddStringToObject(delta, "role", "assistant");
         cJSON_AddStringToObject(delta, "content", "");
         if (g->include_usage)
             cJSON_AddNullToObject(o, "usage");
-        cat(&acc, frame(NULL, o));
+        str_append(&acc, frame(NULL, o));
         part_start(&acc, g, first_part(g), starting_after);
         break;
     }
@@ -1017,11 +993,11 @@ char *wire_stream_open(const struct wire_gen *g, int64_t starting_after)
         cJSON *u = cJSON_AddObjectToObject(m, "usage");
         cJSON_AddNumberToObject(u, "input_tokens", (double)g->input_tokens);
         cJSON_AddNumberToObject(u, "output_tokens", 1);
-        cat(&acc, frame("message_start", e));
+        str_append(&acc, frame("message_start", e));
         part_start(&acc, g, first_part(g), starting_after);
         e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "type", "ping");
-        cat(&acc, frame("ping", e));
+        str_append(&acc, frame("ping", e));
         break;
     }
     case API_GEMINI:
@@ -1074,14 +1050,14 @@ static void chat_close(char **acc, const struct wire_gen *g, const struct wire_t
     chat_choice(g, fin, chat_finish(g, t, end));
     if (g->include_usage)
         cJSON_AddNullToObject(fin, "usage");
-    cat(acc, frame(NULL, fin));
+    str_append(acc, frame(NULL, fin));
     if (g->include_usage && t->usage >= 0) {
         cJSON *u = chat_chunk(g);
         cJSON_AddArrayToObject(u, "choices");
         chat_usage(cJSON_AddObjectToObject(u, "usage"), g, t->usage, t->usage_reasoning);
-        cat(acc, frame(NULL, u));
+        str_append(acc, frame(NULL, u));
     }
-    cat(acc, strdup("data: [DONE]\n\n"));
+    str_append(acc, strdup("data: [DONE]\n\n"));
 }
 
 static void responses_close(char **acc, const struct wire_gen *g, const struct wire_tally *t,
@@ -1123,10 +1099,10 @@ static void messages_close(char **acc, const struct wire_gen *g, const struct wi
     cJSON_AddNumberToObject(
         cJSON_AddObjectToObject(e, "usage"), "output_tokens",
         (double)(t->usage >= 0 ? (uint64_t)t->usage : t->tokens + t->reasoning));
-    cat(acc, frame("message_delta", e));
+    str_append(acc, frame("message_delta", e));
     e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "type", "message_stop");
-    cat(acc, frame("message_stop", e));
+    str_append(acc, frame("message_stop", e));
 }
 
 char *wire_stream_close(const struct wire_gen *g, const struct wire_tally *t, enum wire_end end,
