@@ -359,17 +359,37 @@ static void admin_faults_post(struct mock *m, struct exchange *x, const char *sc
 /* How late the mock ran since the last full reset: what tells a run that the mock, not the
  * gateway, was the bottleneck. It is the mock's, whatever the scope: a scope's reset leaves it,
  * since the other scopes' runs are still measuring it. */
+/* Every api's token-lag histogram added up: /metrics keeps one per api. */
+static void lag_total(const struct mock *m, struct metrics_histogram *h)
+{
+    memset(h, 0, sizeof *h);
+    for (int a = 0; a < METRICS_APIS; a++) {
+        const struct metrics_histogram *s = &m->mx.hist[METRICS_TOKEN_LAG][a];
+        for (size_t i = 0; i < sizeof h->bucket / sizeof h->bucket[0]; i++)
+            h->bucket[i] += s->bucket[i];
+        h->count += s->count;
+        h->sum_ns += s->sum_ns;
+    }
+}
+
 static cJSON *lag_json(const struct mock *m)
 {
     const struct mock_lag *l = &m->lag;
+    struct metrics_histogram h; /* since the reset */
+    lag_total(m, &h);
+    for (size_t i = 0; i < sizeof h.bucket / sizeof h.bucket[0]; i++)
+        h.bucket[i] -= l->base.bucket[i];
+    h.count -= l->base.count;
+    h.sum_ns -= l->base.sum_ns;
+    uint64_t late = m->mx.tokens_late - l->base_late;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "tokens_timed", (double)l->timed);
-    cJSON_AddNumberToObject(o, "tokens_late", (double)l->late);
-    cJSON_AddNumberToObject(o, "late_share", l->timed ? (double)l->late / (double)l->timed : 0);
+    cJSON_AddNumberToObject(o, "tokens_timed", (double)h.count);
+    cJSON_AddNumberToObject(o, "tokens_late", (double)late);
+    cJSON_AddNumberToObject(o, "late_share", h.count ? (double)late / (double)h.count : 0);
     cJSON_AddNumberToObject(o, "p50_ms",
-                            metrics_quantile(&l->hist, METRICS_TOKEN_LAG, 0.50, l->max_ns) / 1e6);
+                            metrics_quantile(&h, METRICS_TOKEN_LAG, 0.50, l->max_ns) / 1e6);
     cJSON_AddNumberToObject(o, "p99_ms",
-                            metrics_quantile(&l->hist, METRICS_TOKEN_LAG, 0.99, l->max_ns) / 1e6);
+                            metrics_quantile(&h, METRICS_TOKEN_LAG, 0.99, l->max_ns) / 1e6);
     cJSON_AddNumberToObject(o, "max_ms", (double)l->max_ns / 1e6);
     cJSON_AddNumberToObject(o, "burst_max", (double)l->burst_max);
     /* a mock that keeps its loop quick but runs every stream slower than asked lags little
@@ -396,6 +416,8 @@ static void admin_reset(struct mock *m, struct exchange *x, const char *scope_na
     scope_clear(&m->scopes);
     m->queued_fault_count = 0;
     memset(&m->lag, 0, sizeof m->lag); /* the next scenario's lag is its own */
+    lag_total(m, &m->lag.base);
+    m->lag.base_late = m->mx.tokens_late;
     /* forget finished background responses; running ones stay reachable until they end */
     for (struct gen *g = m->gens; g; g = g->next) {
         if (g->stored && g->finished) {

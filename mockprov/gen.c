@@ -277,13 +277,9 @@ static void note_lag(struct gen *g, uint64_t now)
     uint64_t due = g->next_due_ns;
     uint64_t lag = now > due ? now - due : 0;
     metrics_observe(&m->mx.hist[METRICS_TOKEN_LAG][g->rq.api], METRICS_TOKEN_LAG, lag);
-    metrics_observe(&m->lag.hist, METRICS_TOKEN_LAG, lag);
     m->mx.tokens_timed++;
-    m->lag.timed++;
-    if (lag > MOCK_LATE_NS) {
+    if (lag > MOCK_LATE_NS)
         m->mx.tokens_late++;
-        m->lag.late++;
-    }
     if (lag > m->lag.max_ns)
         m->lag.max_ns = lag;
 }
@@ -351,10 +347,9 @@ void gen_tick_cb(evutil_socket_t fd, short what, void *arg)
  * catch up in a burst, as a fixed timetable would: the base never lies further back than
  * max_burst gaps (or lag_slack_ns, for gaps shorter than a tick), so a late stream's timetable
  * slides and its tokens come at their pace, later, as a loaded vendor's do. */
-void gen_arm(struct gen *g, uint64_t delay_ns)
+void gen_arm(struct gen *g, uint64_t delay_ns, uint64_t now)
 {
     const struct mock_config *c = &g->m->cfg;
-    uint64_t now = clock_now_ns();
     uint64_t base = g->next_due_ns ? g->next_due_ns : (g->rec ? g->rec->t_accept_ns : 0);
     if (base == 0)
         base = now;
@@ -514,7 +509,7 @@ static void token_timer_cb(evutil_socket_t fd, short what, void *arg)
     } else {
         g->stalled = 0;
     }
-    gen_arm(g, delay);
+    gen_arm(g, delay, now);
 }
 
 /* One reasoning token: timed and recorded like a visible one, written only where the API
@@ -560,7 +555,7 @@ static void reasoning_step(struct gen *g, uint64_t now)
     uint64_t delay = g->rgenerated < g->rlimit ? engine_next_delay_ns(&g->reng, g->rgenerated)
                                                : engine_next_delay_ns(&g->eng, 1);
     g->stalled = 0;
-    gen_arm(g, delay);
+    gen_arm(g, delay, now);
 }
 
 const char *gen_status(const struct gen *g)

@@ -46,8 +46,9 @@ void gen_terminate(struct gen *g, enum wire_end end, int64_t usage, int64_t usag
                    int64_t trailer);
 /* What 'g' generated so far, or at its ending once terminal, with the usage it reported. */
 void gen_tally(const struct gen *g, struct wire_tally *t);
-/* Arms the next token 'delay_ns' after the previous one was due. */
-void gen_arm(struct gen *g, uint64_t delay_ns);
+/* Arms the next token 'delay_ns' after the previous one was due; 'now' is the caller's clock
+ * reading (a token's own time), so the token path reads the clock once. */
+void gen_arm(struct gen *g, uint64_t delay_ns, uint64_t now);
 /* The peer left (FIN/RST) or the cancel API was called: the profile decides what happens. */
 void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind);
 /* The Responses status of 'g': queued, in_progress, cancelled, incomplete or completed. */

@@ -350,7 +350,8 @@ static void generate_start(struct mock *m, struct exchange *x, struct request rq
             free(open);
         }
     }
-    gen_arm(g, g->rlimit ? engine_next_delay_ns(&g->reng, 0) : engine_next_delay_ns(&g->eng, 0));
+    gen_arm(g, g->rlimit ? engine_next_delay_ns(&g->reng, 0) : engine_next_delay_ns(&g->eng, 0),
+            clock_now_ns());
     goto done;
 fail:
     if (g->rec) {

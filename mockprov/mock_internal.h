@@ -104,10 +104,13 @@ struct mock_metrics {
     struct metrics_histogram hist[METRICS_NHIST][METRICS_APIS]; /* by enum api */
 };
 
-/* How late the mock ran since the last admin reset: what a run reads per scenario (health). */
+/* How late the mock ran since the last admin reset: what a run reads per scenario (health).
+ * The counts are the /metrics ones less what they were at the reset, so a token is counted
+ * once; the most and the slide have no cumulative twin. */
 struct mock_lag {
-    struct metrics_histogram hist; /* METRICS_TOKEN_LAG's buckets */
-    uint64_t timed, late, max_ns, burst_max;
+    struct metrics_histogram base; /* every api's METRICS_TOKEN_LAG histogram at the reset */
+    uint64_t base_late;            /* mx.tokens_late at the reset */
+    uint64_t max_ns, burst_max;
     /* The gaps the profiles asked for, and how far late streams' timetables slid past them:
      * planned / (planned + slid) is the share of the asked rate the mock kept up. */
     uint64_t planned_ns, slid_ns;
