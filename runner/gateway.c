@@ -1,164 +1,19 @@
-/* Gateway descriptions and the gateway process. */
+/* Gateway descriptions: the file (docs/gateway.md) or the command-line flags, with their
+ * placeholders filled in. */
 #include "gateway.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
-#include "cliutil.h"
-#include "clock.h"
-#include "fetch.h"
 #include "jparse.h"
+#include "placeholder.h"
 
 #define GATEWAY_MAX_FILE (256 * 1024)
-#define GATEWAY_MAX_OUT 65536 /* one substituted value or rendered template */
-
-int gateway_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-/* Appends n bytes to a growing string; returns -1 past GATEWAY_MAX_OUT. */
-static int put(char **out, size_t *len, size_t *cap, const char *s, size_t n)
-{
-    if (*len + n + 1 > GATEWAY_MAX_OUT)
-        return -1;
-    if (*len + n + 1 > *cap) {
-        size_t c = (*len + n + 1) * 2;
-        if (c > GATEWAY_MAX_OUT)
-            c = GATEWAY_MAX_OUT;
-        char *tmp = realloc(*out, c);
-        if (tmp == NULL)
-            return -1;
-        *out = tmp;
-        *cap = c;
-    }
-    memcpy(*out + *len, s, n);
-    *len += n;
-    (*out)[*len] = '\0';
-    return 0;
-}
-
-/* The host (brackets kept for IPv6, as a config file needs them) and port of an http:// or
- * https:// URL; the scheme's port when it names none. Empty host and port 0 when it is no URL. */
-static void url_host_port(const char *url, char *host, size_t hostlen, int *port)
-{
-    host[0] = '\0';
-    *port = 0;
-    if (url == NULL)
-        return;
-    int tls = strncmp(url, "https://", 8) == 0;
-    if (!tls && strncmp(url, "http://", 7) != 0)
-        return;
-    const char *h = url + (tls ? 8 : 7);
-    const char *end = h[0] == '[' ? strchr(h, ']') : h + strcspn(h, ":/");
-    if (end == NULL)
-        return;
-    if (h[0] == '[')
-        end++;
-    size_t n = (size_t)(end - h);
-    if (n == 0 || n >= hostlen)
-        return;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    *port = tls ? 443 : 80;
-    if (*end == ':')
-        *port = atoi(end + 1);
-}
-
-char *gateway_subst(const char *in, const struct gateway_vars *vars, const char *gateway_url)
-{
-    char *out = NULL;
-    size_t len = 0, cap = 0;
-    char port[16], mock_host[256], mock_port[16];
-    int mport;
-    snprintf(port, sizeof port, "%d", vars->port);
-    url_host_port(vars->mock_url, mock_host, sizeof mock_host, &mport);
-    snprintf(mock_port, sizeof mock_port, "%d", mport);
-    /* where a mock serving TLS writes its CA (mockctl.h), whether or not this run's does */
-    char ca_file[PATH_MAX + 32];
-    snprintf(ca_file, sizeof ca_file, "%s/" GATEWAY_MOCK_CA_NAME,
-             vars->run_dir ? vars->run_dir : ".");
-    if (put(&out, &len, &cap, "", 0) != 0)
-        return NULL;
-    for (const char *p = in; *p;) {
-        const char *val = NULL;
-        size_t skip = 0;
-        char envname[128];
-        if (strncmp(p, "{{PORT}}", 8) == 0) {
-            val = port;
-            skip = 8;
-        } else if (strncmp(p, "{{MOCK_URL}}", 12) == 0) {
-            val = vars->mock_url ? vars->mock_url : "";
-            skip = 12;
-        } else if (strncmp(p, "{{MOCK_HOST}}", 13) == 0) {
-            val = mock_host;
-            skip = 13;
-        } else if (strncmp(p, "{{MOCK_PORT}}", 13) == 0) {
-            val = mock_port;
-            skip = 13;
-        } else if (strncmp(p, "{{GATEWAY_URL}}", 15) == 0) {
-            val = gateway_url ? gateway_url : "";
-            skip = 15;
-        } else if (strncmp(p, "{{MOCK_CA_FILE}}", 16) == 0) {
-            val = ca_file;
-            skip = 16;
-        } else if (strncmp(p, "{{RUN_DIR}}", 11) == 0) {
-            val = vars->run_dir ? vars->run_dir : ".";
-            skip = 11;
-        } else if (p[0] == '$' && p[1] == '{') {
-            const char *end = strchr(p + 2, '}');
-            size_t n = end ? (size_t)(end - p - 2) : 0;
-            if (end && n > 0 && n < sizeof envname) {
-                memcpy(envname, p + 2, n);
-                envname[n] = '\0';
-                val = getenv(envname);
-                if (val == NULL)
-                    val = "";
-                skip = n + 3;
-            }
-        }
-        if (val) {
-            if (put(&out, &len, &cap, val, strlen(val)) != 0)
-                goto fail;
-            p += skip;
-        } else {
-            if (put(&out, &len, &cap, p, 1) != 0)
-                goto fail;
-            p++;
-        }
-    }
-    return out;
-fail:
-    free(out);
-    return NULL;
-}
 
 void gateway_cleanup(struct gateway *g)
 {
@@ -200,14 +55,14 @@ static int gfail(const struct gctx *c, const char *key, const char *msg)
 }
 
 static int copy_str(const struct gctx *c, const cJSON *root, const char *key, char *out,
-                    size_t outlen, const struct gateway_vars *vars, const char *gw_url)
+                    size_t outlen, const struct placeholder_vars *vars, const char *gw_url)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (v == NULL)
         return 0;
     if (!cJSON_IsString(v))
         return gfail(c, key, "expected a string");
-    char *s = gateway_subst(v->valuestring, vars, gw_url);
+    char *s = placeholder_subst(v->valuestring, vars, gw_url);
     if (s == NULL || strlen(s) >= outlen) {
         free(s);
         return gfail(c, key, "too long");
@@ -271,7 +126,7 @@ static char *slurp(const char *path)
 
 /* "files": [{"template": T, "path": P}]: T (relative to the description's folder) rendered with
  * the placeholders, to be written to RUN_DIR/P when the gateway starts. */
-static int parse_files(const struct gctx *c, const cJSON *root, const struct gateway_vars *vars,
+static int parse_files(const struct gctx *c, const cJSON *root, const struct placeholder_vars *vars,
                        struct gateway *g)
 {
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
@@ -317,7 +172,7 @@ static int parse_files(const struct gctx *c, const cJSON *root, const struct gat
                      tpl->valuestring[0] ? strerror(errno) : "empty name");
             return gfail_near(c, tpl->valuestring, key, msg);
         }
-        char *out = gateway_subst(text, vars, g->url);
+        char *out = placeholder_subst(text, vars, g->url);
         free(text);
         if (out == NULL) {
             snprintf(msg, sizeof msg, "%s: larger than 64 KiB once rendered", tpath);
@@ -330,13 +185,13 @@ static int parse_files(const struct gctx *c, const cJSON *root, const struct gat
     return 0;
 }
 
-static const char *const gw_keys[] = {"name",    "command",     "cwd",         "env",
-                                      "url",     "ready",       "style",       "path",
-                                      "headers", "cancel",      "metering",    "body_template",
-                                      "method",  "description", "passthrough", "files",
-                                      "terminal_marker", "mock_tls", "tls", "http"};
+static const char *const gw_keys[] = {
+    "name",     "command",         "cwd",      "env",         "url",
+    "ready",    "style",           "path",     "headers",     "cancel",
+    "metering", "body_template",   "method",   "description", "passthrough",
+    "files",    "terminal_marker", "mock_tls", "tls",         "http"};
 
-static int parse_desc(const struct gctx *c, const cJSON *root, const struct gateway_vars *vars,
+static int parse_desc(const struct gctx *c, const cJSON *root, const struct placeholder_vars *vars,
                       struct gateway *g)
 {
     const cJSON *it;
@@ -405,7 +260,7 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         {
             if (!cJSON_IsString(a))
                 return gfail(c, "command", "expected strings");
-            g->argv[n] = gateway_subst(a->valuestring, vars, g->url);
+            g->argv[n] = placeholder_subst(a->valuestring, vars, g->url);
             if (g->argv[n] == NULL)
                 return gfail(c, "command", "argument too long");
             n++;
@@ -420,7 +275,7 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         {
             if (!cJSON_IsString(e))
                 return gfail(c, "env", "values must be strings");
-            char *v = gateway_subst(e->valuestring, vars, g->url);
+            char *v = placeholder_subst(e->valuestring, vars, g->url);
             size_t l = strlen(e->string) + (v ? strlen(v) : 0) + 2;
             char *kv = v ? malloc(l) : NULL;
             if (kv == NULL) {
@@ -441,7 +296,7 @@ static int parse_desc(const struct gctx *c, const cJSON *root, const struct gate
         {
             if (!cJSON_IsString(h))
                 return gfail(c, "headers", "values must be strings");
-            char *v = gateway_subst(h->valuestring, vars, g->url);
+            char *v = placeholder_subst(h->valuestring, vars, g->url);
             size_t l = strlen(h->string) + (v ? strlen(v) : 0) + 3;
             char *kv = v ? malloc(l) : NULL;
             if (kv == NULL) {
@@ -507,11 +362,11 @@ static void defaults(struct gateway *g)
 }
 
 static int load_text(const char *path, const char *text, size_t len,
-                     const struct gateway_vars *in_vars, struct gateway *g, char *err,
+                     const struct placeholder_vars *in_vars, struct gateway *g, char *err,
                      size_t errlen);
 
-int gateway_load(const char *path, const struct gateway_vars *in_vars, struct gateway *g, char *err,
-                 size_t errlen)
+int gateway_load(const char *path, const struct placeholder_vars *in_vars, struct gateway *g,
+                 char *err, size_t errlen)
 {
     size_t len;
     char *text = jparse_read_file(path, GATEWAY_MAX_FILE,
@@ -527,7 +382,7 @@ int gateway_load(const char *path, const struct gateway_vars *in_vars, struct ga
 }
 
 int gateway_parse_buffer(const char *path, const char *data, size_t len,
-                         const struct gateway_vars *vars, struct gateway *g, char *err,
+                         const struct placeholder_vars *vars, struct gateway *g, char *err,
                          size_t errlen)
 {
     /* the file's text as gateway_load reads it: at most GATEWAY_MAX_FILE bytes, then a NUL (the
@@ -548,16 +403,16 @@ int gateway_parse_buffer(const char *path, const char *data, size_t len,
 
 /* Parses a description's text (len bytes, then a NUL) into 'g'. */
 static int load_text(const char *path, const char *text, size_t len,
-                     const struct gateway_vars *in_vars, struct gateway *g, char *err,
+                     const struct placeholder_vars *in_vars, struct gateway *g, char *err,
                      size_t errlen)
 {
     defaults(g);
     /* absolute, so a config file means the same folder whatever the gateway's cwd */
-    struct gateway_vars abs_vars = *in_vars;
+    struct placeholder_vars abs_vars = *in_vars;
     char run_dir[PATH_MAX];
     if (in_vars->run_dir && realpath(in_vars->run_dir, run_dir) != NULL)
         abs_vars.run_dir = run_dir;
-    const struct gateway_vars *vars = &abs_vars;
+    const struct placeholder_vars *vars = &abs_vars;
     if (snprintf(g->run_dir, sizeof g->run_dir, "%s", vars->run_dir ? vars->run_dir : ".") >=
         (int)sizeof g->run_dir) {
         snprintf(err, errlen, "%s: the run folder's path is longer than 1023 bytes", path);
@@ -583,14 +438,15 @@ static int load_text(const char *path, const char *text, size_t len,
 }
 
 int gateway_from_flags(const char *cmd, const char *url, const char *style,
-                       const struct gateway_vars *vars, struct gateway *g, char *err, size_t errlen)
+                       const struct placeholder_vars *vars, struct gateway *g, char *err,
+                       size_t errlen)
 {
     defaults(g);
     if (url == NULL) {
         snprintf(err, errlen, "--gateway-url: required with --gateway-cmd");
         return -1;
     }
-    char *u = gateway_subst(url, vars, NULL);
+    char *u = placeholder_subst(url, vars, NULL);
     if (u == NULL || strlen(u) >= sizeof g->url || strncmp(u, "http://", 7) != 0) {
         free(u);
         snprintf(err, errlen, "--gateway-url: expected http://HOST:PORT");
@@ -605,7 +461,7 @@ int gateway_from_flags(const char *cmd, const char *url, const char *style,
         return -1;
     }
     if (cmd) {
-        char *work = gateway_subst(cmd, vars, g->url);
+        char *work = placeholder_subst(cmd, vars, g->url);
         if (work == NULL) {
             snprintf(err, errlen, "--gateway-cmd: too long");
             return -1;
@@ -624,34 +480,6 @@ int gateway_from_flags(const char *cmd, const char *url, const char *style,
     return 0;
 }
 
-/* 1 when the gateway answers: a 2xx on the readiness path, or a TCP connect. */
-static int probe(const struct gateway *g)
-{
-    if (g->ready_path[0] == '\0') {
-        char host[256];
-        int port = 0;
-        url_host_port(g->url, host, sizeof host, &port);
-        if (host[0] == '\0')
-            return 0;
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {0};
-        a.sin_family = AF_INET;
-        a.sin_port = htons((uint16_t)port);
-        int ok = fd >= 0 &&
-                 inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
-                           &a.sin_addr) == 1 &&
-                 connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-        if (fd >= 0)
-            close(fd);
-        return ok;
-    }
-    char url[1024];
-    snprintf(url, sizeof url, "%s%s", g->url, g->ready_path);
-    long status = fetch_ca("GET", url, NULL, NULL, 1000,
-                           g->tls_ca_file[0] ? g->tls_ca_file : NULL, NULL, NULL);
-    return status >= 200 && status < 300;
-}
-
 int gateway_file_mock_tls(const char *path)
 {
     size_t len;
@@ -662,127 +490,4 @@ int gateway_file_mock_tls(const char *path)
     cJSON_Delete(j);
     free(text);
     return on;
-}
-
-int gateway_alive(struct gateway *g)
-{
-    if (g->pid <= 0)
-        return g->argv[0] == NULL;
-    int st;
-    pid_t r = waitpid(g->pid, &st, WNOHANG);
-    if (r == g->pid) {
-        g->pid = 0;
-        return 0;
-    }
-    return 1;
-}
-
-/* Writes each rendered file to RUN_DIR/path, making the folders on the way. */
-static int write_files(const struct gateway *g, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < g->nfiles; i++) {
-        char sub[1300];
-        snprintf(sub, sizeof sub, "%s/%s", g->run_dir, g->files[i].path);
-        for (char *q = sub + strlen(g->run_dir) + 1; (q = strchr(q, '/')) != NULL; q++) {
-            *q = '\0';
-            int rc = mkdir(sub, 0755);
-            *q = '/';
-            if (rc != 0 && errno != EEXIST) {
-                snprintf(err, errlen, "files: mkdir %s: %s", sub, strerror(errno));
-                return -1;
-            }
-        }
-        char werr[1400];
-        if (cliutil_write_text(g->run_dir, g->files[i].path, g->files[i].text, werr, sizeof werr) !=
-            0) {
-            snprintf(err, errlen, "files: %s", werr);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* " (see LOG)" when the log exists: a gateway we did not start (no command) has none, and a
- * message must not send anyone to a file that is not there. */
-static void log_note(const struct gateway *g, const char *log_path, char *out, size_t len)
-{
-    if (g->argv[0] && log_path && access(log_path, F_OK) == 0)
-        snprintf(out, len, " (see %s)", log_path);
-    else
-        out[0] = '\0';
-}
-
-int gateway_start(struct gateway *g, const char *log_path, char *err, size_t errlen)
-{
-    if (write_files(g, err, errlen) != 0)
-        return -1;
-    if (g->argv[0]) {
-        fflush(NULL);
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid < 0) {
-            snprintf(err, errlen, "fork: %s", strerror(errno));
-            return -1;
-        }
-        if (pid == 0) {
-            setpgid(0, 0); /* its own group: stopping it stops its children too */
-            /* a runner that dies without its cleanup (a crash, SIGKILL) must not leave the
-             * gateway holding its port: the group leader gets SIGTERM and stops the rest */
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid() != parent)
-                _exit(125);
-            int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-            if (fd >= 0) {
-                dup2(fd, 1);
-                dup2(fd, 2);
-                close(fd);
-            }
-            int devnull = open("/dev/null", O_RDONLY);
-            if (devnull >= 0)
-                dup2(devnull, 0);
-            for (size_t i = 0; i < g->nenv; i++)
-                putenv(g->env[i]);
-            if (g->cwd[0] && chdir(g->cwd) != 0) {
-                fprintf(stderr, "gateway: cwd %s: %s\n", g->cwd, strerror(errno));
-                _exit(126);
-            }
-            execvp(g->argv[0], g->argv);
-            fprintf(stderr, "gateway: cannot run %s: %s\n", g->argv[0], strerror(errno));
-            _exit(127);
-        }
-        setpgid(pid, pid);
-        g->pid = pid;
-    }
-    uint64_t deadline = clock_now_ns() + (uint64_t)g->ready_timeout_ms * 1000000ull;
-    while (clock_now_ns() < deadline) {
-        if (g->interrupted && *g->interrupted) {
-            snprintf(err, errlen, "interrupted while waiting for gateway '%s'", g->name);
-            gateway_stop(g);
-            return -1;
-        }
-        if (!gateway_alive(g)) {
-            char note[1100];
-            log_note(g, log_path, note, sizeof note);
-            snprintf(err, errlen, "gateway '%s' exited before it was ready%s", g->name, note);
-            return -1;
-        }
-        if (probe(g))
-            return 0;
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    char note[1100];
-    log_note(g, log_path, note, sizeof note);
-    snprintf(err, errlen, "gateway '%s' not ready at %s%s within %u ms%s", g->name, g->url,
-             g->ready_path, g->ready_timeout_ms, note);
-    gateway_stop(g);
-    return -1;
-}
-
-void gateway_stop(struct gateway *g)
-{
-    if (g->pid <= 0)
-        return;
-    cliutil_stop_child(g->pid, 1, 3000);
-    g->pid = 0;
 }

@@ -1,6 +1,5 @@
-/* The gateway under test: its description (docs/gateway.md), and its process when the runner
- * starts it. The process runs in its own process group, so stopping it stops everything it
- * spawned. */
+/* The gateway under test: its description (docs/gateway.md). gwproc.h starts and stops its
+ * process. */
 #ifndef RUNNER_GATEWAY_H
 #define RUNNER_GATEWAY_H
 
@@ -9,6 +8,7 @@
 #include <sys/types.h>
 
 #include "chaos/client.h"
+#include "placeholder.h"
 
 #define GATEWAY_MAX_ARGS 64
 #define GATEWAY_MAX_ENV 32
@@ -31,14 +31,14 @@ struct gateway {
     char ready_path[256]; /* "" : TCP connect */
     unsigned ready_timeout_ms;
     enum chaos_style style;
-    int passthrough; /* forwards every vendor API: scenarios pick the style */
+    int passthrough;      /* forwards every vendor API: scenarios pick the style */
     enum chaos_http http; /* what the users speak to it ("http"); a scenario's wins */
     char path[256];
     char *headers[CHAOS_MAX_HEADERS]; /* "Name: value" */
     size_t nheaders;
     char body_template[4096];
     char method[16];
-    char terminal_marker[64];         /* custom style: text that marks a properly ended answer */
+    char terminal_marker[64]; /* custom style: text that marks a properly ended answer */
     char cancel_method[16];
     char cancel_url[512];
     char metering_file[512];
@@ -51,56 +51,28 @@ struct gateway {
     int mock_tls;           /* the gateway reaches the mock over TLS: the runner starts it so */
     char tls_ca_file[1024]; /* the client leg trusts this CA (PEM) for an https:// url */
     int tls_insecure;       /* or no verification at all */
-    pid_t pid;                          /* running process group leader, or 0 */
+    pid_t pid;              /* running process group leader, or 0 */
     volatile sig_atomic_t *interrupted; /* set by a signal handler: stop waiting for readiness */
-};
-
-/* Values for the placeholders. {{MOCK_HOST}} and {{MOCK_PORT}} are read from mock_url, so the
- * three always name the same upstream. */
-struct gateway_vars {
-    int port;
-    const char *mock_url; /* http://HOST:PORT or http://[V6]:PORT */
-    const char *run_dir;  /* made absolute by gateway_load when it exists */
 };
 
 /* Loads a description file, substituting placeholders and rendering its 'files' templates (read
  * relative to the description's folder). Returns 0, or -1 with err as
  * "FILE:LINE: key: what was wrong". */
-int gateway_load(const char *path, const struct gateway_vars *vars, struct gateway *g, char *err,
-                 size_t errlen);
+int gateway_load(const char *path, const struct placeholder_vars *vars, struct gateway *g,
+                 char *err, size_t errlen);
 /* gateway_load on the description's bytes in memory; 'path' names it in errors and its folder
  * is where the 'files' templates are read from. Borrows 'data'. */
 int gateway_parse_buffer(const char *path, const char *data, size_t len,
-                         const struct gateway_vars *vars, struct gateway *g, char *err,
+                         const struct placeholder_vars *vars, struct gateway *g, char *err,
                          size_t errlen);
 /* From command-line flags: cmd is split on spaces (no shell); either may be NULL. */
 int gateway_from_flags(const char *cmd, const char *url, const char *style,
-                       const struct gateway_vars *vars, struct gateway *g, char *err,
+                       const struct placeholder_vars *vars, struct gateway *g, char *err,
                        size_t errlen);
 void gateway_cleanup(struct gateway *g);
-
-/* Writes the rendered 'files' into the run folder, starts the process (when there is a command)
- * with stdout/stderr appended to 'log_path', then probes readiness. Returns 0, or -1 with err
- * (the process is stopped again on failure). */
-int gateway_start(struct gateway *g, const char *log_path, char *err, size_t errlen);
-/* 1 while the started process is alive (always 1 for an external gateway). */
-int gateway_alive(struct gateway *g);
-/* SIGTERM to the whole group, SIGKILL after 3 s. Safe to call twice and with no process. */
-void gateway_stop(struct gateway *g);
 
 /* 1 when the description at 'path' says "mock_tls": true (read before the mock starts; errors
  * are gateway_load's to report). */
 int gateway_file_mock_tls(const char *path);
-
-/* A free loopback port (bind to 0 and release), or -1. */
-int gateway_free_port(void);
-
-/* The file a mock serving TLS writes its CA certificate to, in the run folder */
-#define GATEWAY_MOCK_CA_NAME "mock-ca.pem"
-
-/* Replaces {{PORT}}, {{MOCK_URL}}, {{MOCK_HOST}}, {{MOCK_PORT}}, {{MOCK_CA_FILE}} (RUN_DIR/
- * mock-ca.pem), {{GATEWAY_URL}}, {{RUN_DIR}} and ${ENV}; malloc'd, or NULL past 64 KiB or out
- * of memory. */
-char *gateway_subst(const char *in, const struct gateway_vars *vars, const char *gateway_url);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "chaos/toxic.h"
 #include "billing.h"
+#include "gwproc.h"
 #include "clock.h"
 #include "jget.h"
 #include "join.h"

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "gateway.h"
+#include "gwproc.h"
 
 static char tmp[64];     /* the description files and templates */
 static char run_dir[96]; /* a run folder, given relative to tmp to check it is made absolute */
@@ -39,7 +40,7 @@ static char *slurp(const char *path)
     return buf;
 }
 
-static const struct gateway_vars vars = {18080, "http://127.0.0.1:4567", NULL};
+static const struct placeholder_vars vars = {18080, "http://127.0.0.1:4567", NULL};
 
 /* Loads DESC (written to tmp/NAME) with the run folder and {{PORT}} = port; returns
  * gateway_load's code. */
@@ -49,7 +50,7 @@ static int load_port(const char *name, const char *desc, int port, struct gatewa
     write_file(name, desc);
     char path[256];
     snprintf(path, sizeof path, "%s/%s", tmp, name);
-    struct gateway_vars v = vars;
+    struct placeholder_vars v = vars;
     v.run_dir = run_dir;
     v.port = port;
     return gateway_load(path, &v, g, err, errlen);
@@ -88,8 +89,8 @@ static void gateway_should_split_the_mock_url_into_host_and_port(void)
         {"http://[::1]:9000", "[::1] 9000"},         {"not a url", " 0"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        struct gateway_vars v = {1, rows[i].url, "/r"};
-        char *s = gateway_subst("{{MOCK_HOST}} {{MOCK_PORT}}", &v, NULL);
+        struct placeholder_vars v = {1, rows[i].url, "/r"};
+        char *s = placeholder_subst("{{MOCK_HOST}} {{MOCK_PORT}}", &v, NULL);
         CHECK_EQ_STR(s, rows[i].want);
         free(s);
     }
@@ -98,8 +99,8 @@ static void gateway_should_split_the_mock_url_into_host_and_port(void)
 static void gateway_should_replace_every_placeholder(void)
 {
     setenv("TG_TEST_GW", "envval", 1);
-    struct gateway_vars v = {18080, "http://127.0.0.1:4567", "/runs/a"};
-    char *s = gateway_subst("{{PORT}}|{{MOCK_URL}}|{{MOCK_HOST}}:{{MOCK_PORT}}|{{GATEWAY_URL}}|"
+    struct placeholder_vars v = {18080, "http://127.0.0.1:4567", "/runs/a"};
+    char *s = placeholder_subst("{{PORT}}|{{MOCK_URL}}|{{MOCK_HOST}}:{{MOCK_PORT}}|{{GATEWAY_URL}}|"
                             "{{RUN_DIR}}|${TG_TEST_GW}|${TG_TEST_UNSET_GW}|{{OTHER}}|$x",
                             &v, "http://127.0.0.1:18080");
     CHECK_EQ_STR(s, "18080|http://127.0.0.1:4567|127.0.0.1:4567|http://127.0.0.1:18080|"

@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!templates_tame(data, size))
         return 0;
-    struct gateway_vars vars = {
+    struct placeholder_vars vars = {
         .port = 18080, .mock_url = "http://127.0.0.1:18081", .run_dir = NULL};
     struct gateway g;
     char err[2048];
