@@ -10,7 +10,7 @@
 #include "scenario.h"
 #include "stats.h"
 
-/* Same order as the names in scenario.c. */
+/* Same order as the names in metric.c. */
 enum metric_sample {
     M_TAIL_TOKENS,
     M_CLOSE_LAG_MS,

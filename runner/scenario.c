@@ -1,337 +1,18 @@
-/* Scenario and suite files. A validation error reads "FILE:LINE: users[1].action: unknown
- * value 'tab_clse'; expected one of ...; did you mean 'tab_close'?" */
+/* Scenario files. A validation error reads "FILE:LINE: users[1].action: unknown value
+ * 'tab_clse'; expected one of ...; did you mean 'tab_close'?" */
 #include "scenario.h"
 
 #include <ctype.h>
 #include <libgen.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fault.h"
-#include "library.h"
-#include "jparse.h"
+#include "jsonfile.h"
+#include "jsonpath.h"
 #include "profile.h"
 #include "request.h"
-
-static const char *const metrics_sample[] = {
-    "tail_tokens",       "close_lag_ms",    "stop_lag_ms",     "delivered_tokens",
-    "generated_tokens",  "billed_output_tokens", "usage_reported", "upstream_attempts",
-    "rid_propagated",    "orphaned",        "ttft_ms",         "delivery_ms",
-    "tokens_per_arrival", "upstream_idle_ms", "task_tail_tokens", "task_close_lag_ms",
-    "reasoning_tail_tokens",
-};
-/* k6's types of the per-request metrics: 0/1 samples are rates, the rest trends */
-static const enum gate_type types_sample[] = {
-    GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
-    GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_RATE,
-    GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
-    GATE_TYPE_TREND, GATE_TYPE_TREND,
-};
-static const char *const metrics_scalar[] = {
-    "ptdr", "wasted_tokens", "wasted_cost_usd", "monthly_wasted_usd", "billing_variance_pct",
-    "orphan_rate", "error_rate",
-};
-#define N_SAMPLE (sizeof metrics_sample / sizeof metrics_sample[0])
-#define N_SCALAR (sizeof metrics_scalar / sizeof metrics_scalar[0])
-
-int scenario_metric_index(const char *name, int *scalar)
-{
-    for (size_t i = 0; i < N_SAMPLE; i++)
-        if (strcmp(name, metrics_sample[i]) == 0) {
-            *scalar = 0;
-            return (int)i;
-        }
-    for (size_t i = 0; i < N_SCALAR; i++)
-        if (strcmp(name, metrics_scalar[i]) == 0) {
-            *scalar = 1;
-            return (int)i;
-        }
-    return -1;
-}
-
-_Static_assert(sizeof types_sample / sizeof types_sample[0] == N_SAMPLE, "a type per metric");
-
-enum gate_type scenario_metric_type(const char *name)
-{
-    int scalar;
-    int i = scenario_metric_index(name, &scalar);
-    return i < 0 || scalar ? GATE_TYPE_GAUGE : types_sample[i];
-}
-
-int scenario_metric_known(const char *name, int *scalar)
-{
-    return scenario_metric_index(name, scalar) >= 0;
-}
-
-const char *scenario_metric_name(int scalar, int i)
-{
-    if (scalar)
-        return i >= 0 && (size_t)i < N_SCALAR ? metrics_scalar[i] : NULL;
-    return i >= 0 && (size_t)i < N_SAMPLE ? metrics_sample[i] : NULL;
-}
-
-static size_t lev(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    size_t prev[64], cur[64];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, (lb + 1) * sizeof *prev);
-    }
-    return prev[lb];
-}
-
-const char *scenario_did_you_mean(const char *word, const char *const *names, size_t n)
-{
-    const char *best = NULL;
-    size_t bd = 99;
-    for (size_t i = 0; i < n; i++) {
-        size_t d = lev(word, names[i]);
-        if (d < bd) {
-            bd = d;
-            best = names[i];
-        }
-    }
-    /* close means a slip of the fingers, not a different word */
-    size_t len = strlen(word);
-    return bd <= (len < 6 ? 2u : 3u) ? best : NULL;
-}
-
-/* ---- error context ---------------------------------------------------------------------- */
-
-struct ctx {
-    const char *file;
-    const char *text;
-    char *err;
-    size_t errlen;
-};
-
-/* Past one JSON value at p (already parsed by cJSON, so well formed): a string, a bracketed
- * value, or a bare word. For finding lines only. */
-static const char *skip_value(const char *p)
-{
-    if (*p == '"') {
-        for (p++; *p && *p != '"'; p++)
-            if (*p == '\\' && p[1])
-                p++;
-        return *p ? p + 1 : p;
-    }
-    if (*p == '[' || *p == '{') {
-        int depth = 0;
-        for (; *p; p++) {
-            if (*p == '"') {
-                p = skip_value(p) - 1;
-            } else if (*p == '[' || *p == '{') {
-                depth++;
-            } else if ((*p == ']' || *p == '}') && --depth == 0) {
-                return p + 1;
-            }
-        }
-        return p;
-    }
-    while (*p && *p != ',' && *p != ']' && *p != '}')
-        p++;
-    return p;
-}
-
-/* The start of element i of the array that opens at or after p, or NULL. */
-static const char *array_element(const char *p, int i)
-{
-    p = strchr(p, '[');
-    if (p == NULL)
-        return NULL;
-    for (p++;; i--) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-            p++;
-        if (*p == '\0' || *p == ']')
-            return NULL;
-        if (i == 0)
-            return p;
-        p = skip_value(p);
-        while (*p && *p != ',' && *p != ']')
-            p++;
-        if (*p != ',')
-            return NULL;
-        p++;
-    }
-}
-
-/* The line of a key path in the raw text: each key is searched after the previous one, and an
- * index [i] walks to that element of the array that follows. Keys are found by their quoted
- * name, so a value spelling a later key's name can mislead it: lines are a guide. */
-static int line_of(const struct ctx *c, const char *path)
-{
-    const char *pos = c->text;
-    char comp[80];
-    const char *p = path;
-    while (*p) {
-        size_t n = 0;
-        if (*p == '[') {
-            const char *el = array_element(pos, atoi(p + 1));
-            p = strchr(p, ']');
-            if (el == NULL || p == NULL)
-                break;
-            pos = el;
-            p++;
-            if (*p == '.')
-                p++;
-            continue;
-        }
-        while (*p && *p != '.' && *p != '[' && n < sizeof comp - 3)
-            comp[n++] = *p++;
-        if (*p == '.')
-            p++;
-        comp[n] = '\0';
-        char quoted[96];
-        snprintf(quoted, sizeof quoted, "\"%s\"", comp);
-        const char *hit = strstr(pos, quoted);
-        if (hit == NULL)
-            break;
-        pos = hit + strlen(quoted);
-    }
-    int line = 1;
-    for (const char *q = c->text; q < pos; q++)
-        line += *q == '\n';
-    return line;
-}
-
-static int fail(const struct ctx *c, const char *path, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(c->err, c->errlen, "%s:%d: %s: %s", c->file, line_of(c, path), path, msg);
-    return -1;
-}
-
-/* Every key of 'o' must be in 'allowed'. */
-static int check_keys(const struct ctx *c, const cJSON *o, const char *path,
-                      const char *const *allowed, size_t n)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, o)
-    {
-        size_t i = 0;
-        while (i < n && strcmp(allowed[i], it->string) != 0)
-            i++;
-        if (i < n)
-            continue;
-        char full[160];
-        snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", it->string);
-        const char *dym = scenario_did_you_mean(it->string, allowed, n);
-        char list[400] = "";
-        for (size_t k = 0; k < n; k++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
-                     allowed[k]);
-        return dym ? fail(c, full, "unknown key; did you mean '%s'? (expected one of: %s)", dym,
-                          list)
-                   : fail(c, full, "unknown key (expected one of: %s)", list);
-    }
-    return 0;
-}
-
-static int get_num(const struct ctx *c, const cJSON *o, const char *key, const char *path,
-                   double lo, double hi, double *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (v == NULL)
-        return 0;
-    char full[160];
-    snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi))
-        return fail(c, full, "expected a number from %g to %g", lo, hi);
-    *out = v->valuedouble;
-    return 0;
-}
-
-static int get_u32(const struct ctx *c, const cJSON *o, const char *key, const char *path,
-                   uint32_t lo, uint32_t hi, uint32_t *out)
-{
-    double d = -1;
-    if (get_num(c, o, key, path, lo, hi, &d) != 0)
-        return -1;
-    if (d < 0)
-        return 0;
-    if (d != floor(d)) {
-        char full[160];
-        snprintf(full, sizeof full, "%s.%s", path, key);
-        return fail(c, full, "expected a whole number");
-    }
-    *out = (uint32_t)d;
-    return 0;
-}
-
-static int get_bool(const struct ctx *c, const cJSON *o, const char *key, const char *path,
-                    int *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (v == NULL)
-        return 0;
-    if (!cJSON_IsBool(v)) {
-        char full[160];
-        snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
-        return fail(c, full, "expected true or false");
-    }
-    *out = cJSON_IsTrue(v);
-    return 0;
-}
-
-static int get_str(const struct ctx *c, const cJSON *o, const char *key, const char *path,
-                   char *out, size_t outlen)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (v == NULL)
-        return 0;
-    char full[160];
-    snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", key);
-    if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
-        return fail(c, full, "expected a string of at most %zu bytes", outlen - 1);
-    snprintf(out, outlen, "%s", v->valuestring);
-    return 0;
-}
-
-/* [lo, hi] or a single number */
-static int get_range(const struct ctx *c, const cJSON *o, const char *key, const char *path,
-                     struct chaos_range *r, int *present)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (v == NULL)
-        return 0;
-    char full[160];
-    snprintf(full, sizeof full, "%s.%s", path, key);
-    *present = 1;
-    double lo, hi;
-    if (cJSON_IsNumber(v)) {
-        lo = hi = v->valuedouble;
-    } else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 &&
-               cJSON_IsNumber(cJSON_GetArrayItem(v, 0)) &&
-               cJSON_IsNumber(cJSON_GetArrayItem(v, 1))) {
-        lo = cJSON_GetArrayItem(v, 0)->valuedouble;
-        hi = cJSON_GetArrayItem(v, 1)->valuedouble;
-    } else {
-        return fail(c, full, "expected a number or [low, high] (drawn uniformly, seeded)");
-    }
-    if (!(lo >= 0 && hi <= 100000000 && lo <= hi) || lo != floor(lo) || hi != floor(hi))
-        return fail(c, full, "expected whole numbers 0 <= low <= high <= 100000000");
-    r->lo = (uint32_t)lo;
-    r->hi = (uint32_t)hi;
-    return 0;
-}
 
 /* The action names, in the client's order, and "a, b or c" of them for messages. */
 static size_t action_list(const char **names, char *text, size_t textlen)
@@ -342,7 +23,10 @@ static size_t action_list(const char **names, char *text, size_t textlen)
         names[n] = chaos_action_name((enum chaos_action)n);
     for (size_t i = 0; i < n; i++)
         snprintf(text + strlen(text), textlen - strlen(text), "%s%s",
-                 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+                 i == 0       ? ""
+                 : i + 1 == n ? " or "
+                              : ", ",
+                 names[i]);
     return n;
 }
 
@@ -359,19 +43,19 @@ static int kind_ok(const char *k)
     return 1;
 }
 
-static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chaos_user *u,
+static int parse_user(const struct jctx *c, const cJSON *o, size_t i, struct chaos_user *u,
                       char *kind)
 {
     static const char *const keys[] = {
-        "action",     "weight",          "after_tokens",   "after_ms", "at_first_byte",
-        "background_ms", "kill",         "drop_rst_after_ms", "give_up_ms", "cancel",
-        "retries",    "retry_delay_ms",  "new_key",        "note",     "kind",
-        "task"};
+        "action",        "weight",        "after_tokens", "after_ms",
+        "at_first_byte", "background_ms", "kill",         "drop_rst_after_ms",
+        "give_up_ms",    "cancel",        "retries",      "retry_delay_ms",
+        "new_key",       "note",          "kind",         "task"};
     char path[32];
     snprintf(path, sizeof path, "users[%zu]", i);
     if (!cJSON_IsObject(o))
-        return fail(c, path, "expected an object");
-    if (check_keys(c, o, path, keys, sizeof keys / sizeof keys[0]) != 0)
+        return jctx_fail(c, path, "expected an object");
+    if (jctx_check_keys(c, o, path, keys, sizeof keys / sizeof keys[0]) != 0)
         return -1;
     memset(u, 0, sizeof *u);
     u->weight = 1;
@@ -385,12 +69,12 @@ static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chao
     char list[256];
     size_t nnames = action_list(names, list, sizeof list);
     if (!cJSON_IsString(a))
-        return fail(c, apath, "required: one of %s", list);
+        return jctx_fail(c, apath, "required: one of %s", list);
     int act = chaos_action_parse(a->valuestring);
     if (act < 0) {
         const char *dym = scenario_did_you_mean(a->valuestring, names, nnames);
-        return fail(c, apath, "unknown value '%s'%s%s%s; expected one of %s", a->valuestring,
-                    dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "", list);
+        return jctx_fail(c, apath, "unknown value '%s'%s%s%s; expected one of %s", a->valuestring,
+                         dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "", list);
     }
     u->action = (enum chaos_action)act;
     kind[0] = '\0';
@@ -398,23 +82,23 @@ static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chao
     if (k && !(cJSON_IsString(k) && kind_ok(k->valuestring))) {
         char kpath[48];
         snprintf(kpath, sizeof kpath, "%s.kind", path);
-        return fail(c, kpath, "expected a name of 1 to %d letters, digits, '_' or '-'",
-                    GATE_MAX_TAG_VALUE - 1);
+        return jctx_fail(c, kpath, "expected a name of 1 to %d letters, digits, '_' or '-'",
+                         GATE_MAX_TAG_VALUE - 1);
     }
     if (k)
         snprintf(kind, GATE_MAX_TAG_VALUE, "%s", k->valuestring);
     int has_tokens = 0, has_ms = 0, first = 0;
-    if (get_num(c, o, "weight", path, 0, 1e9, &u->weight) != 0 ||
-        get_range(c, o, "after_tokens", path, &u->at, &has_tokens) != 0)
+    if (jctx_get_num(c, o, "weight", path, 0, 1e9, &u->weight) != 0 ||
+        jctx_get_range(c, o, "after_tokens", path, &u->at, &has_tokens) != 0)
         return -1;
     struct chaos_range ms = {0, 0};
-    if (get_range(c, o, "after_ms", path, &ms, &has_ms) != 0 ||
-        get_bool(c, o, "at_first_byte", path, &first) != 0)
+    if (jctx_get_range(c, o, "after_ms", path, &ms, &has_ms) != 0 ||
+        jctx_get_bool(c, o, "at_first_byte", path, &first) != 0)
         return -1;
     if (has_tokens + has_ms + first > 1) {
         char p2[48];
         snprintf(p2, sizeof p2, "%s.after_ms", path);
-        return fail(c, p2, "give one trigger: after_tokens, after_ms or at_first_byte");
+        return jctx_fail(c, p2, "give one trigger: after_tokens, after_ms or at_first_byte");
     }
     if (has_ms) {
         u->trigger = CHAOS_AT_MS;
@@ -423,14 +107,14 @@ static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chao
         u->trigger = CHAOS_AT_FIRST_BYTE;
     }
     int kill = 0, cancel = 0, newkey = 0;
-    if (get_u32(c, o, "background_ms", path, 1, 3600000, &u->background_ms) != 0 ||
-        get_bool(c, o, "kill", path, &kill) != 0 ||
-        get_u32(c, o, "drop_rst_after_ms", path, 0, 3600000, &u->drop_rst_after_ms) != 0 ||
-        get_u32(c, o, "give_up_ms", path, 1, 3600000, &u->drop_give_up_ms) != 0 ||
-        get_bool(c, o, "cancel", path, &cancel) != 0 ||
-        get_u32(c, o, "retries", path, 0, 100, &u->retries) != 0 ||
-        get_u32(c, o, "retry_delay_ms", path, 0, 600000, &u->retry_delay_ms) != 0 ||
-        get_bool(c, o, "new_key", path, &newkey) != 0)
+    if (jctx_get_u32(c, o, "background_ms", path, 1, 3600000, &u->background_ms) != 0 ||
+        jctx_get_bool(c, o, "kill", path, &kill) != 0 ||
+        jctx_get_u32(c, o, "drop_rst_after_ms", path, 0, 3600000, &u->drop_rst_after_ms) != 0 ||
+        jctx_get_u32(c, o, "give_up_ms", path, 1, 3600000, &u->drop_give_up_ms) != 0 ||
+        jctx_get_bool(c, o, "cancel", path, &cancel) != 0 ||
+        jctx_get_u32(c, o, "retries", path, 0, 100, &u->retries) != 0 ||
+        jctx_get_u32(c, o, "retry_delay_ms", path, 0, 600000, &u->retry_delay_ms) != 0 ||
+        jctx_get_bool(c, o, "new_key", path, &newkey) != 0)
         return -1;
     u->background_kill = kill;
     u->cancel_call = cancel;
@@ -442,58 +126,59 @@ static int parse_user(const struct ctx *c, const cJSON *o, size_t i, struct chao
         snprintf(tpath, sizeof tpath, "%s.task", path);
         int parallel = 0;
         if (!cJSON_IsObject(task))
-            return fail(c, tpath, "expected {\"requests\": N, \"parallel\": false}");
-        if (check_keys(c, task, tpath, tkeys, 2) != 0 ||
-            get_u32(c, task, "requests", tpath, 1, CHAOS_TASK_MAX, &u->task_requests) != 0 ||
-            get_bool(c, task, "parallel", tpath, &parallel) != 0)
+            return jctx_fail(c, tpath, "expected {\"requests\": N, \"parallel\": false}");
+        if (jctx_check_keys(c, task, tpath, tkeys, 2) != 0 ||
+            jctx_get_u32(c, task, "requests", tpath, 1, CHAOS_TASK_MAX, &u->task_requests) != 0 ||
+            jctx_get_bool(c, task, "parallel", tpath, &parallel) != 0)
             return -1;
         if (u->task_requests == 0)
-            return fail(c, tpath, "requests: required (1 to %d)", CHAOS_TASK_MAX);
+            return jctx_fail(c, tpath, "requests: required (1 to %d)", CHAOS_TASK_MAX);
         u->task_parallel = parallel;
-        if (u->task_requests > 1 &&
-            !(u->action == CHAOS_COMPLETE || u->action == CHAOS_TAB_CLOSE ||
-              u->action == CHAOS_RESET || u->action == CHAOS_STOP_BUTTON))
-            return fail(c, tpath, "a task is left with complete, tab_close, stop_button or "
-                                  "reset, not %s", chaos_action_name(u->action));
+        if (u->task_requests > 1 && !(u->action == CHAOS_COMPLETE || u->action == CHAOS_TAB_CLOSE ||
+                                      u->action == CHAOS_RESET || u->action == CHAOS_STOP_BUTTON))
+            return jctx_fail(c, tpath,
+                             "a task is left with complete, tab_close, stop_button or "
+                             "reset, not %s",
+                             chaos_action_name(u->action));
         if (u->task_requests > 1 && u->retries)
-            return fail(c, tpath, "a task's requests are not retried: drop retries");
+            return jctx_fail(c, tpath, "a task's requests are not retried: drop retries");
     }
     if (u->action == CHAOS_BACKGROUND && u->background_ms == 0) {
         char p2[48];
         snprintf(p2, sizeof p2, "%s.background_ms", path);
-        return fail(c, p2, "required for the background action");
+        return jctx_fail(c, p2, "required for the background action");
     }
     return 0;
 }
 
-static int parse_model(const struct ctx *c, const cJSON *o, struct scenario *s)
+static int parse_model(const struct jctx *c, const cJSON *o, struct scenario *s)
 {
     /* the mock's profile overrides by another name where the scenario's reads better; a
      * reasoning model thinks reasoning_tokens first (at reasoning_tps, 0: tps; shown as
      * DeepSeek's reasoning_content in chat when set), and tool_call makes the visible tokens
      * after the first tool_text_tokens one tool call's arguments (docs/mockprov.md) */
-    static const char *const keys[] = {"ttft_ms",        "tps",           "jitter",
-                                       "length",         "stop_lag_tokens", "stop_lag_ms",
-                                       "reasoning_tokens", "reasoning_tps", "reasoning_content",
-                                       "tool_call",      "tool_text_tokens"};
-    static const char *const admin[] = {"ttft_ms",        "tps",           "jitter",
-                                        "natural_length", "stop_lag_tokens", "stop_lag_ms",
-                                        "reasoning_tokens", "reasoning_tps", "reasoning_content",
-                                        "tool_call",      "tool_text_tokens"};
+    static const char *const keys[] = {
+        "ttft_ms",           "tps",         "jitter",           "length",
+        "stop_lag_tokens",   "stop_lag_ms", "reasoning_tokens", "reasoning_tps",
+        "reasoning_content", "tool_call",   "tool_text_tokens"};
+    static const char *const admin[] = {
+        "ttft_ms",           "tps",         "jitter",           "natural_length",
+        "stop_lag_tokens",   "stop_lag_ms", "reasoning_tokens", "reasoning_tps",
+        "reasoning_content", "tool_call",   "tool_text_tokens"};
     static const double lo[] = {0, 0.01, 0, 1, 0, 0, 0, 0, 0, 0, 0};
-    static const double hi[] = {3600000, 1e6, 1, 1048576, 1e6, 3600000, 1048576, 1e6, 1, 1,
-                                1048576};
+    static const double hi[] = {3600000, 1e6, 1, 1048576, 1e6,    3600000,
+                                1048576, 1e6, 1, 1,       1048576};
     enum { NKEYS = sizeof keys / sizeof keys[0] };
     if (!cJSON_IsObject(o))
-        return fail(c, "model", "expected an object");
-    if (check_keys(c, o, "model", keys, NKEYS) != 0)
+        return jctx_fail(c, "model", "expected an object");
+    if (jctx_check_keys(c, o, "model", keys, NKEYS) != 0)
         return -1;
     for (size_t i = 0; i < NKEYS; i++) {
         double v = -1;
         const cJSON *flag = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
         if (cJSON_IsBool(flag) && hi[i] == 1)
             v = cJSON_IsTrue(flag); /* reasoning_content, tool_call: true or 1 */
-        else if (get_num(c, o, keys[i], "model", lo[i], hi[i], &v) != 0)
+        else if (jctx_get_num(c, o, keys[i], "model", lo[i], hi[i], &v) != 0)
             return -1;
         if (v >= 0) {
             if (s->overrides == NULL)
@@ -505,20 +190,20 @@ static int parse_model(const struct ctx *c, const cJSON *o, struct scenario *s)
 }
 
 /* The distinct values users of 's' have for tag 'key', "a, b" into out; 1 if 'value' is one. */
-static int tag_values(const struct scenario *s, enum gate_tag_key key, const char *value,
-                      char *out, size_t outlen)
+static int tag_values(const struct scenario *s, enum gate_tag_key key, const char *value, char *out,
+                      size_t outlen)
 {
     int found = 0;
     out[0] = '\0';
     for (size_t i = 0; i < s->nusers; i++) {
-        const char *v = key == GATE_TAG_ACTION ? chaos_action_name(s->users[i].action)
-                                               : s->user_kind[i];
+        const char *v =
+            key == GATE_TAG_ACTION ? chaos_action_name(s->users[i].action) : s->user_kind[i];
         if (v == NULL || v[0] == '\0')
             continue;
         found |= strcmp(v, value) == 0;
         size_t j = 0;
         while (j < i && strcmp(v, key == GATE_TAG_ACTION ? chaos_action_name(s->users[j].action)
-                                                        : s->user_kind[j]) != 0)
+                                                         : s->user_kind[j]) != 0)
             j++;
         if (j == i)
             snprintf(out + strlen(out), outlen - strlen(out), "%s%s", out[0] ? ", " : "", v);
@@ -528,7 +213,7 @@ static int tag_values(const struct scenario *s, enum gate_tag_key key, const cha
 
 /* A sub-metric's tags must name what some user of this scenario has: a gate over requests
  * that cannot exist measures nothing and would only ever fail for want of samples. */
-static int check_tags(const struct ctx *c, const char *path, const struct gate *g,
+static int check_tags(const struct jctx *c, const char *path, const struct gate *g,
                       const struct scenario *s)
 {
     for (size_t t = 0; t < g->ntags; t++) {
@@ -541,32 +226,33 @@ static int check_tags(const struct ctx *c, const char *path, const struct gate *
             char list[256];
             size_t n = action_list(names, list, sizeof list);
             const char *dym = scenario_did_you_mean(tag->value, names, n);
-            return fail(c, path, "unknown action '%s'%s%s%s; expected one of %s", tag->value,
-                        dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "", list);
+            return jctx_fail(c, path, "unknown action '%s'%s%s%s; expected one of %s", tag->value,
+                             dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "", list);
         }
         if (have[0] == '\0')
-            return fail(c, path, "no user of this scenario has a kind: give users[i].kind "
-                                 "\"%s\" to gate its requests", tag->value);
-        return fail(c, path, "no user of this scenario has %s '%s' (its users have: %s)",
-                    gate_tag_key_text(tag->key), tag->value, have);
+            return jctx_fail(c, path,
+                             "no user of this scenario has a kind: give users[i].kind "
+                             "\"%s\" to gate its requests",
+                             tag->value);
+        return jctx_fail(c, path, "no user of this scenario has %s '%s' (its users have: %s)",
+                         gate_tag_key_text(tag->key), tag->value, have);
     }
     if (g->ntags < 2)
         return 0;
     for (size_t i = 0; i < s->nusers; i++) {
         size_t t = 0;
-        while (t < g->ntags &&
-               strcmp(g->tags[t].value, g->tags[t].key == GATE_TAG_ACTION
-                                            ? chaos_action_name(s->users[i].action)
-                                            : s->user_kind[i]) == 0)
+        while (t < g->ntags && strcmp(g->tags[t].value, g->tags[t].key == GATE_TAG_ACTION
+                                                            ? chaos_action_name(s->users[i].action)
+                                                            : s->user_kind[i]) == 0)
             t++;
         if (t == g->ntags)
             return 0;
     }
-    return fail(c, path, "no user of this scenario has all of these tags at once");
+    return jctx_fail(c, path, "no user of this scenario has all of these tags at once");
 }
 
 /* One threshold of an array: a string, or k6's object form. Fills expr, abort and delay. */
-static int parse_threshold(const struct ctx *c, const cJSON *e, const char *epath,
+static int parse_threshold(const struct jctx *c, const cJSON *e, const char *epath,
                            const char **expr, int *abort, uint64_t *delay)
 {
     static const char *const okeys[] = {"threshold", "abortOnFail", "delayAbortEval"};
@@ -577,9 +263,10 @@ static int parse_threshold(const struct ctx *c, const cJSON *e, const char *epat
         return 0;
     }
     if (!cJSON_IsObject(e))
-        return fail(c, epath, "expected a threshold: a string like \"p(95)<=16\" or an object "
-                              "like {\"threshold\": \"p(95)<=16\", \"abortOnFail\": true, "
-                              "\"delayAbortEval\": \"10s\"}");
+        return jctx_fail(c, epath,
+                         "expected a threshold: a string like \"p(95)<=16\" or an object "
+                         "like {\"threshold\": \"p(95)<=16\", \"abortOnFail\": true, "
+                         "\"delayAbortEval\": \"10s\"}");
     const cJSON *it;
     cJSON_ArrayForEach(it, e)
     {
@@ -591,36 +278,38 @@ static int parse_threshold(const struct ctx *c, const cJSON *e, const char *epat
         char full[240];
         snprintf(full, sizeof full, "%s.%s", epath, it->string);
         const char *dym = scenario_did_you_mean(it->string, okeys, 3);
-        return fail(c, full, "unsupported threshold option%s%s%s; supported: threshold, "
-                             "abortOnFail, delayAbortEval",
-                    dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
+        return jctx_fail(c, full,
+                         "unsupported threshold option%s%s%s; supported: threshold, "
+                         "abortOnFail, delayAbortEval",
+                         dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
     }
     char tpath[176];
     snprintf(tpath, sizeof tpath, "%s.threshold", epath);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "threshold");
     if (!cJSON_IsString(t))
-        return fail(c, t ? tpath : epath, "%s: an expression like \"p(95)<=16\"",
-                    t ? "expected a string" : "required: threshold");
+        return jctx_fail(c, t ? tpath : epath, "%s: an expression like \"p(95)<=16\"",
+                         t ? "expected a string" : "required: threshold");
     *expr = t->valuestring;
-    if (get_bool(c, e, "abortOnFail", epath, abort) != 0)
+    if (jctx_get_bool(c, e, "abortOnFail", epath, abort) != 0)
         return -1;
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "delayAbortEval");
     if (d) {
         char dpath[176], derr[200];
         snprintf(dpath, sizeof dpath, "%s.delayAbortEval", epath);
         if (!cJSON_IsString(d))
-            return fail(c, dpath, "expected a duration string, e.g. \"10s\", \"1m30s\" or "
-                                  "\"500ms\"");
+            return jctx_fail(c, dpath,
+                             "expected a duration string, e.g. \"10s\", \"1m30s\" or "
+                             "\"500ms\"");
         if (gate_parse_duration(d->valuestring, delay, derr, sizeof derr) != 0)
-            return fail(c, dpath, "%s", derr);
+            return jctx_fail(c, dpath, "%s", derr);
     }
     return 0;
 }
 
-static int parse_gates(const struct ctx *c, const cJSON *o, struct scenario *s)
+static int parse_gates(const struct jctx *c, const cJSON *o, struct scenario *s)
 {
     if (!cJSON_IsObject(o))
-        return fail(c, "gates", "expected an object of metric: [thresholds]");
+        return jctx_fail(c, "gates", "expected an object of metric: [thresholds]");
     const cJSON *m;
     cJSON_ArrayForEach(m, o)
     {
@@ -629,27 +318,34 @@ static int parse_gates(const struct ctx *c, const cJSON *o, struct scenario *s)
         struct gate key;
         memset(&key, 0, sizeof key);
         if (gate_parse_metric(m->string, &key, gerr, sizeof gerr) != 0)
-            return fail(c, path, "%s", gerr);
+            return jctx_fail(c, path, "%s", gerr);
         int scalar;
         if (!scenario_metric_known(key.base, &scalar)) {
-            const char *all[N_SAMPLE + N_SCALAR];
-            for (size_t i = 0; i < N_SAMPLE; i++)
-                all[i] = metrics_sample[i];
-            for (size_t i = 0; i < N_SCALAR; i++)
-                all[N_SAMPLE + i] = metrics_scalar[i];
-            const char *dym = scenario_did_you_mean(key.base, all, N_SAMPLE + N_SCALAR);
-            return fail(c, path, "unknown metric%s%s%s (see docs/runner.md for the list)",
-                        dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "");
+            const char *all[SCENARIO_METRIC_MAX]; /* the samples, then the scalars */
+            size_t n = 0;
+            for (int sc = 0; sc < 2; sc++) {
+                for (int i = 0; n < SCENARIO_METRIC_MAX; i++) {
+                    const char *name = scenario_metric_name(sc, i);
+                    if (name == NULL)
+                        break;
+                    all[n++] = name;
+                }
+            }
+            const char *dym = scenario_did_you_mean(key.base, all, n);
+            return jctx_fail(c, path, "unknown metric%s%s%s (see docs/runner.md for the list)",
+                             dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "");
         }
         if (scalar && key.ntags)
-            return fail(c, path, "'%s' is one number per scenario: it has no sub-metrics (tags "
-                                 "go on per-request metrics, e.g. tail_tokens{action:tab_close})",
-                        key.base);
+            return jctx_fail(c, path,
+                             "'%s' is one number per scenario: it has no sub-metrics (tags "
+                             "go on per-request metrics, e.g. tail_tokens{action:tab_close})",
+                             key.base);
         if (check_tags(c, path, &key, s) != 0)
             return -1;
         if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) == 0)
-            return fail(c, path, "expected a non-empty array of thresholds like \"p(95)<=16\" "
-                                 "or {\"threshold\": \"p(95)<=16\", \"abortOnFail\": true}");
+            return jctx_fail(c, path,
+                             "expected a non-empty array of thresholds like \"p(95)<=16\" "
+                             "or {\"threshold\": \"p(95)<=16\", \"abortOnFail\": true}");
         enum gate_type type = scenario_metric_type(key.base);
         const cJSON *e;
         int k = 0;
@@ -664,11 +360,11 @@ static int parse_gates(const struct ctx *c, const cJSON *o, struct scenario *s)
             if (parse_threshold(c, e, epath, &expr, &abort, &delay) != 0)
                 return -1;
             if (s->ngates == SCENARIO_MAX_GATES)
-                return fail(c, epath, "more than %d gates", SCENARIO_MAX_GATES);
+                return jctx_fail(c, epath, "more than %d gates", SCENARIO_MAX_GATES);
             struct gate *g = &s->gates[s->ngates];
             if (gate_parse(m->string, expr, g, gerr, sizeof gerr) != 0 ||
                 gate_check_type(g, type, gerr, sizeof gerr) != 0)
-                return fail(c, tpath, "%s", gerr);
+                return jctx_fail(c, tpath, "%s", gerr);
             g->abort_on_fail = abort;
             g->delay_abort_ns = delay;
             s->ngates++;
@@ -677,12 +373,12 @@ static int parse_gates(const struct ctx *c, const cJSON *o, struct scenario *s)
     return 0;
 }
 
-static int parse_network(const struct ctx *c, const cJSON *o, struct scenario *s)
+static int parse_network(const struct jctx *c, const cJSON *o, struct scenario *s)
 {
     static const char *const keys[] = {"client", "upstream"};
     if (!cJSON_IsObject(o))
-        return fail(c, "network", "expected {\"client\": [toxics], \"upstream\": [toxics]}");
-    if (check_keys(c, o, "network", keys, 2) != 0)
+        return jctx_fail(c, "network", "expected {\"client\": [toxics], \"upstream\": [toxics]}");
+    if (jctx_check_keys(c, o, "network", keys, 2) != 0)
         return -1;
     for (int leg = 0; leg < 2; leg++) {
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, keys[leg]);
@@ -691,7 +387,7 @@ static int parse_network(const struct ctx *c, const cJSON *o, struct scenario *s
         char path[48];
         snprintf(path, sizeof path, "network.%s", keys[leg]);
         if (!cJSON_IsArray(arr))
-            return fail(c, path, "expected an array of toxics in Toxiproxy's shape");
+            return jctx_fail(c, path, "expected an array of toxics in Toxiproxy's shape");
         const cJSON *t;
         int i = 0;
         cJSON_ArrayForEach(t, arr)
@@ -699,7 +395,7 @@ static int parse_network(const struct ctx *c, const cJSON *o, struct scenario *s
             char tp[64];
             snprintf(tp, sizeof tp, "%s[%d]", path, i++);
             if (!cJSON_IsObject(t) || !cJSON_IsString(cJSON_GetObjectItem(t, "type")))
-                return fail(c, tp, "expected {\"type\": ..., \"attributes\": {...}}");
+                return jctx_fail(c, tp, "expected {\"type\": ..., \"attributes\": {...}}");
         }
         cJSON *copy = cJSON_Duplicate(arr, 1);
         if (leg == 0)
@@ -708,26 +404,6 @@ static int parse_network(const struct ctx *c, const cJSON *o, struct scenario *s
             s->toxics_upstream = copy;
     }
     return 0;
-}
-
-/* The file's bytes, NUL-terminated, with their count: "PATH: is a directory (...)" for a folder
- * (tailgate takes files; a shell glob names a folder's), or the system's reason. */
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-    char hint[600];
-    snprintf(hint, sizeof hint, "name scenario or suite files, e.g. %.500s/*.json", path);
-    return jparse_read_file(path, SCENARIO_MAX_FILE, hint, len, err, errlen);
-}
-
-/* Exactly one JSON value, or NULL with err as "FILE:LINE:COL: what near '...'". */
-static cJSON *parse_json(const char *path, const char *text, size_t len, char *err,
-                         size_t errlen)
-{
-    struct jparse_error je;
-    cJSON *root = jparse_text(text, len, &je);
-    if (root == NULL)
-        jparse_message(&je, path, err, errlen);
-    return root;
 }
 
 void scenario_cleanup(struct scenario *s)
@@ -740,28 +416,11 @@ void scenario_cleanup(struct scenario *s)
 
 static int parse_scenario(const char *path, const char *text, size_t len, struct scenario *out,
                           char *err, size_t errlen);
-static int expand_suite(const char *path, const char *text, size_t len, char **paths, size_t max,
-                        int lookup, char *err, size_t errlen);
-
-/* The text as a file holds it: a copy ending in a NUL, since the key locator reads C strings
- * (the parse has rejected any NUL inside by then). */
-static char *copy_text(const char *path, const char *data, size_t len, char *err, size_t errlen)
-{
-    char *text = len <= SCENARIO_MAX_FILE ? malloc(len + 1) : NULL;
-    if (text == NULL) {
-        snprintf(err, errlen, "%s: %s", path,
-                 len > SCENARIO_MAX_FILE ? "larger than 1 MiB" : "out of memory");
-        return NULL;
-    }
-    memcpy(text, data, len);
-    text[len] = '\0';
-    return text;
-}
 
 int scenario_load(const char *path, struct scenario *out, char *err, size_t errlen)
 {
     size_t len;
-    char *text = read_file(path, &len, err, errlen);
+    char *text = jsonfile_read(path, &len, err, errlen);
     if (text == NULL)
         return -1;
     int rc = parse_scenario(path, text, len, out, err, errlen);
@@ -772,7 +431,7 @@ int scenario_load(const char *path, struct scenario *out, char *err, size_t errl
 int scenario_parse_buffer(const char *path, const char *data, size_t len, struct scenario *out,
                           char *err, size_t errlen)
 {
-    char *text = copy_text(path, data, len, err, errlen);
+    char *text = jsonfile_copy(path, data, len, err, errlen);
     if (text == NULL)
         return -1;
     int rc = parse_scenario(path, text, len, out, err, errlen);
@@ -783,27 +442,40 @@ int scenario_parse_buffer(const char *path, const char *data, size_t len, struct
 static int parse_scenario(const char *path, const char *text, size_t len, struct scenario *out,
                           char *err, size_t errlen)
 {
-    static const char *const keys[] = {"name",     "description", "api",   "profile",
-                                       "schedule", "model",       "traffic", "users",
-                                       "network",  "settle_ms",   "price", "requests_per_day",
-                                       "gates",    "timeout_ms", "fault", "http",
-                                       "users_per_connection", "stream"};
-    struct ctx c = {path, text, err, errlen};
+    static const char *const keys[] = {"name",
+                                       "description",
+                                       "api",
+                                       "profile",
+                                       "schedule",
+                                       "model",
+                                       "traffic",
+                                       "users",
+                                       "network",
+                                       "settle_ms",
+                                       "price",
+                                       "requests_per_day",
+                                       "gates",
+                                       "timeout_ms",
+                                       "fault",
+                                       "http",
+                                       "users_per_connection",
+                                       "stream"};
+    struct jctx c = {path, text, err, errlen};
     struct scenario s;
     memset(&s, 0, sizeof s);
-    cJSON *root = parse_json(path, text, len, err, errlen);
+    cJSON *root = jsonfile_parse(path, text, len, err, errlen);
     int rc = -1;
     if (root == NULL)
         goto done;
     if (!cJSON_IsObject(root)) {
-        fail(&c, "(top)", "expected a JSON object");
+        jctx_fail(&c, "(top)", "expected a JSON object");
         goto done;
     }
     if (cJSON_GetObjectItem(root, "suite")) {
-        fail(&c, "suite", "this is a suite file, not a scenario");
+        jctx_fail(&c, "suite", "this is a suite file, not a scenario");
         goto done;
     }
-    if (check_keys(&c, root, "", keys, sizeof keys / sizeof keys[0]) != 0)
+    if (jctx_check_keys(&c, root, "", keys, sizeof keys / sizeof keys[0]) != 0)
         goto done;
     snprintf(s.file, sizeof s.file, "%s", path);
     char stem[256];
@@ -820,43 +492,44 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     s.requests_per_day = 100000;
     s.timeout_ms = 60000;
     char api[32] = "openai-chat";
-    if (get_str(&c, root, "name", "", s.name, sizeof s.name) != 0 ||
-        get_str(&c, root, "description", "", s.description, sizeof s.description) != 0 ||
-        get_str(&c, root, "api", "", api, sizeof api) != 0 ||
-        get_str(&c, root, "profile", "", s.profile, sizeof s.profile) != 0 ||
-        get_str(&c, root, "schedule", "", s.schedule, sizeof s.schedule) != 0)
+    if (jctx_get_str(&c, root, "name", "", s.name, sizeof s.name) != 0 ||
+        jctx_get_str(&c, root, "description", "", s.description, sizeof s.description) != 0 ||
+        jctx_get_str(&c, root, "api", "", api, sizeof api) != 0 ||
+        jctx_get_str(&c, root, "profile", "", s.profile, sizeof s.profile) != 0 ||
+        jctx_get_str(&c, root, "schedule", "", s.schedule, sizeof s.schedule) != 0)
         goto done;
     /* the name prefixes every correlation id ("<name>-<i>"): one the mock cannot take (empty, a
      * space, a quote, a byte outside printable ASCII) matches no ledger record, and the gates
      * then judge requests that seem to have cost nothing */
     if (!request_id_ok(s.name, strlen(s.name))) {
-        fail(&c, "name",
-             "'%s' cannot prefix correlation ids: expected printable ASCII without spaces, "
-             "quotes or backslashes%s",
-             s.name, cJSON_GetObjectItem(root, "name") ? "" : " (the file's name is the default)");
+        jctx_fail(&c, "name",
+                  "'%s' cannot prefix correlation ids: expected printable ASCII without spaces, "
+                  "quotes or backslashes%s",
+                  s.name,
+                  cJSON_GetObjectItem(root, "name") ? "" : " (the file's name is the default)");
         goto done;
     }
     int st = chaos_style_parse(api);
     if (st < 0 || st == CHAOS_STYLE_CUSTOM) {
-        fail(&c, "api",
-             "expected openai-chat, responses, anthropic, gemini, completions, ollama, azure, "
-             "bedrock or bedrock-invoke");
+        jctx_fail(&c, "api",
+                  "expected openai-chat, responses, anthropic, gemini, completions, ollama, azure, "
+                  "bedrock or bedrock-invoke");
         goto done;
     }
     s.api = (enum chaos_style)st;
     s.api_given = cJSON_GetObjectItem(root, "api") != NULL;
-    if (get_str(&c, root, "fault", "", s.fault, sizeof s.fault) != 0)
+    if (jctx_get_str(&c, root, "fault", "", s.fault, sizeof s.fault) != 0)
         goto done;
     if (s.fault[0]) {
         struct fault f;
         char ferr[200];
         if (fault_parse(s.fault, &f, ferr, sizeof ferr) != 0) {
-            fail(&c, "fault", "%s", ferr);
+            jctx_fail(&c, "fault", "%s", ferr);
             goto done;
         }
     }
     if (s.profile[0] && s.schedule[0]) {
-        fail(&c, "schedule", "give either profile or schedule, not both");
+        jctx_fail(&c, "schedule", "give either profile or schedule, not both");
         goto done;
     }
     if (s.profile[0] && profile_find(s.profile) == NULL) {
@@ -865,15 +538,15 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
         for (size_t i = 0; i < n; i++)
             names[i] = profile_at(i)->name;
         const char *dym = scenario_did_you_mean(s.profile, names, n);
-        fail(&c, "profile", "unknown preset '%s'%s%s%s (see 'tailgate profiles')", s.profile,
-             dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "");
+        jctx_fail(&c, "profile", "unknown preset '%s'%s%s%s (see 'tailgate profiles')", s.profile,
+                  dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "");
         goto done;
     }
     if (s.schedule[0]) {
         struct schedule sch;
         char serr[256];
         if (schedule_parse(s.schedule, &sch, serr, sizeof serr) != 0) {
-            fail(&c, "schedule", "%s", serr);
+            jctx_fail(&c, "schedule", "%s", serr);
             goto done;
         }
     }
@@ -887,35 +560,37 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
         static const char *const tkeys[] = {"requests",   "concurrency", "rate_per_s",
                                             "duration_s", "think_ms",    "isolate"};
         if (!cJSON_IsObject(traffic)) {
-            fail(&c, "traffic", "expected {\"requests\": N, \"concurrency\": C} or "
-                                "{\"rate_per_s\": R, \"duration_s\": D, \"concurrency\": C}");
+            jctx_fail(&c, "traffic",
+                      "expected {\"requests\": N, \"concurrency\": C} or "
+                      "{\"rate_per_s\": R, \"duration_s\": D, \"concurrency\": C}");
             goto done;
         }
         double duration = 0;
         int has_think = 0;
-        if (check_keys(&c, traffic, "traffic", tkeys, 6) != 0 ||
-            get_range(&c, traffic, "think_ms", "traffic", &s.think_ms, &has_think) != 0 ||
-            get_bool(&c, traffic, "isolate", "traffic", &s.isolate) != 0 ||
-            get_u32(&c, traffic, "requests", "traffic", 1, 1000000, &s.requests) != 0 ||
-            get_u32(&c, traffic, "concurrency", "traffic", 1, 10000, &s.concurrency) != 0 ||
-            get_num(&c, traffic, "rate_per_s", "traffic", 0.01, 10000, &s.rate_per_s) != 0 ||
-            get_num(&c, traffic, "duration_s", "traffic", 0.1, 86400, &duration) != 0)
+        if (jctx_check_keys(&c, traffic, "traffic", tkeys, 6) != 0 ||
+            jctx_get_range(&c, traffic, "think_ms", "traffic", &s.think_ms, &has_think) != 0 ||
+            jctx_get_bool(&c, traffic, "isolate", "traffic", &s.isolate) != 0 ||
+            jctx_get_u32(&c, traffic, "requests", "traffic", 1, 1000000, &s.requests) != 0 ||
+            jctx_get_u32(&c, traffic, "concurrency", "traffic", 1, 10000, &s.concurrency) != 0 ||
+            jctx_get_num(&c, traffic, "rate_per_s", "traffic", 0.01, 10000, &s.rate_per_s) != 0 ||
+            jctx_get_num(&c, traffic, "duration_s", "traffic", 0.1, 86400, &duration) != 0)
             goto done;
         int has_rate = cJSON_GetObjectItem(traffic, "rate_per_s") != NULL;
         int has_dur = cJSON_GetObjectItem(traffic, "duration_s") != NULL;
         if (has_rate != has_dur) {
-            fail(&c, has_rate ? "traffic.rate_per_s" : "traffic.duration_s",
-                 "rate_per_s and duration_s go together (an arrival rate over a duration)");
+            jctx_fail(&c, has_rate ? "traffic.rate_per_s" : "traffic.duration_s",
+                      "rate_per_s and duration_s go together (an arrival rate over a duration)");
             goto done;
         }
         if (has_rate && cJSON_GetObjectItem(traffic, "requests")) {
-            fail(&c, "traffic.requests", "give requests, or rate_per_s with duration_s");
+            jctx_fail(&c, "traffic.requests", "give requests, or rate_per_s with duration_s");
             goto done;
         }
         if (has_rate) {
             double n = s.rate_per_s * duration;
             if (n < 1 || n > 1000000) {
-                fail(&c, "traffic.rate_per_s", "rate x duration must make 1 to 1000000 requests");
+                jctx_fail(&c, "traffic.rate_per_s",
+                          "rate x duration must make 1 to 1000000 requests");
                 goto done;
             }
             s.requests = (uint32_t)n;
@@ -926,7 +601,7 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     const cJSON *users = cJSON_GetObjectItemCaseSensitive(root, "users");
     if (users == NULL || !cJSON_IsArray(users) || cJSON_GetArraySize(users) == 0 ||
         cJSON_GetArraySize(users) > CHAOS_MAX_USERS) {
-        fail(&c, "users", "required: an array of 1 to %d kinds of user", CHAOS_MAX_USERS);
+        jctx_fail(&c, "users", "required: an array of 1 to %d kinds of user", CHAOS_MAX_USERS);
         goto done;
     }
     const cJSON *u;
@@ -937,7 +612,7 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
         s.nusers++;
     }
     int stream = 1;
-    if (get_bool(&c, root, "stream", "", &stream) != 0)
+    if (jctx_get_bool(&c, root, "stream", "", &stream) != 0)
         goto done;
     s.non_streaming = !stream;
     for (size_t i = 0; s.non_streaming && i < s.nusers; i++) {
@@ -945,8 +620,9 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
         if (su->action != CHAOS_COMPLETE && su->trigger != CHAOS_AT_MS) {
             char up[32];
             snprintf(up, sizeof up, "users[%zu]", i);
-            fail(&c, up, "with \"stream\": false the answer arrives whole at its end: "
-                         "abandon it with after_ms (a client timeout, a navigation)");
+            jctx_fail(&c, up,
+                      "with \"stream\": false the answer arrives whole at its end: "
+                      "abandon it with after_ms (a client timeout, a navigation)");
             goto done;
         }
     }
@@ -954,7 +630,7 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     for (size_t i = 0; i < s.nusers; i++)
         total += s.users[i].weight;
     if (total <= 0) {
-        fail(&c, "users", "the weights add up to 0");
+        jctx_fail(&c, "users", "the weights add up to 0");
         goto done;
     }
     const cJSON *net = cJSON_GetObjectItemCaseSensitive(root, "network");
@@ -964,24 +640,24 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     if (price) {
         static const char *const pkeys[] = {"input_per_mtok", "output_per_mtok"};
         if (!cJSON_IsObject(price)) {
-            fail(&c, "price", "expected {\"input_per_mtok\": X, \"output_per_mtok\": Y}");
+            jctx_fail(&c, "price", "expected {\"input_per_mtok\": X, \"output_per_mtok\": Y}");
             goto done;
         }
-        if (check_keys(&c, price, "price", pkeys, 2) != 0 ||
-            get_num(&c, price, "input_per_mtok", "price", 0, 1e6, &s.price_in) != 0 ||
-            get_num(&c, price, "output_per_mtok", "price", 0, 1e6, &s.price_out) != 0)
+        if (jctx_check_keys(&c, price, "price", pkeys, 2) != 0 ||
+            jctx_get_num(&c, price, "input_per_mtok", "price", 0, 1e6, &s.price_in) != 0 ||
+            jctx_get_num(&c, price, "output_per_mtok", "price", 0, 1e6, &s.price_out) != 0)
             goto done;
     }
-    if (get_u32(&c, root, "settle_ms", "", 0, 600000, &s.settle_ms) != 0 ||
-        get_num(&c, root, "requests_per_day", "", 0, 1e12, &s.requests_per_day) != 0 ||
-        get_u32(&c, root, "timeout_ms", "", 100, 3600000, &s.timeout_ms) != 0 ||
-        get_u32(&c, root, "users_per_connection", "", 1, 1000, &s.users_per_connection) != 0)
+    if (jctx_get_u32(&c, root, "settle_ms", "", 0, 600000, &s.settle_ms) != 0 ||
+        jctx_get_num(&c, root, "requests_per_day", "", 0, 1e12, &s.requests_per_day) != 0 ||
+        jctx_get_u32(&c, root, "timeout_ms", "", 100, 3600000, &s.timeout_ms) != 0 ||
+        jctx_get_u32(&c, root, "users_per_connection", "", 1, 1000, &s.users_per_connection) != 0)
         goto done;
     /* the scenario's "http" wins over the gateway description's, which is the default */
     const cJSON *http = cJSON_GetObjectItemCaseSensitive(root, "http");
     s.http = http ? chaos_http_parse(cJSON_GetStringValue(http)) : -1;
     if (http && s.http < 0) {
-        fail(&c, "http", "expected \"1.1\", \"2\" (HTTP/2 over TLS) or \"h2c\"");
+        jctx_fail(&c, "http", "expected \"1.1\", \"2\" (HTTP/2 over TLS) or \"h2c\"");
         goto done;
     }
     const cJSON *gates = cJSON_GetObjectItemCaseSensitive(root, "gates");
@@ -994,97 +670,4 @@ done:
     scenario_cleanup(&s);
     cJSON_Delete(root);
     return rc;
-}
-
-int suite_expand(const char *name, char **paths, size_t max, char *err, size_t errlen)
-{
-    size_t len;
-    char path[LIBRARY_MAX_PATH];
-    if (library_resolve(name, 1, path, sizeof path, err, errlen) != 0)
-        return -1;
-    char *text = read_file(path, &len, err, errlen);
-    if (text == NULL)
-        return -1;
-    int n = expand_suite(path, text, len, paths, max, 1, err, errlen);
-    free(text);
-    return n;
-}
-
-int suite_expand_buffer(const char *path, const char *data, size_t len, char **paths, size_t max,
-                        char *err, size_t errlen)
-{
-    char *text = copy_text(path, data, len, err, errlen);
-    if (text == NULL)
-        return -1;
-    int n = expand_suite(path, text, len, paths, max, 0, err, errlen);
-    free(text);
-    return n;
-}
-
-/* 'lookup': a member missing beside the suite is looked up in the library as a name is */
-static int expand_suite(const char *path, const char *text, size_t len, char **paths, size_t max,
-                        int lookup, char *err, size_t errlen)
-{
-    cJSON *root = parse_json(path, text, len, err, errlen);
-    int n = -1;
-    struct ctx c = {path, text, err, errlen};
-    if (root == NULL)
-        goto done;
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "scenarios");
-    if (!cJSON_GetObjectItem(root, "suite")) {
-        /* a single scenario */
-        paths[0] = strdup(path);
-        n = paths[0] ? 1 : -1;
-        goto done;
-    }
-    static const char *const keys[] = {"suite", "description", "scenarios"};
-    if (check_keys(&c, root, "", keys, 3) != 0)
-        goto done;
-    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0 ||
-        (size_t)cJSON_GetArraySize(list) > max) {
-        fail(&c, "scenarios", "expected an array of 1 to %zu scenario files", max);
-        goto done;
-    }
-    char dirbuf[512];
-    snprintf(dirbuf, sizeof dirbuf, "%s", path);
-    const char *dir = dirname(dirbuf);
-    const cJSON *e;
-    int i = 0;
-    cJSON_ArrayForEach(e, list)
-    {
-        char p[64];
-        snprintf(p, sizeof p, "scenarios[%d]", i);
-        if (!cJSON_IsString(e)) {
-            fail(&c, p, "expected a file name");
-            for (int k = 0; k < i; k++)
-                free(paths[k]);
-            goto done;
-        }
-        size_t plen = strlen(dir) + strlen(e->valuestring) + 2;
-        paths[i] = malloc(plen);
-        if (paths[i] == NULL) {
-            for (int k = 0; k < i; k++)
-                free(paths[k]);
-            snprintf(err, errlen, "out of memory");
-            goto done;
-        }
-        snprintf(paths[i], plen, "%s/%s", dir, e->valuestring);
-        char found[LIBRARY_MAX_PATH], ferr[8];
-        if (lookup && access(paths[i], F_OK) != 0 && !strchr(e->valuestring, '/') &&
-            library_resolve(e->valuestring, 0, found, sizeof found, ferr, sizeof ferr) == 0) {
-            free(paths[i]);
-            paths[i] = strdup(found);
-            if (paths[i] == NULL) {
-                for (int k = 0; k < i; k++)
-                    free(paths[k]);
-                snprintf(err, errlen, "out of memory");
-                goto done;
-            }
-        }
-        i++;
-    }
-    n = i;
-done:
-    cJSON_Delete(root);
-    return n;
 }

@@ -1,6 +1,7 @@
-/* Scenarios (what users and the network do, which vendor profile answers, which gates must
- * hold) and suites (lists of scenarios). Everything is validated before a run: an error names
- * the file, the line, the key path, what was expected, and the nearest valid name. */
+/* Scenarios: what users and the network do, which vendor profile answers, which gates must
+ * hold. Everything is validated before a run: an error names the file, the line, the key path,
+ * what was expected, and the nearest valid name. Suites (suite.h), the metric names (metric.h)
+ * and the nearest-name hint (didyoumean.h) come with this header. */
 #ifndef RUNNER_SCENARIO_H
 #define RUNNER_SCENARIO_H
 
@@ -10,39 +11,42 @@
 #include <cjson/cJSON.h>
 
 #include "chaos/client.h"
+#include "didyoumean.h"
 #include "gate.h"
+#include "jsonfile.h"
+#include "metric.h"
+#include "suite.h"
 
 #define SCENARIO_MAX_GATES 32
-#define SCENARIO_MAX_FILE (1u << 20)
-#define SUITE_MAX_SCENARIOS 64
+#define SCENARIO_MAX_FILE JSONFILE_MAX_BYTES
 #define SCENARIO_MAX_PER_RUN (SUITE_MAX_SCENARIOS * 4) /* files one run may name */
 
 struct scenario {
     char file[512];
     char name[64];
     char description[512];
-    enum chaos_style api;   /* the client style in --direct runs */
-    char profile[64];       /* preset, or "" with a schedule */
+    enum chaos_style api; /* the client style in --direct runs */
+    char profile[64];     /* preset, or "" with a schedule */
     char schedule[256];
-    cJSON *overrides;       /* for POST /_tailgate/profile; owned */
+    cJSON *overrides; /* for POST /_tailgate/profile; owned */
     uint32_t requests, concurrency;
-    double rate_per_s;      /* 0: closed model (concurrency only) */
+    double rate_per_s;           /* 0: closed model (concurrency only) */
     struct chaos_range think_ms; /* closed model: a slot's pause between user requests */
-    int isolate;            /* closed model: the next request waits until the mock finished */
+    int isolate;                 /* closed model: the next request waits until the mock finished */
     struct chaos_user users[CHAOS_MAX_USERS];
     size_t nusers;
     char user_kind[CHAOS_MAX_USERS][GATE_MAX_TAG_VALUE]; /* users[i].kind, "" none: a tag */
-    cJSON *toxics_client;   /* Toxiproxy-shaped toxics per leg; owned, may be NULL */
+    cJSON *toxics_client; /* Toxiproxy-shaped toxics per leg; owned, may be NULL */
     cJSON *toxics_upstream;
     uint32_t settle_ms;
     double price_in, price_out; /* USD per million tokens; <0: the profile's */
     double requests_per_day;
     uint32_t timeout_ms;
-    char fault[128];        /* server-side fault for every request ("" none) */
-    int api_given;          /* "api" was set: a pass-through gateway is spoken to in it */
-    int http;               /* enum chaos_http the users speak; -1: the gateway's (default 1.1) */
+    char fault[128]; /* server-side fault for every request ("" none) */
+    int api_given;   /* "api" was set: a pass-through gateway is spoken to in it */
+    int http;        /* enum chaos_http the users speak; -1: the gateway's (default 1.1) */
     uint32_t users_per_connection; /* HTTP/2: streams per connection; 0 the client's default */
-    int non_streaming;      /* "stream": false: every request asks for one JSON body */
+    int non_streaming;             /* "stream": false: every request asks for one JSON body */
     struct gate gates[SCENARIO_MAX_GATES];
     size_t ngates;
 };
@@ -55,28 +59,5 @@ int scenario_load(const char *path, struct scenario *out, char *err, size_t errl
 int scenario_parse_buffer(const char *path, const char *data, size_t len, struct scenario *out,
                           char *err, size_t errlen);
 void scenario_cleanup(struct scenario *s);
-
-/* A suite file ({"suite":..,"scenarios":[paths relative to the suite]}) or a single scenario:
- * fills paths (malloc'd strings, caller frees each). Returns the count, or -1 with err. A name
- * that is not a file is looked up in the scenario library (library.h), and so is a member not
- * found beside its suite. */
-int suite_expand(const char *name, char **paths, size_t max, char *err, size_t errlen);
-/* suite_expand on the file's bytes in memory; the paths are relative to 'path's folder. */
-int suite_expand_buffer(const char *path, const char *data, size_t len, char **paths, size_t max,
-                        char *err, size_t errlen);
-
-/* Metric names the gates and reports know; 1 if 'name' is one. 'scalar' set for per-scenario
- * values (gated with value), else per-request samples. */
-int scenario_metric_known(const char *name, int *scalar);
-/* k6's type of a known metric (gauge for a scalar): which aggregations its gates take. */
-enum gate_type scenario_metric_type(const char *name);
-/* Index of the metric in its list (samples or scalars), or -1. */
-int scenario_metric_index(const char *name, int *scalar);
-/* Name of sample (scalar 0) or scalar (1) metric i, or NULL past the end. The order is the
- * enum metric_sample / metric_scalar order in results.h. */
-const char *scenario_metric_name(int scalar, int i);
-
-/* Levenshtein-nearest of 'word' among 'names' (n of them), or NULL when nothing is close. */
-const char *scenario_did_you_mean(const char *word, const char *const *names, size_t n);
 
 #endif
