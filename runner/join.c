@@ -37,8 +37,8 @@ static void timeline(const struct chaos_record *c, struct req_result *q, const c
         if (cid == NULL || strcmp(cid, q->cid) != 0)
             continue;
         const cJSON *t;
-        cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
-            q->gen_ms[q->ngen++] = (t->valuedouble - off - t_ref_client) / 1e6;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns")) q->gen_ms[q->ngen++] =
+            (t->valuedouble - off - t_ref_client) / 1e6;
     }
     for (uint32_t i = 0; c && i < c->ntrace; i++)
         q->del_ms[q->ndel++] = ((double)c->t_send_ns + c->trace_us[i] * 1e3 - t_ref_client) / 1e6;
@@ -123,6 +123,18 @@ static const struct chaos_record *last_attempt(const struct chaos_record *recs, 
     return last;
 }
 
+/* Was any client attempt of request cid open at t (our clock): sent, and not yet ended? An
+ * upstream attempt that begins while none is, after the user left or got its answer, is work
+ * for nobody: a gateway's retry or fallback whose answer no one will read. */
+static int client_open_at(const struct chaos_record *recs, size_t nrecs, const char *cid, double t)
+{
+    for (size_t i = 0; i < nrecs; i++)
+        if (strcmp(recs[i].correlation_id, cid) == 0 && (double)recs[i].t_send_ns <= t &&
+            (recs[i].t_end_ns == 0 || t <= (double)recs[i].t_end_ns))
+            return 1;
+    return 0;
+}
+
 /* The longest an upstream attempt sat silent while open (mock clock): its accept to its first
  * token, between tokens, its last token to its close or end ('open_end' for one still
  * running). A gateway with a deadline of its own keeps it near that deadline. */
@@ -203,7 +215,9 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
         const int judged = q->aborted || q->failed; /* a reference moment for the tail */
         double t_ref_mock = q->t_ref_ns + off;
         double gen = 0, tail = 0, think_tail = 0, billed = 0, attempts = 0, rid = 0, orphan = 0;
+        double nobody_attempts = 0;
         double first_close = NAN, last_stop = -INFINITY, first_accept = INFINITY;
+        double last_open_end = -INFINITY; /* the last upstream still open at the reference */
         double last_accept = -INFINITY;
         const cJSON *first = NULL, *last_up = NULL;
         const cJSON *rec;
@@ -237,17 +251,19 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
                 const char *p = jget_str(rec, "profile");
                 snprintf(q->profile, sizeof q->profile, "%s", p ? p : "");
             }
+            int nobody = !isnan(accept) && !client_open_at(recs, nrecs, q->cid, accept - off);
+            nobody_attempts += nobody;
             if (!judged)
                 continue;
-            /* the tail belongs to upstream attempts already running at the reference moment; a
-             * retry the user then waits for is wanted work */
-            int before = accept <= t_ref_mock;
+            /* the tail belongs to upstream attempts already running at the reference moment and
+             * to those begun later for nobody; a retry the user then waits for is wanted work */
+            int before = accept <= t_ref_mock || nobody;
             const cJSON *t;
-            cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
-                tail += before && t->valuedouble > t_ref_mock;
+            cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns")) tail +=
+                before && t->valuedouble > t_ref_mock;
             /* a reasoning model's hidden or shown thinking is generated (and billed) too */
-            cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "reasoning_t_ns"))
-                think_tail += before && t->valuedouble > t_ref_mock;
+            cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "reasoning_t_ns")) think_tail +=
+                before && t->valuedouble > t_ref_mock;
             double closed = jget_num(rec, "t_peer_closed_ns");
             double stop = jget_num(rec, "t_gen_stop_ns");
             const char *ck = jget_str(rec, "close_kind");
@@ -255,8 +271,16 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
              * gateway that read on to the end, the end of generation */
             if (before) {
                 double end = !isnan(closed) ? closed : stop;
-                if (!isnan(end) && (isnan(first_close) || end < first_close)) {
+                if (!isnan(end) && (isnan(first_close) || end < first_close) &&
+                    !isfinite(last_open_end)) {
                     first_close = end;
+                    snprintf(q->close_kind, sizeof q->close_kind, "%s", ck ? ck : "none");
+                }
+                /* one that ended before the reference (a 429 the gateway then fell back from)
+                 * says nothing of when the gateway let go: the last one open after it does */
+                double open_end = isnan(end) ? settle_end_ns + off : end;
+                if (open_end > t_ref_mock && open_end > last_open_end) {
+                    last_open_end = open_end;
                     snprintf(q->close_kind, sizeof q->close_kind, "%s", ck ? ck : "none");
                 }
             }
@@ -274,6 +298,7 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
         q->sample[M_GENERATED_TOKENS] = gen;
         q->sample[M_BILLED_OUTPUT_TOKENS] = billed;
         q->sample[M_UPSTREAM_ATTEMPTS] = attempts;
+        q->sample[M_RETRIES_FOR_NOBODY] = nobody_attempts;
         q->sample[M_RID_PROPAGATED] = attempts ? rid : NAN;
         q->sample[M_ORPHANED] = orphan;
         q->sample[M_USAGE_REPORTED] = isnan(q->usage_value) ? 0 : 1;
@@ -296,7 +321,9 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
         if (judged) {
             q->sample[M_TAIL_TOKENS] = tail + think_tail;
             q->sample[M_REASONING_TAIL_TOKENS] = think_tail;
-            if (!isnan(first_close))
+            if (isfinite(last_open_end))
+                q->sample[M_CLOSE_LAG_MS] = (last_open_end - t_ref_mock) / 1e6;
+            else if (!isnan(first_close))
                 q->sample[M_CLOSE_LAG_MS] = fmax(0, first_close - t_ref_mock) / 1e6;
             else if (attempts)
                 q->sample[M_CLOSE_LAG_MS] = fmax(0, settle_end_ns - q->t_ref_ns) / 1e6;

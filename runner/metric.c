@@ -22,13 +22,14 @@ static const char *const metrics_sample[] = {
     "task_tail_tokens",
     "task_close_lag_ms",
     "reasoning_tail_tokens",
+    "retries_for_nobody",
 };
 /* k6's types of the per-request metrics: 0/1 samples are rates, the rest trends */
 static const enum gate_type types_sample[] = {
     GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
     GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_TREND, GATE_TYPE_RATE,  GATE_TYPE_RATE,
     GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
-    GATE_TYPE_TREND, GATE_TYPE_TREND,
+    GATE_TYPE_TREND, GATE_TYPE_TREND, GATE_TYPE_TREND,
 };
 static const char *const metrics_scalar[] = {
     "ptdr",        "wasted_tokens", "wasted_cost_usd", "monthly_wasted_usd", "billing_variance_pct",

@@ -67,6 +67,9 @@ static void log_note(const char *log_path, char *out, size_t len)
 int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
                   const char *out_dir, char *err, size_t errlen)
 {
+    char label[PLACEHOLDER_NAME_MAX + 4] = ""; /* " 'name'" in messages about a named mock */
+    if (m->name[0])
+        snprintf(label, sizeof label, " '%s'", m->name);
     if (mock_url) {
         snprintf(m->url, sizeof m->url, "%s", mock_url);
     } else {
@@ -77,9 +80,14 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
         }
         char port_file[128], log[600];
         snprintf(port_file, sizeof port_file, "%s/port", m->dir);
-        snprintf(log, sizeof log, "%s/mock.log", out_dir);
-        if (m->tls)
-            snprintf(m->ca_file, sizeof m->ca_file, "%s/mock-ca.pem", out_dir);
+        if (m->name[0])
+            snprintf(log, sizeof log, "%s/mock-%s.log", out_dir, m->name);
+        else
+            snprintf(log, sizeof log, "%s/mock.log", out_dir);
+        if (m->tls && m->name[0])
+            snprintf(m->ca_file, sizeof m->ca_file, "%s/mock-ca-%s.pem", out_dir, m->name);
+        else if (m->tls)
+            snprintf(m->ca_file, sizeof m->ca_file, "%s/" GATEWAY_MOCK_CA_NAME, out_dir);
         pid_t parent = getpid();
         fflush(NULL);
         pid_t pid = fork();
@@ -96,8 +104,8 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
             if (f)
                 dup2(fileno(f), 2);
             if (m->tls)
-                execl(self_exe, self_exe, "mock", "--port", "0", "--port-file", port_file,
-                      "--tls", "--ca-file", m->ca_file, (char *)NULL);
+                execl(self_exe, self_exe, "mock", "--port", "0", "--port-file", port_file, "--tls",
+                      "--ca-file", m->ca_file, (char *)NULL);
             else
                 execl(self_exe, self_exe, "mock", "--port", "0", "--port-file", port_file,
                       (char *)NULL);
@@ -117,7 +125,7 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
                 m->pid = 0;
                 char note[640];
                 log_note(log, note, sizeof note);
-                snprintf(err, errlen, "mockprov exited at start%s", note);
+                snprintf(err, errlen, "mockprov%s exited at start%s", label, note);
                 return -1;
             }
             if (port < 0) {
@@ -128,7 +136,7 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
         if (port < 0) {
             char note[640];
             log_note(log, note, sizeof note);
-            snprintf(err, errlen, "mockprov did not start within 5 s%s", note);
+            snprintf(err, errlen, "mockprov%s did not start within 5 s%s", label, note);
             return -1;
         }
         snprintf(m->url, sizeof m->url, "%s://127.0.0.1:%d", m->tls ? "https" : "http", port);
@@ -137,7 +145,7 @@ int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
     int ok = h != NULL;
     cJSON_Delete(h);
     if (!ok) {
-        snprintf(err, errlen, "mockprov unreachable at %s/_tailgate/health", m->url);
+        snprintf(err, errlen, "mockprov%s unreachable at %s/_tailgate/health", label, m->url);
         return -1;
     }
     return 0;
@@ -216,9 +224,12 @@ int mockctl_lag(const struct mockctl *m, double *p99_ms, double *late_share, dou
     return ok ? 0 : -1;
 }
 
-int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *err,
-                      size_t errlen)
+int mockctl_configure(const struct mockctl *m, const struct scenario_mock_settings *set,
+                      const char *file, char *err, size_t errlen)
 {
+    char who[PLACEHOLDER_NAME_MAX + 16] = "mockprov";
+    if (m->name[0])
+        snprintf(who, sizeof who, "mockprov '%s'", m->name);
     char *b = NULL;
     long st = mockctl_post(m, "/_tailgate/reset", "{}", &b);
     /* a mock that ignores ?scope= would reset (and configure) itself for every shard at once:
@@ -229,7 +240,7 @@ int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *
     cJSON_Delete(rj);
     free(b);
     if (st != 200) {
-        snprintf(err, errlen, "mockprov reset failed (status %ld)", st);
+        snprintf(err, errlen, "%s reset failed (status %ld)", who, st);
         return -1;
     }
     if (!scoped) {
@@ -239,9 +250,9 @@ int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *
                  m->url);
         return -1;
     }
-    if (sc->fault[0]) {
+    if (set->fault[0]) {
         cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "fault", sc->fault);
+        cJSON_AddStringToObject(f, "fault", set->fault);
         cJSON_AddNumberToObject(f, "count", 1e9);
         char *fj = cJSON_PrintUnformatted(f);
         cJSON_Delete(f);
@@ -249,23 +260,23 @@ int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *
         free(fj);
         free(b);
         if (st != 200) {
-            snprintf(err, errlen, "%s: mockprov refused the fault '%s'", sc->file, sc->fault);
+            snprintf(err, errlen, "%s: %s refused the fault '%s'", file, who, set->fault);
             return -1;
         }
     }
     cJSON *p = cJSON_CreateObject();
-    if (sc->schedule[0])
-        cJSON_AddStringToObject(p, "schedule", sc->schedule);
+    if (set->schedule[0])
+        cJSON_AddStringToObject(p, "schedule", set->schedule);
     else
-        cJSON_AddStringToObject(p, "name", sc->profile);
-    if (sc->overrides)
-        cJSON_AddItemToObject(p, "overrides", cJSON_Duplicate(sc->overrides, 1));
+        cJSON_AddStringToObject(p, "name", set->profile);
+    if (set->overrides)
+        cJSON_AddItemToObject(p, "overrides", cJSON_Duplicate(set->overrides, 1));
     char *json = cJSON_PrintUnformatted(p);
     cJSON_Delete(p);
     st = mockctl_post(m, "/_tailgate/profile", json, &b);
     free(json);
     if (st != 200) {
-        snprintf(err, errlen, "%s: mockprov refused the profile: %.200s", sc->file,
+        snprintf(err, errlen, "%s: %s refused the profile: %.200s", file, who,
                  b ? b : "(no answer)");
         free(b);
         return -1;

@@ -8,12 +8,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "placeholder.h"
 #include "scenario.h"
 
 struct mockctl {
-    char url[128]; /* base URL of mockprov */
-    pid_t pid;     /* the child we started, or 0 */
-    char dir[64];  /* its port-file folder, or "" */
+    char name[PLACEHOLDER_NAME_MAX]; /* "" the default mock; else {{MOCK_URL_<name>}}'s */
+    char url[128];                   /* base URL of mockprov */
+    pid_t pid;                       /* the child we started, or 0 */
+    char dir[64];                    /* its port-file folder, or "" */
     /* Set before mockctl_start: the child serves TLS and writes its CA to out_dir/mock-ca.pem
      * (ca_file), which the admin calls trust. */
     int tls;
@@ -26,8 +28,9 @@ struct mockctl {
     char auth[320];
 };
 
-/* Reaches mock_url, or (NULL) starts `self_exe mock` with its log in out_dir/mock.log, and checks
- * its health. Returns 0, or -1 with err filled (a started child is left for mockctl_stop). */
+/* Reaches mock_url, or (NULL) starts `self_exe mock` with its log in out_dir/mock.log
+ * (mock-<name>.log for a named mock, its CA in mock-ca-<name>.pem), and checks its health. Returns
+ * 0, or -1 with err filled (a started child is left for mockctl_stop). */
 int mockctl_start(struct mockctl *m, const char *mock_url, const char *self_exe,
                   const char *out_dir, char *err, size_t errlen);
 /* Stops the child we started (SIGTERM, then SIGKILL); safe to call twice. */
@@ -45,8 +48,9 @@ void mockctl_clock(const struct mockctl *m, double *offset_ns, double *uncertain
  * did not answer or does not say. */
 int mockctl_lag(const struct mockctl *m, double *p99_ms, double *late_share, double *timed,
                 double *rate_share);
-/* Resets the mock and applies the scenario's fault and profile. Returns 0, or -1 with err. */
-int mockctl_configure(const struct mockctl *m, const struct scenario *sc, char *err,
-                      size_t errlen);
+/* Resets the mock and applies a scenario's fault and profile for it ('file' names the scenario
+ * in errors). Returns 0, or -1 with err. */
+int mockctl_configure(const struct mockctl *m, const struct scenario_mock_settings *set,
+                      const char *file, char *err, size_t errlen);
 
 #endif

@@ -1,7 +1,8 @@
-/* The placeholders of a gateway description: {{PORT}}, the mock's URL and its parts, the run
- * folder, ${ENV}. */
+/* The placeholders of a gateway description: {{PORT}}, the mock's URL and its parts (the
+ * default mock's, or a named one's), the run folder, ${ENV}. */
 #include "placeholder.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,70 @@ void placeholder_url_host_port(const char *url, char *host, size_t hostlen, int 
         *port = atoi(end + 1);
 }
 
+/* A named mock's placeholder at p ("{{MOCK_URL_openai}}"): which part (0 URL, 1 host, 2 port,
+ * 3 CA file), its name in 'name', and its length; 0 when p holds none. */
+static size_t named(const char *p, int *part, char *name)
+{
+    static const char *const prefix[] = {"{{MOCK_URL_", "{{MOCK_HOST_", "{{MOCK_PORT_",
+                                         "{{MOCK_CA_FILE_"};
+    for (int k = 0; k < 4; k++) {
+        size_t n = strlen(prefix[k]);
+        if (strncmp(p, prefix[k], n) != 0)
+            continue;
+        size_t m = 0;
+        while (m < PLACEHOLDER_NAME_MAX - 1 &&
+               (isalnum((unsigned char)p[n + m]) || p[n + m] == '_'))
+            m++;
+        if (m == 0 || strncmp(p + n + m, "}}", 2) != 0)
+            return 0;
+        memcpy(name, p + n, m);
+        name[m] = '\0';
+        *part = k;
+        return n + m + 2;
+    }
+    return 0;
+}
+
+static void note_name(struct placeholder_names *seen, const char *name)
+{
+    if (seen == NULL)
+        return;
+    for (size_t i = 0; i < seen->n; i++)
+        if (strcmp(seen->name[i], name) == 0)
+            return;
+    if (seen->n == PLACEHOLDER_MAX_MOCKS) {
+        seen->too_many = 1;
+        return;
+    }
+    snprintf(seen->name[seen->n++], PLACEHOLDER_NAME_MAX, "%s", name);
+}
+
+/* The value of part 'part' of the named mock 'name' into buf; "" for a mock not in vars. */
+static const char *named_value(const struct placeholder_vars *vars, int part, const char *name,
+                               char *buf, size_t len)
+{
+    const char *url = NULL;
+    for (size_t i = 0; i < vars->nmocks && url == NULL; i++)
+        if (strcmp(vars->mocks[i].name, name) == 0)
+            url = vars->mocks[i].url;
+    note_name(vars->seen, name);
+    char host[256];
+    int port;
+    buf[0] = '\0';
+    if (part == 3) {
+        snprintf(buf, len, "%s/mock-ca-%s.pem", vars->run_dir ? vars->run_dir : ".", name);
+    } else if (url && part == 0) {
+        snprintf(buf, len, "%s", url);
+    } else if (url) {
+        placeholder_url_host_port(url, host, sizeof host, &port);
+        if (part == 1)
+            snprintf(buf, len, "%s", host);
+        else
+            snprintf(buf, len, "%d", port);
+    }
+    return buf;
+}
+
 char *placeholder_subst(const char *in, const struct placeholder_vars *vars,
                         const char *gateway_url)
 {
@@ -74,8 +139,11 @@ char *placeholder_subst(const char *in, const struct placeholder_vars *vars,
     for (const char *p = in; *p;) {
         const char *val = NULL;
         size_t skip = 0;
-        char envname[128];
-        if (strncmp(p, "{{PORT}}", 8) == 0) {
+        char envname[128], name[PLACEHOLDER_NAME_MAX], nval[PATH_MAX + 64];
+        int part;
+        if ((skip = named(p, &part, name)) > 0) {
+            val = named_value(vars, part, name, nval, sizeof nval);
+        } else if (strncmp(p, "{{PORT}}", 8) == 0) {
             val = port;
             skip = 8;
         } else if (strncmp(p, "{{MOCK_URL}}", 12) == 0) {

@@ -29,6 +29,7 @@ enum metric_sample {
     M_TASK_TAIL_TOKENS,   /* an agent task left: its requests' tails added up (taskmetrics.c) */
     M_TASK_CLOSE_LAG_MS,  /* an agent task left: the slowest of its requests to stop */
     M_REASONING_TAIL_TOKENS, /* the reasoning tokens of tail_tokens (a model thinking on) */
+    M_RETRIES_FOR_NOBODY, /* upstream attempts begun while no client attempt was open */
     M_N_SAMPLE,
 };
 
@@ -192,7 +193,7 @@ void results_free(struct run_result *rr);
 
 /* The version of results.json's format (docs/results.schema.json): MAJOR.MINOR.PATCH; a field
  * added bumps MINOR, a field removed, renamed or retyped bumps MAJOR. */
-#define RESULTS_SCHEMA_VERSION "1.1.0"
+#define RESULTS_SCHEMA_VERSION "1.2.0"
 #define RESULTS_SCHEMA_MAJOR 1
 
 /* Writes results.json, junit.xml, summary.md into dir. Returns 0, or -1 with err. */

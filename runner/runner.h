@@ -13,6 +13,7 @@
 #include "chaos/proxy.h"
 #include "gateway.h"
 #include "mockctl.h"
+#include "placeholder.h"
 #include "progress.h"
 #include "results.h"
 #include "run.h"
@@ -21,11 +22,16 @@
 struct runner {
     const struct run_config *cfg;
     struct event_base *base;
-    struct mockctl mock;          /* mockprov itself */
+    struct mockctl mock;          /* mockprov itself: {{MOCK_URL}} */
     struct proxy *client_proxy;   /* clients -> gateway (or -> mock when direct) */
     struct proxy *upstream_proxy; /* gateway -> mock; NULL when no scenario needs it */
-    char client_url[128];         /* through the client proxy */
-    char target_url[160];         /* the gateway (or the mock when direct) itself */
+    /* one more mock per provider the gateway routes to ({{MOCK_URL_<name>}}), each with its
+     * own upstream proxy when the default has one */
+    struct mockctl named[PLACEHOLDER_MAX_MOCKS];
+    struct proxy *named_proxy[PLACEHOLDER_MAX_MOCKS];
+    size_t nnamed;
+    char client_url[128]; /* through the client proxy */
+    char target_url[160]; /* the gateway (or the mock when direct) itself */
     struct gateway gw;
     int have_gw;
     struct run_result rr;
@@ -34,11 +40,22 @@ struct runner {
     const struct scenario *sc;
     struct chaos_record *recs;
     size_t nrecs, caprecs;
-    uint64_t records_lost;        /* client records we could not keep */
+    uint64_t records_lost; /* client records we could not keep */
     int client_done;
     struct progress_counts counts; /* users done, aborted, retries: the live line */
-    uint64_t isolate_since_ns;    /* isolate: when the current wait for an idle mock began */
-    uint64_t isolate_timeouts;    /* waits that ran out (the mock never went idle) */
+    uint64_t isolate_since_ns;     /* isolate: when the current wait for an idle mock began */
+    uint64_t isolate_timeouts;     /* waits that ran out (the mock never went idle) */
 };
+
+/* Every mock of the run: 0 is the default, 1.. the named ones in the order the gateway
+ * description names them. */
+static inline size_t runner_nmocks(const struct runner *r)
+{
+    return 1 + r->nnamed;
+}
+static inline struct mockctl *runner_mock(struct runner *r, size_t i)
+{
+    return i == 0 ? &r->mock : &r->named[i - 1];
+}
 
 #endif

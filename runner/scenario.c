@@ -151,7 +151,8 @@ static int parse_user(const struct jctx *c, const cJSON *o, size_t i, struct cha
     return 0;
 }
 
-static int parse_model(const struct jctx *c, const cJSON *o, struct scenario *s)
+/* "model" at 'path' into *overrides (a key already there is replaced). */
+static int parse_model(const struct jctx *c, const cJSON *o, const char *path, cJSON **overrides)
 {
     /* the mock's profile overrides by another name where the scenario's reads better; a
      * reasoning model thinks reasoning_tokens first (at reasoning_tps, 0: tps; shown as
@@ -170,23 +171,132 @@ static int parse_model(const struct jctx *c, const cJSON *o, struct scenario *s)
                                 1048576, 1e6, 1, 1,       1048576};
     enum { NKEYS = sizeof keys / sizeof keys[0] };
     if (!cJSON_IsObject(o))
-        return jctx_fail(c, "model", "expected an object");
-    if (jctx_check_keys(c, o, "model", keys, NKEYS) != 0)
+        return jctx_fail(c, path, "expected an object");
+    if (jctx_check_keys(c, o, path, keys, NKEYS) != 0)
         return -1;
     for (size_t i = 0; i < NKEYS; i++) {
         double v = -1;
         const cJSON *flag = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
         if (cJSON_IsBool(flag) && hi[i] == 1)
             v = cJSON_IsTrue(flag); /* reasoning_content, tool_call: true or 1 */
-        else if (jctx_get_num(c, o, keys[i], "model", lo[i], hi[i], &v) != 0)
+        else if (jctx_get_num(c, o, keys[i], path, lo[i], hi[i], &v) != 0)
             return -1;
         if (v >= 0) {
-            if (s->overrides == NULL)
-                s->overrides = cJSON_CreateObject();
-            cJSON_AddNumberToObject(s->overrides, admin[i], v);
+            if (*overrides == NULL)
+                *overrides = cJSON_CreateObject();
+            cJSON_DeleteItemFromObjectCaseSensitive(*overrides, admin[i]);
+            cJSON_AddNumberToObject(*overrides, admin[i], v);
         }
     }
     return 0;
+}
+
+/* The fault, profile and schedule a mock answers with, the keys under 'prefix' ("" or
+ * "mocks.NAME."): a fault the mock can parse, one of profile and schedule, a known preset. */
+static int check_answer(const struct jctx *c, const char *prefix, const char *fault,
+                        const char *profile, const char *schedule)
+{
+    char path[PLACEHOLDER_NAME_MAX + 32];
+    if (fault[0]) {
+        struct fault f;
+        char ferr[200];
+        if (fault_parse(fault, &f, ferr, sizeof ferr) != 0) {
+            snprintf(path, sizeof path, "%sfault", prefix);
+            return jctx_fail(c, path, "%s", ferr);
+        }
+    }
+    if (profile[0] && schedule[0]) {
+        snprintf(path, sizeof path, "%sschedule", prefix);
+        return jctx_fail(c, path, "give either profile or schedule, not both");
+    }
+    if (profile[0] && profile_find(profile) == NULL) {
+        const char *names[16];
+        size_t n = profile_count() < 16 ? profile_count() : 16;
+        for (size_t i = 0; i < n; i++)
+            names[i] = profile_at(i)->name;
+        const char *dym = scenario_did_you_mean(profile, names, n);
+        snprintf(path, sizeof path, "%sprofile", prefix);
+        return jctx_fail(c, path, "unknown preset '%s'%s%s%s (see 'tailgate profiles')", profile,
+                         dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "");
+    }
+    if (schedule[0]) {
+        struct schedule sch;
+        char serr[256];
+        if (schedule_parse(schedule, &sch, serr, sizeof serr) != 0) {
+            snprintf(path, sizeof path, "%sschedule", prefix);
+            return jctx_fail(c, path, "%s", serr);
+        }
+    }
+    return 0;
+}
+
+/* "mocks": per provider of a gateway that routes to several, its own profile or schedule,
+ * model and fault; what one leaves out is the scenario's (its fault excepted). */
+static int parse_mocks(const struct jctx *c, const cJSON *o, struct scenario *s)
+{
+    static const char *const keys[] = {"profile", "schedule", "model", "fault"};
+    if (!cJSON_IsObject(o) || cJSON_GetArraySize(o) > SCENARIO_MAX_MOCKS)
+        return jctx_fail(c, "mocks",
+                         "expected an object of at most %d providers, NAME: {\"profile\": ..., "
+                         "\"model\": {...}, \"fault\": ...}",
+                         SCENARIO_MAX_MOCKS);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, o)
+    {
+        char path[PLACEHOLDER_NAME_MAX + 16], prefix[PLACEHOLDER_NAME_MAX + 24];
+        size_t n = strlen(e->string);
+        int ok = n > 0 && n < PLACEHOLDER_NAME_MAX;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isalnum((unsigned char)e->string[i]) || e->string[i] == '_';
+        snprintf(path, sizeof path, "mocks.%.*s", PLACEHOLDER_NAME_MAX, e->string);
+        if (!ok)
+            return jctx_fail(c, path,
+                             "a mock's name is 1 to %d letters, digits and '_', as in "
+                             "{{MOCK_URL_<name>}}",
+                             PLACEHOLDER_NAME_MAX - 1);
+        if (!cJSON_IsObject(e))
+            return jctx_fail(c, path,
+                             "expected {\"profile\": ..., \"model\": {...}, \"fault\": ...}");
+        if (jctx_check_keys(c, e, path, keys, sizeof keys / sizeof keys[0]) != 0)
+            return -1;
+        struct scenario_mock *m = &s->mocks[s->nmocks++];
+        snprintf(m->name, sizeof m->name, "%s", e->string);
+        m->line = jctx_line_of(c, path);
+        if (jctx_get_str(c, e, "profile", path, m->profile, sizeof m->profile) != 0 ||
+            jctx_get_str(c, e, "schedule", path, m->schedule, sizeof m->schedule) != 0 ||
+            jctx_get_str(c, e, "fault", path, m->fault, sizeof m->fault) != 0)
+            return -1;
+        snprintf(prefix, sizeof prefix, "%s.", path);
+        if (check_answer(c, prefix, m->fault, m->profile, m->schedule) != 0)
+            return -1;
+        if (!m->profile[0] && !m->schedule[0]) {
+            snprintf(m->profile, sizeof m->profile, "%s", s->profile);
+            snprintf(m->schedule, sizeof m->schedule, "%s", s->schedule);
+        }
+        m->overrides = s->overrides ? cJSON_Duplicate(s->overrides, 1) : NULL;
+        const cJSON *model = cJSON_GetObjectItemCaseSensitive(e, "model");
+        char mpath[PLACEHOLDER_NAME_MAX + 32];
+        snprintf(mpath, sizeof mpath, "%smodel", prefix);
+        if (model && parse_model(c, model, mpath, &m->overrides) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void scenario_mock_settings(const struct scenario *sc, const char *name,
+                            struct scenario_mock_settings *out)
+{
+    out->fault = name[0] ? "" : sc->fault;
+    out->profile = sc->profile;
+    out->schedule = sc->schedule;
+    out->overrides = sc->overrides;
+    for (size_t i = 0; name[0] && i < sc->nmocks; i++)
+        if (strcmp(sc->mocks[i].name, name) == 0) {
+            out->fault = sc->mocks[i].fault;
+            out->profile = sc->mocks[i].profile;
+            out->schedule = sc->mocks[i].schedule;
+            out->overrides = sc->mocks[i].overrides;
+        }
 }
 
 /* The distinct values users of 's' have for tag 'key', "a, b" into out; 1 if 'value' is one. */
@@ -408,6 +518,11 @@ static int parse_network(const struct jctx *c, const cJSON *o, struct scenario *
 
 void scenario_cleanup(struct scenario *s)
 {
+    for (size_t i = 0; i < s->nmocks; i++) {
+        cJSON_Delete(s->mocks[i].overrides);
+        s->mocks[i].overrides = NULL;
+    }
+    s->nmocks = 0;
     cJSON_Delete(s->overrides);
     cJSON_Delete(s->toxics_client);
     cJSON_Delete(s->toxics_upstream);
@@ -459,7 +574,8 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
                                        "fault",
                                        "http",
                                        "users_per_connection",
-                                       "stream"};
+                                       "stream",
+                                       "mocks"};
     struct jctx c = {path, text, err, errlen};
     struct scenario s;
     memset(&s, 0, sizeof s);
@@ -518,42 +634,16 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     }
     s.api = (enum chaos_style)st;
     s.api_given = cJSON_GetObjectItem(root, "api") != NULL;
-    if (jctx_get_str(&c, root, "fault", "", s.fault, sizeof s.fault) != 0)
+    if (jctx_get_str(&c, root, "fault", "", s.fault, sizeof s.fault) != 0 ||
+        check_answer(&c, "", s.fault, s.profile, s.schedule) != 0)
         goto done;
-    if (s.fault[0]) {
-        struct fault f;
-        char ferr[200];
-        if (fault_parse(s.fault, &f, ferr, sizeof ferr) != 0) {
-            jctx_fail(&c, "fault", "%s", ferr);
-            goto done;
-        }
-    }
-    if (s.profile[0] && s.schedule[0]) {
-        jctx_fail(&c, "schedule", "give either profile or schedule, not both");
-        goto done;
-    }
-    if (s.profile[0] && profile_find(s.profile) == NULL) {
-        const char *names[16];
-        size_t n = profile_count() < 16 ? profile_count() : 16;
-        for (size_t i = 0; i < n; i++)
-            names[i] = profile_at(i)->name;
-        const char *dym = scenario_did_you_mean(s.profile, names, n);
-        jctx_fail(&c, "profile", "unknown preset '%s'%s%s%s (see 'tailgate profiles')", s.profile,
-                  dym ? "; did you mean '" : "", dym ? dym : "", dym ? "'" : "");
-        goto done;
-    }
-    if (s.schedule[0]) {
-        struct schedule sch;
-        char serr[256];
-        if (schedule_parse(s.schedule, &sch, serr, sizeof serr) != 0) {
-            jctx_fail(&c, "schedule", "%s", serr);
-            goto done;
-        }
-    }
     if (!s.profile[0] && !s.schedule[0])
         snprintf(s.profile, sizeof s.profile, "%s", PROFILE_DEFAULT);
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
-    if (model && parse_model(&c, model, &s) != 0)
+    if (model && parse_model(&c, model, "model", &s.overrides) != 0)
+        goto done;
+    const cJSON *mocks = cJSON_GetObjectItemCaseSensitive(root, "mocks");
+    if (mocks && parse_mocks(&c, mocks, &s) != 0)
         goto done;
     const cJSON *traffic = cJSON_GetObjectItemCaseSensitive(root, "traffic");
     if (traffic) {

@@ -15,11 +15,31 @@
 #include "gate.h"
 #include "jsonfile.h"
 #include "metric.h"
+#include "placeholder.h"
 #include "suite.h"
 
 #define SCENARIO_MAX_GATES 32
 #define SCENARIO_MAX_FILE JSONFILE_MAX_BYTES
 #define SCENARIO_MAX_PER_RUN (SUITE_MAX_SCENARIOS * 4) /* files one run may name */
+
+#define SCENARIO_MAX_MOCKS PLACEHOLDER_MAX_MOCKS
+
+/* What one provider's mock answers with in a scenario ("mocks": {NAME: {...}}), the scenario's
+ * own profile, schedule and model filled in where it says nothing. */
+struct scenario_mock {
+    char name[PLACEHOLDER_NAME_MAX];
+    int line; /* where the scenario names it */
+    char profile[64];
+    char schedule[256];
+    cJSON *overrides; /* owned, may be NULL */
+    char fault[128];
+};
+
+/* The settings one mock is given for a scenario (borrowed from it). */
+struct scenario_mock_settings {
+    const char *fault, *profile, *schedule;
+    const cJSON *overrides;
+};
 
 struct scenario {
     char file[512];
@@ -49,7 +69,14 @@ struct scenario {
     int non_streaming;             /* "stream": false: every request asks for one JSON body */
     struct gate gates[SCENARIO_MAX_GATES];
     size_t ngates;
+    struct scenario_mock mocks[SCENARIO_MAX_MOCKS]; /* "mocks": the named providers' */
+    size_t nmocks;
 };
+
+/* The settings of the mock named 'name' ("" the default: the scenario's own keys; a named one
+ * the scenario does not set: its profile, schedule and model, and no fault). */
+void scenario_mock_settings(const struct scenario *sc, const char *name,
+                            struct scenario_mock_settings *out);
 
 /* Loads and validates. Returns 0, or -1 with err as "FILE:LINE: KEY.PATH: what was wrong".
  * On success the caller must scenario_cleanup(). */

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "jget.h"
 #include "join.h"
+#include "mockset.h"
 #include "progress.h"
 #include "shard.h"
 #include "verdict.h"
@@ -77,11 +78,6 @@ void scenariorun_clear(struct runner *r)
         free(r->recs[i].trace_us);
     r->nrecs = 0;
     progress_counts_cleanup(&r->counts);
-}
-
-static cJSON *admin_ledger(struct runner *r)
-{
-    return mockctl_get(&r->mock, "/_tailgate/ledger");
 }
 
 static int drop_hook(void *arg, int port, uint32_t rst_after_ms, char *err, size_t errlen)
@@ -152,11 +148,8 @@ static void log_note(const struct runner *r, const char *name, char *out, size_t
 static int env_alive(struct runner *r, char *why, size_t len)
 {
     char note[1200];
-    if (!mockctl_alive(&r->mock)) {
-        log_note(r, "mock.log", note, sizeof note);
-        snprintf(why, len, "mockprov exited during the scenario%s", note);
+    if (!mockset_alive(r, why, len))
         return 0;
-    }
     /* always alive for a gateway we did not start: its users' errors tell */
     if (r->have_gw && !gateway_alive(&r->gw)) {
         log_note(r, "gateway.log", note, sizeof note);
@@ -173,9 +166,8 @@ static int may_start_cb(void *arg, uint32_t index)
 {
     (void)index;
     struct runner *r = arg;
-    cJSON *h = mockctl_get(&r->mock, "/_tailgate/health");
-    double active = jget_num(h, "active_streams");
-    cJSON_Delete(h);
+    char why[300];
+    double active = mockset_active_streams(r, why, sizeof why);
     uint64_t now = clock_now_ns();
     if (active == 0) {
         r->isolate_since_ns = 0;
@@ -203,8 +195,7 @@ static int has_drop_users(const struct scenario *sc)
  * connect to the gateway themselves, so nothing stands between them. */
 static int client_leg_proxied(const struct runner *r, const struct scenario *sc)
 {
-    return r->cfg->via_proxies || cJSON_GetArraySize(sc->toxics_client) > 0 ||
-           has_drop_users(sc);
+    return r->cfg->via_proxies || cJSON_GetArraySize(sc->toxics_client) > 0 || has_drop_users(sc);
 }
 
 /* How many client worker processes the scenario gets, with a note in 'note' when fewer than the
@@ -268,7 +259,7 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     snprintf(res->profile, sizeof res->profile, "%.*s", (int)sizeof res->profile - 1,
              sc->schedule[0] ? sc->schedule : sc->profile);
     uint64_t t0 = clock_now_ns();
-    if (mockctl_configure(&r->mock, sc, res->error, sizeof res->error) != 0)
+    if (mockset_configure(r, sc, res->error, sizeof res->error) != 0)
         return RUN_ENV;
     uint64_t t_profile = clock_now_ns(); /* a schedule's offsets count from about here */
     int proxied = client_leg_proxied(r, sc);
@@ -276,6 +267,11 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
         (r->upstream_proxy &&
          add_toxics(r->upstream_proxy, sc->toxics_upstream, "upstream", sc, err, errlen) != 0))
         return RUN_USAGE;
+    /* the scenario's upstream network is every provider's */
+    for (size_t i = 0; i < r->nnamed; i++)
+        if (r->named_proxy[i] &&
+            add_toxics(r->named_proxy[i], sc->toxics_upstream, "upstream", sc, err, errlen) != 0)
+            return RUN_USAGE;
     /* prices: the scenario's, else the profile's */
     cJSON *prof = mockctl_get(&r->mock, "/_tailgate/profile");
     const cJSON *cur = cJSON_GetObjectItem(prof, "current");
@@ -292,9 +288,7 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     else if (!r->have_gw && r->mock.tls)
         cc.req.ca_file = r->mock.ca_file;
     cc.req.tls_insecure = r->have_gw && r->gw.tls_insecure;
-    cc.http = sc->http >= 0 ? (enum chaos_http)sc->http
-              : r->have_gw  ? r->gw.http
-                            : CHAOS_HTTP_1_1;
+    cc.http = sc->http >= 0 ? (enum chaos_http)sc->http : r->have_gw ? r->gw.http : CHAOS_HTTP_1_1;
     cc.users_per_connection = sc->users_per_connection;
     if (r->cfg->direct) {
         cc.req.style = sc->api;
@@ -413,14 +407,9 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     /* settle: let generation that outlived its user end, up to the window */
     uint64_t settle_deadline = clock_now_ns() + (uint64_t)sc->settle_ms * 1000000ull;
     while (!res->error[0] && clock_now_ns() < settle_deadline) {
-        cJSON *h = mockctl_get(&r->mock, "/_tailgate/health");
-        double active = jget_num(h, "active_streams");
-        cJSON_Delete(h);
-        if (h == NULL) {
-            snprintf(res->error, sizeof res->error, "mockprov stopped answering at %s",
-                     r->mock.url);
+        double active = mockset_active_streams(r, res->error, sizeof res->error);
+        if (active < 0)
             break;
-        }
         if (active == 0)
             break;
         loop_for(r, 100);
@@ -428,7 +417,7 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     if (!res->error[0])
         env_alive(r, res->error, sizeof res->error);
     /* a mock that fell behind measured itself: the scenario is not judged, whatever it saw */
-    mockctl_lag(&r->mock, &res->mock_lag_p99_ms, &res->mock_late_share, &res->mock_tokens_timed,
+    mockset_lag(r, &res->mock_lag_p99_ms, &res->mock_late_share, &res->mock_tokens_timed,
                 &res->mock_rate_share);
     if (!res->error[0]) {
         double max_ms =
@@ -438,10 +427,10 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
     double settle_end = (double)clock_now_ns();
     chaos_client_free(cl); /* closes anything still open */
     workers_free(ws);      /* kills, by PID, any worker still running */
-    cJSON *ledger = admin_ledger(r);
+    char lerr[sizeof res->error];
+    cJSON *ledger = mockset_ledger(r, lerr, sizeof lerr);
     if (ledger == NULL && !res->error[0])
-        snprintf(res->error, sizeof res->error, "could not read mockprov's ledger at %s",
-                 r->mock.url);
+        snprintf(res->error, sizeof res->error, "%s", lerr);
     if (ledger) {
         /* even a scenario that could not be judged keeps what was measured, for forensics */
         log_ledger(r, sc, ledger);

@@ -40,7 +40,8 @@ static char *slurp(const char *path)
     return buf;
 }
 
-static const struct placeholder_vars vars = {18080, "http://127.0.0.1:4567", NULL};
+static const struct placeholder_vars vars = {
+    .port = 18080, .mock_url = "http://127.0.0.1:4567", .run_dir = NULL};
 
 /* Loads DESC (written to tmp/NAME) with the run folder and {{PORT}} = port; returns
  * gateway_load's code. */
@@ -89,7 +90,7 @@ static void gateway_should_split_the_mock_url_into_host_and_port(void)
         {"http://[::1]:9000", "[::1] 9000"},         {"not a url", " 0"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        struct placeholder_vars v = {1, rows[i].url, "/r"};
+        struct placeholder_vars v = {.port = 1, .mock_url = rows[i].url, .run_dir = "/r"};
         char *s = placeholder_subst("{{MOCK_HOST}} {{MOCK_PORT}}", &v, NULL);
         CHECK_EQ_STR(s, rows[i].want);
         free(s);
@@ -99,13 +100,49 @@ static void gateway_should_split_the_mock_url_into_host_and_port(void)
 static void gateway_should_replace_every_placeholder(void)
 {
     setenv("TG_TEST_GW", "envval", 1);
-    struct placeholder_vars v = {18080, "http://127.0.0.1:4567", "/runs/a"};
+    struct placeholder_vars v = {
+        .port = 18080, .mock_url = "http://127.0.0.1:4567", .run_dir = "/runs/a"};
     char *s = placeholder_subst("{{PORT}}|{{MOCK_URL}}|{{MOCK_HOST}}:{{MOCK_PORT}}|{{GATEWAY_URL}}|"
-                            "{{RUN_DIR}}|${TG_TEST_GW}|${TG_TEST_UNSET_GW}|{{OTHER}}|$x",
-                            &v, "http://127.0.0.1:18080");
+                                "{{RUN_DIR}}|${TG_TEST_GW}|${TG_TEST_UNSET_GW}|{{OTHER}}|$x",
+                                &v, "http://127.0.0.1:18080");
     CHECK_EQ_STR(s, "18080|http://127.0.0.1:4567|127.0.0.1:4567|http://127.0.0.1:18080|"
                     "/runs/a|envval||{{OTHER}}|$x");
     free(s);
+}
+
+static void gateway_should_replace_a_named_mocks_placeholders_and_collect_its_name(void)
+{
+    struct placeholder_mock mocks[] = {{"primary", "http://127.0.0.1:4601"},
+                                       {"fallback_2", "https://[::1]:4602"}};
+    struct placeholder_names seen;
+    memset(&seen, 0, sizeof seen);
+    struct placeholder_vars v = {.port = 18080,
+                                 .mock_url = "http://127.0.0.1:4567",
+                                 .run_dir = "/runs/a",
+                                 .mocks = mocks,
+                                 .nmocks = 2,
+                                 .seen = &seen};
+    char *s = placeholder_subst("{{MOCK_URL_primary}}|{{MOCK_HOST_fallback_2}}:"
+                                "{{MOCK_PORT_fallback_2}}|{{MOCK_CA_FILE_primary}}|{{MOCK_URL}}|"
+                                "{{MOCK_URL_absent}}|{{MOCK_URL_}}|{{MOCK_URL_a-b}}",
+                                &v, NULL);
+    /* a name not among the mocks is empty (and collected); no name, or a bad one, is text */
+    CHECK_EQ_STR(s, "http://127.0.0.1:4601|[::1]:4602|/runs/a/mock-ca-primary.pem|"
+                    "http://127.0.0.1:4567||{{MOCK_URL_}}|{{MOCK_URL_a-b}}");
+    free(s);
+    CHECK_EQ_INT((int)seen.n, 3);
+    CHECK_EQ_STR(seen.name[0], "primary");
+    CHECK_EQ_STR(seen.name[1], "fallback_2");
+    CHECK_EQ_STR(seen.name[2], "absent");
+    CHECK_EQ_INT(seen.too_many, 0);
+    /* past PLACEHOLDER_MAX_MOCKS names the collector says so */
+    memset(&seen, 0, sizeof seen);
+    s = placeholder_subst("{{MOCK_URL_a}}{{MOCK_URL_b}}{{MOCK_URL_c}}{{MOCK_URL_d}}{{MOCK_URL_e}}"
+                          "{{MOCK_URL_f}}{{MOCK_URL_g}}{{MOCK_URL_h}}{{MOCK_URL_a}}{{MOCK_URL_i}}",
+                          &v, NULL);
+    free(s);
+    CHECK_EQ_INT((int)seen.n, 8);
+    CHECK_EQ_INT(seen.too_many, 1);
 }
 
 static void gateway_should_render_files_into_the_run_folder_at_start(void)
@@ -263,6 +300,7 @@ int main(int argc, char **argv)
     static const struct check_case cases[] = {
         CASE(gateway_should_split_the_mock_url_into_host_and_port),
         CASE(gateway_should_replace_every_placeholder),
+        CASE(gateway_should_replace_a_named_mocks_placeholders_and_collect_its_name),
         CASE(gateway_should_render_files_into_the_run_folder_at_start),
         CASE(gateway_should_name_file_line_and_key_for_bad_files),
         CASE(gateway_should_read_templates_beside_the_description),

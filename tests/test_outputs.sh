@@ -167,7 +167,7 @@ if run pass 0 --direct "$tmp/small.json"; then
     counts pass "4 0 0 0"
     check_summary pass "🟢 PASS"
     v=$(jget pass 'r["schema_version"], r["verdict"]')
-    [ "$v" = "('1.1.0', 'pass')" ] && pass results_should_carry_schema_version_for_pass ||
+    [ "$v" = "('1.2.0', 'pass')" ] && pass results_should_carry_schema_version_for_pass ||
         fail results_should_carry_schema_version_for_pass "$v"
 fi
 

@@ -568,7 +568,7 @@ static void gateway_should_read_the_tls_keys_and_fill_the_ca_placeholder(void)
                            " \"tls\": {\"ca_file\": \"{{RUN_DIR}}/gw-ca.pem\", "
                            "\"insecure\": false}}\n") == 0);
     CHECK_EQ_INT(gateway_file_mock_tls(path), 1);
-    struct placeholder_vars v = {18443, "https://127.0.0.1:4567", out};
+    struct placeholder_vars v = {.port = 18443, .mock_url = "https://127.0.0.1:4567", .run_dir = out};
     struct gateway g;
     char err[512] = "";
     int rc = gateway_load(path, &v, &g, err, sizeof err);
