@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -30,8 +31,11 @@ void flow_free(struct flow *fl)
         event_free(fl->slow_ev);
     if (fl->idle_ev)
         event_free(fl->idle_ev);
+    if (fl->fallback_ev)
+        event_free(fl->fallback_ev);
     curl_slist_free_all(fl->headers);
     free(fl->url);
+    free(fl->fallback_url);
     free(fl->body);
     meter_cleanup(&fl->meter);
     free(fl);
@@ -100,6 +104,9 @@ static void reply_drop(struct flow *fl)
 /* ---- upstream attempts ----------------------------------------------------------------------- */
 
 static void flow_maybe_finish(struct flow *fl);
+static int fallback_unwatched(const struct flow *fl);
+static void fallback_cancel(struct flow *fl);
+static void fallback_wait(struct flow *fl);
 static void client_leave(struct flow *fl, enum relay_mode mode);
 static void flow_retire(struct flow *fl);
 
@@ -156,10 +163,38 @@ static void attempt_abort(struct flow *fl)
     meter_end(&fl->meter);
 }
 
+/* The answer the client gets comes from this attempt: the first, or the fallback after it. */
+static int first_answer(const struct flow *fl)
+{
+    return (fl->attempts == 1 || fl->on_fallback) && fl->status == 0;
+}
+
+/* Is status 'code' of this attempt one to fall back from? Only the first upstream's, and only
+ * before the client got any of it. */
+static int falls_back(const struct flow *fl, long code)
+{
+    const struct relay_config *cfg = &fl->gw->cfg;
+    if (fl->fallback_url == NULL || fl->on_fallback || fl->reply_started || fl->attempts != 1)
+        return 0;
+    for (size_t i = 0; i < cfg->nfallback_on; i++)
+        if (cfg->fallback_on[i] == code)
+            return 1;
+    return 0;
+}
+
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
     struct flow *fl = arg;
     size_t len = size * nitems;
+    if (!fl->headers_done && len > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
+        char v[24];
+        size_t n = len - 12 < sizeof v - 1 ? len - 12 : sizeof v - 1;
+        memcpy(v, buf + 12, n);
+        v[n] = '\0';
+        char *end;
+        long secs = strtol(v, &end, 10);
+        fl->retry_after_s = end != v && secs >= 0 ? secs : -1; /* an HTTP date: none */
+    }
     if (fl->headers_done || len > 2 || (len > 0 && buf[0] != '\r' && buf[0] != '\n'))
         return len; /* a header line, or a trailer after the body */
     long code = 0;
@@ -169,13 +204,20 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
         return len; /* an interim 1xx block: the final one follows */
     fl->headers_done = 1;
     curl_easy_getinfo(fl->easy, CURLINFO_CONTENT_TYPE, &ct);
+    if (falls_back(fl, code)) {
+        /* nothing of this answer reaches the client: its end starts the wait (flow_upstream_done)
+         */
+        fl->fallback_pending = 1;
+        fl->primary_status = (int)code;
+        return 0;
+    }
     if (code >= 500) {
         fl->upstream_5xx = 1;
-        if (fl->attempts == 1 && fl->status == 0)
+        if (first_answer(fl))
             fl->status = 502;
         return 0; /* abort: a 5xx body is not relayed, the client gets our 502 */
     }
-    if (fl->attempts == 1 && fl->status == 0)
+    if (first_answer(fl))
         fl->status = (int)code;
     idle_heard(fl);
     meter_begin(&fl->meter, ct);
@@ -249,6 +291,7 @@ static int attempt_start(struct flow *fl)
     fl->easy = e;
     fl->headers_done = 0;
     fl->upstream_5xx = 0;
+    fl->retry_after_s = -1;
     fl->paused = 0;
     fl->attempts++; /* before the add: the callbacks look at it */
     if (upstream_add(gw->up, e, err, sizeof err) != 0) {
@@ -281,7 +324,7 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
     }
     gw->st.deadline_cuts++;
     attempt_abort(fl);
-    if (fl->attempts == 1 && fl->status == 0)
+    if (first_answer(fl))
         fl->status = 504;
     if (fl->client == CLIENT_LIVE) {
         char msg[128];
@@ -294,6 +337,46 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
     flow_maybe_finish(fl);
 }
 
+/* The fallback's turn: the same request at the second upstream, unless the client left during
+ * the wait and the gateway watches it (the wait was then cancelled, see client_leave). */
+static void fallback_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct flow *fl = arg;
+    struct relay *gw = fl->gw;
+    free(fl->url);
+    fl->url = fl->fallback_url;
+    fl->fallback_url = NULL;
+    fl->on_fallback = 1;
+    gw->st.fallbacks++;
+    if (attempt_start(fl) != 0) {
+        gw->st.upstream_errors++;
+        if (first_answer(fl))
+            fl->status = 502;
+        if (fl->client == CLIENT_LIVE)
+            reply_error(fl, 502, "refgw: could not start the fallback request.");
+    }
+    flow_maybe_finish(fl);
+}
+
+/* The first upstream answered a fallback status: wait its retry-after (capped), then fall
+ * back. A client already gone and watched gets none. */
+static void fallback_wait(struct flow *fl)
+{
+    struct relay *gw = fl->gw;
+    if (fl->client == CLIENT_GONE && !fallback_unwatched(fl)) {
+        fallback_cancel(fl);
+        flow_maybe_finish(fl);
+        return;
+    }
+    uint64_t ms = fl->retry_after_s > 0 ? (uint64_t)fl->retry_after_s * 1000u : 0;
+    if (ms > gw->cfg.fallback_max_wait_ms)
+        ms = gw->cfg.fallback_max_wait_ms;
+    struct timeval tv = {(time_t)(ms / 1000u), (suseconds_t)(ms % 1000u) * 1000};
+    evtimer_add(fl->fallback_ev, &tv);
+}
+
 void flow_upstream_done(CURL *easy, CURLcode rc, void *arg)
 {
     struct relay *gw = arg;
@@ -301,6 +384,15 @@ void flow_upstream_done(CURL *easy, CURLcode rc, void *arg)
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&fl);
     if (fl == NULL || fl->easy != easy) {
         curl_easy_cleanup(easy);
+        return;
+    }
+    if (fl->fallback_pending) {
+        fl->fallback_pending = 0;
+        fl->easy = NULL;
+        fl->paused = 0;
+        idle_disarm(fl);
+        curl_easy_cleanup(easy);
+        fallback_wait(fl);
         return;
     }
     int failed = rc != CURLE_OK || fl->upstream_5xx || !fl->headers_done;
@@ -321,7 +413,7 @@ void flow_upstream_done(CURL *easy, CURLcode rc, void *arg)
         evtimer_del(fl->slow_ev); /* it ended before the delayed abort */
     if (failed) {
         gw->st.upstream_errors++;
-        if (fl->attempts == 1 && fl->status == 0)
+        if (first_answer(fl))
             fl->status = 502;
     }
     if (fl->client == CLIENT_LIVE) {
@@ -337,6 +429,24 @@ void flow_upstream_done(CURL *easy, CURLcode rc, void *arg)
 
 /* ---- the client leaves: the behaviour under test --------------------------------------------- */
 
+/* A fallback goes out whatever the client did: the gateway does not watch it then (naive, and
+ * retry, whose attempt already ended), or --fallback-ignores-cancel. */
+static int fallback_unwatched(const struct flow *fl)
+{
+    return fl->gw->cfg.fallback_ignores_cancel || fl->leave_mode == RELAY_NAIVE ||
+           fl->leave_mode == RELAY_RETRY;
+}
+
+/* No fallback after all: the client gets (or would have got) the first upstream's answer. */
+static void fallback_cancel(struct flow *fl)
+{
+    fl->gw->st.fallbacks_cancelled++;
+    if (fl->status == 0)
+        fl->status = fl->primary_status;
+    free(fl->fallback_url);
+    fl->fallback_url = NULL;
+}
+
 static void slow_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -350,6 +460,12 @@ static void slow_cb(evutil_socket_t fd, short what, void *arg)
 static void client_leave(struct flow *fl, enum relay_mode mode)
 {
     struct relay *gw = fl->gw;
+    /* a fallback still to come: a gateway that watches its client sends none */
+    fl->leave_mode = mode;
+    if (fl->fallback_ev && evtimer_pending(fl->fallback_ev, NULL) && !fallback_unwatched(fl)) {
+        evtimer_del(fl->fallback_ev);
+        fallback_cancel(fl);
+    }
     switch (mode) {
     case RELAY_NAIVE:
         /* reads on to the natural end; a transfer paused for the client must go on */
@@ -453,8 +569,10 @@ static void client_close_cb(struct sink *sk, enum sink_close kind, uint32_t code
 /* Done once the client side is over, no attempt runs and no delayed abort is pending. */
 static void flow_maybe_finish(struct flow *fl)
 {
-    if (fl->finished || fl->client == CLIENT_LIVE || fl->easy ||
-        (fl->slow_ev && evtimer_pending(fl->slow_ev, NULL)))
+    if (fl->finished || fl->easy || (fl->slow_ev && evtimer_pending(fl->slow_ev, NULL)) ||
+        (fl->fallback_ev && evtimer_pending(fl->fallback_ev, NULL)))
+        return;
+    if (fl->client == CLIENT_LIVE)
         return;
     fl->finished = 1;
     struct relay *gw = fl->gw;
@@ -467,6 +585,7 @@ static void flow_maybe_finish(struct flow *fl)
             .client_closed = fl->client_closed,
             .client_close = fl->close_kind,
             .upstream_attempts = fl->attempts,
+            .fallback = fl->on_fallback,
             .output_tokens =
                 gw->cfg.metering == RELAY_METER_COUNT ? fl->meter.tokens : fl->meter.output_tokens,
             .input_tokens = fl->meter.input_tokens,
@@ -545,9 +664,18 @@ void flow_start(struct relay *gw, struct exchange *x)
         fl->slow_ev = evtimer_new(gw->base, slow_cb, fl);
     if (gw->cfg.upstream_idle_ms)
         fl->idle_ev = evtimer_new(gw->base, idle_cb, fl);
+    if (gw->cfg.fallback_upstream) {
+        size_t fl_len = strlen(gw->cfg.fallback_upstream) + ul;
+        fl->fallback_url = malloc(fl_len);
+        fl->fallback_ev = evtimer_new(gw->base, fallback_cb, fl);
+        if (fl->fallback_url)
+            snprintf(fl->fallback_url, fl_len, "%s%s%s%s", gw->cfg.fallback_upstream, path,
+                     query ? "?" : "", query ? query : "");
+    }
     if (fl->url == NULL || fl->body == NULL || fl->wake_ev == NULL ||
         (gw->cfg.mode == RELAY_SLOW && fl->slow_ev == NULL) ||
         (gw->cfg.upstream_idle_ms && fl->idle_ev == NULL) ||
+        (gw->cfg.fallback_upstream && (fl->fallback_url == NULL || fl->fallback_ev == NULL)) ||
         forward_headers(x, gw->cfg.mode == RELAY_STRIP_HEADERS, &fl->headers) != 0) {
         gwerror_send(x, 500, "server_error", NULL, "refgw: out of memory");
         goto fail;

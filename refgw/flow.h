@@ -30,6 +30,12 @@ struct flow {
     int client_closed;
     /* the upstream request, kept whole so a retry sends it again unchanged */
     char *url;
+    char *fallback_url;   /* the same request at the fallback upstream, or NULL */
+    int fallback_pending; /* this attempt answered a fallback status: its end starts the wait */
+    int on_fallback;      /* the attempt in flight (or the last) is the fallback's */
+    int primary_status;   /* what the first upstream answered when it was fallen back from */
+    long retry_after_s;   /* the attempt's retry-after header, -1 none */
+    struct event *fallback_ev; /* the wait before the fallback */
     char *body;
     size_t body_len;
     struct curl_slist *headers;

@@ -21,52 +21,101 @@
 #define REFGW_UPSTREAM_MAX 2048
 #define REFGW_SLOW_MS_MAX 3600000ull
 #define REFGW_SLOW_MS_DEFAULT 1500
+#define REFGW_FALLBACK_WAIT_DEFAULT 2000
+
+/* An upstream's base URL into out, without a trailing slash (request paths bring their own);
+ * -1 after one line on stderr. */
+static int base_url(const char *flag, const char *arg, char *out, size_t len)
+{
+    size_t n = strlen(arg);
+    size_t scheme = strncmp(arg, "http://", 7) == 0 ? 7 : strncmp(arg, "https://", 8) == 0 ? 8 : 0;
+    if (scheme == 0 || n <= scheme || n >= len) {
+        fprintf(stderr, "refgw: %s: expected http[s]://HOST:PORT, got '%s'\n", flag, arg);
+        return -1;
+    }
+    memcpy(out, arg, n + 1);
+    while (n > scheme && out[n - 1] == '/')
+        out[--n] = '\0';
+    return 0;
+}
+
+/* "429,503,529" into codes; -1 on anything else. */
+static int parse_statuses(const char *arg, int *codes, size_t *n)
+{
+    size_t k = 0;
+    const char *p = arg;
+    while (*p) {
+        char *end;
+        long c = strtol(p, &end, 10);
+        if (end == p || c < 400 || c > 599 || k == RELAY_MAX_FALLBACK_STATUSES ||
+            (*end != ',' && *end != '\0') || (*end == ',' && end[1] == '\0'))
+            return -1;
+        codes[k++] = (int)c;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (k == 0)
+        return -1;
+    *n = k;
+    return 0;
+}
 
 static void usage(FILE *f)
 {
-    fputs("usage: refgw --mode naive|fixed|slow|retry|strip-headers --upstream http[s]://HOST:PORT\n"
-          "             [--upstream-http 1.1|2] [--upstream-ca FILE] [--ignore-stream-reset]\n"
-          "             [--watch-after-first-byte] [--ignore-nonstream-cancel]\n"
-          "             [--listen HOST:PORT] [--port-file PATH] [--slow-ms MS]\n"
-          "             [--tls [--cert FILE --key FILE]] [--ca-file PATH]\n"
-          "             [--metering-log FILE] [--metering usage|count]\n"
-          "             [--header-timeout D] [--body-timeout D] [--idle-timeout D]\n"
-          "             [--upstream-idle-timeout D]\n"
-          "       refgw --help | --version\n"
-          "\n"
-          "Relays POST /v1/... to the upstream and streams the answer back. When the client\n"
-          "leaves mid-stream: naive reads the upstream to its end, fixed aborts it at once,\n"
-          "slow aborts it --slow-ms later (default 1500), retry aborts it and sends the request\n"
-          "again, strip-headers is fixed without forwarding X-Request-Id.\n"
-          "--upstream-http 2 speaks HTTP/2 to an https:// upstream (ALPN), its transfers\n"
-          "multiplexed on shared connections: an abort resets the stream (RST_STREAM) and\n"
-          "leaves the connection to the others. Default 1.1. --upstream-ca trusts a CA file\n"
-          "(such as the one `tailgate mock --tls --ca-file F` writes).\n"
-          "--ignore-stream-reset (fixed, slow, retry): a client's HTTP/2 stream reset is read\n"
-          "on to the end as naive does; a closed connection is handled as the mode says. The\n"
-          "gateway that passes over HTTP/1.1 and leaks over HTTP/2.\n"
-          "--watch-after-first-byte (fixed, slow, retry): the client is watched for a\n"
-          "disconnect only once the first token came from the upstream (a stream's opening\n"
-          "events carry none); a client that left before then is not seen leaving and its\n"
-          "request is read to the end as naive does: every abandonment during a long time\n"
-          "to first token leaks, and every non-streaming one.\n"
-          "--ignore-nonstream-cancel (fixed, slow, retry): a client that leaves a\n"
-          "non-streaming request (no \"stream\": true) is read to the end as naive does; a\n"
-          "stream is handled as the mode says. The gateway that cancels streams only.\n"
-          "--upstream-idle-timeout D: the gateway's own deadline (off by default): an upstream\n"
-          "attempt that sends nothing for D while refgw reads it (its time to first token\n"
-          "included, not while refgw holds it back for a slow client) is cut, and the client\n"
-          "gets a 504, or a cut stream once its answer had begun. 0 turns it off.\n"
-          "--listen defaults to 127.0.0.1:0 (any free port). The listen URL is the first line\n"
-          "on stdout. Clients may speak HTTP/1.1 or HTTP/2 on it: h2 by prior knowledge in\n"
-          "cleartext, by ALPN under --tls. --tls serves HTTPS with --cert/--key (PEM), or a\n"
-          "throwaway CA made at start and a certificate for 127.0.0.1 and localhost it signed;\n"
-          "--ca-file writes what a client should trust before the port file. --metering-log appends one JSON line per finished request; --metering\n"
-          "usage (default) trusts the usage object on the wire, count counts forwarded tokens.\n"
-          "Client requests are guarded as the mock's are: 408 past --header-timeout (60s) or a\n"
-          "body pause over --body-timeout (60s); idle connections close after --idle-timeout\n"
-          "(75s). D: 500ms, 30s, 2m.\n",
-          f);
+    fputs(
+        "usage: refgw --mode naive|fixed|slow|retry|strip-headers --upstream http[s]://HOST:PORT\n"
+        "             [--upstream-http 1.1|2] [--upstream-ca FILE] [--ignore-stream-reset]\n"
+        "             [--watch-after-first-byte] [--ignore-nonstream-cancel]\n"
+        "             [--listen HOST:PORT] [--port-file PATH] [--slow-ms MS]\n"
+        "             [--tls [--cert FILE --key FILE]] [--ca-file PATH]\n"
+        "             [--metering-log FILE] [--metering usage|count]\n"
+        "             [--header-timeout D] [--body-timeout D] [--idle-timeout D]\n"
+        "             [--upstream-idle-timeout D]\n"
+        "             [--fallback-upstream http[s]://HOST:PORT [--fallback-on LIST]\n"
+        "              [--fallback-max-wait-ms MS] [--fallback-ignores-cancel]]\n"
+        "       refgw --help | --version\n"
+        "\n"
+        "Relays POST /v1/... to the upstream and streams the answer back. When the client\n"
+        "leaves mid-stream: naive reads the upstream to its end, fixed aborts it at once,\n"
+        "slow aborts it --slow-ms later (default 1500), retry aborts it and sends the request\n"
+        "again, strip-headers is fixed without forwarding X-Request-Id.\n"
+        "--upstream-http 2 speaks HTTP/2 to an https:// upstream (ALPN), its transfers\n"
+        "multiplexed on shared connections: an abort resets the stream (RST_STREAM) and\n"
+        "leaves the connection to the others. Default 1.1. --upstream-ca trusts a CA file\n"
+        "(such as the one `tailgate mock --tls --ca-file F` writes).\n"
+        "--ignore-stream-reset (fixed, slow, retry): a client's HTTP/2 stream reset is read\n"
+        "on to the end as naive does; a closed connection is handled as the mode says. The\n"
+        "gateway that passes over HTTP/1.1 and leaks over HTTP/2.\n"
+        "--watch-after-first-byte (fixed, slow, retry): the client is watched for a\n"
+        "disconnect only once the first token came from the upstream (a stream's opening\n"
+        "events carry none); a client that left before then is not seen leaving and its\n"
+        "request is read to the end as naive does: every abandonment during a long time\n"
+        "to first token leaks, and every non-streaming one.\n"
+        "--ignore-nonstream-cancel (fixed, slow, retry): a client that leaves a\n"
+        "non-streaming request (no \"stream\": true) is read to the end as naive does; a\n"
+        "stream is handled as the mode says. The gateway that cancels streams only.\n"
+        "--upstream-idle-timeout D: the gateway's own deadline (off by default): an upstream\n"
+        "attempt that sends nothing for D while refgw reads it (its time to first token\n"
+        "included, not while refgw holds it back for a slow client) is cut, and the client\n"
+        "gets a 504, or a cut stream once its answer had begun. 0 turns it off.\n"
+        "--fallback-upstream URL: a second provider. When the upstream answers a status in\n"
+        "--fallback-on (default 429,503,529), nothing of it reaches the client: after its\n"
+        "retry-after (seconds; capped at --fallback-max-wait-ms, default 2000; none: at\n"
+        "once) the same request goes to URL, once, and its answer is relayed. A client that\n"
+        "leaves during that wait gets no fallback in fixed, slow and strip-headers; naive\n"
+        "and retry send it anyway and read it to the end, and so does fixed with\n"
+        "--fallback-ignores-cancel: a paid request for nobody. A client that leaves during\n"
+        "the fallback's answer is handled as the mode says.\n"
+        "--listen defaults to 127.0.0.1:0 (any free port). The listen URL is the first line\n"
+        "on stdout. Clients may speak HTTP/1.1 or HTTP/2 on it: h2 by prior knowledge in\n"
+        "cleartext, by ALPN under --tls. --tls serves HTTPS with --cert/--key (PEM), or a\n"
+        "throwaway CA made at start and a certificate for 127.0.0.1 and localhost it signed;\n"
+        "--ca-file writes what a client should trust before the port file. --metering-log appends "
+        "one JSON line per finished request; --metering\n"
+        "usage (default) trusts the usage object on the wire, count counts forwarded tokens.\n"
+        "Client requests are guarded as the mock's are: 408 past --header-timeout (60s) or a\n"
+        "body pause over --body-timeout (60s); idle connections close after --idle-timeout\n"
+        "(75s). D: 500ms, 30s, 2m.\n",
+        f);
 }
 
 static void stop_cb(evutil_socket_t sig, short what, void *arg)
@@ -99,20 +148,28 @@ int main(int argc, char **argv)
         {"watch-after-first-byte", no_argument, NULL, 11},
         {"ignore-nonstream-cancel", no_argument, NULL, 12},
         {"upstream-idle-timeout", required_argument, NULL, 13},
+        {"fallback-upstream", required_argument, NULL, 14},
+        {"fallback-on", required_argument, NULL, 15},
+        {"fallback-max-wait-ms", required_argument, NULL, 16},
+        {"fallback-ignores-cancel", no_argument, NULL, 17},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct relay_config cfg = {0};
     char host[REFGW_HOST_MAX] = "127.0.0.1";
-    char upstream[REFGW_UPSTREAM_MAX];
+    char upstream[REFGW_UPSTREAM_MAX], fallback[REFGW_UPSTREAM_MAX];
     const char *port_file = NULL;
     const char *tls_cert = NULL, *tls_key = NULL, *ca_file = NULL;
     int tls = 0;
-    int have_mode = 0, have_upstream = 0;
+    int have_mode = 0, have_upstream = 0, have_fallback_opt = 0;
     unsigned long long v;
     int c;
     cfg.slow_ms = REFGW_SLOW_MS_DEFAULT;
+    cfg.fallback_max_wait_ms = REFGW_FALLBACK_WAIT_DEFAULT;
+    static const int fallback_default[] = {429, 503, 529};
+    memcpy(cfg.fallback_on, fallback_default, sizeof fallback_default);
+    cfg.nfallback_on = 3;
     opterr = 0; /* our one line per error, not getopt's */
     /* ':' first: an option without its value comes back as ':', not '?' */
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -120,8 +177,10 @@ int main(int argc, char **argv)
         case 'm': {
             int m = relay_mode_parse(optarg);
             if (m < 0) {
-                fprintf(stderr, "refgw: --mode: expected naive|fixed|slow|retry|strip-headers, "
-                                "got '%s'\n", optarg);
+                fprintf(stderr,
+                        "refgw: --mode: expected naive|fixed|slow|retry|strip-headers, "
+                        "got '%s'\n",
+                        optarg);
                 return REFGW_EXIT_USAGE;
             }
             cfg.mode = (enum relay_mode)m;
@@ -135,22 +194,39 @@ int main(int argc, char **argv)
                 return REFGW_EXIT_USAGE;
             }
             break;
-        case 'u': {
-            size_t n = strlen(optarg);
-            size_t scheme = strncmp(optarg, "http://", 7) == 0    ? 7
-                            : strncmp(optarg, "https://", 8) == 0 ? 8
-                                                                  : 0;
-            if (scheme == 0 || n <= scheme || n >= sizeof upstream) {
-                fprintf(stderr, "refgw: --upstream: expected http[s]://HOST:PORT, got '%s'\n",
-                        optarg);
+        case 'u':
+            if (base_url("--upstream", optarg, upstream, sizeof upstream) != 0)
                 return REFGW_EXIT_USAGE;
-            }
-            memcpy(upstream, optarg, n + 1);
-            while (n > scheme && upstream[n - 1] == '/')
-                upstream[--n] = '\0'; /* request paths bring their own slash */
             have_upstream = 1;
             break;
-        }
+        case 14:
+            if (base_url("--fallback-upstream", optarg, fallback, sizeof fallback) != 0)
+                return REFGW_EXIT_USAGE;
+            cfg.fallback_upstream = fallback;
+            break;
+        case 15:
+            if (parse_statuses(optarg, cfg.fallback_on, &cfg.nfallback_on) != 0) {
+                fprintf(stderr,
+                        "refgw: --fallback-on: expected a comma-separated list of HTTP statuses "
+                        "400..599 (at most %d), got '%s'\n",
+                        RELAY_MAX_FALLBACK_STATUSES, optarg);
+                return REFGW_EXIT_USAGE;
+            }
+            have_fallback_opt = 1;
+            break;
+        case 16:
+            if (cliutil_parse_u64(optarg, REFGW_SLOW_MS_MAX, &v) != 0) {
+                fprintf(stderr, "refgw: --fallback-max-wait-ms: expected 0..%llu, got '%s'\n",
+                        REFGW_SLOW_MS_MAX, optarg);
+                return REFGW_EXIT_USAGE;
+            }
+            cfg.fallback_max_wait_ms = (uint32_t)v;
+            have_fallback_opt = 1;
+            break;
+        case 17:
+            cfg.fallback_ignores_cancel = 1;
+            have_fallback_opt = 1;
+            break;
         case 4:
             if (strcmp(optarg, "1.1") == 0) {
                 cfg.upstream_http2 = 0;
@@ -187,8 +263,8 @@ int main(int argc, char **argv)
             break;
         case 's':
             if (cliutil_parse_u64(optarg, REFGW_SLOW_MS_MAX, &v) != 0) {
-                fprintf(stderr, "refgw: --slow-ms: expected 0..%llu, got '%s'\n",
-                        REFGW_SLOW_MS_MAX, optarg);
+                fprintf(stderr, "refgw: --slow-ms: expected 0..%llu, got '%s'\n", REFGW_SLOW_MS_MAX,
+                        optarg);
                 return REFGW_EXIT_USAGE;
             }
             cfg.slow_ms = (uint32_t)v;
@@ -215,19 +291,24 @@ int main(int argc, char **argv)
             unsigned ms;
             static const char *const names[] = {"", "header", "body", "idle"};
             if (httpguard_parse_ms(optarg, &ms) != 0 || ms == 0) {
-                fprintf(stderr, "refgw: --%s-timeout: expected a duration such as 500ms, 30s or "
-                                "2m, got '%s'\n", names[c], optarg);
+                fprintf(stderr,
+                        "refgw: --%s-timeout: expected a duration such as 500ms, 30s or "
+                        "2m, got '%s'\n",
+                        names[c], optarg);
                 return REFGW_EXIT_USAGE;
             }
-            *(c == 1 ? &cfg.header_timeout_ms : c == 2 ? &cfg.body_timeout_ms
-                                                       : &cfg.idle_timeout_ms) = ms;
+            *(c == 1   ? &cfg.header_timeout_ms
+              : c == 2 ? &cfg.body_timeout_ms
+                       : &cfg.idle_timeout_ms) = ms;
             break;
         }
         case 13: {
             unsigned ms = 0;
             if (strcmp(optarg, "0") != 0 && httpguard_parse_ms(optarg, &ms) != 0) {
-                fprintf(stderr, "refgw: --upstream-idle-timeout: expected a duration such as "
-                                "500ms, 30s or 2m (0: none), got '%s'\n", optarg);
+                fprintf(stderr,
+                        "refgw: --upstream-idle-timeout: expected a duration such as "
+                        "500ms, 30s or 2m (0: none), got '%s'\n",
+                        optarg);
                 return REFGW_EXIT_USAGE;
             }
             cfg.upstream_idle_ms = ms;
@@ -276,6 +357,22 @@ int main(int argc, char **argv)
                     leaks[i].flag, relay_mode_name(cfg.mode));
             return REFGW_EXIT_USAGE;
         }
+    }
+    if (have_fallback_opt && cfg.fallback_upstream == NULL) {
+        fprintf(stderr, "refgw: --fallback-on, --fallback-max-wait-ms and "
+                        "--fallback-ignores-cancel need --fallback-upstream\n");
+        return REFGW_EXIT_USAGE;
+    }
+    if (cfg.fallback_upstream && cfg.upstream_http2) {
+        fprintf(stderr,
+                "refgw: --fallback-upstream: HTTP/1.1 upstreams only (no --upstream-http 2)\n");
+        return REFGW_EXIT_USAGE;
+    }
+    if (cfg.fallback_ignores_cancel && cfg.mode != RELAY_FIXED && cfg.mode != RELAY_SLOW) {
+        fprintf(stderr,
+                "refgw: --fallback-ignores-cancel: only with --mode fixed or slow, not %s\n",
+                relay_mode_name(cfg.mode));
+        return REFGW_EXIT_USAGE;
     }
     int https = strncmp(upstream, "https://", 8) == 0;
     if (cfg.upstream_http2 && !https) {

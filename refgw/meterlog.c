@@ -17,6 +17,8 @@ int meterlog_write(FILE *f, const struct meterlog_line *l)
     else
         cJSON_AddNullToObject(o, "client_close");
     cJSON_AddNumberToObject(o, "upstream_attempts", l->upstream_attempts);
+    if (l->fallback)
+        cJSON_AddTrueToObject(o, "fallback");
     cJSON_AddNumberToObject(o, "output_tokens", (double)l->output_tokens);
     cJSON_AddNumberToObject(o, "input_tokens", (double)l->input_tokens);
     cJSON_AddNumberToObject(o, "t_ms", (double)l->t_ms);

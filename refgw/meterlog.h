@@ -13,6 +13,7 @@ struct meterlog_line {
     int client_closed;
     const char *client_close; /* fin, rst, rst_stream, goaway; NULL: it did not leave */
     uint32_t upstream_attempts;
+    int fallback; /* the answer relayed (or meant) came from the fallback upstream */
     uint64_t output_tokens, input_tokens;
     uint64_t t_ms; /* since refgw started */
 };

@@ -24,14 +24,16 @@ enum relay_metering {
     RELAY_METER_COUNT, /* the mock's tokens forwarded to the client before it left */
 };
 
+#define RELAY_MAX_FALLBACK_STATUSES 16
+
 struct relay_config {
     enum relay_mode mode;
-    const char *host;         /* listen address; NULL: 127.0.0.1 */
-    int port;                 /* 0: any free port */
-    const char *upstream;     /* base URL, "http[s]://HOST:PORT" without a trailing slash */
-    int upstream_http2;       /* HTTP/2 to the upstream (https only, by ALPN); 0: HTTP/1.1 */
-    const char *upstream_ca;  /* CA file for an https upstream; NULL: the system's */
-    uint32_t slow_ms;         /* RELAY_SLOW's delay */
+    const char *host;        /* listen address; NULL: 127.0.0.1 */
+    int port;                /* 0: any free port */
+    const char *upstream;    /* base URL, "http[s]://HOST:PORT" without a trailing slash */
+    int upstream_http2;      /* HTTP/2 to the upstream (https only, by ALPN); 0: HTTP/1.1 */
+    const char *upstream_ca; /* CA file for an https upstream; NULL: the system's */
+    uint32_t slow_ms;        /* RELAY_SLOW's delay */
     /* A client's stream reset (SINK_CLOSE_RST_STREAM, HTTP/2) is handled as RELAY_NAIVE; a
      * closed connection (FIN, RST, GOAWAY) as 'mode' says. The gateway that passes every
      * HTTP/1.1 test and leaks over HTTP/2. */
@@ -48,9 +50,19 @@ struct relay_config {
      * while it holds it back for a slow client) is cut, and its client gets a 504, or a dropped
      * stream once the answer had begun. 0: none. */
     uint32_t upstream_idle_ms;
+    /* A second provider: when the upstream answers a status in fallback_on (before any of its
+     * answer reached the client), the same request goes here once, after the upstream's
+     * retry-after (seconds) capped at fallback_max_wait_ms. A client that leaves during that
+     * wait cancels it as the mode cancels an attempt (naive and retry do not watch);
+     * fallback_ignores_cancel sends it anyway and reads it to the end. NULL: no fallback. */
+    const char *fallback_upstream;
+    int fallback_on[RELAY_MAX_FALLBACK_STATUSES];
+    size_t nfallback_on;
+    uint32_t fallback_max_wait_ms;
+    int fallback_ignores_cancel;
     /* the client side serves HTTP/2 beside HTTP/1.1 on its port: prior knowledge in cleartext,
      * ALPN h2 under TLS */
-    struct tls_server *tls; /* NULL: cleartext; borrowed, outlives the relay */
+    struct tls_server *tls;   /* NULL: cleartext; borrowed, outlives the relay */
     const char *metering_log; /* one JSON line appended per finished request; NULL: none */
     enum relay_metering metering;
     /* the client side's guard (httpguard.h); 0: its default */
@@ -61,19 +73,21 @@ struct relay_config {
 
 /* Faults and counts, for the summary line at exit. */
 struct relay_stats {
-    uint64_t h2_connections;    /* client connections that spoke HTTP/2 */
-    uint64_t requests;          /* client requests relayed */
-    uint64_t upstream_attempts; /* upstream requests sent (a retry is a second one) */
-    uint64_t client_closes;     /* clients that left before their response ended */
-    uint64_t upstream_errors;   /* connect failures, transport errors, 5xx */
-    uint64_t metering_errors;   /* metering lines that could not be written */
-    uint64_t meter_skipped;     /* upstream lines not metered: over METER_LINE_MAX or no memory */
-    uint64_t deadline_cuts;     /* upstream attempts cut by upstream_idle_ms */
+    uint64_t h2_connections;      /* client connections that spoke HTTP/2 */
+    uint64_t requests;            /* client requests relayed */
+    uint64_t upstream_attempts;   /* upstream requests sent (a retry is a second one) */
+    uint64_t client_closes;       /* clients that left before their response ended */
+    uint64_t upstream_errors;     /* connect failures, transport errors, 5xx */
+    uint64_t metering_errors;     /* metering lines that could not be written */
+    uint64_t meter_skipped;       /* upstream lines not metered: over METER_LINE_MAX or no memory */
+    uint64_t deadline_cuts;       /* upstream attempts cut by upstream_idle_ms */
+    uint64_t fallbacks;           /* requests sent to the fallback upstream */
+    uint64_t fallbacks_cancelled; /* fallbacks not sent: the client left during the wait */
 };
 
 /* Listens at once. Returns NULL with err filled. Borrows 'base' and the config's strings. */
 struct relay *relay_new(struct event_base *base, const struct relay_config *cfg, char *err,
-                            size_t errlen);
+                        size_t errlen);
 /* Drops every connection and transfer still open. NULL-safe. */
 void relay_free(struct relay *gw);
 

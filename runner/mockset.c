@@ -37,13 +37,17 @@ int mockset_alive(struct runner *r, char *why, size_t len)
     return 1;
 }
 
-double mockset_active_streams(struct runner *r, char *why, size_t len)
+double mockset_active_streams(struct runner *r, double *records, char *why, size_t len)
 {
     double active = 0;
+    if (records)
+        *records = 0;
     for (size_t i = 0; i < runner_nmocks(r); i++) {
         struct mockctl *m = runner_mock(r, i);
         cJSON *h = mockctl_get(m, "/_tailgate/health");
-        double a = jget_num(h, "active_streams");
+        double a = jget_num(h, "active_streams"), n = jget_num(h, "ledger_records");
+        if (records && !isnan(n))
+            *records += n;
         cJSON_Delete(h);
         if (h == NULL) {
             char who[PLACEHOLDER_NAME_MAX + 16];

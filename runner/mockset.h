@@ -12,9 +12,9 @@
 
 /* 1 while every mock we started is running; else 0 with why naming the one that exited. */
 int mockset_alive(struct runner *r, char *why, size_t len);
-/* Streams still running at all the mocks, or -1 (with the URL of the one that did not answer
- * in why) when one did not answer. */
-double mockset_active_streams(struct runner *r, char *why, size_t len);
+/* Streams still running at all the mocks, and (records, unless NULL) the ledger records they
+ * hold, or -1 (with the URL of the one that did not answer in why) when one did not answer. */
+double mockset_active_streams(struct runner *r, double *records, char *why, size_t len);
 /* The latest mock: the highest lag p99 and late share, the lowest rate share, the tokens timed
  * added up (mockctl_lag's figures; NAN where no mock says). */
 void mockset_lag(struct runner *r, double *p99_ms, double *late_share, double *timed,

@@ -567,6 +567,7 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
                                        "users",
                                        "network",
                                        "settle_ms",
+                                       "settle_quiet_ms",
                                        "price",
                                        "requests_per_day",
                                        "gates",
@@ -739,6 +740,7 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
             goto done;
     }
     if (jctx_get_u32(&c, root, "settle_ms", "", 0, 600000, &s.settle_ms) != 0 ||
+        jctx_get_u32(&c, root, "settle_quiet_ms", "", 0, 600000, &s.settle_quiet_ms) != 0 ||
         jctx_get_num(&c, root, "requests_per_day", "", 0, 1e12, &s.requests_per_day) != 0 ||
         jctx_get_u32(&c, root, "timeout_ms", "", 100, 3600000, &s.timeout_ms) != 0 ||
         jctx_get_u32(&c, root, "users_per_connection", "", 1, 1000, &s.users_per_connection) != 0)

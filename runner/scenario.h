@@ -59,6 +59,7 @@ struct scenario {
     cJSON *toxics_client; /* Toxiproxy-shaped toxics per leg; owned, may be NULL */
     cJSON *toxics_upstream;
     uint32_t settle_ms;
+    uint32_t settle_quiet_ms; /* the settle ends once the mocks were idle this long, no new request */
     double price_in, price_out; /* USD per million tokens; <0: the profile's */
     double requests_per_day;
     uint32_t timeout_ms;

@@ -167,7 +167,7 @@ static int may_start_cb(void *arg, uint32_t index)
     (void)index;
     struct runner *r = arg;
     char why[300];
-    double active = mockset_active_streams(r, why, sizeof why);
+    double active = mockset_active_streams(r, NULL, why, sizeof why);
     uint64_t now = clock_now_ns();
     if (active == 0) {
         r->isolate_since_ns = 0;
@@ -406,13 +406,27 @@ int scenariorun_execute(struct runner *r, struct scenario *sc, uint64_t seed,
                  (unsigned long long)(limit_ms / 1000));
     /* settle: let generation that outlived its user end, up to the window */
     uint64_t settle_deadline = clock_now_ns() + (uint64_t)sc->settle_ms * 1000000ull;
+    /* with settle_quiet_ms it ends only once the mocks stayed idle that long with no new
+     * upstream request: a gateway that backs off before a retry or a fallback starts it after
+     * they went idle */
+    uint64_t idle_since = 0;
+    double records_then = -1;
     while (!res->error[0] && clock_now_ns() < settle_deadline) {
-        double active = mockset_active_streams(r, res->error, sizeof res->error);
+        double records = 0;
+        double active = mockset_active_streams(r, &records, res->error, sizeof res->error);
         if (active < 0)
             break;
-        if (active == 0)
+        uint64_t now = clock_now_ns();
+        if (active > 0 || records != records_then) {
+            idle_since = 0;
+            records_then = records;
+        } else if (idle_since == 0) {
+            idle_since = now;
+        }
+        if (active == 0 && idle_since &&
+            now - idle_since >= (uint64_t)sc->settle_quiet_ms * 1000000ull)
             break;
-        loop_for(r, 100);
+        loop_for(r, active == 0 && sc->settle_quiet_ms < 100 ? sc->settle_quiet_ms : 100);
     }
     if (!res->error[0])
         env_alive(r, res->error, sizeof res->error);
