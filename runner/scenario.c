@@ -230,6 +230,16 @@ static int check_answer(const struct jctx *c, const char *prefix, const char *fa
     return 0;
 }
 
+/* The retry-after seconds a (valid) fault spec sends, 0 when none. */
+static int64_t retry_after_of(const char *spec)
+{
+    struct fault f;
+    char ferr[200];
+    if (spec[0] == '\0' || fault_parse(spec, &f, ferr, sizeof ferr) != 0)
+        return 0;
+    return f.retry_after > 0 ? f.retry_after : 0;
+}
+
 /* "mocks": per provider of a gateway that routes to several, its own profile or schedule,
  * model and fault; what one leaves out is the scenario's (its fault excepted). */
 static int parse_mocks(const struct jctx *c, const cJSON *o, struct scenario *s)
@@ -755,6 +765,17 @@ static int parse_scenario(const char *path, const char *text, size_t len, struct
     const cJSON *gates = cJSON_GetObjectItemCaseSensitive(root, "gates");
     if (gates && parse_gates(&c, gates, &s) != 0)
         goto done;
+    /* a fault with a retry-after invites a gateway to come back that much later, after the
+     * mocks went idle: unless the scenario says, the settle waits for that quiet */
+    if (!cJSON_GetObjectItemCaseSensitive(root, "settle_quiet_ms")) {
+        int64_t secs = retry_after_of(s.fault);
+        for (size_t i = 0; i < s.nmocks; i++) {
+            int64_t m = retry_after_of(s.mocks[i].fault);
+            secs = m > secs ? m : secs;
+        }
+        if (secs > 0)
+            s.settle_quiet_ms = (uint32_t)(secs > 600 ? 600000 : secs * 1000 + 500);
+    }
     *out = s;
     memset(&s, 0, sizeof s);
     rc = 0;
