@@ -1,4 +1,5 @@
 /* `tailgate run`: the release gate. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -27,7 +28,7 @@ static void on_signal(int sig)
 static void run_usage(FILE *f)
 {
     fputs("usage: tailgate run (--gateway FILE | --gateway-url URL [--gateway-cmd CMD]\n"
-          "                     [--style S] | --direct) [--mock-url URL] [--out DIR]\n"
+          "                     [--style S] | --direct) [--mock-url [NAME=]URL]... [--out DIR]\n"
           "                     [--seed N] [--floor DIRECT_RUN_DIR] [--via-proxies]\n"
           "                     [--mock-tls] [--shard I/N] [--workers W|auto]\n"
           "                     [--max-mock-lag-ms X|off] SCENARIO|SUITE...\n"
@@ -38,6 +39,9 @@ static void run_usage(FILE *f)
           "--workers W (default 1; auto: one per online CPU) runs each scenario's users in W\n"
           "client processes, the same plans for the same seed; network_drop and isolate\n"
           "scenarios run in-process.\n"
+          "A gateway description naming several providers ({{MOCK_URL_<name>}}) gets a mock\n"
+          "per name, started by the run, or --mock-url NAME=URL for one already running (the\n"
+          "shards of a run share it as they share the default one).\n"
           "--mock-tls (or \"mock_tls\": true in the gateway description) starts the mock with\n"
           "HTTPS and writes its CA to OUT/mock-ca.pem ({{MOCK_CA_FILE}}).\n"
           "A leg with no toxics (and no network_drop users) connects directly; --via-proxies\n"
@@ -187,9 +191,37 @@ int cli_run(int argc, char **argv)
                 return cli_usage_error("run", "%s", werr);
             break;
         }
-        case 'm':
-            cfg.mock_url = optarg;
+        case 'm': {
+            /* NAME=URL names one of several mocks ({{MOCK_URL_<name>}}); a URL alone is the
+             * default one */
+            const char *eq = strchr(optarg, '='), *scheme = strstr(optarg, "://");
+            if (eq == NULL || (scheme && scheme < eq)) {
+                cfg.mock_url = optarg;
+                break;
+            }
+            size_t n = (size_t)(eq - optarg);
+            int ok = n > 0 && n < PLACEHOLDER_NAME_MAX;
+            for (size_t i = 0; ok && i < n; i++)
+                ok = isalnum((unsigned char)optarg[i]) || optarg[i] == '_';
+            if (!ok || (strncmp(eq + 1, "http://", 7) != 0 && strncmp(eq + 1, "https://", 8) != 0))
+                return cli_usage_error("run",
+                                       "--mock-url: expected URL or NAME=URL (NAME 1 to %d of "
+                                       "A-Z a-z 0-9 _, URL http:// or https://), got '%s'",
+                                       PLACEHOLDER_NAME_MAX - 1, optarg);
+            for (size_t i = 0; i < cfg.nnamed_mock_urls; i++)
+                if (strncmp(cfg.named_mock_name[i], optarg, n) == 0 &&
+                    cfg.named_mock_name[i][n] == '\0')
+                    return cli_usage_error("run", "--mock-url: '%.*s' given twice", (int)n, optarg);
+            if (cfg.nnamed_mock_urls == PLACEHOLDER_MAX_MOCKS)
+                return cli_usage_error("run", "--mock-url: at most %d named mocks",
+                                       PLACEHOLDER_MAX_MOCKS);
+            char *name = strndup(optarg, n);
+            if (name == NULL)
+                return cli_usage_error("run", "out of memory");
+            cfg.named_mock_name[cfg.nnamed_mock_urls] = name;
+            cfg.named_mock_url[cfg.nnamed_mock_urls++] = eq + 1;
             break;
+        }
         case 4: {
             char *end;
             double v = strtod(optarg, &end);

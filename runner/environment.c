@@ -5,6 +5,7 @@
  * reached over HTTP, so either could run elsewhere. */
 #include "environment.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,12 +66,17 @@ static int mock_names(struct runner *r, struct placeholder_names *names, char *e
                  PLACEHOLDER_MAX_MOCKS);
         return RUN_USAGE;
     }
-    if (names->n > 0 && r->cfg->mock_url) {
-        snprintf(err, errlen,
-                 "the gateway uses named mocks ({{MOCK_URL_%s}}): the run starts them itself, "
-                 "so --mock-url cannot be given",
-                 names->name[0]);
-        return RUN_USAGE;
+    /* a URL for a mock the gateway does not use would be a shard's provider never reached */
+    for (size_t i = 0; i < r->cfg->nnamed_mock_urls; i++) {
+        size_t j = 0;
+        while (j < names->n && strcmp(names->name[j], r->cfg->named_mock_name[i]) != 0)
+            j++;
+        if (j == names->n) {
+            snprintf(err, errlen,
+                     "--mock-url %s=...: the gateway description uses no {{MOCK_URL_%s}}",
+                     r->cfg->named_mock_name[i], r->cfg->named_mock_name[i]);
+            return RUN_USAGE;
+        }
     }
     return RUN_PASS;
 }
@@ -148,15 +154,26 @@ int environment_setup(struct runner *r, struct scenario *scs, size_t nsc, char *
     mockctl_clock(&r->mock, &r->rr.clock_offset_ns, &r->rr.clock_uncertainty_ns);
     struct placeholder_mock mocks[PLACEHOLDER_MAX_MOCKS];
     for (size_t i = 0; i < names.n; i++) {
-        /* started here, on this host: the same clock as the default one, offset 0 */
+        /* started here, or reached at its --mock-url NAME=URL */
         struct mockctl *m = &r->named[r->nnamed++];
         snprintf(m->name, sizeof m->name, "%s", names.name[i]);
         m->tls = r->mock.tls;
         snprintf(m->scope, sizeof m->scope, "%s", r->mock.scope);
-        rc = start_mock(r, m, NULL, proxied, &r->named_proxy[i], named_url[i], sizeof named_url[i],
+        snprintf(m->auth, sizeof m->auth, "%s", r->mock.auth);
+        const char *url = NULL;
+        for (size_t k = 0; k < cfg->nnamed_mock_urls; k++)
+            if (strcmp(cfg->named_mock_name[k], m->name) == 0)
+                url = cfg->named_mock_url[k];
+        rc = start_mock(r, m, url, proxied, &r->named_proxy[i], named_url[i], sizeof named_url[i],
                         err, errlen);
         if (rc != RUN_PASS)
             return rc;
+        /* its records are joined on the default mock's clock: how far its own is from that */
+        double off, unc;
+        mockctl_clock(m, &off, &unc);
+        r->named_clock_delta_ns[i] = off - r->rr.clock_offset_ns;
+        if (isnan(unc) || unc > r->rr.clock_uncertainty_ns)
+            r->rr.clock_uncertainty_ns = unc;
         snprintf(mocks[i].name, sizeof mocks[i].name, "%s", names.name[i]);
         mocks[i].url = named_url[i];
     }

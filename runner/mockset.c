@@ -76,6 +76,26 @@ void mockset_lag(struct runner *r, double *p99_ms, double *late_share, double *t
     }
 }
 
+/* Moves a record's times (every "..._ns" number, or array of them) by -delta: onto the
+ * default mock's clock, which the join reads. */
+static void shift_times(cJSON *rec, double delta)
+{
+    cJSON *f;
+    cJSON_ArrayForEach(f, rec)
+    {
+        size_t n = f->string ? strlen(f->string) : 0;
+        if (n < 3 || strcmp(f->string + n - 3, "_ns") != 0)
+            continue;
+        if (cJSON_IsNumber(f)) {
+            cJSON_SetNumberValue(f, f->valuedouble - delta);
+            continue;
+        }
+        cJSON *t;
+        cJSON_ArrayForEach(t, f) if (cJSON_IsNumber(t))
+            cJSON_SetNumberValue(t, t->valuedouble - delta);
+    }
+}
+
 cJSON *mockset_ledger(struct runner *r, char *why, size_t len)
 {
     cJSON *all = cJSON_CreateObject();
@@ -102,8 +122,11 @@ cJSON *mockset_ledger(struct runner *r, char *why, size_t len)
         while (rec) {
             cJSON *next = rec->next;
             cJSON_DetachItemViaPointer(recs, rec);
-            if (m->name[0])
+            if (m->name[0]) {
                 cJSON_AddStringToObject(rec, "mock", m->name);
+                if (r->named_clock_delta_ns[i - 1] != 0)
+                    shift_times(rec, r->named_clock_delta_ns[i - 1]);
+            }
             cJSON_AddItemToArray(records, rec);
             rec = next;
         }

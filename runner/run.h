@@ -5,6 +5,7 @@
 #ifndef RUNNER_RUN_H
 #define RUNNER_RUN_H
 
+#include "placeholder.h"
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,20 +19,25 @@
 
 struct run_config {
     const char *out_dir;
-    const char *gateway_file;  /* a description (docs/gateway.md) */
-    const char *gateway_cmd;   /* or flags */
+    const char *gateway_file; /* a description (docs/gateway.md) */
+    const char *gateway_cmd;  /* or flags */
     const char *gateway_url;
     const char *style;
-    int direct;                /* no gateway: the harness's own floor */
-    int via_proxies;           /* every leg through the chaos proxies, toxics or not */
-    const char *mock_url;      /* an already-running mockprov; NULL: start one */
-    const char *mock_token;    /* its --admin-token (TAILGATE_MOCK_TOKEN), or NULL */
-    int mock_tls;              /* start it with --tls (also "mock_tls" in the description) */
-    const char *floor_dir;     /* a --direct run to draw as the floor in the charts, or NULL */
+    int direct;           /* no gateway: the harness's own floor */
+    int via_proxies;      /* every leg through the chaos proxies, toxics or not */
+    const char *mock_url; /* an already-running mockprov; NULL: start one */
+    /* --mock-url NAME=URL: a named mock ({{MOCK_URL_<name>}}) already running; a named mock
+     * without one is started by the run */
+    const char *named_mock_name[PLACEHOLDER_MAX_MOCKS];
+    const char *named_mock_url[PLACEHOLDER_MAX_MOCKS];
+    size_t nnamed_mock_urls;
+    const char *mock_token; /* its --admin-token (TAILGATE_MOCK_TOKEN), or NULL */
+    int mock_tls;           /* start it with --tls (also "mock_tls" in the description) */
+    const char *floor_dir;  /* a --direct run to draw as the floor in the charts, or NULL */
     /* A scenario whose mock ran later than this at p99 is not judged (the mock, not the
      * gateway, was the bottleneck); 0: RUN_DEFAULT_MAX_MOCK_LAG_MS, INFINITY: never. */
     double max_mock_lag_ms;
-    const char *self_exe;      /* this program, to start `tailgate mock` */
+    const char *self_exe; /* this program, to start `tailgate mock` */
     uint64_t seed;
     /* shard_count > 0: this run is shard shard_index of shard_count (runner/shard.h) against
      * the shared mock at mock_url */
@@ -39,7 +45,7 @@ struct run_config {
     /* >1: each scenario's client runs in this many forked worker processes (runner/workers.h),
      * a scenario that needs the runner's own state (network_drop, isolate) in-process */
     uint32_t workers;
-    char **scenarios;          /* scenario files */
+    char **scenarios; /* scenario files */
     size_t nscenarios;
     const char *suite_name;
     /* progress lines for a human or a CI log; 'live' lines overwrite each other on a TTY */

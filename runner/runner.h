@@ -29,6 +29,7 @@ struct runner {
      * own upstream proxy when the default has one */
     struct mockctl named[PLACEHOLDER_MAX_MOCKS];
     struct proxy *named_proxy[PLACEHOLDER_MAX_MOCKS];
+    double named_clock_delta_ns[PLACEHOLDER_MAX_MOCKS]; /* its clock - the default mock's */
     size_t nnamed;
     char client_url[128]; /* through the client proxy */
     char target_url[160]; /* the gateway (or the mock when direct) itself */

@@ -155,13 +155,62 @@ msg=$(tail -n 1 "$tmp/typo.out")
 want="tailgate run: $tmp/typo.json:3: mocks.secondary: the gateway description uses no {{MOCK_URL_secondary}} (its named mocks: primary, fallback)"
 [ "$rc_typo" = 2 ] && [ "$msg" = "$want" ] && pass a_scenario_naming_an_unused_mock_should_be_a_usage_error ||
     fail a_scenario_naming_an_unused_mock_should_be_a_usage_error "rc $rc_typo: $msg"
-timeout -k 5 60 "$bin" run --gateway "$tmp/gw-fixed.json" --mock-url http://127.0.0.1:9 \
+timeout -k 5 60 "$bin" run --gateway "$tmp/gw-fixed.json" --mock-url nosuch=http://127.0.0.1:9 \
     --out "$tmp/remote" "$tmp/own.json" >"$tmp/remote.out" 2>&1 </dev/null
 rc=$?
 msg=$(tail -n 1 "$tmp/remote.out")
-[ "$rc" = 2 ] && [ "$msg" = "tailgate run: the gateway uses named mocks ({{MOCK_URL_primary}}): the run starts them itself, so --mock-url cannot be given" ] &&
-    pass named_mocks_with_mock_url_should_be_a_usage_error ||
-    fail named_mocks_with_mock_url_should_be_a_usage_error "rc $rc: $msg"
+[ "$rc" = 2 ] && [ "$msg" = "tailgate run: --mock-url nosuch=...: the gateway description uses no {{MOCK_URL_nosuch}}" ] &&
+    pass a_mock_url_for_an_unused_name_should_be_a_usage_error ||
+    fail a_mock_url_for_an_unused_name_should_be_a_usage_error "rc $rc: $msg"
+
+# --- shards share every provider's mock (--mock-url NAME=URL): two shards of
+# fallback-after-leave against three running mocks, merged, judge as the unsharded run did
+mock_pids=()
+start_mock() { # name: sets url_NAME
+    rm -f "$tmp/$1.port"
+    "$bin" mock --port 0 --port-file "$tmp/$1.port" >"$tmp/$1.mocklog" 2>&1 &
+    mock_pids+=($!)
+    for _ in $(seq 500); do
+        [ -s "$tmp/$1.port" ] && break
+        sleep 0.01
+    done
+    eval "url_$1=http://127.0.0.1:$(cat "$tmp/$1.port" 2>/dev/null)"
+}
+trap 'kill "${mock_pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+start_mock default
+start_mock primary
+start_mock fallback
+spids=()
+for i in 0 1; do
+    timeout -k 5 120 "$bin" run --gateway "$tmp/gw-naive.json" --seed 3 --shard "$i/2" \
+        --mock-url "$url_default" --mock-url "primary=$url_primary" \
+        --mock-url "fallback=$url_fallback" --out "$tmp/shard$i" \
+        scenarios/fallback-after-leave.json >"$tmp/shard$i.out" 2>&1 </dev/null &
+    spids+=($!)
+done
+for p in "${spids[@]}"; do wait "$p"; done
+timeout -k 5 60 "$bin" merge "$tmp/shard0" "$tmp/shard1" --out "$tmp/merged" \
+    >"$tmp/merged.out" 2>&1 </dev/null
+rc_merged=$?
+got=$("$py" - "$tmp" <<'PY' 2>&1
+import json, sys
+d = sys.argv[1]
+s = json.load(open(f"{d}/merged/results.json"))["scenarios"][0]
+qs = s["requests_detail"]
+vals = lambda k: ",".join(str(int(v)) for v in sorted({q[k] for q in qs if q[k] is not None}))
+own = []
+for i in range(2):
+    mocks = sorted({json.loads(l).get("mock", "default") + ":" + json.loads(l)["correlation_id"][:5]
+                    for l in open(f"{d}/shard{i}/ledger.jsonl") if l.strip()})
+    own.append(",".join(mocks))
+print(f'{s["verdict"]}|{s["requests"]}|att {vals("upstream_attempts")}|nobody {vals("retries_for_nobody")}|'
+      f'tail {vals("tail_tokens")}|{" ".join(own)}')
+PY
+)
+want="fail|8|att 2|nobody 1|tail 40|fallback:s0of2,primary:s0of2 fallback:s1of2,primary:s1of2"
+[ "$rc_merged" = 1 ] && [ "$got" = "$want" ] && pass shards_should_share_every_providers_mock ||
+    fail shards_should_share_every_providers_mock "rc $rc_merged: $got; $(tail -n 2 "$tmp/shard0.out")"
+
 # --- refgw's fallback flags: a bad one is a usage error, one line, exit 2
 check_usage() { # name, want, args...
     local name=$1 want=$2
