@@ -15,6 +15,7 @@
 #include "azure.h"
 #include "completions.h"
 #include "gemini.h"
+#include "holes.h"
 #include "ollama.h"
 #include "strappend.h"
 
@@ -435,58 +436,10 @@ void wire_gen_cleanup(struct wire_gen *g)
     g->tmpl = g->rtmpl = g->atmpl = NULL;
 }
 
-/* A token's values for a template's holes. */
-struct holes {
-    int64_t seq;
-    const char *text;
-    uint64_t count, total;
-    int first; /* the stream's first event: a Gemini array's first element has no separator */
-};
-
-/* Fills a template's holes. */
-static int fill(const struct wire_gen *g, const char *tmpl, const struct holes *h, char *buf,
-                size_t len)
+/* Where a token's template starts: a Gemini array's first element has no separator. */
+static const char *tmpl_start(const struct wire_gen *g, const char *tmpl, int first)
 {
-    char seq[32], count[32], total[32];
-    int tl = (int)strlen(h->text);
-    int sl = snprintf(seq, sizeof seq, "%lld", (long long)h->seq);
-    int cl = snprintf(count, sizeof count, "%llu", (unsigned long long)h->count);
-    int ttl = snprintf(total, sizeof total, "%llu", (unsigned long long)h->total);
-    if (sl < 0 || cl < 0 || ttl < 0 || len == 0)
-        return -1;
-    const char *p = tmpl;
-    if (g->json_stream && h->first)
-        p += GEMINI_ARRAY_SEP_LEN; /* the array's first element */
-    size_t o = 0;
-    for (; *p; p++) {
-        const char *ins = NULL;
-        size_t il = 0;
-        if (*p == WIRE_HOLE_SEQ) {
-            ins = seq;
-            il = (size_t)sl;
-        } else if (*p == WIRE_HOLE_TEXT) {
-            ins = h->text;
-            il = (size_t)tl;
-        } else if (*p == WIRE_HOLE_COUNT) {
-            ins = count;
-            il = (size_t)cl;
-        } else if (*p == WIRE_HOLE_TOTAL) {
-            ins = total;
-            il = (size_t)ttl;
-        }
-        if (ins) {
-            if (o + il >= len)
-                return -1;
-            memcpy(buf + o, ins, il);
-            o += il;
-        } else {
-            if (o + 1 >= len)
-                return -1;
-            buf[o++] = *p;
-        }
-    }
-    buf[o] = '\0';
-    return (int)o;
+    return g->json_stream && first ? tmpl + GEMINI_ARRAY_SEP_LEN : tmpl;
 }
 
 int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t len)
@@ -504,8 +457,8 @@ int wire_stream_token(const struct wire_gen *g, uint64_t i, char *buf, size_t le
     /* Gemini counts visible tokens as candidates, the whole reasoning apart (the template
      * carries it) and in the total */
     struct holes h = {wire_seq_token(g, i), text, i + 1,
-                      g->input_tokens + g->shape.reasoning + i + 1, i == 0 && !has_reasoning(g)};
-    return fill(g, t, &h, buf, len);
+                      g->input_tokens + g->shape.reasoning + i + 1};
+    return holes_fill(tmpl_start(g, t, i == 0 && !has_reasoning(g)), &h, buf, len);
 }
 
 int wire_held(const struct wire_gen *g, uint64_t i)
@@ -541,8 +494,8 @@ int wire_stream_reasoning(const struct wire_gen *g, uint64_t j, char *buf, size_
     char text[32];
     if (engine_reasoning_text(j, text, sizeof text) < 0)
         return -1;
-    struct holes h = {wire_seq_reasoning(g, j), text, j + 1, g->input_tokens + j + 1, j == 0};
-    return fill(g, g->rtmpl, &h, buf, len);
+    struct holes h = {wire_seq_reasoning(g, j), text, j + 1, g->input_tokens + j + 1};
+    return holes_fill(tmpl_start(g, g->rtmpl, j == 0), &h, buf, len);
 }
 
 const char *wire_stream_content_type(const struct wire_gen *g)

@@ -10,17 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "holes.h" /* the holes in a token-event template */
 #include "request.h"
 
 /* One token's event, framing included: a chat tool-call chunk naming a 127-byte model whose every
  * byte JSON escapes to six is about 1,100 bytes; every other event is smaller. */
 #define WIRE_TOKEN_EVENT_MAX 2048
 
-/* Holes in a token-event template, filled per token by wire_stream_token. */
-#define WIRE_HOLE_SEQ '\x01'   /* Responses sequence number */
-#define WIRE_HOLE_TEXT '\x02'  /* the token's text */
-#define WIRE_HOLE_COUNT '\x03' /* output tokens so far, this one included */
-#define WIRE_HOLE_TOTAL '\x04' /* input tokens plus output tokens so far */
 
 /* Why a generation ended, as the wire says it. */
 enum wire_end {
