@@ -218,7 +218,7 @@ FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -std=c11 -D_GNU_SOURCE $(WARN) -I. -Icommon -Im
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # what the parsers need; an archive, so each target links only the objects it uses
 FUZZ_LIB_SRC := $(COMMON_SRC) $(CHAOS_SRC) $(RUNNER_SRC) $(REPORTS_SRC) mockprov/request.c \
-                mockprov/wire.c mockprov/gemini.c mockprov/completions.c mockprov/ollama.c \
+                mockprov/wire.c mockprov/holes.c mockprov/gemini.c mockprov/completions.c mockprov/ollama.c \
                 mockprov/azure.c mockprov/bedrock.c mockprov/engine.c mockprov/fault.c \
                 mockprov/profile.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/refgw/meter.o
