@@ -145,6 +145,17 @@ print("mock_lag_p99_ms=%.2f mock_late_pct=%.2f mock_burst_max=%d"
 EOF
 }
 
+# syn_counters: "RETRANS DROPS" from TcpExt (/proc/net/netstat): SYNs sent again (TCPSynRetrans)
+# and connections a full listen queue dropped (ListenDrops, which counts ListenOverflows too).
+# They are the whole host's: on this loopback bench nothing else connects, and others CPU % says
+# when something else ran.
+syn_counters() {
+    awk '$1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) k[i] = $i; h = 1; next }
+         $1 == "TcpExt:" && h { for (i = 2; i <= NF; i++) v[k[i]] = $i;
+                                printf "%d %d\n", v["TCPSynRetrans"], v["ListenDrops"] }' \
+        /proc/net/netstat 2>/dev/null || echo "0 0"
+}
+
 # run_one SERVER N: starts a fresh server, loads it, appends "SERVER result ..." to results.
 run_one() {
     local server=$1 n=$2 url pid admin=() busy
@@ -176,11 +187,14 @@ run_one() {
         ;;
     esac
     log "bench: $server, $n streams at $url"
-    local line rc=0
+    local line rc=0 syn0 drop0 syn1 drop1
+    read -r syn0 drop0 < <(syn_counters)
     line=$("${client_pin[@]+"${client_pin[@]}"}" "$LOAD_BIN" --url "$url" --streams "$n" --tps "$BENCH_TPS" --ramp-ms "$BENCH_RAMP_MS" \
         --warmup-ms "$BENCH_WARMUP_MS" --window-ms "$BENCH_WINDOW_MS" --server-pid "$pid" \
         "${admin[@]+"${admin[@]}"}" 2>"$tmp/load.err") || rc=$?
     sed 's/^/    /' "$tmp/load.err" >&2
+    read -r syn1 drop1 < <(syn_counters)
+    line="$line syn_retrans=$((syn1 - syn0)) listen_drops=$((drop1 - drop0))"
     if [[ $server == mockprov && $rc -eq 0 ]]; then
         # how late the mock itself ran over the whole run (its /_tailgate/health token_lag)
         line="$line $(mock_lag "$url")"
@@ -226,8 +240,8 @@ function num(v) { return (v == "" || v < 0) ? "-" : v }
 }
 END {
     print ""
-    print "| streams | server | target tok/s | achieved % | gap p50 ms | gap p99 ms | gap p99 / floor | TTFT p50 ms | TTFT p99 ms | detect p50 us | detect p99 us | KiB/stream | server CPU % | client lag p99 ms | others CPU % | mock lag p99 ms | mock late % |"
-    print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| streams | server | target tok/s | achieved % | gap p50 ms | gap p99 ms | gap p99 / floor | TTFT p50 ms | TTFT p99 ms | detect p50 us | detect p99 us | KiB/stream | server CPU % | client lag p99 ms | others CPU % | mock lag p99 ms | mock late % | SYN retrans | listen drops |"
+    print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for (i = 1; i <= nr; i++) {
         split(rows[i], parts, SUBSEP); n = parts[1]; s = parts[2]; key = rows[i]
         fk = n SUBSEP "floor"
@@ -238,11 +252,12 @@ END {
         det99 = s == "mockprov" ? num(r[key, "detect_p99_us"]) : "-"
         lag99 = s == "mockprov" ? num(r[key, "mock_lag_p99_ms"]) : "-"
         late = s == "mockprov" ? num(r[key, "mock_late_pct"]) : "-"
-        printf "| %s | %s | %s | %.2f | %.2f | %.2f | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+        printf "| %s | %s | %s | %.2f | %.2f | %.2f | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
             n, s, r[key, "target_tps"], r[key, "achieved_pct"], r[key, "gap_p50_ms"],
             r[key, "gap_p99_ms"], ratio, r[key, "ttft_p50_ms"], r[key, "ttft_p99_ms"],
             det50, det99, num(r[key, "kib_per_stream"]), num(r[key, "server_cpu_pct"]),
-            num(r[key, "client_lag_p99_ms"]), num(r[key, "others_cpu_pct"]), lag99, late
+            num(r[key, "client_lag_p99_ms"]), num(r[key, "others_cpu_pct"]), lag99, late,
+            r[key, "syn_retrans"], r[key, "listen_drops"]
         if (r[key, "others_cpu_pct"] > 10)
             notes = notes sprintf("\n- %s at %s streams: other processes used %s%% of a core during the window; the row is suspect", s, n, r[key, "others_cpu_pct"])
         if (r[key, "errors"] > 0)
