@@ -37,8 +37,8 @@ static void timeline(const struct chaos_record *c, struct req_result *q, const c
         if (cid == NULL || strcmp(cid, q->cid) != 0)
             continue;
         const cJSON *t;
-        cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns")) q->gen_ms[q->ngen++] =
-            (t->valuedouble - off - t_ref_client) / 1e6;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
+            q->gen_ms[q->ngen++] = (t->valuedouble - off - t_ref_client) / 1e6;
     }
     for (uint32_t i = 0; c && i < c->ntrace; i++)
         q->del_ms[q->ndel++] = ((double)c->t_send_ns + c->trace_us[i] * 1e3 - t_ref_client) / 1e6;
@@ -259,11 +259,11 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
              * to those begun later for nobody; a retry the user then waits for is wanted work */
             int before = accept <= t_ref_mock || nobody;
             const cJSON *t;
-            cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns")) tail +=
-                before && t->valuedouble > t_ref_mock;
+            cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
+                tail += before && t->valuedouble > t_ref_mock;
             /* a reasoning model's hidden or shown thinking is generated (and billed) too */
-            cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "reasoning_t_ns")) think_tail +=
-                before && t->valuedouble > t_ref_mock;
+            cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "reasoning_t_ns"))
+                think_tail += before && t->valuedouble > t_ref_mock;
             double closed = jget_num(rec, "t_peer_closed_ns");
             double stop = jget_num(rec, "t_gen_stop_ns");
             const char *ck = jget_str(rec, "close_kind");

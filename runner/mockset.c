@@ -91,8 +91,11 @@ static void shift_times(cJSON *rec, double delta)
             continue;
         }
         cJSON *t;
-        cJSON_ArrayForEach(t, f) if (cJSON_IsNumber(t))
-            cJSON_SetNumberValue(t, t->valuedouble - delta);
+        cJSON_ArrayForEach(t, f)
+        {
+            if (cJSON_IsNumber(t))
+                cJSON_SetNumberValue(t, t->valuedouble - delta);
+        }
     }
 }
 
