@@ -254,4 +254,21 @@ got=$(summary with503 | head -1)
 want="0|pass|4|att 2|nobody 0|recs fallback:200=4 primary:503=4"
 [ "$got" = "$want" ] && pass a_503_in_the_fallback_set_should_fall_back ||
     fail a_503_in_the_fallback_set_should_fall_back "$got"
+# --- Anthropic's overloaded 529 on /v1/messages falls back as OpenAI's 429 does
+sed 's/"style": "openai-chat"/"style": "anthropic"/' "$tmp/gw-fixed.json" >"$tmp/gw-anthropic.json"
+sed 's/"api": "openai-chat"/"api": "anthropic"/' "$tmp/own.json" >"$tmp/own-anthropic.json"
+run anthropic anthropic "$tmp/own-anthropic.json"
+got=$(summary anthropic | sed -n '1p;3p')
+want="0|pass|4|att 2|nobody 0|recs fallback:200=4 primary:529=4
+gen fallback=12 primary=0"
+[ "$got" = "$want" ] && pass an_anthropic_529_should_fall_back_on_the_messages_route ||
+    fail an_anthropic_529_should_fall_back_on_the_messages_route "$got; $(tail -n 3 "$tmp/anthropic.out")"
+
+# --- a 500 is not in the default set: the client gets refgw's 502, no fallback is sent
+sed 's/"status=529"/"status=500"/' "$tmp/own.json" >"$tmp/own500.json"
+run with500 fixed "$tmp/own500.json"
+got=$(summary with500 | head -1)
+want="1|fail|4|att 1|nobody 0|recs primary:500=4"
+[ "$got" = "$want" ] && pass a_500_should_not_fall_back_under_the_default_set ||
+    fail a_500_should_not_fall_back_under_the_default_set "$got"
 exit $status
