@@ -16,7 +16,7 @@
 #include "reply.h"
 #include "sink.h"
 
-#define MOCK_TICK_BATCH 256           /* streams per pass of the wheel before I/O gets a turn */
+#define MOCK_TICK_BATCH 32            /* streams per pass of the wheel before I/O gets a turn */
 #define MOCK_TICK_NS 1000000ull       /* a wheel slot: the tick never fires more often */
 #define MOCK_LATE_NS (5 * 1000000ull) /* a token this much behind its timetable was late */
 
@@ -327,18 +327,22 @@ void gen_tick_cb(evutil_socket_t fd, short what, void *arg)
         n = next;
     }
     m->in_tick = 0;
+    uint64_t due = wheel_next_due(&m->wheel);
+    uint64_t t = clock_now_ns();
+    /* tokens that fell due while this batch ran are late already: go again once the sockets
+     * had their turn, rather than sleeping a slot with work waiting */
+    if (due <= t)
+        more = 1;
     if (more) {
         /* a zero timeout, not event_active: libevent runs activated events before it polls
          * again, timeouts only after, so sockets get their turn first */
         struct timeval zero = {0, 0};
         evtimer_add(m->tick_more, &zero);
     }
-    uint64_t due = wheel_next_due(&m->wheel);
     if (due == UINT64_MAX) {
         evtimer_del(m->tick); /* idle: no wake-ups */
         return;
     }
-    uint64_t t = clock_now_ns();
     tick_schedule(m, t, tick_at(t, due));
 }
 
