@@ -33,10 +33,16 @@ struct h1sink {
     struct evbuffer *scratch;
     int chunked;                   /* we frame chunks ourselves, so we can send a trailer */
     struct evhttp_request *orphan; /* detached by evhttp after a peer close; freed with us */
+    char *cork;                    /* sink_cork's buffer while corked, else NULL */
+    size_t cork_len, cork_cap;
+    int cork_marks; /* the marks of the writes gathered there */
 };
 
 static void unhook(struct h1sink *h)
 {
+    h->cork = NULL; /* what it gathered was never accounted for: it just never leaves */
+    h->cork_len = 0;
+    h->cork_marks = 0;
     if (h->drain && h->out)
         evbuffer_remove_cb_entry(h->out, h->drain);
     h->drain = NULL;
@@ -79,35 +85,102 @@ static void start_op(struct sink *s, int status)
     h->drain = evbuffer_add_cb(h->out, drain_cb, h);
 }
 
-/* While nothing is queued, a small write goes straight to the socket: going through evhttp
- * costs two epoll_ctl calls and a loop pass per token, which at thousands of streams is most of
- * the CPU. Bytes only reach the buffer when the socket is full, so order is kept. */
-static void write_op(struct sink *s, const char *data, size_t len, int mark)
+/* Whether a write may skip evhttp: a plain socket with nothing queued before it. */
+static int can_direct(const struct h1sink *h)
 {
-    struct h1sink *h = (struct h1sink *)s;
+    return h->out && h->fd >= 0 && evbuffer_get_length(h->out) == 0;
+}
+
+/* Frames one chunk (or not, for a close-delimited body) into dst, which has room for len + 16
+ * bytes; returns the framed length. */
+static size_t frame_chunk(const struct h1sink *h, char *dst, const char *data, size_t len)
+{
+    size_t hl = 0;
+    if (h->chunked) {
+        static const char hex[] = "0123456789abcdef";
+        char tmp[16];
+        size_t k = 0;
+        for (size_t v = len; k == 0 || v; v >>= 4)
+            tmp[k++] = hex[v & 15];
+        while (k)
+            dst[hl++] = tmp[--k];
+        dst[hl++] = '\r';
+        dst[hl++] = '\n';
+    }
+    memcpy(dst + hl, data, len);
+    hl += len;
+    if (h->chunked) {
+        dst[hl++] = '\r';
+        dst[hl++] = '\n';
+    }
+    return hl;
+}
+
+/* Sends framed bytes: straight to the socket while nothing is queued before them, the rest
+ * (or all, when the socket is full or failed) through evhttp, whose path notices errors and
+ * tells us through callbacks. */
+static void send_framed(struct h1sink *h, const char *frame, size_t flen, int mark)
+{
+    struct sink *s = &h->base;
     struct evbuffer *b = h->scratch;
-    char frame[H1SINK_DIRECT_MAX];
-    if (h->out && h->fd >= 0 && evbuffer_get_length(h->out) == 0 && len + 16 <= sizeof frame) {
-        int hl = h->chunked ? snprintf(frame, sizeof frame, "%zx\r\n", len) : 0;
-        memcpy(frame + hl, data, len);
-        size_t flen = (size_t)hl + len;
-        if (h->chunked) {
-            memcpy(frame + flen, "\r\n", 2);
-            flen += 2;
-        }
+    size_t off = 0;
+    if (can_direct(h)) {
         ssize_t n = send(h->fd, frame, flen, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             sink_queued(s, flen, (size_t)n, mark);
             if ((size_t)n == flen)
                 return;
             /* partly sent: the rest waits in the buffer, and drain counting finishes it */
-            evbuffer_drain(b, evbuffer_get_length(b));
-            evbuffer_add(b, frame + n, flen - (size_t)n);
-            evhttp_send_reply_chunk(h->req, b);
-            return;
+            off = (size_t)n;
         }
-        /* EAGAIN or an error: evhttp's path notices errors and tells us through callbacks */
     }
+    evbuffer_drain(b, evbuffer_get_length(b));
+    evbuffer_add(b, frame + off, flen - off);
+    if (off == 0)
+        sink_queued(s, flen, 0, mark);
+    evhttp_send_reply_chunk(h->req, b);
+}
+
+/* Sends what the cork gathered, and ends the cork. */
+static void flush_cork(struct h1sink *h)
+{
+    char *buf = h->cork;
+    size_t len = h->cork_len;
+    int marks = h->cork_marks;
+    h->cork = NULL;
+    h->cork_len = 0;
+    h->cork_marks = 0;
+    if (buf && len > 0 && h->req)
+        send_framed(h, buf, len, marks);
+}
+
+/* While nothing is queued, a small write goes straight to the socket: going through evhttp
+ * costs two epoll_ctl calls and a loop pass per token, which at thousands of streams is most of
+ * the CPU. Bytes only reach the buffer when the socket is full, so order is kept. Corked, it
+ * joins the cork's buffer, which is sent when full and at uncork. */
+static void write_op(struct sink *s, const char *data, size_t len, int mark)
+{
+    struct h1sink *h = (struct h1sink *)s;
+    if (h->cork && h->cork_len + len + 16 > h->cork_cap) {
+        char *buf = h->cork;
+        size_t cap = h->cork_cap;
+        flush_cork(h);
+        if (can_direct(h) && len + 16 <= cap) {
+            h->cork = buf;
+            h->cork_cap = cap;
+        }
+    }
+    if (h->cork) {
+        h->cork_len += frame_chunk(h, h->cork + h->cork_len, data, len);
+        h->cork_marks += mark;
+        return;
+    }
+    char frame[H1SINK_DIRECT_MAX];
+    if (can_direct(h) && len + 16 <= sizeof frame) {
+        send_framed(h, frame, frame_chunk(h, frame, data, len), mark);
+        return;
+    }
+    struct evbuffer *b = h->scratch;
     evbuffer_drain(b, evbuffer_get_length(b));
     if (h->chunked)
         evbuffer_add_printf(b, "%zx\r\n", len);
@@ -118,12 +191,29 @@ static void write_op(struct sink *s, const char *data, size_t len, int mark)
     evhttp_send_reply_chunk(h->req, b);
 }
 
+/* Only over a plain socket with nothing queued: anything else goes through evhttp anyway. */
+static void cork_op(struct sink *s, char *buf, size_t cap)
+{
+    struct h1sink *h = (struct h1sink *)s;
+    flush_cork(h);
+    if (can_direct(h) && cap > 16) {
+        h->cork = buf;
+        h->cork_cap = cap;
+    }
+}
+
+static void uncork_op(struct sink *s)
+{
+    flush_cork((struct h1sink *)s);
+}
+
 /* The chunked body's last chunk, with the trailer if any; completion (or a close) arrives
  * through callbacks. */
 static void end_op(struct sink *s, const char *trailer_name, const char *trailer_value)
 {
     struct h1sink *h = (struct h1sink *)s;
     struct evhttp_request *req = h->req;
+    flush_cork(h);
     if (h->chunked) {
         char last[160];
         int n = trailer_name ? snprintf(last, sizeof last, "0\r\n%.64s: %.64s\r\n\r\n",
@@ -152,6 +242,7 @@ static void reply_op(struct sink *s, int status, const char *body, size_t len)
 static void cut_op(struct sink *s)
 {
     struct h1sink *h = (struct h1sink *)s;
+    flush_cork(h);
     h->chunked = 0;
     evhttp_send_reply_end(h->req);
 }
@@ -178,7 +269,7 @@ static void detach_op(struct sink *s)
 static uint64_t unsent_op(const struct sink *s)
 {
     const struct h1sink *h = (const struct h1sink *)s;
-    return h->out ? evbuffer_get_length(h->out) : 0;
+    return (h->out ? evbuffer_get_length(h->out) : 0) + h->cork_len;
 }
 
 static void free_op(struct sink *s)
@@ -199,6 +290,8 @@ static const struct sink_ops h1sink_ops = {
     .cut = cut_op,
     .abort = abort_op,
     .detach = detach_op,
+    .cork = cork_op,
+    .uncork = uncork_op,
     .unsent = unsent_op,
     .free = free_op,
 };

@@ -101,6 +101,18 @@ void sink_write(struct sink *s, const char *data, size_t len, int mark)
     s->ops->write(s, data, len, mark);
 }
 
+void sink_cork(struct sink *s, char *buf, size_t cap)
+{
+    if (s->state == SINK_OPEN && s->ops->cork)
+        s->ops->cork(s, buf, cap);
+}
+
+void sink_uncork(struct sink *s)
+{
+    if (s->ops->uncork)
+        s->ops->uncork(s);
+}
+
 /* The state changes before the transport is told: it may complete the response at once, and
  * complete_cb must find the sink already ended. */
 void sink_end(struct sink *s, const char *trailer_name, const char *trailer_value)

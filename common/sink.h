@@ -65,6 +65,10 @@ struct sink_ops {
     void (*abort)(struct sink *s);
     /* Stops every callback. What the transport still holds is freed with the sink. */
     void (*detach)(struct sink *s);
+    /* Optional (NULL: writes go out one by one). Gathers the writes that follow into the
+     * caller's 'buf' until uncork, which sends them at once; any other op sends them first. */
+    void (*cork)(struct sink *s, char *buf, size_t cap);
+    void (*uncork)(struct sink *s);
     /* Bytes written that still wait in the transport's buffer. */
     uint64_t (*unsent)(const struct sink *s);
     void (*free)(struct sink *s);
@@ -107,6 +111,14 @@ void sink_start(struct sink *s, int status);
  * counted in marks_done once its last byte leaves (0 for none, 1 for a token's event). No
  * allocation while the transport keeps up. */
 void sink_write(struct sink *s, const char *data, size_t len, int mark);
+/* Gathers the writes that follow, framed, into 'buf' (cap bytes, the caller's, alive until
+ * sink_uncork) so that they leave in one send: a stream with several events due at once sends
+ * them as one segment, not one system call each. The bytes and their order are the same, and
+ * their accounting (queued, drained, marks) happens at sink_uncork. A no-op unless SINK_OPEN
+ * and started, or where the transport cannot write directly. */
+void sink_cork(struct sink *s, char *buf, size_t cap);
+/* Sends what sink_cork gathered; a no-op when nothing is corked. */
+void sink_uncork(struct sink *s);
 /* Ends a started body, with one trailer field if trailer_name is not NULL; SINK_FLUSHING. */
 void sink_end(struct sink *s, const char *trailer_name, const char *trailer_value);
 /* Sends a whole response instead of a stream; SINK_FLUSHING. Borrows 'body'. */
