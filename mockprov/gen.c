@@ -18,6 +18,7 @@
 
 #define MOCK_TICK_BATCH 32            /* streams per pass of the wheel before I/O gets a turn */
 #define MOCK_TICK_NS 1000000ull       /* a wheel slot: the tick never fires more often */
+#define MOCK_CORK_BYTES 8192      /* a late stream's due tokens, gathered into one send */
 #define MOCK_LATE_NS (5 * 1000000ull) /* a token this much behind its timetable was late */
 
 static void token_timer_cb(evutil_socket_t fd, short what, void *arg);
@@ -293,12 +294,19 @@ static void fire_stream(struct mock *m, struct gen *g, uint64_t now)
     if (g->delay_ns > 0 && g->delay_ns < MOCK_TICK_NS)
         cap += MOCK_TICK_NS / g->delay_ns;
     uint64_t k = 1;
+    /* the tokens due together leave together: one send, not a system call each */
+    char cork[MOCK_CORK_BYTES];
+    struct sink *sk = g->readers && g->readers->streaming ? g->readers->sink : NULL;
+    if (sk && cap > 1)
+        sink_cork(sk, cork, sizeof cork);
     token_timer_cb(-1, EV_TIMEOUT, g);
     while (k < cap && g->timer.armed && g->timer.due_ns <= now) {
         wheel_remove(&m->wheel, &g->timer);
         token_timer_cb(-1, EV_TIMEOUT, g);
         k++;
     }
+    if (sk)
+        sink_uncork(sk);
     if (k > m->mx.burst_max)
         m->mx.burst_max = k;
     if (k > m->lag.burst_max)
