@@ -1,7 +1,9 @@
 /* Token engine: seeded timing and self-identifying token text. */
 #include "engine.h"
 
-#include <stdio.h>
+#include "decimal.h"
+
+#include <string.h>
 
 /* splitmix64: tiny, fast, and good enough to decorrelate jitter between requests. */
 static uint64_t next_u64(uint64_t *s)
@@ -40,10 +42,15 @@ uint64_t engine_next_delay_ns(struct engine *e, uint64_t index)
 /* " <stem><index>" into buf; its length, or -1 when it does not fit. */
 static int word_text(const char *stem, uint64_t index, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, " %s%llu", stem, (unsigned long long)index);
-    if (n < 0 || (size_t)n >= len)
+    char digits[DECIMAL_U64_MAX];
+    size_t sl = strlen(stem), dl = decimal_u64(index, digits), n = 1 + sl + dl;
+    if (n >= len)
         return -1;
-    return n;
+    buf[0] = ' ';
+    memcpy(buf + 1, stem, sl);
+    memcpy(buf + 1 + sl, digits, dl);
+    buf[n] = '\0';
+    return (int)n;
 }
 
 int engine_token_text(uint64_t index, char *buf, size_t len)

@@ -1,46 +1,55 @@
 /* A token-event template's holes and filling them. */
 #include "holes.h"
 
-#include <stdio.h>
+#include "decimal.h"
+
 #include <string.h>
+
+/* The bytes that stand for holes, for strcspn: a template is mostly literal JSON. */
+static const char hole_bytes[] = {WIRE_HOLE_SEQ, WIRE_HOLE_TEXT, WIRE_HOLE_COUNT, WIRE_HOLE_TOTAL,
+                                  '\0'};
 
 int holes_fill(const char *tmpl, const struct holes *h, char *buf, size_t len)
 {
-    char seq[32], count[32], total[32];
-    int tl = (int)strlen(h->text);
-    int sl = snprintf(seq, sizeof seq, "%lld", (long long)h->seq);
-    int cl = snprintf(count, sizeof count, "%llu", (unsigned long long)h->count);
-    int ttl = snprintf(total, sizeof total, "%llu", (unsigned long long)h->total);
-    if (sl < 0 || cl < 0 || ttl < 0 || len == 0)
+    if (len == 0)
         return -1;
-    const char *p = tmpl;
     size_t o = 0;
-    for (; *p; p++) {
-        const char *ins = NULL;
-        size_t il = 0;
-        if (*p == WIRE_HOLE_SEQ) {
-            ins = seq;
-            il = (size_t)sl;
-        } else if (*p == WIRE_HOLE_TEXT) {
+    for (const char *p = tmpl;;) {
+        size_t run = strcspn(p, hole_bytes);
+        if (o + run >= len)
+            return -1;
+        memcpy(buf + o, p, run);
+        o += run;
+        p += run;
+        if (*p == '\0')
+            break;
+        char digits[DECIMAL_U64_MAX + 1];
+        const char *ins = digits;
+        size_t il;
+        switch (*p++) {
+        case WIRE_HOLE_SEQ:
+            if (h->seq < 0) {
+                digits[0] = '-';
+                il = 1 + decimal_u64(-(uint64_t)h->seq, digits + 1);
+            } else {
+                il = decimal_u64((uint64_t)h->seq, digits);
+            }
+            break;
+        case WIRE_HOLE_TEXT:
             ins = h->text;
-            il = (size_t)tl;
-        } else if (*p == WIRE_HOLE_COUNT) {
-            ins = count;
-            il = (size_t)cl;
-        } else if (*p == WIRE_HOLE_TOTAL) {
-            ins = total;
-            il = (size_t)ttl;
+            il = strlen(h->text);
+            break;
+        case WIRE_HOLE_COUNT:
+            il = decimal_u64(h->count, digits);
+            break;
+        default: /* WIRE_HOLE_TOTAL */
+            il = decimal_u64(h->total, digits);
+            break;
         }
-        if (ins) {
-            if (o + il >= len)
-                return -1;
-            memcpy(buf + o, ins, il);
-            o += il;
-        } else {
-            if (o + 1 >= len)
-                return -1;
-            buf[o++] = *p;
-        }
+        if (o + il >= len)
+            return -1;
+        memcpy(buf + o, ins, il);
+        o += il;
     }
     buf[o] = '\0';
     return (int)o;
