@@ -335,17 +335,17 @@ void gen_tick_cb(evutil_socket_t fd, short what, void *arg)
         n = next;
     }
     m->in_tick = 0;
-    uint64_t due = wheel_next_due(&m->wheel);
-    uint64_t t = clock_now_ns();
-    /* tokens that fell due while this batch ran are late already: go again once the sockets
-     * had their turn, rather than sleeping a slot with work waiting */
-    if (due <= t)
-        more = 1;
-    if (more) {
+    /* a batch cut short has work waiting (and the next pass works out when to sleep: no walk
+     * of a full wheel slot here); tokens that fell due while this batch ran are late already.
+     * Either way go again once the sockets had their turn, rather than sleeping a slot. */
+    uint64_t due = more ? 0 : wheel_next_due(&m->wheel);
+    uint64_t t = more ? 0 : clock_now_ns();
+    if (more || due <= t) {
         /* a zero timeout, not event_active: libevent runs activated events before it polls
          * again, timeouts only after, so sockets get their turn first */
         struct timeval zero = {0, 0};
         evtimer_add(m->tick_more, &zero);
+        return;
     }
     if (due == UINT64_MAX) {
         evtimer_del(m->tick); /* idle: no wake-ups */
