@@ -101,6 +101,11 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-prototypes -o $@ $< $(PKG_LIBS) -lm
 
+# the join's scaling links the runner's modules
+$(BUILD)/bench/joinbench: bench/joinbench.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) -lm
+
 test-bins: $(BUILD)/tailgate $(BUILD)/refgw $(TEST_BIN)
 
 # The suite twice: the plain build, then AddressSanitizer + UBSan. One closing line for both.
@@ -126,7 +131,8 @@ memcheck: deps
 	@$(MAKE) --no-print-directory -s test-bins
 	@MEMCHECK=1 scripts/run-tests.sh build
 
-bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxybench $(BUILD)/bench/soak
+bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxybench $(BUILD)/bench/soak \
+       $(BUILD)/bench/joinbench
 	@FLOOR_BIN=$(BUILD)/bench/floor LOAD_BIN=$(BUILD)/bench/load TAILGATE_BIN=./tailgate bench/run.sh || true
 	@echo
 	@PROXYBENCH_BIN=$(BUILD)/bench/proxybench TAILGATE_BIN=./tailgate bench/proxy.sh || true
@@ -140,6 +146,8 @@ bench: deps all $(BUILD)/bench/floor $(BUILD)/bench/load $(BUILD)/bench/proxyben
 	@TAILGATE_BIN=./tailgate bench/ci.sh
 	@echo
 	@TAILGATE_BIN=./tailgate bench/closelag.sh || true
+	@echo
+	@$(BUILD)/bench/joinbench 50000 || true
 	@echo
 	@SOAK_BIN=$(BUILD)/bench/soak TAILGATE_BIN=./tailgate bench/soak.sh
 

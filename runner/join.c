@@ -7,22 +7,72 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cidmap.h"
 #include "endreason.h"
 #include "jget.h"
 
+/* Each request's records on both sides, found in one pass over each: chains of indices in the
+ * records' own order (client records into recs, upstream records into lrec). */
+struct groups {
+    struct cidmap map; /* correlation id -> request number */
+    size_t *chead, *ctail, *cnext;
+    const cJSON **lrec;
+    size_t *lhead, *ltail, *lnext;
+};
+
+static void groups_free(struct groups *g)
+{
+    cidmap_free(&g->map);
+    free(g->chead);
+    free(g->ctail);
+    free(g->cnext);
+    free(g->lrec);
+    free(g->lhead);
+    free(g->ltail);
+    free(g->lnext);
+}
+
+static int groups_init(struct groups *g, size_t nrecs, size_t nledger)
+{
+    memset(g, 0, sizeof *g);
+    size_t nr = nrecs ? nrecs : 1, nl = nledger ? nledger : 1;
+    if (cidmap_init(&g->map, nrecs) != 0)
+        return -1;
+    g->chead = malloc(nr * sizeof *g->chead);
+    g->ctail = malloc(nr * sizeof *g->ctail);
+    g->cnext = malloc(nr * sizeof *g->cnext);
+    g->lhead = malloc(nr * sizeof *g->lhead);
+    g->ltail = malloc(nr * sizeof *g->ltail);
+    g->lrec = malloc(nl * sizeof *g->lrec);
+    g->lnext = malloc(nl * sizeof *g->lnext);
+    if (!g->chead || !g->ctail || !g->cnext || !g->lhead || !g->ltail || !g->lrec || !g->lnext) {
+        groups_free(g);
+        return -1;
+    }
+    for (size_t k = 0; k < nr; k++)
+        g->chead[k] = g->ctail[k] = g->lhead[k] = g->ltail[k] = CIDMAP_NONE;
+    return 0;
+}
+
+/* Appends item to request k's chain. */
+static void chain_add(size_t *head, size_t *tail, size_t *next, size_t k, size_t item)
+{
+    next[item] = CIDMAP_NONE;
+    if (head[k] == CIDMAP_NONE)
+        head[k] = item;
+    else
+        next[tail[k]] = item;
+    tail[k] = item;
+}
+
 /* Generated (mock clock) and delivered (client clock) token times in ms around the reference:
  * the abort (or the error) for a request the user left, the send for one it read to the end. */
-static void timeline(const struct chaos_record *c, struct req_result *q, const cJSON *records,
-                     double t_ref_client, double off)
+static void timeline(const struct chaos_record *c, struct req_result *q, const struct groups *g,
+                     size_t k, double t_ref_client, double off)
 {
     size_t n = 0;
-    const cJSON *rec;
-    cJSON_ArrayForEach(rec, records)
-    {
-        const char *cid = jget_str(rec, "correlation_id");
-        if (cid && strcmp(cid, q->cid) == 0)
-            n += (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(rec, "token_t_ns"));
-    }
+    for (size_t j = g->lhead[k]; j != CIDMAP_NONE; j = g->lnext[j])
+        n += (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(g->lrec[j], "token_t_ns"));
     q->gen_ms = n ? calloc(n, sizeof *q->gen_ms) : NULL;
     q->del_ms = c && c->ntrace ? calloc(c->ntrace, sizeof *q->del_ms) : NULL;
     if ((n && q->gen_ms == NULL) || (c && c->ntrace && q->del_ms == NULL)) {
@@ -31,13 +81,9 @@ static void timeline(const struct chaos_record *c, struct req_result *q, const c
         q->gen_ms = q->del_ms = NULL;
         return;
     }
-    cJSON_ArrayForEach(rec, records)
-    {
-        const char *cid = jget_str(rec, "correlation_id");
-        if (cid == NULL || strcmp(cid, q->cid) != 0)
-            continue;
+    for (size_t j = g->lhead[k]; j != CIDMAP_NONE; j = g->lnext[j]) {
         const cJSON *t;
-        cJSON_ArrayForEach(t, cJSON_GetObjectItem(rec, "token_t_ns"))
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(g->lrec[j], "token_t_ns"))
             q->gen_ms[q->ngen++] = (t->valuedouble - off - t_ref_client) / 1e6;
     }
     for (uint32_t i = 0; c && i < c->ntrace; i++)
@@ -103,22 +149,21 @@ static void count_error(struct scenario_result *res, const char *kind)
     res->errs[i].count++;
 }
 
-static const struct chaos_record *first_attempt(const struct chaos_record *recs, size_t nrecs,
-                                                const char *cid)
+static const struct chaos_record *first_attempt(const struct chaos_record *recs,
+                                                const struct groups *g, size_t k)
 {
-    for (size_t i = 0; i < nrecs; i++)
-        if (recs[i].attempt == 1 && strcmp(recs[i].correlation_id, cid) == 0)
+    for (size_t i = g->chead[k]; i != CIDMAP_NONE; i = g->cnext[i])
+        if (recs[i].attempt == 1)
             return &recs[i];
     return NULL;
 }
 
-static const struct chaos_record *last_attempt(const struct chaos_record *recs, size_t nrecs,
-                                               const char *cid)
+static const struct chaos_record *last_attempt(const struct chaos_record *recs,
+                                               const struct groups *g, size_t k)
 {
     const struct chaos_record *last = NULL;
-    for (size_t i = 0; i < nrecs; i++)
-        if (strcmp(recs[i].correlation_id, cid) == 0 &&
-            (last == NULL || recs[i].attempt > last->attempt))
+    for (size_t i = g->chead[k]; i != CIDMAP_NONE; i = g->cnext[i])
+        if (last == NULL || recs[i].attempt > last->attempt)
             last = &recs[i];
     return last;
 }
@@ -126,10 +171,11 @@ static const struct chaos_record *last_attempt(const struct chaos_record *recs, 
 /* Was any client attempt of request cid open at t (our clock): sent, and not yet ended? An
  * upstream attempt that begins while none is, after the user left or got its answer, is work
  * for nobody: a gateway's retry or fallback whose answer no one will read. */
-static int client_open_at(const struct chaos_record *recs, size_t nrecs, const char *cid, double t)
+static int client_open_at(const struct chaos_record *recs, const struct groups *g, size_t k,
+                          double t)
 {
-    for (size_t i = 0; i < nrecs; i++)
-        if (strcmp(recs[i].correlation_id, cid) == 0 && (double)recs[i].t_send_ns <= t &&
+    for (size_t i = g->chead[k]; i != CIDMAP_NONE; i = g->cnext[i])
+        if ((double)recs[i].t_send_ns <= t &&
             (recs[i].t_end_ns == 0 || t <= (double)recs[i].t_end_ns))
             return 1;
     return 0;
@@ -162,22 +208,32 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
     const double off = clock_offset_ns;
     const cJSON *records = cJSON_GetObjectItem(ledger, "records");
     /* user requests: distinct correlation ids in the client records, first attempt first */
-    res->reqs = calloc(nrecs ? nrecs : 1, sizeof *res->reqs);
-    if (res->reqs == NULL)
+    struct groups g;
+    if (groups_init(&g, nrecs, (size_t)cJSON_GetArraySize(records)) != 0)
         return;
+    res->reqs = calloc(nrecs ? nrecs : 1, sizeof *res->reqs);
+    if (res->reqs == NULL) {
+        groups_free(&g);
+        return;
+    }
     for (size_t i = 0; i < nrecs; i++) {
         const struct chaos_record *c = &recs[i];
         struct req_result *q = NULL;
-        for (size_t k = 0; k < res->nreqs; k++)
-            if (strcmp(res->reqs[k].cid, c->correlation_id) == 0)
-                q = &res->reqs[k];
-        if (q == NULL) {
+        char cid[sizeof q->cid];
+        snprintf(cid, sizeof cid, "%s", c->correlation_id); /* as the request keeps it */
+        size_t k = cidmap_get(&g.map, cid);
+        if (k != CIDMAP_NONE) {
+            q = &res->reqs[k];
+        } else {
+            k = res->nreqs;
             q = &res->reqs[res->nreqs++];
-            snprintf(q->cid, sizeof q->cid, "%s", c->correlation_id);
+            snprintf(q->cid, sizeof q->cid, "%s", cid);
+            cidmap_put(&g.map, q->cid, k); /* fits: at most one request per record */
             for (int m = 0; m < M_N_SAMPLE; m++)
                 q->sample[m] = NAN;
             q->usage_value = NAN;
         }
+        chain_add(g.chead, g.ctail, g.cnext, k, i);
         q->client_attempts++;
         res->attempts++;
         char kind[24];
@@ -210,6 +266,17 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             q->total += (double)c->total_tokens; /* a retry the user waited for */
         }
     }
+    /* the upstream records, in the ledger's order, each to its request */
+    size_t nl = 0;
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, records)
+    {
+        size_t k = cidmap_get(&g.map, jget_str(rec, "correlation_id"));
+        if (k == CIDMAP_NONE)
+            continue;
+        g.lrec[nl] = rec;
+        chain_add(g.lhead, g.ltail, g.lnext, k, nl++);
+    }
     for (size_t k = 0; k < res->nreqs; k++) {
         struct req_result *q = &res->reqs[k];
         const int judged = q->aborted || q->failed; /* a reference moment for the tail */
@@ -220,12 +287,8 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
         double last_open_end = -INFINITY; /* the last upstream still open at the reference */
         double last_accept = -INFINITY;
         const cJSON *first = NULL, *last_up = NULL;
-        const cJSON *rec;
-        cJSON_ArrayForEach(rec, records)
-        {
-            const char *cid = jget_str(rec, "correlation_id");
-            if (cid == NULL || strcmp(cid, q->cid) != 0)
-                continue;
+        for (size_t j = g.lhead[k]; j != CIDMAP_NONE; j = g.lnext[j]) {
+            rec = g.lrec[j];
             attempts++;
             gen += jget_num(rec, "generated_tokens");
             billed += jget_num(rec, "billed_output_tokens");
@@ -251,7 +314,7 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
                 const char *p = jget_str(rec, "profile");
                 snprintf(q->profile, sizeof q->profile, "%s", p ? p : "");
             }
-            int nobody = !isnan(accept) && !client_open_at(recs, nrecs, q->cid, accept - off);
+            int nobody = !isnan(accept) && !client_open_at(recs, &g, k, accept - off);
             nobody_attempts += nobody;
             if (!judged)
                 continue;
@@ -288,8 +351,8 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             if (before && !isnan(s) && s > last_stop)
                 last_stop = s;
         }
-        const struct chaos_record *c = first_attempt(recs, nrecs, q->cid);
-        enum end_reason why = end_reason_of(last_attempt(recs, nrecs, q->cid), last_up, off);
+        const struct chaos_record *c = first_attempt(recs, &g, k);
+        enum end_reason why = end_reason_of(last_attempt(recs, &g, k), last_up, off);
         q->end_reason = end_reason_name(why);
         res->end_reasons[why]++;
         if (first && !q->aborted)
@@ -317,7 +380,7 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
             stats_cleanup(&one);
         }
         if (attempts > 0)
-            timeline(c, q, records, judged ? q->t_ref_ns : q->t_send_ns, off);
+            timeline(c, q, &g, k, judged ? q->t_ref_ns : q->t_send_ns, off);
         if (judged) {
             q->sample[M_TAIL_TOKENS] = tail + think_tail;
             q->sample[M_REASONING_TAIL_TOKENS] = think_tail;
@@ -331,4 +394,5 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
                 q->sample[M_STOP_LAG_MS] = fmax(0, last_stop - t_ref_mock) / 1e6;
         }
     }
+    groups_free(&g);
 }
