@@ -21,7 +21,7 @@ COMMON_SRC += common/sink.c common/h1sink.c common/exchange.c common/h1exchange.
 COMMON_SRC += $(wildcard common/h2*.c)
 MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/timeline.c \
             mockprov/request.c mockprov/wire.c mockprov/holes.c mockprov/gemini.c mockprov/completions.c \
-            mockprov/ollama.c mockprov/azure.c mockprov/bedrock.c mockprov/fault.c mockprov/wheel.c \
+            mockprov/ollama.c mockprov/azure.c mockprov/bedrock.c mockprov/fault.c mockprov/wheel.c mockprov/tick.c \
             mockprov/reply.c \
             mockprov/gen.c mockprov/generate.c mockprov/store.c mockprov/admin.c mockprov/metrics.c \
             mockprov/route.c mockprov/server.c mockprov/scope.c

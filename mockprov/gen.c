@@ -1,6 +1,7 @@
 /* A generation ("gen"): one request's tokens on a timer, independent of whether any peer reads;
  * the profile's stop policy once the peer left; the ending (finish, stop, fail, terminate) sent
- * to every reader attached to it. The timers live on the mock's wheel, driven by gen_tick_cb.
+ * to every reader attached to it. The timers live on the mock's wheel, driven by the tick
+ * (tick.c), which hands each due one back through gen_fire.
  * Readers write through a sink (common/sink.h), which reports closes and drains back here. */
 #include "gen.h"
 
@@ -15,9 +16,8 @@
 #include "clock.h"
 #include "reply.h"
 #include "sink.h"
+#include "tick.h"
 
-#define MOCK_TICK_BATCH 32            /* streams per pass of the wheel before I/O gets a turn */
-#define MOCK_TICK_NS 1000000ull       /* a wheel slot: the tick never fires more often */
 #define MOCK_CORK_BYTES 8192      /* a late stream's due tokens, gathered into one send */
 #define MOCK_LATE_NS (5 * 1000000ull) /* a token this much behind its timetable was late */
 
@@ -231,44 +231,13 @@ static void gen_fail(struct gen *g, enum ledger_stop why)
     gen_maybe_finish(g);
 }
 
-/* When the tick should fire for a token due at due_ns: never sooner than one wheel slot from
- * now (a tick per slot at most, as many tokens as fall in it), never later than due. */
-static uint64_t tick_at(uint64_t now, uint64_t due_ns)
-{
-    return due_ns > now + MOCK_TICK_NS ? due_ns : now + MOCK_TICK_NS;
-}
-
-static void tick_schedule(struct mock *m, uint64_t now, uint64_t at)
-{
-    /* rounded up to the microsecond: a tick a little early finds nothing due and waits a slot */
-    uint64_t us = at > now ? (at - now + 999) / 1000 : 1;
-    struct timeval tv = {(time_t)(us / 1000000ull), (suseconds_t)(us % 1000000ull)};
-    m->tick_at_ns = at;
-    evtimer_add(m->tick, &tv);
-}
-
-/* Arms the timer for an absolute time, and wakes the tick sooner when it sleeps past it. */
+/* Arms the timer for an absolute time (a stopping stream's deadline at the latest). */
 static void gen_arm_at(struct gen *g, uint64_t due_ns)
 {
     if (g->stopping && g->stop_deadline_ns && due_ns > g->stop_deadline_ns)
         due_ns = g->stop_deadline_ns;
     g->next_due_ns = due_ns;
-    struct mock *m = g->m;
-    wheel_add(&m->wheel, &g->timer, due_ns);
-    if (m->in_tick)
-        return; /* the tick schedules itself when it is done */
-    uint64_t now = clock_now_ns();
-    uint64_t at = tick_at(now, due_ns);
-    if (!evtimer_pending(m->tick, NULL) || m->tick_at_ns > at)
-        tick_schedule(m, now, at);
-}
-
-/* Burns ms of CPU: --debug-tick-burn-ms, a mock made to fall behind on purpose (tests). */
-static void burn(unsigned ms)
-{
-    uint64_t until = clock_now_ns() + (uint64_t)ms * 1000000ull;
-    while (clock_now_ns() < until)
-        ;
+    tick_arm(g->m, &g->timer, due_ns);
 }
 
 /* Records how late a token came: now - the time its timetable set. */
@@ -288,8 +257,9 @@ static void note_lag(struct gen *g, uint64_t now)
 /* Fires one stream's due tokens in this pass: the first, then (a stream faster than a wheel
  * slot has several due per slot) as many more as its own rate puts in a slot, plus max_burst.
  * A stream that is late never gets more than that: its timetable slid in gen_arm. */
-static void fire_stream(struct mock *m, struct gen *g, uint64_t now)
+void gen_fire(struct mock *m, struct wheel_node *n, uint64_t now)
 {
+    struct gen *g = (struct gen *)n; /* the timer is its first member */
     uint64_t cap = m->cfg.max_burst;
     if (g->delay_ns > 0 && g->delay_ns < MOCK_TICK_NS)
         cap += MOCK_TICK_NS / g->delay_ns;
@@ -311,47 +281,6 @@ static void fire_stream(struct mock *m, struct gen *g, uint64_t now)
         m->mx.burst_max = k;
     if (k > m->lag.burst_max)
         m->lag.burst_max = k;
-}
-
-/* While timers are armed: fire the tokens that are due, then sleep until the next one is (at
- * least a wheel slot), so one idle "keeps generating" stream wakes the loop at its own rate,
- * not a thousand times a second. */
-void gen_tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct mock *m = arg;
-    if (m->cfg.debug_tick_burn_ms)
-        burn(m->cfg.debug_tick_burn_ms);
-    uint64_t now = clock_now_ns();
-    int more = 0;
-    m->in_tick = 1;
-    /* a bounded batch, then I/O gets its turn: a peer's close is noticed between batches,
-     * not behind thousands of token writes */
-    struct wheel_node *n = wheel_expire(&m->wheel, now, MOCK_TICK_BATCH, &more);
-    while (n) {
-        struct wheel_node *next = n->next;
-        fire_stream(m, (struct gen *)n, now);
-        n = next;
-    }
-    m->in_tick = 0;
-    /* a batch cut short has work waiting (and the next pass works out when to sleep: no walk
-     * of a full wheel slot here); tokens that fell due while this batch ran are late already.
-     * Either way go again once the sockets had their turn, rather than sleeping a slot. */
-    uint64_t due = more ? 0 : wheel_next_due(&m->wheel);
-    uint64_t t = more ? 0 : clock_now_ns();
-    if (more || due <= t) {
-        /* a zero timeout, not event_active: libevent runs activated events before it polls
-         * again, timeouts only after, so sockets get their turn first */
-        struct timeval zero = {0, 0};
-        evtimer_add(m->tick_more, &zero);
-        return;
-    }
-    if (due == UINT64_MAX) {
-        evtimer_del(m->tick); /* idle: no wake-ups */
-        return;
-    }
-    tick_schedule(m, t, tick_at(t, due));
 }
 
 /* Token i is due 'delay_ns' after token i-1 was due (after the accept for token 0), so the

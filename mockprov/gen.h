@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <event2/util.h>
-
 #include "ledger.h"
 #include "wire.h"
 
@@ -15,6 +13,7 @@ struct gen;
 struct mock;
 struct reader;
 struct sink;
+struct wheel_node;
 
 /* Attaches a response on 'sk' to 'g' (newest first) and takes its callbacks over. creator: its
  * close cancels the gen. The gen owns the reader and the sink from here. NULL: out of memory
@@ -53,7 +52,8 @@ void gen_arm(struct gen *g, uint64_t delay_ns, uint64_t now);
 void gen_peer_gone(struct gen *g, uint64_t now, enum ledger_close kind);
 /* The Responses status of 'g': queued, in_progress, cancelled, incomplete or completed. */
 const char *gen_status(const struct gen *g);
-/* The mock's tick event (arg: the mock): fires the tokens that are due on its wheel. */
-void gen_tick_cb(evutil_socket_t fd, short what, void *arg);
+/* The mock's fire hook (mock->fire): the generation whose timer n is fires the tokens it has
+ * due at now (a late one at most --max-burst), in one send. */
+void gen_fire(struct mock *m, struct wheel_node *n, uint64_t now);
 
 #endif

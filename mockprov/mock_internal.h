@@ -150,6 +150,8 @@ struct mock {
     struct mock_lag lag;
     struct event *tick_more; /* the rest of a batch that did not fit one pass */
     struct wheel wheel;
+    /* what the tick calls for each due timer (gen_fire): tick.c knows nodes, not gens */
+    void (*fire)(struct mock *m, struct wheel_node *n, uint64_t now);
     struct reader *reap_readers;
     struct gen *reap_gens;
     struct evbuffer *scratch;

@@ -16,6 +16,7 @@
 #include "h2conn.h"
 #include "httpd.h"
 #include "route.h"
+#include "tick.h"
 
 
 static void log_cb(const char *line, void *arg);
@@ -67,8 +68,9 @@ struct mock *mock_new(struct event_base *base, const struct mock_config *cfg, ch
         goto fail;
     m->scratch = evbuffer_new();
     m->reap_ev = event_new(base, -1, 0, reap_cb, m);
-    m->tick = evtimer_new(base, gen_tick_cb, m);
-    m->tick_more = evtimer_new(base, gen_tick_cb, m);
+    m->tick = evtimer_new(base, tick_cb, m);
+    m->tick_more = evtimer_new(base, tick_cb, m);
+    m->fire = gen_fire;
     wheel_init(&m->wheel, clock_now_ns());
     if (m->scratch == NULL || m->reap_ev == NULL || m->tick == NULL || m->tick_more == NULL) {
         snprintf(err, errlen, "mock: out of memory");
