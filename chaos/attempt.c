@@ -47,14 +47,29 @@ int attempt_local_port(const struct xfer *x)
     return x->easy ? sock_local_port(x->fd) : h2stream_local_port(x->hs);
 }
 
+void attempt_link(struct xfer *x)
+{
+    struct chaos_client *c = x->c;
+    x->prev = NULL;
+    x->next = c->xfers;
+    if (c->xfers)
+        c->xfers->prev = x;
+    c->xfers = x;
+    x->in_flight_list = 1;
+}
+
 void attempt_unlink(struct xfer *x)
 {
-    struct xfer **pp = &x->c->xfers;
-    while (*pp && *pp != x)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = x->next;
-    x->next = NULL;
+    if (x->in_flight_list) {
+        if (x->prev)
+            x->prev->next = x->next;
+        else
+            x->c->xfers = x->next;
+        if (x->next)
+            x->next->prev = x->prev;
+        x->in_flight_list = 0;
+    }
+    x->next = x->prev = NULL;
 }
 
 void attempt_finish(struct xfer *x, enum chaos_end end, long status, const char *error)
@@ -332,8 +347,7 @@ struct xfer *attempt_start(struct chaos_client *c, uint32_t index, const char *c
     }
     for (size_t i = 0; i < req->nheaders; i++)
         x->headers = curl_slist_append(x->headers, req->headers[i]);
-    x->next = c->xfers;
-    c->xfers = x;
+    attempt_link(x);
     r->t_send_ns = clock_now_ns();
     c->stats.started++;
     if (attempt_send(x, method, path, err, sizeof err) != 0) {

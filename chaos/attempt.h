@@ -47,7 +47,9 @@ struct xfer {
     uint32_t retries_left;
     char idem_key[CHAOS_ID_MAX + 16];
     struct event *trigger_ev; /* ms trigger, background end, drop give-up */
-    struct xfer *next;
+    struct xfer *next;        /* in flight (c->xfers), then dead (c->dead) */
+    struct xfer *prev;        /* in flight: so an attempt leaves in O(1), not a walk of all */
+    int in_flight_list;       /* on c->xfers */
 };
 
 /* A new attempt; with a URL, a curl transfer to it (HTTP/1.1 on a connection of its own),
@@ -67,7 +69,9 @@ struct xfer *attempt_start(struct chaos_client *c, uint32_t index, const char *c
 /* Ends the attempt's record (once), unlinks it and hands it to the reap; then its retry, its
  * task or its slot. 'error' is copied. */
 void attempt_finish(struct xfer *x, enum chaos_end end, long status, const char *error);
-/* Takes the attempt out of the list in flight. */
+/* Puts the attempt on the list in flight. */
+void attempt_link(struct xfer *x);
+/* Takes the attempt out of the list in flight (nothing when it is not on it). */
 void attempt_unlink(struct xfer *x);
 /* curlev's done_cb: a finished transfer, still in the multi handle. */
 void attempt_done_cb(void *arg, CURL *easy, CURLcode rc);

@@ -32,8 +32,7 @@ void cancelcall_start(struct xfer *x)
         snprintf(h, sizeof h, "X-Request-Id: %s", x->rec.correlation_id);
         k->headers = curl_slist_append(k->headers, h);
         k->headers = curl_slist_append(k->headers, "Content-Type: application/json");
-        k->next = c->xfers;
-        c->xfers = k;
+        attempt_link(k);
         char err[128];
         if (attempt_send(k, method, path, err, sizeof err) == 0)
             return;
