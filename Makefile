@@ -16,7 +16,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 COMMON_SRC := common/clock.c common/curlev.c common/cliutil.c common/fetch.c common/markup.c common/httpd.c \
               common/jget.c common/sockdrain.c common/httpguard.c common/jparse.c common/utf8.c
 COMMON_SRC += common/adminguard.c common/version.c common/tls.c common/tlsclient.c common/sockport.c
-COMMON_SRC += common/strappend.c common/decimal.c
+COMMON_SRC += common/strappend.c common/decimal.c common/strhash.c
 COMMON_SRC += common/sink.c common/h1sink.c common/exchange.c common/h1exchange.c common/eventstream.c
 COMMON_SRC += $(wildcard common/h2*.c)
 MOCK_SRC := mockprov/engine.c mockprov/profile.c mockprov/ledger.c mockprov/timeline.c \

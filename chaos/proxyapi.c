@@ -22,6 +22,7 @@
 #include "httpd.h"
 #include "jparse.h"
 #include "proxy.h"
+#include "strhash.h"
 #include "toxic.h"
 #include "version.h"
 
@@ -388,14 +389,6 @@ static int create_status(const char *err)
                : 500;
 }
 
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 /* Creates, seeds and (if asked) disables a proxy. Returns it, or NULL with *status and err. */
 static struct proxy *create_proxy(struct proxyapi *a, const struct proxyapi_body *b, int *status,
                                   char *err, size_t errlen)
@@ -405,7 +398,7 @@ static struct proxy *create_proxy(struct proxyapi *a, const struct proxyapi_body
         *status = create_status(err);
         return NULL;
     }
-    proxy_set_seed(p, a->seed ^ name_hash(b->name));
+    proxy_set_seed(p, a->seed ^ strhash(b->name));
     if (b->enabled == 0)
         proxy_disable(p);
     return p;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strhash.h"
+
 #define ATTEMPT_BUCKETS 4096
 #define ATTEMPT_MAX_KEYS (1u << 20)
 
@@ -129,20 +131,10 @@ struct ledger_record *ledger_open(struct ledger *l, uint64_t now_ns)
     return r;
 }
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 void ledger_set_correlation(struct ledger *l, struct ledger_record *r, const char *cid)
 {
     snprintf(r->correlation_id, sizeof r->correlation_id, "%s", cid);
-    uint64_t b = hash_str(r->correlation_id) % ATTEMPT_BUCKETS;
+    uint64_t b = strhash(r->correlation_id) % ATTEMPT_BUCKETS;
     for (struct attempt *a = l->buckets[b]; a; a = a->next) {
         if (strcmp(a->cid, r->correlation_id) == 0) {
             r->attempt = ++a->count;

@@ -1,16 +1,10 @@
 /* Correlation ids to small numbers: open addressing, FNV-1a, linear probing. */
 #include "cidmap.h"
 
+#include "strhash.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
 
 int cidmap_init(struct cidmap *m, size_t max_entries)
 {
@@ -42,7 +36,7 @@ void cidmap_free(struct cidmap *m)
 /* The slot holding id, or the empty one where it would go (the table is never full). */
 static size_t slot_of(const struct cidmap *m, const char *id)
 {
-    size_t i = (size_t)fnv1a(id) & (m->cap - 1);
+    size_t i = (size_t)strhash(id) & (m->cap - 1);
     while (m->keys[i] && strcmp(m->keys[i], id) != 0)
         i = (i + 1) & (m->cap - 1);
     return i;
