@@ -55,19 +55,18 @@ void attempt_link(struct xfer *x)
     if (c->xfers)
         c->xfers->prev = x;
     c->xfers = x;
-    x->in_flight_list = 1;
 }
 
 void attempt_unlink(struct xfer *x)
 {
-    if (x->in_flight_list) {
+    /* on the list: it has a predecessor there, or it is the head */
+    if (x->prev || x->c->xfers == x) {
         if (x->prev)
             x->prev->next = x->next;
         else
             x->c->xfers = x->next;
         if (x->next)
             x->next->prev = x->prev;
-        x->in_flight_list = 0;
     }
     x->next = x->prev = NULL;
 }

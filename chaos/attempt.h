@@ -49,7 +49,6 @@ struct xfer {
     struct event *trigger_ev; /* ms trigger, background end, drop give-up */
     struct xfer *next;        /* in flight (c->xfers), then dead (c->dead) */
     struct xfer *prev;        /* in flight: so an attempt leaves in O(1), not a walk of all */
-    int in_flight_list;       /* on c->xfers */
 };
 
 /* A new attempt; with a URL, a curl transfer to it (HTTP/1.1 on a connection of its own),

@@ -65,12 +65,16 @@ void tick_cb(evutil_socket_t fd, short what, void *arg)
         n = next;
     }
     m->in_tick = 0;
-    /* a batch cut short has work waiting (and the next pass works out when to sleep: no walk
+    /* a batch cut short has work waiting, and the next pass works out when to sleep (no walk
      * of a full wheel slot here); tokens that fell due while this batch ran are late already.
      * Either way go again once the sockets had their turn, rather than sleeping a slot. */
-    uint64_t due = more ? 0 : wheel_next_due(&m->wheel);
-    uint64_t t = more ? 0 : clock_now_ns();
-    if (more || due <= t) {
+    uint64_t due = 0, t = 0;
+    if (!more) {
+        due = wheel_next_due(&m->wheel);
+        t = clock_now_ns();
+        more = due <= t;
+    }
+    if (more) {
         /* a zero timeout, not event_active: libevent runs activated events before it polls
          * again, timeouts only after, so sockets get their turn first */
         struct timeval zero = {0, 0};

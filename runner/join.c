@@ -219,15 +219,14 @@ void join_requests(struct scenario_result *res, const struct chaos_record *recs,
     for (size_t i = 0; i < nrecs; i++) {
         const struct chaos_record *c = &recs[i];
         struct req_result *q = NULL;
-        char cid[sizeof q->cid];
-        snprintf(cid, sizeof cid, "%s", c->correlation_id); /* as the request keeps it */
-        size_t k = cidmap_get(&g.map, cid);
+        _Static_assert(sizeof q->cid == sizeof c->correlation_id, "a request keeps the whole id");
+        size_t k = cidmap_get(&g.map, c->correlation_id);
         if (k != CIDMAP_NONE) {
             q = &res->reqs[k];
         } else {
             k = res->nreqs;
             q = &res->reqs[res->nreqs++];
-            snprintf(q->cid, sizeof q->cid, "%s", cid);
+            snprintf(q->cid, sizeof q->cid, "%s", c->correlation_id);
             cidmap_put(&g.map, q->cid, k); /* fits: at most one request per record */
             for (int m = 0; m < M_N_SAMPLE; m++)
                 q->sample[m] = NAN;
